@@ -1,0 +1,249 @@
+/* acctdb.h - the public interface of libacctdb, and its manual.
+ *
+ * acctdb is an accounts database for Solana-style validators: it holds every
+ * account across forks, makes finalized state durable, and reads and writes
+ * Agave-compatible snapshots.  This header is the only one a user includes;
+ * every function is documented here, next to its declaration, and nowhere
+ * else.
+ *
+ * CONVENTIONS
+ *
+ *   Errors.  Functions that can fail return int: 0 on success, a negative
+ *   ACCTDB_ERR_* code (in a reserved range starting at -30900), or -errno for
+ *   a system error (always > -4096).  acctdb_strerror() maps any of them to a
+ *   static string.  Objects that parse or own resources also keep a message
+ *   with the context of the failure (byte offset, field, both values of a
+ *   mismatch); each object's section says how to read it.
+ *
+ *   Out-parameters come last, are named *_out, and are zeroed (or set to an
+ *   empty value) on entry, so a failed call never leaves stale results.
+ *
+ *   Value objects (hashers, lattice hashes) are caller-allocated; their init
+ *   functions cannot fail and allocate nothing.  Resource objects come in
+ *   open/close pairs; close accepts NULL.
+ *
+ *   Byte strings are (pointer, size) pairs; sizes are size_t and named *_sz.
+ *   Pubkeys and hashes are 32 raw bytes wrapped in one-field structs.
+ *
+ * THREADING MODEL
+ *
+ *   Everything in this header is reentrant: functions keep no hidden mutable
+ *   state except the BLAKE3 implementation choice (acctdb_blake3_set_impl),
+ *   which is process-wide and must be set before other threads hash.  A value
+ *   object may be used by one thread at a time.
+ */
+#ifndef ACCTDB_H
+#define ACCTDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ACCTDB_API __attribute__((visibility("default")))
+#else
+#define ACCTDB_API
+#endif
+
+#define ACCTDB_VERSION_MAJOR 0
+#define ACCTDB_VERSION_MINOR 1
+#define ACCTDB_VERSION_PATCH 0
+#define ACCTDB_VERSION_STRING "0.1.0"
+
+/* ======================================================================== */
+/* Errors                                                                   */
+/* ======================================================================== */
+
+#define ACCTDB_OK 0
+#define ACCTDB_ERR_INVALID (-30900)     /* bad argument or malformed request  */
+#define ACCTDB_ERR_CORRUPT (-30901)     /* input or stored data is malformed  */
+#define ACCTDB_ERR_IO (-30902)          /* I/O failed (see the message)       */
+#define ACCTDB_ERR_NOMEM (-30903)       /* allocation failed or over budget   */
+#define ACCTDB_ERR_FULL (-30904)        /* a size limit or the disk is full   */
+#define ACCTDB_ERR_NOT_FOUND (-30905)   /* no such account, file or entry     */
+#define ACCTDB_ERR_AGAIN (-30906)       /* needs more input; call again       */
+#define ACCTDB_ERR_TOO_OLD (-30907)     /* slot is older than what is kept    */
+#define ACCTDB_ERR_STOPPED (-30908)     /* the object is shutting down        */
+#define ACCTDB_ERR_UNSUPPORTED_VERSION (-30909) /* format newer than we know  */
+#define ACCTDB_ERR_FATAL (-30910)       /* a durable write failed; reopen     */
+#define ACCTDB_ERR_BUSY (-30911)        /* database in use by another opener  */
+#define ACCTDB_ERR_MISMATCH (-30912)    /* verification found a difference    */
+#define ACCTDB_ERR_UNSUPPORTED (-30913) /* valid input we do not handle       */
+
+/* acctdb_strerror: a static, never-NULL description of err (an ACCTDB_ERR_*
+ * code, 0, or -errno).  Thread-safe. */
+ACCTDB_API char const *acctdb_strerror(int err);
+
+/* acctdb_version: the library's version string, e.g. "0.1.0". */
+ACCTDB_API char const *acctdb_version(void);
+
+/* ======================================================================== */
+/* Basic types                                                              */
+/* ======================================================================== */
+
+typedef struct acctdb_pubkey {
+    uint8_t b[32];
+} acctdb_pubkey_t;
+
+typedef struct acctdb_hash {
+    uint8_t b[32];
+} acctdb_hash_t;
+
+/* One account, as the runtime sees it.  data points to data_len bytes owned
+ * by whoever filled the struct; functions that take an acctdb_account_t
+ * only read it during the call. */
+typedef struct acctdb_account {
+    acctdb_pubkey_t pubkey;
+    acctdb_pubkey_t owner;
+    uint64_t        lamports;
+    uint64_t        rent_epoch;
+    uint64_t        data_len;
+    uint8_t const  *data;
+    bool            executable;
+} acctdb_account_t;
+
+/* ======================================================================== */
+/* base58 (Bitcoin alphabet)                                                */
+/* ======================================================================== */
+
+/* Longest base58 text of a 32-byte value (44) plus a NUL. */
+#define ACCTDB_BASE58_32_SZ 45
+
+/* acctdb_base58_encode: writes the base58 text of src[0..src_sz) and a NUL
+ * into dst (dst_max bytes).  Leading zero bytes become '1'.  *len_out gets
+ * the text length without the NUL.  Errors: ACCTDB_ERR_FULL if dst is too
+ * small (dst is then an empty string); ACCTDB_ERR_INVALID for NULL args or
+ * src_sz > 1 MiB. */
+ACCTDB_API int acctdb_base58_encode(void const *src, size_t src_sz, char *dst, size_t dst_max,
+                                    size_t *len_out);
+
+/* acctdb_base58_decode: decodes text[0..text_len) into dst (dst_max bytes);
+ * *sz_out gets the number of bytes.  Errors: ACCTDB_ERR_INVALID for a
+ * character outside the alphabet (including whitespace) or text_len > 2 MiB;
+ * ACCTDB_ERR_FULL if the value does not fit in dst_max bytes. */
+ACCTDB_API int acctdb_base58_decode(char const *text, size_t text_len, void *dst, size_t dst_max,
+                                    size_t *sz_out);
+
+/* acctdb_base58_decode_32: decodes a NUL-terminated pubkey or hash; the
+ * text must decode to exactly 32 bytes (ACCTDB_ERR_INVALID otherwise). */
+ACCTDB_API int acctdb_base58_decode_32(char const *text, uint8_t out[32]);
+
+/* acctdb_base58_encode_32: writes the base58 text of 32 bytes into out
+ * (ACCTDB_BASE58_32_SZ bytes) and returns out.  Cannot fail. */
+ACCTDB_API char *acctdb_base58_encode_32(uint8_t const in[32], char out[ACCTDB_BASE58_32_SZ]);
+
+/* ======================================================================== */
+/* BLAKE3                                                                   */
+/* ======================================================================== */
+
+/* An incremental BLAKE3 hasher (unkeyed, default mode).  Caller-allocated;
+ * copy it to fork the state.  Contents are private. */
+typedef struct acctdb_blake3 {
+    _Alignas(64) uint8_t opaque[1984];
+} acctdb_blake3_t;
+
+/* acctdb_blake3_init: resets h to the empty message. */
+ACCTDB_API void acctdb_blake3_init(acctdb_blake3_t *h);
+
+/* acctdb_blake3_update: appends data[0..sz) to the message. */
+ACCTDB_API void acctdb_blake3_update(acctdb_blake3_t *h, void const *data, size_t sz);
+
+/* acctdb_blake3_finalize: writes out_sz bytes of output (any length: the
+ * extendable output, XOF) starting at output offset 0.  h is not changed, so
+ * more input may follow and finalize may be called again. */
+ACCTDB_API void acctdb_blake3_finalize(acctdb_blake3_t const *h, void *out, size_t out_sz);
+
+/* acctdb_blake3_finalize_seek: like finalize, from output byte offset off. */
+ACCTDB_API void acctdb_blake3_finalize_seek(acctdb_blake3_t const *h, uint64_t off, void *out,
+                                            size_t out_sz);
+
+/* acctdb_blake3: one-shot hash of data[0..sz) into out[0..out_sz). */
+ACCTDB_API void acctdb_blake3(void const *data, size_t sz, void *out, size_t out_sz);
+
+/* acctdb_blake3_impl: the name of the implementation in use: "portable",
+ * "sse41", "avx2" or "avx512".  The best one the CPU supports is chosen at
+ * the first use. */
+ACCTDB_API char const *acctdb_blake3_impl(void);
+
+/* acctdb_blake3_set_impl: forces an implementation by name ("auto" restores
+ * the CPU's best).  Errors: ACCTDB_ERR_INVALID for an unknown name,
+ * ACCTDB_ERR_UNSUPPORTED if this CPU lacks the instructions.  Every
+ * implementation gives identical output.  Process-wide; not thread-safe
+ * against concurrent hashing. */
+ACCTDB_API int acctdb_blake3_set_impl(char const *name);
+
+/* ======================================================================== */
+/* SHA-256 (OpenSSL libcrypto)                                              */
+/* ======================================================================== */
+
+/* acctdb_sha256: out = SHA-256(data[0..sz)).  Errors: ACCTDB_ERR_NOMEM or
+ * ACCTDB_ERR_FATAL if libcrypto fails (out is then zeroed). */
+ACCTDB_API int acctdb_sha256(void const *data, size_t sz, uint8_t out[32]);
+
+/* ======================================================================== */
+/* Account lattice hash (LtHash)                                            */
+/* ======================================================================== */
+
+/* A lattice hash: 1024 u16 lanes (2048 bytes, little-endian on the wire).
+ * The sum of the per-account hashes of every live account is the bank's
+ * accounts_lt_hash; its BLAKE3-256 is the checksum that names snapshot
+ * archives. */
+typedef struct acctdb_lthash {
+    _Alignas(64) uint16_t v[1024];
+} acctdb_lthash_t;
+
+/* Which per-account formula: CURRENT (Agave >= 2.2: lamports, data,
+ * executable, owner, pubkey) or LEGACY (Agave ~2.1 transitional archives,
+ * which also fed rent_epoch after lamports). */
+typedef enum acctdb_lthash_formula {
+    ACCTDB_LTHASH_CURRENT = 0,
+    ACCTDB_LTHASH_LEGACY = 1,
+} acctdb_lthash_formula_t;
+
+/* acctdb_lthash_zero: sets h to the identity (all lanes zero). */
+ACCTDB_API void acctdb_lthash_zero(acctdb_lthash_t *h);
+
+/* acctdb_lthash_add / _sub: a += b, a -= b, lane-wise mod 2^16. */
+ACCTDB_API void acctdb_lthash_add(acctdb_lthash_t *a, acctdb_lthash_t const *b);
+ACCTDB_API void acctdb_lthash_sub(acctdb_lthash_t *a, acctdb_lthash_t const *b);
+
+/* acctdb_lthash_is_zero: true if h is the identity. */
+ACCTDB_API bool acctdb_lthash_is_zero(acctdb_lthash_t const *h);
+
+/* acctdb_lthash_account: the per-account hash of a; the identity if
+ * a->lamports == 0. */
+ACCTDB_API void acctdb_lthash_account(acctdb_lthash_t *out, acctdb_account_t const *a,
+                                      acctdb_lthash_formula_t formula);
+
+/* acctdb_lthash_add_accounts: sum += the per-account hashes of a[0..n),
+ * computed many at a time (one account per SIMD lane).  Same result as n
+ * calls of acctdb_lthash_account + acctdb_lthash_add, only faster. */
+ACCTDB_API void acctdb_lthash_add_accounts(acctdb_lthash_t *sum, acctdb_account_t const *a,
+                                           size_t n, acctdb_lthash_formula_t formula);
+
+/* acctdb_lthash_checksum: out = BLAKE3-256 of h's 2048 bytes. */
+ACCTDB_API void acctdb_lthash_checksum(acctdb_lthash_t const *h, uint8_t out[32]);
+
+/* ======================================================================== */
+/* Merkle-era accounts hash (Agave <= 2.1)                                  */
+/* ======================================================================== */
+
+/* acctdb_merkle_leaf: the per-account hash of the merkle era: BLAKE3-256 of
+ * lamports, rent_epoch, data, executable, owner, pubkey; 32 zero bytes when
+ * lamports == 0. */
+ACCTDB_API void acctdb_merkle_leaf(acctdb_account_t const *a, uint8_t out[32]);
+
+/* acctdb_merkle_root: the fanout-16 SHA-256 tree over n 32-byte leaves given
+ * in pubkey order (leaves[32*i .. 32*i+32)).  n == 0 gives SHA-256 of the
+ * empty string.  Errors: as acctdb_sha256, or ACCTDB_ERR_NOMEM. */
+ACCTDB_API int acctdb_merkle_root(uint8_t const *leaves, size_t n, uint8_t out[32]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ACCTDB_H */

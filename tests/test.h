@@ -1,0 +1,56 @@
+/* tests/test.h - shared helpers for the cmocka test suite.
+ *
+ * Each test file registers its group with ADB_TEST_GROUP(name, tests); the
+ * runner (tests/test_main.c) finds every group through a linker section, so
+ * adding a file needs no central edit.
+ *
+ *   ACCTDB_TEST_SCALE   multiplies every long test's iteration count (1)
+ *   ACCTDB_TEST_SEED    seed for randomized tests (default: from the clock;
+ *                       always printed so a failure can be replayed)
+ *   ACCTDB_TEST_FILTER  run only groups whose name contains this text
+ *   ACCTDB_TEST_DATA    directory of the bundled data (tests/data)
+ */
+#ifndef ADB_TESTS_TEST_H
+#define ADB_TESTS_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+typedef struct adb_test_group {
+    char const             *name;
+    struct CMUnitTest const *tests;
+    size_t                  cnt;
+} adb_test_group_t;
+
+#define ADB_TEST_GROUP(gname, arr)                                                                 \
+    static adb_test_group_t const adb_test_group_##gname                                          \
+        __attribute__((used, section("adb_test_groups"), aligned(sizeof(void *)))) = {            \
+            #gname, arr, sizeof(arr) / sizeof((arr)[0])}
+
+/* Iteration count n scaled by ACCTDB_TEST_SCALE, at least 1. */
+size_t adb_test_scaled(size_t n);
+double adb_test_scale(void);
+
+/* The run's seed (printed once at start). */
+uint64_t adb_test_seed(void);
+
+/* Path of a bundled data file; returns a static buffer per call slot. */
+char const *adb_test_data(char const *name);
+
+/* A fresh empty directory under $TMPDIR, removed by adb_test_rmtree. */
+char *adb_test_mkdtemp(void);
+void adb_test_rmtree(char const *path);
+
+/* Runs a shell command, returns its exit status (or -1); captures up to
+ * out_max-1 bytes of stdout into out (NUL-terminated) when out != NULL. */
+int adb_test_sh(char *out, size_t out_max, char const *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Hex helpers. */
+void adb_test_hex(char *dst, void const *src, size_t sz);
+int adb_test_unhex(uint8_t *dst, size_t dst_sz, char const *hex);
+
+#endif

@@ -1,0 +1,145 @@
+/* tests/test_main.c - the one test runner: runs every registered cmocka
+ * group and closes with "N passed, N failed". */
+#include "test.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+extern adb_test_group_t const __start_adb_test_groups[];
+extern adb_test_group_t const __stop_adb_test_groups[];
+
+static uint64_t g_seed;
+
+double
+adb_test_scale(void) {
+    char const *s = getenv("ACCTDB_TEST_SCALE");
+    double      v = s ? strtod(s, NULL) : 1.0;
+    return v > 0 ? v : 1.0;
+}
+
+size_t
+adb_test_scaled(size_t n) {
+    double v = (double)n * adb_test_scale();
+    return v < 1.0 ? 1 : (size_t)v;
+}
+
+uint64_t
+adb_test_seed(void) {
+    return g_seed;
+}
+
+char const *
+adb_test_data(char const *name) {
+    static char bufs[8][4096];
+    static int  next;
+    char       *b = bufs[next++ & 7];
+    char const *dir = getenv("ACCTDB_TEST_DATA");
+    snprintf(b, sizeof bufs[0], "%s/%s", dir ? dir : "tests/data", name);
+    return b;
+}
+
+char *
+adb_test_mkdtemp(void) {
+    char const *t = getenv("TMPDIR");
+    char        tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/acctdb-test-XXXXXX", t ? t : "/tmp");
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+static int
+rm_cb(char const *p, struct stat const *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+void
+adb_test_rmtree(char const *path) {
+    if (path) nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+adb_test_sh(char *out, size_t out_max, char const *fmt, ...) {
+    char    cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd) return -1;
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t got = 0;
+    if (out && out_max) {
+        size_t r;
+        while (got + 1 < out_max && (r = fread(out + got, 1, out_max - 1 - got, p)) > 0) got += r;
+        out[got] = 0;
+    }
+    char sink[4096];
+    while (fread(sink, 1, sizeof sink, p) > 0) {
+    }
+    int st = pclose(p);
+    return st == -1 ? -1 : (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+void
+adb_test_hex(char *dst, void const *src, size_t sz) {
+    static char const h[] = "0123456789abcdef";
+    uint8_t const    *s = src;
+    for (size_t i = 0; i < sz; i++) {
+        dst[2 * i] = h[s[i] >> 4];
+        dst[2 * i + 1] = h[s[i] & 15];
+    }
+    dst[2 * sz] = 0;
+}
+
+static int
+nib(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int
+adb_test_unhex(uint8_t *dst, size_t dst_sz, char const *hex) {
+    size_t n = strlen(hex);
+    if (n % 2 || n / 2 > dst_sz) return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        int a = nib(hex[2 * i]), b = nib(hex[2 * i + 1]);
+        if (a < 0 || b < 0) return -1;
+        dst[i] = (uint8_t)(a << 4 | b);
+    }
+    return (int)(n / 2);
+}
+
+int
+main(int argc, char **argv) {
+    char const *s = getenv("ACCTDB_TEST_SEED");
+    g_seed = s ? strtoull(s, NULL, 0) : ((uint64_t)time(NULL) * 2654435761u) ^ (uint64_t)getpid();
+    char const *filter = getenv("ACCTDB_TEST_FILTER");
+    printf("acctdb tests: seed=%llu scale=%g (replay with ACCTDB_TEST_SEED=%llu)\n",
+           (unsigned long long)g_seed, adb_test_scale(), (unsigned long long)g_seed);
+    fflush(stdout);
+
+    size_t passed = 0, failed = 0;
+    for (adb_test_group_t const *g = __start_adb_test_groups; g < __stop_adb_test_groups; g++) {
+        int want = argc < 2;
+        for (int i = 1; i < argc; i++) want |= strcmp(argv[i], g->name) == 0;
+        if (filter && !strstr(g->name, filter)) want = 0;
+        if (!want) continue;
+        int f = _cmocka_run_group_tests(g->name, g->tests, g->cnt, NULL, NULL);
+        if (f < 0) f = (int)g->cnt;
+        failed += (size_t)f;
+        passed += g->cnt - (size_t)f;
+    }
+    printf("%zu passed, %zu failed\n", passed, failed);
+    if (failed) printf("seed was %llu\n", (unsigned long long)g_seed);
+    return failed ? 1 : 0;
+}

@@ -112,7 +112,7 @@ $(BIN): $(TOOL_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) $(LIBS)
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB_A) -lcmocka $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB_A) -lcmocka -lcjson $(LIBS)
 
 $(BUILD)/bench_%: $(BUILD)/obj/bench/bench_%.o $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(LIBS)

@@ -134,7 +134,11 @@ main(int argc, char **argv) {
         for (int i = 1; i < argc; i++) want |= strcmp(argv[i], g->name) == 0;
         if (filter && !strstr(g->name, filter)) want = 0;
         if (!want) continue;
+        printf("== group %s (%zu tests)\n", g->name, g->cnt);
+        fflush(stdout);
         int f = _cmocka_run_group_tests(g->name, g->tests, g->cnt, NULL, NULL);
+        fflush(stdout);
+        fflush(stderr);
         if (f < 0) f = (int)g->cnt;
         failed += (size_t)f;
         passed += g->cnt - (size_t)f;

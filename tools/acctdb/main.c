@@ -13,7 +13,6 @@ typedef struct {
 
 static subcmd_t const g_cmds[] = {
     {"b3sum", cmd_b3sum, "BLAKE3 of files, output compatible with b3sum"},
-    {"hash", cmd_hash, "lattice and merkle hashes of accounts given as JSON lines"},
 };
 
 int

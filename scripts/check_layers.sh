@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Layering check over #include lines (STYLE.md):
+#   util <- hash <- {store, index, state} <- db <- snapshot <- net <- tools
+# store and index never include each other; tools include only acctdb.h.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+declare -A allowed=(
+  [util]="util"
+  [hash]="util hash"
+  [store]="util hash store"
+  [index]="util hash index"
+  [state]="util hash state"
+  [db]="util hash store index state db"
+  [snapshot]="util hash store index state db snapshot"
+  [net]="util hash store index state db snapshot net"
+)
+bad=0
+for mod in "${!allowed[@]}"; do
+  for f in $(ls src/$mod/*.[ch] 2>/dev/null); do
+    while IFS= read -r inc; do
+      dep=${inc%%/*}
+      [ -d "src/$dep" ] || continue
+      if ! [[ " ${allowed[$mod]} " == *" $dep "* ]]; then
+        echo "layer violation: $f includes \"$inc\" ($mod may use: ${allowed[$mod]})"; bad=1
+      fi
+    done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+  done
+done
+for f in tools/acctdb/*.[ch] tools/examples/*.c; do
+  [ -f "$f" ] || continue
+  while IFS= read -r inc; do
+    case "$inc" in acctdb.h|cmd.h|*/acctdb.h) ;; *) echo "tool $f includes \"$inc\" (only acctdb.h)"; bad=1;; esac
+  done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]\([^>"]*\)[>"].*/\1/p' "$f" | grep -E '^(util|hash|store|index|state|db|snapshot|net)/|^acctdb|^cmd' || true)
+done
+[ $bad -eq 0 ] && echo "layers: ok"
+exit $bad

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# make test: every test phase, timed.  Called by .ci/run.
+#
+# Phases: deps, release build (-Werror), static checks, unit tests
+# (release, ACCTDB_TEST_SCALE, default 1), fuzz corpus replay, install
+# smoke test, then the ASan+UBSan build with its tests at scale 0.1 and its
+# replays.  The closing line sums every phase: "N passed, N failed".
+#
+# Knobs: ACCTDB_TEST_SCALE (release scale, default 1),
+#        ACCTDB_SAN_SCALE (sanitizer scale, default 0.1), JOBS (make -j).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS=${JOBS:-$(nproc)}
+SCALE=${ACCTDB_TEST_SCALE:-1}
+SAN_SCALE=${ACCTDB_SAN_SCALE:-0.1}
+passed=0; failed=0; t_all=$(date +%s)
+declare -a summary
+
+phase() { # phase NAME CMD...   runs CMD, counts it as one check
+    local name=$1; shift
+    local t0=$(date +%s)
+    echo "=== $name"
+    if "$@"; then passed=$((passed+1)); st=ok; else failed=$((failed+1)); st=FAILED; fi
+    local dt=$(( $(date +%s) - t0 ))
+    summary+=("$(printf '%-28s %-6s %4ds' "$name" "$st" "$dt")")
+    echo "=== $name: $st (${dt}s)"
+}
+
+unit() { # unit NAME BUILD SCALE   runs the cmocka runner, adds its counts
+    local name=$1 build=$2 scale=$3
+    local t0=$(date +%s) log
+    echo "=== $name"
+    log=$(mktemp)
+    ACCTDB_TEST_SCALE=$scale "$build/acctdb-tests" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    local line p f
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+    p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+    [ -z "$p" ] && { p=0; f=1; }            # the runner died before its summary
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    passed=$((passed+p)); failed=$((failed+f))
+    rm -f "$log"
+    local dt=$(( $(date +%s) - t0 ))
+    summary+=("$(printf '%-28s %-6s %4ds  (%s passed, %s failed)' "$name" \
+        "$([ "$f" -eq 0 ] && echo ok || echo FAILED)" "$dt" "$p" "$f")")
+}
+
+replay() { # replay BUILD
+    local build=$1 rc=0
+    for bin in "$build"/replay/fuzz_*; do
+        local t=$(basename "$bin"); t=${t#fuzz_}
+        printf '%-14s ' "$t"; "$bin" "fuzz/corpus/$t" || rc=1
+    done
+    return $rc
+}
+
+install_smoke() {
+    local d; d=$(mktemp -d)
+    make -s MODE=release install PREFIX=/usr DESTDIR="$d" >/dev/null || return 1
+    [ -x "$d/usr/bin/acctdb" ] && [ -f "$d/usr/include/acctdb.h" ] &&
+        [ -f "$d/usr/lib/libacctdb.a" ] && [ -f "$d/usr/lib/pkgconfig/acctdb.pc" ] || return 1
+    # A program built against the installed copy through pkg-config.
+    cat > "$d/t.c" <<'C'
+#include <acctdb.h>
+#include <stdio.h>
+int main(void) {
+    uint8_t out[32]; char b58[ACCTDB_BASE58_32_SZ];
+    acctdb_blake3("abc", 3, out, 32);
+    printf("%s %s\n", acctdb_version(), acctdb_base58_encode_32(out, b58));
+    return 0;
+}
+C
+    PKG_CONFIG_SYSROOT_DIR="$d" PKG_CONFIG_PATH="$d/usr/lib/pkgconfig" \
+        cc -o "$d/t" "$d/t.c" $(PKG_CONFIG_SYSROOT_DIR="$d" PKG_CONFIG_PATH="$d/usr/lib/pkgconfig" \
+        pkg-config --cflags --libs --static acctdb) || return 1
+    "$d/t" && rm -rf "$d"
+}
+
+phase "deps"                 scripts/deps.sh
+phase "build release"        make -j"$JOBS" MODE=release all
+phase "layer/symbol checks"  make -s MODE=release check
+phase "format check"         scripts/check_format.sh
+unit  "unit tests (release)" build/release "$SCALE"
+phase "fuzz replay (release)" replay build/release
+phase "install + pkg-config" install_smoke
+phase "build asan+ubsan"     make -j"$JOBS" MODE=asan tests replay
+unit  "unit tests (asan)"    build/asan "$SAN_SCALE"
+phase "fuzz replay (asan)"   replay build/asan
+
+echo
+echo "=== summary"
+printf '  %s\n' "${summary[@]}"
+echo "  total $(( $(date +%s) - t_all ))s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -8,22 +8,25 @@
  * power of two chunks.  The hasher keeps the CVs of complete subtrees on a
  * stack, largest first, and merges the two on top only once it knows more
  * input follows (a merge done too early could be the root, which must be
- * compressed with ROOT instead).  After chunk c (counting from 0) is
- * followed by more input, the stack holds exactly popcount(c + 1) entries,
- * one per set bit.
+ * compressed with ROOT instead).  Whenever the current chunk holds input,
+ * the stack holds exactly popcount(chunk_ctr) entries, one per set bit of
+ * the number of chunks before it.
  *
  *   chunks:   [0][1][2][3][4][5] [6: partial, in h->buf]
  *   stack:    CV(0..3) CV(4..5)
  *   final:    root = P(CV(0..3), P(CV(4..5), CV(6)))
  *
- * BULK.  When update() holds more than a chunk of fresh input at a chunk
- * boundary, it hashes whole chunks (all but the last byte's chunk, which
- * might end the message) with hash_many, 16/8/4 chunks per SIMD pass, then
- * reduces the piece level by level with hash_many on adjacent pairs.  Nodes
- * that have no partner inside the piece (at its left edge, the right half
- * of a subtree begun earlier; at its right edge, the left half of one that
- * continues) are pushed on the stack in tree order, which keeps the stack
- * invariant above. */
+ * BULK.  When update() holds at least a chunk of input at a chunk boundary,
+ * it hashes every whole chunk with hash_many, 32/16/8 chunks per pass, then
+ * reduces them level by level with hash_many on adjacent pairs.  Nodes that
+ * have no partner inside the piece (at its left edge, the right half of a
+ * subtree begun earlier; at its right edge, the left half of one that
+ * continues) are pushed in tree order, merging lazily as above.  The chunk
+ * CV does not depend on what follows, so even the input's last chunk goes
+ * this way when the input ends on a chunk boundary; the stack then ends
+ * with at least two entries, which finalize or the next update merges.
+ * The only chunk held back is a message's first when it is all there is
+ * (it may be the root). */
 #include "hash/blake3_private.h"
 
 /* ======================================================================== */
@@ -134,6 +137,11 @@ chunk_is_full(adb_blake3_t const *h) {
     return (size_t)h->blk_cnt * ADB_BLAKE3_BLOCK_SZ + h->buf_sz == ADB_BLAKE3_CHUNK_SZ;
 }
 
+static inline bool
+chunk_is_empty(adb_blake3_t const *h) {
+    return h->blk_cnt == 0 && h->buf_sz == 0;
+}
+
 static inline uint32_t
 chunk_start_flag(adb_blake3_t const *h) {
     return h->blk_cnt == 0 ? ADB_B3_CHUNK_START : 0;
@@ -220,13 +228,18 @@ chunk_absorb(adb_blake3_t *h, adb_b3_ops_t const *o, uint8_t const **pp, size_t 
 }
 
 /* Hashes chunk_cnt whole chunks at data, starting at h->chunk_ctr with an
- * empty chunk state, and pushes the resulting subtrees (see BULK above). */
+ * empty chunk state, and pushes the resulting subtrees (see BULK above).
+ * may_end: the message may end with these chunks, so no node may be merged
+ * that could turn out to be the root (one covering every chunk from 0). */
 static void
-bulk(adb_blake3_t *h, adb_b3_ops_t const *o, uint8_t const *data, size_t chunk_cnt) {
+bulk(adb_blake3_t *h, adb_b3_ops_t const *o, uint8_t const *data, size_t chunk_cnt,
+     bool may_end) {
     _Alignas(64) uint8_t cvs[BULK_CHUNK_MAX * 32];
     while (chunk_cnt > 0) {
         size_t   piece = ADB_MIN(chunk_cnt, (size_t)BULK_CHUNK_MAX);
         uint64_t c = h->chunk_ctr;
+        if (may_end && c == 0 && piece == chunk_cnt && (piece & (piece - 1)) == 0)
+            piece /= 2; /* two halves, merged only by finalize or more input */
         o->hash_many(data, ADB_BLAKE3_CHUNK_SZ, piece, ADB_BLAKE3_CHUNK_SZ / ADB_BLAKE3_BLOCK_SZ,
                      h->key, c, true, h->flags, ADB_B3_CHUNK_START, ADB_B3_CHUNK_END, cvs);
 
@@ -274,17 +287,26 @@ adb_blake3_update(adb_blake3_t *h, void const *data, size_t sz) {
     uint8_t const      *p = data;
     while (sz > 0) {
         if (chunk_is_full(h)) chunk_close(h, o);
-        if (h->blk_cnt == 0 && h->buf_sz == 0 && sz > ADB_BLAKE3_CHUNK_SZ) {
-            size_t n = (sz - 1) / ADB_BLAKE3_CHUNK_SZ;
-            bulk(h, o, p, n);
-            p += n * ADB_BLAKE3_CHUNK_SZ;
-            sz -= n * ADB_BLAKE3_CHUNK_SZ;
+        if (chunk_is_empty(h) && sz >= ADB_BLAKE3_CHUNK_SZ) {
+            /* Every whole chunk goes to the SIMD kernels, even the last one
+             * when the input ends on a chunk boundary: a chunk's CV is the
+             * same whether or not more input follows.  Only a message's
+             * single chunk could be the root; that one waits in the chunk
+             * state. */
+            size_t n = sz / ADB_BLAKE3_CHUNK_SZ;
+            bool   may_end = n * ADB_BLAKE3_CHUNK_SZ == sz;
+            if (may_end && h->chunk_ctr + n < 2) n = 0;
+            if (n) {
+                bulk(h, o, p, n, may_end);
+                p += n * ADB_BLAKE3_CHUNK_SZ;
+                sz -= n * ADB_BLAKE3_CHUNK_SZ;
+            }
         }
         chunk_absorb(h, o, &p, &sz);
     }
-    /* The current chunk holds input now, so the subtrees before it are no
+    /* If the current chunk holds input now, the subtrees before it are no
      * longer candidates for the root: merge them as far as they go. */
-    stack_merge(h, o, (unsigned)__builtin_popcountll(h->chunk_ctr));
+    if (!chunk_is_empty(h)) stack_merge(h, o, (unsigned)__builtin_popcountll(h->chunk_ctr));
 }
 
 /* The root node: its output blocks are compress(cv, blk, i, blk_sz,
@@ -298,18 +320,26 @@ typedef struct root {
 
 static void
 root_get(adb_blake3_t const *h, adb_b3_ops_t const *o, root_t *r) {
-    uint32_t chunk_flags = h->flags | chunk_start_flag(h) | ADB_B3_CHUNK_END;
-    memcpy(r->cv, h->cv, sizeof r->cv);
-    memcpy(r->blk, h->buf, h->buf_sz);
-    memset(r->blk + h->buf_sz, 0, sizeof r->blk - h->buf_sz);
-    r->blk_sz = h->buf_sz;
-    r->flags = chunk_flags | ADB_B3_ROOT;
-    if (h->stack_cnt == 0) return;
-
-    /* Fold the current chunk's CV into the stack from the top; the last
-     * parent is the root. */
-    o->compress_cv(r->cv, r->blk, h->chunk_ctr, h->buf_sz, chunk_flags);
-    for (size_t i = h->stack_cnt; i-- > 0;) {
+    size_t top = h->stack_cnt;
+    if (!chunk_is_empty(h) || h->chunk_ctr == 0) {
+        uint32_t chunk_flags = h->flags | chunk_start_flag(h) | ADB_B3_CHUNK_END;
+        memcpy(r->cv, h->cv, sizeof r->cv);
+        memcpy(r->blk, h->buf, h->buf_sz);
+        memset(r->blk + h->buf_sz, 0, sizeof r->blk - h->buf_sz);
+        r->blk_sz = h->buf_sz;
+        r->flags = chunk_flags | ADB_B3_ROOT;
+        if (top == 0) return; /* a single chunk (or the empty message) */
+        o->compress_cv(r->cv, r->blk, h->chunk_ctr, h->buf_sz, chunk_flags);
+    } else {
+        /* The input ended on a chunk boundary and the bulk path took every
+         * chunk: the last subtree on the stack plays the last chunk's role
+         * (bulk() leaves at least two entries). */
+        ADB_ASSERT(top >= 2);
+        memcpy(r->cv, h->stack[--top], 32);
+    }
+    /* Fold r->cv into the stack from the top; the last parent is the
+     * root. */
+    for (size_t i = top; i-- > 0;) {
         memcpy(r->blk, h->stack[i], 32);
         memcpy(r->blk + 32, r->cv, 32);
         memcpy(r->cv, h->key, sizeof r->cv);

@@ -106,8 +106,10 @@ int adb_blake3_impl_from_name(char const *name, adb_blake3_impl_t *impl_out);
  * have p == NULL.
  *
  * Messages of at most one chunk (1024 bytes) are hashed one per SIMD lane
- * (16, 8 or 4 at a time), their 32 output blocks 16/8/4 at a time; longer
- * ones go through the incremental hasher.  Results are identical to
+ * (16, 8 or 4 at a time) up to their last block; then each one's 32 output
+ * blocks are computed as two interleaved passes of 16/8/4 lanes that share
+ * the message and differ only in the counter.  Longer messages go through
+ * the incremental hasher.  Results are identical to
  * adb_blake3_hash(msg, 2048 bytes) for each message. */
 
 #define ADB_BLAKE3_MSG_PART_MAX 6

@@ -1,13 +1,14 @@
 /* src/hash/blake3_avx2.c - BLAKE3 kernels with AVX2: 8 lanes of 256 bits.
  * Compiled with -mavx2 (module.mk); only reached through the dispatcher in
  * blake3.c after a CPU check.  The kernel bodies are in the template
- * blake3_simd.h; remainders of fewer than 8 lanes go to SSE4.1. */
+ * blake3_simd.h. */
 #include "hash/blake3_private.h"
 
 #include <immintrin.h>
 
 #define B3_W 8
 #define B3_PFX(x) adb_blake3_avx2_##x
+#define B3_ROUNDS_LOOP 1
 typedef __m256i b3v_t;
 
 /* pshufb masks rotating each 32-bit word right by 16 and by 8 bits. */
@@ -54,8 +55,6 @@ b3v_transpose(b3v_t t[8]) {
     }
 }
 
-#define B3_MANY_NARROW adb_blake3_sse41_hash_many
-#define B3_XOF_NARROW adb_blake3_sse41_xof_many
 
 #include "hash/blake3_simd.h"
 

@@ -1,14 +1,14 @@
 /* src/hash/blake3_avx512.c - BLAKE3 kernels with AVX-512 (F, VL, BW): 16
  * lanes of 512 bits, native rotates.  Compiled with -mavx512f -mavx512vl
  * -mavx512bw (module.mk); only reached through the dispatcher in blake3.c
- * after a CPU check.  The kernel bodies are in the template blake3_simd.h;
- * remainders of fewer than 16 lanes go to AVX2. */
+ * after a CPU check.  The kernel bodies are in the template blake3_simd.h. */
 #include "hash/blake3_private.h"
 
 #include <immintrin.h>
 
 #define B3_W 16
 #define B3_PFX(x) adb_blake3_avx512_##x
+#define B3_ROUNDS_LOOP 0
 typedef __m512i b3v_t;
 
 #define b3r_ror16(x) _mm_ror_epi32((x), 16)
@@ -59,8 +59,6 @@ b3v_transpose(b3v_t t[16]) {
     }
 }
 
-#define B3_MANY_NARROW adb_blake3_avx2_hash_many
-#define B3_XOF_NARROW adb_blake3_avx2_xof_many
 
 #include "hash/blake3_simd.h"
 

@@ -34,6 +34,19 @@ ror32(uint32_t x, unsigned n) {
         s[b] = ror32(s[b] ^ s[c], 7);                                                              \
     } while (0)
 
+/* One round; written out for each r so the schedule folds to constants. */
+#define ROUND(r)                                                                                   \
+    do {                                                                                           \
+        G(0, 4, 8, 12, m[adb_blake3_sched[r][0]], m[adb_blake3_sched[r][1]]);                      \
+        G(1, 5, 9, 13, m[adb_blake3_sched[r][2]], m[adb_blake3_sched[r][3]]);                      \
+        G(2, 6, 10, 14, m[adb_blake3_sched[r][4]], m[adb_blake3_sched[r][5]]);                     \
+        G(3, 7, 11, 15, m[adb_blake3_sched[r][6]], m[adb_blake3_sched[r][7]]);                     \
+        G(0, 5, 10, 15, m[adb_blake3_sched[r][8]], m[adb_blake3_sched[r][9]]);                     \
+        G(1, 6, 11, 12, m[adb_blake3_sched[r][10]], m[adb_blake3_sched[r][11]]);                   \
+        G(2, 7, 8, 13, m[adb_blake3_sched[r][12]], m[adb_blake3_sched[r][13]]);                    \
+        G(3, 4, 9, 14, m[adb_blake3_sched[r][14]], m[adb_blake3_sched[r][15]]);                    \
+    } while (0)
+
 /* s = the 16-word state after the 7 rounds. */
 static inline void
 compress_state(uint32_t s[16], uint32_t const cv[8], uint8_t const blk[64], uint64_t ctr,
@@ -46,17 +59,13 @@ compress_state(uint32_t s[16], uint32_t const cv[8], uint8_t const blk[64], uint
     s[13] = (uint32_t)(ctr >> 32);
     s[14] = blk_sz;
     s[15] = flags;
-    for (int r = 0; r < 7; r++) {
-        uint8_t const *z = adb_blake3_sched[r];
-        G(0, 4, 8, 12, m[z[0]], m[z[1]]);
-        G(1, 5, 9, 13, m[z[2]], m[z[3]]);
-        G(2, 6, 10, 14, m[z[4]], m[z[5]]);
-        G(3, 7, 11, 15, m[z[6]], m[z[7]]);
-        G(0, 5, 10, 15, m[z[8]], m[z[9]]);
-        G(1, 6, 11, 12, m[z[10]], m[z[11]]);
-        G(2, 7, 8, 13, m[z[12]], m[z[13]]);
-        G(3, 4, 9, 14, m[z[14]], m[z[15]]);
-    }
+    ROUND(0);
+    ROUND(1);
+    ROUND(2);
+    ROUND(3);
+    ROUND(4);
+    ROUND(5);
+    ROUND(6);
 }
 
 void

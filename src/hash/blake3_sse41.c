@@ -8,6 +8,7 @@
 
 #define B3_W 4
 #define B3_PFX(x) adb_blake3_sse41_##x
+#define B3_ROUNDS_LOOP 1
 typedef __m128i b3v_t;
 
 /* pshufb masks rotating each 32-bit word right by 16 and by 8 bits. */
@@ -43,8 +44,6 @@ b3v_transpose(b3v_t t[4]) {
     t[3] = _mm_unpackhi_epi64(ab_hi, cd_hi);
 }
 
-#define B3_MANY_NARROW adb_blake3_portable_hash_many
-#define B3_XOF_NARROW adb_blake3_portable_xof_many
 
 #include "hash/blake3_simd.h"
 

@@ -5,3 +5,4 @@ CFLAGS_blake3_portable := -O3
 CFLAGS_blake3_sse41    := -O3 -msse4.1
 CFLAGS_blake3_avx2     := -O3 -mavx2
 CFLAGS_blake3_avx512   := -O3 -mavx512f -mavx512vl -mavx512bw
+CFLAGS_lthash          := -O3

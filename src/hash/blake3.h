@@ -55,7 +55,8 @@ void adb_blake3_update(adb_blake3_t *h, void const *data, size_t sz);
 void adb_blake3_finalize(adb_blake3_t const *h, void *out, size_t out_sz);
 
 /* adb_blake3_finalize_seek: like finalize, from output byte offset off.
- * Output bytes past 2^64 wrap (the block counter is 64-bit). */
+ * off + out_sz may pass 2^64: the output simply continues (BLAKE3 defines
+ * 2^64 blocks of 64 bytes). */
 void adb_blake3_finalize_seek(adb_blake3_t const *h, uint64_t off, void *out, size_t out_sz);
 
 /* adb_blake3_hash: one-shot hash of data[0..sz) into out[0..out_sz). */

@@ -1,0 +1,321 @@
+/* src/index/index.c - binned Robin Hood hash tables.
+ *
+ * Invariants (per bin):
+ *   1. Every non-empty entry lies at or after its home position h(key) %
+ *      cap (cyclically) with no empty entry between home and itself.
+ *   2. Robin Hood order: along a run, probe distances never drop by more
+ *      than one from one entry to the next, so a lookup stops as soon as it
+ *      meets an entry closer to its home than the searched key would be.
+ *   3. cnt <= cap * 9/10; the table grows (x1.25..x2) before passing it. */
+#include "index/index.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+
+typedef struct entry {
+    uint8_t  key[32];
+    uint64_t slot; /* ADB_INDEX_SLOT_EMPTY when free */
+    uint64_t val;
+} entry_t;
+_Static_assert(sizeof(entry_t) == 48, "48-byte index entries");
+
+typedef struct bin {
+    atomic_flag lock;
+    uint32_t    cap;
+    uint32_t    cnt;
+    entry_t    *tab;
+} bin_t;
+
+struct adb_index {
+    uint32_t         bin_bits;
+    uint32_t         bin_cnt;
+    uint64_t         seed;
+    _Atomic uint64_t cnt;
+    _Atomic uint64_t mem;
+    bin_t           *bins;
+};
+
+static inline void
+bin_lock(bin_t *b) {
+    while (atomic_flag_test_and_set_explicit(&b->lock, memory_order_acquire)) {
+        __builtin_ia32_pause();
+    }
+}
+static inline void
+bin_unlock(bin_t *b) {
+    atomic_flag_clear_explicit(&b->lock, memory_order_release);
+}
+
+static inline uint64_t
+mix(uint64_t x) {
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    return x;
+}
+
+/* Position hash: keyed, from bytes past the bin prefix. */
+static inline uint64_t
+khash(adb_index_t const *ix, uint8_t const *k) {
+    return mix(adb_load_u64(k + 8) ^ ix->seed) ^ adb_load_u64(k + 16) ^ (adb_load_u64(k + 24) >> 7);
+}
+
+static inline uint32_t
+home(uint64_t h, uint32_t cap) {
+    return (uint32_t)(((unsigned __int128)h * cap) >> 64);
+}
+
+uint32_t
+adb_index_bin_of(adb_index_t const *ix, uint8_t const key[32]) {
+    uint32_t top = (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 | (uint32_t)key[2] << 8 | key[3];
+    return ix->bin_bits ? top >> (32 - ix->bin_bits) : 0;
+}
+
+static entry_t *
+tab_alloc(uint32_t cap) {
+    entry_t *t = adb_malloc((size_t)cap * sizeof(entry_t));
+    if (!t) return NULL;
+    for (uint32_t i = 0; i < cap; i++) t[i].slot = ADB_INDEX_SLOT_EMPTY;
+    return t;
+}
+
+int
+adb_index_open(adb_index_t **ix_out, adb_index_cfg_t const *cfg) {
+    *ix_out = NULL;
+    uint32_t bits = cfg && cfg->bin_bits ? cfg->bin_bits : 13;
+    if (bits > 20) return ACCTDB_ERR_INVALID;
+    adb_index_t *ix = adb_calloc(1, sizeof *ix);
+    if (!ix) return ACCTDB_ERR_NOMEM;
+    ix->bin_bits = bits;
+    ix->bin_cnt = 1u << bits;
+    if (getrandom(&ix->seed, sizeof ix->seed, 0) != sizeof ix->seed)
+        ix->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
+    ix->bins = adb_calloc(ix->bin_cnt, sizeof(bin_t));
+    if (!ix->bins) {
+        adb_free(ix);
+        return ACCTDB_ERR_NOMEM;
+    }
+    uint64_t per = cfg ? cfg->expected_keys / ix->bin_cnt : 0;
+    uint32_t cap = (uint32_t)ADB_MIN((per * 10 / 8) + 8, 1u << 30);
+    for (uint32_t i = 0; i < ix->bin_cnt; i++) {
+        atomic_flag_clear(&ix->bins[i].lock);
+        ix->bins[i].cap = cap;
+        ix->bins[i].tab = tab_alloc(cap);
+        if (!ix->bins[i].tab) {
+            adb_index_close(ix);
+            return ACCTDB_ERR_NOMEM;
+        }
+    }
+    atomic_store(&ix->mem, (uint64_t)ix->bin_cnt * (cap * sizeof(entry_t) + sizeof(bin_t)));
+    *ix_out = ix;
+    return 0;
+}
+
+void
+adb_index_close(adb_index_t *ix) {
+    if (!ix) return;
+    if (ix->bins)
+        for (uint32_t i = 0; i < ix->bin_cnt; i++) adb_free(ix->bins[i].tab);
+    adb_free(ix->bins);
+    adb_free(ix);
+}
+
+/* Robin Hood insert of a key known to be absent; the table has room. */
+static void
+rh_insert(adb_index_t const *ix, bin_t *b, entry_t e) {
+    uint32_t cap = b->cap;
+    uint32_t pos = home(khash(ix, e.key), cap);
+    uint32_t dist = 0;
+    for (;;) {
+        entry_t *s = &b->tab[pos];
+        if (s->slot == ADB_INDEX_SLOT_EMPTY) {
+            *s = e;
+            b->cnt++;
+            return;
+        }
+        uint32_t h = home(khash(ix, s->key), cap);
+        uint32_t sd = pos >= h ? pos - h : pos + cap - h;
+        if (sd < dist) {
+            entry_t t = *s;
+            *s = e;
+            e = t;
+            dist = sd;
+        }
+        pos = pos + 1 == cap ? 0 : pos + 1;
+        dist++;
+    }
+}
+
+static int
+grow(adb_index_t *ix, bin_t *b) {
+    uint64_t ncap64 = (uint64_t)b->cap + ADB_MAX(b->cap / 4, 8u);
+    if (ncap64 > (1u << 31)) return ACCTDB_ERR_NOMEM;
+    uint32_t ncap = (uint32_t)ncap64;
+    entry_t *old = b->tab, *nt = tab_alloc(ncap);
+    if (!nt) return ACCTDB_ERR_NOMEM;
+    uint32_t ocap = b->cap;
+    b->tab = nt;
+    b->cap = ncap;
+    b->cnt = 0;
+    for (uint32_t i = 0; i < ocap; i++)
+        if (old[i].slot != ADB_INDEX_SLOT_EMPTY) rh_insert(ix, b, old[i]);
+    adb_free(old);
+    atomic_fetch_add(&ix->mem, (uint64_t)(ncap - ocap) * sizeof(entry_t));
+    return 0;
+}
+
+/* Finds key in b; returns its position or -1. */
+static inline int64_t
+find(adb_index_t const *ix, bin_t const *b, uint8_t const *key) {
+    uint32_t cap = b->cap;
+    uint32_t pos = home(khash(ix, key), cap);
+    for (uint32_t dist = 0;; dist++) {
+        entry_t const *s = &b->tab[pos];
+        if (s->slot == ADB_INDEX_SLOT_EMPTY) return -1;
+        if (!memcmp(s->key, key, 32)) return pos;
+        uint32_t h = home(khash(ix, s->key), cap);
+        uint32_t sd = pos >= h ? pos - h : pos + cap - h;
+        if (sd < dist) return -1;
+        pos = pos + 1 == cap ? 0 : pos + 1;
+    }
+}
+
+static inline bool
+newer(uint64_t s1, uint64_t v1, uint64_t s2, uint64_t v2) {
+    return s1 > s2 || (s1 == s2 && v1 > v2);
+}
+
+static int
+upsert(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val, bool only_newer,
+       uint64_t *old_slot, uint64_t *old_val) {
+    if (slot == ADB_INDEX_SLOT_EMPTY) return ACCTDB_ERR_INVALID;
+    bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
+    bin_lock(b);
+    int64_t p = find(ix, b, key);
+    int     rc;
+    if (p >= 0) {
+        entry_t *s = &b->tab[p];
+        if (old_slot) *old_slot = s->slot;
+        if (old_val) *old_val = s->val;
+        if (only_newer && !newer(slot, val, s->slot, s->val)) {
+            rc = ADB_INDEX_KEPT;
+        } else {
+            s->slot = slot;
+            s->val = val;
+            rc = ADB_INDEX_REPLACED;
+        }
+    } else {
+        if ((uint64_t)(b->cnt + 1) * 10 > (uint64_t)b->cap * 9 && (rc = grow(ix, b)) != 0) {
+            bin_unlock(b);
+            return rc;
+        }
+        entry_t e;
+        memcpy(e.key, key, 32);
+        e.slot = slot;
+        e.val = val;
+        rh_insert(ix, b, e);
+        atomic_fetch_add_explicit(&ix->cnt, 1, memory_order_relaxed);
+        rc = ADB_INDEX_INSERTED;
+    }
+    bin_unlock(b);
+    return rc;
+}
+
+int
+adb_index_upsert_newer(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val,
+                       uint64_t *old_slot, uint64_t *old_val) {
+    return upsert(ix, key, slot, val, true, old_slot, old_val);
+}
+
+int
+adb_index_put(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val) {
+    int rc = upsert(ix, key, slot, val, false, NULL, NULL);
+    return rc < 0 ? rc : 0;
+}
+
+bool
+adb_index_get(adb_index_t *ix, uint8_t const key[32], uint64_t *slot, uint64_t *val) {
+    bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
+    bin_lock(b);
+    int64_t p = find(ix, b, key);
+    if (p >= 0) {
+        if (slot) *slot = b->tab[p].slot;
+        if (val) *val = b->tab[p].val;
+    }
+    bin_unlock(b);
+    return p >= 0;
+}
+
+void
+adb_index_get_batch(adb_index_t *ix, uint8_t const (*keys)[32], size_t n, uint64_t *slot,
+                    uint64_t *val, bool *found) {
+    enum { AHEAD = 8 };
+    for (size_t i = 0; i < n && i < AHEAD; i++) {
+        bin_t const *b = &ix->bins[adb_index_bin_of(ix, keys[i])];
+        __builtin_prefetch(&b->tab[home(khash(ix, keys[i]), b->cap)]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) {
+            bin_t const *b = &ix->bins[adb_index_bin_of(ix, keys[i + AHEAD])];
+            __builtin_prefetch(&b->tab[home(khash(ix, keys[i + AHEAD]), b->cap)]);
+        }
+        found[i] = adb_index_get(ix, keys[i], &slot[i], &val[i]);
+    }
+}
+
+bool
+adb_index_remove(adb_index_t *ix, uint8_t const key[32]) {
+    bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
+    bin_lock(b);
+    int64_t p = find(ix, b, key);
+    if (p < 0) {
+        bin_unlock(b);
+        return false;
+    }
+    /* Backward-shift deletion keeps invariant 2 without tombstones. */
+    uint32_t cap = b->cap, pos = (uint32_t)p;
+    for (;;) {
+        uint32_t nxt = pos + 1 == cap ? 0 : pos + 1;
+        entry_t *s = &b->tab[nxt];
+        if (s->slot == ADB_INDEX_SLOT_EMPTY || home(khash(ix, s->key), cap) == nxt) break;
+        b->tab[pos] = *s;
+        pos = nxt;
+    }
+    b->tab[pos].slot = ADB_INDEX_SLOT_EMPTY;
+    b->cnt--;
+    atomic_fetch_sub_explicit(&ix->cnt, 1, memory_order_relaxed);
+    bin_unlock(b);
+    return true;
+}
+
+uint64_t
+adb_index_cnt(adb_index_t const *ix) {
+    return atomic_load_explicit(&((adb_index_t *)ix)->cnt, memory_order_relaxed);
+}
+
+uint32_t
+adb_index_bin_cnt(adb_index_t const *ix) {
+    return ix->bin_cnt;
+}
+
+uint64_t
+adb_index_mem_sz(adb_index_t const *ix) {
+    return atomic_load(&((adb_index_t *)ix)->mem);
+}
+
+int
+adb_index_bin_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *ctx) {
+    if (bin >= ix->bin_cnt) return ACCTDB_ERR_INVALID;
+    bin_t *b = &ix->bins[bin];
+    bin_lock(b);
+    int rc = 0;
+    for (uint32_t i = 0; i < b->cap && !rc; i++)
+        if (b->tab[i].slot != ADB_INDEX_SLOT_EMPTY)
+            rc = fn(ctx, b->tab[i].key, b->tab[i].slot, b->tab[i].val);
+    bin_unlock(b);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/* src/index/index.h - the account index: pubkey -> (slot, value).
+ *
+ * The value is opaque to the index (db encodes a file and offset, or a
+ * write-cache reference, in it).  Keys are split into 2^bin_bits bins by
+ * their leading bits (8192 by default, as Agave); each bin is an
+ * open-addressing table (Robin Hood linear probing, backward-shift delete,
+ * 48-byte entries, load <= 0.9) with its own lock, so threads working on
+ * different bins never contend.  Positions inside a bin come from a keyed
+ * hash (a per-index random seed), so ground pubkeys cannot pile up in one
+ * probe run.
+ *
+ * THREADS: every function may be called from any thread; each takes only
+ * its bin's lock.  adb_index_bin_visit holds the bin lock while visiting.
+ *
+ * The disk tier (next issue) plugs in per bin behind the same calls. */
+#ifndef ADB_INDEX_INDEX_H
+#define ADB_INDEX_INDEX_H
+
+#include "util/util.h"
+
+/* Reserved slot values (real slots never get near 2^64). */
+#define ADB_INDEX_SLOT_EMPTY UINT64_MAX
+
+typedef struct adb_index adb_index_t;
+
+typedef struct adb_index_cfg {
+    uint32_t bin_bits;      /* 0 -> 13 (8192 bins) */
+    uint64_t expected_keys; /* pre-size hint; 0 -> small */
+} adb_index_cfg_t;
+
+int  adb_index_open(adb_index_t **ix_out, adb_index_cfg_t const *cfg);
+void adb_index_close(adb_index_t *ix);
+
+/* Result of an upsert. */
+typedef enum adb_index_upsert_res {
+    ADB_INDEX_INSERTED = 0, /* the key was new */
+    ADB_INDEX_REPLACED = 1, /* the key existed with an older (slot, value): *old_* get it */
+    ADB_INDEX_KEPT = 2,     /* the key exists with a newer-or-equal (slot, value) */
+} adb_index_upsert_res_t;
+
+/* Inserts key -> (slot, val) unless the key holds a newer version:
+ * versions order by slot, then by val (the caller encodes the position
+ * inside a slot in val's order).  Returns an adb_index_upsert_res_t, or
+ * ACCTDB_ERR_NOMEM.  On REPLACED, old_slot and old_val get the displaced
+ * version; on KEPT they get the version that stays. */
+int adb_index_upsert_newer(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val,
+                           uint64_t *old_slot, uint64_t *old_val);
+
+/* Unconditional set (insert or overwrite). */
+int adb_index_put(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val);
+
+/* Lookup: true if found. */
+bool adb_index_get(adb_index_t *ix, uint8_t const key[32], uint64_t *slot, uint64_t *val);
+
+/* Batched lookup with prefetch: found[i], slot[i], val[i] for keys[i]. */
+void adb_index_get_batch(adb_index_t *ix, uint8_t const (*keys)[32], size_t n, uint64_t *slot,
+                         uint64_t *val, bool *found);
+
+/* Removes key; true if it was there. */
+bool adb_index_remove(adb_index_t *ix, uint8_t const key[32]);
+
+uint64_t adb_index_cnt(adb_index_t const *ix);
+uint32_t adb_index_bin_cnt(adb_index_t const *ix);
+uint32_t adb_index_bin_of(adb_index_t const *ix, uint8_t const key[32]);
+/* Bytes of RAM the tables take. */
+uint64_t adb_index_mem_sz(adb_index_t const *ix);
+
+/* Visits every entry of one bin (any order) under the bin lock; stops
+ * early if fn returns non-zero (returned). */
+typedef int (*adb_index_visit_fn)(void *ctx, uint8_t const key[32], uint64_t slot, uint64_t val);
+int adb_index_bin_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *ctx);
+
+#endif

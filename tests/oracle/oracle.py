@@ -919,6 +919,8 @@ class HashCache:
         return [self.cache[(kind, rec.slot, rec.offset)] for rec in records]
 
 
+# One cache for the whole run.  (slot, offset) identifies a record: a slot has
+# one storage, and the incremental's files used are all above the full slot.
 HASHES = HashCache()
 
 
@@ -1178,10 +1180,20 @@ def failures(report):
     return [f"{name}: {report['details'][name]}" for name, ok in report["checks"].items() if ok is False]
 
 
+def warn_unlisted_storages(archive, belongs_here):
+    """Storages the manifest lists (and that this archive should carry) but
+    whose account file is absent.  Only a warning: §2.2 lets the tar decide."""
+    for slot in sorted(archive.manifest["accounts_db"]["storages"]):
+        if belongs_here(slot) and slot not in archive.files:
+            file_id = archive.manifest["accounts_db"]["storages"][slot][0]
+            archive.warnings.append(f"manifest lists storage {slot}.{file_id} but the archive has no such file")
+
+
 def verify(full_path, incr_path=None):
     full = Archive(full_path)
     if full.name.kind == "incremental":
         raise OracleError(f"{full_path}: first argument must be a full snapshot, this name is an incremental one")
+    warn_unlisted_storages(full, lambda slot: True)
     full_report = evaluate(full, full.files)
     full_report["warnings"] = full.warnings
     if incr_path is None:
@@ -1198,6 +1210,7 @@ def verify(full_path, incr_path=None):
             else:
                 inc.warnings.append(f"accounts/{slot}.{f['id']} of the incremental is at or below "
                                     f"the full slot {full.slot}: ignored (§7)")
+        warn_unlisted_storages(inc, lambda slot: slot > full.slot)
         combined = dict(full.files)
         combined.update(inc_files)
         report = evaluate(inc, combined, incremental_files=inc_files, full=full)

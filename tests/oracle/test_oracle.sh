@@ -190,9 +190,9 @@ run bad-manifest 2 --json "$tmp/bad/manifest.tar.zst" && stderr_has "truncated m
     && expect "error JSON" 'r["ok"] is False and "manifest" in r["error"]'
 
 # ---------------------------------------------------------------- speed
-echo "== speed (1,000 lattice hashes)"
+echo "== unit checks and speed (1,000 lattice hashes)"
 start=$(date +%s)
-python3 - "$here" <<'EOF' || fail "speed test crashed"
+python3 - "$here" <<'EOF' || fail "unit checks failed"
 import sys
 sys.path.insert(0, sys.argv[1])
 import oracle
@@ -206,6 +206,54 @@ assert oracle.blake3_256(lt).hex() == "4f9c1ab89ccd5ed0b6eb21936f99e598cf854b6db
 for raw in (bytes(32), b"\0\0\1" + bytes(29), bytes(range(32))):
     assert oracle.b58decode(oracle.b58encode(raw)) == raw
 assert oracle.b58encode(bytes(32)) == "11111111111111111111111111111111"
+
+# §2 account-file walk on synthetic files
+import struct
+def record(pubkey, lamports, data=b"", owner=bytes(32), executable=0, rent_epoch=0, pad=b"\0" * 7):
+    hdr = struct.pack("<QQ", 0, len(data)) + pubkey + struct.pack("<QQ", lamports, rent_epoch) + owner \
+        + bytes([executable]) + pad + bytes(32)
+    body = hdr + data
+    return body + bytes(oracle.align8(len(body)) - len(body))
+a, b = b"\1" * 32, b"\2" * 32
+blob = record(a, 5, b"abc", pad=b"garbage") + record(b, 7) + record(a, 0)   # a: tombstone last
+recs, note = oracle.parse_account_file(9, 0, blob, len(blob))
+assert [r.lamports for r in recs] == [5, 7, 0] and recs[0].data == b"abc" and note is None
+live = oracle.live_set({9: {"records": recs}})
+assert list(live) == [b] , "last occurrence wins, zero lamports is absent"
+# unaligned valid length (last record's padding missing) is fine
+recs, _ = oracle.parse_account_file(9, 0, blob[:136 + 3], 136 + 3)
+assert len(recs) == 1
+# a valid length cutting through a record is an incorrect layout
+for bad_len in (136 + 2, len(blob) - 8):
+    try:
+        oracle.parse_account_file(9, 0, blob, bad_len)
+        raise SystemExit(f"valid length {bad_len} should be rejected")
+    except oracle.OracleError:
+        pass
+# zero-filled tail after the last record: stop there and accept
+recs, note = oracle.parse_account_file(9, 0, blob + bytes(4096), len(blob) + 4096)
+assert len(recs) == 3 and note
+# ... but not when something non-zero follows the zero record
+try:
+    oracle.parse_account_file(9, 0, blob + bytes(200) + b"\1" + bytes(7), len(blob) + 208)
+    raise SystemExit("non-zero tail should be rejected")
+except oracle.OracleError:
+    pass
+# zero lamports with data is not a default account
+try:
+    oracle.parse_account_file(9, 0, record(a, 0, b"x"), 144)
+    raise SystemExit("zero-lamport record with data should be rejected")
+except oracle.OracleError:
+    pass
+# §6 merkle root shape: 1 leaf is hashed once, 17 leaves take two levels, empty is SHA-256("")
+import hashlib
+h = lambda x: hashlib.sha256(x).digest()
+assert oracle.merkle_root([a]) == h(a)
+assert oracle.merkle_root([a] * 17) == h(h(a * 16) + h(a))
+assert oracle.merkle_root([]) == h(b"")
+# Sig's merkle-leaf vector (§6): lamports 10, rent_epoch 20, data 01 02 03
+leaf = oracle.blake3_256(struct.pack("<QQ", 10, 20) + bytes([1, 2, 3]) + bytes(1 + 32 + 32))
+assert leaf.hex().startswith("aa4b5749") and leaf.hex().endswith("59e81c"), leaf.hex()
 EOF
 elapsed=$(( $(date +%s) - start ))
 if [ "$elapsed" -le 5 ]; then pass "1,000 hashes + vectors in ${elapsed}s"; else fail "1,000 hashes took ${elapsed}s"; fi

@@ -1,0 +1,472 @@
+/* src/db/db_bulk.c - bulk loading of account files.
+ *
+ * The caller (the snapshot loader) streams each account file to disk with
+ * file_begin/append/end.  end() queues a SCAN job; a worker maps the file,
+ * walks and sanitizes its records (FORMAT.md 2.3), upserts each into the
+ * index keeping the newest version (highest slot, then highest offset), and
+ * cuts the file into HASH jobs of about 1 MiB so every worker can hash
+ * pieces of one large file.  Each worker keeps its own lattice-hash sum and
+ * totals over every record it hashed, and a list of the versions that lost
+ * to a newer one; when loading ends the losers are read back and mixed out.
+ *
+ * Job states: QUEUED -> RUNNING -> DONE.  Invariants:
+ *   1. A file's map lives until its last job is done (file->jobs == 0).
+ *   2. pending == queued + running jobs; bulk_wait returns when it is 0.
+ *   3. backlog == bytes of files whose jobs are not all done; the producer
+ *      waits while backlog > backlog_max (the page cache holds them).
+ *   4. Every record is hashed exactly once (HASH jobs tile [0, end of the
+ *      walk) of each file), and a version is in a loser list exactly when
+ *      the index held or received a newer one. */
+#include "db/db_private.h"
+
+#include "util/io.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { JOB_SCAN = 1, JOB_HASH = 2 };
+
+#define HASH_JOB_SZ (1u << 20)
+#define HASH_BATCH 64
+
+int
+adb_db_fail(adb_db_t *db, int code, char const *fmt, ...) {
+    pthread_mutex_lock(&db->mu);
+    if (!db->err_code) {
+        va_list ap;
+        va_start(ap, fmt);
+        adb_err_vset(&db->err, code, fmt, ap);
+        va_end(ap);
+        db->err_code = code;
+    }
+    code = db->err_code;
+    pthread_mutex_unlock(&db->mu);
+    return code;
+}
+
+char const *
+adb_db_errmsg(adb_db_t const *db) {
+    return db->err.msg;
+}
+
+char const *
+adb_db_dir(adb_db_t const *db) {
+    return db->dir;
+}
+
+uint32_t
+adb_db_file_cnt(adb_db_t const *db) {
+    return atomic_load(&((adb_db_t *)db)->file_cnt);
+}
+
+bool
+adb_db_has_slot(adb_db_t const *db, uint64_t slot) {
+    uint32_t n = adb_db_file_cnt(db);
+    for (uint32_t i = 0; i < n; i++)
+        if (adb_db_file(db, i)->slot == slot) return true;
+    return false;
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+static void
+push_locked(adb_db_t *db, adb_db_job_t j) {
+    if (db->q_cnt == db->q_cap) {
+        size_t        ncap = db->q_cap ? db->q_cap * 2 : 256;
+        adb_db_job_t *nq = adb_malloc(ncap * sizeof *nq);
+        ADB_ASSERT(nq); /* tiny; an allocation failure here is not recoverable */
+        for (size_t i = 0; i < db->q_cnt; i++) nq[i] = db->q[(db->q_head + i) % db->q_cap];
+        adb_free(db->q);
+        db->q = nq;
+        db->q_cap = ncap;
+        db->q_head = 0;
+    }
+    db->q[(db->q_head + db->q_cnt) % db->q_cap] = j;
+    db->q_cnt++;
+    db->pending++;
+    pthread_cond_signal(&db->work_cv);
+}
+
+static void
+job_done(adb_db_t *db, adb_db_file_t *f) {
+    bool last = atomic_fetch_sub(&f->jobs, 1) == 1;
+    if (last && f->map) {
+        munmap(f->map, f->map_sz);
+        f->map = NULL;
+    }
+    pthread_mutex_lock(&db->mu);
+    if (last) {
+        db->backlog -= ADB_MIN(db->backlog, f->size);
+        pthread_cond_broadcast(&db->room_cv);
+    }
+    if (--db->pending == 0) pthread_cond_broadcast(&db->idle_cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
+static int
+add_loser(adb_db_worker_t *w, uint64_t slot, uint64_t val) {
+    if (w->loser_cnt == w->loser_cap) {
+        size_t          ncap = w->loser_cap ? w->loser_cap * 2 : 1024;
+        adb_db_loser_t *nl = adb_realloc(w->losers, ncap * sizeof *nl);
+        if (!nl) return ACCTDB_ERR_NOMEM;
+        w->losers = nl;
+        w->loser_cap = ncap;
+    }
+    w->losers[w->loser_cnt++] = (adb_db_loser_t){slot, val};
+    return 0;
+}
+
+static void
+run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
+    adb_db_t *db = w->db;
+    if (f->valid_len == 0 || f->written == 0) {
+        if (f->written == 0)
+            adb_db_fail(db, ACCTDB_ERR_CORRUPT, "account file %llu.%u is empty",
+                        (unsigned long long)f->slot, f->idx);
+        return;
+    }
+    void *m = mmap(NULL, f->written, PROT_READ, MAP_SHARED | MAP_POPULATE, f->fd, 0);
+    if (m == MAP_FAILED) {
+        adb_db_fail(db, -errno, "mapping account file %llu.%u: %s", (unsigned long long)f->slot,
+                    f->idx, acctdb_strerror(-errno));
+        return;
+    }
+    madvise(m, f->written, MADV_SEQUENTIAL);
+    f->map = m;
+    f->map_sz = f->written;
+
+    adb_acctfile_iter_t it;
+    adb_acct_rec_t      r;
+    adb_acctfile_iter_init(&it, f->map, f->valid_len, f->written);
+    uint64_t chunk_start = 0;
+    while (adb_acctfile_iter_next(&it, &r)) {
+        bool     zero = r.lamports == 0;
+        uint64_t val = adb_db_loc(f->idx, r.off, zero), os, ov;
+        if (r.off >= (1ull << 34)) {
+            adb_db_fail(db, ACCTDB_ERR_CORRUPT, "account file %llu: offset beyond 16 GiB",
+                        (unsigned long long)f->slot);
+            return;
+        }
+        int rc = adb_index_upsert_newer(db->ix, r.pubkey, f->slot, val, &os, &ov);
+        if (rc < 0) {
+            adb_db_fail(db, rc, "index insert failed: %s", acctdb_strerror(rc));
+            return;
+        }
+        if (rc == ADB_INDEX_REPLACED && !adb_db_loc_is_zero(ov)) rc = add_loser(w, os, ov);
+        else if (rc == ADB_INDEX_KEPT && !zero) rc = add_loser(w, f->slot, val);
+        else rc = 0;
+        if (rc) {
+            adb_db_fail(db, rc, "out of memory recording superseded versions");
+            return;
+        }
+        if (it.off - chunk_start >= HASH_JOB_SZ) {
+            /* HASH jobs also count records, so they run even without hashing. */
+            atomic_fetch_add(&f->jobs, 1);
+            pthread_mutex_lock(&db->mu);
+            push_locked(db, (adb_db_job_t){JOB_HASH, f->idx, chunk_start, it.off});
+            pthread_mutex_unlock(&db->mu);
+            chunk_start = it.off;
+        }
+    }
+    if (it.err.code) {
+        adb_db_fail(db, it.err.code, "account file %llu.%u (slot %llu): %s",
+                    (unsigned long long)f->slot, f->idx, (unsigned long long)f->slot, it.err.msg);
+        return;
+    }
+    if (it.off > chunk_start) {
+        atomic_fetch_add(&f->jobs, 1);
+        pthread_mutex_lock(&db->mu);
+        push_locked(db, (adb_db_job_t){JOB_HASH, f->idx, chunk_start, it.off});
+        pthread_mutex_unlock(&db->mu);
+    }
+}
+
+static void
+flush_batch(adb_db_worker_t *w, acctdb_account_t *batch, size_t *n) {
+    if (*n && w->db->hash_mode != ADB_DB_HASH_NONE)
+        adb_lthash_add_accounts(&w->sum, batch, *n, (acctdb_lthash_formula_t)w->db->hash_mode);
+    *n = 0;
+}
+
+/* Hashes and counts the records in [off, end) of an already-sanitized file. */
+static void
+run_hash(adb_db_worker_t *w, adb_db_file_t *f, uint64_t off, uint64_t end) {
+    acctdb_account_t batch[HASH_BATCH];
+    size_t           n = 0;
+    adb_acct_rec_t   r;
+    while (off < end && adb_acct_rec_at(f->map, f->valid_len, off, &r)) {
+        w->records++;
+        if (r.lamports) {
+            w->nonzero++;
+            w->lamports += r.lamports;
+            w->data_len += r.data_len;
+            adb_acct_rec_to_account(&r, &batch[n++]);
+            if (n == HASH_BATCH) flush_batch(w, batch, &n);
+        }
+        off += adb_acct_rec_sz(r.data_len);
+    }
+    flush_batch(w, batch, &n);
+}
+
+static void *
+worker_main(void *arg) {
+    adb_db_worker_t *w = arg;
+    adb_db_t        *db = w->db;
+    for (;;) {
+        pthread_mutex_lock(&db->mu);
+        while (db->q_cnt == 0 && !db->stopping) pthread_cond_wait(&db->work_cv, &db->mu);
+        if (db->q_cnt == 0) {
+            pthread_mutex_unlock(&db->mu);
+            break;
+        }
+        /* HASH jobs first: they release memory; SCAN jobs make more. */
+        adb_db_job_t j = db->q[db->q_head];
+        db->q_head = (db->q_head + 1) % db->q_cap;
+        db->q_cnt--;
+        bool failed = db->err_code != 0;
+        pthread_mutex_unlock(&db->mu);
+
+        adb_db_file_t *f = adb_db_file(db, j.file);
+        if (!failed) {
+            if (j.kind == JOB_SCAN)
+                run_scan(w, f);
+            else
+                run_hash(w, f, j.off, j.end);
+        }
+        job_done(db, f);
+    }
+    return NULL;
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+int
+adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, adb_err_t *err) {
+    *db_out = NULL;
+    adb_db_t *db = adb_calloc(1, sizeof *db);
+    if (!db) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    db->dirfd = db->accdirfd = -1;
+    db->hash_mode = ADB_DB_HASH_CURRENT;
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_cond_init(&db->work_cv, NULL);
+    pthread_cond_init(&db->idle_cv, NULL);
+    pthread_cond_init(&db->room_cv, NULL);
+    if (snprintf(db->dir, sizeof db->dir, "%s", dir) >= (int)sizeof db->dir) {
+        adb_db_close(db);
+        return adb_err_set(err, ACCTDB_ERR_INVALID, "directory path too long");
+    }
+    db->chunks = adb_calloc(ADB_DB_FILE_CHUNKS_MAX, sizeof *db->chunks);
+    adb_index_cfg_t icfg = {.bin_bits = 13, .expected_keys = expected};
+    int             rc = db->chunks ? adb_index_open(&db->ix, &icfg) : ACCTDB_ERR_NOMEM;
+    if (rc) {
+        adb_db_close(db);
+        return adb_err_set(err, rc, "out of memory for the index");
+    }
+    *db_out = db;
+    return 0;
+}
+
+int
+adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err) {
+    *db_out = NULL;
+    if (!cfg || !cfg->dir || !cfg->dir[0])
+        return adb_err_set(err, ACCTDB_ERR_INVALID, "no target directory given");
+    adb_db_t *db;
+    ADB_TRY(adb_db_alloc(&db, cfg->dir, cfg->expected_accounts, err));
+    int rc = 0;
+
+    if (mkdir(cfg->dir, 0755) && errno != EEXIST) {
+        rc = adb_err_set(err, -errno, "cannot create %s: %s", cfg->dir, acctdb_strerror(-errno));
+        goto fail;
+    }
+    db->dirfd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (db->dirfd < 0) {
+        rc = adb_err_set(err, -errno, "cannot open %s: %s", cfg->dir, acctdb_strerror(-errno));
+        goto fail;
+    }
+    if (faccessat(db->dirfd, ADB_DB_META_NAME, F_OK, 0) == 0 ||
+        faccessat(db->dirfd, "accounts", F_OK, 0) == 0) {
+        rc = adb_err_set(err, ACCTDB_ERR_INVALID,
+                         "%s already holds a database or a load; use an empty directory",
+                         cfg->dir);
+        goto fail;
+    }
+    rc = adb_io_mkdirat(db->dirfd, "accounts", 0755);
+    if (rc) {
+        rc = adb_err_set(err, rc, "cannot create %s/accounts: %s", cfg->dir, acctdb_strerror(rc));
+        goto fail;
+    }
+    db->accdirfd = openat(db->dirfd, "accounts", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (db->accdirfd < 0) {
+        rc = adb_err_set(err, -errno, "cannot open %s/accounts", cfg->dir);
+        goto fail;
+    }
+
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    db->nworkers = cfg->threads ? cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+    if (db->nworkers > 64) db->nworkers = 64;
+    db->backlog_max = cfg->backlog_max_sz ? cfg->backlog_max_sz : (1ull << 30);
+    db->workers = adb_calloc(db->nworkers, sizeof *db->workers);
+    if (!db->workers) {
+        rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (unsigned i = 0; i < db->nworkers; i++) {
+        db->workers[i].db = db;
+        adb_lthash_zero(&db->workers[i].sum);
+        if (pthread_create(&db->workers[i].thr, NULL, worker_main, &db->workers[i])) {
+            rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "cannot start worker threads");
+            goto fail;
+        }
+        db->workers[i].started = true;
+    }
+    *db_out = db;
+    return 0;
+fail:
+    adb_db_close(db);
+    return rc;
+}
+
+void
+adb_db_bulk_set_hash(adb_db_t *db, adb_db_hash_mode_t mode) {
+    db->hash_mode = mode;
+}
+
+int
+adb_db_bulk_file_begin(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *file_out) {
+    *file_out = UINT32_MAX;
+    if (db->err_code) return db->err_code;
+    if (size > ADB_ACCTFILE_MAX_SZ)
+        return adb_db_fail(db, ACCTDB_ERR_CORRUPT,
+                           "account file for slot %llu has %llu bytes (limit 16 GiB)",
+                           (unsigned long long)slot, (unsigned long long)size);
+    if (adb_db_has_slot(db, slot))
+        return adb_db_fail(db, ACCTDB_ERR_CORRUPT, "a second account file for slot %llu",
+                           (unsigned long long)slot);
+    uint32_t idx = atomic_load(&db->file_cnt);
+    if (idx / ADB_DB_FILE_CHUNK >= ADB_DB_FILE_CHUNKS_MAX)
+        return adb_db_fail(db, ACCTDB_ERR_FULL, "too many account files");
+    adb_db_file_t **chunk = &db->chunks[idx / ADB_DB_FILE_CHUNK];
+    if (!*chunk && !(*chunk = adb_calloc(ADB_DB_FILE_CHUNK, sizeof(adb_db_file_t))))
+        return adb_db_fail(db, ACCTDB_ERR_NOMEM, "out of memory");
+    adb_db_file_t *f = &(*chunk)[idx % ADB_DB_FILE_CHUNK];
+    memset(f, 0, sizeof *f);
+    f->slot = slot;
+    f->size = size;
+    f->idx = idx;
+    char name[64];
+    snprintf(name, sizeof name, "%llu.%u", (unsigned long long)slot, idx);
+    f->fd = adb_io_openat(db->accdirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+    if (f->fd < 0)
+        return adb_db_fail(db, f->fd, "cannot create %s/accounts/%s: %s", db->dir, name,
+                           acctdb_strerror(f->fd));
+    if (size) posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    atomic_store(&db->file_cnt, idx + 1);
+    *file_out = idx;
+    return 0;
+}
+
+int
+adb_db_bulk_file_append(adb_db_t *db, uint32_t file, void const *p, size_t sz) {
+    if (db->err_code) return db->err_code;
+    adb_db_file_t *f = adb_db_file(db, file);
+    if (sz > f->size - f->written)
+        return adb_db_fail(db, ACCTDB_ERR_CORRUPT, "account file %llu: more data than declared",
+                           (unsigned long long)f->slot);
+    int rc = adb_io_write_all(f->fd, p, sz);
+    if (rc)
+        return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
+                           "writing %s/accounts/%llu.%u: %s", db->dir,
+                           (unsigned long long)f->slot, f->idx, acctdb_strerror(rc));
+    f->written += sz;
+    return 0;
+}
+
+int
+adb_db_bulk_file_end(adb_db_t *db, uint32_t file, uint64_t valid_len) {
+    if (db->err_code) return db->err_code;
+    adb_db_file_t *f = adb_db_file(db, file);
+    if (f->written != f->size)
+        return adb_db_fail(db, ACCTDB_ERR_CORRUPT, "account file %llu: %llu of %llu bytes",
+                           (unsigned long long)f->slot, (unsigned long long)f->written,
+                           (unsigned long long)f->size);
+    f->valid_len = ADB_MIN(valid_len, f->written);
+    atomic_store(&f->jobs, 1);
+    pthread_mutex_lock(&db->mu);
+    db->backlog += f->size;
+    push_locked(db, (adb_db_job_t){JOB_SCAN, file, 0, 0});
+    while (db->backlog > db->backlog_max && !db->err_code && db->pending)
+        pthread_cond_wait(&db->room_cv, &db->mu);
+    int rc = db->err_code;
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+int
+adb_db_bulk_wait(adb_db_t *db) {
+    pthread_mutex_lock(&db->mu);
+    while (db->pending) pthread_cond_wait(&db->idle_cv, &db->mu);
+    int rc = db->err_code;
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+static int
+cmp_loser(void const *a, void const *b) {
+    adb_db_loser_t const *x = a, *y = b;
+    return x->val < y->val ? -1 : x->val > y->val;
+}
+
+int
+adb_db_bulk_totals(adb_db_t *db, adb_db_totals_t *out) {
+    memset(out, 0, sizeof *out);
+    ADB_TRY(adb_db_bulk_wait(db));
+    out->formula = db->hash_mode;
+    adb_lthash_zero(&out->lthash);
+    uint64_t nonzero = 0;
+    for (unsigned i = 0; i < db->nworkers; i++) {
+        adb_db_worker_t *w = &db->workers[i];
+        adb_lthash_add(&out->lthash, &w->sum);
+        out->records += w->records;
+        nonzero += w->nonzero;
+        out->capitalization += w->lamports;
+        out->data_len += w->data_len;
+    }
+    /* Mix out every superseded non-zero version.  Sorting by location reads
+     * the files in order. */
+    size_t nl = 0;
+    for (unsigned i = 0; i < db->nworkers; i++) nl += db->workers[i].loser_cnt;
+    adb_db_loser_t *all = adb_malloc((nl ? nl : 1) * sizeof *all);
+    if (!all) return adb_db_fail(db, ACCTDB_ERR_NOMEM, "out of memory");
+    nl = 0;
+    for (unsigned i = 0; i < db->nworkers; i++) {
+        memcpy(all + nl, db->workers[i].losers, db->workers[i].loser_cnt * sizeof *all);
+        nl += db->workers[i].loser_cnt;
+    }
+    qsort(all, nl, sizeof *all, cmp_loser);
+    uint8_t         *buf = NULL;
+    size_t           cap = 0;
+    acctdb_lthash_t  lose;
+    int              rc = 0;
+    adb_lthash_zero(&lose);
+    for (size_t i = 0; i < nl && !rc; i++) {
+        adb_db_acct_t a;
+        rc = adb_db_read_rec(db, all[i].slot, all[i].val, &a, &buf, &cap);
+        if (rc) break;
+        nonzero--;
+        out->capitalization -= a.a.lamports;
+        out->data_len -= a.a.data_len;
+        if (db->hash_mode != ADB_DB_HASH_NONE)
+            adb_lthash_sub_accounts(&out->lthash, &a.a, 1,
+                                    (acctdb_lthash_formula_t)db->hash_mode);
+    }
+    adb_free(buf);
+    adb_free(all);
+    out->dup_cnt = nl;
+    out->live_cnt = nonzero;
+    return rc;
+}

@@ -1,0 +1,153 @@
+/* src/snapshot/sysvar.c - SlotHistory, Clock, Rent, EpochSchedule sysvar
+ * codecs (see sysvar.h). */
+#include "snapshot/sysvar.h"
+
+static int
+finish(adb_bc_rd_t *rd, adb_err_t *err_out) {
+    if (adb_bc_ok(rd)) return 0;
+    if (err_out) *err_out = rd->err;
+    return rd->err.code;
+}
+
+int
+adb_sysvar_slot_history_decode(void const *data, size_t sz, adb_slot_history_t *sh_out,
+                               adb_err_t *err_out) {
+    memset(sh_out, 0, sizeof *sh_out);
+    if (err_out) adb_err_clear(err_out);
+    adb_bc_rd_t rd;
+    adb_bc_rd_init(&rd, data, sz, "slot_history");
+    adb_slot_history_t sh = {0};
+    sh.has_bits = adb_bc_option(&rd, "bits");
+    if (sh.has_bits) {
+        sh.words_cnt = adb_bc_len(&rd, 8, "bits.words");
+        sh.bits = adb_bc_bytes(&rd, (size_t)sh.words_cnt * 8, "bits.words");
+    }
+    size_t at = rd.off;
+    sh.len = adb_bc_u64(&rd, "bits.len");
+    if (adb_bc_ok(&rd)) {
+        uint64_t need = sh.len / 64 + (sh.len % 64 != 0);
+        if (need != sh.words_cnt) {
+            rd.off = at;
+            adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT,
+                        "bits.len: %llu bits need %llu words, the vector has %llu",
+                        (unsigned long long)sh.len, (unsigned long long)need,
+                        (unsigned long long)sh.words_cnt);
+        }
+    }
+    sh.next_slot = adb_bc_u64(&rd, "next_slot");
+    ADB_TRY(finish(&rd, err_out));
+    *sh_out = sh;
+    return 0;
+}
+
+uint64_t
+adb_slot_history_newest(adb_slot_history_t const *sh) {
+    return sh->next_slot - 1;
+}
+
+uint64_t
+adb_slot_history_oldest(adb_slot_history_t const *sh) {
+    return sh->next_slot > sh->len ? sh->next_slot - sh->len : 0;
+}
+
+adb_slot_check_t
+adb_slot_history_check(adb_slot_history_t const *sh, uint64_t slot) {
+    if (sh->next_slot == 0 || slot > adb_slot_history_newest(sh)) return ADB_SLOT_FUTURE;
+    if (slot < adb_slot_history_oldest(sh)) return ADB_SLOT_TOO_OLD;
+    if (sh->len == 0) return ADB_SLOT_NOT_FOUND;
+    uint64_t bit = slot % sh->len;
+    uint64_t w = adb_load_u64(sh->bits + (bit / 64) * 8);
+    return (w >> (bit % 64)) & 1 ? ADB_SLOT_FOUND : ADB_SLOT_NOT_FOUND;
+}
+
+int
+adb_sysvar_slot_history_write(uint64_t const *slots, size_t cnt, uint64_t next_slot,
+                              uint8_t data_out[ADB_SYSVAR_SLOT_HISTORY_SZ]) {
+    uint64_t const max = ADB_SLOT_HISTORY_MAX_ENTRIES;
+    memset(data_out, 0, ADB_SYSVAR_SLOT_HISTORY_SZ);
+    if (next_slot == 0) return ACCTDB_ERR_INVALID;
+    for (size_t i = 0; i < cnt; i++)
+        if (slots[i] >= next_slot) return ACCTDB_ERR_INVALID;
+    uint8_t *bits = data_out + 9;
+    data_out[0] = 1; /* Some(words) */
+    adb_store_u64(data_out + 1, max / 64);
+    uint64_t oldest = next_slot > max ? next_slot - max : 0;
+    for (size_t i = 0; i < cnt; i++) {
+        if (slots[i] < oldest) continue;
+        uint64_t bit = slots[i] % max;
+        bits[bit / 8] |= (uint8_t)(1u << (bit % 8)); /* LE words: bit b is byte b/8 */
+    }
+    adb_store_u64(data_out + 9 + max / 8, max);
+    adb_store_u64(data_out + 9 + max / 8 + 8, next_slot);
+    return 0;
+}
+
+int
+adb_sysvar_clock_decode(void const *data, size_t sz, adb_clock_t *clock_out, adb_err_t *err_out) {
+    memset(clock_out, 0, sizeof *clock_out);
+    if (err_out) adb_err_clear(err_out);
+    adb_bc_rd_t rd;
+    adb_bc_rd_init(&rd, data, sz, "clock");
+    adb_clock_t c;
+    c.slot = adb_bc_u64(&rd, "slot");
+    c.epoch_start_timestamp = adb_bc_i64(&rd, "epoch_start_timestamp");
+    c.epoch = adb_bc_u64(&rd, "epoch");
+    c.leader_schedule_epoch = adb_bc_u64(&rd, "leader_schedule_epoch");
+    c.unix_timestamp = adb_bc_i64(&rd, "unix_timestamp");
+    ADB_TRY(finish(&rd, err_out));
+    *clock_out = c;
+    return 0;
+}
+
+void
+adb_sysvar_clock_encode(adb_clock_t const *c, uint8_t data_out[ADB_SYSVAR_CLOCK_SZ]) {
+    adb_store_u64(data_out, c->slot);
+    adb_store_u64(data_out + 8, (uint64_t)c->epoch_start_timestamp);
+    adb_store_u64(data_out + 16, c->epoch);
+    adb_store_u64(data_out + 24, c->leader_schedule_epoch);
+    adb_store_u64(data_out + 32, (uint64_t)c->unix_timestamp);
+}
+
+int
+adb_sysvar_rent_decode(void const *data, size_t sz, adb_rent_t *rent_out, adb_err_t *err_out) {
+    memset(rent_out, 0, sizeof *rent_out);
+    if (err_out) adb_err_clear(err_out);
+    adb_bc_rd_t rd;
+    adb_bc_rd_init(&rd, data, sz, "rent");
+    adb_rent_t r;
+    adb_snap_rent_read(&rd, &r, "rent");
+    ADB_TRY(finish(&rd, err_out));
+    *rent_out = r;
+    return 0;
+}
+
+void
+adb_sysvar_rent_encode(adb_rent_t const *r, uint8_t data_out[ADB_SNAP_RENT_SZ]) {
+    adb_store_u64(data_out, r->lamports_per_byte_year);
+    memcpy(data_out + 8, &r->exemption_threshold, 8);
+    data_out[16] = r->burn_percent;
+}
+
+int
+adb_sysvar_epoch_schedule_decode(void const *data, size_t sz, adb_epoch_schedule_t *es_out,
+                                 adb_err_t *err_out) {
+    memset(es_out, 0, sizeof *es_out);
+    if (err_out) adb_err_clear(err_out);
+    adb_bc_rd_t rd;
+    adb_bc_rd_init(&rd, data, sz, "epoch_schedule");
+    adb_epoch_schedule_t es;
+    adb_snap_epoch_schedule_read(&rd, &es, "epoch_schedule");
+    ADB_TRY(finish(&rd, err_out));
+    *es_out = es;
+    return 0;
+}
+
+void
+adb_sysvar_epoch_schedule_encode(adb_epoch_schedule_t const *es,
+                                 uint8_t                     data_out[ADB_SNAP_EPOCH_SCHEDULE_SZ]) {
+    adb_store_u64(data_out, es->slots_per_epoch);
+    adb_store_u64(data_out + 8, es->leader_schedule_slot_offset);
+    data_out[16] = es->warmup ? 1 : 0;
+    adb_store_u64(data_out + 17, es->first_normal_epoch);
+    adb_store_u64(data_out + 25, es->first_normal_slot);
+}

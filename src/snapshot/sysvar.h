@@ -1,0 +1,95 @@
+/* src/snapshot/sysvar.h - codecs for the sysvar accounts a snapshot loader
+ * and writer need: SlotHistory (to validate and to produce the status
+ * cache), Clock, Rent and EpochSchedule.  Sysvar data is bincode like the
+ * manifest; decoders accept trailing bytes after the value (Agave's
+ * bincode::deserialize does) and never allocate.
+ *
+ * SlotHistory data: bincode of { bits: BitVec<u64>, next_slot: u64 } where
+ * BitVec<u64> = { Option<Box<[u64]>> words, u64 len (in bits) }.  Agave's
+ * account holds 2^20 bits (16384 words): 1 + 8 + 131072 + 8 + 8 = 131,097
+ * bytes (verified on every bundled archive).  Slot s is recorded at bit
+ * s % len; after slot n is added, next_slot = n + 1 and the window of slots
+ * it can answer for is [next_slot - len, next_slot - 1] (saturating). */
+#ifndef ADB_SNAPSHOT_SYSVAR_H
+#define ADB_SNAPSHOT_SYSVAR_H
+
+#include "snapshot/bincode_types.h"
+
+#define ADB_SYSVAR_SLOT_HISTORY_ID   "SysvarS1otHistory11111111111111111111111111"
+#define ADB_SYSVAR_CLOCK_ID          "SysvarC1ock11111111111111111111111111111111"
+#define ADB_SYSVAR_RENT_ID           "SysvarRent111111111111111111111111111111111"
+#define ADB_SYSVAR_EPOCH_SCHEDULE_ID "SysvarEpochSchedu1e111111111111111111111111"
+
+#define ADB_SLOT_HISTORY_MAX_ENTRIES ((uint64_t)1 << 20) /* bits */
+#define ADB_SYSVAR_SLOT_HISTORY_SZ   (1 + 8 + ADB_SLOT_HISTORY_MAX_ENTRIES / 8 + 8 + 8)
+#define ADB_SYSVAR_CLOCK_SZ          40
+
+/* A decoded SlotHistory.  bits borrows from the decoded data (valid while
+ * it is): words_cnt little-endian u64 words, unaligned. */
+typedef struct adb_slot_history {
+    bool           has_bits;
+    uint8_t const *bits;
+    uint64_t       words_cnt;
+    uint64_t       len; /* bits in use */
+    uint64_t       next_slot;
+} adb_slot_history_t;
+
+typedef enum adb_slot_check {
+    ADB_SLOT_FOUND = 0,
+    ADB_SLOT_NOT_FOUND = 1,
+    ADB_SLOT_TOO_OLD = 2,
+    ADB_SLOT_FUTURE = 3,
+} adb_slot_check_t;
+
+/* adb_sysvar_slot_history_decode: parses SlotHistory account data.  The
+ * word count must match len (ceil(len / 64) words; no words iff len == 0).
+ * Errors: ACCTDB_ERR_CORRUPT with "slot_history: offset N: ..." in
+ * *err_out (may be NULL). */
+int adb_sysvar_slot_history_decode(void const *data, size_t sz, adb_slot_history_t *sh_out,
+                                   adb_err_t *err_out);
+
+/* adb_slot_history_newest: next_slot - 1, the last slot added (wraps to
+ * UINT64_MAX for a history with next_slot 0, which no real account has). */
+uint64_t adb_slot_history_newest(adb_slot_history_t const *sh);
+
+/* adb_slot_history_oldest: the oldest slot still answerable:
+ * next_slot - len, or 0 if that would be negative. */
+uint64_t adb_slot_history_oldest(adb_slot_history_t const *sh);
+
+/* adb_slot_history_check: FUTURE above newest, TOO_OLD below oldest, else
+ * FOUND if bit (slot % len) is set, NOT_FOUND otherwise (also for len 0). */
+adb_slot_check_t adb_slot_history_check(adb_slot_history_t const *sh, uint64_t slot);
+
+/* adb_sysvar_slot_history_write: the 131,097-byte SlotHistory account data
+ * (2^20 bits) recording slots[0..cnt) with next_slot (= newest + 1): what
+ * Agave's account holds after adding exactly those slots in order.  Slots
+ * older than the window (below next_slot - 2^20) are dropped, as adding
+ * newer slots would have overwritten them.  Errors: ACCTDB_ERR_INVALID if a
+ * slot is >= next_slot, or next_slot is 0. */
+int adb_sysvar_slot_history_write(uint64_t const *slots, size_t cnt, uint64_t next_slot,
+                                  uint8_t data_out[ADB_SYSVAR_SLOT_HISTORY_SZ]);
+
+/* ---- Clock (40 B) -------------------------------------------------------- */
+typedef struct adb_clock {
+    uint64_t slot;
+    int64_t  epoch_start_timestamp;
+    uint64_t epoch;
+    uint64_t leader_schedule_epoch;
+    int64_t  unix_timestamp;
+} adb_clock_t;
+
+/* Decoders: ACCTDB_ERR_CORRUPT if data is shorter than the value (or holds
+ * an invalid bool); *err_out (may be NULL) gets the message. */
+int  adb_sysvar_clock_decode(void const *data, size_t sz, adb_clock_t *clock_out,
+                             adb_err_t *err_out);
+void adb_sysvar_clock_encode(adb_clock_t const *c, uint8_t data_out[ADB_SYSVAR_CLOCK_SZ]);
+
+/* ---- Rent (17 B) and EpochSchedule (33 B): types in bincode_types.h ---- */
+int  adb_sysvar_rent_decode(void const *data, size_t sz, adb_rent_t *rent_out, adb_err_t *err_out);
+void adb_sysvar_rent_encode(adb_rent_t const *r, uint8_t data_out[ADB_SNAP_RENT_SZ]);
+int  adb_sysvar_epoch_schedule_decode(void const *data, size_t sz, adb_epoch_schedule_t *es_out,
+                                      adb_err_t *err_out);
+void adb_sysvar_epoch_schedule_encode(adb_epoch_schedule_t const *es,
+                                      uint8_t data_out[ADB_SNAP_EPOCH_SCHEDULE_SZ]);
+
+#endif

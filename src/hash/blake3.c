@@ -29,6 +29,9 @@
  * (it may be the root). */
 #include "hash/blake3_private.h"
 
+#include <pthread.h>
+#include <time.h>
+
 /* ======================================================================== */
 /* Implementation choice                                                    */
 /* ======================================================================== */
@@ -40,11 +43,20 @@ static adb_b3_ops_t const *const k_ops[ADB_BLAKE3_IMPL_CNT] = {
     &adb_blake3_ops_avx512,
 };
 
-static char const *const k_names[ADB_BLAKE3_IMPL_CNT + 1] = {"portable", "sse41", "avx2",
-                                                             "avx512", "auto"};
+static char const *const k_names[ADB_BLAKE3_IMPL_CNT + 1] = {"portable", "sse41", "avx2", "avx512",
+                                                             "auto"};
 
-/* NULL until the first use chooses; read and written atomically so that
- * concurrent first uses agree (they compute the same value). */
+/* Each implementation's kernels as used: a copy of k_ops[i] whose one-block
+ * compressions may be the portable ones (see adb_blake3_one_set).  Filled
+ * once, at the first use. */
+static adb_b3_ops_t     g_tables[ADB_BLAKE3_IMPL_CNT];
+static bool             g_simd_one_wins[ADB_BLAKE3_IMPL_CNT];
+static adb_blake3_one_t g_one_mode = ADB_BLAKE3_ONE_AUTO;
+static pthread_once_t   g_tables_once = PTHREAD_ONCE_INIT;
+
+/* The table in use: NULL until the first use chooses; read and written
+ * atomically so that concurrent first uses agree (they compute the same
+ * value). */
 static adb_b3_ops_t const *g_ops;
 
 bool
@@ -54,9 +66,12 @@ adb_blake3_impl_supported(adb_blake3_impl_t impl) {
     bool avx2 = sse41 && __builtin_cpu_supports("avx2");
     switch (impl) {
     case ADB_BLAKE3_IMPL_PORTABLE:
-    case ADB_BLAKE3_IMPL_AUTO: return true;
-    case ADB_BLAKE3_IMPL_SSE41: return sse41;
-    case ADB_BLAKE3_IMPL_AVX2: return avx2;
+    case ADB_BLAKE3_IMPL_AUTO:
+        return true;
+    case ADB_BLAKE3_IMPL_SSE41:
+        return sse41;
+    case ADB_BLAKE3_IMPL_AVX2:
+        return avx2;
     case ADB_BLAKE3_IMPL_AVX512:
         return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512bw");
@@ -71,9 +86,65 @@ adb_blake3_impl_best(void) {
     return ADB_BLAKE3_IMPL_PORTABLE;
 }
 
+static double
+now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* The best of a few timings of a chain of one-block compressions. */
+static double
+one_time(adb_b3_ops_t const *o) {
+    uint8_t  blk[64];
+    uint32_t cv[8];
+    double   best = 1e300;
+    memset(blk, 0x5A, sizeof blk);
+    memcpy(cv, adb_blake3_iv, sizeof cv);
+    for (int trial = 0; trial < 7; trial++) {
+        double t0 = now_ns();
+        for (int i = 0; i < 32; i++)
+            o->compress_cv(cv, blk, (uint64_t)i, 64, 0);
+        double t = now_ns() - t0;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+static void
+tables_apply(void) {
+    for (int i = 0; i < ADB_BLAKE3_IMPL_CNT; i++) {
+        bool simd = g_one_mode == ADB_BLAKE3_ONE_SIMD ||
+                    (g_one_mode == ADB_BLAKE3_ONE_AUTO && g_simd_one_wins[i]);
+        adb_b3_ops_t const *one = simd ? k_ops[i] : &adb_blake3_ops_portable;
+        g_tables[i].compress_cv = one->compress_cv;
+        g_tables[i].compress_xof = one->compress_xof;
+    }
+}
+
+/* Copies the kernel tables and times each SIMD implementation's one-block
+ * compression against the portable one (about 0.1 ms, once). */
+static void
+tables_init(void) {
+    double scalar = one_time(&adb_blake3_ops_portable);
+    for (int i = 0; i < ADB_BLAKE3_IMPL_CNT; i++) {
+        g_tables[i] = *k_ops[i];
+        g_simd_one_wins[i] = i != ADB_BLAKE3_IMPL_PORTABLE &&
+                             adb_blake3_impl_supported((adb_blake3_impl_t)i) &&
+                             one_time(k_ops[i]) < scalar;
+    }
+    tables_apply();
+}
+
+static adb_b3_ops_t const *
+table(adb_blake3_impl_t impl) {
+    pthread_once(&g_tables_once, tables_init);
+    return &g_tables[impl];
+}
+
 static adb_b3_ops_t const *
 ops_choose(void) {
-    adb_b3_ops_t const *o = k_ops[adb_blake3_impl_best()];
+    adb_b3_ops_t const *o = table(adb_blake3_impl_best());
     __atomic_store_n(&g_ops, o, __ATOMIC_RELEASE);
     return o;
 }
@@ -89,16 +160,30 @@ adb_blake3_impl_set(adb_blake3_impl_t impl) {
     if ((unsigned)impl > ADB_BLAKE3_IMPL_AUTO) return ACCTDB_ERR_INVALID;
     if (!adb_blake3_impl_supported(impl)) return ACCTDB_ERR_UNSUPPORTED;
     if (impl == ADB_BLAKE3_IMPL_AUTO) impl = adb_blake3_impl_best();
-    __atomic_store_n(&g_ops, k_ops[impl], __ATOMIC_RELEASE);
+    __atomic_store_n(&g_ops, table(impl), __ATOMIC_RELEASE);
     return 0;
 }
 
 adb_blake3_impl_t
 adb_blake3_impl_get(void) {
     adb_b3_ops_t const *o = ops_get();
-    for (int i = 0; i < ADB_BLAKE3_IMPL_CNT; i++)
-        if (k_ops[i] == o) return (adb_blake3_impl_t)i;
-    return ADB_BLAKE3_IMPL_PORTABLE; /* unreachable */
+    return (adb_blake3_impl_t)(o - g_tables);
+}
+
+int
+adb_blake3_one_set(adb_blake3_one_t mode) {
+    if ((unsigned)mode > ADB_BLAKE3_ONE_SCALAR) return ACCTDB_ERR_INVALID;
+    pthread_once(&g_tables_once, tables_init);
+    g_one_mode = mode;
+    tables_apply();
+    return 0;
+}
+
+bool
+adb_blake3_one_is_simd(adb_blake3_impl_t impl) {
+    if ((unsigned)impl >= ADB_BLAKE3_IMPL_CNT) return false;
+    adb_b3_ops_t const *o = table(impl);
+    return impl != ADB_BLAKE3_IMPL_PORTABLE && o->compress_cv == k_ops[impl]->compress_cv;
 }
 
 char const *
@@ -232,8 +317,7 @@ chunk_absorb(adb_blake3_t *h, adb_b3_ops_t const *o, uint8_t const **pp, size_t 
  * may_end: the message may end with these chunks, so no node may be merged
  * that could turn out to be the root (one covering every chunk from 0). */
 static void
-bulk(adb_blake3_t *h, adb_b3_ops_t const *o, uint8_t const *data, size_t chunk_cnt,
-     bool may_end) {
+bulk(adb_blake3_t *h, adb_b3_ops_t const *o, uint8_t const *data, size_t chunk_cnt, bool may_end) {
     _Alignas(64) uint8_t cvs[BULK_CHUNK_MAX * 32];
     while (chunk_cnt > 0) {
         size_t   piece = ADB_MIN(chunk_cnt, (size_t)BULK_CHUNK_MAX);
@@ -272,8 +356,10 @@ bulk(adb_blake3_t *h, adb_b3_ops_t const *o, uint8_t const *data, size_t chunk_c
             b >>= 1;
             lvl++;
         }
-        for (size_t i = 0; i < left_cnt; i++) stack_push(h, o, left[i], left_at[i]);
-        for (size_t i = right_cnt; i-- > 0;) stack_push(h, o, right[i], right_at[i]);
+        for (size_t i = 0; i < left_cnt; i++)
+            stack_push(h, o, left[i], left_at[i]);
+        for (size_t i = right_cnt; i-- > 0;)
+            stack_push(h, o, right[i], right_at[i]);
         h->chunk_ctr = c + piece;
         data += piece * ADB_BLAKE3_CHUNK_SZ;
         chunk_cnt -= piece;
@@ -403,7 +489,8 @@ static void
 xof2048_long(adb_blake3_msg_t const *m, uint16_t *sum, uint8_t *out) {
     adb_blake3_t h;
     adb_blake3_init(&h);
-    for (size_t j = 0; j < m->part_cnt; j++) adb_blake3_update(&h, m->part[j].p, m->part[j].sz);
+    for (size_t j = 0; j < m->part_cnt; j++)
+        adb_blake3_update(&h, m->part[j].p, m->part[j].sz);
     if (sum) {
         uint8_t x[ADB_BLAKE3_XOF2048_SZ];
         adb_blake3_finalize(&h, x, sizeof x);
@@ -418,13 +505,13 @@ xof2048_long(adb_blake3_msg_t const *m, uint16_t *sum, uint8_t *out) {
  * the kernel's accumulator is converted into sum once, at the end. */
 static void
 xof2048_batch(adb_blake3_msg_t const *msgs, size_t msg_cnt, uint16_t *sum, uint8_t *out) {
-    adb_b3_ops_t const *o = ops_get();
-    size_t const        lane_max = o->lane_cnt;
-    _Alignas(64) uint8_t bufs[ADB_B3_LANE_MAX][ADB_BLAKE3_CHUNK_SZ];
+    adb_b3_ops_t const   *o = ops_get();
+    size_t const          lane_max = o->lane_cnt;
+    _Alignas(64) uint8_t  bufs[ADB_B3_LANE_MAX][ADB_BLAKE3_CHUNK_SZ];
     _Alignas(64) uint16_t acc[ADB_BLAKE3_XOF2048_SZ / 2];
-    adb_b3_lane_t lanes[ADB_B3_LANE_MAX];
-    uint8_t      *accp = sum ? (uint8_t *)acc : NULL;
-    size_t        k = 0;
+    adb_b3_lane_t         lanes[ADB_B3_LANE_MAX];
+    uint8_t              *accp = sum ? (uint8_t *)acc : NULL;
+    size_t                k = 0;
     if (sum) memset(acc, 0, sizeof acc);
     for (size_t i = 0; i < msg_cnt; i++) {
         adb_blake3_msg_t const *m = &msgs[i];
@@ -443,8 +530,10 @@ xof2048_batch(adb_blake3_msg_t const *msgs, size_t msg_cnt, uint16_t *sum, uint8
         }
         uint32_t blk_cnt = sz ? (uint32_t)((sz + 63) / 64) : 1;
         memset(b + sz, 0, (size_t)blk_cnt * 64 - sz);
-        lanes[k] = (adb_b3_lane_t){
-            .buf = b, .out = dst, .blk_cnt = blk_cnt, .last_sz = (uint32_t)(sz - (blk_cnt - 1) * 64)};
+        lanes[k] = (adb_b3_lane_t){.buf = b,
+                                   .out = dst,
+                                   .blk_cnt = blk_cnt,
+                                   .last_sz = (uint32_t)(sz - (blk_cnt - 1) * 64)};
         if (++k == lane_max) {
             o->lt_lanes(lanes, k, accp);
             k = 0;

@@ -18,27 +18,26 @@
 
 #include "util/util.h"
 
-#define ADB_BLAKE3_OUT_SZ 32      /* the default output length            */
-#define ADB_BLAKE3_BLOCK_SZ 64    /* compression block                    */
-#define ADB_BLAKE3_CHUNK_SZ 1024  /* leaf of the tree                     */
-#define ADB_BLAKE3_STACK_MAX 54   /* 2^54 chunks = 2^64 bytes             */
-#define ADB_BLAKE3_XOF2048_SZ 2048 /* the batch API's output per message  */
+#define ADB_BLAKE3_OUT_SZ     32   /* the default output length */
+#define ADB_BLAKE3_BLOCK_SZ   64   /* compression block */
+#define ADB_BLAKE3_CHUNK_SZ   1024 /* leaf of the tree */
+#define ADB_BLAKE3_STACK_MAX  54   /* 2^54 chunks = 2^64 bytes */
+#define ADB_BLAKE3_XOF2048_SZ 2048 /* the batch API's output per message */
 
 /* ---- the incremental hasher --------------------------------------------- */
 
 /* Caller-allocated; copy it to fork the state.  Fields are private to
  * src/hash/blake3*.c. */
 typedef struct adb_blake3 {
-    uint32_t key[8];   /* IV in the default mode                          */
-    uint32_t cv[8];    /* chaining value of the current chunk             */
-    uint64_t chunk_ctr; /* index of the current chunk                     */
-    uint8_t  buf[ADB_BLAKE3_BLOCK_SZ]; /* the block not yet compressed    */
-    uint8_t  buf_sz;   /* bytes in buf                                    */
-    uint8_t  blk_cnt;  /* blocks of the current chunk already compressed  */
-    uint8_t  flags;    /* mode flags (0 in the default mode)              */
-    uint8_t  stack_cnt; /* entries in stack                               */
-    uint8_t  stack[ADB_BLAKE3_STACK_MAX][32]; /* chaining values of complete
-                                                 subtrees, largest first  */
+    uint32_t key[8];                          /* IV in the default mode */
+    uint32_t cv[8];                           /* chaining value of the current chunk */
+    uint64_t chunk_ctr;                       /* index of the current chunk */
+    uint8_t  buf[ADB_BLAKE3_BLOCK_SZ];        /* the block not yet compressed */
+    uint8_t  buf_sz;                          /* bytes in buf */
+    uint8_t  blk_cnt;                         /* blocks of the current chunk already compressed */
+    uint8_t  flags;                           /* mode flags (0 in the default mode) */
+    uint8_t  stack_cnt;                       /* entries in stack */
+    uint8_t  stack[ADB_BLAKE3_STACK_MAX][32]; /* CVs of complete subtrees, largest first */
 } adb_blake3_t;
 
 /* adb_blake3_init: resets h to the empty message.  Cannot fail. */
@@ -65,11 +64,11 @@ void adb_blake3_hash(void const *data, size_t sz, void *out, size_t out_sz);
 /* ---- implementation choice ---------------------------------------------- */
 
 typedef enum adb_blake3_impl {
-    ADB_BLAKE3_IMPL_PORTABLE = 0, /* plain C, one block at a time          */
-    ADB_BLAKE3_IMPL_SSE41 = 1,    /* 4 lanes                               */
-    ADB_BLAKE3_IMPL_AVX2 = 2,     /* 8 lanes                               */
-    ADB_BLAKE3_IMPL_AVX512 = 3,   /* 16 lanes; needs AVX-512 F, VL and BW  */
-    ADB_BLAKE3_IMPL_AUTO = 4,     /* the best the CPU supports             */
+    ADB_BLAKE3_IMPL_PORTABLE = 0, /* plain C, one block at a time */
+    ADB_BLAKE3_IMPL_SSE41 = 1,    /* 4 lanes */
+    ADB_BLAKE3_IMPL_AVX2 = 2,     /* 8 lanes */
+    ADB_BLAKE3_IMPL_AVX512 = 3,   /* 16 lanes; needs AVX-512 F, VL and BW */
+    ADB_BLAKE3_IMPL_AUTO = 4,     /* the best the CPU supports */
 } adb_blake3_impl_t;
 
 #define ADB_BLAKE3_IMPL_CNT 4 /* concrete implementations (AUTO excluded) */
@@ -90,6 +89,28 @@ adb_blake3_impl_t adb_blake3_impl_get(void);
 
 /* adb_blake3_impl_best: the widest implementation this CPU supports. */
 adb_blake3_impl_t adb_blake3_impl_best(void);
+
+/* One-block compressions (the blocks of a single chunk, tree merges,
+ * output blocks one at a time) run on a single dependency chain, so their
+ * speed is set by instruction latency: the SIMD implementations' 4-row form
+ * wins on CPUs with 1-cycle vector latency, the portable scalar one where
+ * vector latency is 2 cycles (AMD Zen 5).  By default (AUTO) each SIMD
+ * implementation times both once at first use (about 0.1 ms) and keeps the
+ * faster; the output never depends on it. */
+typedef enum adb_blake3_one {
+    ADB_BLAKE3_ONE_AUTO = 0,   /* measured at first use */
+    ADB_BLAKE3_ONE_SIMD = 1,   /* each implementation's own */
+    ADB_BLAKE3_ONE_SCALAR = 2, /* the portable one everywhere */
+} adb_blake3_one_t;
+
+/* adb_blake3_one_set: forces the one-block form (tests and benchmarks).
+ * Errors: ACCTDB_ERR_INVALID for a value outside the enum.  Not thread-safe
+ * against concurrent hashing. */
+int adb_blake3_one_set(adb_blake3_one_t mode);
+
+/* adb_blake3_one_is_simd: true if impl currently uses its own SIMD one-block
+ * compression (always false for PORTABLE and unknown values). */
+bool adb_blake3_one_is_simd(adb_blake3_impl_t impl);
 
 /* adb_blake3_impl_name: "portable", "sse41", "avx2", "avx512" or "auto";
  * "?" for a value outside the enum.  Static string. */
@@ -129,7 +150,8 @@ typedef struct adb_blake3_msg {
 static inline size_t
 adb_blake3_msg_sz(adb_blake3_msg_t const *m) {
     size_t sz = 0;
-    for (size_t i = 0; i < m->part_cnt; i++) sz += m->part[i].sz;
+    for (size_t i = 0; i < m->part_cnt; i++)
+        sz += m->part[i].sz;
     return sz;
 }
 

@@ -6,25 +6,25 @@
 
 #include <immintrin.h>
 
-#define B3_W 16
-#define B3_PFX(x) adb_blake3_avx512_##x
+#define B3_W           16
+#define B3_PFX(x)      adb_blake3_avx512_##x
 #define B3_ROUNDS_LOOP 0
 typedef __m512i b3v_t;
 
 #define b3r_ror16(x) _mm_ror_epi32((x), 16)
 #define b3r_ror12(x) _mm_ror_epi32((x), 12)
-#define b3r_ror8(x) _mm_ror_epi32((x), 8)
-#define b3r_ror7(x) _mm_ror_epi32((x), 7)
+#define b3r_ror8(x)  _mm_ror_epi32((x), 8)
+#define b3r_ror7(x)  _mm_ror_epi32((x), 7)
 
-#define b3v_set1(x) _mm512_set1_epi32((int)(uint32_t)(x))
-#define b3v_add(a, b) _mm512_add_epi32((a), (b))
-#define b3v_add16(a, b) _mm512_add_epi16((a), (b))
-#define b3v_xor(a, b) _mm512_xor_si512((a), (b))
-#define b3v_ror16(x) _mm512_ror_epi32((x), 16)
-#define b3v_ror12(x) _mm512_ror_epi32((x), 12)
-#define b3v_ror8(x) _mm512_ror_epi32((x), 8)
-#define b3v_ror7(x) _mm512_ror_epi32((x), 7)
-#define b3v_loadu(p) _mm512_loadu_si512((void const *)(p))
+#define b3v_set1(x)      _mm512_set1_epi32((int)(uint32_t)(x))
+#define b3v_add(a, b)    _mm512_add_epi32((a), (b))
+#define b3v_add16(a, b)  _mm512_add_epi16((a), (b))
+#define b3v_xor(a, b)    _mm512_xor_si512((a), (b))
+#define b3v_ror16(x)     _mm512_ror_epi32((x), 16)
+#define b3v_ror12(x)     _mm512_ror_epi32((x), 12)
+#define b3v_ror8(x)      _mm512_ror_epi32((x), 8)
+#define b3v_ror7(x)      _mm512_ror_epi32((x), 7)
+#define b3v_loadu(p)     _mm512_loadu_si512((void const *)(p))
 #define b3v_storeu(p, v) _mm512_storeu_si512((void *)(p), (v))
 /* Bitwise select: truth table 0xCA is "first ? second : third". */
 #define b3v_sel(m, a, b) _mm512_ternarylogic_epi32((m), (a), (b), 0xCA)
@@ -48,8 +48,8 @@ b3v_transpose(b3v_t t[16]) {
      * rows.  Output row 4L + c = quarter L of q[c], q[4 + c], q[8 + c],
      * q[12 + c]. */
     for (int c = 0; c < 4; c++) {
-        __m512i x01 = _mm512_shuffle_i32x4(q[c], q[4 + c], 0x44);      /* L0 L1 | L0 L1 */
-        __m512i y01 = _mm512_shuffle_i32x4(q[c], q[4 + c], 0xEE);      /* L2 L3 | L2 L3 */
+        __m512i x01 = _mm512_shuffle_i32x4(q[c], q[4 + c], 0x44); /* L0 L1 | L0 L1 */
+        __m512i y01 = _mm512_shuffle_i32x4(q[c], q[4 + c], 0xEE); /* L2 L3 | L2 L3 */
         __m512i x23 = _mm512_shuffle_i32x4(q[8 + c], q[12 + c], 0x44);
         __m512i y23 = _mm512_shuffle_i32x4(q[8 + c], q[12 + c], 0xEE);
         t[c] = _mm512_shuffle_i32x4(x01, x23, 0x88);
@@ -58,7 +58,6 @@ b3v_transpose(b3v_t t[16]) {
         t[12 + c] = _mm512_shuffle_i32x4(y01, y23, 0xDD);
     }
 }
-
 
 #include "hash/blake3_simd.h"
 

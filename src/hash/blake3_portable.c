@@ -52,9 +52,12 @@ static inline void
 compress_state(uint32_t s[16], uint32_t const cv[8], uint8_t const blk[64], uint64_t ctr,
                uint32_t blk_sz, uint32_t flags) {
     uint32_t m[16];
-    for (int i = 0; i < 16; i++) m[i] = adb_load_u32(blk + 4 * i);
-    for (int i = 0; i < 8; i++) s[i] = cv[i];
-    for (int i = 0; i < 4; i++) s[8 + i] = adb_blake3_iv[i];
+    for (int i = 0; i < 16; i++)
+        m[i] = adb_load_u32(blk + 4 * i);
+    for (int i = 0; i < 8; i++)
+        s[i] = cv[i];
+    for (int i = 0; i < 4; i++)
+        s[8 + i] = adb_blake3_iv[i];
     s[12] = (uint32_t)ctr;
     s[13] = (uint32_t)(ctr >> 32);
     s[14] = blk_sz;
@@ -73,7 +76,8 @@ adb_blake3_portable_compress_cv(uint32_t cv[8], uint8_t const blk[64], uint64_t 
                                 uint32_t blk_sz, uint32_t flags) {
     uint32_t s[16];
     compress_state(s, cv, blk, ctr, blk_sz, flags);
-    for (int i = 0; i < 8; i++) cv[i] = s[i] ^ s[i + 8];
+    for (int i = 0; i < 8; i++)
+        cv[i] = s[i] ^ s[i + 8];
 }
 
 void
@@ -88,10 +92,9 @@ adb_blake3_portable_compress_xof(uint32_t const cv[8], uint8_t const blk[64], ui
 }
 
 void
-adb_blake3_portable_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt,
-                              size_t blk_cnt, uint32_t const key[8], uint64_t ctr, bool ctr_inc,
-                              uint32_t flags, uint32_t flags_start, uint32_t flags_end,
-                              uint8_t *out) {
+adb_blake3_portable_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt, size_t blk_cnt,
+                              uint32_t const key[8], uint64_t ctr, bool ctr_inc, uint32_t flags,
+                              uint32_t flags_start, uint32_t flags_end, uint8_t *out) {
     for (size_t i = 0; i < in_cnt; i++) {
         uint32_t       cv[8];
         uint8_t const *p = in + i * in_stride;
@@ -103,7 +106,8 @@ adb_blake3_portable_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt
             adb_blake3_portable_compress_cv(cv, p + 64 * j, ctr, 64, f);
         }
         /* Lane i's input is fully read: out may alias in. */
-        for (int w = 0; w < 8; w++) adb_store_u32(out + 32 * i + 4 * w, cv[w]);
+        for (int w = 0; w < 8; w++)
+            adb_store_u32(out + 32 * i + 4 * w, cv[w]);
         if (ctr_inc) ctr++;
     }
 }
@@ -125,7 +129,7 @@ lt_lanes(adb_b3_lane_t const *lanes, size_t lane_cnt, uint8_t *acc) {
             adb_blake3_portable_compress_cv(cv, l->buf + 64 * j, 0, 64,
                                             j == 0 ? ADB_B3_CHUNK_START : 0);
         uint8_t const *last = l->buf + 64 * (l->blk_cnt - 1);
-        uint32_t       f = ADB_B3_CHUNK_END | ADB_B3_ROOT | (l->blk_cnt == 1 ? ADB_B3_CHUNK_START : 0);
+        uint32_t f = ADB_B3_CHUNK_END | ADB_B3_ROOT | (l->blk_cnt == 1 ? ADB_B3_CHUNK_START : 0);
         for (uint64_t t = 0; t < ADB_B3_XOF_BLK_CNT; t++) {
             uint8_t blk[64];
             adb_blake3_portable_compress_xof(cv, last, t, l->last_sz, f, blk);

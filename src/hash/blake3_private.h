@@ -18,8 +18,8 @@ enum {
     ADB_B3_ROOT = 8,
 };
 
-#define ADB_B3_LANE_MAX 16   /* widest kernel (AVX-512)                   */
-#define ADB_B3_XOF_BLK_CNT 32 /* 2048 output bytes = 32 blocks            */
+#define ADB_B3_LANE_MAX    16 /* widest kernel (AVX-512) */
+#define ADB_B3_XOF_BLK_CNT 32 /* 2048 output bytes = 32 blocks */
 
 /* The initial value: the first 32 bits of the fractional parts of the
  * square roots of the first 8 primes (shared with SHA-256). */
@@ -45,8 +45,8 @@ extern uint8_t const adb_blake3_sched[7][16];
  * remaining bytes are zero. */
 typedef struct adb_b3_lane {
     uint8_t const *buf;
-    uint8_t       *out;     /* 2048 bytes, used when not summing   */
-    uint32_t       blk_cnt; /* 1..16                               */
+    uint8_t       *out;     /* 2048 bytes, used when not summing */
+    uint32_t       blk_cnt; /* 1..16 */
     uint32_t       last_sz; /* 0..64 (0 only for the empty message) */
 } adb_b3_lane_t;
 
@@ -61,8 +61,8 @@ typedef struct adb_b3_ops {
                         uint32_t flags);
 
     /* out = all 16 output words of compress(cv, blk, ctr, blk_sz, flags). */
-    void (*compress_xof)(uint32_t const cv[8], uint8_t const blk[64], uint64_t ctr,
-                         uint32_t blk_sz, uint32_t flags, uint8_t out[64]);
+    void (*compress_xof)(uint32_t const cv[8], uint8_t const blk[64], uint64_t ctr, uint32_t blk_sz,
+                         uint32_t flags, uint8_t out[64]);
 
     /* For i < in_cnt: the chaining value of blk_cnt full blocks at
      * in + i*in_stride, starting from key, with counter ctr (+ i when
@@ -77,8 +77,8 @@ typedef struct adb_b3_ops {
 
     /* out[64*j ..] = output block ctr + j of the root node (cv, blk,
      * blk_sz, flags, which include ADB_B3_ROOT), for j < out_blk_cnt. */
-    void (*xof_many)(uint32_t const cv[8], uint8_t const blk[64], uint32_t blk_sz,
-                     uint32_t flags, uint64_t ctr, size_t out_blk_cnt, uint8_t *out);
+    void (*xof_many)(uint32_t const cv[8], uint8_t const blk[64], uint32_t blk_sz, uint32_t flags,
+                     uint64_t ctr, size_t out_blk_cnt, uint8_t *out);
 
     /* The 2048-byte outputs of lanes[0..lane_cnt), lane_cnt <= this
      * implementation's lane_cnt: added as u16 into acc (2048 bytes in this
@@ -110,22 +110,19 @@ void adb_blake3_portable_xof_many(uint32_t const cv[8], uint8_t const blk[64], u
 /* The narrower SIMD kernels, which the wider files use for remainders (a
  * CPU with AVX-512 has AVX2, and one with AVX2 has SSE4.1: the dispatcher
  * checks both). */
-void adb_blake3_sse41_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt,
-                                size_t blk_cnt, uint32_t const key[8], uint64_t ctr, bool ctr_inc,
-                                uint32_t flags, uint32_t flags_start, uint32_t flags_end,
-                                uint8_t *out);
+void adb_blake3_sse41_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt, size_t blk_cnt,
+                                uint32_t const key[8], uint64_t ctr, bool ctr_inc, uint32_t flags,
+                                uint32_t flags_start, uint32_t flags_end, uint8_t *out);
 void adb_blake3_sse41_xof_many(uint32_t const cv[8], uint8_t const blk[64], uint32_t blk_sz,
                                uint32_t flags, uint64_t ctr, size_t out_blk_cnt, uint8_t *out);
-void adb_blake3_avx2_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt,
-                               size_t blk_cnt, uint32_t const key[8], uint64_t ctr, bool ctr_inc,
-                               uint32_t flags, uint32_t flags_start, uint32_t flags_end,
-                               uint8_t *out);
+void adb_blake3_avx2_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt, size_t blk_cnt,
+                               uint32_t const key[8], uint64_t ctr, bool ctr_inc, uint32_t flags,
+                               uint32_t flags_start, uint32_t flags_end, uint8_t *out);
 void adb_blake3_avx2_xof_many(uint32_t const cv[8], uint8_t const blk[64], uint32_t blk_sz,
                               uint32_t flags, uint64_t ctr, size_t out_blk_cnt, uint8_t *out);
-void adb_blake3_avx512_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt,
-                                 size_t blk_cnt, uint32_t const key[8], uint64_t ctr,
-                                 bool ctr_inc, uint32_t flags, uint32_t flags_start,
-                                 uint32_t flags_end, uint8_t *out);
+void adb_blake3_avx512_hash_many(uint8_t const *in, size_t in_stride, size_t in_cnt, size_t blk_cnt,
+                                 uint32_t const key[8], uint64_t ctr, bool ctr_inc, uint32_t flags,
+                                 uint32_t flags_start, uint32_t flags_end, uint8_t *out);
 void adb_blake3_avx512_xof_many(uint32_t const cv[8], uint8_t const blk[64], uint32_t blk_sz,
                                 uint32_t flags, uint64_t ctr, size_t out_blk_cnt, uint8_t *out);
 

@@ -34,7 +34,7 @@
 #error "blake3_simd.h is a template: include it from a blake3_<isa>.c file"
 #endif
 
-#define B3_INLINE static inline __attribute__((always_inline))
+#define B3_INLINE         static inline __attribute__((always_inline))
 #define B3_SH(z, y, x, w) (((z) << 6) | ((y) << 4) | ((x) << 2) | (w))
 
 /* A local copy of the schedule, so the compiler folds the indices. */
@@ -72,10 +72,10 @@ static uint8_t const b3_sched[7][16] = {
  * d' = (d1,b2,c3,c0), done with shuffles below. */
 B3_INLINE void
 b3r_rounds(__m128i r[4], uint8_t const blk[64]) {
-    __m128 q0 = B3R_PS(_mm_loadu_si128((__m128i const *)(void const *)blk));
-    __m128 q1 = B3R_PS(_mm_loadu_si128((__m128i const *)(void const *)(blk + 16)));
-    __m128 q2 = B3R_PS(_mm_loadu_si128((__m128i const *)(void const *)(blk + 32)));
-    __m128 q3 = B3R_PS(_mm_loadu_si128((__m128i const *)(void const *)(blk + 48)));
+    __m128  q0 = B3R_PS(_mm_loadu_si128((__m128i const *)(void const *)blk));
+    __m128  q1 = B3R_PS(_mm_loadu_si128((__m128i const *)(void const *)(blk + 16)));
+    __m128  q2 = B3R_PS(_mm_loadu_si128((__m128i const *)(void const *)(blk + 32)));
+    __m128  q3 = B3R_PS(_mm_loadu_si128((__m128i const *)(void const *)(blk + 48)));
     __m128i a = B3R_PI(_mm_shuffle_ps(q0, q1, B3_SH(2, 0, 2, 0)));
     __m128i b = B3R_PI(_mm_shuffle_ps(q0, q1, B3_SH(3, 1, 3, 1)));
     __m128i c = B3R_PI(_mm_shuffle_ps(q2, q3, B3_SH(2, 0, 2, 0)));
@@ -95,11 +95,11 @@ b3r_rounds(__m128i r[4], uint8_t const blk[64]) {
         r3 = _mm_shuffle_epi32(r3, B3_SH(0, 3, 2, 1));
         if (rd == 6) break;
         __m128  A = B3R_PS(a), B = B3R_PS(b), C = B3R_PS(c), D = B3R_PS(d);
-        __m128i na = _mm_shuffle_epi32(B3R_PI(_mm_shuffle_ps(A, B, B3_SH(3, 1, 2, 1))),
-                                       B3_SH(1, 3, 2, 0));
+        __m128i na =
+            _mm_shuffle_epi32(B3R_PI(_mm_shuffle_ps(A, B, B3_SH(3, 1, 2, 1))), B3_SH(1, 3, 2, 0));
         __m128  u = _mm_shuffle_ps(C, D, B3_SH(2, 2, 1, 1));
-        __m128i nb = _mm_shuffle_epi32(B3R_PI(_mm_shuffle_ps(A, u, B3_SH(2, 0, 0, 3))),
-                                       B3_SH(3, 1, 2, 0));
+        __m128i nb =
+            _mm_shuffle_epi32(B3R_PI(_mm_shuffle_ps(A, u, B3_SH(2, 0, 0, 3))), B3_SH(3, 1, 2, 0));
         __m128  t = _mm_shuffle_ps(B, C, B3_SH(2, 2, 0, 0));
         __m128i nc = B3R_PI(_mm_shuffle_ps(t, D, B3_SH(3, 0, 2, 0)));
         __m128  s = _mm_shuffle_ps(D, B, B3_SH(2, 2, 1, 1));
@@ -195,7 +195,7 @@ b3v_round(b3v_t v[16], b3v_t const m[16], int r) {
     B3V_G(3, 4, 9, 14, m[z[14]], m[z[15]]);
 }
 
-#define B3V_M2(i) m0[z[i]], m0[z[(i) + 1]], m1[z[i]], m1[z[(i) + 1]]
+#define B3V_M2(i)    m0[z[i]], m0[z[(i) + 1]], m1[z[i]], m1[z[(i) + 1]]
 #define B3V_G2X(...) B3V_G2(__VA_ARGS__) /* expands B3V_M2 first */
 
 B3_INLINE void
@@ -213,7 +213,8 @@ b3v_round2(b3v_t v0[16], b3v_t v1[16], b3v_t const m0[16], b3v_t const m1[16], i
 
 B3_INLINE void
 b3v_init(b3v_t v[16], b3v_t const h[8], b3v_t ctr_lo, b3v_t ctr_hi, b3v_t blk_sz, b3v_t flags) {
-    for (int i = 0; i < 8; i++) v[i] = h[i];
+    for (int i = 0; i < 8; i++)
+        v[i] = h[i];
     v[8] = b3v_set1(ADB_B3_IV0);
     v[9] = b3v_set1(ADB_B3_IV1);
     v[10] = b3v_set1(ADB_B3_IV2);
@@ -230,7 +231,8 @@ b3v_compress(b3v_t v[16], b3v_t const h[8], b3v_t const m[16], b3v_t ctr_lo, b3v
              b3v_t blk_sz, b3v_t flags) {
     b3v_init(v, h, ctr_lo, ctr_hi, blk_sz, flags);
 #if B3_ROUNDS_LOOP
-    for (int r = 0; r < 7; r++) b3v_round(v, m, r);
+    for (int r = 0; r < 7; r++)
+        b3v_round(v, m, r);
 #else
     b3v_round(v, m, 0);
     b3v_round(v, m, 1);
@@ -244,13 +246,13 @@ b3v_compress(b3v_t v[16], b3v_t const h[8], b3v_t const m[16], b3v_t ctr_lo, b3v
 
 /* Two independent sets; blk_sz and flags are shared. */
 B3_INLINE void
-b3v_compress2(b3v_t v0[16], b3v_t v1[16], b3v_t const h0[8], b3v_t const h1[8],
-              b3v_t const m0[16], b3v_t const m1[16], b3v_t const lo[2], b3v_t const hi[2],
-              b3v_t blk_sz, b3v_t flags) {
+b3v_compress2(b3v_t v0[16], b3v_t v1[16], b3v_t const h0[8], b3v_t const h1[8], b3v_t const m0[16],
+              b3v_t const m1[16], b3v_t const lo[2], b3v_t const hi[2], b3v_t blk_sz, b3v_t flags) {
     b3v_init(v0, h0, lo[0], hi[0], blk_sz, flags);
     b3v_init(v1, h1, lo[1], hi[1], blk_sz, flags);
 #if B3_ROUNDS_LOOP
-    for (int r = 0; r < 7; r++) b3v_round2(v0, v1, m0, m1, r);
+    for (int r = 0; r < 7; r++)
+        b3v_round2(v0, v1, m0, m1, r);
 #else
     b3v_round2(v0, v1, m0, m1, 0);
     b3v_round2(v0, v1, m0, m1, 1);
@@ -267,9 +269,11 @@ B3_INLINE void
 b3v_msg_load(uint8_t const *const p[B3_W], size_t off, b3v_t m[16]) {
     for (int g = 0; g < 16 / B3_W; g++) {
         b3v_t t[B3_W];
-        for (int i = 0; i < B3_W; i++) t[i] = b3v_loadu(p[i] + off + 4 * B3_W * g);
+        for (int i = 0; i < B3_W; i++)
+            t[i] = b3v_loadu(p[i] + off + 4 * B3_W * g);
         b3v_transpose(t);
-        for (int i = 0; i < B3_W; i++) m[g * B3_W + i] = t[i];
+        for (int i = 0; i < B3_W; i++)
+            m[g * B3_W + i] = t[i];
     }
 }
 
@@ -279,9 +283,11 @@ B3_INLINE void
 b3v_blocks_store(b3v_t const o[16], uint8_t *out) {
     for (int g = 0; g < 16 / B3_W; g++) {
         b3v_t t[B3_W];
-        for (int i = 0; i < B3_W; i++) t[i] = o[g * B3_W + i];
+        for (int i = 0; i < B3_W; i++)
+            t[i] = o[g * B3_W + i];
         b3v_transpose(t);
-        for (int i = 0; i < B3_W; i++) b3v_storeu(out + 64 * i + 4 * B3_W * g, t[i]);
+        for (int i = 0; i < B3_W; i++)
+            b3v_storeu(out + 64 * i + 4 * B3_W * g, t[i]);
     }
 }
 
@@ -305,9 +311,11 @@ b3v_ctr(uint64_t ctr, bool inc, int set_cnt, b3v_t lo[], b3v_t hi[]) {
 B3_INLINE void
 b3v_cvs_store(b3v_t const h[8], uint8_t *out) {
     uint32_t t[8][B3_W];
-    for (int w = 0; w < 8; w++) b3v_storeu(t[w], h[w]);
+    for (int w = 0; w < 8; w++)
+        b3v_storeu(t[w], h[w]);
     for (int i = 0; i < B3_W; i++)
-        for (int w = 0; w < 8; w++) adb_store_u32(out + 32 * i + 4 * w, t[w][i]);
+        for (int w = 0; w < 8; w++)
+            adb_store_u32(out + 32 * i + 4 * w, t[w][i]);
 }
 
 /* ---- hash_many ---------------------------------------------------------- */
@@ -333,12 +341,14 @@ b3_many_flags(b3_many_args_t const *a, size_t j) {
 static void
 b3_many_x1(uint8_t const *const p[B3_W], b3_many_args_t const *a, uint8_t *out) {
     b3v_t h[8], lo, hi, v[16], m[16];
-    for (int i = 0; i < 8; i++) h[i] = b3v_set1(a->key[i]);
+    for (int i = 0; i < 8; i++)
+        h[i] = b3v_set1(a->key[i]);
     b3v_ctr(a->ctr, a->ctr_inc, 1, &lo, &hi);
     for (size_t j = 0; j < a->blk_cnt; j++) {
         b3v_msg_load(p, 64 * j, m);
         b3v_compress(v, h, m, lo, hi, b3v_set1(64), b3v_set1(b3_many_flags(a, j)));
-        for (int i = 0; i < 8; i++) h[i] = b3v_xor(v[i], v[i + 8]);
+        for (int i = 0; i < 8; i++)
+            h[i] = b3v_xor(v[i], v[i + 8]);
     }
     b3v_cvs_store(h, out);
 }
@@ -347,7 +357,8 @@ b3_many_x1(uint8_t const *const p[B3_W], b3_many_args_t const *a, uint8_t *out) 
 static void
 b3_many_x2(uint8_t const *const p[2 * B3_W], b3_many_args_t const *a, uint8_t *out) {
     b3v_t h0[8], h1[8], lo[2], hi[2], v0[16], v1[16], m0[16], m1[16];
-    for (int i = 0; i < 8; i++) h0[i] = h1[i] = b3v_set1(a->key[i]);
+    for (int i = 0; i < 8; i++)
+        h0[i] = h1[i] = b3v_set1(a->key[i]);
     b3v_ctr(a->ctr, a->ctr_inc, 2, lo, hi);
     for (size_t j = 0; j < a->blk_cnt; j++) {
         if (a->pf_off)
@@ -355,8 +366,7 @@ b3_many_x2(uint8_t const *const p[2 * B3_W], b3_many_args_t const *a, uint8_t *o
                 _mm_prefetch((char const *)(p[i] + a->pf_off + 64 * j), _MM_HINT_T0);
         b3v_msg_load(p, 64 * j, m0);
         b3v_msg_load(p + B3_W, 64 * j, m1);
-        b3v_compress2(v0, v1, h0, h1, m0, m1, lo, hi, b3v_set1(64),
-                      b3v_set1(b3_many_flags(a, j)));
+        b3v_compress2(v0, v1, h0, h1, m0, m1, lo, hi, b3v_set1(64), b3v_set1(b3_many_flags(a, j)));
         for (int i = 0; i < 8; i++) {
             h0[i] = b3v_xor(v0[i], v0[i + 8]);
             h1[i] = b3v_xor(v1[i], v1[i + 8]);
@@ -379,8 +389,9 @@ B3_PFX(hash_many)(uint8_t const *in, size_t in_stride, size_t in_cnt, size_t blk
          * costs no more time than a narrower kernel would. */
         size_t n = ADB_MIN(in_cnt, (size_t)2 * B3_W);
         size_t lanes = n > B3_W ? 2 * B3_W : B3_W;
-        for (size_t i = 0; i < lanes; i++) p[i] = in + ADB_MIN(i, n - 1) * in_stride;
-        a.pf_off = blk_cnt > 1 && in_cnt > n ? lanes * in_stride : 0;
+        for (size_t i = 0; i < lanes; i++)
+            p[i] = in + ADB_MIN(i, n - 1) * in_stride;
+        a.pf_off = blk_cnt > 1 ? lanes * in_stride : 0; /* past the end: harmless */
         if (lanes == 2 * B3_W)
             b3_many_x2(p, &a, cvs);
         else
@@ -408,8 +419,10 @@ B3_PFX(xof_many)(uint32_t const cv[8], uint8_t const blk[64], uint32_t blk_sz, u
                  uint64_t ctr, size_t out_blk_cnt, uint8_t *out) {
     if (out_blk_cnt > 1) {
         b3v_t h[8], m[16], v0[16], v1[16], lo[2], hi[2];
-        for (int i = 0; i < 8; i++) h[i] = b3v_set1(cv[i]);
-        for (int i = 0; i < 16; i++) m[i] = b3v_set1(adb_load_u32(blk + 4 * i));
+        for (int i = 0; i < 8; i++)
+            h[i] = b3v_set1(cv[i]);
+        for (int i = 0; i < 16; i++)
+            m[i] = b3v_set1(adb_load_u32(blk + 4 * i));
         b3v_t const len = b3v_set1(blk_sz), fl = b3v_set1(flags);
         uint8_t     tmp[128 * B3_W];
         while (out_blk_cnt > 1) {
@@ -464,11 +477,14 @@ static void
 b3_lt_lanes(adb_b3_lane_t const *lanes, size_t lane_cnt, uint8_t *acc) {
     uint8_t const *p[B3_W];
     uint32_t       blk_max = 1;
-    for (int i = 0; i < B3_W; i++) p[i] = lanes[(size_t)i < lane_cnt ? i : 0].buf;
-    for (size_t i = 0; i < lane_cnt; i++) blk_max = ADB_MAX(blk_max, lanes[i].blk_cnt);
+    for (int i = 0; i < B3_W; i++)
+        p[i] = lanes[(size_t)i < lane_cnt ? i : 0].buf;
+    for (size_t i = 0; i < lane_cnt; i++)
+        blk_max = ADB_MAX(blk_max, lanes[i].blk_cnt);
 
     b3v_t h[8], v[16], m[16];
-    for (int i = 0; i < 8; i++) h[i] = b3v_set1(adb_blake3_iv[i]);
+    for (int i = 0; i < 8; i++)
+        h[i] = b3v_set1(adb_blake3_iv[i]);
     b3v_t const zero = b3v_set1(0), len64 = b3v_set1(64);
     for (uint32_t j = 0; j + 1 < blk_max; j++) {
         uint32_t act[B3_W];
@@ -477,21 +493,26 @@ b3_lt_lanes(adb_b3_lane_t const *lanes, size_t lane_cnt, uint8_t *acc) {
         b3v_t const mask = b3v_loadu(act);
         b3v_msg_load(p, 64 * (size_t)j, m);
         b3v_compress(v, h, m, zero, zero, len64, b3v_set1(j == 0 ? ADB_B3_CHUNK_START : 0));
-        for (int i = 0; i < 8; i++) h[i] = b3v_sel(mask, b3v_xor(v[i], v[i + 8]), h[i]);
+        for (int i = 0; i < 8; i++)
+            h[i] = b3v_sel(mask, b3v_xor(v[i], v[i + 8]), h[i]);
     }
     uint32_t cvt[8][B3_W];
-    for (int w = 0; w < 8; w++) b3v_storeu(cvt[w], h[w]);
+    for (int w = 0; w < 8; w++)
+        b3v_storeu(cvt[w], h[w]);
 
     uint32_t idx[B3_W];
-    for (int i = 0; i < B3_W; i++) idx[i] = (uint32_t)i;
+    for (int i = 0; i < B3_W; i++)
+        idx[i] = (uint32_t)i;
     b3v_t const lane_idx = b3v_loadu(idx);
     for (size_t i = 0; i < lane_cnt; i++) {
         adb_b3_lane_t const *l = &lanes[i];
         uint8_t const       *last = l->buf + 64 * (size_t)(l->blk_cnt - 1);
         uint32_t f = ADB_B3_CHUNK_END | ADB_B3_ROOT | (l->blk_cnt == 1 ? ADB_B3_CHUNK_START : 0);
         b3v_t    v0[16], v1[16], lo[2], hi[2] = {zero, zero};
-        for (int w = 0; w < 8; w++) h[w] = b3v_set1(cvt[w][i]);
-        for (int k = 0; k < 16; k++) m[k] = b3v_set1(adb_load_u32(last + 4 * k));
+        for (int w = 0; w < 8; w++)
+            h[w] = b3v_set1(cvt[w][i]);
+        for (int k = 0; k < 16; k++)
+            m[k] = b3v_set1(adb_load_u32(last + 4 * k));
         b3v_t const len = b3v_set1(l->last_sz), fl = b3v_set1(f);
         for (int g = 0; g < ADB_B3_XOF_BLK_CNT / B3_W; g += 2) {
             lo[0] = b3v_add(lane_idx, b3v_set1((uint32_t)(g * B3_W)));
@@ -519,7 +540,8 @@ b3_lt_fold(uint8_t const *acc, uint16_t sum[1024]) {
     for (int g = 0; g < ADB_B3_XOF_BLK_CNT / B3_W; g++) {
         b3v_t   o[16];
         uint8_t blocks[64 * B3_W];
-        for (int k = 0; k < 16; k++) o[k] = b3v_loadu(acc + (size_t)(16 * g + k) * 4 * B3_W);
+        for (int k = 0; k < 16; k++)
+            o[k] = b3v_loadu(acc + (size_t)(16 * g + k) * 4 * B3_W);
         b3v_blocks_store(o, blocks);
         adb_b3_add_u16(sum + 32 * B3_W * g, blocks, sizeof blocks);
     }

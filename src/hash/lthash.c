@@ -17,18 +17,21 @@ adb_lthash_zero(acctdb_lthash_t *h) {
 
 void
 adb_lthash_add(acctdb_lthash_t *a, acctdb_lthash_t const *b) {
-    for (size_t i = 0; i < ADB_LTHASH_LANE_CNT; i++) a->v[i] = (uint16_t)(a->v[i] + b->v[i]);
+    for (size_t i = 0; i < ADB_LTHASH_LANE_CNT; i++)
+        a->v[i] = (uint16_t)(a->v[i] + b->v[i]);
 }
 
 void
 adb_lthash_sub(acctdb_lthash_t *a, acctdb_lthash_t const *b) {
-    for (size_t i = 0; i < ADB_LTHASH_LANE_CNT; i++) a->v[i] = (uint16_t)(a->v[i] - b->v[i]);
+    for (size_t i = 0; i < ADB_LTHASH_LANE_CNT; i++)
+        a->v[i] = (uint16_t)(a->v[i] - b->v[i]);
 }
 
 bool
 adb_lthash_is_zero(acctdb_lthash_t const *h) {
     uint16_t any = 0;
-    for (size_t i = 0; i < ADB_LTHASH_LANE_CNT; i++) any |= h->v[i];
+    for (size_t i = 0; i < ADB_LTHASH_LANE_CNT; i++)
+        any |= h->v[i];
     return any == 0;
 }
 
@@ -65,7 +68,8 @@ adb_lthash_account(acctdb_lthash_t *out, acctdb_account_t const *a, acctdb_lthas
     adb_blake3_t     h;
     adb_lthash_msg(&m, a, f);
     adb_blake3_init(&h);
-    for (size_t i = 0; i < m.part_cnt; i++) adb_blake3_update(&h, m.part[i].p, m.part[i].sz);
+    for (size_t i = 0; i < m.part_cnt; i++)
+        adb_blake3_update(&h, m.part[i].p, m.part[i].sz);
     adb_blake3_finalize(&h, out->v, sizeof out->v);
 }
 

@@ -20,7 +20,7 @@
 #include "hash/blake3.h"
 
 #define ADB_LTHASH_LANE_CNT 1024
-#define ADB_LTHASH_SZ 2048
+#define ADB_LTHASH_SZ       2048
 
 /* adb_lthash_zero: h = identity. */
 void adb_lthash_zero(acctdb_lthash_t *h);
@@ -47,8 +47,7 @@ void adb_lthash_msg(adb_blake3_msg_t *m, acctdb_account_t const *a, acctdb_lthas
 
 /* adb_lthash_account: out = the per-account hash of a (the identity if
  * a->lamports == 0), one account at a time. */
-void adb_lthash_account(acctdb_lthash_t *out, acctdb_account_t const *a,
-                        acctdb_lthash_formula_t f);
+void adb_lthash_account(acctdb_lthash_t *out, acctdb_account_t const *a, acctdb_lthash_formula_t f);
 
 /* adb_lthash_add_accounts / _sub_accounts: sum +=/-= the per-account
  * hashes of a[0..n), computed many at a time through the batch kernel
@@ -60,7 +59,7 @@ void adb_lthash_sub_accounts(acctdb_lthash_t *sum, acctdb_account_t const *a, si
 
 /* adb_lthash_add_account_ptrs: as add_accounts, for accounts scattered in
  * memory (a[i] points to the i-th). */
-void adb_lthash_add_account_ptrs(acctdb_lthash_t *sum, acctdb_account_t const *const *a,
-                                 size_t n, acctdb_lthash_formula_t f);
+void adb_lthash_add_account_ptrs(acctdb_lthash_t *sum, acctdb_account_t const *const *a, size_t n,
+                                 acctdb_lthash_formula_t f);
 
 #endif

@@ -69,11 +69,11 @@ write_file(char const *path, void const *p, size_t n) {
 
 /* ---- against b3sum -------------------------------------------------------- */
 
-#define SWEEP_CNT 2101      /* every length 0..2100 */
+#define SWEEP_CNT   2101 /* every length 0..2100 */
 #define RAND_MAX_SZ (1u << 20)
-#define XOF_MAX 4096
-#define B3SUM_BATCH 128     /* files per b3sum call */
-#define EXACT_EVERY 61      /* every 61st input is also checked with its exact --length */
+#define XOF_MAX     4096
+#define B3SUM_BATCH 128 /* files per b3sum call */
+#define EXACT_EVERY 61  /* every 61st input is also checked with its exact --length */
 
 typedef struct input {
     size_t   sz, xof_sz;
@@ -89,8 +89,8 @@ input_data(input_t const *in, uint8_t *buf) {
 static void
 test_b3sum_agreement(void **state) {
     (void)state;
-    rng_t  r = {adb_test_seed() ^ 0xB3B3B3B3ull};
-    size_t rand_cnt = adb_test_scaled(200), n = SWEEP_CNT + rand_cnt;
+    rng_t    r = {adb_test_seed() ^ 0xB3B3B3B3ull};
+    size_t   rand_cnt = adb_test_scaled(200), n = SWEEP_CNT + rand_cnt;
     input_t *in = calloc(n, sizeof *in);
     assert_non_null(in);
     for (size_t i = 0; i < n; i++) {
@@ -109,6 +109,9 @@ test_b3sum_agreement(void **state) {
     adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
     size_t            impl_cnt = impls_supported(impls);
     char             *dir = adb_test_mkdtemp();
+    /* Each SIMD path with its own one-block compression (the portable path
+     * covers the scalar one); other tests run the automatic choice. */
+    assert_int_equal(adb_blake3_one_set(ADB_BLAKE3_ONE_SIMD), 0);
     assert_non_null(dir);
     size_t   out_max = B3SUM_BATCH * (2 * XOF_MAX + 32) + 1;
     char    *out = malloc(out_max);
@@ -158,8 +161,8 @@ test_b3sum_agreement(void **state) {
             if (i % EXACT_EVERY == 0) {
                 char one[2 * XOF_MAX + 8];
                 assert_int_equal(adb_test_sh(one, sizeof one,
-                                             "cd '%s' && b3sum --no-names --length %zu f%zu",
-                                             dir, in[i].xof_sz, i),
+                                             "cd '%s' && b3sum --no-names --length %zu f%zu", dir,
+                                             in[i].xof_sz, i),
                                  0);
                 adb_test_hex(hex, got, in[i].xof_sz);
                 assert_memory_equal(one, hex, 2 * in[i].xof_sz);
@@ -173,9 +176,13 @@ test_b3sum_agreement(void **state) {
     printf("  blake3 vs b3sum: %zu inputs (every length 0..%d, %zu random up to %u bytes), "
            "random output lengths 1..%d, on %zu paths:",
            n, SWEEP_CNT - 1, rand_cnt, RAND_MAX_SZ, XOF_MAX, impl_cnt);
-    for (size_t k = 0; k < impl_cnt; k++) printf(" %s", adb_blake3_impl_name(impls[k]));
-    printf("; %zu comparisons, %zu with b3sum run at the exact length\n", cmp_cnt, exact_cnt);
+    for (size_t k = 0; k < impl_cnt; k++)
+        printf(" %s", adb_blake3_impl_name(impls[k]));
+    printf(" (SIMD paths with their own one-block compression); %zu comparisons, %zu with b3sum "
+           "run at the exact length\n",
+           cmp_cnt, exact_cnt);
 
+    assert_int_equal(adb_blake3_one_set(ADB_BLAKE3_ONE_AUTO), 0);
     impl_use(adb_blake3_impl_best());
     adb_test_rmtree(dir);
     free(dir);
@@ -193,26 +200,40 @@ test_b3sum_agreement(void **state) {
 static size_t
 pick_len(rng_t *r) {
     switch (rng_below(r, 6)) {
-    case 0: return rng_below(r, 3000);
-    case 1: return rng_below(r, 70000);
-    case 2: return 1024 * (1 + rng_below(r, 300));         /* whole chunks */
-    case 3: return (size_t)1024 << rng_below(r, 9);         /* power-of-two chunks */
-    case 4: return ((size_t)1024 << rng_below(r, 9)) + rng_below(r, 3) - 1; /* +-1 */
-    default: return rng_below(r, 400000);
+    case 0:
+        return rng_below(r, 3000);
+    case 1:
+        return rng_below(r, 70000);
+    case 2:
+        return 1024 * (1 + rng_below(r, 300)); /* whole chunks */
+    case 3:
+        return (size_t)1024 << rng_below(r, 9); /* power-of-two chunks */
+    case 4:
+        return ((size_t)1024 << rng_below(r, 9)) + rng_below(r, 3) - 1; /* +-1 */
+    default:
+        return rng_below(r, 400000);
     }
 }
 
 static size_t
 pick_step(rng_t *r) {
     switch (rng_below(r, 8)) {
-    case 0: return rng_below(r, 8);
-    case 1: return rng_below(r, 130);
-    case 2: return 64;
-    case 3: return 1024;
-    case 4: return 1024 * (1 + rng_below(r, 40));
-    case 5: return rng_below(r, 5000);
-    case 6: return (size_t)1024 << rng_below(r, 8);
-    default: return rng_below(r, 100000);
+    case 0:
+        return rng_below(r, 8);
+    case 1:
+        return rng_below(r, 130);
+    case 2:
+        return 64;
+    case 3:
+        return 1024;
+    case 4:
+        return 1024 * (1 + rng_below(r, 40));
+    case 5:
+        return rng_below(r, 5000);
+    case 6:
+        return (size_t)1024 << rng_below(r, 8);
+    default:
+        return rng_below(r, 100000);
     }
 }
 
@@ -221,13 +242,15 @@ test_incremental_and_seek(void **state) {
     (void)state;
     rng_t             r = {adb_test_seed() ^ 0x1C2E3A4Dull};
     adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
-    size_t            impl_cnt = impls_supported(impls), iters = adb_test_scaled(150);
+    size_t            impl_cnt = impls_supported(impls), iters = adb_test_scaled(400);
     size_t            data_max = 600000, cases = 0;
     uint8_t          *data = malloc(data_max);
     uint8_t          *ref = malloc(REF_SZ), *got = malloc(REF_SZ), *tmp = malloc(REF_SZ);
     assert_true(data && ref && got && tmp);
 
     for (size_t it = 0; it < iters; it++) {
+        /* Alternate the one-block form: SIMD, scalar, automatic. */
+        assert_int_equal(adb_blake3_one_set((adb_blake3_one_t)(it % 3)), 0);
         size_t sz = pick_len(&r);
         sz = ADB_MIN(sz, data_max);
         rng_fill(&r, data, sz);
@@ -300,6 +323,7 @@ test_incremental_and_seek(void **state) {
     }
     printf("  blake3 incremental/seek: %zu inputs x %zu paths = %zu cases\n", iters, impl_cnt,
            cases);
+    assert_int_equal(adb_blake3_one_set(ADB_BLAKE3_ONE_AUTO), 0);
     impl_use(adb_blake3_impl_best());
     free(tmp);
     free(got);
@@ -314,7 +338,7 @@ test_xof2048_batch(void **state) {
     (void)state;
     rng_t             r = {adb_test_seed() ^ 0xBA7C4ull};
     adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
-    size_t            impl_cnt = impls_supported(impls), rounds = adb_test_scaled(40);
+    size_t            impl_cnt = impls_supported(impls), rounds = adb_test_scaled(100);
     size_t const      msg_max = 100, len_max = 3000;
     size_t const      edges[] = {0, 1, 63, 64, 65, 127, 128, 959, 960, 1023, 1024, 1025, 2048};
     uint8_t          *data = malloc(msg_max * len_max);
@@ -327,7 +351,8 @@ test_xof2048_batch(void **state) {
     for (size_t it = 0; it < rounds; it++) {
         size_t   cnt = 1 + rng_below(&r, msg_max);
         uint16_t want_sum[1024], sum[1024];
-        for (size_t i = 0; i < 1024; i++) want_sum[i] = sum[i] = (uint16_t)rng_next(&r);
+        for (size_t i = 0; i < 1024; i++)
+            want_sum[i] = sum[i] = (uint16_t)rng_next(&r);
         for (size_t i = 0; i < cnt; i++) {
             uint8_t *m = data + i * len_max;
             size_t   sz = rng_below(&r, 3) == 0 ? edges[rng_below(&r, ADB_ARRAY_CNT(edges))]
@@ -406,6 +431,23 @@ test_impl_api(void **state) {
     assert_int_equal(adb_blake3_impl_from_name(NULL, &impl), ACCTDB_ERR_INVALID);
     assert_string_equal(adb_blake3_impl_name((adb_blake3_impl_t)99), "?");
 
+    /* The one-block form. */
+    assert_int_equal(adb_blake3_one_set((adb_blake3_one_t)7), ACCTDB_ERR_INVALID);
+    assert_int_equal(adb_blake3_one_set(ADB_BLAKE3_ONE_SIMD), 0);
+    for (int i = 1; i < ADB_BLAKE3_IMPL_CNT; i++)
+        assert_int_equal(adb_blake3_one_is_simd(i), adb_blake3_impl_supported(i));
+    assert_false(adb_blake3_one_is_simd(ADB_BLAKE3_IMPL_PORTABLE));
+    assert_int_equal(adb_blake3_one_set(ADB_BLAKE3_ONE_SCALAR), 0);
+    for (int i = 0; i < ADB_BLAKE3_IMPL_CNT; i++)
+        assert_false(adb_blake3_one_is_simd(i));
+    assert_int_equal(adb_blake3_one_set(ADB_BLAKE3_ONE_AUTO), 0);
+    printf("  blake3 one-block form chosen at first use:");
+    for (int i = 1; i < ADB_BLAKE3_IMPL_CNT; i++)
+        if (adb_blake3_impl_supported(i))
+            printf(" %s=%s", adb_blake3_impl_name(i),
+                   adb_blake3_one_is_simd(i) ? "simd" : "scalar");
+    printf("\n");
+
     /* Public names. */
     assert_int_equal(acctdb_blake3_set_impl("nope"), ACCTDB_ERR_INVALID);
     assert_int_equal(acctdb_blake3_set_impl(NULL), ACCTDB_ERR_INVALID);
@@ -416,11 +458,10 @@ test_impl_api(void **state) {
     printf("  blake3 implementation in use: %s\n", acctdb_blake3_impl());
 
     /* Public hasher = internal hasher; known answer for "abc". */
-    uint8_t const abc_want[32] = {0x64, 0x37, 0xb3, 0xac, 0x38, 0x46, 0x51, 0x33,
-                                  0xff, 0xb6, 0x3b, 0x75, 0x27, 0x3a, 0x8d, 0xb5,
-                                  0x48, 0xc5, 0x58, 0x46, 0x5d, 0x79, 0xdb, 0x03,
-                                  0xfd, 0x35, 0x9c, 0x6c, 0xd5, 0xbd, 0x9d, 0x85};
-    uint8_t         out[100], out2[100];
+    uint8_t const abc_want[32] = {0x64, 0x37, 0xb3, 0xac, 0x38, 0x46, 0x51, 0x33, 0xff, 0xb6, 0x3b,
+                                  0x75, 0x27, 0x3a, 0x8d, 0xb5, 0x48, 0xc5, 0x58, 0x46, 0x5d, 0x79,
+                                  0xdb, 0x03, 0xfd, 0x35, 0x9c, 0x6c, 0xd5, 0xbd, 0x9d, 0x85};
+    uint8_t       out[100], out2[100];
     acctdb_blake3_t h;
     acctdb_blake3(abc_want, 0, out, 0); /* zero-length output writes nothing */
     acctdb_blake3("abc", 3, out, 32);
@@ -452,7 +493,7 @@ cli_same(char const *dir, char const *tool, char const *args, size_t *cnt) {
 static void
 test_b3sum_cli(void **state) {
     (void)state;
-    char exe[4096], tool[4200];
+    char    exe[4096], tool[4200];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     assert_true(n > 0);
     exe[n] = 0;
@@ -472,7 +513,7 @@ test_b3sum_cli(void **state) {
     struct {
         char const *name;
         size_t      sz;
-    } const files[] = {{"empty", 0},       {"abc", 3},          {"r1", 5000},
+    } const files[] = {{"empty", 0},           {"abc", 3},       {"r1", 5000},
                        {"r2", (1 << 20) + 13}, {"sp ace", 1025}, {"back\\slash", 64}};
     for (size_t i = 0; i < ADB_ARRAY_CNT(files); i++) {
         rng_fill(&r, buf, files[i].sz);
@@ -490,7 +531,7 @@ test_b3sum_cli(void **state) {
     cli_same(dir, tool, args, &cnt);
     cli_same(dir, tool, "-l 0 abc r1", &cnt);
     cli_same(dir, tool, "--length 4097 r2", &cnt);
-    cli_same(dir, tool, "< r2", &cnt);               /* standard input */
+    cli_same(dir, tool, "< r2", &cnt);                   /* standard input */
     cli_same(dir, tool, "--length 77 - abc < r1", &cnt); /* '-' among files */
     cli_same(dir, tool, "--no-names < empty", &cnt);
 
@@ -507,18 +548,17 @@ test_b3sum_cli(void **state) {
                      0);
     cnt += 2;
     char out[4096];
-    assert_int_not_equal(adb_test_sh(out, sizeof out, "cd '%s' && '%s' b3sum --raw abc r1 2>/dev/null",
-                                     dir, tool),
-                         0);
+    assert_int_not_equal(
+        adb_test_sh(out, sizeof out, "cd '%s' && '%s' b3sum --raw abc r1 2>/dev/null", dir, tool),
+        0);
     assert_string_equal(out, "");
 
     /* A missing file: the others are printed, the error goes to stderr, the
      * status is non-zero. */
     char want[512];
     assert_int_equal(adb_test_sh(want, sizeof want, "cd '%s' && b3sum abc", dir), 0);
-    assert_int_not_equal(adb_test_sh(out, sizeof out,
-                                     "cd '%s' && '%s' b3sum abc missing abc 2>err", dir, tool),
-                         0);
+    assert_int_not_equal(
+        adb_test_sh(out, sizeof out, "cd '%s' && '%s' b3sum abc missing abc 2>err", dir, tool), 0);
     char both[1024];
     snprintf(both, sizeof both, "%s%s", want, want);
     assert_string_equal(out, both);

@@ -56,18 +56,32 @@ account_random(rng_t *r, acctdb_account_t *a, uint8_t *buf, size_t data_max) {
     rng_fill(r, a->pubkey.b, 32);
     if (rng_below(r, 5)) rng_fill(r, a->owner.b, 32);
     switch (rng_below(r, 8)) {
-    case 0: a->lamports = 0; break; /* deleted: identity */
-    case 1: a->lamports = UINT64_MAX - rng_below(r, 3); break;
-    default: a->lamports = 1 + rng_below(r, 1ull << rng_below(r, 60)); break;
+    case 0:
+        a->lamports = 0;
+        break; /* deleted: identity */
+    case 1:
+        a->lamports = UINT64_MAX - rng_below(r, 3);
+        break;
+    default:
+        a->lamports = 1 + rng_below(r, 1ull << rng_below(r, 60));
+        break;
     }
     a->rent_epoch = rng_below(r, 2) ? UINT64_MAX : rng_below(r, 1000);
     a->executable = rng_below(r, 4) == 0;
     size_t sz;
     switch (rng_below(r, 5)) {
-    case 0: sz = 0; break;
-    case 1: sz = 165; break;
-    case 2: sz = 951 + rng_below(r, 3) - 1; break; /* at the one-chunk edge */
-    default: sz = rng_below(r, data_max + 1); break;
+    case 0:
+        sz = 0;
+        break;
+    case 1:
+        sz = 165;
+        break;
+    case 2:
+        sz = 951 + rng_below(r, 3) - 1;
+        break; /* at the one-chunk edge */
+    default:
+        sz = rng_below(r, data_max + 1);
+        break;
     }
     rng_fill(r, buf, sz);
     a->data = sz ? buf : NULL;
@@ -82,12 +96,14 @@ test_vectors(void **state) {
     adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
     size_t            impl_cnt = impls_supported(impls);
     uint8_t           ck[32], want_ck[32], want_acct[32];
-    assert_int_equal(adb_test_unhex(want_ck, 32,
-                                    "4f9c1ab89ccd5ed0b6eb21936f99e598cf854b6db6c6773d0b51294618576455"),
-                     32);
-    assert_int_equal(adb_test_unhex(want_acct, 32,
-                                    "5b4049ccae57cf27be0e32afd21872c565ed1b567092b68336e15b2a77dd7de8"),
-                     32);
+    assert_int_equal(
+        adb_test_unhex(want_ck, 32,
+                       "4f9c1ab89ccd5ed0b6eb21936f99e598cf854b6db6c6773d0b51294618576455"),
+        32);
+    assert_int_equal(
+        adb_test_unhex(want_acct, 32,
+                       "5b4049ccae57cf27be0e32afd21872c565ed1b567092b68336e15b2a77dd7de8"),
+        32);
     /* FORMAT.md 5.1: pubkey 29d2S7vB453rNYFdR5Ycwt7y9haRT5fwVwL9zTmBhfV2 is
      * 32 bytes of 0x11 (decoded with python3). */
     acctdb_account_t ex = {.lamports = 900000,
@@ -147,11 +163,13 @@ test_arith(void **state) {
     assert_true(acctdb_lthash_is_zero(&z));
 
     /* Wrap-around: 0xFFFF + 1 = 0 and 0 - 1 = 0xFFFF in every lane. */
-    for (size_t i = 0; i < 1024; i++) a.v[i] = 0xFFFF, b.v[i] = 1;
+    for (size_t i = 0; i < 1024; i++)
+        a.v[i] = 0xFFFF, b.v[i] = 1;
     acctdb_lthash_add(&a, &b);
     assert_true(acctdb_lthash_is_zero(&a));
     acctdb_lthash_sub(&a, &b);
-    for (size_t i = 0; i < 1024; i++) assert_int_equal(a.v[i], 0xFFFF);
+    for (size_t i = 0; i < 1024; i++)
+        assert_int_equal(a.v[i], 0xFFFF);
     /* A single non-zero lane is not the identity. */
     acctdb_lthash_zero(&a);
     a.v[1023] = 1;
@@ -162,7 +180,8 @@ test_arith(void **state) {
         rng_fill(&r, (uint8_t *)b.v, sizeof b.v);
         c = a;
         acctdb_lthash_add(&c, &b); /* sub undoes add */
-        for (size_t i = 0; i < 1024; i++) assert_int_equal(c.v[i], (uint16_t)(a.v[i] + b.v[i]));
+        for (size_t i = 0; i < 1024; i++)
+            assert_int_equal(c.v[i], (uint16_t)(a.v[i] + b.v[i]));
         acctdb_lthash_sub(&c, &b);
         assert_true(adb_lthash_eq(&c, &a));
         c = b; /* commutative */
@@ -182,15 +201,15 @@ test_arith(void **state) {
 static void
 test_batched_vs_serial(void **state) {
     (void)state;
-    rng_t             r = {adb_test_seed() ^ 0xBA7Cull};
-    adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
-    size_t            impl_cnt = impls_supported(impls), rounds = adb_test_scaled(30);
-    size_t const      cnt_max = 300;
-    acctdb_account_t *acc = calloc(cnt_max, sizeof *acc);
+    rng_t                    r = {adb_test_seed() ^ 0xBA7Cull};
+    adb_blake3_impl_t        impls[ADB_BLAKE3_IMPL_CNT];
+    size_t                   impl_cnt = impls_supported(impls), rounds = adb_test_scaled(60);
+    size_t const             cnt_max = 300;
+    acctdb_account_t        *acc = calloc(cnt_max, sizeof *acc);
     acctdb_account_t const **ptrs = calloc(cnt_max, sizeof *ptrs);
-    acctdb_lthash_t  *one = malloc(cnt_max * sizeof *one);
-    uint8_t          *data = malloc(cnt_max * DATA_MAX);
-    size_t            acct_total = 0, kernel_cnt = 0, long_cnt = 0, zero_cnt = 0;
+    acctdb_lthash_t         *one = malloc(cnt_max * sizeof *one);
+    uint8_t                 *data = malloc(cnt_max * DATA_MAX);
+    size_t                   acct_total = 0, kernel_cnt = 0, long_cnt = 0, zero_cnt = 0;
     assert_true(acc && ptrs && one && data);
 
     for (size_t it = 0; it < rounds; it++) {
@@ -268,7 +287,8 @@ test_layout_b3sum(void **state) {
     int              len = snprintf(cmd, sizeof cmd, "cd '%s' && b3sum --length 2048", dir);
     assert_true(data && msg && out);
     for (size_t i = 0; i < n; i++) {
-        do account_random(&r, &acc[i], data + i * DATA_MAX, DATA_MAX);
+        do
+            account_random(&r, &acc[i], data + i * DATA_MAX, DATA_MAX);
         while (acc[i].lamports == 0);
         /* The message, laid out by hand from FORMAT.md 5.1. */
         acctdb_lthash_formula_t f = i % 2 ? ACCTDB_LTHASH_LEGACY : ACCTDB_LTHASH_CURRENT;

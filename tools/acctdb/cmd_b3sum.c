@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_BUF_SZ (1u << 20) /* big reads keep the SIMD bulk path busy */
-#define OUT_PIECE_SZ 65536      /* output produced this much at a time  */
+#define READ_BUF_SZ   (1u << 20)  /* big reads keep the SIMD bulk path busy */
+#define OUT_PIECE_SZ  65536       /* output produced this much at a time */
 #define MAP_WINDOW_SZ (64u << 20) /* regular files: mapped this much at a time */
 
 static void

@@ -242,6 +242,141 @@ ACCTDB_API void acctdb_merkle_leaf(acctdb_account_t const *a, uint8_t out[32]);
  * empty string.  Errors: as acctdb_sha256, or ACCTDB_ERR_NOMEM. */
 ACCTDB_API int acctdb_merkle_root(uint8_t const *leaves, size_t n, uint8_t out[32]);
 
+/* ======================================================================== */
+/* Snapshot archives                                                        */
+/* ======================================================================== */
+
+/* A loaded snapshot: a full archive, optionally overlaid by an incremental
+ * one, streamed into a store directory, indexed and verified.  Opaque. */
+typedef struct acctdb_snapshot acctdb_snapshot_t;
+
+/* Progress of long work: done of total units (bytes of the archive read). */
+typedef void (*acctdb_progress_fn)(void *ctx, char const *what, uint64_t done, uint64_t total);
+
+typedef struct acctdb_snapshot_opts {
+    /* Where account files are written (created; must be empty).  NULL: a
+     * private temporary directory under $TMPDIR, removed by close. */
+    char const        *store_dir;
+    bool               no_verify;     /* skip hash recomputation and comparisons */
+    bool               strict_name;   /* a non-conforming archive name is an error */
+    bool               manifest_only; /* read only up to the manifest */
+    unsigned           threads;       /* worker threads; 0 = number of CPUs */
+    acctdb_progress_fn progress;      /* may be NULL */
+    void              *progress_ctx;
+} acctdb_snapshot_opts_t;
+
+/* acctdb_snapshot_open: loads full_path and, if incremental_path is not
+ * NULL, overlays it (its base slot must equal the full snapshot's slot).
+ * Verification (unless opts->no_verify) recomputes what the archive names
+ * and manifests claim: the lattice hash or the merkle accounts hash, the
+ * capitalization, accounts_data_len, the bank hash and the status cache
+ * against the SlotHistory sysvar; each is a check (acctdb_snapshot_check).
+ * On success the store directory holds a completion record; after any
+ * failure it does not, and acctdb_db-style opens of it fail.
+ *
+ * *snap_out is set even when an error is returned (unless memory ran out),
+ * so the checks and acctdb_snapshot_errmsg can be read; close it.
+ * Errors: ACCTDB_ERR_MISMATCH (a check failed), CORRUPT (malformed archive,
+ * manifest, account file; truncation), UNSUPPORTED(_VERSION), FULL (limits,
+ * disk space), NOMEM, -errno.  Not thread-safe per object. */
+ACCTDB_API int acctdb_snapshot_open(acctdb_snapshot_t **snap_out, char const *full_path,
+                                    char const *incremental_path,
+                                    acctdb_snapshot_opts_t const *opts);
+
+/* acctdb_snapshot_find: the newest full snapshot in dir (or dir/remote) and
+ * the newest incremental based on it (FORMAT.md 1.4).  Paths are written to
+ * full_out / inc_out (inc_out[0] = 0 when there is none).  Errors:
+ * ACCTDB_ERR_NOT_FOUND (msg_out says why nothing qualified), FULL (a
+ * buffer is too small).  msg_out may be NULL. */
+ACCTDB_API int acctdb_snapshot_find(char const *dir, char *full_out, size_t full_max,
+                                    char *inc_out, size_t inc_max, char *msg_out,
+                                    size_t msg_max);
+
+/* acctdb_snapshot_errmsg: what went wrong, with context; "" if nothing. */
+ACCTDB_API char const *acctdb_snapshot_errmsg(acctdb_snapshot_t const *s);
+
+/* acctdb_snapshot_close: releases everything (and the temporary store).
+ * NULL is fine. */
+ACCTDB_API void acctdb_snapshot_close(acctdb_snapshot_t *s);
+
+typedef struct acctdb_snapshot_info {
+    uint64_t    slot;              /* of the newest manifest */
+    uint64_t    base_slot;         /* full slot when an incremental was loaded */
+    bool        has_incremental;
+    char const *era;               /* "lattice", "merkle" or "transitional" */
+    char const *lt_formula;        /* "current", "legacy (with rent_epoch)" or NULL */
+    char const *store_dir;
+    uint64_t    account_files;
+    uint64_t    records;           /* account records scanned */
+    uint64_t    live_accounts;
+    uint64_t    duplicates;        /* older versions superseded by newer ones */
+    uint64_t    capitalization;    /* recomputed */
+    uint64_t    accounts_data_len; /* recomputed */
+    uint64_t    manifest_capitalization;
+    uint64_t    manifest_accounts_data_len;
+    uint64_t    epoch;             /* derived from the epoch schedule */
+    uint64_t    parent_slot;
+    uint64_t    block_height;
+    bool        has_lt_checksum;
+    uint8_t     lt_checksum[32];   /* of the manifest's accounts_lt_hash */
+    acctdb_hash_t bank_hash;
+    acctdb_hash_t parent_bank_hash;
+    acctdb_hash_t archive_hash;    /* the hash in the (newest) archive's name */
+    bool        has_archive_hash;
+    uint64_t    compressed_sz;     /* both archives */
+    uint64_t    uncompressed_sz;   /* tar bytes, both archives */
+    uint64_t    zstd_frames;
+    uint64_t    manifest_sz;
+    uint64_t    status_cache_sz;
+    bool        verified;          /* every check passed */
+    bool        complete;          /* completion record written */
+} acctdb_snapshot_info_t;
+
+/* acctdb_snapshot_info: a summary of what was loaded.  Pointers inside are
+ * valid until close. */
+ACCTDB_API int acctdb_snapshot_info(acctdb_snapshot_t const *s, acctdb_snapshot_info_t *out);
+
+typedef enum acctdb_check_status {
+    ACCTDB_CHECK_PASS = 0,
+    ACCTDB_CHECK_FAIL = 1,
+    ACCTDB_CHECK_SKIP = 2,
+} acctdb_check_status_t;
+
+typedef struct acctdb_check {
+    char const           *name;   /* e.g. "lattice hash", "incremental capitalization" */
+    acctdb_check_status_t status;
+    char const           *detail; /* both values when they differ */
+} acctdb_check_t;
+
+/* acctdb_snapshot_check_cnt / _check: the checks made, in order.  Strings
+ * are valid until close.  Errors: ACCTDB_ERR_INVALID for i out of range. */
+ACCTDB_API size_t acctdb_snapshot_check_cnt(acctdb_snapshot_t const *s);
+ACCTDB_API int    acctdb_snapshot_check(acctdb_snapshot_t const *s, size_t i, acctdb_check_t *out);
+
+/* acctdb_snapshot_get: the live account at pubkey; *slot_out (may be NULL)
+ * gets the slot of its newest version.  out->data points into a buffer the
+ * snapshot owns, valid until the next get or close.  Errors:
+ * ACCTDB_ERR_NOT_FOUND (absent or closed), CORRUPT, -errno. */
+ACCTDB_API int acctdb_snapshot_get(acctdb_snapshot_t *s, acctdb_pubkey_t const *pubkey,
+                                   acctdb_account_t *out, uint64_t *slot_out);
+
+/* acctdb_snapshot_iterate: calls fn for every live account in pubkey order
+ * (only those owned by *owner if owner is not NULL).  a->data is valid
+ * during the call.  A non-zero return from fn stops and is returned. */
+typedef int (*acctdb_account_fn)(void *ctx, acctdb_account_t const *a, uint64_t slot);
+ACCTDB_API int acctdb_snapshot_iterate(acctdb_snapshot_t *s, acctdb_pubkey_t const *owner,
+                                       acctdb_account_fn fn, void *ctx);
+
+/* acctdb_snapshot_manifest_json: every decoded field of the newest
+ * manifest as JSON (u64 values exact) in a new NUL-terminated string
+ * (*json_out, free with acctdb_free).  Works after opening with
+ * manifest_only. */
+ACCTDB_API int acctdb_snapshot_manifest_json(acctdb_snapshot_t const *s, bool pretty,
+                                             char **json_out, size_t *sz_out);
+
+/* acctdb_free: frees memory the library returned to the caller. */
+ACCTDB_API void acctdb_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

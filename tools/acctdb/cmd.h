@@ -8,6 +8,7 @@
 /* Each returns the process exit status: 0 ok, 1 a negative answer (a check
  * failed, an account is absent), 2 usage or input errors. */
 int cmd_b3sum(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 /* Print "acctdb: <what>: <strerror(err)>" to stderr; returns 2. */
 int tool_fail(int err, char const *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,6 +12,7 @@ typedef struct {
 } subcmd_t;
 
 static subcmd_t const g_cmds[] = {
+    {"snapshot", cmd_snapshot, "load, verify, list and write Agave snapshot archives"},
     {"b3sum", cmd_b3sum, "BLAKE3 of files, output compatible with b3sum"},
 };
 

@@ -104,13 +104,17 @@ test_vectors(void **state) {
         adb_test_unhex(want_acct, 32,
                        "5b4049ccae57cf27be0e32afd21872c565ed1b567092b68336e15b2a77dd7de8"),
         32);
-    /* FORMAT.md 5.1: pubkey 29d2S7vB453rNYFdR5Ycwt7y9haRT5fwVwL9zTmBhfV2 is
-     * 32 bytes of 0x11 (decoded with python3). */
+    /* FORMAT.md 5.1: pubkey 29d2S7vB453rNYFdR5Ycwt7y9haRT5fwVwL9zTmBhfV2,
+     * which is 32 bytes of 0x11 (also decoded with python3). */
     acctdb_account_t ex = {.lamports = 900000,
                            .data = (uint8_t const *)"old account data",
                            .data_len = 16,
                            .executable = false};
-    memset(ex.pubkey.b, 0x11, 32);
+    uint8_t          pk_want[32];
+    memset(pk_want, 0x11, sizeof pk_want);
+    assert_int_equal(
+        acctdb_base58_decode_32("29d2S7vB453rNYFdR5Ycwt7y9haRT5fwVwL9zTmBhfV2", ex.pubkey.b), 0);
+    assert_memory_equal(ex.pubkey.b, pk_want, 32);
 
     for (size_t k = 0; k < impl_cnt; k++) {
         impl_use(impls[k]);

@@ -109,9 +109,6 @@ test_b3sum_agreement(void **state) {
     adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
     size_t            impl_cnt = impls_supported(impls);
     char             *dir = adb_test_mkdtemp();
-    /* Each SIMD path with its own one-block compression (the portable path
-     * covers the scalar one); other tests run the automatic choice. */
-    assert_int_equal(adb_blake3_one_set(ADB_BLAKE3_ONE_SIMD), 0);
     assert_non_null(dir);
     size_t   out_max = B3SUM_BATCH * (2 * XOF_MAX + 32) + 1;
     char    *out = malloc(out_max);
@@ -119,7 +116,7 @@ test_b3sum_agreement(void **state) {
     uint8_t(*want)[XOF_MAX] = malloc(B3SUM_BATCH * sizeof *want);
     uint8_t got[XOF_MAX];
     char    hex[2 * XOF_MAX + 1], cmd[8192], path[4200];
-    size_t  cmp_cnt = 0, exact_cnt = 0;
+    size_t  cmp_cnt = 0, exact_cnt = 0, path_cmp[ADB_BLAKE3_IMPL_CNT][2] = {{0}};
     assert_true(out && data && want);
 
     for (size_t b = 0; b < n; b += B3SUM_BATCH) {
@@ -149,14 +146,24 @@ test_b3sum_agreement(void **state) {
 
         for (size_t i = b; i < e; i++) {
             input_data(&in[i], data);
+            /* Every implementation; the SIMD ones both with their own
+             * one-block compression and with the scalar one. */
             for (size_t k = 0; k < impl_cnt; k++) {
                 impl_use(impls[k]);
-                memset(got, 0, sizeof got);
-                adb_blake3_hash(data, in[i].sz, got, in[i].xof_sz);
-                if (memcmp(got, want[i - b], in[i].xof_sz))
-                    fail_msg("b3sum mismatch: length %zu, output %zu bytes, impl %s", in[i].sz,
-                             in[i].xof_sz, adb_blake3_impl_name(impls[k]));
-                cmp_cnt++;
+                for (int one = ADB_BLAKE3_ONE_SIMD; one <= ADB_BLAKE3_ONE_SCALAR; one++) {
+                    if (impls[k] == ADB_BLAKE3_IMPL_PORTABLE && one == ADB_BLAKE3_ONE_SCALAR)
+                        continue;
+                    assert_int_equal(adb_blake3_one_set((adb_blake3_one_t)one), 0);
+                    memset(got, 0, sizeof got);
+                    adb_blake3_hash(data, in[i].sz, got, in[i].xof_sz);
+                    if (memcmp(got, want[i - b], in[i].xof_sz))
+                        fail_msg("b3sum mismatch: length %zu, output %zu bytes, impl %s (%s "
+                                 "one-block)",
+                                 in[i].sz, in[i].xof_sz, adb_blake3_impl_name(impls[k]),
+                                 one == ADB_BLAKE3_ONE_SIMD ? "simd" : "scalar");
+                    cmp_cnt++;
+                    path_cmp[k][one - 1]++;
+                }
             }
             if (i % EXACT_EVERY == 0) {
                 char one[2 * XOF_MAX + 8];
@@ -174,13 +181,15 @@ test_b3sum_agreement(void **state) {
         }
     }
     printf("  blake3 vs b3sum: %zu inputs (every length 0..%d, %zu random up to %u bytes), "
-           "random output lengths 1..%d, on %zu paths:",
-           n, SWEEP_CNT - 1, rand_cnt, RAND_MAX_SZ, XOF_MAX, impl_cnt);
-    for (size_t k = 0; k < impl_cnt; k++)
-        printf(" %s", adb_blake3_impl_name(impls[k]));
-    printf(" (SIMD paths with their own one-block compression); %zu comparisons, %zu with b3sum "
-           "run at the exact length\n",
-           cmp_cnt, exact_cnt);
+           "random output lengths 1..%d; inputs compared per path:",
+           n, SWEEP_CNT - 1, rand_cnt, RAND_MAX_SZ, XOF_MAX);
+    for (size_t k = 0; k < impl_cnt; k++) {
+        printf(" %s=%zu", adb_blake3_impl_name(impls[k]), path_cmp[k][0]);
+        if (path_cmp[k][1])
+            printf(" %s/scalar-one-block=%zu", adb_blake3_impl_name(impls[k]), path_cmp[k][1]);
+    }
+    printf("; %zu comparisons in all, %zu also against b3sum run at the exact length\n", cmp_cnt,
+           exact_cnt);
 
     assert_int_equal(adb_blake3_one_set(ADB_BLAKE3_ONE_AUTO), 0);
     impl_use(adb_blake3_impl_best());

@@ -2,9 +2,11 @@
  * codecs (see bincode_types.h). */
 #include "snapshot/bincode_types.h"
 
-/* A block: header, then payload.  Small requests share 64 KiB blocks; a
- * request larger than a quarter block gets a block of its own, linked
- * behind the head so the head's free space stays usable. */
+/* A block: header, then payload.  Small requests share blocks that start
+ * at 4 KiB and double up to 1 MiB, so a small decode stays small and a big
+ * one needs few blocks; a request larger than a quarter of the current
+ * block size gets a block of its own, linked behind the head so the head's
+ * free space stays usable. */
 typedef struct adb_snap_block {
     struct adb_snap_block *next;
     size_t                 cap;
@@ -12,13 +14,15 @@ typedef struct adb_snap_block {
     _Alignas(16) uint8_t data[];
 } adb_snap_block_t;
 
-#define BLOCK_SZ ((size_t)64 << 10)
+#define BLOCK_MIN ((size_t)4 << 10)
+#define BLOCK_MAX ((size_t)1 << 20)
 
 void
 adb_snap_mem_init(adb_snap_mem_t *mem, size_t max_sz) {
     mem->head = NULL;
     mem->used_sz = 0;
     mem->max_sz = max_sz ? max_sz : SIZE_MAX;
+    mem->block_sz = BLOCK_MIN;
 }
 
 void *
@@ -27,8 +31,9 @@ adb_snap_mem_alloc(adb_snap_mem_t *mem, size_t sz) {
     if (need < sz || need > mem->max_sz - mem->used_sz) return NULL;
     adb_snap_block_t *b = mem->head;
     if (!b || b->cap - b->used < need) {
-        bool   own = need > BLOCK_SZ / 4;
-        size_t cap = own ? need : BLOCK_SZ;
+        if (mem->block_sz < BLOCK_MIN) mem->block_sz = BLOCK_MIN; /* a zeroed mem */
+        bool   own = need > mem->block_sz / 4;
+        size_t cap = own ? need : mem->block_sz;
         if (cap > SIZE_MAX - sizeof(adb_snap_block_t)) return NULL;
         adb_snap_block_t *nb = adb_malloc(sizeof(adb_snap_block_t) + cap);
         if (!nb) return NULL;
@@ -40,6 +45,7 @@ adb_snap_mem_alloc(adb_snap_mem_t *mem, size_t sz) {
         } else {
             nb->next = b;
             mem->head = nb;
+            if (!own && mem->block_sz < BLOCK_MAX) mem->block_sz *= 2;
         }
         b = nb;
     }

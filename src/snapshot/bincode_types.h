@@ -25,8 +25,9 @@
 
 typedef struct adb_snap_mem {
     struct adb_snap_block *head;
-    size_t                 used_sz; /* bytes handed out so far */
-    size_t                 max_sz;  /* budget */
+    size_t                 used_sz;  /* bytes handed out so far */
+    size_t                 max_sz;   /* budget */
+    size_t                 block_sz; /* size of the next shared block */
 } adb_snap_mem_t;
 
 /* adb_snap_mem_init: an empty mem with a budget of max_sz bytes (0 means

@@ -56,8 +56,9 @@ uint64_t adb_slot_history_newest(adb_slot_history_t const *sh);
  * next_slot - len, or 0 if that would be negative. */
 uint64_t adb_slot_history_oldest(adb_slot_history_t const *sh);
 
-/* adb_slot_history_check: FUTURE above newest, TOO_OLD below oldest, else
- * FOUND if bit (slot % len) is set, NOT_FOUND otherwise (also for len 0). */
+/* adb_slot_history_check: FUTURE above newest, TOO_OLD below oldest (so
+ * every past slot when len is 0), else FOUND if bit (slot % len) is set,
+ * NOT_FOUND otherwise. */
 adb_slot_check_t adb_slot_history_check(adb_slot_history_t const *sh, uint64_t slot);
 
 /* adb_sysvar_slot_history_write: the 131,097-byte SlotHistory account data

@@ -377,6 +377,74 @@ ACCTDB_API int acctdb_snapshot_manifest_json(acctdb_snapshot_t const *s, bool pr
 /* acctdb_free: frees memory the library returned to the caller. */
 ACCTDB_API void acctdb_free(void *p);
 
+/* ---- generating snapshots ------------------------------------------------ */
+
+typedef struct acctdb_gen_opts {
+    uint64_t           accounts;    /* N, 1 .. 2^30-1 */
+    uint64_t           slots;       /* S; 0 -> clamp(N / 1000, 10, 4000) */
+    uint64_t           seed;
+    uint64_t           incremental; /* M changed accounts; 0 -> no incremental */
+    uint64_t           max_bytes;   /* refuse above this many account-file bytes; 0 -> 8 GiB */
+    char const        *out_dir;     /* existing directory */
+    unsigned           threads;     /* 0 -> CPUs */
+    acctdb_progress_fn progress;
+    void              *progress_ctx;
+} acctdb_gen_opts_t;
+
+typedef struct acctdb_gen_result {
+    char     full_path[4096];
+    char     inc_path[4096]; /* "" without an incremental */
+    uint64_t full_slot, inc_slot;
+    uint64_t records;        /* account records in the full archive */
+    uint64_t live;           /* live accounts at the full slot */
+    uint64_t account_bytes;  /* stored bytes of the full archive's account files */
+    double   mean_record_sz; /* account_bytes / records */
+    uint64_t compressed_sz;
+    uint64_t inc_records, inc_live, inc_compressed_sz;
+    uint64_t capitalization, inc_capitalization;
+    double   gen_s, write_s; /* seconds planning + hashing, and writing */
+} acctdb_gen_result_t;
+
+/* acctdb_snapshot_gen: writes a valid, mainnet-like full snapshot (and an
+ * incremental of opts->incremental changed accounts) into opts->out_dir;
+ * deterministic for a seed.  The mix of stored sizes: ~70% 165-byte token
+ * accounts, 15% empty, 15% 200 B - 2 KiB, ~0.05% up to 1 MiB, one in a
+ * million up to 10 MiB; older duplicate versions and zero-lamport
+ * tombstones over S slots; sysvars and a status cache so every load check
+ * passes.  Errors: INVALID (arguments), FULL (over max_bytes: nothing is
+ * written), IO/-errno, NOMEM; msg_out (may be NULL) says which. */
+ACCTDB_API int acctdb_snapshot_gen(acctdb_gen_opts_t const *opts, acctdb_gen_result_t *out,
+                                   char *msg_out, size_t msg_max);
+
+/* ======================================================================== */
+/* Genesis                                                                  */
+/* ======================================================================== */
+
+typedef struct acctdb_genesis_info {
+    acctdb_hash_t hash;          /* SHA-256 of the file: the genesis hash */
+    int64_t       creation_time; /* unix seconds */
+    uint32_t      cluster_type;  /* 0 Testnet, 1 MainnetBeta, 2 Devnet, 3 Development */
+    char const   *cluster_name;  /* static string */
+    uint64_t      accounts;
+    uint64_t      rewards_pools;
+    uint64_t      native_programs;
+    uint64_t      capitalization; /* lamports of all accounts */
+    uint64_t      ticks_per_slot;
+    uint64_t      slots_per_epoch;
+    uint64_t      file_sz;
+} acctdb_genesis_info_t;
+
+/* acctdb_genesis_info: decodes a genesis.bin file.  Errors: CORRUPT
+ * (malformed; msg_out says where), -errno, NOMEM. */
+ACCTDB_API int acctdb_genesis_info(char const *path, acctdb_genesis_info_t *out, char *msg_out,
+                                   size_t msg_max);
+
+/* acctdb_genesis_open: opens a genesis file as the state at slot 0: its
+ * accounts are written to opts->store_dir (or a temporary directory) and
+ * indexed, and can be read with acctdb_snapshot_get / _iterate / _info. */
+ACCTDB_API int acctdb_genesis_open(acctdb_snapshot_t **snap_out, char const *path,
+                                   acctdb_snapshot_opts_t const *opts);
+
 #ifdef __cplusplus
 }
 #endif

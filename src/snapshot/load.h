@@ -97,4 +97,9 @@ int  adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
                    adb_load_opts_t const *opts);
 void adb_snap_close(adb_snap_t *s);
 
+/* Loads a genesis.bin as the state at slot 0 (its accounts and rewards
+ * pools in one account file for slot 0) into opts->store_dir, with a
+ * completion record.  As adb_snap_load, *snap_out is set even on failure. */
+int adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t const *opts);
+
 #endif

@@ -26,9 +26,9 @@ progress_tramp(void *ctx, char const *what, uint64_t done, uint64_t total) {
     o->progress(o->progress_ctx, what, done, total);
 }
 
-int
-acctdb_snapshot_open(acctdb_snapshot_t **snap_out, char const *full_path,
-                     char const *incremental_path, acctdb_snapshot_opts_t const *opts) {
+static int
+open_common(acctdb_snapshot_t **snap_out, char const *full_path, char const *incremental_path,
+            acctdb_snapshot_opts_t const *opts, bool genesis) {
     if (!snap_out) return ACCTDB_ERR_INVALID;
     *snap_out = NULL;
     if (!full_path) return ACCTDB_ERR_INVALID;
@@ -58,13 +58,26 @@ acctdb_snapshot_open(acctdb_snapshot_t **snap_out, char const *full_path,
         }
         lo.store_dir = h->tmpdir;
     }
-    int rc = adb_snap_load(&h->s, full_path, incremental_path, &lo);
+    int rc = genesis ? adb_snap_load_genesis(&h->s, full_path, &lo)
+                     : adb_snap_load(&h->s, full_path, incremental_path, &lo);
     if (!h->s) {
         acctdb_snapshot_close(h);
         return rc;
     }
     *snap_out = h;
     return rc;
+}
+
+int
+acctdb_snapshot_open(acctdb_snapshot_t **snap_out, char const *full_path,
+                     char const *incremental_path, acctdb_snapshot_opts_t const *opts) {
+    return open_common(snap_out, full_path, incremental_path, opts, false);
+}
+
+int
+acctdb_genesis_open(acctdb_snapshot_t **snap_out, char const *path,
+                    acctdb_snapshot_opts_t const *opts) {
+    return open_common(snap_out, path, NULL, opts, true);
 }
 
 int

@@ -9,6 +9,11 @@
  * failed, an account is absent), 2 usage or input errors. */
 int cmd_b3sum(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_snapshot_gen(int argc, char **argv);
+int cmd_genesis(int argc, char **argv);
+
+/* Prints a genesis file's accounts as JSON lines (cmd_snapshot.c). */
+int tool_print_accounts_genesis(char const *path);
 
 /* Print "acctdb: <what>: <strerror(err)>" to stderr; returns 2. */
 int tool_fail(int err, char const *fmt, ...) __attribute__((format(printf, 2, 3)));

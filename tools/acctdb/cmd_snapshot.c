@@ -160,12 +160,28 @@ print_info(acctdb_snapshot_info_t const *in, char const *full, char const *inc) 
 }
 
 int
+tool_print_accounts_genesis(char const *path) {
+    acctdb_snapshot_t     *s;
+    acctdb_snapshot_opts_t o = {0};
+    int                    rc = acctdb_genesis_open(&s, path, &o);
+    if (rc) {
+        fprintf(stderr, "acctdb: %s\n", s ? acctdb_snapshot_errmsg(s) : acctdb_strerror(rc));
+        acctdb_snapshot_close(s);
+        return 2;
+    }
+    rc = acctdb_snapshot_iterate(s, NULL, ls_cb, NULL);
+    acctdb_snapshot_close(s);
+    return rc ? tool_fail(rc, "listing %s", path) : 0;
+}
+
+int
 cmd_snapshot(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     char const *sub = argv[1];
+    if (!strcmp(sub, "gen")) return cmd_snapshot_gen(argc - 1, argv + 1);
     bool is_info = !strcmp(sub, "info"), is_verify = !strcmp(sub, "verify");
     bool is_ls = !strcmp(sub, "ls"), is_get = !strcmp(sub, "get");
     bool is_manifest = !strcmp(sub, "manifest");

@@ -1,0 +1,30 @@
+/* src/snapshot/gen.h - a generator of large, valid, mainnet-like snapshots.
+ *
+ * N accounts with about the mainnet mix of stored sizes (70% 165-byte token
+ * accounts, 15% empty system accounts, 15% 200 B - 2 KiB, 0.05% up to
+ * 1 MiB, one in a million up to 10 MiB; mean stored record 400-500 bytes),
+ * spread over S slots; about 10% also have an older version in an earlier
+ * slot and about 2% are closed (a zero-lamport tombstone over an older live
+ * version).  The slot of an account's newest version is drawn independently
+ * of its size.  The newest slot holds the sysvars a real bank has
+ * (SlotHistory, Clock, Rent, EpochSchedule) and the status cache agrees with
+ * SlotHistory, so every load-time check passes.  An incremental snapshot of
+ * M changed accounts (modified, closed and new ones) can follow.
+ *
+ * Everything derives from the seed: the same arguments give the same
+ * archives, byte for byte. */
+#ifndef ADB_SNAPSHOT_GEN_H
+#define ADB_SNAPSHOT_GEN_H
+
+#include "util/util.h"
+
+typedef acctdb_gen_opts_t   adb_gen_opts_t;
+typedef acctdb_gen_result_t adb_gen_result_t;
+
+/* Estimated account-file bytes for opts, without generating (what
+ * --max-bytes is checked against; exact). */
+int adb_gen_estimate(adb_gen_opts_t const *o, uint64_t *bytes_out, uint64_t *records_out);
+
+int adb_gen_run(adb_gen_opts_t const *o, adb_gen_result_t *out, adb_err_t *err);
+
+#endif

@@ -1,0 +1,243 @@
+/* src/snapshot/write.c - the archive writer (see write.h).
+ *
+ * States: TEMP (temp file created) -> META (version, dirs, manifest,
+ * status cache; frame ended) -> ACCOUNTS (one entry per storage, frames
+ * ended every frame_sz at entry boundaries) -> END (two zero blocks, last
+ * frame) -> SYNC (fsync file) -> RENAME -> DIRSYNC.  Any error before RENAME
+ * unlinks the temporary file; after RENAME the archive is complete.
+ *
+ * Invariants:
+ *   1. Each storage entry's data is exactly its declared size (checked).
+ *   2. The manifest's storages map lists exactly the archived files with
+ *      current_len == the tar size (FORMAT.md 2.4).
+ *   3. No file with a snapshot name exists until its bytes are durable. */
+#include "snapshot/write.h"
+
+#include "hash/lthash.h"
+#include "snapshot/stream.h"
+#include "snapshot/tar.h"
+#include "util/io.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+struct adb_snap_out {
+    adb_comp_t *comp;
+    int         fd;
+    uint64_t    frame_sz;
+    uint64_t    since_frame;
+    uint64_t    entry_left; /* data bytes still expected for the entry */
+    uint64_t    tar_sz;
+    uint64_t    frames;
+    int         err;
+    adb_err_t  *e;
+};
+
+static _Thread_local adb_snap_write_stats_t g_last;
+
+void
+adb_snap_write_last_stats(adb_snap_write_stats_t *out) {
+    *out = g_last;
+}
+
+static int
+sink(void *ctx, void const *p, size_t sz) {
+    adb_snap_out_t *o = ctx;
+    int             rc = adb_io_write_all(o->fd, p, sz);
+    if (rc) return rc == -ENOSPC ? ACCTDB_ERR_FULL : rc;
+    return 0;
+}
+
+static int
+put(adb_snap_out_t *o, void const *p, size_t sz) {
+    if (o->err) return o->err;
+    int rc = adb_comp_write(o->comp, p, sz);
+    if (rc) return o->err = adb_err_set(o->e, rc, "writing the archive: %s", acctdb_strerror(rc));
+    o->tar_sz += sz;
+    o->since_frame += sz;
+    return 0;
+}
+
+static int
+end_frame(adb_snap_out_t *o) {
+    if (o->err) return o->err;
+    int rc = adb_comp_end_frame(o->comp);
+    if (rc) return o->err = adb_err_set(o->e, rc, "writing the archive: %s", acctdb_strerror(rc));
+    o->since_frame = 0;
+    o->frames++;
+    return 0;
+}
+
+static int
+entry(adb_snap_out_t *o, char const *path, bool is_dir, uint64_t size) {
+    uint8_t hdr[ADB_TAR_BLOCK];
+    int     rc = adb_tar_header(hdr, path, is_dir, size, 0);
+    if (rc) return o->err = adb_err_set(o->e, rc, "tar header for '%s'", path);
+    o->entry_left = size;
+    return put(o, hdr, sizeof hdr);
+}
+
+static int
+entry_end(adb_snap_out_t *o, uint64_t size) {
+    static uint8_t const zero[ADB_TAR_BLOCK];
+    if (o->entry_left)
+        return o->err = adb_err_set(o->e, ACCTDB_ERR_INVALID,
+                                    "an entry is %llu bytes short of its declared size",
+                                    (unsigned long long)o->entry_left);
+    ADB_TRY(put(o, zero, adb_tar_pad(size)));
+    if (o->since_frame >= o->frame_sz) ADB_TRY(end_frame(o));
+    return 0;
+}
+
+int
+adb_snap_out_data(adb_snap_out_t *o, void const *p, size_t sz) {
+    if (sz > o->entry_left)
+        return o->err = adb_err_set(o->e, ACCTDB_ERR_INVALID,
+                                    "a storage emitted more bytes than its declared size");
+    o->entry_left -= sz;
+    return put(o, p, sz);
+}
+
+static int
+file_entry(adb_snap_out_t *o, char const *path, void const *p, size_t sz) {
+    ADB_TRY(entry(o, path, false, sz));
+    ADB_TRY(adb_snap_out_data(o, p, sz));
+    return entry_end(o, sz);
+}
+
+int
+adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache,
+               size_t status_cache_sz, adb_snap_storage_t const *st, size_t st_cnt,
+               adb_snap_emit_fn emit, void *ctx, adb_snap_write_opts_t const *opts,
+               char *path_out, adb_snap_name_t *name_out, adb_err_t *err) {
+    memset(&g_last, 0, sizeof g_last);
+    if (path_out) path_out[0] = 0;
+    if (!dir || !m || !status_cache || (!st && st_cnt) || !emit || !opts)
+        return adb_err_set(err, ACCTDB_ERR_INVALID, "snapshot writer: missing argument");
+    if (!m->extra.has_accounts_lt_hash || !ADB_MANIFEST_HAS(m, ADB_MANIFEST_F_ACCOUNTS_LT_HASH))
+        return adb_err_set(err, ACCTDB_ERR_INVALID,
+                           "snapshot writer: the manifest has no accounts_lt_hash");
+    uint64_t slot = m->bank.slot;
+    for (size_t i = 0; i < st_cnt; i++) {
+        if (st[i].size == 0 || st[i].slot > slot ||
+            (opts->incremental && st[i].slot <= opts->base_slot))
+            return adb_err_set(err, ACCTDB_ERR_INVALID,
+                               "snapshot writer: storage %zu (slot %llu, %llu bytes) does not "
+                               "belong in this archive",
+                               i, (unsigned long long)st[i].slot,
+                               (unsigned long long)st[i].size);
+        for (size_t k = 0; k < i; k++)
+            if (st[k].slot == st[i].slot)
+                return adb_err_set(err, ACCTDB_ERR_INVALID,
+                                   "snapshot writer: two storages for slot %llu",
+                                   (unsigned long long)st[i].slot);
+    }
+
+    /* The storages map lists exactly what goes in, then the bank hash. */
+    adb_storage_slot_t  *map = adb_manifest_alloc(m, (st_cnt ? st_cnt : 1) * sizeof *map);
+    adb_storage_entry_t *ents = adb_manifest_alloc(m, (st_cnt ? st_cnt : 1) * sizeof *ents);
+    if (!map || !ents) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < st_cnt; i++) {
+        ents[i] = (adb_storage_entry_t){st[i].id, st[i].size};
+        map[i] = (adb_storage_slot_t){st[i].slot, &ents[i], 1};
+    }
+    m->accounts_db.storages = map;
+    m->accounts_db.storages_cnt = st_cnt;
+    m->accounts_db.slot = slot;
+    int rc = adb_manifest_bank_hash(m, m->bank.hash.b);
+    if (rc) return adb_err_set(err, rc, "snapshot writer: bank hash: %s", acctdb_strerror(rc));
+    uint8_t *mbuf = NULL;
+    size_t   msz = 0;
+    rc = adb_manifest_encode_buf(m, &mbuf, &msz);
+    if (rc) return adb_err_set(err, rc, "snapshot writer: encoding the manifest failed");
+
+    /* Name from the lattice checksum. */
+    adb_snap_name_t name = {.is_incremental = opts->incremental,
+                            .slot = slot,
+                            .base_slot = opts->base_slot};
+    snprintf(name.ext, sizeof name.ext, "tar.zst");
+    acctdb_lthash_t lt;
+    memcpy(lt.v, m->extra.accounts_lt_hash, sizeof lt.v);
+    adb_lthash_checksum(&lt, name.hash.b);
+    char final[256], tmp[128];
+    adb_snap_name_format(&name, final, sizeof final);
+    uint64_t rnd;
+    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)getpid();
+    snprintf(tmp, sizeof tmp, "tmp-snapshot-archive-%016llx", (unsigned long long)rnd);
+
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        adb_free(mbuf);
+        return adb_err_set(err, -errno, "cannot open %s: %s", dir, acctdb_strerror(-errno));
+    }
+    adb_snap_out_t o = {.fd = -1, .frame_sz = opts->frame_sz ? opts->frame_sz : (32u << 20),
+                        .e = err};
+    o.fd = adb_io_openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+    if (o.fd < 0) {
+        rc = adb_err_set(err, o.fd, "cannot create %s/%s: %s", dir, tmp, acctdb_strerror(o.fd));
+        goto cleanup;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    rc = adb_comp_open(&o.comp, opts->level ? opts->level : 1,
+                       opts->workers ? opts->workers : (unsigned)(ncpu > 0 ? ncpu : 1), sink, &o);
+    if (rc) {
+        adb_err_set(err, rc, "cannot start the compressor");
+        goto cleanup;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "snapshots/%llu", (unsigned long long)slot);
+    if ((rc = file_entry(&o, "version", "1.2.0", 5)) || (rc = entry(&o, "snapshots", true, 0)) ||
+        (rc = entry_end(&o, 0)) || (rc = entry(&o, path, true, 0)) || (rc = entry_end(&o, 0)))
+        goto cleanup;
+    snprintf(path, sizeof path, "snapshots/%llu/%llu", (unsigned long long)slot,
+             (unsigned long long)slot);
+    if ((rc = file_entry(&o, path, mbuf, msz)) ||
+        (rc = file_entry(&o, "snapshots/status_cache", status_cache, status_cache_sz)) ||
+        (rc = end_frame(&o)))
+        goto cleanup;
+    for (size_t i = 0; i < st_cnt; i++) {
+        snprintf(path, sizeof path, "accounts/%llu.%llu", (unsigned long long)st[i].slot,
+                 (unsigned long long)st[i].id);
+        if ((rc = entry(&o, path, false, st[i].size))) goto cleanup;
+        rc = emit(ctx, i, &o);
+        if (rc) {
+            adb_err_set(err, rc, "storage for slot %llu: %s", (unsigned long long)st[i].slot,
+                        acctdb_strerror(rc));
+            goto cleanup;
+        }
+        if ((rc = entry_end(&o, st[i].size))) goto cleanup;
+    }
+    static uint8_t const zero2[2 * ADB_TAR_BLOCK];
+    if ((rc = put(&o, zero2, sizeof zero2)) || (rc = end_frame(&o))) goto cleanup;
+    g_last = (adb_snap_write_stats_t){o.tar_sz, adb_comp_out_total(o.comp), o.frames};
+    adb_comp_close(o.comp);
+    o.comp = NULL;
+    if ((rc = adb_io_fsync(o.fd)) != 0) {
+        adb_err_set(err, rc, "fsync of %s/%s: %s", dir, tmp, acctdb_strerror(rc));
+        goto cleanup;
+    }
+    rc = adb_io_close(o.fd);
+    o.fd = -1;
+    if (!rc) rc = adb_io_renameat(dfd, tmp, dfd, final);
+    if (rc) {
+        adb_err_set(err, rc, "renaming %s to %s: %s", tmp, final, acctdb_strerror(rc));
+        goto cleanup;
+    }
+    tmp[0] = 0; /* renamed: nothing to remove */
+    if ((rc = adb_io_fsync_dir(dfd)) != 0) {
+        adb_err_set(err, rc, "fsync of %s: %s", dir, acctdb_strerror(rc));
+        goto cleanup;
+    }
+    if (path_out) snprintf(path_out, 4096, "%s/%s", dir, final);
+    if (name_out) *name_out = name;
+cleanup:
+    adb_comp_close(o.comp);
+    if (o.fd >= 0) adb_io_close(o.fd);
+    if (rc && tmp[0]) adb_io_unlinkat(dfd, tmp, 0);
+    close(dfd);
+    adb_free(mbuf);
+    if (rc && err && !err->code) adb_err_set(err, rc, "%s", acctdb_strerror(rc));
+    return rc;
+}

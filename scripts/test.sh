@@ -84,7 +84,7 @@ phase "format check"         scripts/check_format.sh
 unit  "unit tests (release)" build/release "$SCALE"
 phase "fuzz replay (release)" replay build/release
 phase "install + pkg-config" install_smoke
-phase "build asan+ubsan"     make -j"$JOBS" MODE=asan tests replay
+phase "build asan+ubsan"     make -j"$JOBS" MODE=asan tests tools replay
 unit  "unit tests (asan)"    build/asan "$SAN_SCALE"
 phase "fuzz replay (asan)"   replay build/asan
 

@@ -49,6 +49,9 @@ void adb_test_rmtree(char const *path);
 int adb_test_sh(char *out, size_t out_max, char const *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Path of the acctdb binary built next to this test binary, or NULL. */
+char const *adb_test_tool(void);
+
 /* Hex helpers. */
 void adb_test_hex(char *dst, void const *src, size_t sz);
 int adb_test_unhex(uint8_t *dst, size_t dst_sz, char const *hex);

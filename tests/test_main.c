@@ -88,6 +88,20 @@ adb_test_sh(char *out, size_t out_max, char const *fmt, ...) {
     return st == -1 ? -1 : (WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
+char const *
+adb_test_tool(void) {
+    static char tool[4096];
+    char        exe[4000];
+    ssize_t     n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    snprintf(tool, sizeof tool, "%s/acctdb", exe);
+    return access(tool, X_OK) == 0 ? tool : NULL;
+}
+
 void
 adb_test_hex(char *dst, void const *src, size_t sz) {
     static char const h[] = "0123456789abcdef";

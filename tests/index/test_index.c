@@ -1,0 +1,190 @@
+/* Tests for the binned index: random operations against a reference model,
+ * growth, heavy collisions in one bin, batched lookups, two threads. */
+#include "../test.h"
+
+#include "index/index.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static uint64_t
+rnd(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Reference: keys are k(i) for i < universe; the model is an array. */
+typedef struct ref {
+    bool     present;
+    uint64_t slot, val;
+} ref_t;
+
+static void
+key_of(uint64_t i, uint64_t salt, uint8_t k[32], bool same_bin) {
+    uint64_t s = i * 0x2545F4914F6CDD1Dull ^ salt;
+    for (int w = 0; w < 4; w++) adb_store_u64(k + 8 * w, rnd(&s));
+    if (same_bin) k[0] = k[1] = 0xAB; /* every key in one bin */
+}
+
+static void
+model_run(bool same_bin, size_t ops, size_t universe) {
+    uint64_t        s = adb_test_seed() ^ (same_bin ? 77 : 55);
+    adb_index_t    *ix;
+    adb_index_cfg_t cfg = {.bin_bits = 13};
+    assert_int_equal(adb_index_open(&ix, &cfg), 0);
+    ref_t  *m = calloc(universe, sizeof *m);
+    size_t  live = 0;
+    uint8_t k[32];
+    for (size_t op = 0; op < ops; op++) {
+        uint64_t i = rnd(&s) % universe;
+        key_of(i, 1, k, same_bin);
+        uint64_t r = rnd(&s) % 10;
+        if (r < 6) {
+            uint64_t slot = rnd(&s) % 50, val = rnd(&s) % 8, os = 0, ov = 0;
+            int      rc = adb_index_upsert_newer(ix, k, slot, val, &os, &ov);
+            if (!m[i].present) {
+                assert_int_equal(rc, ADB_INDEX_INSERTED);
+                m[i] = (ref_t){true, slot, val};
+                live++;
+            } else {
+                assert_true(os == m[i].slot && ov == m[i].val);
+                bool newer = slot > m[i].slot || (slot == m[i].slot && val > m[i].val);
+                assert_int_equal(rc, newer ? ADB_INDEX_REPLACED : ADB_INDEX_KEPT);
+                if (newer) m[i].slot = slot, m[i].val = val;
+            }
+        } else if (r < 9) {
+            uint64_t slot, val;
+            bool     f = adb_index_get(ix, k, &slot, &val);
+            assert_int_equal(f, m[i].present);
+            if (f) assert_true(slot == m[i].slot && val == m[i].val);
+        } else {
+            assert_int_equal(adb_index_remove(ix, k), m[i].present);
+            if (m[i].present) live--;
+            m[i].present = false;
+        }
+        if (op % 4096 == 0) assert_int_equal(adb_index_cnt(ix), live);
+    }
+    /* Everything is still where the model says. */
+    for (uint64_t i = 0; i < universe; i++) {
+        key_of(i, 1, k, same_bin);
+        uint64_t slot, val;
+        bool     f = adb_index_get(ix, k, &slot, &val);
+        assert_int_equal(f, m[i].present);
+        if (f) assert_true(slot == m[i].slot && val == m[i].val);
+    }
+    assert_int_equal(adb_index_cnt(ix), live);
+    free(m);
+    adb_index_close(ix);
+}
+
+static void
+test_model_random(void **state) {
+    (void)state;
+    model_run(false, adb_test_scaled(1000000), 50000);
+}
+
+static void
+test_model_one_bin(void **state) {
+    (void)state;
+    model_run(true, adb_test_scaled(300000), 20000);
+}
+
+static int
+count_cb(void *ctx, uint8_t const key[32], uint64_t slot, uint64_t val) {
+    (void)key, (void)slot, (void)val;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+static void
+test_growth_and_batch(void **state) {
+    (void)state;
+    size_t          n = adb_test_scaled(1000000);
+    adb_index_t    *ix;
+    adb_index_cfg_t cfg = {.bin_bits = 13, .expected_keys = n / 4}; /* must grow */
+    assert_int_equal(adb_index_open(&ix, &cfg), 0);
+    uint8_t k[32];
+    for (size_t i = 0; i < n; i++) {
+        key_of(i, 2, k, false);
+        assert_int_equal(adb_index_put(ix, k, i, i * 3), 0);
+    }
+    assert_int_equal(adb_index_cnt(ix), n);
+    uint64_t visited = 0;
+    for (uint32_t b = 0; b < adb_index_bin_cnt(ix); b++) adb_index_bin_visit(ix, b, count_cb, &visited);
+    assert_int_equal(visited, n);
+    /* RAM per key stays near 48 B / load. */
+    double per = (double)adb_index_mem_sz(ix) / (double)n;
+    printf("  %zu keys: %.1f bytes of table per key\n", n, per);
+    if (n >= 100000) assert_true(per < 100.0);
+    /* Batched lookups agree with single ones, hits and misses. */
+    enum { B = 64 };
+    uint8_t  keys[B][32];
+    uint64_t slot[B], val[B];
+    bool     found[B];
+    for (size_t base = 0; base < 20000; base += B) {
+        for (int j = 0; j < B; j++) key_of(base + (size_t)j * 2, 2, keys[j], false);
+        adb_index_get_batch(ix, (uint8_t const(*)[32])keys, B, slot, val, found);
+        for (int j = 0; j < B; j++) {
+            uint64_t i = base + (size_t)j * 2;
+            assert_int_equal(found[j], i < n);
+            if (found[j]) assert_true(slot[j] == i && val[j] == i * 3);
+        }
+    }
+    adb_index_close(ix);
+}
+
+typedef struct thr {
+    adb_index_t *ix;
+    uint64_t     salt;
+    size_t       n;
+} thr_t;
+
+static void *
+writer(void *arg) {
+    thr_t  *t = arg;
+    uint8_t k[32];
+    for (size_t i = 0; i < t->n; i++) {
+        key_of(i, t->salt, k, false);
+        adb_index_upsert_newer(t->ix, k, i, 0, NULL, NULL);
+        /* Both threads also hit shared keys. */
+        key_of(i % 1000, 99, k, false);
+        adb_index_upsert_newer(t->ix, k, i, t->salt, NULL, NULL);
+    }
+    return NULL;
+}
+
+static void
+test_concurrency_two_writers(void **state) {
+    (void)state;
+    adb_index_t *ix;
+    assert_int_equal(adb_index_open(&ix, NULL), 0);
+    size_t    n = adb_test_scaled(200000);
+    thr_t     a = {ix, 10, n}, b = {ix, 11, n};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, writer, &a);
+    pthread_create(&tb, NULL, writer, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(adb_index_cnt(ix), 2 * n + ADB_MIN(n, (size_t)1000));
+    /* The shared keys hold the newest (slot, val) either thread wrote. */
+    uint8_t k[32];
+    for (size_t i = 0; i < ADB_MIN(n, (size_t)1000); i++) {
+        key_of(i, 99, k, false);
+        uint64_t slot, val;
+        assert_true(adb_index_get(ix, k, &slot, &val));
+        uint64_t last = i + ((n - 1 - i) / 1000) * 1000;
+        assert_true(slot == last && val == 11);
+    }
+    adb_index_close(ix);
+}
+
+static struct CMUnitTest const tests[] = {
+    cmocka_unit_test(test_model_random),
+    cmocka_unit_test(test_model_one_bin),
+    cmocka_unit_test(test_growth_and_batch),
+    cmocka_unit_test(test_concurrency_two_writers),
+};
+ADB_TEST_GROUP(index, tests);

@@ -768,7 +768,7 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
     else
         adb_load_opts_default(&s->opts);
     s->has_inc = inc != NULL;
-    if (!s->opts.store_dir)
+    if (!s->opts.store_dir && !s->opts.manifest_only)
         return adb_err_set(&s->err, ACCTDB_ERR_INVALID, "no store directory given");
 
     adb_db_cfg_t cfg = {.dir = s->opts.store_dir, .threads = s->opts.threads};

@@ -309,11 +309,21 @@ adb_status_cache_verify(adb_status_cache_t const *sc, uint64_t bank_slot,
                     (unsigned long long)d[i].slot);
 
     /* The most recent MAX_ENTRIES slots found in the history, newest first,
-     * must each have a delta. */
+     * must each have a delta.  Walks down from newest to oldest, skipping
+     * the rest of a 64-bit word at once when no bit at or below the current
+     * one is set (a young chain's 2^20-bit history is mostly zeros). */
     uint64_t found = 0, oldest = adb_slot_history_oldest(sh);
     if (sh->len == 0 || sh->next_slot == 0) return 0; /* nothing can be found */
-    for (uint64_t s = newest;; s--) {                 /* at most len iterations */
-        if (adb_slot_history_check(sh, s) == ADB_SLOT_FOUND) {
+    for (uint64_t s = newest;;) {
+        uint64_t bit = s % sh->len, in_word = bit % 64;
+        uint64_t w = adb_load_u64(sh->bits + (bit / 64) * 8);
+        uint64_t below = in_word == 63 ? w : w & ((2ull << in_word) - 1);
+        if (below == 0) { /* slots s - in_word .. s are all absent */
+            if (s - oldest <= in_word) break;
+            s -= in_word + 1;
+            continue;
+        }
+        if (w >> in_word & 1) {
             bool have = false;
             for (uint64_t i = 0; i < n && !have; i++)
                 have = d[i].slot == s;
@@ -324,6 +334,7 @@ adb_status_cache_verify(adb_status_cache_t const *sc, uint64_t bank_slot,
             if (++found == ADB_STATUS_CACHE_MAX_ENTRIES) break;
         }
         if (s == oldest) break;
+        s--;
     }
     return 0;
 }

@@ -148,6 +148,15 @@ test_slot_history_real(void **state) {
 }
 
 static void
+expect_verify_fail(adb_status_cache_t const *sc, uint64_t slot, adb_slot_history_t const *sh,
+                   char const *want) {
+    adb_err_t e;
+    int       rc = adb_status_cache_verify(sc, slot, sh, &e);
+    if (rc != ACCTDB_ERR_CORRUPT) fail_msg("verify rc %d, want CORRUPT '%s'", rc, want);
+    if (!strstr(e.msg, want)) fail_msg("verify message '%s' lacks '%s'", e.msg, want);
+}
+
+static void
 test_slot_history_window(void **state) {
     (void)state;
     uint8_t           *w = malloc(ADB_SYSVAR_SLOT_HISTORY_SZ);
@@ -167,6 +176,21 @@ test_slot_history_window(void **state) {
     assert_int_equal(adb_slot_history_check(&sh, next - 1), ADB_SLOT_FOUND);
     assert_int_equal(adb_slot_history_check(&sh, next), ADB_SLOT_FUTURE);
     assert_int_equal(adb_slot_history_check(&sh, next - 3), ADB_SLOT_NOT_FOUND);
+
+    /* verify_slot_deltas across the wrap: bits of next - 1 .. next - max
+     * run from bit 16 down to 0, then from 2^20 - 1 down to 17. */
+    adb_status_cache_t sc;
+    adb_status_cache_init(&sc);
+    sc.deltas_cnt = 3;
+    sc.deltas = adb_status_cache_alloc(&sc, 3 * sizeof *sc.deltas);
+    sc.deltas[0] = (adb_slot_delta_t){.slot = next - 1, .is_root = true};
+    sc.deltas[1] = (adb_slot_delta_t){.slot = next - max, .is_root = true};
+    sc.deltas[2] = (adb_slot_delta_t){.slot = next - 2, .is_root = true};
+    assert_int_equal(adb_status_cache_verify(&sc, next - 1, &sh, NULL), 0);
+    uint64_t more[] = {next - 1, next - 2, next - max, next - 70, 5};
+    assert_int_equal(adb_sysvar_slot_history_write(more, 5, next, w), 0);
+    expect_verify_fail(&sc, next - 1, &sh, "slot 3145675 is in SlotHistory");
+    adb_status_cache_fini(&sc);
 
     uint64_t bad = next;
     assert_int_equal(adb_sysvar_slot_history_write(&bad, 1, next, w), ACCTDB_ERR_INVALID);
@@ -199,15 +223,6 @@ test_slot_history_window(void **state) {
     assert_int_equal(adb_slot_history_check(&sh, 0), ADB_SLOT_TOO_OLD);
     assert_int_equal(adb_slot_history_check(&sh, 1), ADB_SLOT_FUTURE);
     free(w);
-}
-
-static void
-expect_verify_fail(adb_status_cache_t const *sc, uint64_t slot, adb_slot_history_t const *sh,
-                   char const *want) {
-    adb_err_t e;
-    int       rc = adb_status_cache_verify(sc, slot, sh, &e);
-    if (rc != ACCTDB_ERR_CORRUPT) fail_msg("verify rc %d, want CORRUPT '%s'", rc, want);
-    if (!strstr(e.msg, want)) fail_msg("verify message '%s' lacks '%s'", e.msg, want);
 }
 
 static void

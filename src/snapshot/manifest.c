@@ -692,12 +692,13 @@ adb_manifest_check(adb_manifest_t const *m, uint32_t flags, adb_err_t *err_out) 
     adb_extra_fields_t const *x = &m->extra;
     if (flags & ADB_MANIFEST_CHECK_LATTICE) {
         ADB_FAIL_IF(b->epoch_stakes_cnt != 0, err, ACCTDB_ERR_CORRUPT,
-                    "manifest: bank.epoch_stakes: %llu legacy entries (Agave >= 2.1 requires "
-                    "the legacy map to be empty)",
+                    "manifest: bank.epoch_stakes: %llu legacy entries (a lattice-era "
+                    "manifest must leave the legacy map empty; Agave 4.x refuses it)",
                     (unsigned long long)b->epoch_stakes_cnt);
         ADB_FAIL_IF(!ADB_MANIFEST_HAS(m, ADB_MANIFEST_F_ACCOUNTS_LT_HASH) ||
                         !x->has_accounts_lt_hash,
-                    err, ACCTDB_ERR_CORRUPT, "manifest: extra.accounts_lt_hash is missing");
+                    err, ACCTDB_ERR_CORRUPT,
+                    "manifest: extra.accounts_lt_hash is missing (required since Agave 3.0)");
     }
     ADB_TRY(check_epochs(b->epoch_stakes, b->epoch_stakes_cnt, x->versioned_epoch_stakes,
                          x->versioned_epoch_stakes_cnt, "bank.epoch_stakes",

@@ -65,6 +65,10 @@ int adb_db_bulk_file_append(adb_db_t *db, uint32_t file, void const *p, size_t s
  * (FORMAT.md 2.2).  Queues its scan; may block while the backlog of
  * unscanned bytes is over budget. */
 int adb_db_bulk_file_end(adb_db_t *db, uint32_t file, uint64_t valid_len);
+/* Sizes the index for about `accounts` keys (from a manifest's declared
+ * bytes) so the load does not rehash as it grows. */
+int adb_db_bulk_reserve(adb_db_t *db, uint64_t accounts);
+
 /* True if slot already has a file. */
 bool adb_db_has_slot(adb_db_t const *db, uint64_t slot);
 

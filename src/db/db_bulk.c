@@ -1,19 +1,24 @@
 /* src/db/db_bulk.c - bulk loading of account files.
  *
- * The caller (the snapshot loader) streams each account file to disk with
- * file_begin/append/end.  end() queues a SCAN job; a worker maps the file,
- * walks and sanitizes its records (FORMAT.md 2.3), upserts each into the
- * index keeping the newest version (highest slot, then highest offset), and
- * cuts the file into HASH jobs of about 1 MiB so every worker can hash
- * pieces of one large file.  Each worker keeps its own lattice-hash sum and
+ * The caller (the snapshot loader) streams each account file with
+ * file_begin/append/end.  A file up to 256 MiB is collected in a buffer
+ * from a reusable pool; a larger one is written through to disk as it comes
+ * and mapped afterwards.  end() queues a SCAN job: a worker walks and
+ * sanitizes the records (FORMAT.md 2.3), upserts each into the index keeping
+ * the newest version (highest slot, then highest offset), and cuts the file
+ * into HASH jobs of about 1 MiB so every worker can hash pieces of one large
+ * file; a buffered file also gets a WRITE job that stores it with one
+ * large write.  Each worker keeps its own lattice-hash sum and
  * totals over every record it hashed, and a list of the versions that lost
  * to a newer one; when loading ends the losers are read back and mixed out.
  *
  * Job states: QUEUED -> RUNNING -> DONE.  Invariants:
- *   1. A file's map lives until its last job is done (file->jobs == 0).
+ *   1. A file's bytes (pool buffer or map) live until its last job is done
+ *      (file->jobs == 0); then the buffer returns to the pool.
  *   2. pending == queued + running jobs; bulk_wait returns when it is 0.
- *   3. backlog == bytes of files whose jobs are not all done; the producer
- *      waits while backlog > backlog_max (the page cache holds them).
+ *   3. backlog == bytes of files begun whose jobs are not all done; the
+ *      producer waits in file_begin while a new file would pass
+ *      backlog_max (unless nothing else is in flight).
  *   4. Every record is hashed exactly once (HASH jobs tile [0, end of the
  *      walk) of each file), and a version is in a loser list exactly when
  *      the index held or received a newer one. */
@@ -28,7 +33,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { JOB_SCAN = 1, JOB_HASH = 2 };
+enum { JOB_SCAN = 1, JOB_HASH = 2, JOB_WRITE = 3 };
+
+#define BUF_MAX_SZ (1ull << ADB_DB_BUF_MAX_CLASS)
 
 #define HASH_JOB_SZ (1u << 20)
 #define HASH_BATCH 64
@@ -91,15 +98,58 @@ push_locked(adb_db_t *db, adb_db_job_t j) {
     pthread_cond_signal(&db->work_cv);
 }
 
+/* ---- buffer pool (under db->mu) ----------------------------------------- */
+
+static int
+buf_class(uint64_t sz) {
+    int c = ADB_DB_BUF_MIN_CLASS;
+    while (c < ADB_DB_BUF_MAX_CLASS && (1ull << c) < sz) c++;
+    return c;
+}
+
+static uint8_t *
+buf_get_locked(adb_db_t *db, int cls) {
+    adb_db_buf_t *b = db->pool[cls - ADB_DB_BUF_MIN_CLASS];
+    if (b) {
+        db->pool[cls - ADB_DB_BUF_MIN_CLASS] = b->next;
+        db->pool_sz -= 1ull << cls;
+        return (uint8_t *)b;
+    }
+    return adb_aligned_alloc(4096, (size_t)1 << cls);
+}
+
+static void
+buf_put_locked(adb_db_t *db, uint8_t *p, int cls) {
+    if (db->pool_sz + (1ull << cls) > db->backlog_max) {
+        adb_aligned_free(p);
+        return;
+    }
+    adb_db_buf_t *b = (adb_db_buf_t *)p;
+    b->next = db->pool[cls - ADB_DB_BUF_MIN_CLASS];
+    db->pool[cls - ADB_DB_BUF_MIN_CLASS] = b;
+    db->pool_sz += 1ull << cls;
+}
+
+void
+adb_db_pool_free(adb_db_t *db) {
+    for (int c = 0; c < ADB_DB_BUF_CLASSES; c++)
+        while (db->pool[c]) {
+            adb_db_buf_t *b = db->pool[c];
+            db->pool[c] = b->next;
+            adb_aligned_free(b);
+        }
+    db->pool_sz = 0;
+}
+
 static void
 job_done(adb_db_t *db, adb_db_file_t *f) {
     bool last = atomic_fetch_sub(&f->jobs, 1) == 1;
-    if (last && f->map) {
-        munmap(f->map, f->map_sz);
-        f->map = NULL;
-    }
+    if (last && f->map && !f->in_buf) munmap(f->map, f->map_sz);
     pthread_mutex_lock(&db->mu);
     if (last) {
+        if (f->map && f->in_buf) buf_put_locked(db, f->map, f->buf_class);
+        f->map = NULL;
+        f->in_buf = false;
         db->backlog -= ADB_MIN(db->backlog, f->size);
         pthread_cond_broadcast(&db->room_cv);
     }
@@ -129,41 +179,64 @@ run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
                         (unsigned long long)f->slot, f->idx);
         return;
     }
-    void *m = mmap(NULL, f->written, PROT_READ, MAP_SHARED | MAP_POPULATE, f->fd, 0);
-    if (m == MAP_FAILED) {
-        adb_db_fail(db, -errno, "mapping account file %llu.%u: %s", (unsigned long long)f->slot,
-                    f->idx, acctdb_strerror(-errno));
-        return;
+    if (!f->in_buf) {
+        void *m = mmap(NULL, f->written, PROT_READ, MAP_SHARED | MAP_POPULATE, f->fd, 0);
+        if (m == MAP_FAILED) {
+            adb_db_fail(db, -errno, "mapping account file %llu.%u: %s",
+                        (unsigned long long)f->slot, f->idx, acctdb_strerror(-errno));
+            return;
+        }
+        madvise(m, f->written, MADV_SEQUENTIAL);
+        f->map = m;
+        f->map_sz = f->written;
+    } else {
+        atomic_fetch_add(&f->jobs, 1);
+        pthread_mutex_lock(&db->mu);
+        push_locked(db, (adb_db_job_t){JOB_WRITE, f->idx, 0, f->written});
+        pthread_mutex_unlock(&db->mu);
     }
-    madvise(m, f->written, MADV_SEQUENTIAL);
-    f->map = m;
-    f->map_sz = f->written;
 
     adb_acctfile_iter_t it;
     adb_acct_rec_t      r;
     adb_acctfile_iter_init(&it, f->map, f->valid_len, f->written);
     uint64_t chunk_start = 0;
-    while (adb_acctfile_iter_next(&it, &r)) {
-        bool     zero = r.lamports == 0;
-        uint64_t val = adb_db_loc(f->idx, r.off, zero), os, ov;
-        if (r.off >= (1ull << 34)) {
-            adb_db_fail(db, ACCTDB_ERR_CORRUPT, "account file %llu: offset beyond 16 GiB",
-                        (unsigned long long)f->slot);
-            return;
+    enum { B = 32 };
+    uint8_t const *keys[B];
+    uint64_t       slots[B], vals[B], os[B], ov[B];
+    uint8_t        res[B];
+    size_t         n = 0;
+    bool           more = true;
+    while (more) {
+        more = adb_acctfile_iter_next(&it, &r);
+        if (more) {
+            if (r.off >= (1ull << 34)) {
+                adb_db_fail(db, ACCTDB_ERR_CORRUPT, "account file %llu: offset beyond 16 GiB",
+                            (unsigned long long)f->slot);
+                return;
+            }
+            keys[n] = r.pubkey;
+            slots[n] = f->slot;
+            vals[n++] = adb_db_loc(f->idx, r.off, r.lamports == 0);
         }
-        int rc = adb_index_upsert_newer(db->ix, r.pubkey, f->slot, val, &os, &ov);
-        if (rc < 0) {
-            adb_db_fail(db, rc, "index insert failed: %s", acctdb_strerror(rc));
-            return;
+        if (n == B || (!more && n)) {
+            int rc = adb_index_upsert_newer_batch(db->ix, keys, slots, vals, n, res, os, ov);
+            if (rc < 0) {
+                adb_db_fail(db, rc, "index insert failed: %s", acctdb_strerror(rc));
+                return;
+            }
+            for (size_t k = 0; k < n && !rc; k++) {
+                if (res[k] == ADB_INDEX_REPLACED && !adb_db_loc_is_zero(ov[k]))
+                    rc = add_loser(w, os[k], ov[k]);
+                else if (res[k] == ADB_INDEX_KEPT && !adb_db_loc_is_zero(vals[k]))
+                    rc = add_loser(w, slots[k], vals[k]);
+            }
+            if (rc) {
+                adb_db_fail(db, rc, "out of memory recording superseded versions");
+                return;
+            }
+            n = 0;
         }
-        if (rc == ADB_INDEX_REPLACED && !adb_db_loc_is_zero(ov)) rc = add_loser(w, os, ov);
-        else if (rc == ADB_INDEX_KEPT && !zero) rc = add_loser(w, f->slot, val);
-        else rc = 0;
-        if (rc) {
-            adb_db_fail(db, rc, "out of memory recording superseded versions");
-            return;
-        }
-        if (it.off - chunk_start >= HASH_JOB_SZ) {
+        if (it.off - chunk_start >= HASH_JOB_SZ || (!more && it.off > chunk_start)) {
             /* HASH jobs also count records, so they run even without hashing. */
             atomic_fetch_add(&f->jobs, 1);
             pthread_mutex_lock(&db->mu);
@@ -176,12 +249,6 @@ run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
         adb_db_fail(db, it.err.code, "account file %llu.%u (slot %llu): %s",
                     (unsigned long long)f->slot, f->idx, (unsigned long long)f->slot, it.err.msg);
         return;
-    }
-    if (it.off > chunk_start) {
-        atomic_fetch_add(&f->jobs, 1);
-        pthread_mutex_lock(&db->mu);
-        push_locked(db, (adb_db_job_t){JOB_HASH, f->idx, chunk_start, it.off});
-        pthread_mutex_unlock(&db->mu);
     }
 }
 
@@ -212,6 +279,31 @@ run_hash(adb_db_worker_t *w, adb_db_file_t *f, uint64_t off, uint64_t end) {
     flush_batch(w, batch, &n);
 }
 
+/* Stores a buffered file with one large write from the buffer (through the
+ * page cache, so superseded versions can be read back cheaply at the end). */
+static int
+create_file(adb_db_t *db, adb_db_file_t *f) {
+    char name[64];
+    snprintf(name, sizeof name, "%llu.%u", (unsigned long long)f->slot, f->idx);
+    int fd = adb_io_openat(db->accdirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return adb_db_fail(db, fd, "cannot create %s/accounts/%s: %s", db->dir, name,
+                           acctdb_strerror(fd));
+    f->fd = fd;
+    return 0;
+}
+
+/* Creates and stores a buffered file with one large write from the buffer
+ * (through the page cache, so superseded versions read back cheaply). */
+static void
+run_write(adb_db_t *db, adb_db_file_t *f) {
+    if (create_file(db, f)) return;
+    int rc = adb_io_pwrite_all(f->fd, f->map, (size_t)f->written, 0);
+    if (rc)
+        adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc, "writing %s/accounts/%llu.%u: %s",
+                    db->dir, (unsigned long long)f->slot, f->idx, acctdb_strerror(rc));
+}
+
 static void *
 worker_main(void *arg) {
     adb_db_worker_t *w = arg;
@@ -234,6 +326,8 @@ worker_main(void *arg) {
         if (!failed) {
             if (j.kind == JOB_SCAN)
                 run_scan(w, f);
+            else if (j.kind == JOB_WRITE)
+                run_write(db, f);
             else
                 run_hash(w, f, j.off, j.end);
         }
@@ -309,7 +403,7 @@ adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err) {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     db->nworkers = cfg->threads ? cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
     if (db->nworkers > 64) db->nworkers = 64;
-    db->backlog_max = cfg->backlog_max_sz ? cfg->backlog_max_sz : (1ull << 30);
+    db->backlog_max = cfg->backlog_max_sz ? cfg->backlog_max_sz : (512ull << 20);
     db->workers = adb_calloc(db->nworkers, sizeof *db->workers);
     if (!db->workers) {
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
@@ -358,15 +452,26 @@ adb_db_bulk_file_begin(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *fil
     f->slot = slot;
     f->size = size;
     f->idx = idx;
-    char name[64];
-    snprintf(name, sizeof name, "%llu.%u", (unsigned long long)slot, idx);
-    f->fd = adb_io_openat(db->accdirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
-    if (f->fd < 0)
-        return adb_db_fail(db, f->fd, "cannot create %s/accounts/%s: %s", db->dir, name,
-                           acctdb_strerror(f->fd));
-    if (size) posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    f->fd = -1;
+    /* Wait for room, then take a buffer (or write large files through). */
+    pthread_mutex_lock(&db->mu);
+    while (db->backlog && db->backlog + size > db->backlog_max && !db->err_code)
+        pthread_cond_wait(&db->room_cv, &db->mu);
+    db->backlog += size;
+    if (size <= BUF_MAX_SZ && !db->err_code) {
+        f->buf_class = buf_class(size + 4096);
+        f->map = buf_get_locked(db, f->buf_class);
+        f->map_sz = 1ull << f->buf_class;
+        f->in_buf = f->map != NULL;
+    }
+    int rc = db->err_code;
+    pthread_mutex_unlock(&db->mu);
     atomic_store(&db->file_cnt, idx + 1);
     *file_out = idx;
+    if (rc) return rc;
+    if (size <= BUF_MAX_SZ && !f->in_buf) return adb_db_fail(db, ACCTDB_ERR_NOMEM, "out of memory");
+    /* Large files are written through as they come: create them now. */
+    if (!f->in_buf) return create_file(db, f);
     return 0;
 }
 
@@ -377,6 +482,11 @@ adb_db_bulk_file_append(adb_db_t *db, uint32_t file, void const *p, size_t sz) {
     if (sz > f->size - f->written)
         return adb_db_fail(db, ACCTDB_ERR_CORRUPT, "account file %llu: more data than declared",
                            (unsigned long long)f->slot);
+    if (f->in_buf) {
+        memcpy(f->map + f->written, p, sz);
+        f->written += sz;
+        return 0;
+    }
     int rc = adb_io_write_all(f->fd, p, sz);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
@@ -397,13 +507,16 @@ adb_db_bulk_file_end(adb_db_t *db, uint32_t file, uint64_t valid_len) {
     f->valid_len = ADB_MIN(valid_len, f->written);
     atomic_store(&f->jobs, 1);
     pthread_mutex_lock(&db->mu);
-    db->backlog += f->size;
     push_locked(db, (adb_db_job_t){JOB_SCAN, file, 0, 0});
-    while (db->backlog > db->backlog_max && !db->err_code && db->pending)
-        pthread_cond_wait(&db->room_cv, &db->mu);
     int rc = db->err_code;
     pthread_mutex_unlock(&db->mu);
     return rc;
+}
+
+int
+adb_db_bulk_reserve(adb_db_t *db, uint64_t accounts) {
+    int rc = adb_index_reserve(db->ix, accounts);
+    return rc ? adb_db_fail(db, rc, "out of memory sizing the index") : 0;
 }
 
 int
@@ -444,27 +557,49 @@ adb_db_bulk_totals(adb_db_t *db, adb_db_totals_t *out) {
     if (!all) return adb_db_fail(db, ACCTDB_ERR_NOMEM, "out of memory");
     nl = 0;
     for (unsigned i = 0; i < db->nworkers; i++) {
-        memcpy(all + nl, db->workers[i].losers, db->workers[i].loser_cnt * sizeof *all);
+        if (db->workers[i].loser_cnt)
+            memcpy(all + nl, db->workers[i].losers, db->workers[i].loser_cnt * sizeof *all);
         nl += db->workers[i].loser_cnt;
     }
     qsort(all, nl, sizeof *all, cmp_loser);
-    uint8_t         *buf = NULL;
-    size_t           cap = 0;
-    acctdb_lthash_t  lose;
+    /* Losers sorted by location: map each file once and hash its losers in
+     * batches. */
+    enum { B = 64 };
+    acctdb_account_t batch[B];
+    size_t           bn = 0;
     int              rc = 0;
-    adb_lthash_zero(&lose);
-    for (size_t i = 0; i < nl && !rc; i++) {
-        adb_db_acct_t a;
-        rc = adb_db_read_rec(db, all[i].slot, all[i].val, &a, &buf, &cap);
-        if (rc) break;
-        nonzero--;
-        out->capitalization -= a.a.lamports;
-        out->data_len -= a.a.data_len;
-        if (db->hash_mode != ADB_DB_HASH_NONE)
-            adb_lthash_sub_accounts(&out->lthash, &a.a, 1,
-                                    (acctdb_lthash_formula_t)db->hash_mode);
+    for (size_t i = 0; i < nl && !rc;) {
+        uint32_t       fi = adb_db_loc_file(all[i].val);
+        adb_db_file_t *f = adb_db_file(db, fi);
+        uint8_t       *m = mmap(NULL, f->written, PROT_READ, MAP_SHARED, f->fd, 0);
+        if (m == MAP_FAILED) {
+            rc = adb_db_fail(db, -errno, "mapping %s/accounts/%llu.%u", db->dir,
+                             (unsigned long long)f->slot, f->idx);
+            break;
+        }
+        madvise(m, f->written, MADV_WILLNEED);
+        for (; i < nl && adb_db_loc_file(all[i].val) == fi; i++) {
+            adb_acct_rec_t r;
+            if (!adb_acct_rec_at(m, f->valid_len, adb_db_loc_off(all[i].val), &r)) {
+                rc = adb_db_fail(db, ACCTDB_ERR_CORRUPT, "a superseded record vanished");
+                break;
+            }
+            nonzero--;
+            out->capitalization -= r.lamports;
+            out->data_len -= r.data_len;
+            adb_acct_rec_to_account(&r, &batch[bn++]);
+            if (bn == B) {
+                if (db->hash_mode != ADB_DB_HASH_NONE)
+                    adb_lthash_sub_accounts(&out->lthash, batch, bn,
+                                            (acctdb_lthash_formula_t)db->hash_mode);
+                bn = 0;
+            }
+        }
+        if (bn && db->hash_mode != ADB_DB_HASH_NONE)
+            adb_lthash_sub_accounts(&out->lthash, batch, bn, (acctdb_lthash_formula_t)db->hash_mode);
+        bn = 0;
+        munmap(m, f->written);
     }
-    adb_free(buf);
     adb_free(all);
     out->dup_cnt = nl;
     out->live_cnt = nonzero;

@@ -32,20 +32,34 @@ adb_db_loc_is_zero(uint64_t v) {
 typedef struct adb_db_file {
     uint64_t     slot;
     uint64_t     size;      /* declared size */
-    uint64_t     written;   /* bytes written so far */
+    uint64_t     written;   /* bytes received so far */
     uint64_t     valid_len; /* record bytes (FORMAT.md 2.2) */
-    int          fd;
-    uint8_t     *map;       /* while being scanned/hashed */
+    int          fd;        /* read/write descriptor (buffered) */
+    uint8_t     *map;       /* the bytes while being scanned/hashed: the
+                             * pool buffer, or a mapping of a large file */
     uint64_t     map_sz;
+    bool         in_buf;    /* map is a pool buffer (written by a WRITE job) */
+    int          buf_class;
     _Atomic int  jobs;      /* outstanding jobs on this file */
     uint32_t     idx;
 } adb_db_file_t;
+
+/* Pool of reusable aligned buffers for account files being loaded: power
+ * of two classes from 64 KiB to 256 MiB.  Reusing memory avoids faulting in
+ * fresh pages for every file (the dominant cost of a naive load). */
+#define ADB_DB_BUF_MIN_CLASS 16
+#define ADB_DB_BUF_MAX_CLASS 28
+#define ADB_DB_BUF_CLASSES (ADB_DB_BUF_MAX_CLASS - ADB_DB_BUF_MIN_CLASS + 1)
+
+typedef struct adb_db_buf {
+    struct adb_db_buf *next;
+} adb_db_buf_t;
 
 #define ADB_DB_FILE_CHUNK 4096u
 #define ADB_DB_FILE_CHUNKS_MAX 4096u /* 16.7 M files */
 
 typedef struct adb_db_job {
-    uint8_t  kind; /* JOB_SCAN, JOB_HASH */
+    uint8_t  kind; /* JOB_SCAN, JOB_HASH, JOB_WRITE */
     uint32_t file;
     uint64_t off, end;
 } adb_db_job_t;
@@ -80,7 +94,9 @@ struct adb_db {
     adb_db_job_t    *q;
     size_t           q_cap, q_head, q_cnt;
     size_t           pending; /* jobs queued or running */
-    uint64_t         backlog, backlog_max;
+    uint64_t         backlog, backlog_max; /* bytes of files in flight */
+    adb_db_buf_t    *pool[ADB_DB_BUF_CLASSES];
+    uint64_t         pool_sz;
     bool             stopping;
     unsigned         nworkers;
     adb_db_worker_t *workers;
@@ -100,6 +116,9 @@ int adb_db_fail(adb_db_t *db, int code, char const *fmt, ...) __attribute__((for
 /* Reads the record at loc into *buf (grown as needed). */
 int adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, uint8_t **buf,
                     size_t *buf_cap);
+
+/* Frees the buffer pool (at close). */
+void adb_db_pool_free(adb_db_t *db);
 
 /* Allocates the db struct with its index and file table (no workers). */
 int adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, adb_err_t *err);

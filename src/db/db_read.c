@@ -119,7 +119,7 @@ adb_db_visit_sorted(adb_db_t *db, bool include_zero, adb_db_visit_fn fn, void *c
         c.n = 0;
         rc = adb_index_bin_visit(db->ix, b, collect_cb, &c);
         if (rc) break;
-        qsort(c.v, c.n, sizeof *c.v, cmp_kv);
+        if (c.n) qsort(c.v, c.n, sizeof *c.v, cmp_kv);
         for (size_t i = 0; i < c.n && !rc; i++) {
             adb_db_acct_t a;
             rc = adb_db_read_rec(db, c.v[i].slot, c.v[i].val, &a, &buf, &cap);
@@ -387,9 +387,13 @@ adb_db_close(adb_db_t *db) {
     uint32_t n = adb_db_file_cnt(db);
     for (uint32_t i = 0; i < n; i++) {
         adb_db_file_t *f = adb_db_file(db, i);
-        if (f->map) munmap(f->map, f->map_sz);
+        if (f->map && f->in_buf)
+            adb_aligned_free(f->map);
+        else if (f->map)
+            munmap(f->map, f->map_sz);
         if (f->fd >= 0) close(f->fd);
     }
+    adb_db_pool_free(db);
     if (db->chunks)
         for (uint32_t c = 0; c < ADB_DB_FILE_CHUNKS_MAX; c++) adb_free(db->chunks[c]);
     adb_free(db->chunks);

@@ -150,11 +150,12 @@ rh_insert(adb_index_t const *ix, bin_t *b, entry_t e) {
     }
 }
 
+/* Rebuilds b with capacity ncap (>= cnt * 10/9). */
 static int
-grow(adb_index_t *ix, bin_t *b) {
-    uint64_t ncap64 = (uint64_t)b->cap + ADB_MAX(b->cap / 4, 8u);
+rebuild(adb_index_t *ix, bin_t *b, uint64_t ncap64) {
     if (ncap64 > (1u << 31)) return ACCTDB_ERR_NOMEM;
     uint32_t ncap = (uint32_t)ncap64;
+    if (ncap <= b->cap) return 0;
     entry_t *old = b->tab, *nt = tab_alloc(ncap);
     if (!nt) return ACCTDB_ERR_NOMEM;
     uint32_t ocap = b->cap;
@@ -165,6 +166,27 @@ grow(adb_index_t *ix, bin_t *b) {
         if (old[i].slot != ADB_INDEX_SLOT_EMPTY) rh_insert(ix, b, old[i]);
     adb_free(old);
     atomic_fetch_add(&ix->mem, (uint64_t)(ncap - ocap) * sizeof(entry_t));
+    return 0;
+}
+
+/* Small bins double; large ones grow by a quarter (RAM per key). */
+static int
+grow(adb_index_t *ix, bin_t *b) {
+    uint64_t add = b->cap < 64 ? b->cap : b->cap / 4;
+    return rebuild(ix, b, (uint64_t)b->cap + ADB_MAX(add, 8u));
+}
+
+int
+adb_index_reserve(adb_index_t *ix, uint64_t total_keys) {
+    uint64_t per = total_keys / ix->bin_cnt + 1;
+    uint64_t want = per * 10 / 8 + 8;
+    for (uint32_t i = 0; i < ix->bin_cnt; i++) {
+        bin_t *b = &ix->bins[i];
+        bin_lock(b);
+        int rc = want > b->cap ? rebuild(ix, b, want) : 0;
+        bin_unlock(b);
+        if (rc) return rc;
+    }
     return 0;
 }
 
@@ -229,6 +251,27 @@ int
 adb_index_upsert_newer(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val,
                        uint64_t *old_slot, uint64_t *old_val) {
     return upsert(ix, key, slot, val, true, old_slot, old_val);
+}
+
+int
+adb_index_upsert_newer_batch(adb_index_t *ix, uint8_t const *const *keys, uint64_t const *slots,
+                             uint64_t const *vals, size_t n, uint8_t *res, uint64_t *old_slots,
+                             uint64_t *old_vals) {
+    enum { AHEAD = 8 };
+    for (size_t i = 0; i < n && i < AHEAD; i++) {
+        bin_t const *b = &ix->bins[adb_index_bin_of(ix, keys[i])];
+        __builtin_prefetch(&b->tab[home(khash(ix, keys[i]), b->cap)], 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) {
+            bin_t const *b = &ix->bins[adb_index_bin_of(ix, keys[i + AHEAD])];
+            __builtin_prefetch(&b->tab[home(khash(ix, keys[i + AHEAD]), b->cap)], 1);
+        }
+        int rc = upsert(ix, keys[i], slots[i], vals[i], true, &old_slots[i], &old_vals[i]);
+        if (rc < 0) return rc;
+        res[i] = (uint8_t)rc;
+    }
+    return 0;
 }
 
 int

@@ -94,6 +94,8 @@ typedef struct ld {
     uint8_t               version[8];
     size_t                version_sz;
     bool                  seen_version, seen_status, seen_manifest, manifest_decoded;
+    bool                  status_done;
+    bool                  stop; /* manifest_only: metadata read, stop streaming */
     afile_t              *files;
     size_t                file_cnt, file_cap;
 } ld_t;
@@ -156,6 +158,9 @@ check_free_space(ld_t *l) {
         if (l->is_inc && e->slot <= l->base_slot) continue;
         for (uint64_t k = 0; k < e->entries_cnt; k++) need += e->entries[k].current_len;
     }
+    /* Size the index for the records these bytes can hold (a mean stored
+     * record of ~400 bytes, as on mainnet). */
+    if (!l->s->opts.manifest_only) ADB_TRY(adb_db_bulk_reserve(l->s->db, need / 400));
     struct statvfs sv;
     if (statvfs(l->s->opts.store_dir, &sv) != 0) return 0;
     uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
@@ -253,7 +258,10 @@ on_entry(ld_t *l, adb_tar_ev_t const *ev) {
         return 0;
     }
     case ADB_SNAP_ENTRY_ACCOUNT_FILE: {
-        if (l->s->opts.manifest_only) return 0;
+        if (l->s->opts.manifest_only) {
+            l->stop = l->manifest_decoded; /* metadata comes first; stop here */
+            return 0;
+        }
         if (l->is_inc && l->slot <= l->base_slot)
             return lfail(l, ACCTDB_ERR_CORRUPT,
                          "incremental archive holds accounts/%llu.%llu, at or below its base "
@@ -340,7 +348,13 @@ on_entry_end(ld_t *l) {
         return 0;
     }
     case ADB_SNAP_ENTRY_MANIFEST:
-        return on_manifest(l);
+        ADB_TRY(on_manifest(l));
+        l->stop = l->s->opts.manifest_only && l->status_done;
+        return 0;
+    case ADB_SNAP_ENTRY_STATUS_CACHE:
+        l->status_done = true;
+        l->stop = l->s->opts.manifest_only && l->manifest_decoded;
+        return 0;
     case ADB_SNAP_ENTRY_ACCOUNT_FILE: {
         afile_t *f = l->cur;
         if (!f) return 0;
@@ -366,7 +380,7 @@ feed_tar(ld_t *l, uint8_t const *p, size_t n) {
         case ADB_TAR_EV_ENTRY_END: ADB_TRY(on_entry_end(l)); break;
         case ADB_TAR_EV_EOF: break;
         }
-        if (l->s->opts.manifest_only && l->manifest_decoded) return 0;
+        if (l->stop) return 0;
     }
 }
 
@@ -453,12 +467,12 @@ load_archive(adb_snap_t *s, adb_archive_info_t *ai, char const *path, bool is_in
             p += used;
             left -= used;
             if (made && (rc = feed_tar(&l, out, made)) != 0) break;
-            if (s->opts.manifest_only && l.manifest_decoded) break;
+            if (l.stop) break;
             if (!used && !made) break;
         }
         done += (uint64_t)got;
         if (s->opts.progress) s->opts.progress(s->opts.progress_ctx, path, done, ai->compressed_sz);
-        if (s->opts.manifest_only && l.manifest_decoded) break;
+        if (l.stop) break;
     }
     if (rc) goto cleanup;
     if (s->opts.manifest_only) {

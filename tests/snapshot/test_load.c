@@ -369,6 +369,7 @@ test_dir_selection(void **state) {
                      0);
     assert_non_null(strstr(inc, V1_INC));
     adb_test_rmtree(dir);
+    free(dir);
     /* No full at all. */
     dir = adb_test_mkdtemp();
     assert_int_equal(acctdb_snapshot_find(dir, full, sizeof full, inc, sizeof inc, msg, sizeof msg),

@@ -542,6 +542,7 @@ cleanup:
 typedef struct merkle_ctx {
     uint8_t *leaves;
     size_t   n, cap;
+    uint64_t lamports; /* of the accounts in the set */
     uint64_t min_slot; /* only accounts stored after this slot (incremental) */
     bool     incremental;
 } merkle_ctx_t;
@@ -558,6 +559,7 @@ merkle_cb(void *ctx, adb_db_acct_t const *a) {
         c->cap = ncap;
     }
     uint8_t *leaf = c->leaves + 32 * c->n++;
+    c->lamports += a->a.lamports;
     if (a->a.lamports == 0)
         adb_merkle_leaf_zero_lamport(&a->a.pubkey, leaf);
     else
@@ -568,11 +570,13 @@ merkle_cb(void *ctx, adb_db_acct_t const *a) {
 /* Full (incremental=false) or incremental merkle accounts hash of the
  * current state; *cnt_out = leaves. */
 static int
-merkle_hash(adb_snap_t *s, bool incremental, uint64_t base, uint8_t out[32], size_t *cnt_out) {
+merkle_hash(adb_snap_t *s, bool incremental, uint64_t base, uint8_t out[32], size_t *cnt_out,
+            uint64_t *lamports_out) {
     merkle_ctx_t c = {.incremental = incremental, .min_slot = base};
     int          rc = adb_db_visit_sorted(s->db, incremental, merkle_cb, &c);
     if (!rc) rc = adb_merkle_root(c.leaves, c.n, out);
     *cnt_out = c.n;
+    *lamports_out = c.lamports;
     adb_free(c.leaves);
     return rc;
 }
@@ -621,17 +625,51 @@ verify_archive(adb_snap_t *s, adb_archive_info_t *ai, bool is_inc, uint64_t base
     char const *era = has_lt ? "lattice" : "merkle";
     uint8_t     merkle[32], merkle_named[32];
     size_t      merkle_cnt = 0;
+    uint64_t    merkle_lamports = 0;
     bool        have_merkle = false;
-    if (!has_lt || (ai->name_ok && memcmp(ai->name.hash.b, man_ck, 32))) {
-        rc = merkle_hash(s, is_inc, base, merkle, &merkle_cnt);
+    bool        persist = is_inc && m->extra.has_incremental_persistence;
+    if (!has_lt || persist || (ai->name_ok && memcmp(ai->name.hash.b, man_ck, 32))) {
+        rc = merkle_hash(s, is_inc, base, merkle, &merkle_cnt, &merkle_lamports);
         if (!rc) rc = merkle_name_hash(m, merkle, merkle_named);
         if (rc) return adb_err_set(&s->err, rc, "computing the merkle hash: %s",
                                    acctdb_strerror(rc));
         have_merkle = true;
         if (has_lt && ai->name_ok && !memcmp(ai->name.hash.b, merkle_named, 32))
             era = "transitional";
+        if (!is_inc) {
+            memcpy(s->full_merkle, merkle, 32);
+            s->has_full_merkle = true;
+        }
     }
+    if (!is_inc) s->full_capitalization = t.capitalization;
     s->era = era;
+
+    /* Merkle-era incrementals restate the full's hash and capitalization and
+     * their own (ExtraFields 2, FORMAT.md 3.6). */
+    if (persist && s->opts.verify) {
+        adb_incremental_persistence_t const *p = &m->extra.incremental_persistence;
+        char                                 bad[200] = "";
+        size_t                               k = 0;
+        if (p->full_slot != base) k += (size_t)snprintf(bad + k, sizeof bad - k, " full_slot");
+        if (!s->has_full_merkle || memcmp(p->full_hash.b, s->full_merkle, 32))
+            k += (size_t)snprintf(bad + k, sizeof bad - k, " full_hash");
+        if (p->full_capitalization != s->full_capitalization)
+            k += (size_t)snprintf(bad + k, sizeof bad - k, " full_capitalization");
+        if (memcmp(p->incremental_hash.b, merkle, 32))
+            k += (size_t)snprintf(bad + k, sizeof bad - k, " incremental_hash");
+        if (p->incremental_capitalization != merkle_lamports)
+            k += (size_t)snprintf(bad + k, sizeof bad - k, " incremental_capitalization");
+        if (!k)
+            check_add(s, "incremental persistence", ADB_CHECK_PASS,
+                      "full slot %llu, full hash %s, capitalizations %llu / %llu and the "
+                      "incremental hash match what was loaded",
+                      (unsigned long long)p->full_slot, b58(p->full_hash.b, x),
+                      (unsigned long long)p->full_capitalization,
+                      (unsigned long long)p->incremental_capitalization);
+        else
+            check_add(s, "incremental persistence", ADB_CHECK_FAIL,
+                      "incremental_snapshot_persistence differs from what was loaded in:%s", bad);
+    }
 
     snprintf(nm, sizeof nm, "%sname", pfx);
     if (!ai->name_ok) {

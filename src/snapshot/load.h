@@ -82,6 +82,9 @@ typedef struct adb_snap {
     adb_db_totals_t    totals;   /* over the final live set */
     uint8_t            lt_checksum[32];
     bool               has_lt_checksum;
+    uint8_t            full_merkle[32]; /* merkle era: the full's accounts hash */
+    bool               has_full_merkle;
+    uint64_t           full_capitalization;
     adb_check_t        checks[ADB_CHECKS_MAX];
     size_t             check_cnt;
     bool               verified; /* every check passed (or skipped) */

@@ -326,6 +326,7 @@ test_merkle_pair(void **state) {
     assert_string_equal(in.era, "merkle");
     assert_int_equal(check_status(s, "full name"), ACCTDB_CHECK_PASS);
     assert_int_equal(check_status(s, "incremental name"), ACCTDB_CHECK_PASS);
+    assert_int_equal(check_status(s, "incremental persistence"), ACCTDB_CHECK_PASS);
     assert_int_equal(check_status(s, "status cache"), ACCTDB_CHECK_PASS);
     acctdb_check_t c;
     for (size_t i = 0; i < acctdb_snapshot_check_cnt(s); i++) {

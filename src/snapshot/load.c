@@ -830,6 +830,8 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
         if (rc) return rc;
     }
     rc = load_archive(s, &s->full, full, false, 0);
+    if (!rc && s->opts.manifest_only && inc)
+        rc = load_archive(s, &s->inc, inc, true, s->full.manifest.bank.slot);
     if (rc || s->opts.manifest_only) return rc;
     rc = verify_archive(s, &s->full, false, 0);
     if (rc) return rc;

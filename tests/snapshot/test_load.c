@@ -7,6 +7,7 @@
 
 #include "db/db.h"
 #include "snapshot/load.h"
+#include "snapshot/status_cache.h"
 #include "store/acctfile.h"
 #include "util/base58.h"
 
@@ -479,6 +480,34 @@ test_written_archives_vs_oracle(void **state) {
         assert_all_checks_pass(s);
         compare_with_oracle(full, inc, s);
         close_snap(s, d2);
+        /* The manifests and status caches we wrote decode and re-encode to
+         * the same bytes. */
+        adb_load_opts_t lo;
+        adb_load_opts_default(&lo);
+        lo.manifest_only = true;
+        adb_snap_t *ms;
+        assert_int_equal(adb_snap_load(&ms, full, inc, &lo), 0);
+        for (int k = 0; k < 2; k++) {
+            adb_archive_info_t const *ai = k ? &ms->inc : &ms->full;
+            uint8_t                  *enc;
+            size_t                    esz;
+            assert_true(ai->has_manifest);
+            assert_int_equal(adb_manifest_encode_buf(&ai->manifest, &enc, &esz), 0);
+            assert_int_equal(esz, ai->manifest_raw_sz);
+            assert_memory_equal(enc, ai->manifest_raw, esz);
+            adb_free(enc);
+            adb_status_cache_t sc;
+            adb_err_t          e = {0};
+            assert_int_equal(
+                adb_status_cache_decode(ai->status_cache_raw, ai->status_cache_raw_sz, 0, &sc, &e),
+                0);
+            assert_int_equal(adb_status_cache_encode_buf(&sc, &enc, &esz), 0);
+            assert_int_equal(esz, ai->status_cache_raw_sz);
+            assert_memory_equal(enc, ai->status_cache_raw, esz);
+            adb_free(enc);
+            adb_status_cache_fini(&sc);
+        }
+        adb_snap_close(ms);
         /* GNU tar lists our archives. */
         assert_int_equal(adb_test_sh(NULL, 0, "zstd -dc '%s' | tar -t >/dev/null", full), 0);
         adb_test_rmtree(dir);

@@ -84,6 +84,15 @@ int adb_db_bulk_totals(adb_db_t *db, adb_db_totals_t *out);
  * other formula). */
 int adb_db_lthash_live(adb_db_t *db, acctdb_lthash_formula_t f, acctdb_lthash_t *out);
 
+/* Storages (account files): slot, bytes, valid length; their bytes are
+ * read with adb_db_storage_read (e.g. to write a snapshot). */
+typedef struct adb_db_storage {
+    uint64_t slot, size, valid_len;
+} adb_db_storage_t;
+uint32_t adb_db_storage_cnt(adb_db_t const *db);
+int      adb_db_storage_get(adb_db_t const *db, uint32_t i, adb_db_storage_t *out);
+int      adb_db_storage_read(adb_db_t const *db, uint32_t i, uint64_t off, void *buf, size_t sz);
+
 char const *adb_db_errmsg(adb_db_t const *db);
 char const *adb_db_dir(adb_db_t const *db);
 uint32_t    adb_db_file_cnt(adb_db_t const *db);

@@ -175,13 +175,13 @@ run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
     adb_db_t *db = w->db;
     if (f->valid_len == 0 || f->written == 0) {
         if (f->written == 0)
-            adb_db_fail(db, ACCTDB_ERR_CORRUPT, "account file %llu.%u is empty",
-                        (unsigned long long)f->slot, f->idx);
+            adb_db_fail(db, ACCTDB_ERR_CORRUPT, "the account file for slot %llu is empty",
+                        (unsigned long long)f->slot);
         return;
     }
     if (!f->in_buf) {
-        void *m = mmap(NULL, f->written, PROT_READ, MAP_SHARED | MAP_POPULATE, f->fd, 0);
-        if (m == MAP_FAILED) {
+        void *m = adb_db_file_map(db, f, f->written);
+        if (!m) {
             adb_db_fail(db, -errno, "mapping account file %llu.%u: %s",
                         (unsigned long long)f->slot, f->idx, acctdb_strerror(-errno));
             return;
@@ -281,27 +281,41 @@ run_hash(adb_db_worker_t *w, adb_db_file_t *f, uint64_t off, uint64_t end) {
 
 /* Stores a buffered file with one large write from the buffer (through the
  * page cache, so superseded versions can be read back cheaply at the end). */
-static int
-create_file(adb_db_t *db, adb_db_file_t *f) {
-    char name[64];
-    snprintf(name, sizeof name, "%llu.%u", (unsigned long long)f->slot, f->idx);
-    int fd = adb_io_openat(db->accdirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        return adb_db_fail(db, fd, "cannot create %s/accounts/%s: %s", db->dir, name,
-                           acctdb_strerror(fd));
-    f->fd = fd;
-    return 0;
-}
-
-/* Creates and stores a buffered file with one large write from the buffer
- * (through the page cache, so superseded versions read back cheaply). */
+/* Stores a buffered file into its segment extent with one large write,
+ * through the page cache so that superseded versions read back cheaply
+ * when the load's totals are made (O_DIRECT measured 2.3x slower overall on
+ * a generated snapshot with 10% older versions: the re-reads went to disk). */
 static void
 run_write(adb_db_t *db, adb_db_file_t *f) {
-    if (create_file(db, f)) return;
-    int rc = adb_io_pwrite_all(f->fd, f->map, (size_t)f->written, 0);
+    int rc = adb_io_pwrite_all(adb_db_file_fd(db, f), f->map, (size_t)f->written, f->seg_off);
     if (rc)
-        adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc, "writing %s/accounts/%llu.%u: %s",
-                    db->dir, (unsigned long long)f->slot, f->idx, acctdb_strerror(rc));
+        adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc, "writing %s/accounts/seg-%06u: %s",
+                    db->dir, f->seg, acctdb_strerror(rc));
+}
+
+/* Producer thread: the extent for a new storage of size bytes, opening a
+ * new segment when the current one is full. */
+static int
+place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
+    uint32_t      n = atomic_load(&db->seg_cnt);
+    adb_db_seg_t *cur = n ? &db->segs[n - 1] : NULL;
+    if (!cur || (cur->tail && cur->tail + size > ADB_DB_SEG_MAX_SZ)) {
+        if (n == ADB_DB_SEGS_MAX) return adb_db_fail(db, ACCTDB_ERR_FULL, "too many segments");
+        char name[32];
+        snprintf(name, sizeof name, "seg-%06u", n);
+        int fd = adb_io_openat(db->accdirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+        if (fd < 0)
+            return adb_db_fail(db, fd, "cannot create %s/accounts/%s: %s", db->dir, name,
+                               acctdb_strerror(fd));
+        db->segs[n] = (adb_db_seg_t){fd, 0};
+        atomic_store(&db->seg_cnt, n + 1);
+        cur = &db->segs[n];
+        n++;
+    }
+    f->seg = n - 1;
+    f->seg_off = cur->tail;
+    cur->tail += (size + 4095) & ~4095ull;
+    return 0;
 }
 
 static void *
@@ -354,8 +368,9 @@ adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, adb_err_t *e
         return adb_err_set(err, ACCTDB_ERR_INVALID, "directory path too long");
     }
     db->chunks = adb_calloc(ADB_DB_FILE_CHUNKS_MAX, sizeof *db->chunks);
+    db->segs = adb_calloc(ADB_DB_SEGS_MAX, sizeof *db->segs);
     adb_index_cfg_t icfg = {.bin_bits = 13, .expected_keys = expected};
-    int             rc = db->chunks ? adb_index_open(&db->ix, &icfg) : ACCTDB_ERR_NOMEM;
+    int             rc = db->chunks && db->segs ? adb_index_open(&db->ix, &icfg) : ACCTDB_ERR_NOMEM;
     if (rc) {
         adb_db_close(db);
         return adb_err_set(err, rc, "out of memory for the index");
@@ -452,7 +467,8 @@ adb_db_bulk_file_begin(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *fil
     f->slot = slot;
     f->size = size;
     f->idx = idx;
-    f->fd = -1;
+    int prc = place(db, f, size);
+    if (prc) return prc;
     /* Wait for room, then take a buffer (or write large files through). */
     pthread_mutex_lock(&db->mu);
     while (db->backlog && db->backlog + size > db->backlog_max && !db->err_code)
@@ -470,8 +486,6 @@ adb_db_bulk_file_begin(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *fil
     *file_out = idx;
     if (rc) return rc;
     if (size <= BUF_MAX_SZ && !f->in_buf) return adb_db_fail(db, ACCTDB_ERR_NOMEM, "out of memory");
-    /* Large files are written through as they come: create them now. */
-    if (!f->in_buf) return create_file(db, f);
     return 0;
 }
 
@@ -487,11 +501,12 @@ adb_db_bulk_file_append(adb_db_t *db, uint32_t file, void const *p, size_t sz) {
         f->written += sz;
         return 0;
     }
-    int rc = adb_io_write_all(f->fd, p, sz);
+    /* A large storage is written through to its extent as it comes. */
+    int rc = adb_io_pwrite_all(adb_db_file_fd(db, f), p, sz, f->seg_off + f->written);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
-                           "writing %s/accounts/%llu.%u: %s", db->dir,
-                           (unsigned long long)f->slot, f->idx, acctdb_strerror(rc));
+                           "writing %s/accounts/seg-%06u: %s", db->dir, f->seg,
+                           acctdb_strerror(rc));
     f->written += sz;
     return 0;
 }
@@ -571,10 +586,10 @@ adb_db_bulk_totals(adb_db_t *db, adb_db_totals_t *out) {
     for (size_t i = 0; i < nl && !rc;) {
         uint32_t       fi = adb_db_loc_file(all[i].val);
         adb_db_file_t *f = adb_db_file(db, fi);
-        uint8_t       *m = mmap(NULL, f->written, PROT_READ, MAP_SHARED, f->fd, 0);
-        if (m == MAP_FAILED) {
-            rc = adb_db_fail(db, -errno, "mapping %s/accounts/%llu.%u", db->dir,
-                             (unsigned long long)f->slot, f->idx);
+        uint8_t       *m = adb_db_file_map(db, f, f->written);
+        if (!m) {
+            rc = adb_db_fail(db, -errno, "mapping the storage of slot %llu in %s: %s",
+                             (unsigned long long)f->slot, db->dir, acctdb_strerror(-errno));
             break;
         }
         madvise(m, f->written, MADV_WILLNEED);

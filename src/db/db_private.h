@@ -29,12 +29,26 @@ adb_db_loc_is_zero(uint64_t v) {
     return v & 1u;
 }
 
+/* An account file ("storage") is one extent of a segment file: the slot's
+ * records at seg_off (4 KiB aligned) in accounts/seg-<n>.  Packing storages
+ * into large segments replaces one inode creation and one fsync per slot
+ * with one per segment; the engine reclaims a dead storage's extent by
+ * punching a hole. */
+#define ADB_DB_SEG_MAX_SZ (1ull << 30)
+#define ADB_DB_SEGS_MAX 65536u
+
+typedef struct adb_db_seg {
+    int      fd;
+    uint64_t tail; /* next free offset (producer thread only) */
+} adb_db_seg_t;
+
 typedef struct adb_db_file {
     uint64_t     slot;
     uint64_t     size;      /* declared size */
     uint64_t     written;   /* bytes received so far */
     uint64_t     valid_len; /* record bytes (FORMAT.md 2.2) */
-    int          fd;        /* read/write descriptor (buffered) */
+    uint32_t     seg;       /* segment holding the bytes */
+    uint64_t     seg_off;   /* their offset in it (4 KiB aligned) */
     uint8_t     *map;       /* the bytes while being scanned/hashed: the
                              * pool buffer, or a mapping of a large file */
     uint64_t     map_sz;
@@ -83,6 +97,8 @@ struct adb_db {
     char             dir[4096];
     int              dirfd;
     int              accdirfd;
+    adb_db_seg_t    *segs;    /* ADB_DB_SEGS_MAX entries */
+    _Atomic uint32_t seg_cnt;
     adb_index_t     *ix;
     adb_db_file_t  **chunks; /* ADB_DB_FILE_CHUNKS_MAX pointers */
     _Atomic uint32_t file_cnt;
@@ -109,6 +125,14 @@ static inline adb_db_file_t *
 adb_db_file(adb_db_t const *db, uint32_t idx) {
     return &db->chunks[idx / ADB_DB_FILE_CHUNK][idx % ADB_DB_FILE_CHUNK];
 }
+
+static inline int
+adb_db_file_fd(adb_db_t const *db, adb_db_file_t const *f) {
+    return db->segs[f->seg].fd;
+}
+
+/* Maps a storage's bytes (PROT_READ); NULL with errno on failure. */
+void *adb_db_file_map(adb_db_t const *db, adb_db_file_t const *f, uint64_t len);
 
 /* Records the first error (thread-safe). */
 int adb_db_fail(adb_db_t *db, int code, char const *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -15,6 +15,29 @@
 
 /* ---- record reads ------------------------------------------------------- */
 
+void *
+adb_db_file_map(adb_db_t const *db, adb_db_file_t const *f, uint64_t len) {
+    /* seg_off is 4 KiB aligned, as mmap wants. */
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, adb_db_file_fd(db, f), (off_t)f->seg_off);
+    if (m == MAP_FAILED) return NULL;
+    madvise(m, len, MADV_WILLNEED);
+    return m;
+}
+
+uint32_t
+adb_db_storage_cnt(adb_db_t const *db) {
+    return adb_db_file_cnt(db);
+}
+
+int
+adb_db_storage_get(adb_db_t const *db, uint32_t i, adb_db_storage_t *out) {
+    memset(out, 0, sizeof *out);
+    if (i >= adb_db_file_cnt(db)) return ACCTDB_ERR_INVALID;
+    adb_db_file_t const *f = adb_db_file(db, i);
+    *out = (adb_db_storage_t){f->slot, f->written, f->valid_len};
+    return 0;
+}
+
 static int
 pread_all(int fd, void *buf, size_t sz, uint64_t off) {
     uint8_t *p = buf;
@@ -40,9 +63,10 @@ adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, u
     uint64_t       off = adb_db_loc_off(loc);
     uint8_t        h[ADB_ACCT_HDR_SZ];
     if (off + ADB_ACCT_HDR_SZ > f->valid_len) return ACCTDB_ERR_CORRUPT;
-    int rc = pread_all(f->fd, h, sizeof h, off);
-    if (rc) return adb_db_fail(db, rc, "reading %s/accounts/%llu.%u", db->dir,
-                               (unsigned long long)f->slot, f->idx);
+    int fd = adb_db_file_fd(db, f);
+    int rc = pread_all(fd, h, sizeof h, f->seg_off + off);
+    if (rc) return adb_db_fail(db, rc, "reading the storage of slot %llu in %s", 
+                               (unsigned long long)f->slot, db->dir);
     uint64_t dl = adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN);
     if (dl > ADB_ACCT_MAX_DATA_SZ || off + ADB_ACCT_HDR_SZ + dl > f->valid_len)
         return ACCTDB_ERR_CORRUPT;
@@ -52,7 +76,8 @@ adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, u
         *buf = nb;
         *buf_cap = (size_t)dl;
     }
-    if (dl && (rc = pread_all(f->fd, *buf, (size_t)dl, off + ADB_ACCT_HDR_SZ)) != 0) return rc;
+    if (dl && (rc = pread_all(fd, *buf, (size_t)dl, f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
+        return rc;
     memcpy(out->a.pubkey.b, h + ADB_ACCT_OFF_PUBKEY, 32);
     memcpy(out->a.owner.b, h + ADB_ACCT_OFF_OWNER, 32);
     out->a.lamports = adb_load_u64(h + ADB_ACCT_OFF_LAMPORTS);
@@ -62,6 +87,14 @@ adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, u
     out->a.data = dl ? *buf : NULL;
     out->slot = slot;
     return 0;
+}
+
+int
+adb_db_storage_read(adb_db_t const *db, uint32_t i, uint64_t off, void *buf, size_t sz) {
+    if (i >= adb_db_file_cnt(db)) return ACCTDB_ERR_INVALID;
+    adb_db_file_t const *f = adb_db_file(db, i);
+    if (off > f->written || sz > f->written - off) return ACCTDB_ERR_INVALID;
+    return pread_all(adb_db_file_fd(db, f), buf, sz, f->seg_off + off);
 }
 
 int
@@ -182,8 +215,9 @@ adb_db_lthash_live(adb_db_t *db, acctdb_lthash_formula_t f, acctdb_lthash_t *out
 /* ---- completion record --------------------------------------------------
  * acctdb.meta = "ACCTDBM1" | u32 version | u32 0 | u64 body_sz | body |
  *               BLAKE3-256(everything before it).
- * body (bincode) = slot, base_slot, totals, lthash[2048], file_cnt,
- *                  file_cnt x {slot u64, idx u32, size u64, valid_len u64}. */
+ * body (bincode) = slot, base_slot, totals, lthash[2048], seg_cnt u32,
+ *                  file_cnt u64, file_cnt x {slot u64, size u64,
+ *                  valid_len u64, seg u32, seg_off u64}. */
 
 #define META_MAGIC "ACCTDBM1"
 #define META_HDR_SZ 24
@@ -192,9 +226,9 @@ int
 adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest,
                    size_t manifest_sz, void const *status_cache, size_t status_cache_sz) {
     ADB_TRY(adb_db_bulk_wait(db));
-    uint32_t n = adb_db_file_cnt(db);
+    uint32_t n = adb_db_file_cnt(db), nseg = atomic_load(&db->seg_cnt);
     int      rc = 0;
-    for (uint32_t i = 0; i < n && !rc; i++) rc = adb_io_fdatasync(adb_db_file(db, i)->fd);
+    for (uint32_t i = 0; i < nseg && !rc; i++) rc = adb_io_fdatasync(db->segs[i].fd);
     if (!rc) rc = adb_io_fsync_dir(db->accdirfd);
     if (!rc && manifest)
         rc = adb_io_write_file_atomic(db->dirfd, "manifest.bin", manifest, manifest_sz);
@@ -218,13 +252,15 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     adb_bc_put_u64(&wr, meta->totals.dup_cnt);
     adb_bc_put_u32(&wr, (uint32_t)meta->totals.formula);
     adb_bc_put_bytes(&wr, meta->totals.lthash.v, sizeof meta->totals.lthash.v);
+    adb_bc_put_u32(&wr, nseg);
     adb_bc_put_u64(&wr, n);
     for (uint32_t i = 0; i < n; i++) {
         adb_db_file_t const *f = adb_db_file(db, i);
         adb_bc_put_u64(&wr, f->slot);
-        adb_bc_put_u32(&wr, f->idx);
         adb_bc_put_u64(&wr, f->size);
         adb_bc_put_u64(&wr, f->valid_len);
+        adb_bc_put_u32(&wr, f->seg);
+        adb_bc_put_u64(&wr, f->seg_off);
     }
     if (wr.err) {
         adb_bc_wr_fini(&wr);
@@ -297,9 +333,11 @@ adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, 
     meta_out->totals.dup_cnt = adb_bc_u64(&rd, "dup_cnt");
     meta_out->totals.formula = (int)adb_bc_u32(&rd, "formula");
     adb_bc_copy(&rd, meta_out->totals.lthash.v, sizeof meta_out->totals.lthash.v, "lthash");
-    uint64_t n = adb_bc_len(&rd, 28, "files");
-    if (!adb_bc_ok(&rd)) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s", rd.err.msg);
+    uint32_t nseg = adb_bc_u32(&rd, "seg_cnt");
+    uint64_t n = adb_bc_len(&rd, 36, "files");
+    if (!adb_bc_ok(&rd) || nseg > ADB_DB_SEGS_MAX) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: %s", dir, ADB_DB_META_NAME,
+                         adb_bc_ok(&rd) ? "too many segments" : rd.err.msg);
         goto done;
     }
     rc = adb_db_alloc(&db, dir, meta_out->totals.live_cnt + meta_out->totals.dup_cnt, err);
@@ -311,54 +349,68 @@ adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, 
         rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/accounts is missing", dir);
         goto done;
     }
-    for (uint64_t i = 0; i < n; i++) {
+    uint64_t *seg_sz = adb_calloc(nseg ? nseg : 1, sizeof *seg_sz);
+    if (!seg_sz) {
+        rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (uint32_t k = 0; k < nseg; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "seg-%06u", k);
+        db->segs[k].fd = openat(db->accdirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        atomic_store(&db->seg_cnt, k + 1);
+        struct stat st;
+        if (db->segs[k].fd < 0 || fstat(db->segs[k].fd, &st)) {
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/accounts/%s is missing", dir, name);
+            adb_free(seg_sz);
+            goto done;
+        }
+        seg_sz[k] = (uint64_t)st.st_size;
+    }
+    for (uint64_t i = 0; i < n && !rc; i++) {
         uint64_t slot = adb_bc_u64(&rd, "file.slot");
-        uint32_t idx = adb_bc_u32(&rd, "file.idx");
         uint64_t size = adb_bc_u64(&rd, "file.size");
         uint64_t vlen = adb_bc_u64(&rd, "file.valid_len");
-        if (!adb_bc_ok(&rd) || idx != i || vlen > size) {
-            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: bad file list", dir,
-                             ADB_DB_META_NAME);
-            goto done;
+        uint32_t seg = adb_bc_u32(&rd, "file.seg");
+        uint64_t soff = adb_bc_u64(&rd, "file.seg_off");
+        if (!adb_bc_ok(&rd) || vlen > size || seg >= nseg || (soff & 4095) ||
+            soff > seg_sz[seg] || size > seg_sz[seg] - soff) {
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                             "%s/%s: storage %llu (slot %llu) lies outside its segment", dir,
+                             ADB_DB_META_NAME, (unsigned long long)i, (unsigned long long)slot);
+            break;
         }
         adb_db_file_t **chunk = &db->chunks[i / ADB_DB_FILE_CHUNK];
         if (!*chunk && !(*chunk = adb_calloc(ADB_DB_FILE_CHUNK, sizeof(adb_db_file_t)))) {
             rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
-            goto done;
+            break;
         }
         adb_db_file_t *f = &(*chunk)[i % ADB_DB_FILE_CHUNK];
         *f = (adb_db_file_t){.slot = slot, .size = size, .written = size, .valid_len = vlen,
-                             .idx = idx, .fd = -1};
+                             .idx = (uint32_t)i, .seg = seg, .seg_off = soff};
         atomic_store(&db->file_cnt, (uint32_t)i + 1);
-        char name[64];
-        snprintf(name, sizeof name, "%llu.%u", (unsigned long long)slot, idx);
-        f->fd = openat(db->accdirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        struct stat st;
-        if (f->fd < 0 || fstat(f->fd, &st) || (uint64_t)st.st_size != size) {
-            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/accounts/%s is missing or truncated",
-                             dir, name);
-            goto done;
-        }
         if (!size) continue;
-        void *m = mmap(NULL, size, PROT_READ, MAP_SHARED, f->fd, 0);
-        if (m == MAP_FAILED) {
-            rc = adb_err_set(err, -errno, "mapping %s/accounts/%s", dir, name);
-            goto done;
+        void *m = adb_db_file_map(db, f, size);
+        if (!m) {
+            rc = adb_err_set(err, -errno, "mapping the storage of slot %llu in %s",
+                             (unsigned long long)slot, dir);
+            break;
         }
         adb_acctfile_iter_t it;
         adb_acct_rec_t      r;
         adb_acctfile_iter_init(&it, m, vlen, size);
         while (rc == 0 && adb_acctfile_iter_next(&it, &r)) {
             int u = adb_index_upsert_newer(db->ix, r.pubkey, slot,
-                                           adb_db_loc(idx, r.off, r.lamports == 0), NULL, NULL);
+                                           adb_db_loc((uint32_t)i, r.off, r.lamports == 0),
+                                           NULL, NULL);
             if (u < 0) rc = adb_err_set(err, u, "index: %s", acctdb_strerror(u));
         }
         munmap(m, size);
         if (!rc && it.err.code)
-            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/accounts/%s: %s", dir, name,
-                             it.err.msg);
-        if (rc) goto done;
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: storage of slot %llu: %s", dir,
+                             (unsigned long long)slot, it.err.msg);
     }
+    adb_free(seg_sz);
 done:
     adb_free(buf);
     if (dfd >= 0) close(dfd);
@@ -391,8 +443,10 @@ adb_db_close(adb_db_t *db) {
             adb_aligned_free(f->map);
         else if (f->map)
             munmap(f->map, f->map_sz);
-        if (f->fd >= 0) close(f->fd);
     }
+    for (uint32_t k = 0; db->segs && k < atomic_load(&db->seg_cnt); k++)
+        if (db->segs[k].fd >= 0) close(db->segs[k].fd);
+    adb_free(db->segs);
     adb_db_pool_free(db);
     if (db->chunks)
         for (uint32_t c = 0; c < ADB_DB_FILE_CHUNKS_MAX; c++) adb_free(db->chunks[c]);

@@ -12,7 +12,6 @@
 #include "util/base58.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -92,35 +91,25 @@ typedef struct rec {
     uint8_t *data;
 } rec_t;
 
-/* Reads every record of every account file in store/accounts. */
+/* Reads every record of every storage of the completed load in store. */
 static size_t
 read_store(char const *store, rec_t *out, size_t max) {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/accounts", store);
-    DIR *d = opendir(path);
-    assert_non_null(d);
-    size_t         n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char fp[8800];
-        snprintf(fp, sizeof fp, "%s/%s", path, e->d_name);
-        char *b = NULL;
-        FILE *f = fopen(fp, "rb");
-        assert_non_null(f);
-        fseek(f, 0, SEEK_END);
-        long sz = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        b = malloc((size_t)sz + 1);
-        assert_int_equal(fread(b, 1, (size_t)sz, f), (size_t)sz);
-        fclose(f);
+    adb_db_t     *db;
+    adb_db_meta_t meta;
+    adb_err_t     e = {0};
+    assert_int_equal(adb_db_open_loaded(&db, store, &meta, &e), 0);
+    size_t n = 0;
+    for (uint32_t k = 0; k < adb_db_storage_cnt(db); k++) {
+        adb_db_storage_t st;
+        assert_int_equal(adb_db_storage_get(db, k, &st), 0);
+        uint8_t *b = malloc(st.size + 1);
+        assert_int_equal(adb_db_storage_read(db, k, 0, b, st.size), 0);
         adb_acctfile_iter_t it;
         adb_acct_rec_t      r;
-        adb_acctfile_iter_init(&it, b, (uint64_t)sz, (uint64_t)sz);
-        uint64_t slot = strtoull(e->d_name, NULL, 10);
+        adb_acctfile_iter_init(&it, b, st.valid_len, st.size);
         while (adb_acctfile_iter_next(&it, &r) && n < max) {
             rec_t *o = &out[n++];
-            o->slot = slot;
+            o->slot = st.slot;
             memcpy(o->pubkey, r.pubkey, 32);
             memcpy(o->owner, r.owner, 32);
             o->lamports = r.lamports;
@@ -133,7 +122,7 @@ read_store(char const *store, rec_t *out, size_t max) {
         assert_int_equal(it.err.code, 0);
         free(b);
     }
-    closedir(d);
+    adb_db_close(db);
     return n;
 }
 

@@ -149,6 +149,9 @@ queue_file(ld_t *l, afile_t *f) {
     return 0;
 }
 
+/* The storage bytes the manifest declares must fit on the disk; only then
+ * is the index sized from them, and never past a quarter of the RAM (the
+ * claim is unverified until the files arrive). */
 static int
 check_free_space(ld_t *l) {
     adb_manifest_t const *m = &l->ai->manifest;
@@ -156,19 +159,24 @@ check_free_space(ld_t *l) {
     for (uint64_t i = 0; i < m->accounts_db.storages_cnt; i++) {
         adb_storage_slot_t const *e = &m->accounts_db.storages[i];
         if (l->is_inc && e->slot <= l->base_slot) continue;
-        for (uint64_t k = 0; k < e->entries_cnt; k++) need += e->entries[k].current_len;
+        for (uint64_t k = 0; k < e->entries_cnt; k++)
+            if (__builtin_add_overflow(need, e->entries[k].current_len, &need)) need = UINT64_MAX;
     }
-    /* Size the index for the records these bytes can hold (a mean stored
-     * record of ~400 bytes, as on mainnet). */
-    if (!l->s->opts.manifest_only) ADB_TRY(adb_db_bulk_reserve(l->s->db, need / 400));
     struct statvfs sv;
-    if (statvfs(l->s->opts.store_dir, &sv) != 0) return 0;
-    uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-    if (need > avail)
-        return lfail(l, ACCTDB_ERR_FULL,
-                     "the manifest declares %llu bytes of account files but %s has only %llu "
-                     "bytes free",
-                     (unsigned long long)need, l->s->opts.store_dir, (unsigned long long)avail);
+    if (statvfs(l->s->opts.store_dir, &sv) == 0) {
+        uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+        if (need > avail)
+            return lfail(l, ACCTDB_ERR_FULL,
+                         "the manifest declares %llu bytes of account files but %s has only "
+                         "%llu bytes free",
+                         (unsigned long long)need, l->s->opts.store_dir,
+                         (unsigned long long)avail);
+    }
+    /* A mean stored record of ~400 bytes, as on mainnet. */
+    long     pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    uint64_t cap = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz / 4 / 64 : (1u << 24);
+    int      rc = adb_db_bulk_reserve(l->s->db, ADB_MIN(need / 400, cap));
+    if (rc) return lfail(l, rc, "%s", adb_db_errmsg(l->s->db));
     return 0;
 }
 

@@ -531,6 +531,7 @@ assert_confined(char const *sandbox, char const *target, res_t *r, char const *l
     closedir(d);
 }
 
+#ifndef ADB_SANITIZE
 /* The process's current address-space size (VmSize), in bytes. */
 static uint64_t
 vm_size(void) {
@@ -543,6 +544,7 @@ vm_size(void) {
     fclose(f);
     return (uint64_t)kb << 10;
 }
+#endif
 
 /* Release builds run each load under an address-space cap of 4 GiB above
  * what the process already maps (a normal load here needs ~200 MiB), so a

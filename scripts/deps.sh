@@ -10,7 +10,7 @@
 set -euo pipefail
 
 pkgs=(make gcc pkg-config libzstd-dev liblz4-dev libssl-dev libcmocka-dev
-      libcjson-dev b3sum zstd tar python3 clang-format ca-certificates)
+      libcjson-dev b3sum zstd lz4 tar python3 clang-format ca-certificates)
 for extra in "$@"; do
     case "$extra" in
         fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;

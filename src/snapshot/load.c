@@ -41,6 +41,7 @@ adb_load_opts_default(adb_load_opts_t *o) {
     adb_decomp_limits_default(&o->dlim);
     adb_tar_limits_default(&o->tlim);
     o->max_meta_sz = 4ull << 30;
+    o->max_early_sz = 64ull << 20;
 }
 
 /* ---- checks ------------------------------------------------------------- */
@@ -90,7 +91,8 @@ typedef struct ld {
     uint64_t              slot, id, size;
     afile_t              *cur;
     uint8_t              *buf;
-    size_t                buf_have;
+    size_t                buf_have, buf_cap;
+    uint64_t              early_sz; /* account bytes received before the manifest */
     uint8_t               version[8];
     size_t                version_sz;
     bool                  seen_version, seen_status, seen_manifest, manifest_decoded;
@@ -172,10 +174,14 @@ check_free_space(ld_t *l) {
                          (unsigned long long)need, l->s->opts.store_dir,
                          (unsigned long long)avail);
     }
-    /* A mean stored record of ~400 bytes, as on mainnet. */
+    /* Size the index from facts, not the claim alone: a mean stored record
+     * of ~400 bytes (mainnet), and no more account bytes than the archive's
+     * compressed size can plausibly hold (4:1; a larger ratio only means the
+     * index grows as it fills).  Never past a quarter of the RAM. */
     long     pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     uint64_t cap = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz / 4 / 64 : (1u << 24);
-    int      rc = adb_db_bulk_reserve(l->s->db, ADB_MIN(need / 400, cap));
+    uint64_t plausible = l->ai->compressed_sz > UINT64_MAX / 4 ? UINT64_MAX : l->ai->compressed_sz * 4;
+    int      rc = adb_db_bulk_reserve(l->s->db, ADB_MIN(ADB_MIN(need, plausible) / 400, cap));
     if (rc) return lfail(l, rc, "%s", adb_db_errmsg(l->s->db));
     return 0;
 }
@@ -251,18 +257,19 @@ on_entry(ld_t *l, adb_tar_ev_t const *ev) {
             return lfail(l, ACCTDB_ERR_FULL, "'%s' has %llu bytes (limit %llu)", ev->path,
                          (unsigned long long)ev->size,
                          (unsigned long long)l->s->opts.max_meta_sz);
-        uint8_t *b = adb_malloc(ev->size ? (size_t)ev->size : 1);
+        /* The buffer grows as bytes arrive: the header's size is a claim. */
+        size_t   cap = (size_t)ADB_MIN(ev->size ? ev->size : 1, (uint64_t)(1u << 20));
+        uint8_t *b = adb_malloc(cap);
         if (!b) return lfail(l, ACCTDB_ERR_NOMEM, "no memory for '%s'", ev->path);
         if (man) {
             l->seen_manifest = true;
             l->ai->manifest_raw = b;
-            l->ai->manifest_raw_sz = (size_t)ev->size;
         } else {
             l->seen_status = true;
             l->ai->status_cache_raw = b;
-            l->ai->status_cache_raw_sz = (size_t)ev->size;
         }
         l->buf = b;
+        l->buf_cap = cap;
         return 0;
     }
     case ADB_SNAP_ENTRY_ACCOUNT_FILE: {
@@ -313,16 +320,40 @@ on_data(ld_t *l, adb_tar_ev_t const *ev) {
         l->version_sz += ev->data_sz;
         return 0;
     case ADB_SNAP_ENTRY_MANIFEST:
-    case ADB_SNAP_ENTRY_STATUS_CACHE:
+    case ADB_SNAP_ENTRY_STATUS_CACHE: {
+        if (ev->data_sz > l->buf_cap - l->buf_have) {
+            size_t cap = l->buf_cap;
+            while (cap - l->buf_have < ev->data_sz) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+            cap = (size_t)ADB_MIN((uint64_t)cap, l->size);
+            uint8_t *nb = adb_realloc(l->buf, cap);
+            if (!nb) return lfail(l, ACCTDB_ERR_NOMEM, "no memory for a %llu-byte metadata entry",
+                                  (unsigned long long)l->size);
+            l->buf = nb;
+            l->buf_cap = cap;
+            if (l->kind == ADB_SNAP_ENTRY_MANIFEST)
+                l->ai->manifest_raw = nb;
+            else
+                l->ai->status_cache_raw = nb;
+        }
         memcpy(l->buf + l->buf_have, ev->data, ev->data_sz);
         l->buf_have += ev->data_sz;
+        if (l->kind == ADB_SNAP_ENTRY_MANIFEST)
+            l->ai->manifest_raw_sz = l->buf_have;
+        else
+            l->ai->status_cache_raw_sz = l->buf_have;
         return 0;
+    }
     case ADB_SNAP_ENTRY_ACCOUNT_FILE: {
         afile_t *f = l->cur;
         if (!f) return 0;
         uint64_t off = ev->data_off;
         if (off >= f->store_sz) return 0;
         size_t n = (size_t)ADB_MIN((uint64_t)ev->data_sz, f->store_sz - off);
+        if (!l->manifest_decoded && (l->early_sz += n) > l->s->opts.max_early_sz)
+            return lfail(l, ACCTDB_ERR_FULL,
+                         "more than %llu bytes of account files before the manifest (Agave "
+                         "writes the manifest first); refusing to store unverifiable data",
+                         (unsigned long long)l->s->opts.max_early_sz);
         int    rc = adb_db_bulk_file_append(l->s->db, f->file, ev->data, n);
         if (rc) return lfail(l, rc, "%s", adb_db_errmsg(l->s->db));
         return 0;

@@ -45,6 +45,8 @@ typedef struct adb_load_opts {
     adb_decomp_limits_t dlim;
     adb_tar_limits_t    tlim;
     uint64_t            max_meta_sz; /* manifest / status cache size cap (default 4 GiB) */
+    uint64_t            max_early_sz; /* account bytes accepted before the manifest
+                                       * (default 64 MiB; Agave puts metadata first) */
     adb_progress_fn     progress;
     void               *progress_ctx;
 } adb_load_opts_t;

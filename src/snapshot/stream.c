@@ -102,7 +102,7 @@ adb_decomp_run(adb_decomp_t *d, void const *in, size_t in_sz, size_t *in_used_ou
             if (ZSTD_isError(r)) {
                 ZSTD_ErrorCode ec = ZSTD_getErrorCode(r);
                 return adb_err_set(&d->err, ACCTDB_ERR_CORRUPT,
-                                   "zstd: compressed offset %llu: %s%s",
+                                   "zstd: in the data after compressed offset %llu: %s%s",
                                    (unsigned long long)(d->in_total + ib.pos),
                                    ZSTD_getErrorName(r),
                                    ec == ZSTD_error_frameParameter_windowTooLarge
@@ -120,7 +120,7 @@ adb_decomp_run(adb_decomp_t *d, void const *in, size_t in_sz, size_t *in_used_ou
         size_t isz = in_sz, osz = out_max;
         size_t r = LZ4F_decompress(d->ld, out, &osz, in, &isz, NULL);
         if (LZ4F_isError(r))
-            return adb_err_set(&d->err, ACCTDB_ERR_CORRUPT, "lz4: compressed offset %llu: %s",
+            return adb_err_set(&d->err, ACCTDB_ERR_CORRUPT, "lz4: in the data after compressed offset %llu: %s",
                                (unsigned long long)d->in_total, LZ4F_getErrorName(r));
         if (isz || osz) d->in_frame = true;
         if (r == 0 && (isz || osz)) {

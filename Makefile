@@ -158,8 +158,7 @@ check:
 	scripts/check_symbols.sh $(LIB_A)
 
 format:
-	clang-format -i include/*.h $(LIB_SRCS) $(wildcard src/*/*.h) $(TOOL_SRCS) \
-	    $(TEST_SRCS) $(BENCH_SRCS) $(FUZZ_SRCS)
+	git ls-files '*.c' '*.h' | xargs clang-format -i
 
 install: $(LIB_A) $(LIB_SO) $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

@@ -196,14 +196,16 @@ hash_alone(char const *store, unsigned threads, uint64_t *accounts) {
         start = n;
     }
     double t0 = now();
-    for (k = 0; k < threads; k++) pthread_create(&th[k], NULL, hash_main, &j[k]);
+    for (k = 0; k < threads; k++)
+        pthread_create(&th[k], NULL, hash_main, &j[k]);
     *accounts = 0;
     for (k = 0; k < threads; k++) {
         pthread_join(th[k], NULL);
         *accounts += j[k].n;
     }
     double dt = now() - t0;
-    for (size_t i = 0; i < n; i++) free(f[i].map);
+    for (size_t i = 0; i < n; i++)
+        free(f[i].map);
     free(f);
     free(j);
     return dt;
@@ -236,15 +238,16 @@ write_from_store(char const *archive, char const *store, char const *outdir, uns
     uint64_t            bytes;
     hfile_t            *f = map_store(store, &n, &bytes);
     adb_snap_storage_t *st = calloc(n ? n : 1, sizeof *st);
-    for (size_t i = 0; i < n; i++) st[i] = (adb_snap_storage_t){f[i].slot, i + 1, f[i].sz};
+    for (size_t i = 0; i < n; i++)
+        st[i] = (adb_snap_storage_t){f[i].slot, i + 1, f[i].sz};
     wctx_t                w = {f};
     adb_snap_write_opts_t wo = {.workers = threads};
     adb_err_t             err = {0};
     char                  path[4096];
     double                t0 = now();
-    int rc = adb_snap_write(outdir, &s->full.manifest, s->full.status_cache_raw,
-                            s->full.status_cache_raw_sz, st, n, emit_file, &w, &wo, path, NULL,
-                            &err);
+    int                   rc =
+        adb_snap_write(outdir, &s->full.manifest, s->full.status_cache_raw,
+                       s->full.status_cache_raw_sz, st, n, emit_file, &w, &wo, path, NULL, &err);
     double dt = now() - t0;
     if (rc) {
         fprintf(stderr, "bench: write failed: %s\n", err.msg);
@@ -253,7 +256,8 @@ write_from_store(char const *archive, char const *store, char const *outdir, uns
     adb_snap_write_stats_t ws;
     adb_snap_write_last_stats(&ws);
     *tar_sz = ws.tar_sz;
-    for (size_t i = 0; i < n; i++) free(f[i].map);
+    for (size_t i = 0; i < n; i++)
+        free(f[i].map);
     free(f);
     free(st);
     adb_snap_close(s);
@@ -267,9 +271,12 @@ main(int argc, char **argv) {
     long        ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned    threads = ncpu > 0 ? (unsigned)ncpu : 1;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--accounts") && i + 1 < argc) n = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--cache") && i + 1 < argc) cache = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = (unsigned)atoi(argv[++i]);
+        if (!strcmp(argv[i], "--accounts") && i + 1 < argc)
+            n = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--cache") && i + 1 < argc)
+            cache = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = (unsigned)atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_snapshot [--accounts N] [--cache DIR] [--threads T]\n");
             return 2;
@@ -279,10 +286,13 @@ main(int argc, char **argv) {
     snprintf(gdir, sizeof gdir, "%s/snap-%llu", cache, (unsigned long long)n);
     snprintf(cmd, sizeof cmd, "mkdir -p '%s'", gdir);
     system(cmd);
-    char  inc[4096], msg[512];
+    char inc[4096], msg[512];
     if (acctdb_snapshot_find(gdir, archive, sizeof archive, inc, sizeof inc, msg, sizeof msg)) {
         printf("generating %llu accounts into %s (once)...\n", (unsigned long long)n, gdir);
-        adb_gen_opts_t   go = {.accounts = n, .seed = 1, .out_dir = gdir, .threads = threads,
+        adb_gen_opts_t   go = {.accounts = n,
+                               .seed = 1,
+                               .out_dir = gdir,
+                               .threads = threads,
                                .max_bytes = 64ull << 30};
         adb_gen_result_t gr;
         adb_err_t        e = {0};
@@ -339,7 +349,7 @@ main(int argc, char **argv) {
     rmtree(store);
     /* 5. load with verification */
     lc.verify = true;
-    double t_v = in_child(do_load, &lc, &rss_v);
+    double        t_v = in_child(do_load, &lc, &rss_v);
     adb_db_meta_t meta;
     adb_db_t     *db;
     adb_err_t     e = {0};
@@ -372,9 +382,9 @@ main(int argc, char **argv) {
            "load_verify_s=%.2f zstd_s=%.2f untar_s=%.2f write_mbps=%.0f zstd_compress_mbps=%.0f "
            "write_vs_zstd=%.2f rss_per_account_b=%.1f accounts=%llu live=%llu tar_mb=%.0f "
            "threads=%u\n",
-           (double)hashed / t_v, t_v / limit, t_zstd / t_nv, t_untar / t_v,
-           (double)hashed / t_hash, t_nv, t_v, t_zstd, t_untar, tar_mb / t_write,
-           tar_mb / t_zcomp, t_zcomp / t_write, (double)rss_v * 1024 / (double)hashed,
-           (unsigned long long)hashed, (unsigned long long)live, tar_mb, threads);
+           (double)hashed / t_v, t_v / limit, t_zstd / t_nv, t_untar / t_v, (double)hashed / t_hash,
+           t_nv, t_v, t_zstd, t_untar, tar_mb / t_write, tar_mb / t_zcomp, t_zcomp / t_write,
+           (double)rss_v * 1024 / (double)hashed, (unsigned long long)hashed,
+           (unsigned long long)live, tar_mb, threads);
     return 0;
 }

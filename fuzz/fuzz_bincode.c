@@ -25,14 +25,46 @@ LLVMFuzzerTestOneInput(uint8_t const *data, size_t sz) {
     for (size_t i = 0; i < k && adb_bc_ok(&rd); i++) {
         size_t before = rd.off;
         switch (ops[i] % 11) {
-        case 0: { uint8_t v = adb_bc_u8(&rd, "u8"); if (adb_bc_ok(&rd)) adb_bc_put_u8(&wr, v); break; }
-        case 1: { uint16_t v = adb_bc_u16(&rd, "u16"); if (adb_bc_ok(&rd)) adb_bc_put_u16(&wr, v); break; }
-        case 2: { uint32_t v = adb_bc_u32(&rd, "u32"); if (adb_bc_ok(&rd)) adb_bc_put_u32(&wr, v); break; }
-        case 3: { uint64_t v = adb_bc_u64(&rd, "u64"); if (adb_bc_ok(&rd)) adb_bc_put_u64(&wr, v); break; }
-        case 4: { double v = adb_bc_f64(&rd, "f64"); if (adb_bc_ok(&rd)) adb_bc_put_f64(&wr, v); break; }
-        case 5: { bool v = adb_bc_bool(&rd, "bool"); if (adb_bc_ok(&rd)) adb_bc_put_bool(&wr, v); break; }
-        case 6: { bool v = adb_bc_option(&rd, "opt"); if (adb_bc_ok(&rd)) adb_bc_put_u8(&wr, v); break; }
-        case 7: { uint32_t v = adb_bc_variant(&rd, ops[i] >> 4, "enum"); if (adb_bc_ok(&rd)) adb_bc_put_u32(&wr, v); break; }
+        case 0: {
+            uint8_t v = adb_bc_u8(&rd, "u8");
+            if (adb_bc_ok(&rd)) adb_bc_put_u8(&wr, v);
+            break;
+        }
+        case 1: {
+            uint16_t v = adb_bc_u16(&rd, "u16");
+            if (adb_bc_ok(&rd)) adb_bc_put_u16(&wr, v);
+            break;
+        }
+        case 2: {
+            uint32_t v = adb_bc_u32(&rd, "u32");
+            if (adb_bc_ok(&rd)) adb_bc_put_u32(&wr, v);
+            break;
+        }
+        case 3: {
+            uint64_t v = adb_bc_u64(&rd, "u64");
+            if (adb_bc_ok(&rd)) adb_bc_put_u64(&wr, v);
+            break;
+        }
+        case 4: {
+            double v = adb_bc_f64(&rd, "f64");
+            if (adb_bc_ok(&rd)) adb_bc_put_f64(&wr, v);
+            break;
+        }
+        case 5: {
+            bool v = adb_bc_bool(&rd, "bool");
+            if (adb_bc_ok(&rd)) adb_bc_put_bool(&wr, v);
+            break;
+        }
+        case 6: {
+            bool v = adb_bc_option(&rd, "opt");
+            if (adb_bc_ok(&rd)) adb_bc_put_u8(&wr, v);
+            break;
+        }
+        case 7: {
+            uint32_t v = adb_bc_variant(&rd, ops[i] >> 4, "enum");
+            if (adb_bc_ok(&rd)) adb_bc_put_u32(&wr, v);
+            break;
+        }
         case 8: {
             size_t   esz = 1 + (ops[i] >> 4);
             uint64_t n = adb_bc_len(&rd, esz, "vec");

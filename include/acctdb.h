@@ -49,30 +49,30 @@ extern "C" {
 #define ACCTDB_API
 #endif
 
-#define ACCTDB_VERSION_MAJOR 0
-#define ACCTDB_VERSION_MINOR 1
-#define ACCTDB_VERSION_PATCH 0
+#define ACCTDB_VERSION_MAJOR  0
+#define ACCTDB_VERSION_MINOR  1
+#define ACCTDB_VERSION_PATCH  0
 #define ACCTDB_VERSION_STRING "0.1.0"
 
 /* ======================================================================== */
 /* Errors                                                                   */
 /* ======================================================================== */
 
-#define ACCTDB_OK 0
-#define ACCTDB_ERR_INVALID (-30900)     /* bad argument or malformed request  */
-#define ACCTDB_ERR_CORRUPT (-30901)     /* input or stored data is malformed  */
-#define ACCTDB_ERR_IO (-30902)          /* I/O failed (see the message)       */
-#define ACCTDB_ERR_NOMEM (-30903)       /* allocation failed or over budget   */
-#define ACCTDB_ERR_FULL (-30904)        /* a size limit or the disk is full   */
-#define ACCTDB_ERR_NOT_FOUND (-30905)   /* no such account, file or entry     */
-#define ACCTDB_ERR_AGAIN (-30906)       /* needs more input; call again       */
-#define ACCTDB_ERR_TOO_OLD (-30907)     /* slot is older than what is kept    */
-#define ACCTDB_ERR_STOPPED (-30908)     /* the object is shutting down        */
+#define ACCTDB_OK                      0
+#define ACCTDB_ERR_INVALID             (-30900) /* bad argument or malformed request  */
+#define ACCTDB_ERR_CORRUPT             (-30901) /* input or stored data is malformed  */
+#define ACCTDB_ERR_IO                  (-30902) /* I/O failed (see the message)       */
+#define ACCTDB_ERR_NOMEM               (-30903) /* allocation failed or over budget   */
+#define ACCTDB_ERR_FULL                (-30904) /* a size limit or the disk is full   */
+#define ACCTDB_ERR_NOT_FOUND           (-30905) /* no such account, file or entry     */
+#define ACCTDB_ERR_AGAIN               (-30906) /* needs more input; call again       */
+#define ACCTDB_ERR_TOO_OLD             (-30907) /* slot is older than what is kept    */
+#define ACCTDB_ERR_STOPPED             (-30908) /* the object is shutting down        */
 #define ACCTDB_ERR_UNSUPPORTED_VERSION (-30909) /* format newer than we know  */
-#define ACCTDB_ERR_FATAL (-30910)       /* a durable write failed; reopen     */
-#define ACCTDB_ERR_BUSY (-30911)        /* database in use by another opener  */
-#define ACCTDB_ERR_MISMATCH (-30912)    /* verification found a difference    */
-#define ACCTDB_ERR_UNSUPPORTED (-30913) /* valid input we do not handle       */
+#define ACCTDB_ERR_FATAL               (-30910) /* a durable write failed; reopen     */
+#define ACCTDB_ERR_BUSY                (-30911) /* database in use by another opener  */
+#define ACCTDB_ERR_MISMATCH            (-30912) /* verification found a difference    */
+#define ACCTDB_ERR_UNSUPPORTED         (-30913) /* valid input we do not handle       */
 
 /* acctdb_strerror: a static, never-NULL description of err (an ACCTDB_ERR_*
  * code, 0, or -errno).  Thread-safe. */
@@ -280,7 +280,7 @@ typedef struct acctdb_snapshot_opts {
  * manifest, account file; truncation), UNSUPPORTED(_VERSION), FULL (limits,
  * disk space), NOMEM, -errno.  Not thread-safe per object. */
 ACCTDB_API int acctdb_snapshot_open(acctdb_snapshot_t **snap_out, char const *full_path,
-                                    char const *incremental_path,
+                                    char const                   *incremental_path,
                                     acctdb_snapshot_opts_t const *opts);
 
 /* acctdb_snapshot_find: the newest full snapshot in dir (or dir/remote) and
@@ -288,9 +288,8 @@ ACCTDB_API int acctdb_snapshot_open(acctdb_snapshot_t **snap_out, char const *fu
  * full_out / inc_out (inc_out[0] = 0 when there is none).  Errors:
  * ACCTDB_ERR_NOT_FOUND (msg_out says why nothing qualified), FULL (a
  * buffer is too small).  msg_out may be NULL. */
-ACCTDB_API int acctdb_snapshot_find(char const *dir, char *full_out, size_t full_max,
-                                    char *inc_out, size_t inc_max, char *msg_out,
-                                    size_t msg_max);
+ACCTDB_API int acctdb_snapshot_find(char const *dir, char *full_out, size_t full_max, char *inc_out,
+                                    size_t inc_max, char *msg_out, size_t msg_max);
 
 /* acctdb_snapshot_errmsg: what went wrong, with context; "" if nothing. */
 ACCTDB_API char const *acctdb_snapshot_errmsg(acctdb_snapshot_t const *s);
@@ -300,36 +299,36 @@ ACCTDB_API char const *acctdb_snapshot_errmsg(acctdb_snapshot_t const *s);
 ACCTDB_API void acctdb_snapshot_close(acctdb_snapshot_t *s);
 
 typedef struct acctdb_snapshot_info {
-    uint64_t    slot;              /* of the newest manifest */
-    uint64_t    base_slot;         /* full slot when an incremental was loaded */
-    bool        has_incremental;
-    char const *era;               /* "lattice", "merkle" or "transitional" */
-    char const *lt_formula;        /* "current", "legacy (with rent_epoch)" or NULL */
-    char const *store_dir;
-    uint64_t    account_files;
-    uint64_t    records;           /* account records scanned */
-    uint64_t    live_accounts;
-    uint64_t    duplicates;        /* older versions superseded by newer ones */
-    uint64_t    capitalization;    /* recomputed */
-    uint64_t    accounts_data_len; /* recomputed */
-    uint64_t    manifest_capitalization;
-    uint64_t    manifest_accounts_data_len;
-    uint64_t    epoch;             /* derived from the epoch schedule */
-    uint64_t    parent_slot;
-    uint64_t    block_height;
-    bool        has_lt_checksum;
-    uint8_t     lt_checksum[32];   /* of the manifest's accounts_lt_hash */
+    uint64_t      slot;      /* of the newest manifest */
+    uint64_t      base_slot; /* full slot when an incremental was loaded */
+    bool          has_incremental;
+    char const   *era;        /* "lattice", "merkle" or "transitional" */
+    char const   *lt_formula; /* "current", "legacy (with rent_epoch)" or NULL */
+    char const   *store_dir;
+    uint64_t      account_files;
+    uint64_t      records; /* account records scanned */
+    uint64_t      live_accounts;
+    uint64_t      duplicates;        /* older versions superseded by newer ones */
+    uint64_t      capitalization;    /* recomputed */
+    uint64_t      accounts_data_len; /* recomputed */
+    uint64_t      manifest_capitalization;
+    uint64_t      manifest_accounts_data_len;
+    uint64_t      epoch; /* derived from the epoch schedule */
+    uint64_t      parent_slot;
+    uint64_t      block_height;
+    bool          has_lt_checksum;
+    uint8_t       lt_checksum[32]; /* of the manifest's accounts_lt_hash */
     acctdb_hash_t bank_hash;
     acctdb_hash_t parent_bank_hash;
-    acctdb_hash_t archive_hash;    /* the hash in the (newest) archive's name */
-    bool        has_archive_hash;
-    uint64_t    compressed_sz;     /* both archives */
-    uint64_t    uncompressed_sz;   /* tar bytes, both archives */
-    uint64_t    zstd_frames;
-    uint64_t    manifest_sz;
-    uint64_t    status_cache_sz;
-    bool        verified;          /* every check passed */
-    bool        complete;          /* completion record written */
+    acctdb_hash_t archive_hash; /* the hash in the (newest) archive's name */
+    bool          has_archive_hash;
+    uint64_t      compressed_sz;   /* both archives */
+    uint64_t      uncompressed_sz; /* tar bytes, both archives */
+    uint64_t      zstd_frames;
+    uint64_t      manifest_sz;
+    uint64_t      status_cache_sz;
+    bool          verified; /* every check passed */
+    bool          complete; /* completion record written */
 } acctdb_snapshot_info_t;
 
 /* acctdb_snapshot_info: a summary of what was loaded.  Pointers inside are
@@ -343,7 +342,7 @@ typedef enum acctdb_check_status {
 } acctdb_check_status_t;
 
 typedef struct acctdb_check {
-    char const           *name;   /* e.g. "lattice hash", "incremental capitalization" */
+    char const           *name; /* e.g. "lattice hash", "incremental capitalization" */
     acctdb_check_status_t status;
     char const           *detail; /* both values when they differ */
 } acctdb_check_t;
@@ -380,8 +379,8 @@ ACCTDB_API void acctdb_free(void *p);
 /* ---- generating snapshots ------------------------------------------------ */
 
 typedef struct acctdb_gen_opts {
-    uint64_t           accounts;    /* N, 1 .. 2^30-1 */
-    uint64_t           slots;       /* S; 0 -> clamp(N / 1000, 10, 4000) */
+    uint64_t           accounts; /* N, 1 .. 2^30-1 */
+    uint64_t           slots;    /* S; 0 -> clamp(N / 1000, 10, 4000) */
     uint64_t           seed;
     uint64_t           incremental; /* M changed accounts; 0 -> no incremental */
     uint64_t           max_bytes;   /* refuse above this many account-file bytes; 0 -> 8 GiB */

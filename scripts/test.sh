@@ -74,7 +74,7 @@ C
     PKG_CONFIG_SYSROOT_DIR="$d" PKG_CONFIG_PATH="$d/usr/lib/pkgconfig" \
         cc -o "$d/t" "$d/t.c" $(PKG_CONFIG_SYSROOT_DIR="$d" PKG_CONFIG_PATH="$d/usr/lib/pkgconfig" \
         pkg-config --cflags --libs --static acctdb) || return 1
-    "$d/t" && rm -rf "$d"
+    LD_LIBRARY_PATH="$d/usr/lib" "$d/t" && rm -rf "$d"
 }
 
 phase "deps"                 scripts/deps.sh

@@ -20,14 +20,14 @@
 #include <cmocka.h>
 
 typedef struct adb_test_group {
-    char const             *name;
+    char const              *name;
     struct CMUnitTest const *tests;
-    size_t                  cnt;
+    size_t                   cnt;
 } adb_test_group_t;
 
 #define ADB_TEST_GROUP(gname, arr)                                                                 \
-    static adb_test_group_t const adb_test_group_##gname                                          \
-        __attribute__((used, section("adb_test_groups"), aligned(sizeof(void *)))) = {            \
+    static adb_test_group_t const adb_test_group_##gname                                           \
+        __attribute__((used, section("adb_test_groups"), aligned(sizeof(void *)))) = {             \
             #gname, arr, sizeof(arr) / sizeof((arr)[0])}
 
 /* Iteration count n scaled by ACCTDB_TEST_SCALE, at least 1. */
@@ -42,7 +42,7 @@ char const *adb_test_data(char const *name);
 
 /* A fresh empty directory under $TMPDIR, removed by adb_test_rmtree. */
 char *adb_test_mkdtemp(void);
-void adb_test_rmtree(char const *path);
+void  adb_test_rmtree(char const *path);
 
 /* Runs a shell command, returns its exit status (or -1); captures up to
  * out_max-1 bytes of stdout into out (NUL-terminated) when out != NULL. */
@@ -54,6 +54,6 @@ char const *adb_test_tool(void);
 
 /* Hex helpers. */
 void adb_test_hex(char *dst, void const *src, size_t sz);
-int adb_test_unhex(uint8_t *dst, size_t dst_sz, char const *hex);
+int  adb_test_unhex(uint8_t *dst, size_t dst_sz, char const *hex);
 
 #endif

@@ -78,7 +78,8 @@ adb_test_sh(char *out, size_t out_max, char const *fmt, ...) {
     size_t got = 0;
     if (out && out_max) {
         size_t r;
-        while (got + 1 < out_max && (r = fread(out + got, 1, out_max - 1 - got, p)) > 0) got += r;
+        while (got + 1 < out_max && (r = fread(out + got, 1, out_max - 1 - got, p)) > 0)
+            got += r;
         out[got] = 0;
     }
     char sink[4096];
@@ -145,7 +146,8 @@ main(int argc, char **argv) {
     size_t passed = 0, failed = 0;
     for (adb_test_group_t const *g = __start_adb_test_groups; g < __stop_adb_test_groups; g++) {
         int want = argc < 2;
-        for (int i = 1; i < argc; i++) want |= strcmp(argv[i], g->name) == 0;
+        for (int i = 1; i < argc; i++)
+            want |= strcmp(argv[i], g->name) == 0;
         if (filter && !strstr(g->name, filter)) want = 0;
         if (!want) continue;
         printf("== group %s (%zu tests)\n", g->name, g->cnt);

@@ -41,7 +41,7 @@ typedef struct adb_db_cfg {
 
 /* Totals over the live set (newest version per pubkey, lamports > 0). */
 typedef struct adb_db_totals {
-    uint64_t        records;        /* account records scanned */
+    uint64_t        records; /* account records scanned */
     uint64_t        live_cnt;
     uint64_t        capitalization; /* sum of live lamports */
     uint64_t        data_len;       /* sum of live data lengths */
@@ -134,13 +134,12 @@ int adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *mani
 /* Opens a completed load read-only and rebuilds its index.  Errors:
  * NOT_FOUND "incomplete load" when the completion record is missing,
  * CORRUPT on a bad record, UNSUPPORTED_VERSION for a newer format. */
-int adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out,
-                       adb_err_t *err);
+int adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb_err_t *err);
 
 /* Stops workers, unmaps and closes everything. NULL is fine. */
 void adb_db_close(adb_db_t *db);
 
-#define ADB_DB_META_NAME "acctdb.meta"
+#define ADB_DB_META_NAME      "acctdb.meta"
 #define ADB_DB_FORMAT_VERSION 1u
 
 #endif

@@ -38,7 +38,7 @@ enum { JOB_SCAN = 1, JOB_HASH = 2, JOB_WRITE = 3 };
 #define BUF_MAX_SZ (1ull << ADB_DB_BUF_MAX_CLASS)
 
 #define HASH_JOB_SZ (1u << 20)
-#define HASH_BATCH 64
+#define HASH_BATCH  64
 
 int
 adb_db_fail(adb_db_t *db, int code, char const *fmt, ...) {
@@ -86,7 +86,8 @@ push_locked(adb_db_t *db, adb_db_job_t j) {
         size_t        ncap = db->q_cap ? db->q_cap * 2 : 256;
         adb_db_job_t *nq = adb_malloc(ncap * sizeof *nq);
         ADB_ASSERT(nq); /* tiny; an allocation failure here is not recoverable */
-        for (size_t i = 0; i < db->q_cnt; i++) nq[i] = db->q[(db->q_head + i) % db->q_cap];
+        for (size_t i = 0; i < db->q_cnt; i++)
+            nq[i] = db->q[(db->q_head + i) % db->q_cap];
         adb_free(db->q);
         db->q = nq;
         db->q_cap = ncap;
@@ -103,7 +104,8 @@ push_locked(adb_db_t *db, adb_db_job_t j) {
 static int
 buf_class(uint64_t sz) {
     int c = ADB_DB_BUF_MIN_CLASS;
-    while (c < ADB_DB_BUF_MAX_CLASS && (1ull << c) < sz) c++;
+    while (c < ADB_DB_BUF_MAX_CLASS && (1ull << c) < sz)
+        c++;
     return c;
 }
 
@@ -182,8 +184,8 @@ run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
     if (!f->in_buf) {
         void *m = adb_db_file_map(db, f, f->written);
         if (!m) {
-            adb_db_fail(db, -errno, "mapping account file %llu.%u: %s",
-                        (unsigned long long)f->slot, f->idx, acctdb_strerror(-errno));
+            adb_db_fail(db, -errno, "mapping account file %llu.%u: %s", (unsigned long long)f->slot,
+                        f->idx, acctdb_strerror(-errno));
             return;
         }
         madvise(m, f->written, MADV_SEQUENTIAL);
@@ -324,7 +326,8 @@ worker_main(void *arg) {
     adb_db_t        *db = w->db;
     for (;;) {
         pthread_mutex_lock(&db->mu);
-        while (db->q_cnt == 0 && !db->stopping) pthread_cond_wait(&db->work_cv, &db->mu);
+        while (db->q_cnt == 0 && !db->stopping)
+            pthread_cond_wait(&db->work_cv, &db->mu);
         if (db->q_cnt == 0) {
             pthread_mutex_unlock(&db->mu);
             break;
@@ -400,8 +403,7 @@ adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err) {
     if (faccessat(db->dirfd, ADB_DB_META_NAME, F_OK, 0) == 0 ||
         faccessat(db->dirfd, "accounts", F_OK, 0) == 0) {
         rc = adb_err_set(err, ACCTDB_ERR_INVALID,
-                         "%s already holds a database or a load; use an empty directory",
-                         cfg->dir);
+                         "%s already holds a database or a load; use an empty directory", cfg->dir);
         goto fail;
     }
     rc = adb_io_mkdirat(db->dirfd, "accounts", 0755);
@@ -537,7 +539,8 @@ adb_db_bulk_reserve(adb_db_t *db, uint64_t accounts) {
 int
 adb_db_bulk_wait(adb_db_t *db) {
     pthread_mutex_lock(&db->mu);
-    while (db->pending) pthread_cond_wait(&db->idle_cv, &db->mu);
+    while (db->pending)
+        pthread_cond_wait(&db->idle_cv, &db->mu);
     int rc = db->err_code;
     pthread_mutex_unlock(&db->mu);
     return rc;
@@ -567,7 +570,8 @@ adb_db_bulk_totals(adb_db_t *db, adb_db_totals_t *out) {
     /* Mix out every superseded non-zero version.  Sorting by location reads
      * the files in order. */
     size_t nl = 0;
-    for (unsigned i = 0; i < db->nworkers; i++) nl += db->workers[i].loser_cnt;
+    for (unsigned i = 0; i < db->nworkers; i++)
+        nl += db->workers[i].loser_cnt;
     adb_db_loser_t *all = adb_malloc((nl ? nl : 1) * sizeof *all);
     if (!all) return adb_db_fail(db, ACCTDB_ERR_NOMEM, "out of memory");
     nl = 0;
@@ -611,7 +615,8 @@ adb_db_bulk_totals(adb_db_t *db, adb_db_totals_t *out) {
             }
         }
         if (bn && db->hash_mode != ADB_DB_HASH_NONE)
-            adb_lthash_sub_accounts(&out->lthash, batch, bn, (acctdb_lthash_formula_t)db->hash_mode);
+            adb_lthash_sub_accounts(&out->lthash, batch, bn,
+                                    (acctdb_lthash_formula_t)db->hash_mode);
         bn = 0;
         munmap(m, f->written);
     }

@@ -35,7 +35,7 @@ adb_db_loc_is_zero(uint64_t v) {
  * with one per segment; the engine reclaims a dead storage's extent by
  * punching a hole. */
 #define ADB_DB_SEG_MAX_SZ (1ull << 30)
-#define ADB_DB_SEGS_MAX 65536u
+#define ADB_DB_SEGS_MAX   65536u
 
 typedef struct adb_db_seg {
     int      fd;
@@ -43,19 +43,19 @@ typedef struct adb_db_seg {
 } adb_db_seg_t;
 
 typedef struct adb_db_file {
-    uint64_t     slot;
-    uint64_t     size;      /* declared size */
-    uint64_t     written;   /* bytes received so far */
-    uint64_t     valid_len; /* record bytes (FORMAT.md 2.2) */
-    uint32_t     seg;       /* segment holding the bytes */
-    uint64_t     seg_off;   /* their offset in it (4 KiB aligned) */
-    uint8_t     *map;       /* the bytes while being scanned/hashed: the
-                             * pool buffer, or a mapping of a large file */
-    uint64_t     map_sz;
-    bool         in_buf;    /* map is a pool buffer (written by a WRITE job) */
-    int          buf_class;
-    _Atomic int  jobs;      /* outstanding jobs on this file */
-    uint32_t     idx;
+    uint64_t slot;
+    uint64_t size;      /* declared size */
+    uint64_t written;   /* bytes received so far */
+    uint64_t valid_len; /* record bytes (FORMAT.md 2.2) */
+    uint32_t seg;       /* segment holding the bytes */
+    uint64_t seg_off;   /* their offset in it (4 KiB aligned) */
+    uint8_t *map;       /* the bytes while being scanned/hashed: the
+                         * pool buffer, or a mapping of a large file */
+    uint64_t    map_sz;
+    bool        in_buf; /* map is a pool buffer (written by a WRITE job) */
+    int         buf_class;
+    _Atomic int jobs; /* outstanding jobs on this file */
+    uint32_t    idx;
 } adb_db_file_t;
 
 /* Pool of reusable aligned buffers for account files being loaded: power
@@ -63,13 +63,13 @@ typedef struct adb_db_file {
  * fresh pages for every file (the dominant cost of a naive load). */
 #define ADB_DB_BUF_MIN_CLASS 16
 #define ADB_DB_BUF_MAX_CLASS 28
-#define ADB_DB_BUF_CLASSES (ADB_DB_BUF_MAX_CLASS - ADB_DB_BUF_MIN_CLASS + 1)
+#define ADB_DB_BUF_CLASSES   (ADB_DB_BUF_MAX_CLASS - ADB_DB_BUF_MIN_CLASS + 1)
 
 typedef struct adb_db_buf {
     struct adb_db_buf *next;
 } adb_db_buf_t;
 
-#define ADB_DB_FILE_CHUNK 4096u
+#define ADB_DB_FILE_CHUNK      4096u
 #define ADB_DB_FILE_CHUNKS_MAX 4096u /* 16.7 M files */
 
 typedef struct adb_db_job {
@@ -97,7 +97,7 @@ struct adb_db {
     char             dir[4096];
     int              dirfd;
     int              accdirfd;
-    adb_db_seg_t    *segs;    /* ADB_DB_SEGS_MAX entries */
+    adb_db_seg_t    *segs; /* ADB_DB_SEGS_MAX entries */
     _Atomic uint32_t seg_cnt;
     adb_index_t     *ix;
     adb_db_file_t  **chunks; /* ADB_DB_FILE_CHUNKS_MAX pointers */
@@ -109,7 +109,7 @@ struct adb_db {
     pthread_cond_t   work_cv, idle_cv, room_cv;
     adb_db_job_t    *q;
     size_t           q_cap, q_head, q_cnt;
-    size_t           pending; /* jobs queued or running */
+    size_t           pending;              /* jobs queued or running */
     uint64_t         backlog, backlog_max; /* bytes of files in flight */
     adb_db_buf_t    *pool[ADB_DB_BUF_CLASSES];
     uint64_t         pool_sz;
@@ -117,8 +117,8 @@ struct adb_db {
     unsigned         nworkers;
     adb_db_worker_t *workers;
 
-    int              err_code; /* first error (under mu) */
-    adb_err_t        err;
+    int       err_code; /* first error (under mu) */
+    adb_err_t err;
 };
 
 static inline adb_db_file_t *

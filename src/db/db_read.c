@@ -65,8 +65,9 @@ adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, u
     if (off + ADB_ACCT_HDR_SZ > f->valid_len) return ACCTDB_ERR_CORRUPT;
     int fd = adb_db_file_fd(db, f);
     int rc = pread_all(fd, h, sizeof h, f->seg_off + off);
-    if (rc) return adb_db_fail(db, rc, "reading the storage of slot %llu in %s", 
-                               (unsigned long long)f->slot, db->dir);
+    if (rc)
+        return adb_db_fail(db, rc, "reading the storage of slot %llu in %s",
+                           (unsigned long long)f->slot, db->dir);
     uint64_t dl = adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN);
     if (dl > ADB_ACCT_MAX_DATA_SZ || off + ADB_ACCT_HDR_SZ + dl > f->valid_len)
         return ACCTDB_ERR_CORRUPT;
@@ -219,7 +220,7 @@ adb_db_lthash_live(adb_db_t *db, acctdb_lthash_formula_t f, acctdb_lthash_t *out
  *                  file_cnt u64, file_cnt x {slot u64, size u64,
  *                  valid_len u64, seg u32, seg_off u64}. */
 
-#define META_MAGIC "ACCTDBM1"
+#define META_MAGIC  "ACCTDBM1"
 #define META_HDR_SZ 24
 
 int
@@ -228,13 +229,13 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     ADB_TRY(adb_db_bulk_wait(db));
     uint32_t n = adb_db_file_cnt(db), nseg = atomic_load(&db->seg_cnt);
     int      rc = 0;
-    for (uint32_t i = 0; i < nseg && !rc; i++) rc = adb_io_fdatasync(db->segs[i].fd);
+    for (uint32_t i = 0; i < nseg && !rc; i++)
+        rc = adb_io_fdatasync(db->segs[i].fd);
     if (!rc) rc = adb_io_fsync_dir(db->accdirfd);
     if (!rc && manifest)
         rc = adb_io_write_file_atomic(db->dirfd, "manifest.bin", manifest, manifest_sz);
     if (!rc && status_cache)
-        rc = adb_io_write_file_atomic(db->dirfd, "status_cache.bin", status_cache,
-                                      status_cache_sz);
+        rc = adb_io_write_file_atomic(db->dirfd, "status_cache.bin", status_cache, status_cache_sz);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "making the load durable in %s: %s", db->dir, acctdb_strerror(rc));
@@ -318,8 +319,8 @@ adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, 
     }
     adb_blake3_hash(buf, sz - 32, ck, 32);
     if (memcmp(ck, buf + sz - 32, 32) || adb_load_u64(buf + 16) != sz - 32 - META_HDR_SZ) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: checksum mismatch", dir,
-                         ADB_DB_META_NAME);
+        rc =
+            adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: checksum mismatch", dir, ADB_DB_META_NAME);
         goto done;
     }
     adb_bc_rd_t rd;
@@ -373,8 +374,8 @@ adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, 
         uint64_t vlen = adb_bc_u64(&rd, "file.valid_len");
         uint32_t seg = adb_bc_u32(&rd, "file.seg");
         uint64_t soff = adb_bc_u64(&rd, "file.seg_off");
-        if (!adb_bc_ok(&rd) || vlen > size || seg >= nseg || (soff & 4095) ||
-            soff > seg_sz[seg] || size > seg_sz[seg] - soff) {
+        if (!adb_bc_ok(&rd) || vlen > size || seg >= nseg || (soff & 4095) || soff > seg_sz[seg] ||
+            size > seg_sz[seg] - soff) {
             rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
                              "%s/%s: storage %llu (slot %llu) lies outside its segment", dir,
                              ADB_DB_META_NAME, (unsigned long long)i, (unsigned long long)slot);
@@ -386,8 +387,13 @@ adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, 
             break;
         }
         adb_db_file_t *f = &(*chunk)[i % ADB_DB_FILE_CHUNK];
-        *f = (adb_db_file_t){.slot = slot, .size = size, .written = size, .valid_len = vlen,
-                             .idx = (uint32_t)i, .seg = seg, .seg_off = soff};
+        *f = (adb_db_file_t){.slot = slot,
+                             .size = size,
+                             .written = size,
+                             .valid_len = vlen,
+                             .idx = (uint32_t)i,
+                             .seg = seg,
+                             .seg_off = soff};
         atomic_store(&db->file_cnt, (uint32_t)i + 1);
         if (!size) continue;
         void *m = adb_db_file_map(db, f, size);
@@ -400,9 +406,9 @@ adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, 
         adb_acct_rec_t      r;
         adb_acctfile_iter_init(&it, m, vlen, size);
         while (rc == 0 && adb_acctfile_iter_next(&it, &r)) {
-            int u = adb_index_upsert_newer(db->ix, r.pubkey, slot,
-                                           adb_db_loc((uint32_t)i, r.off, r.lamports == 0),
-                                           NULL, NULL);
+            int u =
+                adb_index_upsert_newer(db->ix, r.pubkey, slot,
+                                       adb_db_loc((uint32_t)i, r.off, r.lamports == 0), NULL, NULL);
             if (u < 0) rc = adb_err_set(err, u, "index: %s", acctdb_strerror(u));
         }
         munmap(m, size);
@@ -449,7 +455,8 @@ adb_db_close(adb_db_t *db) {
     adb_free(db->segs);
     adb_db_pool_free(db);
     if (db->chunks)
-        for (uint32_t c = 0; c < ADB_DB_FILE_CHUNKS_MAX; c++) adb_free(db->chunks[c]);
+        for (uint32_t c = 0; c < ADB_DB_FILE_CHUNKS_MAX; c++)
+            adb_free(db->chunks[c]);
     adb_free(db->chunks);
     adb_free(db->q);
     adb_index_close(db->ix);

@@ -10,7 +10,7 @@ struct adb_sha256_ctx {
     EVP_MD_CTX *md;
 };
 
-static EVP_MD const *g_md;
+static EVP_MD const  *g_md;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void

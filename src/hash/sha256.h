@@ -17,8 +17,8 @@ int adb_sha256(void const *data, size_t sz, uint8_t out[32]);
 
 /* A reusable context for many small digests (merkle trees). */
 typedef struct adb_sha256_ctx adb_sha256_ctx_t;
-int  adb_sha256_ctx_open(adb_sha256_ctx_t **ctx_out);
-void adb_sha256_ctx_close(adb_sha256_ctx_t *ctx);
-int  adb_sha256_ctx_digest(adb_sha256_ctx_t *ctx, void const *data, size_t sz, uint8_t out[32]);
+int                           adb_sha256_ctx_open(adb_sha256_ctx_t **ctx_out);
+void                          adb_sha256_ctx_close(adb_sha256_ctx_t *ctx);
+int adb_sha256_ctx_digest(adb_sha256_ctx_t *ctx, void const *data, size_t sz, uint8_t out[32]);
 
 #endif

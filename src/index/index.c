@@ -79,7 +79,8 @@ static entry_t *
 tab_alloc(uint32_t cap) {
     entry_t *t = adb_malloc((size_t)cap * sizeof(entry_t));
     if (!t) return NULL;
-    for (uint32_t i = 0; i < cap; i++) t[i].slot = ADB_INDEX_SLOT_EMPTY;
+    for (uint32_t i = 0; i < cap; i++)
+        t[i].slot = ADB_INDEX_SLOT_EMPTY;
     return t;
 }
 
@@ -119,7 +120,8 @@ void
 adb_index_close(adb_index_t *ix) {
     if (!ix) return;
     if (ix->bins)
-        for (uint32_t i = 0; i < ix->bin_cnt; i++) adb_free(ix->bins[i].tab);
+        for (uint32_t i = 0; i < ix->bin_cnt; i++)
+            adb_free(ix->bins[i].tab);
     adb_free(ix->bins);
     adb_free(ix);
 }

@@ -50,9 +50,9 @@ int adb_index_upsert_newer(adb_index_t *ix, uint8_t const key[32], uint64_t slot
  * res[i] gets its adb_index_upsert_res_t and old_slots[i]/old_vals[i] the
  * displaced or kept version.  Returns 0 or ACCTDB_ERR_NOMEM (items before
  * the failing one are applied). */
-int adb_index_upsert_newer_batch(adb_index_t *ix, uint8_t const *const *keys,
-                                 uint64_t const *slots, uint64_t const *vals, size_t n,
-                                 uint8_t *res, uint64_t *old_slots, uint64_t *old_vals);
+int adb_index_upsert_newer_batch(adb_index_t *ix, uint8_t const *const *keys, uint64_t const *slots,
+                                 uint64_t const *vals, size_t n, uint8_t *res, uint64_t *old_slots,
+                                 uint64_t *old_vals);
 
 /* Grows the bins so that about total_keys keys fit without rehashing. */
 int adb_index_reserve(adb_index_t *ix, uint64_t total_keys);

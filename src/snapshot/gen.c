@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLOT0 1000u          /* first slot of generated history */
-#define OLD_PCT 10           /* accounts with an older version */
-#define CLOSED_PCT 2         /* accounts closed by a tombstone */
-#define MINT_POOL 1024
+#define SLOT0        1000u /* first slot of generated history */
+#define OLD_PCT      10    /* accounts with an older version */
+#define CLOSED_PCT   2     /* accounts closed by a tombstone */
+#define MINT_POOL    1024
 #define PROGRAM_POOL 64
-#define REC_NONE UINT32_MAX
+#define REC_NONE     UINT32_MAX
 
 /* ---- counter-based randomness ------------------------------------------- */
 
@@ -75,16 +75,16 @@ enum { CLS_TOKEN, CLS_EMPTY, CLS_SMALL, CLS_LARGE, CLS_HUGE };
 typedef struct plan {
     uint8_t  cls;
     uint32_t data_len;
-    uint32_t f;   /* slot offset of the newest version */
-    uint32_t o;   /* slot offset of an older version, or REC_NONE */
+    uint32_t f; /* slot offset of the newest version */
+    uint32_t o; /* slot offset of an older version, or REC_NONE */
     bool     closed;
     bool     exec;
 } plan_t;
 
 typedef struct gen {
     adb_gen_opts_t o;
-    uint64_t       n;       /* accounts */
-    uint32_t       s;       /* slots */
+    uint64_t       n; /* accounts */
+    uint32_t       s; /* slots */
     uint64_t       full_slot;
     uint8_t        token_program[32];
     uint8_t        bpf_loader[32];
@@ -155,10 +155,10 @@ version_of(gen_t const *g, uint64_t i, plan_t const *p, uint64_t tag, acctdb_acc
     case CLS_TOKEN:
         memcpy(a->owner.b, g->token_program, 32);
         memset(buf, 0, 165);
-        memcpy(buf, g->mints[next(&r) % MINT_POOL], 32); /* mint */
-        fill_rand(&r, buf + 32, 32);                      /* owner */
+        memcpy(buf, g->mints[next(&r) % MINT_POOL], 32);      /* mint */
+        fill_rand(&r, buf + 32, 32);                          /* owner */
         adb_store_u64(buf + 64, next(&r) % 1000000000000ull); /* amount */
-        buf[108] = 1;                                     /* initialized */
+        buf[108] = 1;                                         /* initialized */
         break;
     case CLS_EMPTY:
         break; /* system account: owner all zero */
@@ -196,7 +196,8 @@ sysvars_build(gen_t const *g, uint64_t slot, sysvars_t *sv) {
     uint64_t  cnt = slot + 1 - lo;
     uint64_t *slots = adb_malloc(cnt * sizeof *slots);
     if (!slots) return ACCTDB_ERR_NOMEM;
-    for (uint64_t k = 0; k < cnt; k++) slots[k] = lo + k;
+    for (uint64_t k = 0; k < cnt; k++)
+        slots[k] = lo + k;
     int rc = adb_sysvar_slot_history_write(slots, cnt, slot + 1, sv->slot_history);
     adb_free(slots);
     if (rc) return rc;
@@ -231,7 +232,8 @@ sysvars_build(gen_t const *g, uint64_t slot, sysvars_t *sv) {
 static uint64_t
 sysvars_bytes(sysvars_t const *sv) {
     uint64_t b = 0;
-    for (int k = 0; k < sv->cnt; k++) b += adb_acct_rec_sz(sv->acct[k].data_len);
+    for (int k = 0; k < sv->cnt; k++)
+        b += adb_acct_rec_sz(sv->acct[k].data_len);
     return b;
 }
 
@@ -317,7 +319,8 @@ hash_live(gen_t const *g, unsigned threads, totals_t *out) {
     if (!jobs || !th) rc = ACCTDB_ERR_NOMEM;
     unsigned started = 0;
     for (unsigned k = 0; !rc && k < threads; k++) {
-        jobs[k] = (hash_job_t){g, g->n * k / threads, g->n * (k + 1) / threads, {{{0}}, 0, 0, 0}, 0};
+        jobs[k] =
+            (hash_job_t){g, g->n * k / threads, g->n * (k + 1) / threads, {{{0}}, 0, 0, 0}, 0};
         if (pthread_create(&th[k], NULL, hash_main, &jobs[k]))
             rc = ACCTDB_ERR_NOMEM;
         else
@@ -399,7 +402,8 @@ layout_full(gen_t const *g, layout_t *l, uint64_t *records_out) {
             total++;
         }
     }
-    for (uint32_t k = 0; k < g->s; k++) l->start[k + 1] += l->start[k];
+    for (uint32_t k = 0; k < g->s; k++)
+        l->start[k + 1] += l->start[k];
     l->rec = adb_malloc((total ? total : 1) * sizeof *l->rec);
     uint64_t *fill = adb_malloc((size_t)g->s * sizeof *fill);
     if (!l->rec || !fill) {
@@ -500,11 +504,11 @@ emit_storage(void *ctx, size_t i, adb_snap_out_t *out) {
         ADB_TRY(emit_rec(c, out, &a));
     }
     if (k == l->slots - 1)
-        for (int s = 0; s < c->sv->cnt; s++) ADB_TRY(emit_rec(c, out, &c->sv->acct[s]));
+        for (int s = 0; s < c->sv->cnt; s++)
+            ADB_TRY(emit_rec(c, out, &c->sv->acct[s]));
     ADB_TRY(adb_snap_out_data(out, c->buf, c->used));
     c->done += l->st[i].size;
-    if (c->g->o.progress)
-        c->g->o.progress(c->g->o.progress_ctx, "writing", c->done, c->total);
+    if (c->g->o.progress) c->g->o.progress(c->g->o.progress_ctx, "writing", c->done, c->total);
     return 0;
 }
 
@@ -572,7 +576,7 @@ static int
 build_status_cache(gen_t const *g, uint64_t slot, uint8_t **buf_out, size_t *sz_out) {
     adb_status_cache_t sc;
     adb_status_cache_init(&sc);
-    uint64_t n = ADB_MIN(slot + 1, (uint64_t)ADB_STATUS_CACHE_MAX_ENTRIES);
+    uint64_t             n = ADB_MIN(slot + 1, (uint64_t)ADB_STATUS_CACHE_MAX_ENTRIES);
     adb_slot_delta_t    *d = adb_status_cache_alloc(&sc, n * sizeof *d);
     adb_status_bucket_t *bk = adb_status_cache_alloc(&sc, n * sizeof *bk);
     adb_status_entry_t  *en = adb_status_cache_alloc(&sc, n * 2 * sizeof *en);
@@ -588,10 +592,10 @@ build_status_cache(gen_t const *g, uint64_t slot, uint8_t **buf_out, size_t *sz_
             fill_rand(&r, en[2 * k].key_slice, 20);
             fill_rand(&r, en[2 * k + 1].key_slice, 20);
             en[2 * k + 1].result = (adb_tx_result_t){.is_err = true,
-                                                    .tx_err = ADB_TX_ERR_INSTRUCTION_ERROR,
-                                                    .index = 0,
-                                                    .ix_err = ADB_IX_ERR_CUSTOM,
-                                                    .custom = (uint32_t)(next(&r) % 100)};
+                                                     .tx_err = ADB_TX_ERR_INSTRUCTION_ERROR,
+                                                     .index = 0,
+                                                     .ix_err = ADB_IX_ERR_CUSTOM,
+                                                     .custom = (uint32_t)(next(&r) % 100)};
             d[k] = (adb_slot_delta_t){s, true, &bk[k], 1};
         }
         sc.deltas = d;
@@ -677,20 +681,20 @@ cmp_change(void const *a, void const *b) {
 }
 
 static int
-run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv,
-                adb_gen_result_t *out, adb_err_t *err) {
-    uint64_t  m = g->o.incremental;
-    uint32_t  k = (uint32_t)ADB_MIN(ADB_MAX(m / 1000, 1u), 100u);
-    uint64_t  base = g->full_slot, slot = base + k;
-    change_t *ch = adb_malloc((size_t)m * sizeof *ch);
-    uint8_t  *seen = adb_calloc((size_t)(g->n + 7) / 8, 1);
-    sysvars_t *sv = adb_malloc(sizeof *sv);
-    emit_ctx_t ec = {.g = g, .sv = sv};
-    layout_t   l = {0};
+run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv, adb_gen_result_t *out,
+                adb_err_t *err) {
+    uint64_t       m = g->o.incremental;
+    uint32_t       k = (uint32_t)ADB_MIN(ADB_MAX(m / 1000, 1u), 100u);
+    uint64_t       base = g->full_slot, slot = base + k;
+    change_t      *ch = adb_malloc((size_t)m * sizeof *ch);
+    uint8_t       *seen = adb_calloc((size_t)(g->n + 7) / 8, 1);
+    sysvars_t     *sv = adb_malloc(sizeof *sv);
+    emit_ctx_t     ec = {.g = g, .sv = sv};
+    layout_t       l = {0};
     adb_manifest_t man;
-    uint8_t   *scb = NULL;
-    size_t     scsz = 0;
-    int        rc = 0;
+    uint8_t       *scb = NULL;
+    size_t         scsz = 0;
+    int            rc = 0;
     adb_manifest_init(&man);
     if (!ch || !seen || !sv) {
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
@@ -698,13 +702,14 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv,
     }
     uint64_t cnt = 0, fresh = 0;
     for (uint64_t c = 0; c < m; c++) {
-        rng_t r = rng_for(g->o.seed, c, 8);
+        rng_t    r = rng_for(g->o.seed, c, 8);
         uint64_t i;
         if (next(&r) % 100 < 5) {
             i = g->n + fresh++;
         } else {
             int tries = 0;
-            do i = next(&r) % g->n;
+            do
+                i = next(&r) % g->n;
             while ((seen[i / 8] >> (i % 8) & 1) && ++tries < 16);
             if (seen[i / 8] >> (i % 8) & 1) continue;
             seen[i / 8] |= (uint8_t)(1u << (i % 8));
@@ -750,7 +755,8 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv,
         l.start[ch[c].at + 1]++;
         l.bytes[ch[c].at] += adb_acct_rec_sz(a.data_len);
     }
-    for (uint32_t s = 0; s < k; s++) l.start[s + 1] += l.start[s];
+    for (uint32_t s = 0; s < k; s++)
+        l.start[s + 1] += l.start[s];
     /* Only SlotHistory and Clock change; they go into the last slot. */
     sv->cnt = 2;
     if ((rc = layout_storages(&l, sv))) goto cleanup;
@@ -764,7 +770,8 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv,
     ec.cap = 4u << 20;
     ec.buf = adb_malloc(ec.cap);
     ec.total = 0;
-    for (size_t s = 0; s < l.st_cnt; s++) ec.total += l.st[s].size;
+    for (size_t s = 0; s < l.st_cnt; s++)
+        ec.total += l.st[s].size;
     if (!ec.buf) {
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
         goto cleanup;
@@ -796,22 +803,22 @@ int
 adb_gen_run(adb_gen_opts_t const *o, adb_gen_result_t *out, adb_err_t *err) {
     memset(out, 0, sizeof *out);
     if (!o || !o->out_dir) return adb_err_set(err, ACCTDB_ERR_INVALID, "no output directory");
-    gen_t     *g = adb_malloc(sizeof *g);
-    sysvars_t *sv = adb_malloc(sizeof *sv);
-    layout_t   l = {0};
-    emit_ctx_t ec = {0};
+    gen_t         *g = adb_malloc(sizeof *g);
+    sysvars_t     *sv = adb_malloc(sizeof *sv);
+    layout_t       l = {0};
+    emit_ctx_t     ec = {0};
     adb_manifest_t man;
-    uint8_t   *scb = NULL;
-    size_t     scsz = 0;
-    totals_t   t;
-    int        rc;
+    uint8_t       *scb = NULL;
+    size_t         scsz = 0;
+    totals_t       t;
+    int            rc;
     adb_manifest_init(&man);
     if (!g || !sv) {
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
         goto cleanup;
     }
     if ((rc = gen_init(g, o, err))) goto cleanup;
-    double t0 = now_s();
+    double   t0 = now_s();
     uint64_t records;
     if ((rc = layout_full(g, &l, &records)) || (rc = sysvars_build(g, g->full_slot, sv)) ||
         (rc = layout_storages(&l, sv))) {
@@ -819,7 +826,8 @@ adb_gen_run(adb_gen_opts_t const *o, adb_gen_result_t *out, adb_err_t *err) {
         goto cleanup;
     }
     uint64_t bytes = 0;
-    for (size_t s = 0; s < l.st_cnt; s++) bytes += l.st[s].size;
+    for (size_t s = 0; s < l.st_cnt; s++)
+        bytes += l.st[s].size;
     out->records = records + 4;
     out->account_bytes = bytes;
     out->mean_record_sz = (double)bytes / (double)out->records;

@@ -52,11 +52,12 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
     size_t        fsz;
     int           rc = read_genesis(path, &g, &fsz, &s->err);
     if (rc) return rc;
-    adb_db_cfg_t cfg = {.dir = opts->store_dir, .threads = opts->threads,
+    adb_db_cfg_t cfg = {.dir = opts->store_dir,
+                        .threads = opts->threads,
                         .expected_accounts = g.accounts_cnt + g.rewards_pools_cnt};
-    uint8_t  *buf = NULL;
-    uint64_t  total = 0;
-    uint32_t  file;
+    uint8_t     *buf = NULL;
+    uint64_t     total = 0;
+    uint32_t     file;
     if ((rc = adb_db_bulk_create(&s->db, &cfg, &s->err))) goto done;
     adb_db_bulk_set_hash(s->db, ADB_DB_HASH_CURRENT);
     for (int pass = 0; pass < 2; pass++) {
@@ -66,7 +67,8 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
                 k < g.accounts_cnt ? &g.accounts[k] : &g.rewards_pools[k - g.accounts_cnt];
             acctdb_account_t a;
             to_account(ga, &a);
-            if (a.data_len > ADB_ACCT_MAX_DATA_SZ || (!a.lamports && (a.data_len || a.executable))) {
+            if (a.data_len > ADB_ACCT_MAX_DATA_SZ ||
+                (!a.lamports && (a.data_len || a.executable))) {
                 rc = adb_err_set(&s->err, ACCTDB_ERR_CORRUPT,
                                  "%s: genesis account %llu cannot be stored (data %llu bytes, "
                                  "%llu lamports)",
@@ -116,11 +118,16 @@ done:
 static char const *
 cluster_name(uint32_t t) {
     switch (t) {
-    case 0: return "Testnet";
-    case 1: return "MainnetBeta";
-    case 2: return "Devnet";
-    case 3: return "Development";
-    default: return "unknown";
+    case 0:
+        return "Testnet";
+    case 1:
+        return "MainnetBeta";
+    case 2:
+        return "Devnet";
+    case 3:
+        return "Development";
+    default:
+        return "unknown";
     }
 }
 
@@ -144,7 +151,8 @@ acctdb_genesis_info(char const *path, acctdb_genesis_info_t *out, char *msg_out,
     out->accounts = g.accounts_cnt;
     out->rewards_pools = g.rewards_pools_cnt;
     out->native_programs = g.native_instruction_processors_cnt;
-    for (uint64_t k = 0; k < g.accounts_cnt; k++) out->capitalization += g.accounts[k].account.lamports;
+    for (uint64_t k = 0; k < g.accounts_cnt; k++)
+        out->capitalization += g.accounts[k].account.lamports;
     out->ticks_per_slot = g.ticks_per_slot;
     out->slots_per_epoch = g.epoch_schedule.slots_per_epoch;
     out->file_sz = fsz;

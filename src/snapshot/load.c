@@ -46,9 +46,8 @@ adb_load_opts_default(adb_load_opts_t *o) {
 
 /* ---- checks ------------------------------------------------------------- */
 
-static adb_check_t *
-check_add(adb_snap_t *s, char const *name, adb_check_status_t st, char const *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static adb_check_t *check_add(adb_snap_t *s, char const *name, adb_check_status_t st,
+                              char const *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static adb_check_t *
 check_add(adb_snap_t *s, char const *name, adb_check_status_t st, char const *fmt, ...) {
@@ -102,8 +101,7 @@ typedef struct ld {
     size_t                file_cnt, file_cap;
 } ld_t;
 
-static int
-lfail(ld_t *l, int code, char const *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int lfail(ld_t *l, int code, char const *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int
 lfail(ld_t *l, int code, char const *fmt, ...) {
@@ -135,8 +133,8 @@ valid_len(ld_t *l, afile_t const *f, uint64_t *len_out) {
         return lfail(l, ACCTDB_ERR_CORRUPT,
                      "accounts/%llu.%llu: manifest current_len %llu exceeds the archived size "
                      "%llu",
-                     (unsigned long long)f->slot, (unsigned long long)f->id,
-                     (unsigned long long)cl, (unsigned long long)f->tar_sz);
+                     (unsigned long long)f->slot, (unsigned long long)f->id, (unsigned long long)cl,
+                     (unsigned long long)f->tar_sz);
     *len_out = cl;
     return 0;
 }
@@ -171,8 +169,7 @@ check_free_space(ld_t *l) {
             return lfail(l, ACCTDB_ERR_FULL,
                          "the manifest declares %llu bytes of account files but %s has only "
                          "%llu bytes free",
-                         (unsigned long long)need, l->s->opts.store_dir,
-                         (unsigned long long)avail);
+                         (unsigned long long)need, l->s->opts.store_dir, (unsigned long long)avail);
     }
     /* Size the index from facts, not the claim alone: a mean stored record
      * of ~400 bytes (mainnet), and no more account bytes than the archive's
@@ -180,8 +177,9 @@ check_free_space(ld_t *l) {
      * index grows as it fills).  Never past a quarter of the RAM. */
     long     pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     uint64_t cap = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz / 4 / 64 : (1u << 24);
-    uint64_t plausible = l->ai->compressed_sz > UINT64_MAX / 4 ? UINT64_MAX : l->ai->compressed_sz * 4;
-    int      rc = adb_db_bulk_reserve(l->s->db, ADB_MIN(ADB_MIN(need, plausible) / 400, cap));
+    uint64_t plausible =
+        l->ai->compressed_sz > UINT64_MAX / 4 ? UINT64_MAX : l->ai->compressed_sz * 4;
+    int rc = adb_db_bulk_reserve(l->s->db, ADB_MIN(ADB_MIN(need, plausible) / 400, cap));
     if (rc) return lfail(l, rc, "%s", adb_db_errmsg(l->s->db));
     return 0;
 }
@@ -191,12 +189,12 @@ on_manifest(ld_t *l) {
     adb_archive_info_t *ai = l->ai;
     adb_err_t           e = {0};
     int rc = adb_manifest_decode(ai->manifest_raw, ai->manifest_raw_sz, 0, &ai->manifest, &e);
-    if (rc) return lfail(l, rc, "snapshots/%llu/%llu: %s", (unsigned long long)l->slot,
-                         (unsigned long long)l->slot, e.msg);
+    if (rc)
+        return lfail(l, rc, "snapshots/%llu/%llu: %s", (unsigned long long)l->slot,
+                     (unsigned long long)l->slot, e.msg);
     ai->has_manifest = true;
     l->manifest_decoded = true;
-    if ((rc = adb_manifest_check(&ai->manifest, 0, &e)) != 0)
-        return lfail(l, rc, "%s", e.msg);
+    if ((rc = adb_manifest_check(&ai->manifest, 0, &e)) != 0) return lfail(l, rc, "%s", e.msg);
     uint64_t ms = ai->manifest.bank.slot;
     ai->manifest_slot = ms;
     if (ms != l->slot)
@@ -255,8 +253,7 @@ on_entry(ld_t *l, adb_tar_ev_t const *ev) {
                          man ? "manifest" : "status cache", ev->path);
         if (ev->size > l->s->opts.max_meta_sz)
             return lfail(l, ACCTDB_ERR_FULL, "'%s' has %llu bytes (limit %llu)", ev->path,
-                         (unsigned long long)ev->size,
-                         (unsigned long long)l->s->opts.max_meta_sz);
+                         (unsigned long long)ev->size, (unsigned long long)l->s->opts.max_meta_sz);
         /* The buffer grows as bytes arrive: the header's size is a claim. */
         size_t   cap = (size_t)ADB_MIN(ev->size ? ev->size : 1, (uint64_t)(1u << 20));
         uint8_t *b = adb_malloc(cap);
@@ -323,11 +320,13 @@ on_data(ld_t *l, adb_tar_ev_t const *ev) {
     case ADB_SNAP_ENTRY_STATUS_CACHE: {
         if (ev->data_sz > l->buf_cap - l->buf_have) {
             size_t cap = l->buf_cap;
-            while (cap - l->buf_have < ev->data_sz) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+            while (cap - l->buf_have < ev->data_sz)
+                cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
             cap = (size_t)ADB_MIN((uint64_t)cap, l->size);
             uint8_t *nb = adb_realloc(l->buf, cap);
-            if (!nb) return lfail(l, ACCTDB_ERR_NOMEM, "no memory for a %llu-byte metadata entry",
-                                  (unsigned long long)l->size);
+            if (!nb)
+                return lfail(l, ACCTDB_ERR_NOMEM, "no memory for a %llu-byte metadata entry",
+                             (unsigned long long)l->size);
             l->buf = nb;
             l->buf_cap = cap;
             if (l->kind == ADB_SNAP_ENTRY_MANIFEST)
@@ -354,7 +353,7 @@ on_data(ld_t *l, adb_tar_ev_t const *ev) {
                          "more than %llu bytes of account files before the manifest (Agave "
                          "writes the manifest first); refusing to store unverifiable data",
                          (unsigned long long)l->s->opts.max_early_sz);
-        int    rc = adb_db_bulk_file_append(l->s->db, f->file, ev->data, n);
+        int rc = adb_db_bulk_file_append(l->s->db, f->file, ev->data, n);
         if (rc) return lfail(l, rc, "%s", adb_db_errmsg(l->s->db));
         return 0;
     }
@@ -374,11 +373,12 @@ on_entry_end(ld_t *l) {
                          (l->version[b - 1] >= '\t' && l->version[b - 1] <= '\r')))
             b--;
         if (b - a != 5 || memcmp(l->version + a, "1.2.0", 5)) {
-            char shown[40];
+            char   shown[40];
             size_t k = 0;
             for (size_t i = a; i < b && k + 4 < sizeof shown; i++)
                 k += (size_t)snprintf(shown + k, sizeof shown - k,
-                                      l->version[i] >= 0x20 && l->version[i] < 0x7f ? "%c" : "\\x%02x",
+                                      l->version[i] >= 0x20 && l->version[i] < 0x7f ? "%c"
+                                                                                    : "\\x%02x",
                                       l->version[i]);
             shown[k] = 0;
             return lfail(l, ACCTDB_ERR_UNSUPPORTED_VERSION,
@@ -414,10 +414,17 @@ feed_tar(ld_t *l, uint8_t const *p, size_t n) {
         if (rc < 0) return lfail(l, rc, "%s", l->tar.err.msg);
         if (rc == 0) return 0;
         switch (ev.kind) {
-        case ADB_TAR_EV_ENTRY: ADB_TRY(on_entry(l, &ev)); break;
-        case ADB_TAR_EV_DATA: ADB_TRY(on_data(l, &ev)); break;
-        case ADB_TAR_EV_ENTRY_END: ADB_TRY(on_entry_end(l)); break;
-        case ADB_TAR_EV_EOF: break;
+        case ADB_TAR_EV_ENTRY:
+            ADB_TRY(on_entry(l, &ev));
+            break;
+        case ADB_TAR_EV_DATA:
+            ADB_TRY(on_data(l, &ev));
+            break;
+        case ADB_TAR_EV_ENTRY_END:
+            ADB_TRY(on_entry_end(l));
+            break;
+        case ADB_TAR_EV_EOF:
+            break;
         }
         if (l->stop) return 0;
     }
@@ -427,7 +434,10 @@ feed_tar(ld_t *l, uint8_t const *p, size_t n) {
 static int
 load_archive(adb_snap_t *s, adb_archive_info_t *ai, char const *path, bool is_inc,
              uint64_t base_slot) {
-    ld_t l = {.s = s, .ai = ai, .is_inc = is_inc, .base_slot = base_slot,
+    ld_t l = {.s = s,
+              .ai = ai,
+              .is_inc = is_inc,
+              .base_slot = base_slot,
               .label = is_inc ? "incremental" : "full"};
     snprintf(ai->path, sizeof ai->path, "%s", path);
     ai->name_ok = adb_snap_name_parse(path, &ai->name) == 0;
@@ -472,14 +482,14 @@ load_archive(adb_snap_t *s, adb_archive_info_t *ai, char const *path, bool is_in
             char const     *what;
             adb_comp_kind_t k = adb_comp_detect(in, (size_t)got, &what);
             if (k == ADB_COMP_UNKNOWN) {
-                rc = lfail(&l, ACCTDB_ERR_UNSUPPORTED,
-                           "unsupported archive compression: %s (only .tar.zst and .tar.lz4)",
-                           what);
+                rc =
+                    lfail(&l, ACCTDB_ERR_UNSUPPORTED,
+                          "unsupported archive compression: %s (only .tar.zst and .tar.lz4)", what);
                 break;
             }
             if (ai->name_ok && strcmp(ai->name.ext, k == ADB_COMP_ZSTD ? "tar.zst" : "tar.lz4")) {
-                rc = lfail(&l, ACCTDB_ERR_CORRUPT, "named .%s but its content is %s",
-                           ai->name.ext, what);
+                rc = lfail(&l, ACCTDB_ERR_CORRUPT, "named .%s but its content is %s", ai->name.ext,
+                           what);
                 break;
             }
             ai->comp = k;
@@ -553,7 +563,8 @@ load_archive(adb_snap_t *s, adb_archive_info_t *ai, char const *path, bool is_in
         adb_storage_slot_t const *e = &m->accounts_db.storages[i];
         if (is_inc && e->slot <= base_slot) continue; /* lives in the full (FORMAT.md 3.7) */
         bool found = false;
-        for (size_t k = 0; k < l.file_cnt && !found; k++) found = l.files[k].slot == e->slot;
+        for (size_t k = 0; k < l.file_cnt && !found; k++)
+            found = l.files[k].slot == e->slot;
         if (!found) {
             rc = lfail(&l, ACCTDB_ERR_CORRUPT,
                        "the manifest lists a storage for slot %llu (id %llu) but the archive "
@@ -653,8 +664,8 @@ verify_archive(adb_snap_t *s, adb_archive_info_t *ai, bool is_inc, uint64_t base
     if (rc) return adb_err_set(&s->err, rc, "%s", adb_db_errmsg(s->db));
     s->totals = t;
 
-    bool    has_lt = m->extra.has_accounts_lt_hash;
-    uint8_t man_ck[32] = {0};
+    bool            has_lt = m->extra.has_accounts_lt_hash;
+    uint8_t         man_ck[32] = {0};
     acctdb_lthash_t man_lt;
     if (has_lt) {
         memcpy(man_lt.v, m->extra.accounts_lt_hash, sizeof man_lt.v);
@@ -670,8 +681,8 @@ verify_archive(adb_snap_t *s, adb_archive_info_t *ai, bool is_inc, uint64_t base
     if (!has_lt || persist || (ai->name_ok && memcmp(ai->name.hash.b, man_ck, 32))) {
         rc = merkle_hash(s, is_inc, base, merkle, &merkle_cnt, &merkle_lamports);
         if (!rc) rc = merkle_name_hash(m, merkle, merkle_named);
-        if (rc) return adb_err_set(&s->err, rc, "computing the merkle hash: %s",
-                                   acctdb_strerror(rc));
+        if (rc)
+            return adb_err_set(&s->err, rc, "computing the merkle hash: %s", acctdb_strerror(rc));
         have_merkle = true;
         if (has_lt && ai->name_ok && !memcmp(ai->name.hash.b, merkle_named, 32))
             era = "transitional";
@@ -797,8 +808,9 @@ verify_archive(adb_snap_t *s, adb_archive_info_t *ai, bool is_inc, uint64_t base
             check_add(s, nm, ADB_CHECK_FAIL, "manifest %s, computed %s", b58(m->bank.hash.b, x),
                       b58(bh, y));
     } else {
-        check_add(s, nm, ADB_CHECK_SKIP, "merkle era: the bank hash also fed the accounts delta "
-                                         "hash, which snapshots do not carry");
+        check_add(s, nm, ADB_CHECK_SKIP,
+                  "merkle era: the bank hash also fed the accounts delta "
+                  "hash, which snapshots do not carry");
     }
     return 0;
 }

@@ -37,18 +37,18 @@ typedef struct adb_check {
 typedef void (*adb_progress_fn)(void *ctx, char const *what, uint64_t done, uint64_t total);
 
 typedef struct adb_load_opts {
-    char const         *store_dir;   /* where account files go (created, must be empty) */
-    bool                verify;      /* recompute hashes and compare */
-    bool                strict_name; /* a non-conforming archive name is an error */
+    char const         *store_dir;     /* where account files go (created, must be empty) */
+    bool                verify;        /* recompute hashes and compare */
+    bool                strict_name;   /* a non-conforming archive name is an error */
     bool                manifest_only; /* stop once the manifest is decoded */
-    unsigned            threads;     /* 0 = CPUs */
+    unsigned            threads;       /* 0 = CPUs */
     adb_decomp_limits_t dlim;
     adb_tar_limits_t    tlim;
-    uint64_t            max_meta_sz; /* manifest / status cache size cap (default 4 GiB) */
+    uint64_t            max_meta_sz;  /* manifest / status cache size cap (default 4 GiB) */
     uint64_t            max_early_sz; /* account bytes accepted before the manifest
                                        * (default 64 MiB; Agave puts metadata first) */
-    adb_progress_fn     progress;
-    void               *progress_ctx;
+    adb_progress_fn progress;
+    void           *progress_ctx;
 } adb_load_opts_t;
 
 void adb_load_opts_default(adb_load_opts_t *o);
@@ -79,9 +79,9 @@ typedef struct adb_snap {
     adb_db_t          *db;
     adb_archive_info_t full, inc;
     bool               has_inc;
-    char const        *era;      /* "lattice", "merkle", "transitional" */
-    char const        *formula;  /* lattice formula that matched, or NULL */
-    adb_db_totals_t    totals;   /* over the final live set */
+    char const        *era;     /* "lattice", "merkle", "transitional" */
+    char const        *formula; /* lattice formula that matched, or NULL */
+    adb_db_totals_t    totals;  /* over the final live set */
     uint8_t            lt_checksum[32];
     bool               has_lt_checksum;
     uint8_t            full_merkle[32]; /* merkle era: the full's accounts hash */

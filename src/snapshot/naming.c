@@ -39,7 +39,8 @@ adb_snap_name_parse(char const *name, adb_snap_name_t *out) {
     }
     if (!parse_u64(&p, &out->slot) || *p++ != '-') return ACCTDB_ERR_INVALID;
     char const *h = p;
-    while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) p++;
+    while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+        p++;
     size_t hl = (size_t)(p - h);
     if (hl == 0 || *p != '.') return ACCTDB_ERR_INVALID;
     if (strcmp(p, ".tar.zst") && strcmp(p, ".tar.lz4")) return ACCTDB_ERR_INVALID;

@@ -221,8 +221,8 @@ acctdb_snapshot_manifest_json(acctdb_snapshot_t const *s, bool pretty, char **js
     *json_out = NULL;
     *sz_out = 0;
     if (!s) return ACCTDB_ERR_INVALID;
-    adb_archive_info_t const *last = s->s->has_inc && s->s->inc.has_manifest ? &s->s->inc
-                                                                               : &s->s->full;
+    adb_archive_info_t const *last =
+        s->s->has_inc && s->s->inc.has_manifest ? &s->s->inc : &s->s->full;
     if (!last->has_manifest) return ACCTDB_ERR_NOT_FOUND;
     return adb_manifest_to_json_buf(&last->manifest, pretty, json_out, sz_out);
 }

@@ -29,7 +29,8 @@ adb_comp_detect(uint8_t const *h, size_t sz, char const **what_out) {
     uint32_t m = adb_load_u32(h);
     if (m == 0xFD2FB528u) return (*what_out = "zstd", ADB_COMP_ZSTD);
     if (m == 0x184D2204u) return (*what_out = "lz4", ADB_COMP_LZ4);
-    if (h[0] == 0x1f && h[1] == 0x8b) *what_out = "gzip (not accepted by current Agave)";
+    if (h[0] == 0x1f && h[1] == 0x8b)
+        *what_out = "gzip (not accepted by current Agave)";
     else if (h[0] == 'B' && h[1] == 'Z' && h[2] == 'h')
         *what_out = "bzip2 (not accepted by current Agave)";
     else if (h[0] == 0xFD && h[1] == '7' && h[2] == 'z' && h[3] == 'X')
@@ -61,9 +62,8 @@ adb_decomp_open(adb_decomp_t **d_out, adb_comp_kind_t kind, adb_decomp_limits_t 
         adb_decomp_limits_default(&d->lim);
     if (kind == ADB_COMP_ZSTD) {
         d->zd = ZSTD_createDCtx();
-        if (!d->zd ||
-            ZSTD_isError(ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax,
-                                                (int)d->lim.window_log_max))) {
+        if (!d->zd || ZSTD_isError(ZSTD_DCtx_setParameter(d->zd, ZSTD_d_windowLogMax,
+                                                          (int)d->lim.window_log_max))) {
             adb_decomp_close(d);
             return ACCTDB_ERR_NOMEM;
         }
@@ -103,8 +103,7 @@ adb_decomp_run(adb_decomp_t *d, void const *in, size_t in_sz, size_t *in_used_ou
                 ZSTD_ErrorCode ec = ZSTD_getErrorCode(r);
                 return adb_err_set(&d->err, ACCTDB_ERR_CORRUPT,
                                    "zstd: in the data after compressed offset %llu: %s%s",
-                                   (unsigned long long)(d->in_total + ib.pos),
-                                   ZSTD_getErrorName(r),
+                                   (unsigned long long)(d->in_total + ib.pos), ZSTD_getErrorName(r),
                                    ec == ZSTD_error_frameParameter_windowTooLarge
                                        ? " (window larger than the configured limit)"
                                        : "");
@@ -120,7 +119,8 @@ adb_decomp_run(adb_decomp_t *d, void const *in, size_t in_sz, size_t *in_used_ou
         size_t isz = in_sz, osz = out_max;
         size_t r = LZ4F_decompress(d->ld, out, &osz, in, &isz, NULL);
         if (LZ4F_isError(r))
-            return adb_err_set(&d->err, ACCTDB_ERR_CORRUPT, "lz4: in the data after compressed offset %llu: %s",
+            return adb_err_set(&d->err, ACCTDB_ERR_CORRUPT,
+                               "lz4: in the data after compressed offset %llu: %s",
                                (unsigned long long)d->in_total, LZ4F_getErrorName(r));
         if (isz || osz) d->in_frame = true;
         if (r == 0 && (isz || osz)) {

@@ -64,9 +64,9 @@ typedef int (*adb_comp_out_fn)(void *ctx, void const *p, size_t sz);
 int  adb_comp_open(adb_comp_t **c_out, int level, unsigned workers, adb_comp_out_fn out, void *ctx);
 void adb_comp_close(adb_comp_t *c);
 /* Appends input. */
-int  adb_comp_write(adb_comp_t *c, void const *p, size_t sz);
+int adb_comp_write(adb_comp_t *c, void const *p, size_t sz);
 /* Ends the current frame (the next write starts a new one). */
-int  adb_comp_end_frame(adb_comp_t *c);
+int      adb_comp_end_frame(adb_comp_t *c);
 uint64_t adb_comp_in_total(adb_comp_t const *c);
 uint64_t adb_comp_out_total(adb_comp_t const *c);
 

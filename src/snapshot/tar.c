@@ -17,7 +17,7 @@
 
 enum { ST_HDR, ST_DATA, ST_PAD, ST_EXT, ST_DONE };
 
-#define EXT_MAX_L 4096u
+#define EXT_MAX_L   4096u
 #define EXT_MAX_PAX 65536u
 
 void
@@ -48,8 +48,7 @@ adb_tar_done(adb_tar_t const *t) {
     return t->state == ST_DONE;
 }
 
-static int
-fail(adb_tar_t *t, int code, char const *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(adb_tar_t *t, int code, char const *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int
 fail(adb_tar_t *t, int code, char const *fmt, ...) {
@@ -68,7 +67,8 @@ fail(adb_tar_t *t, int code, char const *fmt, ...) {
 static bool
 parse_octal(uint8_t const *f, size_t n, uint64_t *out) {
     size_t i = 0;
-    while (i < n && f[i] == ' ') i++;
+    while (i < n && f[i] == ' ')
+        i++;
     uint64_t v = 0;
     size_t   digits = 0;
     for (; i < n && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
@@ -88,7 +88,8 @@ parse_size(uint8_t const *f, uint64_t *out) {
         for (int i = 1; i < 4; i++)
             if (f[i]) return false; /* > 64 bits */
         uint64_t v = 0;
-        for (int i = 4; i < 12; i++) v = v << 8 | f[i];
+        for (int i = 4; i < 12; i++)
+            v = v << 8 | f[i];
         *out = v;
         return true;
     }
@@ -153,14 +154,15 @@ set_path(adb_tar_t *t, char const *raw, size_t n, bool is_dir) {
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n && raw[j] != '/') j++;
+        while (j < n && raw[j] != '/')
+            j++;
         size_t clen = j - i;
         if (clen == 0 && j < n)
             return fail(t, ACCTDB_ERR_CORRUPT, "empty path component in '%.*s'",
                         (int)ADB_MIN(n, 200), raw);
         if (clen == 2 && raw[i] == '.' && raw[i + 1] == '.')
-            return fail(t, ACCTDB_ERR_CORRUPT, "'..' in path '%.*s' rejected",
-                        (int)ADB_MIN(n, 200), raw);
+            return fail(t, ACCTDB_ERR_CORRUPT, "'..' in path '%.*s' rejected", (int)ADB_MIN(n, 200),
+                        raw);
         if (clen && !(clen == 1 && raw[i] == '.')) {
             if (o) t->path[o++] = '/';
             memcpy(t->path + o, raw + i, clen);
@@ -180,7 +182,8 @@ parse_pax(adb_tar_t *t) {
     size_t n = t->ext_have;
     while (n) {
         size_t len = 0, i = 0;
-        while (i < n && p[i] >= '0' && p[i] <= '9' && i < 10) len = len * 10 + (size_t)(p[i++] - '0');
+        while (i < n && p[i] >= '0' && p[i] <= '9' && i < 10)
+            len = len * 10 + (size_t)(p[i++] - '0');
         if (i == 0 || i >= n || p[i] != ' ' || len <= i + 1 || len > n || p[len - 1] != '\n')
             return fail(t, ACCTDB_ERR_CORRUPT, "malformed pax extended header record");
         char  *kv = p + i + 1;
@@ -250,8 +253,7 @@ on_header(adb_tar_t *t, adb_tar_ev_t *ev) {
     case 'x':
     case 'g': {
         if ((type == 'L' && !gnu) || ((type == 'x' || type == 'g') && !posix && !gnu))
-            return fail(t, ACCTDB_ERR_CORRUPT, "extended header '%c' in a non-ustar archive",
-                        type);
+            return fail(t, ACCTDB_ERR_CORRUPT, "extended header '%c' in a non-ustar archive", type);
         size_t max = type == 'L' ? EXT_MAX_L + 1 : EXT_MAX_PAX;
         if (size == 0 || size > max)
             return fail(t, ACCTDB_ERR_CORRUPT, "extended header '%c' of %llu bytes", type,
@@ -266,13 +268,19 @@ on_header(adb_tar_t *t, adb_tar_ev_t *ev) {
         t->state = ST_EXT;
         return 0;
     }
-    case '1': return fail(t, ACCTDB_ERR_CORRUPT, "hard link entries are not allowed");
-    case '2': return fail(t, ACCTDB_ERR_CORRUPT, "symbolic link entries are not allowed");
+    case '1':
+        return fail(t, ACCTDB_ERR_CORRUPT, "hard link entries are not allowed");
+    case '2':
+        return fail(t, ACCTDB_ERR_CORRUPT, "symbolic link entries are not allowed");
     case '3':
-    case '4': return fail(t, ACCTDB_ERR_CORRUPT, "device entries are not allowed");
-    case '6': return fail(t, ACCTDB_ERR_CORRUPT, "FIFO entries are not allowed");
-    case 'S': return fail(t, ACCTDB_ERR_UNSUPPORTED, "GNU sparse entries are not supported");
-    case 'K': return fail(t, ACCTDB_ERR_CORRUPT, "long link names are not allowed");
+    case '4':
+        return fail(t, ACCTDB_ERR_CORRUPT, "device entries are not allowed");
+    case '6':
+        return fail(t, ACCTDB_ERR_CORRUPT, "FIFO entries are not allowed");
+    case 'S':
+        return fail(t, ACCTDB_ERR_UNSUPPORTED, "GNU sparse entries are not supported");
+    case 'K':
+        return fail(t, ACCTDB_ERR_CORRUPT, "long link names are not allowed");
     default:
         return fail(t, ACCTDB_ERR_CORRUPT, "entry type 0x%02x is not allowed", (uint8_t)type);
     }
@@ -442,7 +450,8 @@ adb_snap_entry_classify(char const *path, bool is_dir, uint64_t *slot_out, uint6
         return is_dir ? ADB_SNAP_ENTRY_REJECT : ADB_SNAP_ENTRY_STATUS_CACHE;
     if (!strncmp(path, "accounts/", 9)) {
         char const *name = path + 9, *dot = strchr(name, '.');
-        if (is_dir || !dot || strchr(dot + 1, '.') || strchr(name, '/')) return ADB_SNAP_ENTRY_REJECT;
+        if (is_dir || !dot || strchr(dot + 1, '.') || strchr(name, '/'))
+            return ADB_SNAP_ENTRY_REJECT;
         if (!digits(name, (size_t)(dot - name), slot_out) ||
             !digits(dot + 1, strlen(dot + 1), id_out))
             return ADB_SNAP_ENTRY_REJECT;
@@ -489,7 +498,8 @@ adb_tar_header(uint8_t hdr[ADB_TAR_BLOCK], char const *path, bool is_dir, uint64
     } else {
         /* Split at a '/' so that prefix <= 155 and name <= 100. */
         size_t cut = n - 101;
-        while (cut < n && full[cut] != '/') cut++;
+        while (cut < n && full[cut] != '/')
+            cut++;
         if (cut >= n || cut > 155 || cut == 0) return ACCTDB_ERR_INVALID;
         memcpy(hdr + 345, full, cut);
         memcpy(hdr, full + cut + 1, n - cut - 1);
@@ -501,14 +511,19 @@ adb_tar_header(uint8_t hdr[ADB_TAR_BLOCK], char const *path, bool is_dir, uint64
         put_octal(hdr + 124, 12, size);
     } else {
         hdr[124] = 0x80;
-        for (int i = 11; i >= 4; i--, size >>= 8) hdr[124 + i] = (uint8_t)size;
+        for (int i = 11; i >= 4; i--, size >>= 8)
+            hdr[124 + i] = (uint8_t)size;
     }
     put_octal(hdr + 136, 12, mtime & 077777777777ull);
     hdr[156] = is_dir ? '5' : '0';
-    memcpy(hdr + 257, "ustar\0" "00", 8);
+    memcpy(hdr + 257,
+           "ustar\0"
+           "00",
+           8);
     memset(hdr + 148, ' ', 8);
     uint64_t sum = 0;
-    for (int i = 0; i < 512; i++) sum += hdr[i];
+    for (int i = 0; i < 512; i++)
+        sum += hdr[i];
     put_octal(hdr + 148, 7, sum); /* 6 digits + NUL, then the space */
     hdr[155] = ' ';
     return 0;

@@ -25,13 +25,13 @@
 
 #include "util/util.h"
 
-#define ADB_TAR_BLOCK 512u
+#define ADB_TAR_BLOCK    512u
 #define ADB_TAR_PATH_MAX 4096u
 
 typedef struct adb_tar_limits {
-    uint64_t max_entries;     /* Agave: 5,000,000 */
-    uint64_t max_total_sz;    /* sum of entry sizes; Agave: 4 TiB actual */
-    uint64_t max_entry_sz;    /* largest single entry */
+    uint64_t max_entries;  /* Agave: 5,000,000 */
+    uint64_t max_total_sz; /* sum of entry sizes; Agave: 4 TiB actual */
+    uint64_t max_entry_sz; /* largest single entry */
 } adb_tar_limits_t;
 
 /* Agave's limits (NETWORK.md 4.2); entries up to 64 GiB. */
@@ -46,7 +46,7 @@ typedef enum adb_tar_ev_kind {
 
 typedef struct adb_tar_ev {
     adb_tar_ev_kind_t kind;
-    char const       *path;     /* normalized: no "./" prefix, no trailing '/' */
+    char const       *path; /* normalized: no "./" prefix, no trailing '/' */
     bool              is_dir;
     uint64_t          size;     /* entry size (ENTRY) */
     uint8_t const    *data;     /* DATA */
@@ -59,24 +59,24 @@ typedef struct adb_tar {
     adb_tar_limits_t lim;
     uint8_t          blk[ADB_TAR_BLOCK]; /* header being assembled */
     size_t           blk_have;
-    uint64_t         remain;      /* data bytes left in the current entry */
+    uint64_t         remain; /* data bytes left in the current entry */
     uint64_t         entry_sz;
     uint32_t         pad;         /* padding bytes left after the data */
     int              zero_blocks; /* consecutive zero blocks seen */
     uint64_t         entry_cnt;
     uint64_t         total_sz;
-    uint64_t         stream_off;  /* bytes consumed so far (for messages) */
-    uint64_t         hdr_off;     /* offset of the current header */
+    uint64_t         stream_off; /* bytes consumed so far (for messages) */
+    uint64_t         hdr_off;    /* offset of the current header */
     /* Extended-header state ('L' long name, 'x' pax). */
-    int              ext_kind;    /* 0, 'L' or 'x' */
-    char            *ext_buf;
-    size_t           ext_have;
-    char             pending_path[ADB_TAR_PATH_MAX + 1];
-    bool             has_pending_path;
-    uint64_t         pending_size;
-    bool             has_pending_size;
-    char             path[ADB_TAR_PATH_MAX + 1];
-    adb_err_t        err;
+    int       ext_kind; /* 0, 'L' or 'x' */
+    char     *ext_buf;
+    size_t    ext_have;
+    char      pending_path[ADB_TAR_PATH_MAX + 1];
+    bool      has_pending_path;
+    uint64_t  pending_size;
+    bool      has_pending_size;
+    char      path[ADB_TAR_PATH_MAX + 1];
+    adb_err_t err;
 } adb_tar_t;
 
 void adb_tar_init(adb_tar_t *t, adb_tar_limits_t const *lim);

@@ -108,10 +108,10 @@ file_entry(adb_snap_out_t *o, char const *path, void const *p, size_t sz) {
 }
 
 int
-adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache,
-               size_t status_cache_sz, adb_snap_storage_t const *st, size_t st_cnt,
-               adb_snap_emit_fn emit, void *ctx, adb_snap_write_opts_t const *opts,
-               char *path_out, adb_snap_name_t *name_out, adb_err_t *err) {
+adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, size_t status_cache_sz,
+               adb_snap_storage_t const *st, size_t st_cnt, adb_snap_emit_fn emit, void *ctx,
+               adb_snap_write_opts_t const *opts, char *path_out, adb_snap_name_t *name_out,
+               adb_err_t *err) {
     memset(&g_last, 0, sizeof g_last);
     if (path_out) path_out[0] = 0;
     if (!dir || !m || !status_cache || (!st && st_cnt) || !emit || !opts)
@@ -126,8 +126,7 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache,
             return adb_err_set(err, ACCTDB_ERR_INVALID,
                                "snapshot writer: storage %zu (slot %llu, %llu bytes) does not "
                                "belong in this archive",
-                               i, (unsigned long long)st[i].slot,
-                               (unsigned long long)st[i].size);
+                               i, (unsigned long long)st[i].slot, (unsigned long long)st[i].size);
         for (size_t k = 0; k < i; k++)
             if (st[k].slot == st[i].slot)
                 return adb_err_set(err, ACCTDB_ERR_INVALID,
@@ -154,9 +153,8 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache,
     if (rc) return adb_err_set(err, rc, "snapshot writer: encoding the manifest failed");
 
     /* Name from the lattice checksum. */
-    adb_snap_name_t name = {.is_incremental = opts->incremental,
-                            .slot = slot,
-                            .base_slot = opts->base_slot};
+    adb_snap_name_t name = {
+        .is_incremental = opts->incremental, .slot = slot, .base_slot = opts->base_slot};
     snprintf(name.ext, sizeof name.ext, "tar.zst");
     acctdb_lthash_t lt;
     memcpy(lt.v, m->extra.accounts_lt_hash, sizeof lt.v);
@@ -172,8 +170,8 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache,
         adb_free(mbuf);
         return adb_err_set(err, -errno, "cannot open %s: %s", dir, acctdb_strerror(-errno));
     }
-    adb_snap_out_t o = {.fd = -1, .frame_sz = opts->frame_sz ? opts->frame_sz : (32u << 20),
-                        .e = err};
+    adb_snap_out_t o = {
+        .fd = -1, .frame_sz = opts->frame_sz ? opts->frame_sz : (32u << 20), .e = err};
     o.fd = adb_io_openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
     if (o.fd < 0) {
         rc = adb_err_set(err, o.fd, "cannot create %s/%s: %s", dir, tmp, acctdb_strerror(o.fd));

@@ -32,11 +32,11 @@ typedef struct adb_snap_storage {
 typedef int (*adb_snap_emit_fn)(void *ctx, size_t i, adb_snap_out_t *out);
 
 typedef struct adb_snap_write_opts {
-    int      level;        /* zstd level; 0 -> 1 */
-    unsigned workers;      /* zstd worker threads; 0 -> CPUs */
-    uint64_t frame_sz;     /* uncompressed bytes per frame; 0 -> 32 MiB */
+    int      level;    /* zstd level; 0 -> 1 */
+    unsigned workers;  /* zstd worker threads; 0 -> CPUs */
+    uint64_t frame_sz; /* uncompressed bytes per frame; 0 -> 32 MiB */
     bool     incremental;
-    uint64_t base_slot;    /* incremental only */
+    uint64_t base_slot; /* incremental only */
 } adb_snap_write_opts_t;
 
 /* Writes the archive into dir.  m->accounts_db.storages (and slot) and

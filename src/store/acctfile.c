@@ -15,8 +15,7 @@ adb_acctfile_iter_init(adb_acctfile_iter_t *it, void const *buf, uint64_t valid_
                     (unsigned long long)file_sz);
         it->done = true;
     } else if (valid_len > file_sz) {
-        adb_err_set(&it->err, ACCTDB_ERR_CORRUPT,
-                    "valid length %llu exceeds the file size %llu",
+        adb_err_set(&it->err, ACCTDB_ERR_CORRUPT, "valid length %llu exceeds the file size %llu",
                     (unsigned long long)valid_len, (unsigned long long)file_sz);
         it->done = true;
     }
@@ -45,9 +44,9 @@ adb_acctfile_iter_next(adb_acctfile_iter_t *it, adb_acct_rec_t *r) {
     if (it->done) return false;
     uint64_t off = it->off;
     if (off >= it->len || it->len - off < ADB_ACCT_HDR_SZ) return finish(it);
-    uint8_t const *h = it->buf + off;
-    uint64_t       dl = adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN);
-    uint64_t       lamports = adb_load_u64(h + ADB_ACCT_OFF_LAMPORTS);
+    uint8_t const       *h = it->buf + off;
+    uint64_t             dl = adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN);
+    uint64_t             lamports = adb_load_u64(h + ADB_ACCT_OFF_LAMPORTS);
     static uint8_t const zero[32];
     if (lamports == 0 && !memcmp(h + ADB_ACCT_OFF_PUBKEY, zero, 32)) {
         /* Past the last useful account: zero-filled space. */
@@ -69,9 +68,8 @@ adb_acctfile_iter_next(adb_acctfile_iter_t *it, adb_acct_rec_t *r) {
         it->done = true;
         return false;
     }
-    if (lamports == 0 &&
-        (dl != 0 || exec != 0 || adb_load_u64(h + ADB_ACCT_OFF_RENT_EPOCH) != 0 ||
-         memcmp(h + ADB_ACCT_OFF_OWNER, zero, 32))) {
+    if (lamports == 0 && (dl != 0 || exec != 0 || adb_load_u64(h + ADB_ACCT_OFF_RENT_EPOCH) != 0 ||
+                          memcmp(h + ADB_ACCT_OFF_OWNER, zero, 32))) {
         adb_err_set(&it->err, ACCTDB_ERR_CORRUPT,
                     "offset %llu: zero-lamport record is not a default account "
                     "(data_len %llu, owner or rent_epoch set)",

@@ -15,16 +15,16 @@
 
 #include "util/util.h"
 
-#define ADB_ACCT_HDR_SZ 136u
-#define ADB_ACCT_MAX_DATA_SZ (10ull << 20)       /* MAX_PERMITTED_DATA_LENGTH */
-#define ADB_ACCTFILE_MAX_SZ (16ull << 30)        /* MAXIMUM_APPEND_VEC_FILE_SIZE */
+#define ADB_ACCT_HDR_SZ      136u
+#define ADB_ACCT_MAX_DATA_SZ (10ull << 20) /* MAX_PERMITTED_DATA_LENGTH */
+#define ADB_ACCTFILE_MAX_SZ  (16ull << 30) /* MAXIMUM_APPEND_VEC_FILE_SIZE */
 
-#define ADB_ACCT_OFF_DATA_LEN 0x08
-#define ADB_ACCT_OFF_PUBKEY 0x10
-#define ADB_ACCT_OFF_LAMPORTS 0x30
+#define ADB_ACCT_OFF_DATA_LEN   0x08
+#define ADB_ACCT_OFF_PUBKEY     0x10
+#define ADB_ACCT_OFF_LAMPORTS   0x30
 #define ADB_ACCT_OFF_RENT_EPOCH 0x38
-#define ADB_ACCT_OFF_OWNER 0x40
-#define ADB_ACCT_OFF_EXEC 0x60
+#define ADB_ACCT_OFF_OWNER      0x40
+#define ADB_ACCT_OFF_EXEC       0x60
 
 /* Stored size of a record with data_len bytes of data. */
 static inline uint64_t
@@ -34,13 +34,13 @@ adb_acct_rec_sz(uint64_t data_len) {
 
 /* A record seen in place: pointers into the file bytes. */
 typedef struct adb_acct_rec {
-    uint64_t       off;      /* record offset in the file */
+    uint64_t       off; /* record offset in the file */
     uint64_t       data_len;
     uint64_t       lamports;
     uint64_t       rent_epoch;
-    uint8_t const *pubkey;   /* 32 bytes */
-    uint8_t const *owner;    /* 32 bytes */
-    uint8_t const *data;     /* data_len bytes */
+    uint8_t const *pubkey; /* 32 bytes */
+    uint8_t const *owner;  /* 32 bytes */
+    uint8_t const *data;   /* data_len bytes */
     bool           executable;
 } adb_acct_rec_t;
 
@@ -92,9 +92,9 @@ adb_acct_rec_at(uint8_t const *buf, uint64_t len, uint64_t off, adb_acct_rec_t *
  *   if (it.err.code) ... it.err.msg names the offset and the rule ... */
 typedef struct adb_acctfile_iter {
     uint8_t const *buf;
-    uint64_t       len;  /* valid length */
-    uint64_t       off;  /* next record */
-    uint64_t       cnt;  /* records returned */
+    uint64_t       len; /* valid length */
+    uint64_t       off; /* next record */
+    uint64_t       cnt; /* records returned */
     bool           done;
     bool           stop_on_zero; /* stopped at a zero-filled tail */
     adb_err_t      err;

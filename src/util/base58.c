@@ -29,7 +29,8 @@ adb_base58_encode(void const *src, size_t src_sz, char *dst, size_t dst_max, siz
     uint8_t const *in = src;
 
     size_t zeros = 0;
-    while (zeros < src_sz && in[zeros] == 0) zeros++;
+    while (zeros < src_sz && in[zeros] == 0)
+        zeros++;
 
     /* Value as little-endian limbs of 58^5 (< 2^30), so limb*256 + carry
      * stays in u64.  Digits needed: ceil(n * log(256)/log(58)) <= n*138/100+1. */
@@ -39,8 +40,8 @@ adb_base58_encode(void const *src, size_t src_sz, char *dst, size_t dst_max, siz
     uint32_t  stackbuf[64];
     uint32_t *limb = limb_max <= 64 ? stackbuf : adb_malloc(limb_max * sizeof(uint32_t));
     if (!limb) return ACCTDB_ERR_NOMEM;
-    size_t          nlimb = 0;
-    uint64_t const  B = 656356768u; /* 58^5 */
+    size_t         nlimb = 0;
+    uint64_t const B = 656356768u; /* 58^5 */
     for (size_t i = zeros; i < src_sz; i++) {
         uint64_t carry = in[i];
         for (size_t j = 0; j < nlimb; j++) {
@@ -57,7 +58,8 @@ adb_base58_encode(void const *src, size_t src_sz, char *dst, size_t dst_max, siz
     size_t ndig = 0;
     if (nlimb) {
         ndig = (nlimb - 1) * 5;
-        for (uint32_t top = limb[nlimb - 1]; top; top /= 58) ndig++;
+        for (uint32_t top = limb[nlimb - 1]; top; top /= 58)
+            ndig++;
     }
     size_t total = zeros + ndig;
     if (total + 1 > dst_max) {
@@ -90,7 +92,8 @@ adb_base58_decode(char const *text, size_t text_len, void *dst, size_t dst_max, 
     uint8_t *out = dst;
 
     size_t zeros = 0;
-    while (zeros < text_len && text[zeros] == '1') zeros++;
+    while (zeros < text_len && text[zeros] == '1')
+        zeros++;
 
     /* Value as little-endian 32-bit limbs; bytes needed <= len*733/1000+1. */
     size_t    rest = text_len - zeros;
@@ -125,7 +128,8 @@ adb_base58_decode(char const *text, size_t text_len, void *dst, size_t dst_max, 
     size_t nbytes = 0;
     if (nlimb) {
         nbytes = (nlimb - 1) * 4;
-        for (uint32_t top = limb[nlimb - 1]; top; top >>= 8) nbytes++;
+        for (uint32_t top = limb[nlimb - 1]; top; top >>= 8)
+            nbytes++;
     }
     if (zeros + nbytes > dst_max) {
         rc = ACCTDB_ERR_FULL;
@@ -169,8 +173,7 @@ acctdb_base58_encode(void const *src, size_t src_sz, char *dst, size_t dst_max, 
 }
 
 int
-acctdb_base58_decode(char const *text, size_t text_len, void *dst, size_t dst_max,
-                     size_t *sz_out) {
+acctdb_base58_decode(char const *text, size_t text_len, void *dst, size_t dst_max, size_t *sz_out) {
     return adb_base58_decode(text, text_len, dst, dst_max, sz_out);
 }
 

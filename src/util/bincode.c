@@ -186,7 +186,8 @@ adb_bc_put_bytes(adb_bc_wr_t *wr, void const *p, size_t n) {
     }
     if (wr->sz + n > wr->cap) {
         size_t cap = wr->cap ? wr->cap : 256;
-        while (cap < wr->sz + n) cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+        while (cap < wr->sz + n)
+            cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
         uint8_t *nb = adb_realloc(wr->buf, cap);
         if (!nb) {
             wr->err = ACCTDB_ERR_NOMEM;

@@ -44,21 +44,21 @@ adb_bc_at_eof(adb_bc_rd_t const *rd) {
 int adb_bc_fail(adb_bc_rd_t *rd, int code, char const *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-uint8_t        adb_bc_u8(adb_bc_rd_t *rd, char const *what);
-uint16_t       adb_bc_u16(adb_bc_rd_t *rd, char const *what);
-uint32_t       adb_bc_u32(adb_bc_rd_t *rd, char const *what);
-uint64_t       adb_bc_u64(adb_bc_rd_t *rd, char const *what);
-int64_t        adb_bc_i64(adb_bc_rd_t *rd, char const *what);
-double         adb_bc_f64(adb_bc_rd_t *rd, char const *what);
-bool           adb_bc_bool(adb_bc_rd_t *rd, char const *what);    /* 0 or 1, else CORRUPT */
-bool           adb_bc_option(adb_bc_rd_t *rd, char const *what);  /* tag 0/1, else CORRUPT */
-uint32_t       adb_bc_variant(adb_bc_rd_t *rd, uint32_t max, char const *what); /* <= max */
+uint8_t  adb_bc_u8(adb_bc_rd_t *rd, char const *what);
+uint16_t adb_bc_u16(adb_bc_rd_t *rd, char const *what);
+uint32_t adb_bc_u32(adb_bc_rd_t *rd, char const *what);
+uint64_t adb_bc_u64(adb_bc_rd_t *rd, char const *what);
+int64_t  adb_bc_i64(adb_bc_rd_t *rd, char const *what);
+double   adb_bc_f64(adb_bc_rd_t *rd, char const *what);
+bool     adb_bc_bool(adb_bc_rd_t *rd, char const *what);   /* 0 or 1, else CORRUPT */
+bool     adb_bc_option(adb_bc_rd_t *rd, char const *what); /* tag 0/1, else CORRUPT */
+uint32_t adb_bc_variant(adb_bc_rd_t *rd, uint32_t max, char const *what); /* <= max */
 /* n raw bytes in place (NULL on error; valid while buf is). */
 uint8_t const *adb_bc_bytes(adb_bc_rd_t *rd, size_t n, char const *what);
 void           adb_bc_copy(adb_bc_rd_t *rd, void *dst, size_t n, char const *what);
 /* A u64 length prefix bounded by remaining / min_elem_sz (min_elem_sz >= 1
  * for element types that take bytes; pass 1 for strings). */
-uint64_t       adb_bc_len(adb_bc_rd_t *rd, size_t min_elem_sz, char const *what);
+uint64_t adb_bc_len(adb_bc_rd_t *rd, size_t min_elem_sz, char const *what);
 /* A string/bytes value: u64 length then bytes; *len_out gets the length. */
 uint8_t const *adb_bc_str(adb_bc_rd_t *rd, size_t *len_out, char const *what);
 

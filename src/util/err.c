@@ -7,22 +7,38 @@
 char const *
 acctdb_strerror(int err) {
     switch (err) {
-    case ACCTDB_OK: return "success";
-    case ACCTDB_ERR_INVALID: return "invalid argument or request";
-    case ACCTDB_ERR_CORRUPT: return "malformed or corrupt data";
-    case ACCTDB_ERR_IO: return "I/O error";
-    case ACCTDB_ERR_NOMEM: return "out of memory or over memory budget";
-    case ACCTDB_ERR_FULL: return "size limit reached or disk full";
-    case ACCTDB_ERR_NOT_FOUND: return "not found";
-    case ACCTDB_ERR_AGAIN: return "more input needed";
-    case ACCTDB_ERR_TOO_OLD: return "slot too old";
-    case ACCTDB_ERR_STOPPED: return "stopped";
-    case ACCTDB_ERR_UNSUPPORTED_VERSION: return "unsupported format version";
-    case ACCTDB_ERR_FATAL: return "fatal error: a durable write failed, reopen required";
-    case ACCTDB_ERR_BUSY: return "database in use";
-    case ACCTDB_ERR_MISMATCH: return "verification mismatch";
-    case ACCTDB_ERR_UNSUPPORTED: return "unsupported input";
-    default: break;
+    case ACCTDB_OK:
+        return "success";
+    case ACCTDB_ERR_INVALID:
+        return "invalid argument or request";
+    case ACCTDB_ERR_CORRUPT:
+        return "malformed or corrupt data";
+    case ACCTDB_ERR_IO:
+        return "I/O error";
+    case ACCTDB_ERR_NOMEM:
+        return "out of memory or over memory budget";
+    case ACCTDB_ERR_FULL:
+        return "size limit reached or disk full";
+    case ACCTDB_ERR_NOT_FOUND:
+        return "not found";
+    case ACCTDB_ERR_AGAIN:
+        return "more input needed";
+    case ACCTDB_ERR_TOO_OLD:
+        return "slot too old";
+    case ACCTDB_ERR_STOPPED:
+        return "stopped";
+    case ACCTDB_ERR_UNSUPPORTED_VERSION:
+        return "unsupported format version";
+    case ACCTDB_ERR_FATAL:
+        return "fatal error: a durable write failed, reopen required";
+    case ACCTDB_ERR_BUSY:
+        return "database in use";
+    case ACCTDB_ERR_MISMATCH:
+        return "verification mismatch";
+    case ACCTDB_ERR_UNSUPPORTED:
+        return "unsupported input";
+    default:
+        break;
     }
     if (err < 0 && err > -4096) {
         /* strerror() is not thread-safe; strerrordesc_np returns static text. */

@@ -65,9 +65,9 @@ p_mkdirat(void *ctx, int dirfd, char const *path, int mode) {
     return mkdirat(dirfd, path, (mode_t)mode) ? -errno : 0;
 }
 
-static adb_io_t const g_posix = {p_openat,  p_close,   p_pwrite,   p_write,
-                                 p_fsync,   p_fdatasync, p_ftruncate, p_fallocate,
-                                 p_renameat, p_unlinkat, p_mkdirat, NULL};
+static adb_io_t const  g_posix = {p_openat,   p_close,     p_pwrite,    p_write,
+                                  p_fsync,    p_fdatasync, p_ftruncate, p_fallocate,
+                                  p_renameat, p_unlinkat,  p_mkdirat,   NULL};
 static adb_io_t const *g_io = &g_posix;
 
 adb_io_t const *

@@ -30,29 +30,28 @@ typedef struct adb_io {
 /* The process-wide table (defaults to POSIX). */
 adb_io_t const *adb_io(void);
 /* Replaces it (NULL restores POSIX); for tests, before threads start. */
-void adb_io_set(adb_io_t const *io);
+void            adb_io_set(adb_io_t const *io);
 adb_io_t const *adb_io_posix(void);
 
 /* Convenience wrappers over adb_io(). */
-int     adb_io_openat(int dirfd, char const *path, int flags, int mode);
-int     adb_io_close(int fd);
-int     adb_io_write_all(int fd, void const *buf, size_t sz);
-int     adb_io_pwrite_all(int fd, void const *buf, size_t sz, uint64_t off);
-int     adb_io_fsync(int fd);
-int     adb_io_fdatasync(int fd);
-int     adb_io_ftruncate(int fd, uint64_t sz);
-int     adb_io_renameat(int olddirfd, char const *oldp, int newdirfd, char const *newp);
-int     adb_io_unlinkat(int dirfd, char const *path, int flags);
-int     adb_io_mkdirat(int dirfd, char const *path, int mode);
+int adb_io_openat(int dirfd, char const *path, int flags, int mode);
+int adb_io_close(int fd);
+int adb_io_write_all(int fd, void const *buf, size_t sz);
+int adb_io_pwrite_all(int fd, void const *buf, size_t sz, uint64_t off);
+int adb_io_fsync(int fd);
+int adb_io_fdatasync(int fd);
+int adb_io_ftruncate(int fd, uint64_t sz);
+int adb_io_renameat(int olddirfd, char const *oldp, int newdirfd, char const *newp);
+int adb_io_unlinkat(int dirfd, char const *path, int flags);
+int adb_io_mkdirat(int dirfd, char const *path, int mode);
 /* fsync of a directory (after a rename or create inside it). */
-int     adb_io_fsync_dir(int dirfd);
+int adb_io_fsync_dir(int dirfd);
 
 /* Writes buf to dirfd/name atomically: a temporary name in the same
  * directory, write, fsync, rename, fsync of the directory. */
 int adb_io_write_file_atomic(int dirfd, char const *name, void const *buf, size_t sz);
 
 /* Reads a whole small file (<= max_sz) into a new buffer (adb_free). */
-int adb_io_read_file(int dirfd, char const *name, size_t max_sz, uint8_t **buf_out,
-                     size_t *sz_out);
+int adb_io_read_file(int dirfd, char const *name, size_t max_sz, uint8_t **buf_out, size_t *sz_out);
 
 #endif

@@ -13,11 +13,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ADB_LIKELY(x) __builtin_expect(!!(x), 1)
-#define ADB_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define ADB_ARRAY_CNT(a) (sizeof(a) / sizeof((a)[0]))
-#define ADB_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define ADB_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define ADB_LIKELY(x)      __builtin_expect(!!(x), 1)
+#define ADB_UNLIKELY(x)    __builtin_expect(!!(x), 0)
+#define ADB_ARRAY_CNT(a)   (sizeof(a) / sizeof((a)[0]))
+#define ADB_MIN(a, b)      ((a) < (b) ? (a) : (b))
+#define ADB_MAX(a, b)      ((a) > (b) ? (a) : (b))
 #define ADB_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
 
 /* ADB_TRY(expr): return the error of expr if it failed (WiredTiger WT_RET). */
@@ -37,10 +37,10 @@
  * sanitizer builds a violated expectation aborts; in release it is a plain
  * condition. */
 #ifdef ADB_SANITIZE
-#define ADB_NEVER(c) ((c) ? (adb_assert_fail("NEVER(" #c ")", __FILE__, __LINE__), 1) : 0)
+#define ADB_NEVER(c)  ((c) ? (adb_assert_fail("NEVER(" #c ")", __FILE__, __LINE__), 1) : 0)
 #define ADB_ALWAYS(c) ((c) ? 1 : (adb_assert_fail("ALWAYS(" #c ")", __FILE__, __LINE__), 0))
 #else
-#define ADB_NEVER(c) (c)
+#define ADB_NEVER(c)  (c)
 #define ADB_ALWAYS(c) (c)
 #endif
 

@@ -98,7 +98,8 @@ static void
 test_merkle_shape(void **state) {
     (void)state;
     uint8_t leaves[17 * 32], out[32], want[32], tmp[64];
-    for (size_t i = 0; i < sizeof leaves; i++) leaves[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof leaves; i++)
+        leaves[i] = (uint8_t)(i * 7 + 1);
     /* Empty set: SHA-256 of nothing. */
     assert_int_equal(acctdb_merkle_root(NULL, 0, out), 0);
     adb_sha256("", 0, want);
@@ -128,7 +129,8 @@ test_merkle_random_vs_python(void **state) {
     for (size_t t = 0; t < ADB_ARRAY_CNT(sizes); t++) {
         size_t   n = sizes[t];
         uint8_t *leaves = malloc(n * 32);
-        for (size_t i = 0; i < n * 32; i++) leaves[i] = (uint8_t)rnd(&s);
+        for (size_t i = 0; i < n * 32; i++)
+            leaves[i] = (uint8_t)rnd(&s);
         uint8_t out[32], want[32];
         assert_int_equal(acctdb_merkle_root(leaves, n, out), 0);
         ref_root(leaves, n, want);

@@ -25,7 +25,8 @@ typedef struct ref {
 static void
 key_of(uint64_t i, uint64_t salt, uint8_t k[32], bool same_bin) {
     uint64_t s = i * 0x2545F4914F6CDD1Dull ^ salt;
-    for (int w = 0; w < 4; w++) adb_store_u64(k + 8 * w, rnd(&s));
+    for (int w = 0; w < 4; w++)
+        adb_store_u64(k + 8 * w, rnd(&s));
     if (same_bin) k[0] = k[1] = 0xAB; /* every key in one bin */
 }
 
@@ -113,7 +114,8 @@ test_growth_and_batch(void **state) {
     }
     assert_int_equal(adb_index_cnt(ix), n);
     uint64_t visited = 0;
-    for (uint32_t b = 0; b < adb_index_bin_cnt(ix); b++) adb_index_bin_visit(ix, b, count_cb, &visited);
+    for (uint32_t b = 0; b < adb_index_bin_cnt(ix); b++)
+        adb_index_bin_visit(ix, b, count_cb, &visited);
     assert_int_equal(visited, n);
     /* RAM per key stays near 48 B / load. */
     double per = (double)adb_index_mem_sz(ix) / (double)n;
@@ -125,7 +127,8 @@ test_growth_and_batch(void **state) {
     uint64_t slot[B], val[B];
     bool     found[B];
     for (size_t base = 0; base < 20000; base += B) {
-        for (int j = 0; j < B; j++) key_of(base + (size_t)j * 2, 2, keys[j], false);
+        for (int j = 0; j < B; j++)
+            key_of(base + (size_t)j * 2, 2, keys[j], false);
         adb_index_get_batch(ix, (uint8_t const(*)[32])keys, B, slot, val, found);
         for (int j = 0; j < B; j++) {
             uint64_t i = base + (size_t)j * 2;

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define F42 "test-snapshot-v4.2.0-beta.1.tar.zst"
-#define J42 "test-snapshot-v4.2.0-beta.1.json"
+#define F42     "test-snapshot-v4.2.0-beta.1.tar.zst"
+#define J42     "test-snapshot-v4.2.0-beta.1.json"
 #define V1_FULL "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
-#define V1_INC "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
-#define M_FULL "snapshot-10-6ExseAZAVJsAZjhimxHTR7N8p6VGXiDNdsajYh1ipjAD.tar.zst"
-#define M_INC "incremental-snapshot-10-25-GXgKvm3NMAPgGdv2verVaNXmKTHQgfy2TAxLVEfAvdCS.tar.zst"
+#define V1_INC  "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
+#define M_FULL  "snapshot-10-6ExseAZAVJsAZjhimxHTR7N8p6VGXiDNdsajYh1ipjAD.tar.zst"
+#define M_INC   "incremental-snapshot-10-25-GXgKvm3NMAPgGdv2verVaNXmKTHQgfy2TAxLVEfAvdCS.tar.zst"
 
 static char *
 slurp_text(char const *path) {
@@ -164,7 +164,7 @@ test_42_accounts_vs_json(void **state) {
     assert_int_equal(in.records, 9);
     assert_int_equal(in.capitalization, 92065762);
 
-    char *text = slurp_text(adb_test_data(J42));
+    char  *text = slurp_text(adb_test_data(J42));
     cJSON *root = cJSON_Parse(text);
     free(text);
     assert_non_null(root);
@@ -184,18 +184,19 @@ test_42_accounts_vs_json(void **state) {
         cJSON const *e = cJSON_GetArrayItem(ents, j);
         uint64_t     slot = ju64(e, "slot");
         int          pos = 0;
-        for (int k = 0; k < j; k++) pos += ju64(cJSON_GetArrayItem(ents, k), "slot") == slot;
+        for (int k = 0; k < j; k++)
+            pos += ju64(cJSON_GetArrayItem(ents, k), "slot") == slot;
         rec_t *r = NULL;
         for (size_t i = 0; i < n && !r; i++)
             if (recs[i].slot == slot && pos-- == 0) r = &recs[i];
         assert_non_null(r);
         uint8_t pk[32], ow[32], data[200000];
-        assert_int_equal(acctdb_base58_decode_32(
-                             cJSON_GetObjectItemCaseSensitive(e, "pubkey")->valuestring, pk),
-                         0);
-        assert_int_equal(acctdb_base58_decode_32(
-                             cJSON_GetObjectItemCaseSensitive(e, "owner")->valuestring, ow),
-                         0);
+        assert_int_equal(
+            acctdb_base58_decode_32(cJSON_GetObjectItemCaseSensitive(e, "pubkey")->valuestring, pk),
+            0);
+        assert_int_equal(
+            acctdb_base58_decode_32(cJSON_GetObjectItemCaseSensitive(e, "owner")->valuestring, ow),
+            0);
         int dl = adb_test_unhex(data, sizeof data,
                                 cJSON_GetObjectItemCaseSensitive(e, "data_hex")->valuestring);
         assert_memory_equal(r->pubkey, pk, 32);
@@ -237,7 +238,8 @@ test_42_accounts_vs_json(void **state) {
     assert_int_equal(a.lamports, 1000000);
     memset(pk.b, 7, 32);
     assert_int_equal(acctdb_snapshot_get(s, &pk, &a, &slot), ACCTDB_ERR_NOT_FOUND);
-    for (size_t i = 0; i < n; i++) free(recs[i].data);
+    for (size_t i = 0; i < n; i++)
+        free(recs[i].data);
     cJSON_Delete(root);
     close_snap(s, dir);
 }
@@ -246,8 +248,8 @@ static void
 test_42_renamed_with_hash(void **state) {
     (void)state;
     char *dir = adb_test_mkdtemp(), path[4200];
-    snprintf(path, sizeof path, "%s/snapshot-100-7G3gw9TmwzT24jhJQyrPnH2QaKUZ7MHWGG9KW8XaPbDb.tar.zst",
-             dir);
+    snprintf(path, sizeof path,
+             "%s/snapshot-100-7G3gw9TmwzT24jhJQyrPnH2QaKUZ7MHWGG9KW8XaPbDb.tar.zst", dir);
     assert_int_equal(adb_test_sh(NULL, 0, "cp '%s' '%s'", adb_test_data(F42), path), 0);
     char              *d2;
     acctdb_snapshot_t *s = open_snap(path, NULL, &d2, true);
@@ -278,8 +280,8 @@ test_42_renamed_with_hash(void **state) {
 static void
 test_v1_lattice_pair(void **state) {
     (void)state;
-    char              *dir;
-    acctdb_snapshot_t *s = open_snap(adb_test_data(V1_FULL), NULL, &dir, true);
+    char                  *dir;
+    acctdb_snapshot_t     *s = open_snap(adb_test_data(V1_FULL), NULL, &dir, true);
     acctdb_snapshot_info_t in;
     acctdb_snapshot_info(s, &in);
     assert_int_equal(in.live_accounts, 21);
@@ -322,7 +324,8 @@ test_merkle_pair(void **state) {
     for (size_t i = 0; i < acctdb_snapshot_check_cnt(s); i++) {
         acctdb_snapshot_check(s, i, &c);
         if (!strcmp(c.name, "full name")) assert_non_null(strstr(c.detail, "over 211 accounts"));
-        if (!strcmp(c.name, "incremental name")) assert_non_null(strstr(c.detail, "over 6 accounts"));
+        if (!strcmp(c.name, "incremental name"))
+            assert_non_null(strstr(c.detail, "over 6 accounts"));
     }
     close_snap(s, dir);
     /* The full alone: its name is the merkle hash over 211 accounts. */
@@ -337,15 +340,15 @@ test_dir_selection(void **state) {
     (void)state;
     char full[4096], inc[4096], msg[512];
     /* tests/data holds fulls 1 and 10 and incrementals 1-4 and 10-25. */
-    assert_int_equal(acctdb_snapshot_find("tests/data", full, sizeof full, inc, sizeof inc, msg,
-                                          sizeof msg),
-                     0);
+    assert_int_equal(
+        acctdb_snapshot_find("tests/data", full, sizeof full, inc, sizeof inc, msg, sizeof msg), 0);
     assert_non_null(strstr(full, M_FULL));
     assert_non_null(strstr(inc, M_INC));
     /* A directory with only the slot-1 full and the slot-10 incremental:
      * no incremental matches. */
     char *dir = adb_test_mkdtemp();
-    assert_int_equal(adb_test_sh(NULL, 0, "cp '%s' '%s' '%s/'; touch '%s/tmp-snapshot-99-x.tar.zst'",
+    assert_int_equal(adb_test_sh(NULL, 0,
+                                 "cp '%s' '%s' '%s/'; touch '%s/tmp-snapshot-99-x.tar.zst'",
                                  adb_test_data(V1_FULL), adb_test_data(M_INC), dir, dir),
                      0);
     assert_int_equal(acctdb_snapshot_find(dir, full, sizeof full, inc, sizeof inc, msg, sizeof msg),
@@ -385,8 +388,9 @@ compare_with_oracle(char const *full, char const *inc, acctdb_snapshot_t *s) {
     int rc = adb_test_sh(ours, sizeof ours, "'%s' snapshot ls --quiet '%s' %s%s%s", tool, full,
                          inc ? "'" : "", inc ? inc : "", inc ? "'" : "");
     assert_int_equal(rc, 0);
-    rc = adb_test_sh(theirs, sizeof theirs, "python3 tests/oracle/oracle.py --json --list '%s' %s%s%s",
-                     full, inc ? "'" : "", inc ? inc : "", inc ? "'" : "");
+    rc = adb_test_sh(theirs, sizeof theirs,
+                     "python3 tests/oracle/oracle.py --json --list '%s' %s%s%s", full,
+                     inc ? "'" : "", inc ? inc : "", inc ? "'" : "");
     if (rc) fail_msg("oracle failed on %s: %.500s", full, theirs);
     /* Line 1 of the oracle: its summary. */
     char *nl = strchr(theirs, '\n');
@@ -420,7 +424,8 @@ compare_with_oracle(char const *full, char const *inc, acctdb_snapshot_t *s) {
             assert_string_equal(cJSON_GetObjectItemCaseSensitive(x, keys[k])->valuestring,
                                 cJSON_GetObjectItemCaseSensitive(y, keys[k])->valuestring);
         char const *nums[] = {"lamports", "data_len", "slot"};
-        for (int k = 0; k < 3; k++) assert_true(ju64(x, nums[k]) == ju64(y, nums[k]));
+        for (int k = 0; k < 3; k++)
+            assert_true(ju64(x, nums[k]) == ju64(y, nums[k]));
         /* rent_epoch is often u64::MAX, beyond a double: compare the text. */
         char rp[32], rq[32];
         assert_int_equal(sscanf(strstr(p, "\"rent_epoch\":") + 13, " %31[0-9]", rp), 1);
@@ -452,14 +457,12 @@ test_written_archives_vs_oracle(void **state) {
         assert_int_equal(adb_test_sh(NULL, 0,
                                      "'%s' snapshot gen --quiet --accounts %llu --slots %llu "
                                      "--incremental %llu --seed %llu --out '%s' >/dev/null",
-                                     tool, (unsigned long long)n,
-                                     (unsigned long long)(2 + r * 5), (unsigned long long)m,
-                                     (unsigned long long)(seed + r), dir),
+                                     tool, (unsigned long long)n, (unsigned long long)(2 + r * 5),
+                                     (unsigned long long)m, (unsigned long long)(seed + r), dir),
                          0);
         char full[4096], inc[4096], msg[256];
-        assert_int_equal(acctdb_snapshot_find(dir, full, sizeof full, inc, sizeof inc, msg,
-                                              sizeof msg),
-                         0);
+        assert_int_equal(
+            acctdb_snapshot_find(dir, full, sizeof full, inc, sizeof inc, msg, sizeof msg), 0);
         char              *d2;
         acctdb_snapshot_t *s = open_snap(full, NULL, &d2, true);
         assert_all_checks_pass(s);
@@ -542,8 +545,8 @@ test_generator_deterministic(void **state) {
 static void
 test_completion_record(void **state) {
     (void)state;
-    char              *dir;
-    acctdb_snapshot_t *s = open_snap(adb_test_data(V1_FULL), adb_test_data(V1_INC), &dir, true);
+    char                  *dir;
+    acctdb_snapshot_t     *s = open_snap(adb_test_data(V1_FULL), adb_test_data(V1_INC), &dir, true);
     acctdb_snapshot_info_t in;
     acctdb_snapshot_info(s, &in);
     acctdb_snapshot_close(s);
@@ -654,16 +657,16 @@ test_cli_outputs(void **state) {
     assert_non_null(tool);
     static char out[1 << 20];
     /* ls: one JSON object per live account. */
-    assert_int_equal(adb_test_sh(out, sizeof out, "'%s' snapshot ls '%s' | wc -l", tool,
-                                 adb_test_data(F42)),
-                     0);
+    assert_int_equal(
+        adb_test_sh(out, sizeof out, "'%s' snapshot ls '%s' | wc -l", tool, adb_test_data(F42)), 0);
     assert_string_equal(out, "8\n");
     /* --owner filter: the two vote accounts. */
-    assert_int_equal(adb_test_sh(out, sizeof out,
-                                 "'%s' snapshot ls --owner Vote111111111111111111111111111111111111111 "
-                                 "'%s' | wc -l",
-                                 tool, adb_test_data(F42)),
-                     0);
+    assert_int_equal(
+        adb_test_sh(out, sizeof out,
+                    "'%s' snapshot ls --owner Vote111111111111111111111111111111111111111 "
+                    "'%s' | wc -l",
+                    tool, adb_test_data(F42)),
+        0);
     assert_string_equal(out, "2\n");
     /* get: exact u64 and exit status 1 when absent. */
     assert_int_equal(adb_test_sh(out, sizeof out, "'%s' snapshot get '%s' %s", tool,

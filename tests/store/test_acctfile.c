@@ -31,8 +31,8 @@ slurp(char const *path, size_t *sz) {
 static void
 test_real_agave_file(void **state) {
     (void)state;
-    size_t   sz;
-    uint8_t *b = slurp(adb_test_data("test_account_file"), &sz);
+    size_t              sz;
+    uint8_t            *b = slurp(adb_test_data("test_account_file"), &sz);
     adb_acctfile_iter_t it;
     adb_acct_rec_t      r;
     adb_acctfile_iter_init(&it, b, sz, sz);
@@ -48,15 +48,16 @@ test_real_agave_file(void **state) {
     assert_int_equal(it.err.code, 0);
     /* An independent count with Python's struct module. */
     char out[256];
-    int  rc = adb_test_sh(out, sizeof out,
-                          "python3 -c \"import struct,sys\n"
-                          "d=open(sys.argv[1],'rb').read(); o=n=l=t=0\n"
-                          "while o+136<=len(d):\n"
-                          "  dl=struct.unpack_from('<Q',d,o+8)[0]; lam=struct.unpack_from('<Q',d,o+48)[0]\n"
-                          "  if lam==0 and d[o+16:o+48]==bytes(32): break\n"
-                          "  n+=1; l+=lam; t+=dl; o+=(136+dl+7)//8*8\n"
-                          "print(n,l,t)\" '%s'",
-                          adb_test_data("test_account_file"));
+    int  rc = adb_test_sh(
+         out, sizeof out,
+         "python3 -c \"import struct,sys\n"
+          "d=open(sys.argv[1],'rb').read(); o=n=l=t=0\n"
+          "while o+136<=len(d):\n"
+          "  dl=struct.unpack_from('<Q',d,o+8)[0]; lam=struct.unpack_from('<Q',d,o+48)[0]\n"
+          "  if lam==0 and d[o+16:o+48]==bytes(32): break\n"
+          "  n+=1; l+=lam; t+=dl; o+=(136+dl+7)//8*8\n"
+          "print(n,l,t)\" '%s'",
+         adb_test_data("test_account_file"));
     assert_int_equal(rc, 0);
     char want[128];
     snprintf(want, sizeof want, "%llu %llu %llu\n", (unsigned long long)n,
@@ -79,21 +80,25 @@ test_writer_layout(void **state) {
         uint8_t         **d = calloc(n, sizeof *d);
         uint64_t          total = 0;
         for (size_t i = 0; i < n; i++) {
-            for (int k = 0; k < 32; k++) a[i].pubkey.b[k] = (uint8_t)rnd(&s);
-            for (int k = 0; k < 32; k++) a[i].owner.b[k] = (uint8_t)rnd(&s);
+            for (int k = 0; k < 32; k++)
+                a[i].pubkey.b[k] = (uint8_t)rnd(&s);
+            for (int k = 0; k < 32; k++)
+                a[i].owner.b[k] = (uint8_t)rnd(&s);
             a[i].lamports = 1 + rnd(&s) % 1000000;
             a[i].rent_epoch = rnd(&s) % 2 ? UINT64_MAX : rnd(&s);
             a[i].data_len = rnd(&s) % 3 ? rnd(&s) % 300 : rnd(&s) % 5000;
             a[i].executable = rnd(&s) % 5 == 0;
             d[i] = malloc(a[i].data_len + 1);
-            for (uint64_t k = 0; k < a[i].data_len; k++) d[i][k] = (uint8_t)rnd(&s);
+            for (uint64_t k = 0; k < a[i].data_len; k++)
+                d[i][k] = (uint8_t)rnd(&s);
             a[i].data = d[i];
             total += adb_acct_rec_sz(a[i].data_len);
         }
         uint8_t *buf = malloc(total);
         memset(buf, 0xEE, total);
         uint64_t off = 0;
-        for (size_t i = 0; i < n; i++) off += adb_acct_rec_write(buf + off, &a[i]);
+        for (size_t i = 0; i < n; i++)
+            off += adb_acct_rec_write(buf + off, &a[i]);
         assert_int_equal(off, total);
         /* Exact bytes: zero write version, zero padding, zero hash, zero
          * data padding. */
@@ -104,7 +109,8 @@ test_writer_layout(void **state) {
         while (adb_acctfile_iter_next(&it, &r)) {
             uint8_t const *h = buf + r.off;
             assert_int_equal(adb_load_u64(h), 0);
-            for (int k = 0x61; k < 0x88; k++) assert_int_equal(h[k], 0);
+            for (int k = 0x61; k < 0x88; k++)
+                assert_int_equal(h[k], 0);
             for (uint64_t k = ADB_ACCT_HDR_SZ + r.data_len; k < adb_acct_rec_sz(r.data_len); k++)
                 assert_int_equal(h[k], 0);
             acctdb_account_t back;
@@ -121,13 +127,14 @@ test_writer_layout(void **state) {
         assert_int_equal(it.err.code, 0);
         assert_int_equal(i, n);
         /* The final record's padding may be missing (unaligned valid length). */
-        uint64_t last = adb_acct_rec_sz(a[n - 1].data_len);
-        uint64_t unpadded = total - last + ADB_ACCT_HDR_SZ + a[n - 1].data_len;
-        uint64_t cnt;
+        uint64_t  last = adb_acct_rec_sz(a[n - 1].data_len);
+        uint64_t  unpadded = total - last + ADB_ACCT_HDR_SZ + a[n - 1].data_len;
+        uint64_t  cnt;
         adb_err_t e = {0};
         assert_int_equal(adb_acctfile_check(buf, unpadded, total, &cnt, &e), 0);
         assert_int_equal(cnt, n);
-        for (size_t k = 0; k < n; k++) free(d[k]);
+        for (size_t k = 0; k < n; k++)
+            free(d[k]);
         free(d), free(a), free(buf);
     }
 }

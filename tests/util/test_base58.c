@@ -16,7 +16,8 @@ ref_encode(uint8_t const *in, size_t n, char *out) {
     char    *rev = malloc(n * 2 + 2);
     memcpy(num, in, n);
     size_t zeros = 0, len = 0;
-    while (zeros < n && in[zeros] == 0) zeros++;
+    while (zeros < n && in[zeros] == 0)
+        zeros++;
     size_t start = zeros;
     while (start < n) {
         unsigned rem = 0;
@@ -26,11 +27,14 @@ ref_encode(uint8_t const *in, size_t n, char *out) {
             rem = cur % 58;
         }
         rev[len++] = ALPHA[rem];
-        while (start < n && num[start] == 0) start++;
+        while (start < n && num[start] == 0)
+            start++;
     }
     size_t o = 0;
-    for (size_t i = 0; i < zeros; i++) out[o++] = '1';
-    while (len) out[o++] = rev[--len];
+    for (size_t i = 0; i < zeros; i++)
+        out[o++] = '1';
+    while (len)
+        out[o++] = rev[--len];
     out[o] = 0;
     free(num);
     free(rev);
@@ -55,7 +59,8 @@ test_vectors(void **state) {
         {"626262", "a3gV"},
         {"636363", "aPEr"},
         {"73696d706c792061206c6f6e6720737472696e67", "2cFupjhnEsSn59qHXstmK2ffpLv2"},
-        {"00eb15231dfceb60925886b67d065299925915aeb172c06647", "1NS17iag9jJgTHD1VXjvLCEnZuQ3rJDE9L"},
+        {"00eb15231dfceb60925886b67d065299925915aeb172c06647",
+         "1NS17iag9jJgTHD1VXjvLCEnZuQ3rJDE9L"},
         {"516b6fcd0f", "ABnLTmg"},
         {"bf4f89001e670274dd", "3SEo3LWLoPntC"},
         {"572e4794", "3EFU7m"},
@@ -89,7 +94,8 @@ test_random_vs_reference(void **state) {
     for (size_t it = 0; it < iters; it++) {
         size_t  n = rnd(&s) % 80;
         uint8_t bin[80], back[80];
-        for (size_t i = 0; i < n; i++) bin[i] = (uint8_t)rnd(&s);
+        for (size_t i = 0; i < n; i++)
+            bin[i] = (uint8_t)rnd(&s);
         size_t lead = n ? rnd(&s) % (n + 1) : 0; /* force leading zeros sometimes */
         if (rnd(&s) % 4 == 0) memset(bin, 0, lead);
         char   want[160], got[160];
@@ -113,8 +119,8 @@ test_random_vs_reference(void **state) {
 static void
 test_rejects(void **state) {
     (void)state;
-    uint8_t buf[64];
-    size_t  sz = 123;
+    uint8_t     buf[64];
+    size_t      sz = 123;
     char const *bad[] = {"0", "O", "I", "l", "abc def", "abc\n", "+", "\xc3\xa9", "12-3"};
     for (size_t i = 0; i < ADB_ARRAY_CNT(bad); i++) {
         assert_int_equal(adb_base58_decode(bad[i], strlen(bad[i]), buf, sizeof buf, &sz),
@@ -160,7 +166,8 @@ test_long_values(void **state) {
         size_t   n = 300 + rnd(&s) % 700;
         uint8_t *bin = malloc(n), *back = malloc(n);
         char    *want = malloc(n * 2 + 2), *got = malloc(n * 2 + 2);
-        for (size_t i = 0; i < n; i++) bin[i] = (uint8_t)rnd(&s);
+        for (size_t i = 0; i < n; i++)
+            bin[i] = (uint8_t)rnd(&s);
         size_t len, sz;
         ref_encode(bin, n, want);
         assert_int_equal(adb_base58_encode(bin, n, got, n * 2 + 2, &len), 0);

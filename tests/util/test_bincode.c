@@ -145,21 +145,21 @@ test_writer_limits(void **state) {
 
     /* Growth across many reallocations keeps the bytes. */
     adb_bc_wr_init(&wr, 0);
-    for (uint32_t i = 0; i < 100000; i++) adb_bc_put_u32(&wr, i);
+    for (uint32_t i = 0; i < 100000; i++)
+        adb_bc_put_u32(&wr, i);
     assert_int_equal(wr.err, 0);
     size_t   sz;
     uint8_t *b = adb_bc_wr_take(&wr, &sz);
     assert_int_equal(sz, 400000);
-    for (uint32_t i = 0; i < 100000; i += 997) assert_int_equal(adb_load_u32(b + 4 * i), i);
+    for (uint32_t i = 0; i < 100000; i += 997)
+        assert_int_equal(adb_load_u32(b + 4 * i), i);
     adb_free(b);
     assert_null(wr.buf);
 }
 
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_roundtrip),
-    cmocka_unit_test(test_truncation_sticky),
-    cmocka_unit_test(test_invalid_values),
-    cmocka_unit_test(test_length_prefix_bounds),
+    cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_truncation_sticky),
+    cmocka_unit_test(test_invalid_values), cmocka_unit_test(test_length_prefix_bounds),
     cmocka_unit_test(test_writer_limits),
 };
 ADB_TEST_GROUP(bincode, tests);

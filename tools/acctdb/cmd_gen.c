@@ -23,9 +23,12 @@ parse_u64(char const *s, uint64_t *out) {
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s || s[0] == '-') return -1;
     uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end == 'K' || *end == 'k')
+        mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1ull << 30, end++;
     if (*end || (mul > 1 && v > UINT64_MAX / mul)) return -1;
     *out = (uint64_t)v * mul;
     return 0;
@@ -34,39 +37,63 @@ parse_u64(char const *s, uint64_t *out) {
 static void
 gen_progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
     (void)ctx;
-    fprintf(stderr, "\r%s: %5.1f%% of %.1f MiB", what, total ? 100.0 * (double)done / (double)total : 100.0,
-            (double)total / 1048576.0);
+    fprintf(stderr, "\r%s: %5.1f%% of %.1f MiB", what,
+            total ? 100.0 * (double)done / (double)total : 100.0, (double)total / 1048576.0);
     if (done >= total) fputc('\n', stderr);
 }
 
 int
 cmd_snapshot_gen(int argc, char **argv) {
     enum { O_ACC = 1, O_SLOTS, O_SEED, O_INC, O_MAX, O_OUT, O_THREADS, O_QUIET, O_HELP };
-    static struct option const lo[] = {
-        {"accounts", required_argument, 0, O_ACC}, {"slots", required_argument, 0, O_SLOTS},
-        {"seed", required_argument, 0, O_SEED},    {"incremental", required_argument, 0, O_INC},
-        {"max-bytes", required_argument, 0, O_MAX}, {"out", required_argument, 0, O_OUT},
-        {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, O_QUIET},
-        {"help", no_argument, 0, O_HELP},          {0, 0, 0, 0}};
-    acctdb_gen_opts_t o = {0};
-    bool              quiet = false, have_n = false;
-    int               c;
+    static struct option const lo[] = {{"accounts", required_argument, 0, O_ACC},
+                                       {"slots", required_argument, 0, O_SLOTS},
+                                       {"seed", required_argument, 0, O_SEED},
+                                       {"incremental", required_argument, 0, O_INC},
+                                       {"max-bytes", required_argument, 0, O_MAX},
+                                       {"out", required_argument, 0, O_OUT},
+                                       {"threads", required_argument, 0, O_THREADS},
+                                       {"quiet", no_argument, 0, O_QUIET},
+                                       {"help", no_argument, 0, O_HELP},
+                                       {0, 0, 0, 0}};
+    acctdb_gen_opts_t          o = {0};
+    bool                       quiet = false, have_n = false;
+    int                        c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         uint64_t v = 0;
         if (optarg && c != O_OUT && parse_u64(optarg, &v))
             return tool_fail(0, "snapshot gen: '%s' is not a non-negative number", optarg);
         switch (c) {
-        case O_ACC: o.accounts = v, have_n = true; break;
-        case O_SLOTS: o.slots = v; break;
-        case O_SEED: o.seed = v; break;
-        case O_INC: o.incremental = v; break;
-        case O_MAX: o.max_bytes = v; break;
-        case O_OUT: o.out_dir = optarg; break;
-        case O_THREADS: o.threads = (unsigned)v; break;
-        case O_QUIET: quiet = true; break;
-        case O_HELP: fputs(GEN_USAGE, stdout); return 0;
-        default: fputs(GEN_USAGE, stderr); return 2;
+        case O_ACC:
+            o.accounts = v, have_n = true;
+            break;
+        case O_SLOTS:
+            o.slots = v;
+            break;
+        case O_SEED:
+            o.seed = v;
+            break;
+        case O_INC:
+            o.incremental = v;
+            break;
+        case O_MAX:
+            o.max_bytes = v;
+            break;
+        case O_OUT:
+            o.out_dir = optarg;
+            break;
+        case O_THREADS:
+            o.threads = (unsigned)v;
+            break;
+        case O_QUIET:
+            quiet = true;
+            break;
+        case O_HELP:
+            fputs(GEN_USAGE, stdout);
+            return 0;
+        default:
+            fputs(GEN_USAGE, stderr);
+            return 2;
         }
     }
     if (optind != argc || !have_n || !o.out_dir) {

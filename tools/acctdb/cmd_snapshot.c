@@ -47,8 +47,10 @@ static void
 progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
     bar_t *b = ctx;
     double t = now_s();
-    if (b->t0 == 0) b->t0 = t;
-    else if (done < total && t - b->last < 0.2) return;
+    if (b->t0 == 0)
+        b->t0 = t;
+    else if (done < total && t - b->last < 0.2)
+        return;
     double      el = t - b->t0;
     double      rate = el > 0 ? (double)done / el : 0;
     double      eta = rate > 0 ? (double)(total - done) / rate : 0;
@@ -56,7 +58,8 @@ progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
     char        bar[31];
     int         fill = pct * 30 / 100;
     char const *name = strrchr(what, '/') ? strrchr(what, '/') + 1 : what;
-    for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
     fprintf(stderr, "\r%.40s [%s] %3d%% %7.1f MiB %6.1f MiB/s ETA %4.0fs ", name, bar, pct,
             (double)done / 1048576.0, rate / 1048576.0, eta);
@@ -141,8 +144,7 @@ print_info(acctdb_snapshot_info_t const *in, char const *full, char const *inc) 
            (unsigned long long)in->records, (unsigned long long)in->duplicates);
     printf("live accounts:        %llu\n", (unsigned long long)in->live_accounts);
     printf("capitalization:       %llu lamports (manifest %llu)\n",
-           (unsigned long long)in->capitalization,
-           (unsigned long long)in->manifest_capitalization);
+           (unsigned long long)in->capitalization, (unsigned long long)in->manifest_capitalization);
     printf("accounts_data_len:    %llu bytes (manifest %llu)\n",
            (unsigned long long)in->accounts_data_len,
            (unsigned long long)in->manifest_accounts_data_len);
@@ -191,33 +193,54 @@ cmd_snapshot(int argc, char **argv) {
     }
 
     enum { O_DIR = 1, O_STORE, O_STRICT, O_THREADS, O_OWNER, O_QUIET, O_JSON, O_HELP };
-    static struct option const lo[] = {
-        {"dir", required_argument, 0, O_DIR},       {"store", required_argument, 0, O_STORE},
-        {"strict-name", no_argument, 0, O_STRICT},  {"threads", required_argument, 0, O_THREADS},
-        {"owner", required_argument, 0, O_OWNER},   {"quiet", no_argument, 0, O_QUIET},
-        {"json", no_argument, 0, O_JSON},           {"help", no_argument, 0, O_HELP},
-        {0, 0, 0, 0}};
-    char const            *dir = NULL, *owner_s = NULL;
-    acctdb_snapshot_opts_t o = {0};
-    bool                   quiet = false, json = false;
-    int                    c;
+    static struct option const lo[] = {{"dir", required_argument, 0, O_DIR},
+                                       {"store", required_argument, 0, O_STORE},
+                                       {"strict-name", no_argument, 0, O_STRICT},
+                                       {"threads", required_argument, 0, O_THREADS},
+                                       {"owner", required_argument, 0, O_OWNER},
+                                       {"quiet", no_argument, 0, O_QUIET},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"help", no_argument, 0, O_HELP},
+                                       {0, 0, 0, 0}};
+    char const                *dir = NULL, *owner_s = NULL;
+    acctdb_snapshot_opts_t     o = {0};
+    bool                       quiet = false, json = false;
+    int                        c;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "", lo, NULL)) != -1) {
         switch (c) {
-        case O_DIR: dir = optarg; break;
-        case O_STORE: o.store_dir = optarg; break;
-        case O_STRICT: o.strict_name = true; break;
-        case O_THREADS: o.threads = (unsigned)strtoul(optarg, NULL, 10); break;
-        case O_OWNER: owner_s = optarg; break;
-        case O_QUIET: quiet = true; break;
-        case O_JSON: json = true; break;
-        case O_HELP: fputs(USAGE, stdout); return 0;
-        default: fputs(USAGE, stderr); return 2;
+        case O_DIR:
+            dir = optarg;
+            break;
+        case O_STORE:
+            o.store_dir = optarg;
+            break;
+        case O_STRICT:
+            o.strict_name = true;
+            break;
+        case O_THREADS:
+            o.threads = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case O_OWNER:
+            owner_s = optarg;
+            break;
+        case O_QUIET:
+            quiet = true;
+            break;
+        case O_JSON:
+            json = true;
+            break;
+        case O_HELP:
+            fputs(USAGE, stdout);
+            return 0;
+        default:
+            fputs(USAGE, stderr);
+            return 2;
         }
     }
-    int    nargs = argc - 1 - optind;
-    char **args = argv + 1 + optind;
-    char   full[4096], inc[4096], msg[1024];
+    int         nargs = argc - 1 - optind;
+    char      **args = argv + 1 + optind;
+    char        full[4096], inc[4096], msg[1024];
     char const *pubkey_s = NULL;
     if (is_get) {
         if (nargs < 1) return tool_fail(0, "snapshot get: missing PUBKEY");
@@ -251,7 +274,7 @@ cmd_snapshot(int argc, char **argv) {
         o.progress_ctx = &bar;
     }
     acctdb_snapshot_t *s = NULL;
-    int rc = acctdb_snapshot_open(&s, full, inc[0] ? inc : NULL, &o);
+    int                rc = acctdb_snapshot_open(&s, full, inc[0] ? inc : NULL, &o);
     if (bar.drawn && rc) fputc('\n', stderr);
     if (rc) {
         if (is_verify && s) print_checks(s);

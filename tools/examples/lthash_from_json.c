@@ -52,7 +52,8 @@ unhex(uint8_t *dst, size_t dst_max, char const *hex, size_t *sz_out) {
 
 static void
 hex(char *dst, uint8_t const *src, size_t n) {
-    for (size_t i = 0; i < n; i++) sprintf(dst + 2 * i, "%02x", src[i]);
+    for (size_t i = 0; i < n; i++)
+        sprintf(dst + 2 * i, "%02x", src[i]);
 }
 
 static char const *
@@ -213,7 +214,8 @@ main(int argc, char **argv) {
            ck_ok ? "matches" : "DOES NOT MATCH", b58_want);
     printf("\n%s\n", bad ? "RESULT: MISMATCH" : "RESULT: all lattice hashes match");
 
-    for (int i = 0; i < n; i++) free(data[i]);
+    for (int i = 0; i < n; i++)
+        free(data[i]);
     free(data), free(acc), free(slot), free(live), free(lv);
     cJSON_Delete(root);
     return bad ? 1 : 0;

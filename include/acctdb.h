@@ -309,8 +309,9 @@ typedef struct acctdb_snapshot_info {
     uint64_t      records; /* account records scanned */
     uint64_t      live_accounts;
     uint64_t      duplicates;        /* older versions superseded by newer ones */
-    uint64_t      capitalization;    /* recomputed */
-    uint64_t      accounts_data_len; /* recomputed */
+    bool          has_sums;          /* the next two were recomputed (verification on) */
+    uint64_t      capitalization;    /* recomputed lamports of the live set */
+    uint64_t      accounts_data_len; /* recomputed data bytes of the live set */
     uint64_t      manifest_capitalization;
     uint64_t      manifest_accounts_data_len;
     uint64_t      epoch; /* derived from the epoch schedule */

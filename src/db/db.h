@@ -48,6 +48,9 @@ typedef struct adb_db_totals {
     uint64_t        dup_cnt;        /* records superseded by a newer version */
     acctdb_lthash_t lthash;         /* valid if hashing was on */
     int             formula;        /* adb_db_hash_mode_t used */
+    bool            has_sums;       /* capitalization and data_len are computed
+                                     * (not without hashing: that would mean
+                                     * reading every superseded version back) */
 } adb_db_totals_t;
 
 int adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err);
@@ -76,8 +79,11 @@ bool adb_db_has_slot(adb_db_t const *db, uint64_t slot);
  * (message in adb_db_errmsg). */
 int adb_db_bulk_wait(adb_db_t *db);
 
-/* Totals of everything loaded so far (waits first). */
-int adb_db_bulk_totals(adb_db_t *db, adb_db_totals_t *out);
+/* Totals of everything loaded so far (waits first).  With want_sums, the
+ * capitalization, data length (and the lattice hash, if hashing is on) are
+ * exact: every superseded version is read back and mixed out; without, only
+ * the counts are (from the index), which costs no I/O. */
+int adb_db_bulk_totals(adb_db_t *db, bool want_sums, adb_db_totals_t *out);
 
 /* Recomputes the lattice hash of the live set with formula f by reading
  * every live record again (used when the archive's hash was made with the

@@ -38,7 +38,8 @@ adb_db_loc_is_zero(uint64_t v) {
 #define ADB_DB_SEGS_MAX   65536u
 
 typedef struct adb_db_seg {
-    int      fd;
+    int      fd;   /* buffered: queries, large write-through storages, sync */
+    int      dfd;  /* O_DIRECT (loading): storage writes and loser re-reads; -1 if refused */
     uint64_t tail; /* next free offset (producer thread only) */
 } adb_db_seg_t;
 
@@ -73,7 +74,7 @@ typedef struct adb_db_buf {
 #define ADB_DB_FILE_CHUNKS_MAX 4096u /* 16.7 M files */
 
 typedef struct adb_db_job {
-    uint8_t  kind; /* JOB_SCAN, JOB_HASH, JOB_WRITE */
+    uint8_t  kind; /* JOB_SCAN, JOB_HASH, JOB_WRITE, JOB_LOSERS (off..end index losers) */
     uint32_t file;
     uint64_t off, end;
 } adb_db_job_t;
@@ -89,6 +90,10 @@ typedef struct adb_db_worker {
     bool            started;
     acctdb_lthash_t sum;
     uint64_t        records, nonzero, lamports, data_len;
+    /* Superseded versions read back by LOSERS jobs (subtracted at the end). */
+    acctdb_lthash_t lose_sum;
+    uint64_t        lose_cnt, lose_lamports, lose_data_len;
+    uint8_t        *scratch; /* aligned read window for LOSERS jobs */
     adb_db_loser_t *losers;
     size_t          loser_cnt, loser_cap;
 } adb_db_worker_t;
@@ -111,6 +116,7 @@ struct adb_db {
     size_t           q_cap, q_head, q_cnt;
     size_t           pending;              /* jobs queued or running */
     uint64_t         backlog, backlog_max; /* bytes of files in flight */
+    adb_db_loser_t  *losers;               /* all losers sorted by location (during totals) */
     adb_db_buf_t    *pool[ADB_DB_BUF_CLASSES];
     uint64_t         pool_sz;
     bool             stopping;

@@ -359,6 +359,7 @@ adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, 
         char name[32];
         snprintf(name, sizeof name, "seg-%06u", k);
         db->segs[k].fd = openat(db->accdirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        db->segs[k].dfd = -1;
         atomic_store(&db->seg_cnt, k + 1);
         struct stat st;
         if (db->segs[k].fd < 0 || fstat(db->segs[k].fd, &st)) {
@@ -439,6 +440,7 @@ adb_db_close(adb_db_t *db) {
         for (unsigned i = 0; i < db->nworkers; i++) {
             if (db->workers[i].started) pthread_join(db->workers[i].thr, NULL);
             adb_free(db->workers[i].losers);
+            adb_aligned_free(db->workers[i].scratch);
         }
         adb_free(db->workers);
     }
@@ -450,8 +452,10 @@ adb_db_close(adb_db_t *db) {
         else if (f->map)
             munmap(f->map, f->map_sz);
     }
-    for (uint32_t k = 0; db->segs && k < atomic_load(&db->seg_cnt); k++)
+    for (uint32_t k = 0; db->segs && k < atomic_load(&db->seg_cnt); k++) {
         if (db->segs[k].fd >= 0) close(db->segs[k].fd);
+        if (db->segs[k].dfd >= 0) close(db->segs[k].dfd);
+    }
     adb_free(db->segs);
     adb_db_pool_free(db);
     if (db->chunks)

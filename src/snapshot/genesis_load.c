@@ -95,7 +95,7 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
         }
         s->full.account_files = 1;
     }
-    if ((rc = adb_db_bulk_totals(s->db, &s->totals))) {
+    if ((rc = adb_db_bulk_totals(s->db, true, &s->totals))) {
         adb_err_set(&s->err, rc, "%s", adb_db_errmsg(s->db));
         goto done;
     }

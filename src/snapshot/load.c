@@ -660,7 +660,7 @@ verify_archive(adb_snap_t *s, adb_archive_info_t *ai, bool is_inc, uint64_t base
     char                  pfx[16], nm[64], x[ACCTDB_BASE58_32_SZ], y[ACCTDB_BASE58_32_SZ];
     snprintf(pfx, sizeof pfx, "%s", is_inc ? "incremental " : s->has_inc ? "full " : "");
     adb_db_totals_t t;
-    int             rc = adb_db_bulk_totals(s->db, &t);
+    int             rc = adb_db_bulk_totals(s->db, s->opts.verify, &t);
     if (rc) return adb_err_set(&s->err, rc, "%s", adb_db_errmsg(s->db));
     s->totals = t;
 

@@ -135,6 +135,7 @@ acctdb_snapshot_info(acctdb_snapshot_t const *h, acctdb_snapshot_info_t *out) {
     out->records = s->totals.records;
     out->live_accounts = s->totals.live_cnt;
     out->duplicates = s->totals.dup_cnt;
+    out->has_sums = s->totals.has_sums;
     out->capitalization = s->totals.capitalization;
     out->accounts_data_len = s->totals.data_len;
     out->manifest_capitalization = m->bank.capitalization;

@@ -3,8 +3,8 @@
 #
 # Phases: deps, release build (-Werror), static checks, unit tests
 # (release, ACCTDB_TEST_SCALE, default 1), fuzz corpus replay, install
-# smoke test, then the ASan+UBSan build with its tests at scale 0.1 and its
-# replays.  The closing line sums every phase: "N passed, N failed".
+# smoke test, the ASan+UBSan build with its tests at scale 0.1 and its
+# replays, then the ThreadSanitizer build running the concurrency group.  The closing line sums every phase: "N passed, N failed".
 #
 # Knobs: ACCTDB_TEST_SCALE (release scale, default 1),
 #        ACCTDB_SAN_SCALE (sanitizer scale, default 0.1), JOBS (make -j).
@@ -27,12 +27,12 @@ phase() { # phase NAME CMD...   runs CMD, counts it as one check
     echo "=== $name: $st (${dt}s)"
 }
 
-unit() { # unit NAME BUILD SCALE   runs the cmocka runner, adds its counts
-    local name=$1 build=$2 scale=$3
+unit() { # unit NAME BUILD SCALE [FILTER]   runs the cmocka runner, adds its counts
+    local name=$1 build=$2 scale=$3 filter=${4:-}
     local t0=$(date +%s) log
     echo "=== $name"
     log=$(mktemp)
-    ACCTDB_TEST_SCALE=$scale "$build/acctdb-tests" 2>&1 | tee "$log"
+    ACCTDB_TEST_SCALE=$scale ACCTDB_TEST_FILTER=$filter "$build/acctdb-tests" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
     local line p f
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
@@ -87,6 +87,8 @@ phase "install + pkg-config" install_smoke
 phase "build asan+ubsan"     make -j"$JOBS" MODE=asan tests tools replay
 unit  "unit tests (asan)"    build/asan "$SAN_SCALE"
 phase "fuzz replay (asan)"   replay build/asan
+phase "build tsan"           make -j"$JOBS" MODE=tsan tests
+unit  "concurrency (tsan)"   build/tsan "$SAN_SCALE" concurrency
 
 echo
 echo "=== summary"

@@ -69,6 +69,18 @@ home(uint64_t h, uint32_t cap) {
     return (uint32_t)(((unsigned __int128)h * cap) >> 64);
 }
 
+/* Prefetches the home entry of key without taking the bin lock. */
+static inline void
+prefetch_home(adb_index_t const *ix, uint8_t const *key, int rw) {
+    bin_t const *b = &ix->bins[adb_index_bin_of(ix, key)];
+    entry_t     *tab = __atomic_load_n(&b->tab, __ATOMIC_RELAXED);
+    uint32_t     cap = __atomic_load_n(&b->cap, __ATOMIC_RELAXED);
+    if (rw)
+        __builtin_prefetch(&tab[home(khash(ix, key), cap)], 1);
+    else
+        __builtin_prefetch(&tab[home(khash(ix, key), cap)]);
+}
+
 uint32_t
 adb_index_bin_of(adb_index_t const *ix, uint8_t const key[32]) {
     uint32_t top = (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 | (uint32_t)key[2] << 8 | key[3];
@@ -161,8 +173,11 @@ rebuild(adb_index_t *ix, bin_t *b, uint64_t ncap64) {
     entry_t *old = b->tab, *nt = tab_alloc(ncap);
     if (!nt) return ACCTDB_ERR_NOMEM;
     uint32_t ocap = b->cap;
-    b->tab = nt;
-    b->cap = ncap;
+    /* Published with relaxed atomic stores: the batched calls read them
+     * without the lock to compute prefetch hints (prefetching a stale
+     * address is harmless; a plain racy read would not be). */
+    __atomic_store_n(&b->tab, nt, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->cap, ncap, __ATOMIC_RELAXED);
     b->cnt = 0;
     for (uint32_t i = 0; i < ocap; i++)
         if (old[i].slot != ADB_INDEX_SLOT_EMPTY) rh_insert(ix, b, old[i]);
@@ -260,15 +275,10 @@ adb_index_upsert_newer_batch(adb_index_t *ix, uint8_t const *const *keys, uint64
                              uint64_t const *vals, size_t n, uint8_t *res, uint64_t *old_slots,
                              uint64_t *old_vals) {
     enum { AHEAD = 8 };
-    for (size_t i = 0; i < n && i < AHEAD; i++) {
-        bin_t const *b = &ix->bins[adb_index_bin_of(ix, keys[i])];
-        __builtin_prefetch(&b->tab[home(khash(ix, keys[i]), b->cap)], 1);
-    }
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        prefetch_home(ix, keys[i], 1);
     for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n) {
-            bin_t const *b = &ix->bins[adb_index_bin_of(ix, keys[i + AHEAD])];
-            __builtin_prefetch(&b->tab[home(khash(ix, keys[i + AHEAD]), b->cap)], 1);
-        }
+        if (i + AHEAD < n) prefetch_home(ix, keys[i + AHEAD], 1);
         int rc = upsert(ix, keys[i], slots[i], vals[i], true, &old_slots[i], &old_vals[i]);
         if (rc < 0) return rc;
         res[i] = (uint8_t)rc;
@@ -299,15 +309,10 @@ void
 adb_index_get_batch(adb_index_t *ix, uint8_t const (*keys)[32], size_t n, uint64_t *slot,
                     uint64_t *val, bool *found) {
     enum { AHEAD = 8 };
-    for (size_t i = 0; i < n && i < AHEAD; i++) {
-        bin_t const *b = &ix->bins[adb_index_bin_of(ix, keys[i])];
-        __builtin_prefetch(&b->tab[home(khash(ix, keys[i]), b->cap)]);
-    }
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        prefetch_home(ix, keys[i], 0);
     for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n) {
-            bin_t const *b = &ix->bins[adb_index_bin_of(ix, keys[i + AHEAD])];
-            __builtin_prefetch(&b->tab[home(khash(ix, keys[i + AHEAD]), b->cap)]);
-        }
+        if (i + AHEAD < n) prefetch_home(ix, keys[i + AHEAD], 0);
         found[i] = adb_index_get(ix, keys[i], &slot[i], &val[i]);
     }
 }

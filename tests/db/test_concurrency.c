@@ -38,8 +38,12 @@ hammer(void *arg) {
         switch (r % 8) {
         case 0:
         case 1:
-        case 2: adb_index_upsert_newer(h->ix, k, r % 100, r % 7, NULL, NULL); break;
-        case 3: adb_index_remove(h->ix, k); break;
+        case 2:
+            adb_index_upsert_newer(h->ix, k, r % 100, r % 7, NULL, NULL);
+            break;
+        case 3:
+            adb_index_remove(h->ix, k);
+            break;
         case 4: {
             uint64_t sl, v;
             adb_index_get(h->ix, k, &sl, &v);
@@ -65,7 +69,8 @@ hammer(void *arg) {
             adb_index_get_batch(h->ix, (uint8_t const(*)[32])keys, 8, sl, v, f);
             break;
         }
-        default: break;
+        default:
+            break;
         }
     }
     return NULL;
@@ -98,13 +103,15 @@ test_index_contended(void **state) {
         h[i] = (hammer_t){ix, adb_test_seed() + (uint64_t)i, adb_test_scaled(200000)};
         pthread_create(&th[i], NULL, hammer, &h[i]);
     }
-    for (int i = 0; i < T; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
     /* The count agrees with a visit of every bin, and every entry found by
      * the visit is found by a lookup. */
     uint64_t n = 0;
     for (uint32_t b = 0; b < adb_index_bin_cnt(ix); b++)
         assert_int_equal(adb_index_bin_visit(ix, b, check_entry, ix), 0);
-    for (uint32_t b = 0; b < adb_index_bin_cnt(ix); b++) adb_index_bin_visit(ix, b, count_entry, &n);
+    for (uint32_t b = 0; b < adb_index_bin_cnt(ix); b++)
+        adb_index_bin_visit(ix, b, count_entry, &n);
     assert_int_equal(n, adb_index_cnt(ix));
     adb_index_close(ix);
 }
@@ -114,7 +121,8 @@ test_parallel_loads(void **state) {
     (void)state;
     /* The same archives loaded with 1, 2 and 4 workers give the same
      * totals, and two loads run at once in one process. */
-    char const *full = adb_test_data("snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst");
+    char const *full =
+        adb_test_data("snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst");
     char const *inc = adb_test_data(
         "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst");
     acctdb_snapshot_info_t first = {0};
@@ -160,8 +168,8 @@ load_main(void *arg) {
 static void
 test_two_loads_at_once(void **state) {
     (void)state;
-    loader_t  a = {adb_test_data("test-snapshot-v4.2.0-beta.1.tar.zst"), -1};
-    loader_t  b = {adb_test_data("snapshot-10-6ExseAZAVJsAZjhimxHTR7N8p6VGXiDNdsajYh1ipjAD.tar.zst"),
+    loader_t a = {adb_test_data("test-snapshot-v4.2.0-beta.1.tar.zst"), -1};
+    loader_t b = {adb_test_data("snapshot-10-6ExseAZAVJsAZjhimxHTR7N8p6VGXiDNdsajYh1ipjAD.tar.zst"),
                   -1};
     pthread_t ta, tb;
     pthread_create(&ta, NULL, load_main, &a);

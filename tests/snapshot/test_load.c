@@ -6,7 +6,10 @@
 #include "../test.h"
 
 #include "db/db.h"
+#include "hash/merkle.h"
+#include "snapshot/gen.h"
 #include "snapshot/load.h"
+#include "snapshot/write.h"
 #include "snapshot/status_cache.h"
 #include "store/acctfile.h"
 #include "util/base58.h"
@@ -14,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define F42     "test-snapshot-v4.2.0-beta.1.tar.zst"
@@ -540,6 +544,118 @@ test_generator_deterministic(void **state) {
     free(a), free(b), free(c);
 }
 
+/* ---- the transitional era (Agave ~2.1) ----------------------------------
+ * No such archive is bundled, so one is built: a generated archive whose
+ * manifest carries the lattice hash of the LEGACY per-account formula
+ * (with rent_epoch) and whose name is the merkle accounts hash, as the
+ * 2024 archives FORMAT.md 1.3 describes. */
+
+typedef struct leaves {
+    uint8_t *v;
+    size_t   n, cap;
+} leaves_t;
+
+static int
+leaf_cb(void *ctx, adb_db_acct_t const *a) {
+    leaves_t *l = ctx;
+    if (l->n == l->cap) l->v = realloc(l->v, (l->cap = l->cap ? l->cap * 2 : 1024) * 32);
+    adb_merkle_leaf(&a->a, l->v + 32 * l->n++);
+    return 0;
+}
+
+typedef struct stor {
+    uint8_t **bytes;
+    uint64_t *sz;
+} stor_t;
+
+static int
+emit_mem(void *ctx, size_t i, adb_snap_out_t *out) {
+    stor_t *st = ctx;
+    return adb_snap_out_data(out, st->bytes[i], st->sz[i]);
+}
+
+static void
+test_transitional_era(void **state) {
+    (void)state;
+    char          *dir = adb_test_mkdtemp(), gdir[4200], store[4200], out[4200];
+    adb_gen_opts_t go = {.accounts = 400, .slots = 12, .seed = adb_test_seed(), .threads = 1};
+    snprintf(gdir, sizeof gdir, "%s/gen", dir);
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    assert_int_equal(mkdir(gdir, 0755) | mkdir(out, 0755), 0);
+    go.out_dir = gdir;
+    adb_gen_result_t gr;
+    adb_err_t        e = {0};
+    assert_int_equal(adb_gen_run(&go, &gr, &e), 0);
+
+    adb_load_opts_t lo;
+    adb_load_opts_default(&lo);
+    lo.store_dir = store;
+    adb_snap_t *s;
+    assert_int_equal(adb_snap_load(&s, gr.full_path, NULL, &lo), 0);
+    /* The legacy lattice hash and the merkle hash of the same live set. */
+    acctdb_lthash_t legacy;
+    assert_int_equal(adb_db_lthash_live(s->db, ACCTDB_LTHASH_LEGACY, &legacy), 0);
+    leaves_t lv = {0};
+    assert_int_equal(adb_db_visit_sorted(s->db, false, leaf_cb, &lv), 0);
+    uint8_t merkle[32];
+    assert_int_equal(adb_merkle_root(lv.v, lv.n, merkle), 0);
+    free(lv.v);
+    /* Rewrite the archive with that lattice hash in its manifest. */
+    adb_manifest_t m;
+    assert_int_equal(adb_manifest_decode(s->full.manifest_raw, s->full.manifest_raw_sz, 0, &m, &e),
+                     0);
+    memcpy(m.extra.accounts_lt_hash, legacy.v, sizeof legacy.v);
+    uint32_t            n = adb_db_storage_cnt(s->db);
+    adb_snap_storage_t *st = calloc(n, sizeof *st);
+    stor_t              sb = {calloc(n, sizeof(uint8_t *)), calloc(n, sizeof(uint64_t))};
+    for (uint32_t i = 0; i < n; i++) {
+        adb_db_storage_t d;
+        assert_int_equal(adb_db_storage_get(s->db, i, &d), 0);
+        sb.bytes[i] = malloc(d.size);
+        sb.sz[i] = d.size;
+        assert_int_equal(adb_db_storage_read(s->db, i, 0, sb.bytes[i], d.size), 0);
+        st[i] = (adb_snap_storage_t){d.slot, i + 1, d.size};
+    }
+    adb_snap_write_opts_t wo = {.workers = 1};
+    char                  written[4096];
+    assert_int_equal(adb_snap_write(out, &m, s->full.status_cache_raw, s->full.status_cache_raw_sz,
+                                    st, n, emit_mem, &sb, &wo, written, NULL, &e),
+                     0);
+    /* ... and give it the merkle-era name. */
+    char named[4400], b[ACCTDB_BASE58_32_SZ];
+    snprintf(named, sizeof named, "%s/snapshot-%llu-%s.tar.zst", out,
+             (unsigned long long)m.bank.slot, acctdb_base58_encode_32(merkle, b));
+    assert_int_equal(rename(written, named), 0);
+    for (uint32_t i = 0; i < n; i++)
+        free(sb.bytes[i]);
+    free(sb.bytes), free(sb.sz), free(st);
+    adb_manifest_fini(&m);
+    adb_snap_close(s);
+
+    char                  *d2;
+    acctdb_snapshot_t     *h = open_snap(named, NULL, &d2, true);
+    acctdb_snapshot_info_t in;
+    acctdb_snapshot_info(h, &in);
+    assert_string_equal(in.era, "transitional");
+    assert_string_equal(in.lt_formula, "legacy (with rent_epoch)");
+    assert_int_equal(check_status(h, "name"), ACCTDB_CHECK_PASS);
+    assert_int_equal(check_status(h, "lattice hash"), ACCTDB_CHECK_PASS);
+    assert_int_equal(check_status(h, "bank hash"), ACCTDB_CHECK_PASS);
+    assert_all_checks_pass(h);
+    close_snap(h, d2);
+    /* Under a name that is neither hash, the name check fails with values. */
+    char wrong[4400];
+    snprintf(wrong, sizeof wrong, "%s/snapshot-%llu-11111111111111111111111111111111.tar.zst", out,
+             (unsigned long long)in.slot);
+    assert_int_equal(rename(named, wrong), 0);
+    h = open_snap(wrong, NULL, &d2, false);
+    assert_int_equal(check_status(h, "name"), ACCTDB_CHECK_FAIL);
+    close_snap(h, d2);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
 /* ---- completion record -------------------------------------------------- */
 
 static void
@@ -705,6 +821,7 @@ static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_dir_selection),
     cmocka_unit_test(test_written_archives_vs_oracle),
     cmocka_unit_test(test_generator_deterministic),
+    cmocka_unit_test(test_transitional_era),
     cmocka_unit_test(test_completion_record),
     cmocka_unit_test(test_genesis_as_slot0),
     cmocka_unit_test(test_cli_outputs),

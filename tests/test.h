@@ -37,6 +37,15 @@ double adb_test_scale(void);
 /* The run's seed (printed once at start). */
 uint64_t adb_test_seed(void);
 
+/* A small seeded generator for test data (splitmix64): advances *s. */
+static inline uint64_t
+adb_test_rand(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 /* Path of a bundled data file; returns a static buffer per call slot. */
 char const *adb_test_data(char const *name);
 

@@ -9,14 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static uint64_t
-rnd(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 typedef struct hammer {
     adb_index_t *ix;
     uint64_t     seed;
@@ -31,7 +23,7 @@ hammer(void *arg) {
     uint64_t  s = h->seed;
     uint8_t   keys[8][32];
     for (size_t op = 0; op < h->ops; op++) {
-        uint64_t r = rnd(&s);
+        uint64_t r = adb_test_rand(&s);
         uint8_t  k[32] = {0};
         adb_store_u64(k, r % 4096 * 0x9e3779b97f4a7c15ull);
         adb_store_u64(k + 8, r % 4096);

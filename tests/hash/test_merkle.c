@@ -9,14 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static uint64_t
-rnd(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void
 test_sha256_vectors(void **state) {
     (void)state;
@@ -130,7 +122,7 @@ test_merkle_random_vs_python(void **state) {
         size_t   n = sizes[t];
         uint8_t *leaves = malloc(n * 32);
         for (size_t i = 0; i < n * 32; i++)
-            leaves[i] = (uint8_t)rnd(&s);
+            leaves[i] = (uint8_t)adb_test_rand(&s);
         uint8_t out[32], want[32];
         assert_int_equal(acctdb_merkle_root(leaves, n, out), 0);
         ref_root(leaves, n, want);

@@ -8,14 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static uint64_t
-rnd(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Reference: keys are k(i) for i < universe; the model is an array. */
 typedef struct ref {
     bool     present;
@@ -26,7 +18,7 @@ static void
 key_of(uint64_t i, uint64_t salt, uint8_t k[32], bool same_bin) {
     uint64_t s = i * 0x2545F4914F6CDD1Dull ^ salt;
     for (int w = 0; w < 4; w++)
-        adb_store_u64(k + 8 * w, rnd(&s));
+        adb_store_u64(k + 8 * w, adb_test_rand(&s));
     if (same_bin) k[0] = k[1] = 0xAB; /* every key in one bin */
 }
 
@@ -40,11 +32,11 @@ model_run(bool same_bin, size_t ops, size_t universe) {
     size_t  live = 0;
     uint8_t k[32];
     for (size_t op = 0; op < ops; op++) {
-        uint64_t i = rnd(&s) % universe;
+        uint64_t i = adb_test_rand(&s) % universe;
         key_of(i, 1, k, same_bin);
-        uint64_t r = rnd(&s) % 10;
+        uint64_t r = adb_test_rand(&s) % 10;
         if (r < 6) {
-            uint64_t slot = rnd(&s) % 50, val = rnd(&s) % 8, os = 0, ov = 0;
+            uint64_t slot = adb_test_rand(&s) % 50, val = adb_test_rand(&s) % 8, os = 0, ov = 0;
             int      rc = adb_index_upsert_newer(ix, k, slot, val, &os, &ov);
             if (!m[i].present) {
                 assert_int_equal(rc, ADB_INDEX_INSERTED);

@@ -7,14 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static uint64_t
-rnd(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static uint8_t *
 slurp(char const *path, size_t *sz) {
     FILE *f = fopen(path, "rb");
@@ -75,22 +67,23 @@ test_writer_layout(void **state) {
     uint64_t s = adb_test_seed() ^ 0xacc;
     size_t   iters = adb_test_scaled(200);
     for (size_t it_i = 0; it_i < iters; it_i++) {
-        size_t            n = 1 + rnd(&s) % 40;
+        size_t            n = 1 + adb_test_rand(&s) % 40;
         acctdb_account_t *a = calloc(n, sizeof *a);
         uint8_t         **d = calloc(n, sizeof *d);
         uint64_t          total = 0;
         for (size_t i = 0; i < n; i++) {
             for (int k = 0; k < 32; k++)
-                a[i].pubkey.b[k] = (uint8_t)rnd(&s);
+                a[i].pubkey.b[k] = (uint8_t)adb_test_rand(&s);
             for (int k = 0; k < 32; k++)
-                a[i].owner.b[k] = (uint8_t)rnd(&s);
-            a[i].lamports = 1 + rnd(&s) % 1000000;
-            a[i].rent_epoch = rnd(&s) % 2 ? UINT64_MAX : rnd(&s);
-            a[i].data_len = rnd(&s) % 3 ? rnd(&s) % 300 : rnd(&s) % 5000;
-            a[i].executable = rnd(&s) % 5 == 0;
+                a[i].owner.b[k] = (uint8_t)adb_test_rand(&s);
+            a[i].lamports = 1 + adb_test_rand(&s) % 1000000;
+            a[i].rent_epoch = adb_test_rand(&s) % 2 ? UINT64_MAX : adb_test_rand(&s);
+            a[i].data_len =
+                adb_test_rand(&s) % 3 ? adb_test_rand(&s) % 300 : adb_test_rand(&s) % 5000;
+            a[i].executable = adb_test_rand(&s) % 5 == 0;
             d[i] = malloc(a[i].data_len + 1);
             for (uint64_t k = 0; k < a[i].data_len; k++)
-                d[i][k] = (uint8_t)rnd(&s);
+                d[i][k] = (uint8_t)adb_test_rand(&s);
             a[i].data = d[i];
             total += adb_acct_rec_sz(a[i].data_len);
         }

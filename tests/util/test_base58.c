@@ -40,14 +40,6 @@ ref_encode(uint8_t const *in, size_t n, char *out) {
     free(rev);
 }
 
-static uint64_t
-rnd(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void
 test_vectors(void **state) {
     (void)state;
@@ -92,12 +84,12 @@ test_random_vs_reference(void **state) {
     uint64_t s = adb_test_seed() ^ 0x58;
     size_t   iters = adb_test_scaled(20000);
     for (size_t it = 0; it < iters; it++) {
-        size_t  n = rnd(&s) % 80;
+        size_t  n = adb_test_rand(&s) % 80;
         uint8_t bin[80], back[80];
         for (size_t i = 0; i < n; i++)
-            bin[i] = (uint8_t)rnd(&s);
-        size_t lead = n ? rnd(&s) % (n + 1) : 0; /* force leading zeros sometimes */
-        if (rnd(&s) % 4 == 0) memset(bin, 0, lead);
+            bin[i] = (uint8_t)adb_test_rand(&s);
+        size_t lead = n ? adb_test_rand(&s) % (n + 1) : 0; /* force leading zeros sometimes */
+        if (adb_test_rand(&s) % 4 == 0) memset(bin, 0, lead);
         char   want[160], got[160];
         size_t len, sz;
         ref_encode(bin, n, want);
@@ -163,11 +155,11 @@ test_long_values(void **state) {
     /* Values well past the stack buffers take the heap path. */
     uint64_t s = adb_test_seed() ^ 0x1234;
     for (int it = 0; it < 20; it++) {
-        size_t   n = 300 + rnd(&s) % 700;
+        size_t   n = 300 + adb_test_rand(&s) % 700;
         uint8_t *bin = malloc(n), *back = malloc(n);
         char    *want = malloc(n * 2 + 2), *got = malloc(n * 2 + 2);
         for (size_t i = 0; i < n; i++)
-            bin[i] = (uint8_t)rnd(&s);
+            bin[i] = (uint8_t)adb_test_rand(&s);
         size_t len, sz;
         ref_encode(bin, n, want);
         assert_int_equal(adb_base58_encode(bin, n, got, n * 2 + 2, &len), 0);

@@ -46,6 +46,29 @@ adb_test_rand(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
+/* A generator object for tests that pass one around. */
+typedef struct adb_test_rng {
+    uint64_t s;
+} adb_test_rng_t;
+
+static inline uint64_t
+adb_test_rng_next(adb_test_rng_t *r) {
+    return adb_test_rand(&r->s);
+}
+
+static inline uint64_t
+adb_test_rng_below(adb_test_rng_t *r, uint64_t n) {
+    return n ? adb_test_rand(&r->s) % n : 0;
+}
+
+static inline void
+adb_test_rng_fill(adb_test_rng_t *r, uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t v = adb_test_rand(&r->s);
+        __builtin_memcpy(p + i, &v, n - i < 8 ? n - i : 8);
+    }
+}
+
 /* Path of a bundled data file; returns a static buffer per call slot. */
 char const *adb_test_data(char const *name);
 

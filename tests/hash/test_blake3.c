@@ -18,32 +18,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-typedef struct rng {
-    uint64_t s;
-} rng_t;
-
-/* splitmix64 */
-static uint64_t
-rng_next(rng_t *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t
-rng_below(rng_t *r, uint64_t n) {
-    return n ? rng_next(r) % n : 0;
-}
-
-static void
-rng_fill(rng_t *r, uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t v = rng_next(r);
-        memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-    }
-}
-
 /* The implementations this CPU runs, portable first. */
 static size_t
 impls_supported(adb_blake3_impl_t out[ADB_BLAKE3_IMPL_CNT]) {
@@ -82,16 +56,16 @@ typedef struct input {
 
 static void
 input_data(input_t const *in, uint8_t *buf) {
-    rng_t r = {in->seed};
-    rng_fill(&r, buf, in->sz);
+    adb_test_rng_t r = {in->seed};
+    adb_test_rng_fill(&r, buf, in->sz);
 }
 
 static void
 test_b3sum_agreement(void **state) {
     (void)state;
-    rng_t    r = {adb_test_seed() ^ 0xB3B3B3B3ull};
-    size_t   rand_cnt = adb_test_scaled(200), n = SWEEP_CNT + rand_cnt;
-    input_t *in = calloc(n, sizeof *in);
+    adb_test_rng_t r = {adb_test_seed() ^ 0xB3B3B3B3ull};
+    size_t         rand_cnt = adb_test_scaled(200), n = SWEEP_CNT + rand_cnt;
+    input_t       *in = calloc(n, sizeof *in);
     assert_non_null(in);
     for (size_t i = 0; i < n; i++) {
         size_t sz = i;
@@ -99,11 +73,12 @@ test_b3sum_agreement(void **state) {
             /* Half uniform up to 1 MiB, half spread over every magnitude;
              * a quarter rounded to whole chunks (the bulk path then takes
              * the input's last chunk too). */
-            sz = rng_below(&r, 2) ? rng_below(&r, RAND_MAX_SZ + 1)
-                                  : rng_below(&r, (1ull << rng_below(&r, 21)) + 1);
-            if (rng_below(&r, 4) == 0) sz &= ~(size_t)1023;
+            sz = adb_test_rng_below(&r, 2)
+                     ? adb_test_rng_below(&r, RAND_MAX_SZ + 1)
+                     : adb_test_rng_below(&r, (1ull << adb_test_rng_below(&r, 21)) + 1);
+            if (adb_test_rng_below(&r, 4) == 0) sz &= ~(size_t)1023;
         }
-        in[i] = (input_t){sz, 1 + rng_below(&r, XOF_MAX), rng_next(&r)};
+        in[i] = (input_t){sz, 1 + adb_test_rng_below(&r, XOF_MAX), adb_test_rng_next(&r)};
     }
 
     adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
@@ -207,49 +182,49 @@ test_b3sum_agreement(void **state) {
 
 /* A length that exercises some edge of the hasher. */
 static size_t
-pick_len(rng_t *r) {
-    switch (rng_below(r, 6)) {
+pick_len(adb_test_rng_t *r) {
+    switch (adb_test_rng_below(r, 6)) {
     case 0:
-        return rng_below(r, 3000);
+        return adb_test_rng_below(r, 3000);
     case 1:
-        return rng_below(r, 70000);
+        return adb_test_rng_below(r, 70000);
     case 2:
-        return 1024 * (1 + rng_below(r, 300)); /* whole chunks */
+        return 1024 * (1 + adb_test_rng_below(r, 300)); /* whole chunks */
     case 3:
-        return (size_t)1024 << rng_below(r, 9); /* power-of-two chunks */
+        return (size_t)1024 << adb_test_rng_below(r, 9); /* power-of-two chunks */
     case 4:
-        return ((size_t)1024 << rng_below(r, 9)) + rng_below(r, 3) - 1; /* +-1 */
+        return ((size_t)1024 << adb_test_rng_below(r, 9)) + adb_test_rng_below(r, 3) - 1; /* +-1 */
     default:
-        return rng_below(r, 400000);
+        return adb_test_rng_below(r, 400000);
     }
 }
 
 static size_t
-pick_step(rng_t *r) {
-    switch (rng_below(r, 8)) {
+pick_step(adb_test_rng_t *r) {
+    switch (adb_test_rng_below(r, 8)) {
     case 0:
-        return rng_below(r, 8);
+        return adb_test_rng_below(r, 8);
     case 1:
-        return rng_below(r, 130);
+        return adb_test_rng_below(r, 130);
     case 2:
         return 64;
     case 3:
         return 1024;
     case 4:
-        return 1024 * (1 + rng_below(r, 40));
+        return 1024 * (1 + adb_test_rng_below(r, 40));
     case 5:
-        return rng_below(r, 5000);
+        return adb_test_rng_below(r, 5000);
     case 6:
-        return (size_t)1024 << rng_below(r, 8);
+        return (size_t)1024 << adb_test_rng_below(r, 8);
     default:
-        return rng_below(r, 100000);
+        return adb_test_rng_below(r, 100000);
     }
 }
 
 static void
 test_incremental_and_seek(void **state) {
     (void)state;
-    rng_t             r = {adb_test_seed() ^ 0x1C2E3A4Dull};
+    adb_test_rng_t    r = {adb_test_seed() ^ 0x1C2E3A4Dull};
     adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
     size_t            impl_cnt = impls_supported(impls), iters = adb_test_scaled(400);
     size_t            data_max = 600000, cases = 0;
@@ -262,15 +237,15 @@ test_incremental_and_seek(void **state) {
         assert_int_equal(adb_blake3_one_set((adb_blake3_one_t)(it % 3)), 0);
         size_t sz = pick_len(&r);
         sz = ADB_MIN(sz, data_max);
-        rng_fill(&r, data, sz);
+        adb_test_rng_fill(&r, data, sz);
         impl_use(ADB_BLAKE3_IMPL_PORTABLE);
         adb_blake3_hash(data, sz, ref, REF_SZ);
-        uint64_t split_seed = rng_next(&r), seek_seed = rng_next(&r);
+        uint64_t split_seed = adb_test_rng_next(&r), seek_seed = adb_test_rng_next(&r);
 
         for (size_t k = 0; k < impl_cnt; k++) {
             impl_use(impls[k]);
-            rng_t        rs = {split_seed};
-            adb_blake3_t h;
+            adb_test_rng_t rs = {split_seed};
+            adb_blake3_t   h;
             adb_blake3_init(&h);
             size_t pos = 0;
             while (pos < sz) {
@@ -278,7 +253,7 @@ test_incremental_and_seek(void **state) {
                 step = ADB_MIN(step, sz - pos);
                 adb_blake3_update(&h, data + pos, step);
                 pos += step;
-                if (rng_below(&rs, 6) == 0) {
+                if (adb_test_rng_below(&rs, 6) == 0) {
                     /* finalize mid-stream: the prefix's hash, state kept */
                     uint8_t a[40], b[40];
                     adb_blake3_finalize(&h, a, sizeof a);
@@ -295,10 +270,10 @@ test_incremental_and_seek(void **state) {
                          adb_blake3_impl_name(impls[k]));
 
             /* Seeks inside the reference output. */
-            rng_t rk = {seek_seed};
+            adb_test_rng_t rk = {seek_seed};
             for (int s = 0; s < 8; s++) {
-                size_t   len = rng_below(&rk, 700);
-                uint64_t off = rng_below(&rk, REF_SZ - len + 1);
+                size_t   len = adb_test_rng_below(&rk, 700);
+                uint64_t off = adb_test_rng_below(&rk, REF_SZ - len + 1);
                 adb_blake3_finalize_seek(&h, off, got, len);
                 if (memcmp(got, ref + off, len))
                     fail_msg("seek %llu+%zu of %zu bytes differs (impl %s)",
@@ -310,8 +285,8 @@ test_incremental_and_seek(void **state) {
             for (int s = 0; s < 3; s++) {
                 uint64_t const bases[3] = {(1ull << 32) * 64 - 640, (1ull << 40) + 64 * 7,
                                            0ull - 64 * 64};
-                uint64_t       off = bases[s] - 64 * rng_below(&rk, 4);
-                size_t         blocks = 2 + rng_below(&rk, 40);
+                uint64_t       off = bases[s] - 64 * adb_test_rng_below(&rk, 4);
+                size_t         blocks = 2 + adb_test_rng_below(&rk, 40);
                 adb_blake3_finalize_seek(&h, off, got, 64 * blocks);
                 for (size_t j = 0; j < blocks; j++) {
                     adb_blake3_finalize_seek(&h, off + 64 * j, tmp, 64);
@@ -345,7 +320,7 @@ test_incremental_and_seek(void **state) {
 static void
 test_xof2048_batch(void **state) {
     (void)state;
-    rng_t             r = {adb_test_seed() ^ 0xBA7C4ull};
+    adb_test_rng_t    r = {adb_test_seed() ^ 0xBA7C4ull};
     adb_blake3_impl_t impls[ADB_BLAKE3_IMPL_CNT];
     size_t            impl_cnt = impls_supported(impls), rounds = adb_test_scaled(100);
     size_t const      msg_max = 100, len_max = 3000;
@@ -358,20 +333,21 @@ test_xof2048_batch(void **state) {
     assert_true(data && want && got && msgs);
 
     for (size_t it = 0; it < rounds; it++) {
-        size_t   cnt = 1 + rng_below(&r, msg_max);
+        size_t   cnt = 1 + adb_test_rng_below(&r, msg_max);
         uint16_t want_sum[1024], sum[1024];
         for (size_t i = 0; i < 1024; i++)
-            want_sum[i] = sum[i] = (uint16_t)rng_next(&r);
+            want_sum[i] = sum[i] = (uint16_t)adb_test_rng_next(&r);
         for (size_t i = 0; i < cnt; i++) {
             uint8_t *m = data + i * len_max;
-            size_t   sz = rng_below(&r, 3) == 0 ? edges[rng_below(&r, ADB_ARRAY_CNT(edges))]
-                                                : rng_below(&r, len_max + 1);
-            rng_fill(&r, m, sz);
+            size_t   sz = adb_test_rng_below(&r, 3) == 0
+                              ? edges[adb_test_rng_below(&r, ADB_ARRAY_CNT(edges))]
+                              : adb_test_rng_below(&r, len_max + 1);
+            adb_test_rng_fill(&r, m, sz);
             /* Cut into up to 6 parts, some empty with a NULL pointer. */
-            size_t parts = 1 + rng_below(&r, ADB_BLAKE3_MSG_PART_MAX), at = 0;
+            size_t parts = 1 + adb_test_rng_below(&r, ADB_BLAKE3_MSG_PART_MAX), at = 0;
             msgs[i].part_cnt = parts;
             for (size_t j = 0; j < parts; j++) {
-                size_t n = j + 1 == parts ? sz - at : rng_below(&r, sz - at + 1);
+                size_t n = j + 1 == parts ? sz - at : adb_test_rng_below(&r, sz - at + 1);
                 msgs[i].part[j] = (adb_blake3_part_t){n ? m + at : NULL, n};
                 at += n;
             }
@@ -515,9 +491,9 @@ test_b3sum_cli(void **state) {
         skip();
     }
 
-    rng_t    r = {adb_test_seed() ^ 0xC11ull};
-    char    *dir = adb_test_mkdtemp(), path[4300];
-    uint8_t *buf = malloc((1 << 20) + 13);
+    adb_test_rng_t r = {adb_test_seed() ^ 0xC11ull};
+    char          *dir = adb_test_mkdtemp(), path[4300];
+    uint8_t       *buf = malloc((1 << 20) + 13);
     assert_true(dir && buf);
     struct {
         char const *name;
@@ -525,7 +501,7 @@ test_b3sum_cli(void **state) {
     } const files[] = {{"empty", 0},           {"abc", 3},       {"r1", 5000},
                        {"r2", (1 << 20) + 13}, {"sp ace", 1025}, {"back\\slash", 64}};
     for (size_t i = 0; i < ADB_ARRAY_CNT(files); i++) {
-        rng_fill(&r, buf, files[i].sz);
+        adb_test_rng_fill(&r, buf, files[i].sz);
         if (i == 1) memcpy(buf, "abc", 3);
         snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
         assert_int_equal(write_file(path, buf, files[i].sz), 0);

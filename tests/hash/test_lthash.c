@@ -10,32 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct rng {
-    uint64_t s;
-} rng_t;
-
-/* splitmix64 */
-static uint64_t
-rng_next(rng_t *r) {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t
-rng_below(rng_t *r, uint64_t n) {
-    return n ? rng_next(r) % n : 0;
-}
-
-static void
-rng_fill(rng_t *r, uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t v = rng_next(r);
-        memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-    }
-}
-
 static size_t
 impls_supported(adb_blake3_impl_t out[ADB_BLAKE3_IMPL_CNT]) {
     size_t n = 0;
@@ -51,25 +25,25 @@ impl_use(adb_blake3_impl_t impl) {
 
 /* A random account; data points into buf (data_max bytes). */
 static void
-account_random(rng_t *r, acctdb_account_t *a, uint8_t *buf, size_t data_max) {
+account_random(adb_test_rng_t *r, acctdb_account_t *a, uint8_t *buf, size_t data_max) {
     memset(a, 0, sizeof *a);
-    rng_fill(r, a->pubkey.b, 32);
-    if (rng_below(r, 5)) rng_fill(r, a->owner.b, 32);
-    switch (rng_below(r, 8)) {
+    adb_test_rng_fill(r, a->pubkey.b, 32);
+    if (adb_test_rng_below(r, 5)) adb_test_rng_fill(r, a->owner.b, 32);
+    switch (adb_test_rng_below(r, 8)) {
     case 0:
         a->lamports = 0;
         break; /* deleted: identity */
     case 1:
-        a->lamports = UINT64_MAX - rng_below(r, 3);
+        a->lamports = UINT64_MAX - adb_test_rng_below(r, 3);
         break;
     default:
-        a->lamports = 1 + rng_below(r, 1ull << rng_below(r, 60));
+        a->lamports = 1 + adb_test_rng_below(r, 1ull << adb_test_rng_below(r, 60));
         break;
     }
-    a->rent_epoch = rng_below(r, 2) ? UINT64_MAX : rng_below(r, 1000);
-    a->executable = rng_below(r, 4) == 0;
+    a->rent_epoch = adb_test_rng_below(r, 2) ? UINT64_MAX : adb_test_rng_below(r, 1000);
+    a->executable = adb_test_rng_below(r, 4) == 0;
     size_t sz;
-    switch (rng_below(r, 5)) {
+    switch (adb_test_rng_below(r, 5)) {
     case 0:
         sz = 0;
         break;
@@ -77,13 +51,13 @@ account_random(rng_t *r, acctdb_account_t *a, uint8_t *buf, size_t data_max) {
         sz = 165;
         break;
     case 2:
-        sz = 951 + rng_below(r, 3) - 1;
+        sz = 951 + adb_test_rng_below(r, 3) - 1;
         break; /* at the one-chunk edge */
     default:
-        sz = rng_below(r, data_max + 1);
+        sz = adb_test_rng_below(r, data_max + 1);
         break;
     }
-    rng_fill(r, buf, sz);
+    adb_test_rng_fill(r, buf, sz);
     a->data = sz ? buf : NULL;
     a->data_len = sz;
 }
@@ -161,7 +135,7 @@ test_vectors(void **state) {
 static void
 test_arith(void **state) {
     (void)state;
-    rng_t           r = {adb_test_seed() ^ 0xA417ull};
+    adb_test_rng_t  r = {adb_test_seed() ^ 0xA417ull};
     acctdb_lthash_t a, b, c, z;
     acctdb_lthash_zero(&z);
     assert_true(acctdb_lthash_is_zero(&z));
@@ -180,8 +154,8 @@ test_arith(void **state) {
     assert_false(acctdb_lthash_is_zero(&a));
 
     for (int it = 0; it < 200; it++) {
-        rng_fill(&r, (uint8_t *)a.v, sizeof a.v);
-        rng_fill(&r, (uint8_t *)b.v, sizeof b.v);
+        adb_test_rng_fill(&r, (uint8_t *)a.v, sizeof a.v);
+        adb_test_rng_fill(&r, (uint8_t *)b.v, sizeof b.v);
         c = a;
         acctdb_lthash_add(&c, &b); /* sub undoes add */
         for (size_t i = 0; i < 1024; i++)
@@ -205,7 +179,7 @@ test_arith(void **state) {
 static void
 test_batched_vs_serial(void **state) {
     (void)state;
-    rng_t                    r = {adb_test_seed() ^ 0xBA7Cull};
+    adb_test_rng_t           r = {adb_test_seed() ^ 0xBA7Cull};
     adb_blake3_impl_t        impls[ADB_BLAKE3_IMPL_CNT];
     size_t                   impl_cnt = impls_supported(impls), rounds = adb_test_scaled(60);
     size_t const             cnt_max = 300;
@@ -219,8 +193,8 @@ test_batched_vs_serial(void **state) {
     for (size_t it = 0; it < rounds; it++) {
         /* Batch sizes mostly not multiples of 16. */
         size_t const sizes[] = {1, 2, 15, 17, 31, 33, 47, 100, 129, 257, cnt_max};
-        size_t       n = rng_below(&r, 3) ? sizes[rng_below(&r, ADB_ARRAY_CNT(sizes))]
-                                          : 1 + rng_below(&r, cnt_max);
+        size_t n = adb_test_rng_below(&r, 3) ? sizes[adb_test_rng_below(&r, ADB_ARRAY_CNT(sizes))]
+                                             : 1 + adb_test_rng_below(&r, cnt_max);
         for (size_t i = 0; i < n; i++) {
             account_random(&r, &acc[i], data + i * DATA_MAX, DATA_MAX);
             ptrs[n - 1 - i] = &acc[i];
@@ -233,7 +207,7 @@ test_batched_vs_serial(void **state) {
         for (int f = ACCTDB_LTHASH_CURRENT; f <= ACCTDB_LTHASH_LEGACY; f++) {
             /* Reference: one at a time, portable. */
             acctdb_lthash_t want, start;
-            rng_fill(&r, (uint8_t *)start.v, sizeof start.v);
+            adb_test_rng_fill(&r, (uint8_t *)start.v, sizeof start.v);
             want = start;
             impl_use(ADB_BLAKE3_IMPL_PORTABLE);
             for (size_t i = 0; i < n; i++) {
@@ -256,7 +230,7 @@ test_batched_vs_serial(void **state) {
                 if (!adb_lthash_eq(&s, &start))
                     fail_msg("sub_accounts does not undo (formula %d, impl %s)", f, name);
                 /* one at a time on this implementation too (sampled) */
-                size_t i = rng_below(&r, n);
+                size_t i = adb_test_rng_below(&r, n);
                 acctdb_lthash_account(&t, &acc[i], (acctdb_lthash_formula_t)f);
                 if (!adb_lthash_eq(&t, &one[i]))
                     fail_msg("account of %llu bytes differs (formula %d, impl %s)",
@@ -279,9 +253,9 @@ test_batched_vs_serial(void **state) {
 static void
 test_layout_b3sum(void **state) {
     (void)state;
-    rng_t  r = {adb_test_seed() ^ 0x1A70ull};
-    size_t n = 24;
-    char  *dir = adb_test_mkdtemp();
+    adb_test_rng_t r = {adb_test_seed() ^ 0x1A70ull};
+    size_t         n = 24;
+    char          *dir = adb_test_mkdtemp();
     assert_non_null(dir);
     acctdb_account_t acc[24];
     uint8_t         *data = malloc(n * DATA_MAX);

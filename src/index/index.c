@@ -36,8 +36,22 @@ struct adb_index {
     uint64_t         seed;
     _Atomic uint64_t cnt;
     _Atomic uint64_t mem;
+    _Atomic uint64_t lists; /* versions held in lists */
     bin_t           *bins;
 };
+
+/* A key's versions when it has more than one, newest first. */
+typedef struct vlist {
+    uint32_t        cnt, cap;
+    adb_index_ver_t v[];
+} vlist_t;
+
+static inline vlist_t *
+as_list(entry_t const *e) {
+    return (vlist_t *)(uintptr_t)e->val;
+}
+
+static void vlist_free(adb_index_t *ix, vlist_t *l);
 
 static inline void
 bin_lock(bin_t *b) {
@@ -238,6 +252,7 @@ upsert(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val, bool
     int     rc;
     if (p >= 0) {
         entry_t *s = &b->tab[p];
+        ADB_ASSERT(s->slot != ADB_INDEX_SLOT_LIST); /* bulk calls: one version per key */
         if (old_slot) *old_slot = s->slot;
         if (old_val) *old_val = s->val;
         if (only_newer && !newer(slot, val, s->slot, s->val)) {
@@ -326,6 +341,7 @@ adb_index_remove(adb_index_t *ix, uint8_t const key[32]) {
         bin_unlock(b);
         return false;
     }
+    if (b->tab[p].slot == ADB_INDEX_SLOT_LIST) vlist_free(ix, as_list(&b->tab[p]));
     /* Backward-shift deletion keeps invariant 2 without tombstones. */
     uint32_t cap = b->cap, pos = (uint32_t)p;
     for (;;) {
@@ -368,4 +384,212 @@ adb_index_bin_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *
             rc = fn(ctx, b->tab[i].key, b->tab[i].slot, b->tab[i].val);
     bin_unlock(b);
     return rc;
+}
+
+/* ---- versions ----------------------------------------------------------- */
+
+static int
+vinsert_locked(adb_index_t *ix, bin_t *b, uint8_t const key[32], uint64_t slot, uint64_t val) {
+    if ((uint64_t)(b->cnt + 1) * 10 > (uint64_t)b->cap * 9) ADB_TRY(grow(ix, b));
+    entry_t e;
+    memcpy(e.key, key, 32);
+    e.slot = slot;
+    e.val = val;
+    rh_insert(ix, b, e);
+    atomic_fetch_add_explicit(&ix->cnt, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* Removes the entry at pos (backward shift). */
+static void
+erase_locked(adb_index_t *ix, bin_t *b, uint32_t pos) {
+    uint32_t cap = b->cap;
+    for (;;) {
+        uint32_t nxt = pos + 1 == cap ? 0 : pos + 1;
+        entry_t *s2 = &b->tab[nxt];
+        if (s2->slot == ADB_INDEX_SLOT_EMPTY || home(khash(ix, s2->key), cap) == nxt) break;
+        b->tab[pos] = *s2;
+        pos = nxt;
+    }
+    b->tab[pos].slot = ADB_INDEX_SLOT_EMPTY;
+    b->cnt--;
+    atomic_fetch_sub_explicit(&ix->cnt, 1, memory_order_relaxed);
+}
+
+static vlist_t *
+vlist_alloc(adb_index_t *ix, uint32_t cap) {
+    vlist_t *l = adb_malloc(sizeof *l + (size_t)cap * sizeof(adb_index_ver_t));
+    if (!l) return NULL;
+    l->cnt = 0;
+    l->cap = cap;
+    atomic_fetch_add(&ix->mem, sizeof *l + (uint64_t)cap * sizeof(adb_index_ver_t));
+    return l;
+}
+
+static void
+vlist_free(adb_index_t *ix, vlist_t *l) {
+    atomic_fetch_sub(&ix->mem, sizeof *l + (uint64_t)l->cap * sizeof(adb_index_ver_t));
+    atomic_fetch_sub(&ix->lists, l->cnt);
+    adb_free(l);
+}
+
+int
+adb_index_vput(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val) {
+    if (slot >= ADB_INDEX_SLOT_LIST) return ACCTDB_ERR_INVALID;
+    bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
+    bin_lock(b);
+    int64_t p = find(ix, b, key);
+    int     rc = 0;
+    if (p < 0) {
+        rc = vinsert_locked(ix, b, key, slot, val);
+    } else {
+        entry_t *e = &b->tab[p];
+        if (e->slot != ADB_INDEX_SLOT_LIST) {
+            if (e->slot == slot) {
+                e->val = val;
+            } else {
+                vlist_t *l = vlist_alloc(ix, 4);
+                if (!l) {
+                    rc = ACCTDB_ERR_NOMEM;
+                } else {
+                    adb_index_ver_t a = {e->slot, e->val}, n = {slot, val};
+                    l->v[0] = a.slot > n.slot ? a : n;
+                    l->v[1] = a.slot > n.slot ? n : a;
+                    l->cnt = 2;
+                    atomic_fetch_add(&ix->lists, 2);
+                    e->slot = ADB_INDEX_SLOT_LIST;
+                    e->val = (uint64_t)(uintptr_t)l;
+                }
+            }
+        } else {
+            vlist_t *l = as_list(e);
+            uint32_t i = 0;
+            while (i < l->cnt && l->v[i].slot > slot)
+                i++;
+            if (i < l->cnt && l->v[i].slot == slot) {
+                l->v[i].val = val;
+            } else {
+                if (l->cnt == l->cap) {
+                    vlist_t *nl = vlist_alloc(ix, l->cap * 2);
+                    if (!nl) {
+                        bin_unlock(b);
+                        return ACCTDB_ERR_NOMEM;
+                    }
+                    memcpy(nl->v, l->v, l->cnt * sizeof l->v[0]);
+                    nl->cnt = l->cnt;
+                    atomic_fetch_add(&ix->lists, l->cnt);
+                    vlist_free(ix, l);
+                    e->val = (uint64_t)(uintptr_t)nl;
+                    l = nl;
+                }
+                memmove(&l->v[i + 1], &l->v[i], (l->cnt - i) * sizeof l->v[0]);
+                l->v[i] = (adb_index_ver_t){slot, val};
+                l->cnt++;
+                atomic_fetch_add(&ix->lists, 1);
+            }
+        }
+    }
+    bin_unlock(b);
+    return rc;
+}
+
+static size_t
+copy_versions(entry_t const *e, adb_index_ver_t *out, size_t max) {
+    if (e->slot != ADB_INDEX_SLOT_LIST) {
+        if (max) out[0] = (adb_index_ver_t){e->slot, e->val};
+        return 1;
+    }
+    vlist_t const *l = as_list(e);
+    memcpy(out, l->v, ADB_MIN((size_t)l->cnt, max) * sizeof *out);
+    return l->cnt;
+}
+
+size_t
+adb_index_vget(adb_index_t *ix, uint8_t const key[32], adb_index_ver_t *out, size_t max) {
+    bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
+    bin_lock(b);
+    int64_t p = find(ix, b, key);
+    size_t  n = p < 0 ? 0 : copy_versions(&b->tab[p], out, max);
+    bin_unlock(b);
+    return n;
+}
+
+void
+adb_index_vget_batch(adb_index_t *ix, uint8_t const *const *keys, size_t n, adb_index_ver_t *out,
+                     size_t max, size_t *cnt) {
+    enum { AHEAD = 8 };
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        prefetch_home(ix, keys[i], 0);
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) prefetch_home(ix, keys[i + AHEAD], 0);
+        cnt[i] = adb_index_vget(ix, keys[i], out + i * max, max);
+    }
+}
+
+int
+adb_index_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, void *ctx) {
+    bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
+    bin_lock(b);
+    int64_t p = find(ix, b, key);
+    if (p < 0) {
+        bin_unlock(b);
+        return ACCTDB_ERR_NOT_FOUND;
+    }
+    entry_t *e = &b->tab[p];
+    int      rc;
+    if (e->slot != ADB_INDEX_SLOT_LIST) {
+        adb_index_ver_t one = {e->slot, e->val};
+        size_t          cnt = 1;
+        rc = fn(ctx, &one, &cnt);
+        if (cnt == 0) {
+            erase_locked(ix, b, (uint32_t)p);
+        } else {
+            e->slot = one.slot;
+            e->val = one.val;
+        }
+    } else {
+        vlist_t *l = as_list(e);
+        size_t   cnt = l->cnt;
+        rc = fn(ctx, l->v, &cnt);
+        ADB_ASSERT(cnt <= l->cnt);
+        atomic_fetch_sub(&ix->lists, l->cnt - cnt);
+        l->cnt = (uint32_t)cnt;
+        if (cnt == 0) {
+            vlist_free(ix, l);
+            erase_locked(ix, b, (uint32_t)p);
+        } else if (cnt == 1) {
+            adb_index_ver_t one = l->v[0];
+            vlist_free(ix, l);
+            e->slot = one.slot;
+            e->val = one.val;
+        }
+    }
+    bin_unlock(b);
+    return rc;
+}
+
+int
+adb_index_bin_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
+    if (bin >= ix->bin_cnt) return ACCTDB_ERR_INVALID;
+    bin_t *b = &ix->bins[bin];
+    bin_lock(b);
+    int rc = 0;
+    for (uint32_t i = 0; i < b->cap && !rc; i++) {
+        entry_t const *e = &b->tab[i];
+        if (e->slot == ADB_INDEX_SLOT_EMPTY) continue;
+        if (e->slot == ADB_INDEX_SLOT_LIST) {
+            vlist_t const *l = as_list(e);
+            rc = fn(ctx, e->key, l->v, l->cnt);
+        } else {
+            adb_index_ver_t one = {e->slot, e->val};
+            rc = fn(ctx, e->key, &one, 1);
+        }
+    }
+    bin_unlock(b);
+    return rc;
+}
+
+uint64_t
+adb_index_list_cnt(adb_index_t const *ix) {
+    return atomic_load(&((adb_index_t *)ix)->lists);
 }

@@ -20,6 +20,7 @@
 
 /* Reserved slot values (real slots never get near 2^64). */
 #define ADB_INDEX_SLOT_EMPTY UINT64_MAX
+#define ADB_INDEX_SLOT_LIST  (UINT64_MAX - 1) /* internal: the entry holds a version list */
 
 typedef struct adb_index adb_index_t;
 
@@ -75,6 +76,45 @@ uint32_t adb_index_bin_cnt(adb_index_t const *ix);
 uint32_t adb_index_bin_of(adb_index_t const *ix, uint8_t const key[32]);
 /* Bytes of RAM the tables take. */
 uint64_t adb_index_mem_sz(adb_index_t const *ix);
+
+/* ---- versions (the engine) ----------------------------------------------
+ * A key may hold several versions, one per slot (forks, and rooted versions
+ * clean has not dropped yet), kept sorted by slot, newest first.  The common
+ * case of one version stays inline in the 48-byte entry; more move to a list
+ * owned by the bin and freed under its lock, so callers only ever see
+ * copies.  The single-version calls above (upsert_newer, put, get, remove)
+ * are for bulk loading into an index whose keys have one version each. */
+typedef struct adb_index_ver {
+    uint64_t slot;
+    uint64_t val;
+} adb_index_ver_t;
+
+/* Adds the version at slot, or replaces its value.  Errors: NOMEM. */
+int adb_index_vput(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val);
+
+/* Copies up to max versions (newest first) into out; returns how many the
+ * key has (0 if absent), which may exceed max. */
+size_t adb_index_vget(adb_index_t *ix, uint8_t const key[32], adb_index_ver_t *out, size_t max);
+
+/* Batched vget with prefetch: key i's versions go to out[i * max ..], their
+ * count to cnt[i]. */
+void adb_index_vget_batch(adb_index_t *ix, uint8_t const *const *keys, size_t n,
+                          adb_index_ver_t *out, size_t max, size_t *cnt);
+
+/* Edits a key's versions in place under the bin lock: fn gets the array
+ * (newest first) and its count, may change values, remove entries (it
+ * writes the new count) but not add or reorder.  A key left with no
+ * version is removed.  Returns fn's result, or ACCTDB_ERR_NOT_FOUND. */
+typedef int (*adb_index_vedit_fn)(void *ctx, adb_index_ver_t *v, size_t *cnt);
+int adb_index_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, void *ctx);
+
+/* Visits every key of one bin with its versions, under the bin lock. */
+typedef int (*adb_index_vvisit_fn)(void *ctx, uint8_t const key[32], adb_index_ver_t const *v,
+                                   size_t cnt);
+int adb_index_bin_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx);
+
+/* Versions held outside the inline entries (for RAM accounting). */
+uint64_t adb_index_list_cnt(adb_index_t const *ix);
 
 /* Visits every entry of one bin (any order) under the bin lock; stops
  * early if fn returns non-zero (returned). */

@@ -176,10 +176,90 @@ test_concurrency_two_writers(void **state) {
     adb_index_close(ix);
 }
 
+/* Versions: random vput / vedit removals / vget against a model of sorted
+ * (slot, val) arrays per key. */
+typedef struct vmodel {
+    size_t   n;
+    uint64_t slot[16], val[16];
+} vmodel_t;
+
+typedef struct vedit_ctx {
+    uint64_t drop_slot;
+    uint64_t bump;
+} vedit_ctx_t;
+
+static int
+vedit_cb(void *ctx, adb_index_ver_t *v, size_t *cnt) {
+    vedit_ctx_t *c = ctx;
+    size_t       w = 0;
+    for (size_t i = 0; i < *cnt; i++) {
+        if (v[i].slot == c->drop_slot) continue;
+        v[w] = v[i];
+        v[w].val += c->bump;
+        w++;
+    }
+    *cnt = w;
+    return 7;
+}
+
+static void
+test_versions_model(void **state) {
+    (void)state;
+    uint64_t        s = adb_test_seed() ^ 0x5107;
+    size_t const    U = 3000;
+    vmodel_t       *m = calloc(U, sizeof *m);
+    adb_index_t    *ix;
+    adb_index_cfg_t cfg = {.bin_bits = 6};
+    assert_int_equal(adb_index_open(&ix, &cfg), 0);
+    size_t ops = adb_test_scaled(400000);
+    for (size_t op = 0; op < ops; op++) {
+        uint64_t i = adb_test_rand(&s) % U, r = adb_test_rand(&s) % 10;
+        uint8_t  k[32];
+        key_of(i, 9, k, false);
+        vmodel_t *e = &m[i];
+        if (r < 5 && e->n < 16) {
+            uint64_t slot = adb_test_rand(&s) % 40, val = adb_test_rand(&s);
+            assert_int_equal(adb_index_vput(ix, k, slot, val), 0);
+            size_t j = 0;
+            while (j < e->n && e->slot[j] > slot)
+                j++;
+            if (j < e->n && e->slot[j] == slot) {
+                e->val[j] = val;
+            } else {
+                memmove(&e->slot[j + 1], &e->slot[j], (e->n - j) * 8);
+                memmove(&e->val[j + 1], &e->val[j], (e->n - j) * 8);
+                e->slot[j] = slot, e->val[j] = val, e->n++;
+            }
+        } else if (r < 7) {
+            vedit_ctx_t c = {e->n ? e->slot[adb_test_rand(&s) % e->n] : 99, adb_test_rand(&s) % 3};
+            int         rc = adb_index_vedit(ix, k, vedit_cb, &c);
+            assert_int_equal(rc, e->n ? 7 : ACCTDB_ERR_NOT_FOUND);
+            size_t w = 0;
+            for (size_t j = 0; j < e->n; j++) {
+                if (e->slot[j] == c.drop_slot) continue;
+                e->slot[w] = e->slot[j], e->val[w] = e->val[j] + c.bump, w++;
+            }
+            e->n = w;
+        } else {
+            adb_index_ver_t v[16];
+            size_t          n = adb_index_vget(ix, k, v, 16);
+            assert_int_equal(n, e->n);
+            for (size_t j = 0; j < n; j++)
+                assert_true(v[j].slot == e->slot[j] && v[j].val == e->val[j]);
+        }
+    }
+    size_t keys = 0, vers = 0;
+    for (size_t i = 0; i < U; i++)
+        keys += m[i].n > 0, vers += m[i].n > 1 ? m[i].n : 0;
+    assert_int_equal(adb_index_cnt(ix), keys);
+    assert_int_equal(adb_index_list_cnt(ix), vers);
+    free(m);
+    adb_index_close(ix); /* frees the remaining lists (ASan checks) */
+}
+
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_model_random),
-    cmocka_unit_test(test_model_one_bin),
-    cmocka_unit_test(test_growth_and_batch),
+    cmocka_unit_test(test_versions_model),          cmocka_unit_test(test_model_random),
+    cmocka_unit_test(test_model_one_bin),           cmocka_unit_test(test_growth_and_batch),
     cmocka_unit_test(test_concurrency_two_writers),
 };
 ADB_TEST_GROUP(index, tests);

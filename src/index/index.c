@@ -146,8 +146,12 @@ void
 adb_index_close(adb_index_t *ix) {
     if (!ix) return;
     if (ix->bins)
-        for (uint32_t i = 0; i < ix->bin_cnt; i++)
-            adb_free(ix->bins[i].tab);
+        for (uint32_t i = 0; i < ix->bin_cnt; i++) {
+            bin_t *b = &ix->bins[i];
+            for (uint32_t k = 0; b->tab && k < b->cap; k++)
+                if (b->tab[k].slot == ADB_INDEX_SLOT_LIST) adb_free(as_list(&b->tab[k]));
+            adb_free(b->tab);
+        }
     adb_free(ix->bins);
     adb_free(ix);
 }

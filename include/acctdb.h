@@ -445,6 +445,235 @@ ACCTDB_API int acctdb_genesis_info(char const *path, acctdb_genesis_info_t *out,
 ACCTDB_API int acctdb_genesis_open(acctdb_snapshot_t **snap_out, char const *path,
                                    acctdb_snapshot_opts_t const *opts);
 
+/* ======================================================================== */
+/* The accounts database                                                    */
+/* ======================================================================== */
+
+/* A database directory: every account across forks.  New state for a slot
+ * ("bank") goes into a write cache, keyed by slot, on top of its parent;
+ * reads name a slot and see its fork; rooting a slot makes it and its
+ * ancestors final and kills the sibling forks.  Background services flush
+ * rooted slots into account files, clean superseded versions, shrink files
+ * that are mostly dead and purge dead forks; after each flush one
+ * checksummed root record names the durable root, which a reopen starts
+ * from.  Unrooted state is not durable.
+ *
+ * THREADING MODEL
+ *   Writers: acctdb_db_store / _freeze / _root / _snapshot are serialized
+ *   by the database (call them from any thread; one runs at a time).
+ *   Readers: acctdb_db_load / _load_batch / _scan / _bank_info / _stats may
+ *   run on any number of threads at once and concurrently with writers and
+ *   the background services; a reader never sees a half-applied store and
+ *   never reads memory or file extents that have been freed (an epoch-based
+ *   reader registry defers reclamation).
+ *   Background: with cfg.background, four service threads (flush, clean,
+ *   shrink, purge); without it, the caller steps them with
+ *   acctdb_db_service_step (deterministic tests). */
+typedef struct acctdb_db acctdb_db_t;
+
+typedef enum acctdb_service {
+    ACCTDB_SERVICE_FLUSH = 0,
+    ACCTDB_SERVICE_CLEAN = 1,
+    ACCTDB_SERVICE_SHRINK = 2,
+    ACCTDB_SERVICE_PURGE = 3,
+} acctdb_service_t;
+#define ACCTDB_SERVICE_CNT 4
+
+/* Budgets and switches.  acctdb_db_config_default fills the defaults;
+ * DIR/acctdb.conf (key = value lines, '#' comments) and CLI flags override
+ * them.  Keys are the field names. */
+typedef struct acctdb_db_config {
+    uint32_t index_bins;                /* power of two; default 8192 */
+    uint64_t write_cache_max_sz;        /* unflushed account bytes before stores wait
+                                         * for the flusher (only rooted data can go);
+                                         * default 1 GiB */
+    uint64_t read_cache_max_sz;         /* bytes of accounts read from files kept
+                                         * in RAM; default 64 MiB; 0 disables */
+    double   shrink_ratio;              /* rewrite a file when live/total falls below; 0.8 */
+    bool     owner_index;               /* owner -> pubkeys, for scans; default on */
+    bool     background;                /* service threads; default on */
+    uint32_t service_interval_ms;       /* each service's idle wake-up; default 100 */
+    uint32_t snapshot_keep_full;        /* archives kept by acctdb_db_snapshot; 2 */
+    uint32_t snapshot_keep_incremental; /* per full; 4 */
+    uint64_t snapshot_max_sz;           /* byte budget for kept archives; 0 = none */
+    unsigned threads;                   /* load workers; 0 = CPUs */
+} acctdb_db_config_t;
+
+ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);
+
+/* acctdb_db_config_parse: applies "key = value" settings from text (one
+ * per line, '#' comments).  Errors: ACCTDB_ERR_INVALID with the line and
+ * key in msg_out. */
+ACCTDB_API int acctdb_db_config_parse(acctdb_db_config_t *cfg, char const *text, char *msg_out,
+                                      size_t msg_max);
+
+/* Where a new database comes from (exactly one). */
+typedef struct acctdb_db_source {
+    char const *full_path;        /* a full snapshot archive ... */
+    char const *incremental_path; /* ... and optionally its incremental */
+    char const *archive_dir;      /* or: the newest full + incremental in a directory */
+    char const *genesis_path;     /* or: a genesis.bin (state at slot 0) */
+} acctdb_db_source_t;
+
+/* acctdb_db_create: creates DIR (must be empty or absent) from src,
+ * verifying the archives fully, and opens it.  cfg NULL: defaults then
+ * DIR/acctdb.conf if present.  Errors: as acctdb_snapshot_open, BUSY;
+ * msg_out says what.  *db_out is NULL on error. */
+ACCTDB_API int acctdb_db_create(acctdb_db_t **db_out, char const *dir,
+                                acctdb_db_source_t const *src, acctdb_db_config_t const *cfg,
+                                char *msg_out, size_t msg_max);
+
+/* acctdb_db_open: reopens DIR at its durable root.  Errors: BUSY
+ * ("database in use": another process or handle holds DIR/LOCK),
+ * UNSUPPORTED_VERSION (written by a newer acctdb), NOT_FOUND (no root
+ * record: not a database, or a creation that never finished), CORRUPT. */
+ACCTDB_API int acctdb_db_open(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg,
+                              char *msg_out, size_t msg_max);
+
+/* acctdb_db_close: stops the services (letting in-flight work finish),
+ * flushes nothing new, releases everything.  NULL is fine. */
+ACCTDB_API void acctdb_db_close(acctdb_db_t *db);
+
+/* acctdb_db_errmsg: the last error's message (per handle; not
+ * thread-local: read it from the thread that got the error). */
+ACCTDB_API char const *acctdb_db_errmsg(acctdb_db_t const *db);
+
+/* The metadata a bank is frozen with (FORMAT.md 3 and 9). */
+typedef struct acctdb_bank_meta {
+    acctdb_hash_t blockhash;         /* the slot's last blockhash */
+    uint64_t      signature_count;   /* signatures in this slot */
+    uint64_t      transaction_count; /* running total */
+    int64_t       unix_timestamp;    /* seconds */
+    acctdb_hash_t block_id;          /* optional; zeros if unknown */
+} acctdb_bank_meta_t;
+
+/* A frozen bank. */
+typedef struct acctdb_bank_info {
+    uint64_t           slot;
+    uint64_t           parent_slot;
+    uint64_t           block_height;
+    acctdb_lthash_t    lt_hash; /* accounts lattice hash */
+    uint8_t            lt_checksum[32];
+    uint64_t           capitalization;
+    uint64_t           accounts_data_len;
+    acctdb_hash_t      bank_hash; /* FORMAT.md 9 */
+    acctdb_hash_t      parent_bank_hash;
+    acctdb_bank_meta_t meta;
+    uint64_t           accounts_stored; /* distinct accounts written in the slot */
+} acctdb_bank_info_t;
+
+/* acctdb_db_store: writes accounts at slot, whose parent is parent_slot.
+ * The first store at a slot creates its bank: the parent must be the root
+ * or a frozen, live bank descending from it, and slot > parent_slot.  Later
+ * stores at the same (open) slot add or replace accounts (last write
+ * wins).  n == 0 only creates the bank.  Zero lamports closes an account.
+ * Data is copied.  Errors: INVALID (slot frozen or dead, parent unknown,
+ * wrong parent, slot <= root), TOO_OLD, NOMEM, FULL (write cache over
+ * budget with nothing rooted to flush), FATAL. */
+ACCTDB_API int acctdb_db_store(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
+                               acctdb_account_t const *accts, size_t n);
+
+/* acctdb_db_freeze: freezes slot's bank: its lattice hash (the parent's,
+ * plus each account's final version, minus the version it replaces),
+ * capitalization, data length and bank hash go to *info_out (may be NULL).
+ * Freezing an already frozen bank returns its info.  Errors: INVALID (no
+ * such bank, parent not frozen, dead), NOMEM, IO. */
+ACCTDB_API int acctdb_db_freeze(acctdb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
+                                acctdb_bank_info_t *info_out);
+
+/* acctdb_db_root: roots slot (frozen, descending from the root): it and
+ * its ancestors become final, every other fork is dead.  Errors: INVALID,
+ * TOO_OLD (slot is at or below the root). */
+ACCTDB_API int acctdb_db_root(acctdb_db_t *db, uint64_t slot);
+
+/* acctdb_db_load: the account at pubkey as seen from slot (the root or a
+ * live bank descending from it).  The data is copied into data_buf
+ * (data_max bytes); out->data points there.  Errors: NOT_FOUND (absent or
+ * closed), FULL (data_max too small: out->data_len says how much is
+ * needed), TOO_OLD (slot below the root), INVALID (unknown or dead slot),
+ * IO.  slot_out (may be NULL) gets the slot of the version read. */
+ACCTDB_API int acctdb_db_load(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *pubkey,
+                              acctdb_account_t *out, uint8_t *data_buf, size_t data_max,
+                              uint64_t *slot_out);
+
+/* acctdb_db_load_batch: n loads at slot, with prefetched index probes.
+ * Account i goes to out[i] (data inside buf, packed; buf_sz bytes) and its
+ * result to rc_out[i] (0, NOT_FOUND, or FULL if buf ran out).  Returns 0 or
+ * an error that applies to the whole call (slot, IO). */
+ACCTDB_API int acctdb_db_load_batch(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *pubkeys,
+                                    size_t n, acctdb_account_t *out, uint8_t *buf, size_t buf_sz,
+                                    int *rc_out);
+
+/* Filters of a scan by owner (getProgramAccounts). */
+typedef struct acctdb_memcmp {
+    uint64_t       offset;
+    uint8_t const *bytes;
+    size_t         len;
+} acctdb_memcmp_t;
+
+typedef struct acctdb_scan_filter {
+    acctdb_pubkey_t owner;
+    bool            has_data_size;
+    uint64_t        data_size;
+    size_t          memcmp_cnt; /* <= 4 */
+    acctdb_memcmp_t memcmp[4];
+} acctdb_scan_filter_t;
+
+/* acctdb_db_scan: accounts owned by filter->owner (and matching the data
+ * size and memcmp filters) as seen from slot, in pubkey order, after
+ * *cursor (NULL: from the start), at most limit of them (0: no limit).
+ * fn's account data is valid during the call.  *next_out gets the cursor
+ * to continue with and *more_out whether more may follow.  Needs
+ * cfg.owner_index (else UNSUPPORTED).  Consistent at slot: versions of
+ * other forks are never returned. */
+typedef int (*acctdb_scan_fn)(void *ctx, acctdb_account_t const *a, uint64_t slot);
+ACCTDB_API int acctdb_db_scan(acctdb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *filter,
+                              acctdb_pubkey_t const *cursor, size_t limit, acctdb_scan_fn fn,
+                              void *ctx, acctdb_pubkey_t *next_out, bool *more_out);
+
+/* acctdb_db_snapshot: writes a full snapshot of the root, or (incremental)
+ * one of what changed since the last full snapshot, into archive_dir, then
+ * applies retention (cfg.snapshot_keep_*, snapshot_max_sz).  The root is
+ * flushed first.  path_out (>= 4096 bytes, may be NULL) gets the archive.
+ * Errors: INVALID (incremental without a full), IO, FULL, NOMEM. */
+ACCTDB_API int acctdb_db_snapshot(acctdb_db_t *db, char const *archive_dir, bool incremental,
+                                  char *path_out);
+
+/* acctdb_db_bank_info: a frozen bank's info (slot live, or the root). */
+ACCTDB_API int acctdb_db_bank_info(acctdb_db_t *db, uint64_t slot, acctdb_bank_info_t *info_out);
+
+/* acctdb_db_root_slot: the newest rooted slot; *durable_out (may be NULL)
+ * the newest flushed (durable) root. */
+ACCTDB_API uint64_t acctdb_db_root_slot(acctdb_db_t *db, uint64_t *durable_out);
+
+/* acctdb_db_service_step: runs one pass of a background service now (the
+ * way tests drive them deterministically when cfg.background is off).
+ * Returns the amount of work done (>= 0) or an error. */
+ACCTDB_API int acctdb_db_service_step(acctdb_db_t *db, acctdb_service_t which);
+
+/* acctdb_db_verify: recomputes the lattice hash of the durable root from
+ * the account files and compares it with the root record.  Errors:
+ * MISMATCH (msg says both checksums), IO. */
+ACCTDB_API int acctdb_db_verify(acctdb_db_t *db, char *msg_out, size_t msg_max);
+
+typedef struct acctdb_db_stats {
+    uint64_t root_slot, durable_root_slot, last_full_snapshot_slot;
+    uint64_t banks_open, banks_frozen, banks_rooted_unflushed, banks_dead;
+    uint64_t index_keys, index_versions_listed, index_ram_sz;
+    uint64_t storages, storage_bytes, storage_alive_bytes, segments;
+    uint64_t write_cache_sz, write_cache_accounts;
+    uint64_t read_cache_sz, read_cache_hits, read_cache_misses;
+    uint64_t owner_index_keys;
+    uint64_t stores, loads, freezes, roots;
+    uint64_t service_passes[ACCTDB_SERVICE_CNT];
+    uint64_t service_work[ACCTDB_SERVICE_CNT]; /* accounts flushed/cleaned/moved/purged */
+    uint64_t service_ns[ACCTDB_SERVICE_CNT];
+    uint64_t flushed_bytes;
+    uint64_t retired_pending; /* objects waiting for readers to leave */
+} acctdb_db_stats_t;
+
+ACCTDB_API int acctdb_db_stats(acctdb_db_t *db, acctdb_db_stats_t *out);
+
 #ifdef __cplusplus
 }
 #endif

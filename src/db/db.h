@@ -22,6 +22,7 @@
 #define ADB_DB_DB_H
 
 #include "index/index.h"
+#include "store/acctfile.h"
 #include "util/util.h"
 
 typedef struct adb_db adb_db_t;
@@ -124,28 +125,130 @@ int adb_db_get(adb_db_t *db, uint8_t const pubkey[32], adb_db_acct_t *out, uint8
 typedef int (*adb_db_visit_fn)(void *ctx, adb_db_acct_t const *acct);
 int adb_db_visit_sorted(adb_db_t *db, bool include_zero, adb_db_visit_fn fn, void *ctx);
 
-/* ---- completion record -------------------------------------------------- */
+/* ---- the root record --------------------------------------------------
+ * DIR/acctdb.meta names the durable state: the root bank, the rooted
+ * history the next snapshot's blockhash queue and status cache need, and
+ * every storage (slot, extent, length).  It is written last and atomically
+ * (temporary name, fsync, rename, directory fsync) after every byte it
+ * names is durable; a directory without it refuses to open.  The
+ * durability issue doubles it. */
 typedef struct adb_db_meta {
-    uint64_t        slot;
-    uint64_t        base_slot; /* UINT64_MAX if no incremental */
-    adb_db_totals_t totals;
+    uint64_t           slot;           /* the durable root */
+    uint64_t           base_slot;      /* UINT64_MAX if no incremental was loaded */
+    adb_db_totals_t    totals;         /* of the load that created the database */
+    acctdb_bank_info_t root;           /* the root bank */
+    uint64_t           last_full_slot; /* last full snapshot (loaded or written); UINT64_MAX none */
+    uint64_t           origin_slot;
+    acctdb_bank_info_t *hist; /* rooted banks, oldest first (lt_hash not kept) */
+    uint32_t            hist_cnt;
 } adb_db_meta_t;
 
 /* Writes DIR/manifest.bin and DIR/status_cache.bin (raw copies of the
- * archive's), fsyncs every account file and the directories, then writes
- * the completion record DIR/acctdb.meta atomically (last). */
+ * archive's; either may be NULL), fsyncs every segment and the directories,
+ * then writes the root record (last). */
 int adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest,
                        size_t manifest_sz, void const *status_cache, size_t status_cache_sz);
 
-/* Opens a completed load read-only and rebuilds its index.  Errors:
- * NOT_FOUND "incomplete load" when the completion record is missing,
- * CORRUPT on a bad record, UNSUPPORTED_VERSION for a newer format. */
+/* Writes the root record for meta (segments already durable). */
+int adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *meta);
+
+/* Opens a database directory read-only at its root record and rebuilds the
+ * index from every storage: each record is a version of its key (the
+ * newest slot alive, older ones DEAD), and the alive bytes of every storage
+ * are counted.  meta_out->hist is allocated (adb_free).  Errors: NOT_FOUND
+ * "incomplete load" when the root record is missing, CORRUPT on a bad
+ * record or file, UNSUPPORTED_VERSION for a newer format. */
 int adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb_err_t *err);
+
+/* As adb_db_open_loaded, calling rec_fn for every record indexed (the
+ * engine fills its owner index this way). */
+typedef void (*adb_db_rec_fn)(void *ctx, adb_acct_rec_t const *r);
+int adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out,
+                    adb_db_rec_fn rec_fn, void *rec_ctx, uint32_t bin_bits, adb_err_t *err);
 
 /* Stops workers, unmaps and closes everything. NULL is fine. */
 void adb_db_close(adb_db_t *db);
 
+/* ---- the live engine (db_eng.c and friends) ----------------------------
+ * The engine opens a database directory at its root record and serves the
+ * accounts database API (include/acctdb.h, "The accounts database"): banks
+ * on forks in a write cache, reads at any live slot, roots, and the
+ * background services.  The public wrappers live in src/snapshot (which
+ * also creates databases and writes their snapshots). */
+
+/* Opens DIR (a completed load or an engine directory) under DIR/LOCK.
+ * Errors: BUSY "database in use", and those of adb_db_open_dir. */
+int adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, adb_err_t *err);
+/* Flushes rooted banks (unless a durable write failed), stops the
+ * services, frees everything and releases the lock. */
+void adb_eng_close(adb_db_t *db);
+
+int adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a,
+                  size_t n);
+int adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
+                   acctdb_bank_info_t *info_out);
+int adb_eng_root(adb_db_t *db, uint64_t slot);
+int adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
+                 uint8_t *buf, size_t buf_max, uint64_t *slot_out);
+int adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n,
+                       acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out);
+int adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out);
+/* The parent of a live bank (or of the root); NOT_FOUND otherwise. */
+int                       adb_eng_bank_parent(adb_db_t *db, uint64_t slot, uint64_t *parent_out);
+int                       adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
+                                       acctdb_pubkey_t const *cursor, size_t limit, acctdb_scan_fn fn, void *ctx,
+                                       acctdb_pubkey_t *next_out, bool *more_out);
+uint64_t                  adb_eng_root_slot(adb_db_t *db, uint64_t *durable_out);
+int                       adb_eng_service_step(adb_db_t *db, acctdb_service_t which);
+int                       adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out);
+acctdb_db_config_t const *adb_eng_config(adb_db_t const *db);
+
+/* Recomputes the lattice hash, capitalization and data length of the
+ * durable root from the account files (alive versions) and compares them
+ * with the root record; also checks the engine's invariants (adb_eng_check).
+ * Errors: MISMATCH, CORRUPT, IO; err says what differed. */
+int adb_eng_verify(adb_db_t *db, adb_err_t *err);
+
+/* Checks the engine's invariants (tests call it after every service pass):
+ *   - each storage's alive bytes and count equal what the index references;
+ *   - every index storage version lies inside its storage and holds a record
+ *     of that key;
+ *   - every key has at most one alive storage version, and it is the newest
+ *     storage version.
+ * Takes the service lock (no pass runs meanwhile).  Errors: CORRUPT. */
+int adb_eng_check(adb_db_t *db, adb_err_t *err);
+
+/* ---- snapshots of the engine (used by src/snapshot) -------------------- */
+typedef struct adb_eng_snap {
+    acctdb_bank_info_t  root; /* the durable root being written */
+    acctdb_bank_info_t *hist; /* rooted banks, oldest first (adb_free) */
+    uint32_t            hist_cnt;
+    uint64_t            last_full_slot; /* UINT64_MAX: none */
+    uint64_t            origin_slot;
+    uint32_t           *files; /* storages with alive records (slot > base_slot) */
+    uint64_t           *sizes; /* their alive bytes */
+    uint64_t           *slots;
+    size_t              cnt;
+} adb_eng_snap_t;
+
+/* Holds the service lock, flushes every rooted bank, and lists the
+ * storages whose alive records make up the durable root's state (only
+ * those with slot > base_slot when base_slot != UINT64_MAX).  Always pair
+ * with adb_eng_snap_end. */
+int adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_err_t *err);
+/* Streams the alive records of s->files[i], in storage order; fn gets
+ * runs of record bytes; exactly s->sizes[i] bytes in total (else CORRUPT). */
+typedef int (*adb_eng_bytes_fn)(void *ctx, void const *p, size_t sz);
+int adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes_fn fn,
+                      void *ctx);
+/* Reads pubkey's account in the durable root (for sysvars). */
+int adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, uint8_t **buf,
+                     size_t *buf_cap);
+/* Releases the lock; full_slot != UINT64_MAX records that a full snapshot
+ * of that slot was written (the root record is rewritten). */
+int adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot);
+
 #define ADB_DB_META_NAME      "acctdb.meta"
-#define ADB_DB_FORMAT_VERSION 1u
+#define ADB_DB_FORMAT_VERSION 1u /* of acctdb.meta and the store layout */
 
 #endif

@@ -309,13 +309,17 @@ run_write(adb_db_t *db, adb_db_file_t *f) {
  * new segment when the current one is full. */
 static int
 place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
+    /* A new database directory is empty: a segment that exists is an
+     * error (O_EXCL).  The engine may find one a crash left behind after
+     * the last root record; nothing references it, so it is truncated. */
+    int           excl = db->eng ? O_TRUNC : O_EXCL;
     uint32_t      n = atomic_load(&db->seg_cnt);
     adb_db_seg_t *cur = n ? &db->segs[n - 1] : NULL;
     if (!cur || (cur->tail && cur->tail + size > ADB_DB_SEG_MAX_SZ)) {
         if (n == ADB_DB_SEGS_MAX) return adb_db_fail(db, ACCTDB_ERR_FULL, "too many segments");
         char name[32];
         snprintf(name, sizeof name, "seg-%06u", n);
-        int fd = adb_io_openat(db->accdirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+        int fd = adb_io_openat(db->accdirfd, name, O_RDWR | O_CREAT | excl | O_NOFOLLOW, 0644);
         if (fd < 0)
             return adb_db_fail(db, fd, "cannot create %s/accounts/%s: %s", db->dir, name,
                                acctdb_strerror(fd));
@@ -474,7 +478,8 @@ worker_main(void *arg) {
 /* ---- creation ----------------------------------------------------------- */
 
 int
-adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, adb_err_t *err) {
+adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t bin_bits,
+             adb_err_t *err) {
     *db_out = NULL;
     adb_db_t *db = adb_calloc(1, sizeof *db);
     if (!db) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
@@ -490,7 +495,7 @@ adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, adb_err_t *e
     }
     db->chunks = adb_calloc(ADB_DB_FILE_CHUNKS_MAX, sizeof *db->chunks);
     db->segs = adb_calloc(ADB_DB_SEGS_MAX, sizeof *db->segs);
-    adb_index_cfg_t icfg = {.bin_bits = 13, .expected_keys = expected};
+    adb_index_cfg_t icfg = {.bin_bits = bin_bits ? bin_bits : 13, .expected_keys = expected};
     int             rc = db->chunks && db->segs ? adb_index_open(&db->ix, &icfg) : ACCTDB_ERR_NOMEM;
     if (rc) {
         adb_db_close(db);
@@ -506,7 +511,7 @@ adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err) {
     if (!cfg || !cfg->dir || !cfg->dir[0])
         return adb_err_set(err, ACCTDB_ERR_INVALID, "no target directory given");
     adb_db_t *db;
-    ADB_TRY(adb_db_alloc(&db, cfg->dir, cfg->expected_accounts, err));
+    ADB_TRY(adb_db_alloc(&db, cfg->dir, cfg->expected_accounts, 0, err));
     int rc = 0;
 
     if (mkdir(cfg->dir, 0755) && errno != EEXIST) {
@@ -749,4 +754,48 @@ adb_db_bulk_totals(adb_db_t *db, bool want_sums, adb_db_totals_t *out) {
     out->dup_cnt = nl;
     out->live_cnt = nonzero;
     return rc;
+}
+
+/* ---- storages written by the engine (flush, shrink) ------------------------
+ * Called with the service lock held (one writer of the file table and the
+ * segment tails).  A new entry is filled before file_cnt publishes it. */
+int
+adb_db_storage_new(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *idx_out) {
+    uint32_t idx = atomic_load(&db->file_cnt);
+    if (idx / ADB_DB_FILE_CHUNK >= ADB_DB_FILE_CHUNKS_MAX)
+        return adb_err_set(&db->err, ACCTDB_ERR_FULL, "too many account files");
+    if (size > ADB_ACCTFILE_MAX_SZ || size == 0)
+        return adb_err_set(&db->err, ACCTDB_ERR_INVALID, "storage of %llu bytes",
+                           (unsigned long long)size);
+    adb_db_file_t **chunk = &db->chunks[idx / ADB_DB_FILE_CHUNK];
+    if (!*chunk && !(*chunk = adb_calloc(ADB_DB_FILE_CHUNK, sizeof(adb_db_file_t))))
+        return ACCTDB_ERR_NOMEM;
+    adb_db_file_t *f = &(*chunk)[idx % ADB_DB_FILE_CHUNK];
+    memset(f, 0, sizeof *f);
+    f->slot = slot;
+    f->size = size;
+    f->idx = idx;
+    int rc = place(db, f, size);
+    if (rc) return rc;
+    *idx_out = idx;
+    return 0;
+}
+
+/* Writes the storage's bytes (exactly its size) with one large write:
+ * O_DIRECT from a 4 KiB aligned buffer whose size rounds up to 4 KiB when
+ * direct and the segment allows it, else buffered.  Publishes the entry. */
+int
+adb_db_storage_write(adb_db_t *db, uint32_t idx, void const *p, uint64_t sz, bool direct) {
+    adb_db_file_t *f = &db->chunks[idx / ADB_DB_FILE_CHUNK][idx % ADB_DB_FILE_CHUNK];
+    adb_db_seg_t  *sg = &db->segs[f->seg];
+    int            rc = -EINVAL;
+    if (sz != f->size) return ACCTDB_ERR_INVALID;
+    if (direct && sg->dfd >= 0 && !((uintptr_t)p & 4095))
+        rc = adb_io_pwrite_all(sg->dfd, p, (size_t)((sz + 4095) & ~4095ull), f->seg_off);
+    if (rc == -EINVAL) rc = adb_io_pwrite_all(sg->fd, p, (size_t)sz, f->seg_off);
+    if (rc) return rc == -ENOSPC ? ACCTDB_ERR_FULL : rc;
+    f->written = sz;
+    f->valid_len = sz;
+    atomic_store(&db->file_cnt, idx + 1);
+    return 0;
 }

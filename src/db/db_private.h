@@ -57,6 +57,11 @@ typedef struct adb_db_file {
     int         buf_class;
     _Atomic int jobs; /* outstanding jobs on this file */
     uint32_t    idx;
+    /* engine accounting: bytes and records of versions the index holds
+     * alive here (exact; FORMAT-level "live bytes") */
+    _Atomic uint64_t alive_bytes;
+    _Atomic uint64_t alive_cnt;
+    _Atomic bool     replaced; /* shrink moved its records elsewhere */
 } adb_db_file_t;
 
 /* Pool of reusable aligned buffers for account files being loaded: power
@@ -98,6 +103,123 @@ typedef struct adb_db_worker {
     size_t          loser_cnt, loser_cap;
 } adb_db_worker_t;
 
+/* ---- engine -----------------------------------------------------------------
+ * Index values: a storage location (adb_db_loc, bits 0..61) with the DEAD
+ * flag when clean has superseded it (the record still exists physically
+ * until shrink drops it), or a write-cache account (CACHE flag | pointer). */
+#define ADB_VAL_CACHE (1ull << 63)
+#define ADB_VAL_DEAD  (1ull << 62)
+
+static inline bool
+adb_val_is_cache(uint64_t v) {
+    return v >> 63;
+}
+static inline bool
+adb_val_is_dead(uint64_t v) {
+    return !adb_val_is_cache(v) && (v & ADB_VAL_DEAD);
+}
+
+/* One version of one account in the write cache: immutable once indexed. */
+typedef struct adb_cacct {
+    uint64_t slot;
+    uint64_t prev_slot;      /* version it supersedes, seen from the bank's parent
+                              * (set at freeze); UINT64_MAX: none */
+    uint64_t        prev_sz; /* that version's stored size */
+    acctdb_pubkey_t pubkey;
+    acctdb_pubkey_t owner;
+    uint64_t        lamports, rent_epoch, data_len;
+    bool            executable;
+    uint8_t         data[];
+} adb_cacct_t;
+
+static inline adb_cacct_t *
+adb_val_cacct(uint64_t v) {
+    return (adb_cacct_t *)(uintptr_t)(v & ~ADB_VAL_CACHE);
+}
+static inline uint64_t
+adb_cacct_val(adb_cacct_t const *c) {
+    return (uint64_t)(uintptr_t)c | ADB_VAL_CACHE;
+}
+
+enum { ADB_BANK_OPEN, ADB_BANK_FROZEN, ADB_BANK_ROOTED, ADB_BANK_DEAD };
+
+typedef struct adb_bank {
+    uint64_t           slot, parent;
+    int                state;
+    adb_cacct_t      **accts; /* open addressing by pubkey */
+    uint32_t           cap, cnt;
+    uint64_t           bytes;
+    acctdb_bank_info_t info; /* valid once frozen */
+} adb_bank_t;
+
+/* Deferred frees (epoch-based reclamation). */
+enum { ADB_RET_CACCT, ADB_RET_BANK, ADB_RET_EXTENT };
+typedef struct adb_retired {
+    uint64_t epoch;
+    int      kind;
+    void    *p;
+    uint32_t seg;
+    uint64_t off, len;
+} adb_retired_t;
+
+typedef struct adb_owner_ix adb_owner_ix_t;
+typedef struct adb_rcache   adb_rcache_t;
+
+#define ADB_HIST_MAX 301 /* rooted banks remembered (blockhash queue, status cache) */
+
+typedef struct adb_eng {
+    acctdb_db_config_t  cfg;
+    int                 lockfd;
+    pthread_mutex_t     wmu;   /* API writers */
+    pthread_mutex_t     smu;   /* one service pass at a time */
+    pthread_rwlock_t    blk;   /* banks, root, states */
+    adb_bank_t        **banks; /* open addressing by slot */
+    uint32_t            banks_cap, banks_cnt;
+    uint64_t            root;
+    acctdb_bank_info_t  root_info;
+    _Atomic uint64_t    durable_root;
+    uint64_t            last_full_slot; /* UINT64_MAX: none */
+    uint64_t            origin_slot;    /* slot the database was created at */
+    acctdb_bank_info_t *hist;           /* rooted banks, oldest first */
+    uint32_t            hist_cnt;
+    /* write cache */
+    _Atomic uint64_t cache_bytes, cache_accts;
+    pthread_cond_t   room_cv;
+    /* reclamation */
+    pthread_mutex_t ret_mu;
+    adb_retired_t  *ret;
+    size_t          ret_cnt, ret_cap;
+    /* clean: zero-lamport rooted keys to consider */
+    pthread_mutex_t  cand_mu;
+    acctdb_pubkey_t *cand;
+    size_t           cand_cnt, cand_cap;
+    /* services */
+    pthread_t          thr[ACCTDB_SERVICE_CNT];
+    bool               thr_started[ACCTDB_SERVICE_CNT];
+    pthread_mutex_t    svc_mu;
+    pthread_cond_t     svc_cv;
+    bool               svc_stop;
+    _Atomic uint64_t   passes[ACCTDB_SERVICE_CNT], work[ACCTDB_SERVICE_CNT], ns[ACCTDB_SERVICE_CNT];
+    _Atomic uint64_t   stores, loads, freezes, roots, flushed_bytes;
+    _Atomic int        fatal; /* a durable write failed: writes refused */
+    adb_owner_ix_t    *owners;
+    adb_rcache_t      *rcache;
+    acctdb_bank_info_t durable_info;  /* the root the root record names */
+    bool               cand_overflow; /* candidates dropped: clean walks the index */
+    uint64_t           base_slot;     /* of the load that created the database */
+    adb_db_totals_t    load_totals;
+    struct adb_svc_arg {
+        adb_db_t *db;
+        int       which;
+    } svc_arg[ACCTDB_SERVICE_CNT];
+    char     bg_msg[512]; /* first background failure (under svc_mu) */
+    uint64_t tombstones_cleaned, shrink_moved_bytes, purged_banks;
+} adb_eng_t;
+
+/* The calling thread's last engine error (per thread, so concurrent
+ * readers never race on one message buffer). */
+adb_err_t *adb_eng_err(void);
+
 struct adb_db {
     char             dir[4096];
     int              dirfd;
@@ -123,8 +245,11 @@ struct adb_db {
     unsigned         nworkers;
     adb_db_worker_t *workers;
 
-    int       err_code; /* first error (under mu) */
-    adb_err_t err;
+    int           err_code; /* first error (under mu) */
+    adb_err_t     err;
+    adb_eng_t    *eng;    /* the live engine, once opened */
+    adb_db_rec_fn rec_fn; /* called for each record indexed at reopen */
+    void         *rec_ctx;
 };
 
 static inline adb_db_file_t *
@@ -151,6 +276,52 @@ int adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *ou
 void adb_db_pool_free(adb_db_t *db);
 
 /* Allocates the db struct with its index and file table (no workers). */
-int adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, adb_err_t *err);
+int adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t bin_bits,
+                 adb_err_t *err);
+
+/* ---- reader registry (db_epoch.c) -------------------------------------------
+ * Readers bracket every access to write-cache accounts and storage extents
+ * with enter/exit; objects unlinked by writers and services are retired
+ * and freed only when no reader that could have seen them is inside. */
+void   adb_epoch_enter(void);
+void   adb_epoch_exit(void);
+void   adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len);
+size_t adb_eng_reclaim(adb_db_t *db, bool all);
+
+/* ---- engine internals ------------------------------------------------------ */
+
+static inline void
+adb_acct_rec_to_account_c(adb_cacct_t const *c, acctdb_account_t *a) {
+    a->pubkey = c->pubkey;
+    a->owner = c->owner;
+    a->lamports = c->lamports;
+    a->rent_epoch = c->rent_epoch;
+    a->data_len = c->data_len;
+    a->data = c->data;
+    a->executable = c->executable;
+}
+
+/* db_bank.c */
+adb_bank_t  *adb_bank_find(adb_eng_t const *e, uint64_t slot);
+void         adb_bank_unlink(adb_eng_t *e, adb_bank_t *b);
+adb_cacct_t *adb_bank_get(adb_bank_t const *b, uint8_t const *key);
+void         adb_eng_hist_push(adb_eng_t *e, acctdb_bank_info_t const *in);
+
+/* services (db_flush.c, db_clean.c, db_shrink.c): one pass each, called
+ * with smu held; return the work done or an error. */
+int  adb_eng_flush_pass(adb_db_t *db);
+int  adb_eng_clean_pass(adb_db_t *db);
+int  adb_eng_purge_pass(adb_db_t *db);
+int  adb_eng_shrink_pass(adb_db_t *db);
+void adb_eng_cand_add(adb_eng_t *e, acctdb_pubkey_t const *key);
+/* db_shrink.c: is key's record at (slot, loc) its alive version there? */
+bool adb_eng_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t loc);
+
+/* The root record: written after everything it names is durable. */
+int adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root);
+
+/* Storage table growth for the engine (a new extent for slot, size bytes). */
+int adb_db_storage_new(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *idx_out);
+int adb_db_storage_write(adb_db_t *db, uint32_t idx, void const *p, uint64_t sz, bool direct);
 
 #endif

@@ -1,5 +1,6 @@
 /* src/snapshot/genesis_load.c - genesis.bin as the state at slot 0, and the
  * public genesis and generator functions. */
+#include "hash/lthash.h"
 #include "snapshot/gen.h"
 #include "snapshot/genesis.h"
 #include "snapshot/load.h"
@@ -101,7 +102,19 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
     }
     s->full.compressed_sz = fsz;
     s->verified = true;
-    adb_db_meta_t meta = {.slot = 0, .base_slot = UINT64_MAX, .totals = s->totals};
+    /* The state at slot 0: no parent; its "bank hash" is the genesis hash. */
+    adb_db_meta_t meta = {.slot = 0,
+                          .base_slot = UINT64_MAX,
+                          .totals = s->totals,
+                          .last_full_slot = UINT64_MAX,
+                          .origin_slot = 0};
+    meta.root.lt_hash = s->totals.lthash;
+    adb_lthash_checksum(&meta.root.lt_hash, meta.root.lt_checksum);
+    meta.root.capitalization = s->totals.capitalization;
+    meta.root.accounts_data_len = s->totals.data_len;
+    meta.root.bank_hash = g.hash;
+    meta.root.meta.blockhash = g.hash;
+    meta.root.meta.unix_timestamp = g.creation_time;
     if ((rc = adb_db_commit_load(s->db, &meta, NULL, 0, NULL, 0))) {
         adb_err_set(&s->err, rc, "%s", adb_db_errmsg(s->db));
         goto done;

@@ -587,6 +587,31 @@ cleanup:
     return rc;
 }
 
+/* The root bank a database created from this manifest starts at. */
+void
+adb_snap_root_info(adb_manifest_t const *m, acctdb_bank_info_t *in) {
+    memset(in, 0, sizeof *in);
+    adb_bank_fields_t const *b = &m->bank;
+    in->slot = b->slot;
+    in->parent_slot = b->parent_slot;
+    in->block_height = b->block_height;
+    if (m->extra.has_accounts_lt_hash) {
+        memcpy(in->lt_hash.v, m->extra.accounts_lt_hash, sizeof in->lt_hash.v);
+        adb_lthash_checksum(&in->lt_hash, in->lt_checksum);
+    }
+    in->capitalization = b->capitalization;
+    in->accounts_data_len = b->accounts_data_len;
+    in->bank_hash = b->hash;
+    in->parent_bank_hash = b->parent_hash;
+    if (b->blockhash_queue.has_last_hash) in->meta.blockhash = b->blockhash_queue.last_hash;
+    in->meta.signature_count = b->signature_count;
+    in->meta.transaction_count = b->transaction_count;
+    for (uint64_t i = 0; i < b->blockhash_queue.ages_cnt; i++)
+        if (b->blockhash_queue.ages[i].hash_index == b->blockhash_queue.last_hash_index)
+            in->meta.unix_timestamp = (int64_t)(b->blockhash_queue.ages[i].timestamp / 1000);
+    if (m->extra.has_block_id) in->meta.block_id = m->extra.block_id;
+}
+
 /* ---- verification ------------------------------------------------------- */
 
 typedef struct merkle_ctx {
@@ -907,7 +932,10 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
 
     adb_db_meta_t meta = {.slot = last->manifest.bank.slot,
                           .base_slot = inc ? full_slot : UINT64_MAX,
-                          .totals = s->totals};
+                          .totals = s->totals,
+                          .last_full_slot = full_slot,
+                          .origin_slot = last->manifest.bank.slot};
+    adb_snap_root_info(&last->manifest, &meta.root);
     rc = adb_db_commit_load(s->db, &meta, last->manifest_raw, last->manifest_raw_sz,
                             last->status_cache_raw, last->status_cache_raw_sz);
     if (rc) return adb_err_set(&s->err, rc, "%s", adb_db_errmsg(s->db));

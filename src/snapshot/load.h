@@ -107,4 +107,8 @@ void adb_snap_close(adb_snap_t *s);
  * completion record.  As adb_snap_load, *snap_out is set even on failure. */
 int adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t const *opts);
 
+/* The root bank of a database created from manifest m (its bank fields,
+ * lattice hash, blockhash). */
+void adb_snap_root_info(adb_manifest_t const *m, acctdb_bank_info_t *in);
+
 #endif

@@ -65,9 +65,17 @@ p_mkdirat(void *ctx, int dirfd, char const *path, int mode) {
     return mkdirat(dirfd, path, (mode_t)mode) ? -errno : 0;
 }
 
-static adb_io_t const  g_posix = {p_openat,   p_close,     p_pwrite,    p_write,
-                                  p_fsync,    p_fdatasync, p_ftruncate, p_fallocate,
-                                  p_renameat, p_unlinkat,  p_mkdirat,   NULL};
+static int
+p_punch(void *ctx, int fd, uint64_t off, uint64_t len) {
+    (void)ctx;
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len)
+               ? -errno
+               : 0;
+}
+
+static adb_io_t const  g_posix = {p_openat,    p_close,     p_pwrite,    p_write,    p_fsync,
+                                  p_fdatasync, p_ftruncate, p_fallocate, p_renameat, p_unlinkat,
+                                  p_mkdirat,   p_punch,     NULL};
 static adb_io_t const *g_io = &g_posix;
 
 adb_io_t const *
@@ -144,6 +152,11 @@ adb_io_unlinkat(int dirfd, char const *path, int flags) {
 int
 adb_io_mkdirat(int dirfd, char const *path, int mode) {
     return g_io->mkdirat(g_io->ctx, dirfd, path, mode);
+}
+
+int
+adb_io_punch(int fd, uint64_t off, uint64_t len) {
+    return g_io->punch(g_io->ctx, fd, off, len);
 }
 
 int

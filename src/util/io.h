@@ -24,6 +24,7 @@ typedef struct adb_io {
     int (*renameat)(void *ctx, int olddirfd, char const *oldp, int newdirfd, char const *newp);
     int (*unlinkat)(void *ctx, int dirfd, char const *path, int flags);
     int (*mkdirat)(void *ctx, int dirfd, char const *path, int mode);
+    int (*punch)(void *ctx, int fd, uint64_t off, uint64_t len); /* free a range, keep size */
     void *ctx;
 } adb_io_t;
 
@@ -44,6 +45,7 @@ int adb_io_ftruncate(int fd, uint64_t sz);
 int adb_io_renameat(int olddirfd, char const *oldp, int newdirfd, char const *newp);
 int adb_io_unlinkat(int dirfd, char const *path, int flags);
 int adb_io_mkdirat(int dirfd, char const *path, int mode);
+int adb_io_punch(int fd, uint64_t off, uint64_t len);
 /* fsync of a directory (after a rename or create inside it). */
 int adb_io_fsync_dir(int dirfd);
 

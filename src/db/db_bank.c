@@ -1,0 +1,829 @@
+/* src/db/db_bank.c - banks: store, freeze, root, and reads across forks.
+ *
+ * A bank is one slot's write-cache: the accounts stored at it (immutable
+ * adb_cacct_t copies, indexed as CACHE versions).  Bank states:
+ *
+ *   OPEN --freeze--> FROZEN --root (it or a descendant)--> ROOTED --flush--> (gone)
+ *     \________________\____root of another fork____> DEAD --purge--> (gone)
+ *
+ * Visibility at slot S (the root, or a live bank descending from it): the
+ * newest version of a key whose slot is on S's "view": the unrooted chain
+ * S, parent(S), ... down to the root, then the rooted banks not flushed
+ * yet, then any live (not DEAD-flagged) storage version.  Storage versions
+ * exist only for rooted slots at or below the root, so they never belong
+ * to another fork.
+ *
+ * Locks: wmu serializes API writers (store, freeze, root, snapshot); blk
+ * guards the bank map, bank states and the root (readers take it shared,
+ * briefly, to build a view); per-bin index locks guard versions; epochs
+ * keep retired accounts alive for readers.
+ *
+ * Invariants:
+ *   1. Every cacct reachable from the index is reachable from its bank's
+ *      map, until flush or purge unlinks both and retires it.
+ *   2. A bank's parent is the root or a bank in the map; root < every live
+ *      unrooted bank's slot.
+ *   3. A frozen bank's info.lt_hash = parent's + Σ lt(final versions) −
+ *      Σ lt(versions they replaced, seen from the parent). */
+#include "db/db_private.h"
+
+#include "index/owner.h"
+#include "db/db_rcache.h"
+#include "hash/sha256.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* ---- bank map (under blk) ----------------------------------------------- */
+
+static inline uint32_t
+slot_home(uint64_t slot, uint32_t cap) {
+    return (uint32_t)((slot * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
+
+adb_bank_t *
+adb_bank_find(adb_eng_t const *e, uint64_t slot) {
+    if (!e->banks_cap) return NULL;
+    for (uint32_t i = slot_home(slot, e->banks_cap);; i = (i + 1) & (e->banks_cap - 1)) {
+        adb_bank_t *b = e->banks[i];
+        if (!b) return NULL;
+        if (b->slot == slot) return b;
+    }
+}
+
+static int
+map_insert(adb_eng_t *e, adb_bank_t *b) {
+    if ((e->banks_cnt + 1) * 2 > e->banks_cap) {
+        uint32_t     ncap = e->banks_cap ? e->banks_cap * 2 : 64;
+        adb_bank_t **nb = adb_calloc(ncap, sizeof *nb);
+        if (!nb) return ACCTDB_ERR_NOMEM;
+        for (uint32_t i = 0; i < e->banks_cap; i++) {
+            adb_bank_t *x = e->banks[i];
+            if (!x) continue;
+            uint32_t j = slot_home(x->slot, ncap);
+            while (nb[j]) j = (j + 1) & (ncap - 1);
+            nb[j] = x;
+        }
+        adb_free(e->banks);
+        e->banks = nb;
+        e->banks_cap = ncap;
+    }
+    uint32_t i = slot_home(b->slot, e->banks_cap);
+    while (e->banks[i]) i = (i + 1) & (e->banks_cap - 1);
+    e->banks[i] = b;
+    e->banks_cnt++;
+    return 0;
+}
+
+void
+adb_bank_unlink(adb_eng_t *e, adb_bank_t *b) {
+    uint32_t cap = e->banks_cap, i = slot_home(b->slot, cap);
+    while (e->banks[i] != b) i = (i + 1) & (cap - 1);
+    e->banks[i] = NULL;
+    e->banks_cnt--;
+    /* Re-place the rest of the cluster (linear probing deletion). */
+    for (uint32_t j = (i + 1) & (cap - 1); e->banks[j]; j = (j + 1) & (cap - 1)) {
+        adb_bank_t *x = e->banks[j];
+        e->banks[j] = NULL;
+        uint32_t k = slot_home(x->slot, cap);
+        while (e->banks[k]) k = (k + 1) & (cap - 1);
+        e->banks[k] = x;
+    }
+}
+
+/* ---- a bank's account map ----------------------------------------------- */
+
+static inline uint32_t
+key_home(uint8_t const *k, uint32_t cap) {
+    return (uint32_t)(adb_load_u64(k + 8) >> 17) & (cap - 1);
+}
+
+/* Position of pubkey in b's map (an empty slot if absent). */
+static uint32_t
+acct_pos(adb_bank_t const *b, uint8_t const *k) {
+    uint32_t i = key_home(k, b->cap);
+    while (b->accts[i] && memcmp(b->accts[i]->pubkey.b, k, 32)) i = (i + 1) & (b->cap - 1);
+    return i;
+}
+
+adb_cacct_t *
+adb_bank_get(adb_bank_t const *b, uint8_t const *k) {
+    return b->cap ? b->accts[acct_pos(b, k)] : NULL;
+}
+
+static int
+acct_grow(adb_bank_t *b) {
+    uint32_t      ncap = b->cap ? b->cap * 2 : 64;
+    adb_cacct_t **na = adb_calloc(ncap, sizeof *na);
+    if (!na) return ACCTDB_ERR_NOMEM;
+    adb_cacct_t **old = b->accts;
+    uint32_t      ocap = b->cap;
+    b->accts = na;
+    b->cap = ncap;
+    for (uint32_t i = 0; i < ocap; i++)
+        if (old[i]) b->accts[acct_pos(b, old[i]->pubkey.b)] = old[i];
+    adb_free(old);
+    return 0;
+}
+
+static inline uint64_t
+cacct_sz(uint64_t data_len) {
+    return sizeof(adb_cacct_t) + data_len;
+}
+
+/* ---- views --------------------------------------------------------------- */
+
+/* The slots whose cache versions a read at slot may see: its unrooted
+ * chain, then the rooted banks still in the cache (descending).  Storage
+ * versions (rooted, flushed) are always eligible unless dead. */
+typedef struct view {
+    uint64_t  slot, root;
+    uint64_t *v;
+    size_t    n;
+    uint64_t  inl[64];
+} view_t;
+
+static void
+view_fini(view_t *w) {
+    if (w->v != w->inl) adb_free(w->v);
+}
+
+static int
+view_push(view_t *w, uint64_t s) {
+    if (w->n == 64 && w->v == w->inl) {
+        uint64_t *nv = adb_malloc(128 * sizeof *nv);
+        if (!nv) return ACCTDB_ERR_NOMEM;
+        memcpy(nv, w->inl, sizeof w->inl);
+        w->v = nv;
+    } else if (w->n >= 128 && !(w->n & (w->n - 1)) && w->v != w->inl) {
+        uint64_t *nv = adb_realloc(w->v, 2 * w->n * sizeof *nv);
+        if (!nv) return ACCTDB_ERR_NOMEM;
+        w->v = nv;
+    }
+    w->v[w->n++] = s;
+    return 0;
+}
+
+/* Builds the view of slot; caller holds blk (shared or exclusive). */
+static int
+view_build_locked(adb_db_t *db, uint64_t slot, view_t *w) {
+    adb_eng_t *e = db->eng;
+    w->slot = slot;
+    w->root = e->root;
+    w->v = w->inl;
+    w->n = 0;
+    if (slot < e->root)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_TOO_OLD,
+                           "slot %llu is below the root %llu (older state was cleaned)",
+                           (unsigned long long)slot, (unsigned long long)e->root);
+    uint64_t s = slot;
+    while (s > e->root) {
+        adb_bank_t *b = adb_bank_find(e, s);
+        if (!b || b->state == ADB_BANK_DEAD)
+            return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is %s",
+                               (unsigned long long)s, b ? "on a dead fork" : "unknown");
+        ADB_TRY(view_push(w, s));
+        s = b->parent;
+    }
+    if (s != e->root)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu does not descend from the root",
+                           (unsigned long long)slot);
+    /* The rooted banks not flushed yet: the root's ancestors in the cache. */
+    for (adb_bank_t *b = adb_bank_find(e, e->root); b && b->state == ADB_BANK_ROOTED;
+         b = adb_bank_find(e, b->parent))
+        ADB_TRY(view_push(w, b->slot));
+    return 0;
+}
+
+static inline bool
+view_has(view_t const *w, uint64_t s) {
+    /* descending order: binary search */
+    size_t lo = 0, hi = w->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (w->v[mid] == s) return true;
+        if (w->v[mid] > s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* The visible version among v[0..n) (newest first), or NULL. */
+static adb_index_ver_t const *
+pick(view_t const *w, adb_index_ver_t const *v, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].slot > w->slot) continue;
+        if (adb_val_is_cache(v[i].val)) {
+            if (view_has(w, v[i].slot)) return &v[i];
+        } else if (!adb_val_is_dead(v[i].val) && v[i].slot <= w->root) {
+            return &v[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- reading a version --------------------------------------------------- */
+
+#define VMAX 16 /* versions copied per key; more exist only in pathological forks */
+
+/* Fills out (data copied to buf if buf_max suffices).  Returns 0, FULL
+ * (data_len set), or an I/O error.  Caller is inside an epoch. */
+static int
+read_version(adb_db_t *db, adb_index_ver_t const *v, acctdb_account_t *out, uint8_t *buf,
+             size_t buf_max) {
+    if (adb_val_is_cache(v->val)) {
+        adb_cacct_t const *c = adb_val_cacct(v->val);
+        out->pubkey = c->pubkey;
+        out->owner = c->owner;
+        out->lamports = c->lamports;
+        out->rent_epoch = c->rent_epoch;
+        out->executable = c->executable;
+        out->data_len = c->data_len;
+        out->data = buf;
+        if (c->data_len > buf_max) return ACCTDB_ERR_FULL;
+        if (c->data_len) memcpy(buf, c->data, (size_t)c->data_len);
+        return 0;
+    }
+    return adb_rcache_read(db, v->slot, v->val, out, buf, buf_max);
+}
+
+/* Versions of a key (copied), and the visible one. */
+static int
+lookup(adb_db_t *db, view_t const *w, uint8_t const *key, adb_index_ver_t *vbuf,
+       adb_index_ver_t const **vis_out) {
+    size_t n = adb_index_vget(db->ix, key, vbuf, VMAX);
+    if (n > VMAX) {
+        /* A key with more versions than fit: take them all. */
+        adb_index_ver_t *big = adb_malloc(n * sizeof *big);
+        if (!big) return ACCTDB_ERR_NOMEM;
+        size_t n2 = adb_index_vget(db->ix, key, big, n);
+        adb_index_ver_t const *p = pick(w, big, ADB_MIN(n, n2));
+        if (p) vbuf[0] = *p;
+        adb_free(big);
+        *vis_out = p ? &vbuf[0] : NULL;
+        return 0;
+    }
+    *vis_out = pick(w, vbuf, n);
+    return 0;
+}
+
+/* ---- the API's engine side --------------------------------------------- */
+
+static int
+view_build(adb_db_t *db, uint64_t slot, view_t *w) {
+    pthread_rwlock_rdlock(&db->eng->blk);
+    int rc = view_build_locked(db, slot, w);
+    pthread_rwlock_unlock(&db->eng->blk);
+    return rc;
+}
+
+int
+adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
+             uint8_t *buf, size_t buf_max, uint64_t *slot_out) {
+    memset(out, 0, sizeof *out);
+    if (slot_out) *slot_out = 0;
+    view_t w;
+    int    rc = view_build(db, slot, &w);
+    if (rc) {
+        view_fini(&w);
+        return rc;
+    }
+    adb_index_ver_t        vb[VMAX];
+    adb_index_ver_t const *vis;
+    adb_epoch_enter();
+    rc = lookup(db, &w, key, vb, &vis);
+    if (!rc && !vis) rc = ACCTDB_ERR_NOT_FOUND;
+    if (!rc) {
+        rc = read_version(db, vis, out, buf, buf_max);
+        if (!rc && out->lamports == 0) rc = ACCTDB_ERR_NOT_FOUND;
+        if (slot_out) *slot_out = vis->slot;
+    }
+    adb_epoch_exit();
+    view_fini(&w);
+    atomic_fetch_add_explicit(&db->eng->loads, 1, memory_order_relaxed);
+    return rc;
+}
+
+int
+adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n,
+                   acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out) {
+    view_t w;
+    int    rc = view_build(db, slot, &w);
+    if (rc) {
+        view_fini(&w);
+        return rc;
+    }
+    enum { B = 32 };
+    adb_index_ver_t vb[B * 4];
+    size_t          cnt[B];
+    uint8_t const  *kp[B];
+    size_t          used = 0;
+    adb_epoch_enter();
+    for (size_t base = 0; base < n; base += B) {
+        size_t m = ADB_MIN((size_t)B, n - base);
+        for (size_t i = 0; i < m; i++) kp[i] = keys[base + i].b;
+        adb_index_vget_batch(db->ix, kp, m, vb, 4, cnt);
+        for (size_t i = 0; i < m; i++) {
+            size_t                 k = base + i;
+            adb_index_ver_t const *vis;
+            adb_index_ver_t        big[VMAX];
+            memset(&out[k], 0, sizeof out[k]);
+            if (cnt[i] > 4) {
+                int r = lookup(db, &w, kp[i], big, &vis);
+                if (r) {
+                    rc_out[k] = r;
+                    continue;
+                }
+            } else {
+                vis = pick(&w, &vb[i * 4], cnt[i]);
+            }
+            if (!vis) {
+                rc_out[k] = ACCTDB_ERR_NOT_FOUND;
+                continue;
+            }
+            int r = read_version(db, vis, &out[k], buf + used, buf_sz - used);
+            if (!r && out[k].lamports == 0) r = ACCTDB_ERR_NOT_FOUND;
+            if (!r) used += (size_t)out[k].data_len;
+            rc_out[k] = r;
+        }
+    }
+    adb_epoch_exit();
+    view_fini(&w);
+    atomic_fetch_add_explicit(&db->eng->loads, n, memory_order_relaxed);
+    return 0;
+}
+
+/* ---- store ---------------------------------------------------------------- */
+
+static int
+bank_open_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **out) {
+    adb_eng_t  *e = db->eng;
+    adb_bank_t *b = adb_bank_find(e, slot);
+    *out = NULL;
+    if (b) {
+        if (b->state == ADB_BANK_DEAD)
+            return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is on a dead fork",
+                               (unsigned long long)slot);
+        if (b->state != ADB_BANK_OPEN)
+            return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is frozen",
+                               (unsigned long long)slot);
+        if (b->parent != parent)
+            return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                               "slot %llu has parent %llu, not %llu", (unsigned long long)slot,
+                               (unsigned long long)b->parent, (unsigned long long)parent);
+        *out = b;
+        return 0;
+    }
+    if (slot <= e->root)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_TOO_OLD, "slot %llu is at or below the root %llu",
+                           (unsigned long long)slot, (unsigned long long)e->root);
+    if (slot <= parent)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is not above its parent %llu",
+                           (unsigned long long)slot, (unsigned long long)parent);
+    if (parent != e->root) {
+        adb_bank_t *p = adb_bank_find(e, parent);
+        if (!p || p->state == ADB_BANK_DEAD || p->state == ADB_BANK_ROOTED)
+            return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "parent slot %llu is %s",
+                               (unsigned long long)parent,
+                               !p ? "unknown" : p->state == ADB_BANK_DEAD ? "dead" : "not live");
+        if (p->state != ADB_BANK_FROZEN)
+            return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "parent slot %llu is not frozen",
+                               (unsigned long long)parent);
+    }
+    b = adb_calloc(1, sizeof *b);
+    if (!b) return adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
+    b->slot = slot;
+    b->parent = parent;
+    b->state = ADB_BANK_OPEN;
+    int rc = map_insert(e, b);
+    if (rc) {
+        adb_free(b);
+        return adb_err_set(adb_eng_err(), rc, "out of memory");
+    }
+    *out = b;
+    return 0;
+}
+
+/* Waits while the write cache is over budget and the flusher can help. */
+static void
+wait_for_room(adb_db_t *db) {
+    adb_eng_t *e = db->eng;
+    if (atomic_load(&e->cache_bytes) <= e->cfg.write_cache_max_sz || !e->cfg.background) return;
+    pthread_mutex_lock(&e->svc_mu);
+    pthread_cond_broadcast(&e->svc_cv);
+    for (int i = 0; i < 200 && atomic_load(&e->cache_bytes) > e->cfg.write_cache_max_sz; i++) {
+        pthread_rwlock_rdlock(&e->blk);
+        bool flushable = false;
+        for (adb_bank_t *b = adb_bank_find(e, e->root); b && !flushable;
+             b = adb_bank_find(e, b->parent))
+            flushable = b->state == ADB_BANK_ROOTED;
+        pthread_rwlock_unlock(&e->blk);
+        if (!flushable) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+        pthread_cond_timedwait(&e->room_cv, &e->svc_mu, &ts);
+    }
+    pthread_mutex_unlock(&e->svc_mu);
+}
+
+int
+adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a, size_t n) {
+    adb_eng_t *e = db->eng;
+    if (atomic_load(&e->fatal))
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "a durable write failed; reopen");
+    for (size_t i = 0; i < n; i++)
+        if (a[i].data_len > ADB_ACCT_MAX_DATA_SZ || (a[i].data_len && !a[i].data))
+            return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                               "account %zu: data_len %llu (at most 10 MiB, with data)", i,
+                               (unsigned long long)a[i].data_len);
+    wait_for_room(db);
+    pthread_mutex_lock(&e->wmu);
+    pthread_rwlock_wrlock(&e->blk);
+    adb_bank_t *b;
+    int         rc = bank_open_locked(db, slot, parent, &b);
+    pthread_rwlock_unlock(&e->blk);
+    for (size_t i = 0; !rc && i < n; i++) {
+        acctdb_account_t const *x = &a[i];
+        adb_cacct_t            *c = adb_malloc(cacct_sz(x->lamports ? x->data_len : 0));
+        if (!c || ((b->cnt + 1) * 4 > b->cap * 3 && acct_grow(b))) {
+            adb_free(c);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory in the write cache");
+            break;
+        }
+        c->slot = slot;
+        c->prev_slot = UINT64_MAX;
+        c->prev_sz = 0;
+        c->pubkey = x->pubkey;
+        if (x->lamports == 0) {
+            /* A closed account is kept as a bare tombstone: no owner, no
+             * data (nothing can read them, and they would only cost space
+             * until clean removes the tombstone). */
+            memset(c->owner.b, 0, 32);
+            c->lamports = c->rent_epoch = c->data_len = 0;
+            c->executable = false;
+        } else {
+            c->owner = x->owner;
+            c->lamports = x->lamports;
+            c->rent_epoch = x->rent_epoch;
+            c->data_len = x->data_len;
+            c->executable = x->executable;
+            if (x->data_len) memcpy(c->data, x->data, (size_t)x->data_len);
+        }
+        /* Index first, then the bank's map: a reader finding the version in
+         * the index reads c, which is complete. */
+        rc = adb_index_vput(db->ix, c->pubkey.b, slot, adb_cacct_val(c));
+        if (rc) {
+            adb_free(c);
+            rc = adb_err_set(adb_eng_err(), rc, "out of memory in the index");
+            break;
+        }
+        uint32_t     pos = acct_pos(b, c->pubkey.b);
+        adb_cacct_t *old = b->accts[pos];
+        b->accts[pos] = c;
+        if (e->owners && c->lamports) adb_owner_add(e->owners, &c->owner, &c->pubkey);
+        if (old) {
+            b->bytes -= cacct_sz(old->data_len);
+            atomic_fetch_sub(&e->cache_bytes, cacct_sz(old->data_len));
+            atomic_fetch_sub(&e->cache_accts, 1);
+            adb_eng_retire(db, ADB_RET_CACCT, old, 0, 0, 0);
+        } else {
+            b->cnt++;
+        }
+        b->bytes += cacct_sz(c->data_len);
+        atomic_fetch_add(&e->cache_bytes, cacct_sz(c->data_len));
+        atomic_fetch_add(&e->cache_accts, 1);
+    }
+    pthread_mutex_unlock(&e->wmu);
+    atomic_fetch_add_explicit(&e->stores, n, memory_order_relaxed);
+    return rc;
+}
+
+/* ---- freeze ------------------------------------------------------------- */
+
+/* Bank hash (FORMAT.md 9): hard forks are not tracked by the engine. */
+static int
+bank_hash(acctdb_bank_info_t *in) {
+    uint8_t   sig[8], h[32];
+    adb_iov_t p1[3] = {{in->parent_bank_hash.b, 32}, {sig, 8}, {in->meta.blockhash.b, 32}};
+    adb_store_u64(sig, in->meta.signature_count);
+    ADB_TRY(adb_sha256_parts(h, p1, 3));
+    adb_iov_t p2[2] = {{h, 32}, {in->lt_hash.v, sizeof in->lt_hash.v}};
+    return adb_sha256_parts(in->bank_hash.b, p2, 2);
+}
+
+int
+adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
+               acctdb_bank_info_t *info_out) {
+    adb_eng_t *e = db->eng;
+    if (info_out) memset(info_out, 0, sizeof *info_out);
+    pthread_mutex_lock(&e->wmu);
+    pthread_rwlock_rdlock(&e->blk);
+    adb_bank_t *b = adb_bank_find(e, slot);
+    int         rc = 0;
+    if (!b || b->state == ADB_BANK_DEAD) {
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is %s", (unsigned long long)slot,
+                         b ? "on a dead fork" : "not a bank (store at it first)");
+    } else if (b->state != ADB_BANK_OPEN) {
+        if (info_out) *info_out = b->info;
+        pthread_rwlock_unlock(&e->blk);
+        pthread_mutex_unlock(&e->wmu);
+        return 0;
+    }
+    acctdb_bank_info_t parent = {0};
+    view_t             w = {.v = NULL};
+    if (!rc) {
+        if (b->parent == e->root) {
+            parent = e->root_info;
+        } else {
+            adb_bank_t *p = adb_bank_find(e, b->parent);
+            if (!p || p->state != ADB_BANK_FROZEN)
+                rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "parent slot %llu is not frozen",
+                                 (unsigned long long)b->parent);
+            else
+                parent = p->info;
+        }
+    }
+    if (!rc) rc = view_build_locked(db, b->parent, &w);
+    pthread_rwlock_unlock(&e->blk);
+    if (rc) {
+        if (w.v) view_fini(&w);
+        pthread_mutex_unlock(&e->wmu);
+        return rc;
+    }
+
+    /* Mix each account's final version in and the version it replaces
+     * (seen from the parent) out, in batches. */
+    acctdb_bank_info_t in = {0};
+    in.slot = slot;
+    in.parent_slot = b->parent;
+    in.block_height = parent.block_height + 1;
+    in.lt_hash = parent.lt_hash;
+    in.capitalization = parent.capitalization;
+    in.accounts_data_len = parent.accounts_data_len;
+    in.parent_bank_hash = parent.bank_hash;
+    if (meta) in.meta = *meta;
+    in.accounts_stored = b->cnt;
+    enum { B = 64 };
+    acctdb_account_t add[B], sub[B];
+    size_t           na = 0, ns = 0;
+    size_t const     scratch_sz = 16u << 20; /* >= one 10 MiB account */
+    uint8_t         *scratch = adb_malloc(scratch_sz); /* data of replaced versions */
+    size_t           used = 0;
+    if (!scratch) rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
+    adb_epoch_enter();
+    for (uint32_t i = 0; !rc && i < b->cap; i++) {
+        adb_cacct_t *c = b->accts[i];
+        if (!c) continue;
+        adb_index_ver_t        vb[VMAX];
+        adb_index_ver_t const *prev;
+        rc = lookup(db, &w, c->pubkey.b, vb, &prev);
+        if (rc) break;
+        if (prev) {
+            if (ns == B || scratch_sz - used < ADB_ACCT_MAX_DATA_SZ + 8) {
+                adb_lthash_sub_accounts(&in.lt_hash, sub, ns, ACCTDB_LTHASH_CURRENT);
+                ns = 0;
+                used = 0;
+            }
+            acctdb_account_t *s = &sub[ns];
+            rc = read_version(db, prev, s, scratch + used, scratch_sz - used);
+            if (rc) break;
+            c->prev_slot = prev->slot;
+            c->prev_sz = adb_acct_rec_sz(s->data_len);
+            if (s->lamports) {
+                in.capitalization -= s->lamports;
+                in.accounts_data_len -= s->data_len;
+                used += (size_t)s->data_len;
+                ns++;
+            }
+        }
+        if (c->lamports) {
+            in.capitalization += c->lamports;
+            in.accounts_data_len += c->data_len;
+            adb_acct_rec_to_account_c(c, &add[na++]);
+            if (na == B) {
+                adb_lthash_add_accounts(&in.lt_hash, add, na, ACCTDB_LTHASH_CURRENT);
+                na = 0;
+            }
+        }
+    }
+    if (!rc) {
+        adb_lthash_sub_accounts(&in.lt_hash, sub, ns, ACCTDB_LTHASH_CURRENT);
+        adb_lthash_add_accounts(&in.lt_hash, add, na, ACCTDB_LTHASH_CURRENT);
+    }
+    adb_epoch_exit();
+    adb_free(scratch);
+    view_fini(&w);
+    if (!rc) {
+        adb_lthash_checksum(&in.lt_hash, in.lt_checksum);
+        rc = bank_hash(&in);
+        if (rc) adb_err_set(adb_eng_err(), rc, "bank hash: %s", acctdb_strerror(rc));
+    }
+    if (!rc) {
+        pthread_rwlock_wrlock(&e->blk);
+        b->info = in;
+        b->state = ADB_BANK_FROZEN;
+        pthread_rwlock_unlock(&e->blk);
+        if (info_out) *info_out = in;
+        atomic_fetch_add_explicit(&e->freezes, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&e->wmu);
+    return rc;
+}
+
+/* ---- root ------------------------------------------------------------------ */
+
+static bool
+descends(adb_eng_t const *e, adb_bank_t const *b, uint64_t anc) {
+    while (b && b->slot > anc) {
+        if (b->parent == anc) return true;
+        b = adb_bank_find(e, b->parent);
+    }
+    return b && b->slot == anc;
+}
+
+int
+adb_eng_root(adb_db_t *db, uint64_t slot) {
+    adb_eng_t *e = db->eng;
+    pthread_mutex_lock(&e->wmu);
+    pthread_rwlock_wrlock(&e->blk);
+    adb_bank_t *b = adb_bank_find(e, slot);
+    int         rc = 0;
+    if (slot <= e->root)
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_TOO_OLD, "slot %llu is not above the root %llu",
+                         (unsigned long long)slot, (unsigned long long)e->root);
+    else if (!b || b->state == ADB_BANK_DEAD)
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is %s", (unsigned long long)slot,
+                         b ? "on a dead fork" : "unknown");
+    else if (b->state != ADB_BANK_FROZEN)
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is not frozen",
+                         (unsigned long long)slot);
+    if (!rc) {
+        /* The chain (root, slot] becomes rooted, oldest first into history. */
+        adb_bank_t *chain[1024], **cv = chain;
+        size_t      cn = 0, ccap = 1024;
+        for (adb_bank_t *x = b; x && x->slot > e->root; x = adb_bank_find(e, x->parent)) {
+            if (cn == ccap) {
+                adb_bank_t **nv = adb_malloc(2 * ccap * sizeof *nv);
+                if (!nv) {
+                    rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                memcpy(nv, cv, cn * sizeof *nv);
+                if (cv != chain) adb_free(cv);
+                cv = nv;
+                ccap *= 2;
+            }
+            cv[cn++] = x;
+        }
+        for (size_t i = cn; !rc && i-- > 0;) {
+            cv[i]->state = ADB_BANK_ROOTED;
+            adb_eng_hist_push(e, &cv[i]->info);
+        }
+        if (cv != chain) adb_free(cv);
+    }
+    if (!rc) {
+        /* Every other live bank not descending from slot is dead. */
+        for (uint32_t i = 0; i < e->banks_cap; i++) {
+            adb_bank_t *x = e->banks[i];
+            if (!x || x->state == ADB_BANK_ROOTED || x->state == ADB_BANK_DEAD) continue;
+            if (!descends(e, x, slot)) x->state = ADB_BANK_DEAD;
+        }
+        e->root = slot;
+        e->root_info = b->info;
+        atomic_fetch_add_explicit(&e->roots, 1, memory_order_relaxed);
+    }
+    pthread_rwlock_unlock(&e->blk);
+    pthread_mutex_unlock(&e->wmu);
+    if (!rc && e->cfg.background) {
+        pthread_mutex_lock(&e->svc_mu);
+        pthread_cond_broadcast(&e->svc_cv);
+        pthread_mutex_unlock(&e->svc_mu);
+    }
+    return rc;
+}
+
+int
+adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out) {
+    adb_eng_t *e = db->eng;
+    memset(out, 0, sizeof *out);
+    pthread_rwlock_rdlock(&e->blk);
+    int rc = 0;
+    if (slot == e->root) {
+        *out = e->root_info;
+    } else {
+        adb_bank_t *b = adb_bank_find(e, slot);
+        if (!b || b->state == ADB_BANK_OPEN || b->state == ADB_BANK_DEAD)
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOT_FOUND, "slot %llu is not a frozen live bank",
+                             (unsigned long long)slot);
+        else
+            *out = b->info;
+    }
+    pthread_rwlock_unlock(&e->blk);
+    return rc;
+}
+
+void
+adb_eng_hist_push(adb_eng_t *e, acctdb_bank_info_t const *in) {
+    if (e->hist_cnt == ADB_HIST_MAX) {
+        memmove(e->hist, e->hist + 1, (ADB_HIST_MAX - 1) * sizeof *e->hist);
+        e->hist_cnt--;
+    }
+    e->hist[e->hist_cnt++] = *in;
+}
+
+/* ---- scan by owner ------------------------------------------------------------
+ * The owner index gives candidates (sorted); each is re-read as seen from
+ * the slot, so versions of other forks, older owners and closed accounts
+ * never show.  Candidates with no version left at all are pruned. */
+
+static bool
+memcmp_match(acctdb_account_t const *a, acctdb_scan_filter_t const *f) {
+    if (f->has_data_size && a->data_len != f->data_size) return false;
+    for (size_t i = 0; i < f->memcmp_cnt; i++) {
+        acctdb_memcmp_t const *m = &f->memcmp[i];
+        if (m->offset > a->data_len || m->len > a->data_len - m->offset) return false;
+        if (m->len && memcmp(a->data + m->offset, m->bytes, m->len)) return false;
+    }
+    return true;
+}
+
+int
+adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
+             acctdb_pubkey_t const *cursor, size_t limit, acctdb_scan_fn fn, void *ctx,
+             acctdb_pubkey_t *next_out, bool *more_out) {
+    adb_eng_t *e = db->eng;
+    if (more_out) *more_out = false;
+    if (next_out) memset(next_out, 0, sizeof *next_out);
+    if (!e->owners)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_UNSUPPORTED,
+                           "scans need the owner index (owner_index = true)");
+    if (f->memcmp_cnt > 4)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "at most 4 memcmp filters");
+    view_t w;
+    int    rc = view_build(db, slot, &w);
+    if (rc) {
+        view_fini(&w);
+        return rc;
+    }
+    acctdb_pubkey_t *keys;
+    size_t           n;
+    rc = adb_owner_list(e->owners, &f->owner, &keys, &n);
+    if (rc) {
+        view_fini(&w);
+        return adb_err_set(adb_eng_err(), rc, "scan: out of memory");
+    }
+    size_t i = 0;
+    if (cursor) {
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (memcmp(keys[mid].b, cursor->b, 32) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        i = lo;
+    }
+    size_t   buf_cap = 1u << 16, got = 0;
+    uint8_t *buf = adb_malloc(buf_cap);
+    if (!buf) rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "scan: out of memory");
+    for (; !rc && i < n; i++) {
+        adb_index_ver_t        vb[VMAX];
+        adb_index_ver_t const *vis;
+        acctdb_account_t       a;
+        if (limit && got == limit) {
+            if (more_out) *more_out = true;
+            break;
+        }
+        adb_epoch_enter();
+        rc = lookup(db, &w, keys[i].b, vb, &vis);
+        if (!rc && vis) {
+            rc = read_version(db, vis, &a, buf, buf_cap);
+            if (rc == ACCTDB_ERR_FULL) {
+                size_t   ncap = (size_t)a.data_len;
+                uint8_t *nb = adb_realloc(buf, ncap);
+                rc = nb ? read_version(db, vis, &a, nb, ncap) : ACCTDB_ERR_NOMEM;
+                if (nb) buf = nb, buf_cap = ncap;
+            }
+        }
+        uint64_t vslot = vis ? vis->slot : 0;
+        bool     none = !rc && !vis && adb_index_vget(db->ix, keys[i].b, vb, 1) == 0;
+        adb_epoch_exit();
+        if (rc) break;
+        if (none) adb_owner_del(e->owners, &f->owner, &keys[i]);
+        if (!vis || !a.lamports || memcmp(a.owner.b, f->owner.b, 32) || !memcmp_match(&a, f))
+            continue;
+        got++;
+        if (next_out) *next_out = keys[i];
+        rc = fn(ctx, &a, vslot);
+    }
+    adb_free(buf);
+    adb_free(keys);
+    view_fini(&w);
+    return rc;
+}

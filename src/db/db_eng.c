@@ -1,0 +1,526 @@
+/* src/db/db_eng.c - the engine's life cycle: configuration, open under the
+ * directory lock, the service threads, statistics, close.
+ *
+ * Service threads (cfg.background): one per service, each looping
+ *
+ *   IDLE (waits svc_cv, woken by root or the interval)
+ *     -> PASS (takes smu: one pass of any service at a time; runs it)
+ *     -> RECLAIM (frees retired objects no reader can still see)
+ *     -> IDLE ... until svc_stop.
+ *
+ * Without cfg.background the same pass runs when the caller asks
+ * (adb_eng_service_step), which is how tests drive them deterministically.
+ *
+ * Invariants:
+ *   1. DIR/LOCK is held (flock, exclusive) from open to close: one opener.
+ *   2. smu serializes service passes and snapshot writing, so storages and
+ *      storage versions in the index change only under smu.
+ *   3. A failed durable write sets fatal: every later store, freeze, root
+ *      and flush is refused until the database is reopened. */
+#include "db/db_private.h"
+
+#include "db/db_rcache.h"
+#include "index/owner.h"
+#include "util/io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Thread_local adb_err_t t_err;
+
+adb_err_t *
+adb_eng_err(void) {
+    return &t_err;
+}
+
+/* ---- configuration --------------------------------------------------------- */
+
+void
+acctdb_db_config_default(acctdb_db_config_t *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->index_bins = 8192;
+    cfg->write_cache_max_sz = 1ull << 30;
+    cfg->read_cache_max_sz = 64ull << 20;
+    cfg->shrink_ratio = 0.8;
+    cfg->owner_index = true;
+    cfg->background = true;
+    cfg->service_interval_ms = 100;
+    cfg->snapshot_keep_full = 2;
+    cfg->snapshot_keep_incremental = 4;
+    cfg->snapshot_max_sz = 0;
+    cfg->threads = 0;
+}
+
+static bool
+parse_u64(char const *v, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (*v == '-' || !*v) return false;
+    unsigned long long x = strtoull(v, &end, 0);
+    if (errno || end == v) return false;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    else if (*end == 'T' || *end == 't') mul = 1ull << 40, end++;
+    if (*end) return false;
+    if (x > UINT64_MAX / mul) return false;
+    *out = (uint64_t)x * mul;
+    return true;
+}
+
+static bool
+parse_bool(char const *v, bool *out) {
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "yes"))
+        return *out = true, true;
+    if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "no"))
+        return *out = false, true;
+    return false;
+}
+
+/* One setting; returns NULL or what is wrong. */
+static char const *
+config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
+    uint64_t x;
+    if (!strcmp(k, "index_bins")) {
+        if (!parse_u64(v, &x) || x < 1 || x > (1u << 20) || (x & (x - 1)))
+            return "must be a power of two from 1 to 1048576";
+        cfg->index_bins = (uint32_t)x;
+    } else if (!strcmp(k, "write_cache_max_sz")) {
+        if (!parse_u64(v, &x) || x < (1u << 20)) return "must be a size of at least 1M";
+        cfg->write_cache_max_sz = x;
+    } else if (!strcmp(k, "read_cache_max_sz")) {
+        if (!parse_u64(v, &x)) return "must be a size (0 disables)";
+        cfg->read_cache_max_sz = x;
+    } else if (!strcmp(k, "shrink_ratio")) {
+        char  *end;
+        double d = strtod(v, &end);
+        if (end == v || *end || !(d >= 0.0 && d <= 1.0)) return "must be a number from 0 to 1";
+        cfg->shrink_ratio = d;
+    } else if (!strcmp(k, "owner_index")) {
+        if (!parse_bool(v, &cfg->owner_index)) return "must be true or false";
+    } else if (!strcmp(k, "background")) {
+        if (!parse_bool(v, &cfg->background)) return "must be true or false";
+    } else if (!strcmp(k, "service_interval_ms")) {
+        if (!parse_u64(v, &x) || x < 1 || x > 3600000) return "must be 1 to 3600000";
+        cfg->service_interval_ms = (uint32_t)x;
+    } else if (!strcmp(k, "snapshot_keep_full")) {
+        if (!parse_u64(v, &x) || x < 1 || x > 1000) return "must be 1 to 1000";
+        cfg->snapshot_keep_full = (uint32_t)x;
+    } else if (!strcmp(k, "snapshot_keep_incremental")) {
+        if (!parse_u64(v, &x) || x > 1000) return "must be 0 to 1000";
+        cfg->snapshot_keep_incremental = (uint32_t)x;
+    } else if (!strcmp(k, "snapshot_max_sz")) {
+        if (!parse_u64(v, &x)) return "must be a size (0: no budget)";
+        cfg->snapshot_max_sz = x;
+    } else if (!strcmp(k, "threads")) {
+        if (!parse_u64(v, &x) || x > 1024) return "must be 0 to 1024";
+        cfg->threads = (unsigned)x;
+    } else {
+        return "unknown key";
+    }
+    return NULL;
+}
+
+static char *
+trim(char *s) {
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
+    return s;
+}
+
+int
+acctdb_db_config_parse(acctdb_db_config_t *cfg, char const *text, char *msg_out, size_t msg_max) {
+    if (msg_out && msg_max) msg_out[0] = 0;
+    if (!cfg || !text) return ACCTDB_ERR_INVALID;
+    acctdb_db_config_t c = *cfg;
+    unsigned           line = 0;
+    for (char const *p = text; *p;) {
+        char const *nl = strchr(p, '\n');
+        size_t      n = nl ? (size_t)(nl - p) : strlen(p);
+        char        buf[512];
+        line++;
+        if (n >= sizeof buf) {
+            if (msg_out) snprintf(msg_out, msg_max, "line %u: longer than %zu bytes", line, sizeof buf - 1);
+            return ACCTDB_ERR_INVALID;
+        }
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        p += n + (nl ? 1 : 0);
+        char *hash = strchr(buf, '#');
+        if (hash) *hash = 0;
+        char *s = trim(buf);
+        if (!*s) continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            if (msg_out) snprintf(msg_out, msg_max, "line %u: expected key = value", line);
+            return ACCTDB_ERR_INVALID;
+        }
+        *eq = 0;
+        char       *k = trim(s), *v = trim(eq + 1);
+        char const *why = config_set(&c, k, v);
+        if (why) {
+            if (msg_out) snprintf(msg_out, msg_max, "line %u: %s = %s: %s", line, k, v, why);
+            return ACCTDB_ERR_INVALID;
+        }
+    }
+    *cfg = c;
+    return 0;
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+static void
+rec_cb(void *ctx, adb_acct_rec_t const *r) {
+    adb_eng_t      *e = ctx;
+    acctdb_pubkey_t k, o;
+    memcpy(k.b, r->pubkey, 32);
+    if (r->lamports == 0) {
+        adb_eng_cand_add(e, &k);
+        return;
+    }
+    if (e->owners) {
+        memcpy(o.b, r->owner, 32);
+        adb_owner_add(e->owners, &o, &k);
+    }
+}
+
+static void *svc_main(void *arg);
+
+static void
+eng_free(adb_eng_t *e) {
+    if (!e) return;
+    adb_owner_close(e->owners);
+    adb_rcache_close(e->rcache);
+    adb_free(e->banks);
+    adb_free(e->hist);
+    adb_free(e->ret);
+    adb_free(e->cand);
+    pthread_mutex_destroy(&e->wmu);
+    pthread_mutex_destroy(&e->smu);
+    pthread_rwlock_destroy(&e->blk);
+    pthread_mutex_destroy(&e->ret_mu);
+    pthread_mutex_destroy(&e->cand_mu);
+    pthread_mutex_destroy(&e->svc_mu);
+    pthread_cond_destroy(&e->svc_cv);
+    pthread_cond_destroy(&e->room_cv);
+    if (e->lockfd >= 0) close(e->lockfd);
+    adb_free(e);
+}
+
+int
+adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, adb_err_t *err) {
+    *db_out = NULL;
+    adb_eng_t *e = adb_calloc(1, sizeof *e);
+    if (!e) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    e->lockfd = -1;
+    pthread_mutex_init(&e->wmu, NULL);
+    pthread_mutex_init(&e->smu, NULL);
+    pthread_rwlock_init(&e->blk, NULL);
+    pthread_mutex_init(&e->ret_mu, NULL);
+    pthread_mutex_init(&e->cand_mu, NULL);
+    pthread_mutex_init(&e->svc_mu, NULL);
+    pthread_cond_init(&e->svc_cv, NULL);
+    pthread_cond_init(&e->room_cv, NULL);
+    if (cfg)
+        e->cfg = *cfg;
+    else
+        acctdb_db_config_default(&e->cfg);
+    if (!e->cfg.index_bins || (e->cfg.index_bins & (e->cfg.index_bins - 1))) {
+        eng_free(e);
+        return adb_err_set(err, ACCTDB_ERR_INVALID, "index_bins must be a power of two");
+    }
+
+    /* The directory lock: one opener (process or handle) at a time. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        int rc = -errno;
+        eng_free(e);
+        return adb_err_set(err, rc == -ENOENT ? ACCTDB_ERR_NOT_FOUND : rc, "cannot open %s: %s",
+                           dir, acctdb_strerror(rc));
+    }
+    e->lockfd = openat(dfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int lerr = e->lockfd < 0 ? -errno : 0;
+    close(dfd);
+    if (lerr) {
+        eng_free(e);
+        return adb_err_set(err, lerr, "cannot open %s/LOCK: %s", dir, acctdb_strerror(lerr));
+    }
+    if (flock(e->lockfd, LOCK_EX | LOCK_NB)) {
+        int rc = errno == EWOULDBLOCK ? ACCTDB_ERR_BUSY : -errno;
+        eng_free(e);
+        return adb_err_set(err, rc, "%s: database in use (another process or handle holds %s/LOCK)",
+                           dir, dir);
+    }
+
+    if (e->cfg.owner_index && adb_owner_open(&e->owners)) {
+        eng_free(e);
+        return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    }
+    uint32_t bits = 0;
+    while ((1u << bits) < e->cfg.index_bins) bits++;
+    adb_db_meta_t meta;
+    adb_db_t     *db;
+    int           rc = adb_db_open_dir(&db, dir, &meta, rec_cb, e, bits, err);
+    if (rc) {
+        eng_free(e);
+        return rc;
+    }
+    db->rec_fn = NULL;
+    db->eng = e;
+    e->root = meta.slot;
+    e->root_info = meta.root;
+    e->durable_info = meta.root;
+    atomic_store(&e->durable_root, meta.slot);
+    e->last_full_slot = meta.last_full_slot;
+    e->origin_slot = meta.origin_slot;
+    e->base_slot = meta.base_slot;
+    e->load_totals = meta.totals;
+    e->hist = adb_calloc(ADB_HIST_MAX, sizeof *e->hist);
+    if (!e->hist) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; !rc && i < meta.hist_cnt; i++) adb_eng_hist_push(e, &meta.hist[i]);
+    adb_free(meta.hist);
+    if (!rc && e->cfg.read_cache_max_sz && adb_rcache_open(&e->rcache, e->cfg.read_cache_max_sz))
+        rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    if (rc) {
+        db->eng = NULL;
+        adb_db_close(db);
+        eng_free(e);
+        return rc;
+    }
+    if (e->cfg.background) {
+        for (int i = 0; i < ACCTDB_SERVICE_CNT; i++) {
+            e->svc_arg[i].db = db;
+            e->svc_arg[i].which = i;
+            if (pthread_create(&e->thr[i], NULL, svc_main, &e->svc_arg[i]) == 0)
+                e->thr_started[i] = true;
+            else
+                rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "cannot start the service threads");
+        }
+        if (rc) {
+            adb_eng_close(db);
+            return rc;
+        }
+    }
+    *db_out = db;
+    return 0;
+}
+
+/* ---- services -------------------------------------------------------------- */
+
+static uint64_t
+now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int
+run_pass(adb_db_t *db, int which) {
+    switch (which) {
+    case ACCTDB_SERVICE_FLUSH: return adb_eng_flush_pass(db);
+    case ACCTDB_SERVICE_CLEAN: return adb_eng_clean_pass(db);
+    case ACCTDB_SERVICE_SHRINK: return adb_eng_shrink_pass(db);
+    case ACCTDB_SERVICE_PURGE: return adb_eng_purge_pass(db);
+    }
+    return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no service %d", which);
+}
+
+int
+adb_eng_service_step(adb_db_t *db, acctdb_service_t which) {
+    adb_eng_t *e = db->eng;
+    if ((int)which < 0 || (int)which >= ACCTDB_SERVICE_CNT)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no service %d", (int)which);
+    pthread_mutex_lock(&e->smu);
+    uint64_t t0 = now_ns();
+    int      rc = run_pass(db, (int)which);
+    adb_eng_reclaim(db, false);
+    uint64_t dt = now_ns() - t0;
+    pthread_mutex_unlock(&e->smu);
+    atomic_fetch_add(&e->passes[which], 1);
+    atomic_fetch_add(&e->ns[which], dt);
+    if (rc > 0) atomic_fetch_add(&e->work[which], (uint64_t)rc);
+    return rc;
+}
+
+static char const *const svc_names[ACCTDB_SERVICE_CNT] = {"flush", "clean", "shrink", "purge"};
+
+static void *
+svc_main(void *arg) {
+    struct adb_svc_arg *a = arg;
+    adb_db_t           *db = a->db;
+    adb_eng_t          *e = db->eng;
+    pthread_mutex_lock(&e->svc_mu);
+    while (!e->svc_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)e->cfg.service_interval_ms * 1000000ull;
+        ts.tv_sec += (time_t)(ns / 1000000000ull);
+        ts.tv_nsec = (long)(ns % 1000000000ull);
+        pthread_cond_timedwait(&e->svc_cv, &e->svc_mu, &ts);
+        if (e->svc_stop) break;
+        pthread_mutex_unlock(&e->svc_mu);
+        int rc = adb_eng_service_step(db, (acctdb_service_t)a->which);
+        pthread_mutex_lock(&e->svc_mu);
+        if (rc < 0 && !e->bg_msg[0])
+            snprintf(e->bg_msg, sizeof e->bg_msg, "%s: %.400s", svc_names[a->which],
+                     adb_eng_err()->msg);
+    }
+    pthread_mutex_unlock(&e->svc_mu);
+    return NULL;
+}
+
+/* ---- close ----------------------------------------------------------------- */
+
+void
+adb_eng_close(adb_db_t *db) {
+    if (!db) return;
+    adb_eng_t *e = db->eng;
+    if (!e) {
+        adb_db_close(db);
+        return;
+    }
+    pthread_mutex_lock(&e->svc_mu);
+    e->svc_stop = true;
+    pthread_cond_broadcast(&e->svc_cv);
+    pthread_cond_broadcast(&e->room_cv);
+    pthread_mutex_unlock(&e->svc_mu);
+    for (int i = 0; i < ACCTDB_SERVICE_CNT; i++)
+        if (e->thr_started[i]) pthread_join(e->thr[i], NULL);
+    /* The newest root becomes durable (a graceful shutdown). */
+    if (!atomic_load(&e->fatal)) adb_eng_service_step(db, ACCTDB_SERVICE_FLUSH);
+    /* Banks still cached: their accounts, then the banks. */
+    for (uint32_t i = 0; i < e->banks_cap; i++) {
+        adb_bank_t *b = e->banks[i];
+        if (!b) continue;
+        for (uint32_t k = 0; k < b->cap; k++) adb_free(b->accts[k]);
+        adb_free(b->accts);
+        adb_free(b);
+    }
+    adb_eng_reclaim(db, true);
+    db->eng = NULL;
+    adb_db_close(db);
+    eng_free(e);
+}
+
+/* ---- small queries --------------------------------------------------------- */
+
+uint64_t
+adb_eng_root_slot(adb_db_t *db, uint64_t *durable_out) {
+    adb_eng_t *e = db->eng;
+    pthread_rwlock_rdlock(&e->blk);
+    uint64_t r = e->root;
+    pthread_rwlock_unlock(&e->blk);
+    if (durable_out) *durable_out = atomic_load(&e->durable_root);
+    return r;
+}
+
+int
+adb_eng_bank_parent(adb_db_t *db, uint64_t slot, uint64_t *parent_out) {
+    adb_eng_t *e = db->eng;
+    int        rc = 0;
+    pthread_rwlock_rdlock(&e->blk);
+    if (slot == e->root) {
+        *parent_out = e->root_info.parent_slot;
+    } else {
+        adb_bank_t *b = adb_bank_find(e, slot);
+        if (b && b->state != ADB_BANK_DEAD)
+            *parent_out = b->parent;
+        else
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOT_FOUND, "slot %llu is not a live bank",
+                             (unsigned long long)slot);
+    }
+    pthread_rwlock_unlock(&e->blk);
+    return rc;
+}
+
+acctdb_db_config_t const *
+adb_eng_config(adb_db_t const *db) {
+    return &db->eng->cfg;
+}
+
+int
+adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
+    adb_eng_t *e = db->eng;
+    memset(out, 0, sizeof *out);
+    pthread_rwlock_rdlock(&e->blk);
+    out->root_slot = e->root;
+    for (uint32_t i = 0; i < e->banks_cap; i++) {
+        adb_bank_t const *b = e->banks[i];
+        if (!b) continue;
+        switch (b->state) {
+        case ADB_BANK_OPEN: out->banks_open++; break;
+        case ADB_BANK_FROZEN: out->banks_frozen++; break;
+        case ADB_BANK_ROOTED: out->banks_rooted_unflushed++; break;
+        case ADB_BANK_DEAD: out->banks_dead++; break;
+        }
+    }
+    pthread_rwlock_unlock(&e->blk);
+    out->durable_root_slot = atomic_load(&e->durable_root);
+    pthread_mutex_lock(&e->smu);
+    out->last_full_snapshot_slot = e->last_full_slot;
+    uint32_t n = adb_db_file_cnt(db);
+    for (uint32_t i = 0; i < n; i++) {
+        adb_db_file_t const *f = adb_db_file(db, i);
+        if (atomic_load(&f->replaced)) continue;
+        out->storages++;
+        out->storage_bytes += f->valid_len;
+        out->storage_alive_bytes += atomic_load(&f->alive_bytes);
+    }
+    out->segments = atomic_load(&db->seg_cnt);
+    pthread_mutex_unlock(&e->smu);
+    out->index_keys = adb_index_cnt(db->ix);
+    out->index_versions_listed = adb_index_list_cnt(db->ix);
+    out->index_ram_sz = adb_index_mem_sz(db->ix);
+    out->write_cache_sz = atomic_load(&e->cache_bytes);
+    out->write_cache_accounts = atomic_load(&e->cache_accts);
+    adb_rcache_stats(e->rcache, &out->read_cache_sz, &out->read_cache_hits,
+                     &out->read_cache_misses);
+    out->owner_index_keys = e->owners ? adb_owner_pairs(e->owners) : 0;
+    out->stores = atomic_load(&e->stores);
+    out->loads = atomic_load(&e->loads);
+    out->freezes = atomic_load(&e->freezes);
+    out->roots = atomic_load(&e->roots);
+    for (int i = 0; i < ACCTDB_SERVICE_CNT; i++) {
+        out->service_passes[i] = atomic_load(&e->passes[i]);
+        out->service_work[i] = atomic_load(&e->work[i]);
+        out->service_ns[i] = atomic_load(&e->ns[i]);
+    }
+    out->flushed_bytes = atomic_load(&e->flushed_bytes);
+    pthread_mutex_lock(&e->ret_mu);
+    out->retired_pending = e->ret_cnt;
+    pthread_mutex_unlock(&e->ret_mu);
+    return 0;
+}
+
+/* ---- the root record --------------------------------------------------------- */
+
+int
+adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root) {
+    adb_eng_t    *e = db->eng;
+    adb_db_meta_t m = {.slot = root->slot,
+                       .base_slot = e->base_slot,
+                       .totals = e->load_totals,
+                       .root = *root,
+                       .last_full_slot = e->last_full_slot,
+                       .origin_slot = e->origin_slot};
+    acctdb_bank_info_t *h = adb_malloc(ADB_HIST_MAX * sizeof *h);
+    if (!h) return ACCTDB_ERR_NOMEM;
+    pthread_rwlock_rdlock(&e->blk);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < e->hist_cnt; i++)
+        if (e->hist[i].slot <= root->slot) h[n++] = e->hist[i];
+    pthread_rwlock_unlock(&e->blk);
+    m.hist = h;
+    m.hist_cnt = n;
+    int rc = adb_db_write_meta(db, &m);
+    adb_free(h);
+    if (!rc) e->durable_info = *root;
+    return rc;
+}

@@ -1,0 +1,150 @@
+/* src/db/db_epoch.c - the reader registry: epoch-based reclamation.
+ *
+ * A process-wide table of reader slots (one per thread that reads, claimed
+ * on first use and released when the thread exits) holds the global epoch
+ * each active reader entered at, or 0.  Retiring an object stamps it with
+ * the current epoch and advances it; the object is freed once every active
+ * reader entered after that stamp, so none can still hold a pointer to it.
+ *
+ * Invariants:
+ *   1. An object is retired only after it was unlinked from every structure
+ *      a reader can reach (the index, a bank's map).
+ *   2. A reader holds pointers only between adb_epoch_enter and
+ *      adb_epoch_exit.
+ *   3. Freed objects had stamp < every active reader's epoch. */
+#include "db/db_private.h"
+
+#include "util/io.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define READERS_MAX 1024
+
+typedef struct rslot {
+    _Alignas(64) _Atomic uint64_t epoch; /* 0: not reading */
+    _Atomic int used;
+} rslot_t;
+
+static rslot_t          g_readers[READERS_MAX];
+static _Atomic uint64_t g_epoch = 1;
+static pthread_key_t    g_key;
+static pthread_once_t   g_once = PTHREAD_ONCE_INIT;
+static _Thread_local int t_slot = -1;
+static _Thread_local int t_depth;
+
+static void
+release_slot(void *p) {
+    int i = (int)(intptr_t)p - 1;
+    if (i >= 0 && i < READERS_MAX) {
+        atomic_store(&g_readers[i].epoch, 0);
+        atomic_store(&g_readers[i].used, 0);
+    }
+}
+
+static void
+make_key(void) {
+    pthread_key_create(&g_key, release_slot);
+}
+
+static int
+claim_slot(void) {
+    pthread_once(&g_once, make_key);
+    for (;;) {
+        for (int i = 0; i < READERS_MAX; i++) {
+            int z = 0;
+            if (atomic_load_explicit(&g_readers[i].used, memory_order_relaxed) == 0 &&
+                atomic_compare_exchange_strong(&g_readers[i].used, &z, 1)) {
+                pthread_setspecific(g_key, (void *)(intptr_t)(i + 1));
+                return i;
+            }
+        }
+        /* More concurrent reader threads than slots: wait for one. */
+        sched_yield();
+    }
+}
+
+void
+adb_epoch_enter(void) {
+    if (t_depth++ > 0) return;
+    if (t_slot < 0) t_slot = claim_slot();
+    /* seq_cst: the announcement is visible before any pointer is read. */
+    atomic_store(&g_readers[t_slot].epoch, atomic_load(&g_epoch));
+}
+
+void
+adb_epoch_exit(void) {
+    if (--t_depth > 0) return;
+    atomic_store_explicit(&g_readers[t_slot].epoch, 0, memory_order_release);
+}
+
+static uint64_t
+min_active(void) {
+    uint64_t m = UINT64_MAX;
+    for (int i = 0; i < READERS_MAX; i++) {
+        if (!atomic_load_explicit(&g_readers[i].used, memory_order_relaxed)) continue;
+        uint64_t e = atomic_load(&g_readers[i].epoch);
+        if (e && e < m) m = e;
+    }
+    return m;
+}
+
+static void
+free_retired(adb_db_t *db, adb_retired_t const *r) {
+    switch (r->kind) {
+    case ADB_RET_CACCT: adb_free(r->p); break;
+    case ADB_RET_BANK: {
+        adb_bank_t *b = r->p;
+        adb_free(b->accts);
+        adb_free(b);
+        break;
+    }
+    case ADB_RET_EXTENT:
+        /* The extent's bytes are no longer referenced: give the space back
+         * (keeping the segment's size, so other extents stay where they are). */
+        if (r->len) adb_io_punch(db->segs[r->seg].fd, r->off, r->len);
+        break;
+    }
+}
+
+void
+adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len) {
+    adb_eng_t    *e = db->eng;
+    adb_retired_t r = {atomic_fetch_add(&g_epoch, 1), kind, p, seg, off, len};
+    pthread_mutex_lock(&e->ret_mu);
+    if (e->ret_cnt == e->ret_cap) {
+        size_t         ncap = e->ret_cap ? e->ret_cap * 2 : 1024;
+        adb_retired_t *nr = adb_realloc(e->ret, ncap * sizeof *nr);
+        if (!nr) {
+            /* Cannot defer: wait until no reader is inside, then free now. */
+            pthread_mutex_unlock(&e->ret_mu);
+            while (min_active() <= r.epoch) sched_yield();
+            free_retired(db, &r);
+            return;
+        }
+        e->ret = nr;
+        e->ret_cap = ncap;
+    }
+    e->ret[e->ret_cnt++] = r;
+    pthread_mutex_unlock(&e->ret_mu);
+}
+
+size_t
+adb_eng_reclaim(adb_db_t *db, bool all) {
+    adb_eng_t *e = db->eng;
+    uint64_t   m = all ? UINT64_MAX : min_active();
+    size_t     freed = 0, w = 0;
+    pthread_mutex_lock(&e->ret_mu);
+    for (size_t i = 0; i < e->ret_cnt; i++) {
+        if (e->ret[i].epoch < m) {
+            free_retired(db, &e->ret[i]);
+            freed++;
+        } else {
+            e->ret[w++] = e->ret[i];
+        }
+    }
+    e->ret_cnt = w;
+    pthread_mutex_unlock(&e->ret_mu);
+    return freed;
+}

@@ -1,0 +1,21 @@
+/* src/db/db_rcache.h - the read cache: accounts recently read from account
+ * files, bounded in bytes (LRU per shard), keyed by their storage location
+ * (which never names two different records: storage indexes are not
+ * reused, so entries of moved or dead records simply age out). */
+#ifndef ADB_DB_RCACHE_H
+#define ADB_DB_RCACHE_H
+
+#include "db/db_private.h"
+
+int  adb_rcache_open(adb_rcache_t **rc_out, uint64_t max_sz);
+void adb_rcache_close(adb_rcache_t *rc);
+
+/* Reads the storage version (slot, val) into out / buf (buf_max bytes),
+ * through the cache.  Returns 0, FULL (out->data_len says how much), or an
+ * I/O error.  Caller is inside an epoch. */
+int adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out, uint8_t *buf,
+                    size_t buf_max);
+
+void adb_rcache_stats(adb_rcache_t const *rc, uint64_t *sz, uint64_t *hits, uint64_t *misses);
+
+#endif

@@ -1,0 +1,225 @@
+/* src/db/db_shrink.c - the shrink service: rewrite storages that are
+ * mostly dead.
+ *
+ * States of one pass:
+ *   PICK (storages whose alive bytes fall under shrink_ratio of their
+ *         length, emptiest first, up to SHRINK_BUDGET bytes read)
+ *     -> COPY (per storage: read it; keep each record the index still holds
+ *        alive at exactly that location)
+ *     -> WRITE (the kept records as a new storage of the same slot, one
+ *        large write; fdatasync)
+ *     -> REPOINT (index: each kept record's version moves to the new
+ *        location; DEAD versions of the dropped records leave the index)
+ *     -> RECORD (root record without the old storages)
+ *     -> RELEASE (old extents retired: punched once no reader is inside).
+ *
+ * Invariants:
+ *   1. The new storage is durable before anything points at it, and the
+ *      old extent is punched only after the root record stopped naming it
+ *      and no reader can hold its location.
+ *   2. Versions keep their slot: fork visibility and flush's "kill the
+ *      version at prev_slot" are unaffected by a move.
+ *   3. A DEAD version leaves the index only with its record: until then it
+ *      blocks tombstone removal (clean invariant 1). */
+#include "db/db_private.h"
+
+#include "util/io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define SHRINK_BUDGET (256ull << 20)
+
+/* Is the record of key at (slot, loc) the key's alive version there? */
+bool
+adb_eng_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t loc) {
+    adb_index_ver_t  vb[16];
+    adb_index_ver_t *v = vb;
+    size_t           n = adb_index_vget(db->ix, key, vb, 16);
+    if (n > 16) {
+        v = adb_malloc(n * sizeof *v);
+        if (!v) return true; /* cannot tell: keep it */
+        n = ADB_MIN(n, adb_index_vget(db->ix, key, v, n));
+    }
+    bool alive = false;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].slot == slot && !adb_val_is_cache(v[i].val) && v[i].val == loc) alive = true;
+    if (v != vb) adb_free(v);
+    return alive;
+}
+
+typedef struct cand {
+    uint32_t idx;
+    double   ratio;
+} cand_t;
+
+static int
+cmp_cand(void const *a, void const *b) {
+    double x = ((cand_t const *)a)->ratio, y = ((cand_t const *)b)->ratio;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct move_ctx {
+    uint64_t from, to;
+} move_ctx_t;
+
+static int
+move_cb(void *ctx, adb_index_ver_t *v, size_t *cnt) {
+    move_ctx_t const *m = ctx;
+    size_t            w = 0;
+    for (size_t i = 0; i < *cnt; i++) {
+        if (!adb_val_is_cache(v[i].val) && (v[i].val & ~ADB_VAL_DEAD) == m->from) {
+            if (m->to == UINT64_MAX) continue; /* dropped record: its version goes */
+            v[i].val = m->to | (v[i].val & ADB_VAL_DEAD);
+        }
+        v[w++] = v[i];
+    }
+    *cnt = w;
+    return 0;
+}
+
+typedef struct kept {
+    uint64_t from, to;
+    uint8_t  key[32];
+} kept_t;
+
+/* Rewrites storage idx; *retire_out gets the old extent. */
+static int
+shrink_one(adb_db_t *db, uint32_t idx, uint64_t *moved, uint64_t *freed) {
+    adb_db_file_t *f = adb_db_file(db, idx);
+    uint64_t       len = f->valid_len;
+    uint8_t       *in = adb_aligned_alloc(4096, (size_t)((len + 4095) & ~4095ull) + 4096);
+    uint8_t       *out = adb_aligned_alloc(4096, (size_t)((len + 4095) & ~4095ull) + 4096);
+    kept_t        *k = NULL;
+    size_t         nk = 0, capk = 0;
+    int            rc = in && out ? 0 : ACCTDB_ERR_NOMEM;
+    if (!rc) rc = adb_db_storage_read(db, idx, 0, in, (size_t)len);
+    uint64_t osz = 0, ocnt = 0;
+    if (!rc) {
+        adb_acctfile_iter_t it;
+        adb_acct_rec_t      r;
+        adb_acctfile_iter_init(&it, in, len, len);
+        while (!rc && adb_acctfile_iter_next(&it, &r)) {
+            uint64_t loc = adb_db_loc(idx, r.off, r.lamports == 0);
+            uint64_t sz = adb_acct_rec_sz(r.data_len);
+            bool     alive = adb_eng_rec_alive(db, r.pubkey, f->slot, loc);
+            if (nk == capk) {
+                size_t  nc = capk ? capk * 2 : 1024;
+                kept_t *nkp = adb_realloc(k, nc * sizeof *nkp);
+                if (!nkp) {
+                    rc = ACCTDB_ERR_NOMEM;
+                    break;
+                }
+                k = nkp;
+                capk = nc;
+            }
+            k[nk].from = loc;
+            k[nk].to = UINT64_MAX;
+            memcpy(k[nk].key, r.pubkey, 32);
+            if (alive) {
+                memcpy(out + osz, in + r.off, (size_t)sz);
+                k[nk].to = osz; /* offset for now */
+                osz += sz;
+                ocnt++;
+            }
+            nk++;
+        }
+        if (!rc && it.err.code)
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_CORRUPT, "shrink: storage of slot %llu: %s",
+                             (unsigned long long)f->slot, it.err.msg);
+    }
+    uint32_t nidx = UINT32_MAX;
+    if (!rc && osz) {
+        memset(out + osz, 0, (size_t)(((osz + 4095) & ~4095ull) - osz));
+        rc = adb_db_storage_new(db, f->slot, osz, &nidx);
+        if (!rc) rc = adb_db_storage_write(db, nidx, out, osz, true);
+        if (!rc) rc = adb_io_fdatasync(db->segs[adb_db_file(db, nidx)->seg].fd);
+        if (rc) {
+            atomic_store(&db->eng->fatal, 1);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                             "shrink: writing the new storage of slot %llu failed: %s",
+                             (unsigned long long)f->slot, acctdb_strerror(rc));
+        }
+    }
+    if (!rc) {
+        if (nidx != UINT32_MAX) {
+            adb_db_file_t *nf = adb_db_file(db, nidx);
+            atomic_store(&nf->alive_bytes, osz);
+            atomic_store(&nf->alive_cnt, ocnt);
+        }
+        for (size_t i = 0; i < nk; i++) {
+            move_ctx_t m = {k[i].from, UINT64_MAX};
+            if (k[i].to != UINT64_MAX)
+                m.to = adb_db_loc(nidx, k[i].to, adb_db_loc_is_zero(k[i].from));
+            adb_index_vedit(db->ix, k[i].key, move_cb, &m);
+        }
+        atomic_store(&f->replaced, true);
+        atomic_store(&f->alive_bytes, 0);
+        atomic_store(&f->alive_cnt, 0);
+        *moved += osz;
+        *freed += len - osz;
+    }
+    adb_free(k);
+    adb_aligned_free(in);
+    adb_aligned_free(out);
+    return rc;
+}
+
+int
+adb_eng_shrink_pass(adb_db_t *db) {
+    adb_eng_t *e = db->eng;
+    double     ratio = e->cfg.shrink_ratio;
+    if (ratio <= 0 || atomic_load(&e->fatal)) return 0;
+    uint32_t n = adb_db_file_cnt(db);
+    cand_t  *c = NULL;
+    size_t   nc = 0, cap = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        adb_db_file_t const *f = adb_db_file(db, i);
+        if (atomic_load(&f->replaced) || !f->valid_len) continue;
+        double r = (double)atomic_load(&f->alive_bytes) / (double)f->valid_len;
+        if (r >= ratio) continue;
+        if (nc == cap) {
+            size_t  ncap = cap ? cap * 2 : 256;
+            cand_t *nv = adb_realloc(c, ncap * sizeof *nv);
+            if (!nv) break;
+            c = nv;
+            cap = ncap;
+        }
+        c[nc++] = (cand_t){i, r};
+    }
+    if (!nc) {
+        adb_free(c);
+        return 0;
+    }
+    qsort(c, nc, sizeof *c, cmp_cand);
+    uint64_t read = 0, moved = 0, freed = 0;
+    uint32_t *done = adb_malloc(nc * sizeof *done);
+    size_t    nd = 0;
+    int       rc = done ? 0 : ACCTDB_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < nc && read < SHRINK_BUDGET; i++) {
+        adb_db_file_t const *f = adb_db_file(db, c[i].idx);
+        read += f->valid_len;
+        rc = shrink_one(db, c[i].idx, &moved, &freed);
+        if (!rc) done[nd++] = c[i].idx;
+    }
+    adb_free(c);
+    if (nd && !atomic_load(&e->fatal)) {
+        /* RECORD: the root record stops naming the old storages. */
+        int mrc = adb_eng_write_meta(db, &e->durable_info);
+        if (mrc) {
+            atomic_store(&e->fatal, 1);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                             "shrink: writing the root record failed: %s", acctdb_strerror(mrc));
+        } else {
+            for (size_t i = 0; i < nd; i++) {
+                adb_db_file_t const *f = adb_db_file(db, done[i]);
+                adb_eng_retire(db, ADB_RET_EXTENT, NULL, f->seg, f->seg_off,
+                               (f->valid_len + 4095) & ~4095ull);
+            }
+        }
+    }
+    adb_free(done);
+    e->shrink_moved_bytes += moved;
+    if (rc) return rc < 0 ? rc : ACCTDB_ERR_IO;
+    return (int)ADB_MIN(nd, (size_t)INT32_MAX);
+}

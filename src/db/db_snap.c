@@ -1,0 +1,362 @@
+/* src/db/db_snap.c - the engine's durable root as a whole: the storages a
+ * snapshot is written from, deep verification and the invariant checker.
+ *
+ * All three run under the service lock (smu), so no flush, clean, shrink
+ * or purge changes storages or storage versions meanwhile; stores, freezes
+ * and roots go on (they only add cache versions and banks).
+ *
+ * Invariants the checker proves (tests run it after every service pass):
+ *   I1. For every storage, alive_bytes / alive_cnt equal the sizes / count
+ *       of the records the index holds alive in it; replaced storages have
+ *       none.
+ *   I2. Every storage version points inside its storage at a record of its
+ *       own key.
+ *   I3. A key has at most one alive storage version, and it is its newest
+ *       storage version (no newest rooted version is lost, none older
+ *       shadows it). */
+#include "db/db_private.h"
+
+#include "db/db_rcache.h"
+#include "util/base58.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+/* ---- snapshot support ------------------------------------------------------ */
+
+static void
+snap_free(adb_eng_snap_t *s) {
+    adb_free(s->hist);
+    adb_free(s->files);
+    adb_free(s->sizes);
+    adb_free(s->slots);
+    memset(s, 0, sizeof *s);
+}
+
+int
+adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_err_t *err) {
+    adb_eng_t *e = db->eng;
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&e->smu);
+    if (atomic_load(&e->fatal)) {
+        pthread_mutex_unlock(&e->smu);
+        return adb_err_set(err, ACCTDB_ERR_FATAL, "a durable write failed; reopen the database");
+    }
+    int rc = adb_eng_flush_pass(db);
+    if (rc < 0) {
+        pthread_mutex_unlock(&e->smu);
+        return adb_err_set(err, rc, "%s", adb_eng_err()->msg);
+    }
+    out->root = e->durable_info;
+    out->last_full_slot = e->last_full_slot;
+    out->origin_slot = e->origin_slot;
+    out->hist = adb_malloc(ADB_HIST_MAX * sizeof *out->hist);
+    uint32_t n = adb_db_file_cnt(db);
+    out->files = adb_malloc((n ? n : 1) * sizeof *out->files);
+    out->sizes = adb_malloc((n ? n : 1) * sizeof *out->sizes);
+    out->slots = adb_malloc((n ? n : 1) * sizeof *out->slots);
+    if (!out->hist || !out->files || !out->sizes || !out->slots) {
+        snap_free(out);
+        pthread_mutex_unlock(&e->smu);
+        return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    }
+    pthread_rwlock_rdlock(&e->blk);
+    for (uint32_t i = 0; i < e->hist_cnt; i++)
+        if (e->hist[i].slot <= out->root.slot) out->hist[out->hist_cnt++] = e->hist[i];
+    pthread_rwlock_unlock(&e->blk);
+    for (uint32_t i = 0; i < n; i++) {
+        adb_db_file_t const *f = adb_db_file(db, i);
+        if (atomic_load(&f->replaced) || !atomic_load(&f->alive_cnt)) continue;
+        if (base_slot != UINT64_MAX && f->slot <= base_slot) continue;
+        out->files[out->cnt] = i;
+        out->sizes[out->cnt] = atomic_load(&f->alive_bytes);
+        out->slots[out->cnt] = f->slot;
+        out->cnt++;
+    }
+    return 0; /* smu stays held until adb_eng_snap_end */
+}
+
+int
+adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes_fn fn,
+                  void *ctx) {
+    uint32_t       idx = s->files[i];
+    adb_db_file_t *f = adb_db_file(db, idx);
+    if (!f->valid_len) return ACCTDB_ERR_CORRUPT;
+    uint8_t *m = adb_db_file_map(db, f, f->valid_len);
+    if (!m)
+        return adb_err_set(adb_eng_err(), -errno, "mapping the storage of slot %llu: %s",
+                           (unsigned long long)f->slot, acctdb_strerror(-errno));
+    madvise(m, f->valid_len, MADV_SEQUENTIAL);
+    adb_acctfile_iter_t it;
+    adb_acct_rec_t      r;
+    adb_acctfile_iter_init(&it, m, f->valid_len, f->valid_len);
+    uint64_t run_start = 0, run_len = 0, total = 0;
+    int      rc = 0;
+    while (!rc && adb_acctfile_iter_next(&it, &r)) {
+        uint64_t sz = adb_acct_rec_sz(r.data_len);
+        if (!adb_eng_rec_alive(db, r.pubkey, f->slot, adb_db_loc(idx, r.off, r.lamports == 0)))
+            continue;
+        if (run_len && run_start + run_len == r.off) {
+            run_len += sz;
+        } else {
+            if (run_len) rc = fn(ctx, m + run_start, (size_t)run_len);
+            run_start = r.off;
+            run_len = sz;
+        }
+        total += sz;
+        if (run_len >= (8u << 20) && !rc) {
+            rc = fn(ctx, m + run_start, (size_t)run_len);
+            run_len = 0;
+        }
+    }
+    if (!rc && run_len) rc = fn(ctx, m + run_start, (size_t)run_len);
+    if (!rc && it.err.code)
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_CORRUPT, "storage of slot %llu: %s",
+                         (unsigned long long)f->slot, it.err.msg);
+    if (!rc && total != s->sizes[i])
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_CORRUPT,
+                         "storage of slot %llu: %llu alive bytes found, %llu accounted",
+                         (unsigned long long)f->slot, (unsigned long long)total,
+                         (unsigned long long)s->sizes[i]);
+    munmap(m, f->valid_len);
+    return rc;
+}
+
+int
+adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, uint8_t **buf,
+                 size_t *buf_cap) {
+    adb_index_ver_t v[16];
+    size_t          n = ADB_MIN(adb_index_vget(db->ix, key, v, 16), (size_t)16);
+    for (size_t i = 0; i < n; i++) {
+        if (adb_val_is_cache(v[i].val)) continue;
+        if (adb_val_is_dead(v[i].val)) return ACCTDB_ERR_NOT_FOUND;
+        return adb_db_read_rec(db, v[i].slot, v[i].val, out, buf, buf_cap);
+    }
+    return ACCTDB_ERR_NOT_FOUND;
+}
+
+int
+adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot) {
+    adb_eng_t *e = db->eng;
+    int        rc = 0;
+    if (full_slot != UINT64_MAX) {
+        uint64_t old = e->last_full_slot;
+        e->last_full_slot = full_slot;
+        rc = adb_eng_write_meta(db, &e->durable_info);
+        if (rc) {
+            e->last_full_slot = old;
+            rc = adb_err_set(adb_eng_err(), rc, "recording the full snapshot: %s",
+                             acctdb_strerror(rc));
+        }
+    }
+    pthread_mutex_unlock(&e->smu);
+    snap_free(s);
+    return rc;
+}
+
+/* ---- the invariant checker --------------------------------------------------- */
+
+typedef struct loc_item {
+    uint64_t val;
+    uint8_t  key[32];
+} loc_item_t;
+
+typedef struct check_ctx {
+    loc_item_t *items;
+    size_t      n, cap;
+    int         bad;
+    char        msg[300];
+} check_ctx_t;
+
+static int
+check_bin_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t cnt) {
+    check_ctx_t *c = ctx;
+    bool         first = true;
+    for (size_t i = 0; i < cnt; i++) {
+        if (i && v[i].slot >= v[i - 1].slot && !c->bad) {
+            c->bad = 1;
+            snprintf(c->msg, sizeof c->msg, "versions not sorted newest first");
+        }
+        if (adb_val_is_cache(v[i].val)) continue;
+        if (!adb_val_is_dead(v[i].val)) {
+            if (!first && !c->bad) {
+                char k[48];
+                adb_base58_encode_32(key, k);
+                c->bad = 1;
+                snprintf(c->msg, sizeof c->msg,
+                         "I3: key %s has an alive storage version at slot %llu below a newer "
+                         "storage version",
+                         k, (unsigned long long)v[i].slot);
+            }
+            if (c->n == c->cap) {
+                size_t      ncap = c->cap ? c->cap * 2 : 4096;
+                loc_item_t *ni = adb_realloc(c->items, ncap * sizeof *ni);
+                if (!ni) return ACCTDB_ERR_NOMEM;
+                c->items = ni;
+                c->cap = ncap;
+            }
+            c->items[c->n].val = v[i].val;
+            memcpy(c->items[c->n].key, key, 32);
+            c->n++;
+        }
+        first = false;
+    }
+    return 0;
+}
+
+static int
+check_locked(adb_db_t *db, adb_err_t *err) {
+    uint32_t  n = adb_db_file_cnt(db);
+    uint64_t *bytes = adb_calloc(n ? n : 1, sizeof *bytes);
+    uint64_t *cnt = adb_calloc(n ? n : 1, sizeof *cnt);
+    int       rc = bytes && cnt ? 0 : adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    check_ctx_t c = {0};
+    uint32_t    bins = adb_index_bin_cnt(db->ix);
+    for (uint32_t b = 0; !rc && b < bins; b++) {
+        c.n = 0;
+        rc = adb_index_bin_vvisit(db->ix, b, check_bin_cb, &c);
+        if (rc) {
+            rc = adb_err_set(err, rc, "out of memory");
+            break;
+        }
+        if (c.bad) {
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s", c.msg);
+            break;
+        }
+        for (size_t i = 0; !rc && i < c.n; i++) {
+            uint32_t fi = adb_db_loc_file(c.items[i].val);
+            uint64_t off = adb_db_loc_off(c.items[i].val);
+            if (fi >= n) {
+                rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "I2: a version names storage %u of %u",
+                                 fi, n);
+                break;
+            }
+            adb_db_file_t const *f = adb_db_file(db, fi);
+            uint8_t              h[ADB_ACCT_HDR_SZ];
+            if (off + sizeof h > f->valid_len ||
+                pread(adb_db_file_fd(db, f), h, sizeof h, (off_t)(f->seg_off + off)) !=
+                    (ssize_t)sizeof h) {
+                rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                                 "I2: a version points outside storage %u (slot %llu)", fi,
+                                 (unsigned long long)f->slot);
+                break;
+            }
+            if (memcmp(h + ADB_ACCT_OFF_PUBKEY, c.items[i].key, 32) ||
+                (adb_load_u64(h + ADB_ACCT_OFF_LAMPORTS) == 0) !=
+                    adb_db_loc_is_zero(c.items[i].val)) {
+                char k[48];
+                adb_base58_encode_32(c.items[i].key, k);
+                rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                                 "I2: key %s's version in storage %u (slot %llu) at %llu holds "
+                                 "another record",
+                                 k, fi, (unsigned long long)f->slot, (unsigned long long)off);
+                break;
+            }
+            bytes[fi] += adb_acct_rec_sz(adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN));
+            cnt[fi]++;
+        }
+    }
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        adb_db_file_t const *f = adb_db_file(db, i);
+        uint64_t             ab = atomic_load(&f->alive_bytes), ac = atomic_load(&f->alive_cnt);
+        if (ab != bytes[i] || ac != cnt[i])
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                             "I1: storage %u (slot %llu%s): accounted %llu alive bytes in %llu "
+                             "records, the index references %llu bytes in %llu",
+                             i, (unsigned long long)f->slot,
+                             atomic_load(&f->replaced) ? ", replaced" : "",
+                             (unsigned long long)ab, (unsigned long long)ac,
+                             (unsigned long long)bytes[i], (unsigned long long)cnt[i]);
+    }
+    adb_free(c.items);
+    adb_free(bytes);
+    adb_free(cnt);
+    return rc;
+}
+
+int
+adb_eng_check(adb_db_t *db, adb_err_t *err) {
+    pthread_mutex_lock(&db->eng->smu);
+    int rc = check_locked(db, err);
+    pthread_mutex_unlock(&db->eng->smu);
+    return rc;
+}
+
+/* ---- verify ---------------------------------------------------------------- */
+
+int
+adb_eng_verify(adb_db_t *db, adb_err_t *err) {
+    adb_eng_t *e = db->eng;
+    pthread_mutex_lock(&e->smu);
+    int rc = check_locked(db, err);
+    acctdb_lthash_t lt;
+    adb_lthash_zero(&lt);
+    uint64_t cap = 0, dlen = 0, live = 0;
+    uint32_t n = adb_db_file_cnt(db);
+    enum { B = 64 };
+    acctdb_account_t batch[B];
+    size_t           nb = 0;
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        adb_db_file_t *f = adb_db_file(db, i);
+        if (atomic_load(&f->replaced) || !atomic_load(&f->alive_cnt) || !f->valid_len) continue;
+        uint8_t *m = adb_db_file_map(db, f, f->valid_len);
+        if (!m) {
+            rc = adb_err_set(err, -errno, "mapping the storage of slot %llu: %s",
+                             (unsigned long long)f->slot, acctdb_strerror(-errno));
+            break;
+        }
+        adb_acctfile_iter_t it;
+        adb_acct_rec_t      r;
+        adb_acctfile_iter_init(&it, m, f->valid_len, f->valid_len);
+        while (adb_acctfile_iter_next(&it, &r)) {
+            if (!r.lamports) continue;
+            if (!adb_eng_rec_alive(db, r.pubkey, f->slot, adb_db_loc(i, r.off, false))) continue;
+            cap += r.lamports;
+            dlen += r.data_len;
+            live++;
+            adb_acct_rec_to_account(&r, &batch[nb++]);
+            if (nb == B) {
+                adb_lthash_add_accounts(&lt, batch, nb, ACCTDB_LTHASH_CURRENT);
+                nb = 0;
+            }
+        }
+        adb_lthash_add_accounts(&lt, batch, nb, ACCTDB_LTHASH_CURRENT);
+        nb = 0;
+        if (it.err.code)
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "storage of slot %llu: %s",
+                             (unsigned long long)f->slot, it.err.msg);
+        munmap(m, f->valid_len);
+    }
+    acctdb_bank_info_t root = e->durable_info;
+    pthread_mutex_unlock(&e->smu);
+    if (rc) return rc;
+    uint8_t ck[32];
+    adb_lthash_checksum(&lt, ck);
+    char a[48], b[48];
+    if (memcmp(ck, root.lt_checksum, 32)) {
+        adb_base58_encode_32(root.lt_checksum, a);
+        adb_base58_encode_32(ck, b);
+        return adb_err_set(err, ACCTDB_ERR_MISMATCH,
+                           "lattice hash of root %llu: root record %s, account files %s",
+                           (unsigned long long)root.slot, a, b);
+    }
+    if (cap != root.capitalization)
+        return adb_err_set(err, ACCTDB_ERR_MISMATCH,
+                           "capitalization of root %llu: root record %llu, account files %llu",
+                           (unsigned long long)root.slot, (unsigned long long)root.capitalization,
+                           (unsigned long long)cap);
+    if (dlen != root.accounts_data_len)
+        return adb_err_set(err, ACCTDB_ERR_MISMATCH,
+                           "accounts data length of root %llu: root record %llu, account files "
+                           "%llu",
+                           (unsigned long long)root.slot,
+                           (unsigned long long)root.accounts_data_len, (unsigned long long)dlen);
+    adb_base58_encode_32(ck, a);
+    adb_err_set(err, 0, "root %llu: %llu live accounts, capitalization %llu, data %llu B, lattice "
+                        "hash %s",
+                (unsigned long long)root.slot, (unsigned long long)live,
+                (unsigned long long)cap, (unsigned long long)dlen, a);
+    return 0;
+}

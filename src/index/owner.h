@@ -1,0 +1,35 @@
+/* src/index/owner.h - the owner index: owner -> the pubkeys stored with it.
+ *
+ * A candidate set, kept loosely: a pair is added whenever an account is
+ * stored or loaded with that owner and removed when a scan finds the key
+ * no longer has it (db re-checks every candidate against the version
+ * visible at the scan's slot, so scans stay fork-consistent).  A scan by
+ * owner costs time in proportion to the owner's candidates, not to the
+ * database.
+ *
+ * THREADS: any thread; 64 shards by owner, each with a mutex. */
+#ifndef ADB_INDEX_OWNER_H
+#define ADB_INDEX_OWNER_H
+
+#include "util/util.h"
+
+typedef struct adb_owner_ix adb_owner_ix_t;
+
+int  adb_owner_open(adb_owner_ix_t **o_out);
+void adb_owner_close(adb_owner_ix_t *o);
+
+/* Adds the pair (idempotent).  Best effort: out of memory leaves it out
+ * and counts a miss (adb_owner_misses), after which scans of that owner
+ * may be incomplete until the next rebuild. */
+void adb_owner_add(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t const *key);
+void adb_owner_del(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t const *key);
+
+/* The owner's candidates, sorted by pubkey, in a new array (adb_free);
+ * *cnt_out keys.  Errors: NOMEM. */
+int adb_owner_list(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t **keys_out,
+                   size_t *cnt_out);
+
+uint64_t adb_owner_pairs(adb_owner_ix_t const *o);
+uint64_t adb_owner_misses(adb_owner_ix_t const *o);
+
+#endif

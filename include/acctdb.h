@@ -507,12 +507,19 @@ ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);
 ACCTDB_API int acctdb_db_config_parse(acctdb_db_config_t *cfg, char const *text, char *msg_out,
                                       size_t msg_max);
 
+/* acctdb_db_config_read: applies DIR/acctdb.conf to cfg if the file
+ * exists (absent is fine).  Errors: INVALID (msg_out names the line), IO. */
+ACCTDB_API int acctdb_db_config_read(acctdb_db_config_t *cfg, char const *dir, char *msg_out,
+                                     size_t msg_max);
+
 /* Where a new database comes from (exactly one). */
 typedef struct acctdb_db_source {
     char const *full_path;        /* a full snapshot archive ... */
     char const *incremental_path; /* ... and optionally its incremental */
     char const *archive_dir;      /* or: the newest full + incremental in a directory */
     char const *genesis_path;     /* or: a genesis.bin (state at slot 0) */
+    acctdb_progress_fn progress;  /* optional: loading progress */
+    void              *progress_ctx;
 } acctdb_db_source_t;
 
 /* acctdb_db_create: creates DIR (must be empty or absent) from src,
@@ -531,7 +538,9 @@ ACCTDB_API int acctdb_db_open(acctdb_db_t **db_out, char const *dir, acctdb_db_c
                               char *msg_out, size_t msg_max);
 
 /* acctdb_db_close: stops the services (letting in-flight work finish),
- * flushes nothing new, releases everything.  NULL is fine. */
+ * flushes the rooted banks still cached (so the newest root is durable),
+ * drops every unrooted bank and releases everything, the lock last.  NULL
+ * is fine. */
 ACCTDB_API void acctdb_db_close(acctdb_db_t *db);
 
 /* acctdb_db_errmsg: the last error's message (per handle; not
@@ -566,12 +575,24 @@ typedef struct acctdb_bank_info {
  * The first store at a slot creates its bank: the parent must be the root
  * or a frozen, live bank descending from it, and slot > parent_slot.  Later
  * stores at the same (open) slot add or replace accounts (last write
- * wins).  n == 0 only creates the bank.  Zero lamports closes an account.
- * Data is copied.  Errors: INVALID (slot frozen or dead, parent unknown,
+ * wins).  n == 0 only creates the bank.  Zero lamports closes an account:
+ * it is kept as a bare tombstone (owner, data and flags dropped) until
+ * clean may remove it.  Data is copied.  Errors: INVALID (slot frozen or dead, parent unknown,
  * wrong parent, slot <= root), TOO_OLD, NOMEM, FULL (write cache over
  * budget with nothing rooted to flush), FATAL. */
 ACCTDB_API int acctdb_db_store(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
                                acctdb_account_t const *accts, size_t n);
+
+/* acctdb_db_bank_begin: creates the bank at slot on parent_slot the way a
+ * validator's bank starts: it stores the SlotHistory sysvar with slot
+ * recorded (skipped slots cleared) and the Clock sysvar (slot, epoch from
+ * the database's epoch schedule, unix_timestamp).  Snapshots need it: the
+ * status cache an archive carries must agree with SlotHistory, so
+ * acctdb_db_snapshot refuses a root whose SlotHistory does not name it.
+ * Errors: as acctdb_db_store; CORRUPT if the parent's SlotHistory is
+ * malformed. */
+ACCTDB_API int acctdb_db_bank_begin(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
+                                    int64_t unix_timestamp);
 
 /* acctdb_db_freeze: freezes slot's bank: its lattice hash (the parent's,
  * plus each account's final version, minus the version it replaces),
@@ -655,6 +676,13 @@ ACCTDB_API int acctdb_db_service_step(acctdb_db_t *db, acctdb_service_t which);
  * the account files and compares it with the root record.  Errors:
  * MISMATCH (msg says both checksums), IO. */
 ACCTDB_API int acctdb_db_verify(acctdb_db_t *db, char *msg_out, size_t msg_max);
+
+/* acctdb_db_check: checks the engine's invariants (the alive bytes of
+ * every account file equal what the index references; every indexed
+ * location holds a record of its key; no key has an alive version older
+ * than its newest rooted one).  Holds off the services while it runs.
+ * Errors: CORRUPT with what broke in msg_out. */
+ACCTDB_API int acctdb_db_check(acctdb_db_t *db, char *msg_out, size_t msg_max);
 
 typedef struct acctdb_db_stats {
     uint64_t root_slot, durable_root_slot, last_full_snapshot_slot;

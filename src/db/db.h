@@ -176,6 +176,10 @@ void adb_db_close(adb_db_t *db);
  * background services.  The public wrappers live in src/snapshot (which
  * also creates databases and writes their snapshots). */
 
+/* The calling thread's last engine error (per thread, so concurrent
+ * readers never race on one message buffer). */
+adb_err_t *adb_eng_err(void);
+
 /* Opens DIR (a completed load or an engine directory) under DIR/LOCK.
  * Errors: BUSY "database in use", and those of adb_db_open_dir. */
 int adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, adb_err_t *err);

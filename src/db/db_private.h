@@ -216,9 +216,6 @@ typedef struct adb_eng {
     uint64_t tombstones_cleaned, shrink_moved_bytes, purged_banks;
 } adb_eng_t;
 
-/* The calling thread's last engine error (per thread, so concurrent
- * readers never race on one message buffer). */
-adb_err_t *adb_eng_err(void);
 
 struct adb_db {
     char             dir[4096];

@@ -151,3 +151,32 @@ adb_sysvar_epoch_schedule_encode(adb_epoch_schedule_t const *es,
     adb_store_u64(data_out + 17, es->first_normal_epoch);
     adb_store_u64(data_out + 25, es->first_normal_slot);
 }
+
+int
+adb_sysvar_slot_history_add(uint8_t data[ADB_SYSVAR_SLOT_HISTORY_SZ], uint64_t slot) {
+    uint64_t const max = ADB_SLOT_HISTORY_MAX_ENTRIES;
+    adb_slot_history_t sh;
+    ADB_TRY(adb_sysvar_slot_history_decode(data, ADB_SYSVAR_SLOT_HISTORY_SZ, &sh, NULL));
+    if (!sh.has_bits || sh.len != max || sh.words_cnt != max / 64) return ACCTDB_ERR_CORRUPT;
+    if (slot < sh.next_slot) return ACCTDB_ERR_INVALID;
+    uint8_t *bits = data + 9;
+    if (slot - sh.next_slot >= max) {
+        memset(bits, 0, max / 8); /* wrapped past the whole window */
+    } else {
+        /* Skipped slots were not rooted on this chain: their bits clear. */
+        for (uint64_t s = sh.next_slot; s < slot; s++) {
+            uint64_t b = s % max;
+            bits[b / 8] &= (uint8_t)~(1u << (b % 8));
+        }
+    }
+    uint64_t b = slot % max;
+    bits[b / 8] |= (uint8_t)(1u << (b % 8));
+    adb_store_u64(data + 9 + max / 8 + 8, slot + 1);
+    return 0;
+}
+
+void
+adb_sysvar_slot_history_default(uint8_t data[ADB_SYSVAR_SLOT_HISTORY_SZ]) {
+    uint64_t zero = 0;
+    adb_sysvar_slot_history_write(&zero, 1, 1, data);
+}

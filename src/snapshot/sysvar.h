@@ -70,6 +70,16 @@ adb_slot_check_t adb_slot_history_check(adb_slot_history_t const *sh, uint64_t s
 int adb_sysvar_slot_history_write(uint64_t const *slots, size_t cnt, uint64_t next_slot,
                                   uint8_t data_out[ADB_SYSVAR_SLOT_HISTORY_SZ]);
 
+/* adb_sysvar_slot_history_add: records slot in a 2^20-bit SlotHistory in
+ * place, as a bank at slot does on creation: the bits of skipped slots
+ * since next_slot clear, slot's bit sets, next_slot = slot + 1.  Errors:
+ * CORRUPT (not a 2^20-bit history), INVALID (slot < next_slot). */
+int adb_sysvar_slot_history_add(uint8_t data[ADB_SYSVAR_SLOT_HISTORY_SZ], uint64_t slot);
+
+/* adb_sysvar_slot_history_default: a new history (slot 0 recorded,
+ * next_slot 1), as a cluster's first bank has. */
+void adb_sysvar_slot_history_default(uint8_t data[ADB_SYSVAR_SLOT_HISTORY_SZ]);
+
 /* ---- Clock (40 B) -------------------------------------------------------- */
 typedef struct adb_clock {
     uint64_t slot;

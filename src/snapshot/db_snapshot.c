@@ -1,0 +1,356 @@
+/* src/snapshot/db_snapshot.c - snapshots of a live database.
+ *
+ * acctdb_db_snapshot writes the durable root (the engine flushes every
+ * rooted bank first) as a full archive, or as an incremental one with the
+ * storages newer than the last full snapshot.  Steps:
+ *
+ *   BEGIN   the engine holds its services off and lists the storages with
+ *           alive records (adb_eng_snap_begin)
+ *   STATE   bank fields from the origin's manifest advanced to the root:
+ *           slot, parent, heights, counts, capitalization, data length,
+ *           lattice hash, blockhash queue (the origin's ages plus one per
+ *           rooted bank since), epoch; the status cache holds a delta for
+ *           each of the newest 300 slots SlotHistory records (the origin's
+ *           statuses where it had them, empty otherwise), which is what a
+ *           loader checks it against
+ *   WRITE   each storage streams only its alive records (write.c: tar,
+ *           zstd frames, temporary name, fsync, rename, directory fsync)
+ *   END     a full snapshot becomes the new base for incrementals (and
+ *           lets clean drop tombstones up to its slot); services resume
+ *   RETAIN  older archives go: the newest keep_full full snapshots stay,
+ *           with at most keep_incremental incrementals on them, then the
+ *           oldest go until the byte budget holds (never the newest full or
+ *           the archive just written).
+ *
+ * Invariant: a tombstone newer than the last full snapshot is never
+ * cleaned (db_clean.c), so every incremental carries the closures since
+ * its base and a full + incremental restore cannot resurrect an account. */
+#include "snapshot/db_api.h"
+
+#include "snapshot/status_cache.h"
+#include "snapshot/sysvar.h"
+#include "snapshot/write.h"
+#include "util/base58.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct emit_ctx {
+    adb_db_t             *db;
+    adb_eng_snap_t const *s;
+    size_t const         *map; /* archive storage i -> s->files index */
+} emit_ctx_t;
+
+static int
+out_tramp(void *ctx, void const *p, size_t sz) {
+    return adb_snap_out_data(ctx, p, sz);
+}
+
+static int
+emit_cb(void *ctx, size_t i, adb_snap_out_t *out) {
+    emit_ctx_t *c = ctx;
+    return adb_eng_snap_emit(c->db, c->s, c->map[i], out_tramp, out);
+}
+
+/* The blockhash queue of the root: the origin's, then one entry per
+ * rooted bank after the origin (oldest first), trimmed to max_age. */
+static int
+advance_queue(adb_manifest_t *m, adb_eng_snap_t const *s, uint64_t origin_slot) {
+    adb_blockhash_queue_t *q = &m->bank.blockhash_queue;
+    uint64_t               add = 0;
+    for (uint32_t i = 0; i < s->hist_cnt; i++) add += s->hist[i].slot > origin_slot;
+    adb_hash_age_t *ages = adb_manifest_alloc(m, (q->ages_cnt + add + 1) * sizeof *ages);
+    if (!ages) return ACCTDB_ERR_NOMEM;
+    uint64_t n = q->ages_cnt;
+    memcpy(ages, q->ages, n * sizeof *ages);
+    uint64_t lps = m->extra.lamports_per_signature ? m->extra.lamports_per_signature
+                                                   : m->bank.fee_rate_governor.target_lamports_per_signature;
+    for (uint32_t i = 0; i < s->hist_cnt; i++) {
+        acctdb_bank_info_t const *b = &s->hist[i];
+        if (b->slot <= origin_slot) continue;
+        q->last_hash_index++;
+        bool dup = false;
+        for (uint64_t k = 0; k < n; k++)
+            if (!memcmp(ages[k].hash.b, b->meta.blockhash.b, 32)) {
+                ages[k].hash_index = q->last_hash_index; /* re-registered */
+                dup = true;
+            }
+        if (!dup)
+            ages[n++] = (adb_hash_age_t){b->meta.blockhash, lps, q->last_hash_index,
+                                         (uint64_t)(b->meta.unix_timestamp > 0 ? b->meta.unix_timestamp : 0) * 1000};
+        q->last_hash = b->meta.blockhash;
+        q->has_last_hash = true;
+    }
+    /* Keep hashes no older than max_age (BlockhashQueue's rule). */
+    uint64_t w = 0;
+    for (uint64_t k = 0; k < n; k++)
+        if (q->last_hash_index - ages[k].hash_index <= q->max_age) ages[w++] = ages[k];
+    q->ages = ages;
+    q->ages_cnt = w;
+    return 0;
+}
+
+/* Status cache: the newest 300 slots SlotHistory records, each with the
+ * origin's delta if it had one. */
+static int
+build_status_cache(acctdb_db_t *h, adb_slot_history_t const *sh, uint8_t **out, size_t *out_sz,
+                   adb_err_t *err) {
+    adb_status_cache_t orig, sc;
+    adb_status_cache_init(&orig);
+    adb_status_cache_init(&sc);
+    adb_err_t e = {0};
+    int       rc = 0;
+    if (h->sc_raw && (rc = adb_status_cache_decode(h->sc_raw, h->sc_raw_sz, 0, &orig, &e)))
+        return adb_err_set(err, rc, "the database's status cache: %s", e.msg);
+    adb_slot_delta_t *d = adb_status_cache_alloc(&sc, ADB_STATUS_CACHE_MAX_ENTRIES * sizeof *d);
+    if (!d) rc = ACCTDB_ERR_NOMEM;
+    uint64_t n = 0, oldest = adb_slot_history_oldest(sh);
+    for (uint64_t s = adb_slot_history_newest(sh); !rc && n < ADB_STATUS_CACHE_MAX_ENTRIES;) {
+        if (adb_slot_history_check(sh, s) == ADB_SLOT_FOUND) {
+            d[n] = (adb_slot_delta_t){s, true, NULL, 0};
+            for (uint64_t k = 0; k < orig.deltas_cnt; k++)
+                if (orig.deltas[k].slot == s) d[n] = orig.deltas[k], d[n].is_root = true;
+            n++;
+        }
+        if (s == oldest || s == 0) break;
+        s--;
+    }
+    if (!rc) {
+        sc.deltas = d;
+        sc.deltas_cnt = n;
+        rc = adb_status_cache_encode_buf(&sc, out, out_sz);
+    }
+    adb_status_cache_fini(&sc);
+    adb_status_cache_fini(&orig);
+    if (rc) return adb_err_set(err, rc, "building the status cache: %s", acctdb_strerror(rc));
+    return 0;
+}
+
+/* ---- retention ------------------------------------------------------------- */
+
+typedef struct arch {
+    char            name[256];
+    adb_snap_name_t n;
+    uint64_t        sz;
+    bool            del;
+} arch_t;
+
+static int
+cmp_arch(void const *a, void const *b) {
+    arch_t const *x = a, *y = b;
+    if (x->n.slot != y->n.slot) return x->n.slot < y->n.slot ? 1 : -1; /* newest first */
+    return 0;
+}
+
+static void
+retain(char const *dir, acctdb_db_config_t const *cfg, char const *keep_path) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    arch_t        *a = NULL;
+    size_t         n = 0, cap = 0;
+    struct dirent *de;
+    int            dfd = dirfd(d);
+    while ((de = readdir(d))) {
+        adb_snap_name_t nm;
+        if (strlen(de->d_name) >= sizeof a->name || adb_snap_name_parse(de->d_name, &nm)) continue;
+        struct stat st;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) continue;
+        if (n == cap) {
+            size_t  ncap = cap ? cap * 2 : 32;
+            arch_t *na = adb_realloc(a, ncap * sizeof *na);
+            if (!na) break;
+            a = na;
+            cap = ncap;
+        }
+        snprintf(a[n].name, sizeof a[n].name, "%s", de->d_name);
+        a[n].n = nm;
+        a[n].sz = (uint64_t)st.st_size;
+        a[n].del = false;
+        n++;
+    }
+    qsort(a, n, sizeof *a, cmp_arch);
+    char const *keep = strrchr(keep_path, '/');
+    keep = keep ? keep + 1 : keep_path;
+    /* Full snapshots: the newest keep_full. */
+    uint32_t fulls = 0;
+    uint64_t newest_full = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].n.is_incremental) continue;
+        if (newest_full == UINT64_MAX) newest_full = a[i].n.slot;
+        if (++fulls > cfg->snapshot_keep_full) a[i].del = true;
+    }
+    /* Incrementals: on a kept full, the newest keep_incremental. */
+    uint32_t incs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!a[i].n.is_incremental) continue;
+        bool base_kept = false;
+        for (size_t k = 0; k < n; k++)
+            if (!a[k].n.is_incremental && !a[k].del && a[k].n.slot == a[i].n.base_slot)
+                base_kept = true;
+        if (!base_kept || ++incs > cfg->snapshot_keep_incremental) a[i].del = true;
+    }
+    /* The byte budget: oldest first, incrementals before fulls. */
+    if (cfg->snapshot_max_sz) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!a[i].del) total += a[i].sz;
+        for (int pass = 0; pass < 2 && total > cfg->snapshot_max_sz; pass++)
+            for (size_t i = n; i-- > 0 && total > cfg->snapshot_max_sz;) {
+                if (a[i].del || a[i].n.is_incremental != (pass == 0) || !strcmp(a[i].name, keep))
+                    continue;
+                if (!a[i].n.is_incremental && a[i].n.slot == newest_full) continue;
+                a[i].del = true;
+                total -= a[i].sz;
+            }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i].del && strcmp(a[i].name, keep)) unlinkat(dfd, a[i].name, 0);
+    closedir(d);
+    adb_free(a);
+}
+
+/* ---- the snapshot ------------------------------------------------------------ */
+
+int
+acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, char *path_out) {
+    if (!h || !archive_dir) return ACCTDB_ERR_INVALID;
+    if (path_out) path_out[0] = 0;
+    adb_err_t *err = adb_eng_err();
+    if (!h->has_man)
+        return adb_err_set(err, ACCTDB_ERR_UNSUPPORTED,
+                           "%s has no bank state (manifest.bin), so it cannot write snapshots",
+                           h->dir);
+    struct stat st;
+    if (stat(archive_dir, &st) || !S_ISDIR(st.st_mode))
+        return adb_err_set(err, ACCTDB_ERR_INVALID, "%s is not a directory", archive_dir);
+    adb_eng_snap_t s;
+    int            rc = adb_eng_snap_begin(h->db, UINT64_MAX, &s, err);
+    if (rc) return rc;
+    uint64_t const root = s.root.slot;
+    uint64_t const base = s.last_full_slot;
+    adb_manifest_t m;
+    adb_manifest_init(&m);
+    uint8_t        *shbuf = NULL, *scb = NULL;
+    size_t          shcap = 0, scsz = 0;
+    size_t         *map = NULL;
+    adb_snap_storage_t *st_arr = NULL;
+    size_t              st_cnt = 0;
+    char                path[4096] = "";
+
+    if (incremental && base == UINT64_MAX) {
+        rc = adb_err_set(err, ACCTDB_ERR_INVALID,
+                         "no full snapshot yet: an incremental needs one as its base");
+        goto done;
+    }
+    if (incremental && root <= base) {
+        rc = adb_err_set(err, ACCTDB_ERR_INVALID,
+                         "nothing is rooted after the last full snapshot (slot %llu)",
+                         (unsigned long long)base);
+        goto done;
+    }
+    /* SlotHistory at the root must name it (a bank records its slot as it
+     * begins); the status cache is built from it. */
+    acctdb_pubkey_t shid;
+    adb_base58_decode_32(ADB_SYSVAR_SLOT_HISTORY_ID, strlen(ADB_SYSVAR_SLOT_HISTORY_ID), shid.b);
+    adb_db_acct_t      sha;
+    adb_slot_history_t sh;
+    adb_err_t          e = {0};
+    rc = adb_eng_snap_get(h->db, shid.b, &sha, &shbuf, &shcap);
+    if (rc) {
+        rc = adb_err_set(err, ACCTDB_ERR_INVALID,
+                         "root %llu has no SlotHistory sysvar: begin banks with "
+                         "acctdb_db_bank_begin so snapshots can carry a status cache",
+                         (unsigned long long)root);
+        goto done;
+    }
+    rc = adb_sysvar_slot_history_decode(sha.a.data, (size_t)sha.a.data_len, &sh, &e);
+    if (rc) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "root %llu: %s", (unsigned long long)root, e.msg);
+        goto done;
+    }
+    if (adb_slot_history_newest(&sh) != root) {
+        rc = adb_err_set(err, ACCTDB_ERR_INVALID,
+                         "root %llu: its SlotHistory sysvar says the newest slot is %llu; banks "
+                         "must record their slot (acctdb_db_bank_begin) for a snapshot to verify",
+                         (unsigned long long)root, (unsigned long long)adb_slot_history_newest(&sh));
+        goto done;
+    }
+    if ((rc = build_status_cache(h, &sh, &scb, &scsz, err))) goto done;
+
+    /* Bank state: the origin's manifest advanced to the root. */
+    rc = adb_manifest_decode(h->man_raw, h->man_raw_sz, 0, &m, &e);
+    if (rc) {
+        rc = adb_err_set(err, rc, "the database's manifest: %s", e.msg);
+        goto done;
+    }
+    uint64_t           origin = m.bank.slot;
+    adb_bank_fields_t *b = &m.bank;
+    b->slot = root;
+    b->parent_slot = s.root.parent_slot;
+    b->block_height = s.root.block_height;
+    b->parent_hash = s.root.parent_bank_hash;
+    b->transaction_count = s.root.meta.transaction_count;
+    b->signature_count = s.root.meta.signature_count;
+    b->capitalization = s.root.capitalization;
+    b->accounts_data_len = s.root.accounts_data_len;
+    b->tick_height = b->max_tick_height = (root + 1) * b->ticks_per_slot;
+    if (b->epoch) b->epoch = adb_epoch_schedule_epoch(&b->epoch_schedule, root);
+    b->rent_collector.epoch = adb_epoch_schedule_epoch(&b->epoch_schedule, root);
+    b->ancestors = NULL;
+    b->ancestors_cnt = 0;
+    b->collector_fees = 0;
+    b->collected_rent = 0;
+    b->is_delta = true;
+    if (root != origin && (rc = advance_queue(&m, &s, origin))) {
+        rc = adb_err_set(err, rc, "out of memory");
+        goto done;
+    }
+    m.extra.has_incremental_persistence = false;
+    m.extra.has_accounts_lt_hash = true;
+    memcpy(m.extra.accounts_lt_hash, s.root.lt_hash.v, sizeof s.root.lt_hash.v);
+    if (m.present_cnt < ADB_MANIFEST_F_ACCOUNTS_LT_HASH) m.present_cnt = ADB_MANIFEST_F_ALL;
+    if (root != origin) {
+        m.extra.has_block_id = true;
+        m.extra.block_id = s.root.meta.block_id;
+    }
+
+    /* Storages: all of them, or those after the base. */
+    map = adb_malloc((s.cnt ? s.cnt : 1) * sizeof *map);
+    st_arr = adb_malloc((s.cnt ? s.cnt : 1) * sizeof *st_arr);
+    if (!map || !st_arr) {
+        rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < s.cnt; i++) {
+        if (incremental && s.slots[i] <= base) continue;
+        map[st_cnt] = i;
+        st_arr[st_cnt] = (adb_snap_storage_t){s.slots[i], s.files[i], s.sizes[i]};
+        st_cnt++;
+    }
+    emit_ctx_t            ec = {h->db, &s, map};
+    adb_snap_write_opts_t wo = {.incremental = incremental,
+                                .base_slot = incremental ? base : 0,
+                                .workers = adb_eng_config(h->db)->threads};
+    rc = adb_snap_write(archive_dir, &m, scb, scsz, st_arr, st_cnt, emit_cb, &ec, &wo, path, NULL,
+                        &e);
+    if (rc) {
+        rc = adb_err_set(err, rc, "%s", e.msg);
+        goto done;
+    }
+    if (path_out) snprintf(path_out, 4096, "%s", path);
+done:;
+    int erc = adb_eng_snap_end(h->db, &s, !rc && !incremental ? root : UINT64_MAX);
+    if (!rc && erc) rc = erc;
+    if (!rc) retain(archive_dir, adb_eng_config(h->db), path);
+    adb_manifest_fini(&m);
+    adb_free(shbuf);
+    adb_free(scb);
+    adb_free(map);
+    adb_free(st_arr);
+    return rc;
+}

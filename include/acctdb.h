@@ -577,7 +577,8 @@ typedef struct acctdb_bank_info {
  * stores at the same (open) slot add or replace accounts (last write
  * wins).  n == 0 only creates the bank.  Zero lamports closes an account:
  * it is kept as a bare tombstone (owner, data and flags dropped) until
- * clean may remove it.  Data is copied.  Errors: INVALID (slot frozen or dead, parent unknown,
+ * clean may remove it (the all-zero pubkey cannot be closed: account files
+ * cannot tell its tombstone from zero padding).  Data is copied.  Errors: INVALID (slot frozen or dead, parent unknown,
  * wrong parent, slot <= root), TOO_OLD, NOMEM, FULL (write cache over
  * budget with nothing rooted to flush), FATAL. */
 ACCTDB_API int acctdb_db_store(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,

@@ -441,6 +441,13 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
             return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
                                "account %zu: data_len %llu (at most 10 MiB, with data)", i,
                                (unsigned long long)a[i].data_len);
+    static uint8_t const zero[32];
+    for (size_t i = 0; i < n; i++)
+        if (a[i].lamports == 0 && !memcmp(a[i].pubkey.b, zero, 32))
+            return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                               "account %zu: the all-zero pubkey (the System Program's id) cannot "
+                               "be closed: account files cannot tell its tombstone from padding",
+                               i);
     wait_for_room(db);
     pthread_mutex_lock(&e->wmu);
     pthread_rwlock_wrlock(&e->blk);

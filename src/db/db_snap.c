@@ -248,10 +248,16 @@ check_locked(adb_db_t *db, adb_err_t *err) {
                     adb_db_loc_is_zero(c.items[i].val)) {
                 char k[48];
                 adb_base58_encode_32(c.items[i].key, k);
+                char o[48];
+                adb_base58_encode_32(h + ADB_ACCT_OFF_PUBKEY, o);
                 rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
-                                 "I2: key %s's version in storage %u (slot %llu) at %llu holds "
-                                 "another record",
-                                 k, fi, (unsigned long long)f->slot, (unsigned long long)off);
+                                 "I2: key %s's version in storage %u (slot %llu%s, %llu bytes) at "
+                                 "%llu%s holds another record (%s, %llu lamports)",
+                                 k, fi, (unsigned long long)f->slot,
+                                 atomic_load(&f->replaced) ? ", replaced" : "",
+                                 (unsigned long long)f->valid_len, (unsigned long long)off,
+                                 adb_db_loc_is_zero(c.items[i].val) ? " (zero flag)" : "", o,
+                                 (unsigned long long)adb_load_u64(h + ADB_ACCT_OFF_LAMPORTS));
                 break;
             }
             bytes[fi] += adb_acct_rec_sz(adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN));

@@ -62,7 +62,8 @@ map_insert(adb_eng_t *e, adb_bank_t *b) {
             adb_bank_t *x = e->banks[i];
             if (!x) continue;
             uint32_t j = slot_home(x->slot, ncap);
-            while (nb[j]) j = (j + 1) & (ncap - 1);
+            while (nb[j])
+                j = (j + 1) & (ncap - 1);
             nb[j] = x;
         }
         adb_free(e->banks);
@@ -70,7 +71,8 @@ map_insert(adb_eng_t *e, adb_bank_t *b) {
         e->banks_cap = ncap;
     }
     uint32_t i = slot_home(b->slot, e->banks_cap);
-    while (e->banks[i]) i = (i + 1) & (e->banks_cap - 1);
+    while (e->banks[i])
+        i = (i + 1) & (e->banks_cap - 1);
     e->banks[i] = b;
     e->banks_cnt++;
     return 0;
@@ -79,7 +81,8 @@ map_insert(adb_eng_t *e, adb_bank_t *b) {
 void
 adb_bank_unlink(adb_eng_t *e, adb_bank_t *b) {
     uint32_t cap = e->banks_cap, i = slot_home(b->slot, cap);
-    while (e->banks[i] != b) i = (i + 1) & (cap - 1);
+    while (e->banks[i] != b)
+        i = (i + 1) & (cap - 1);
     e->banks[i] = NULL;
     e->banks_cnt--;
     /* Re-place the rest of the cluster (linear probing deletion). */
@@ -87,7 +90,8 @@ adb_bank_unlink(adb_eng_t *e, adb_bank_t *b) {
         adb_bank_t *x = e->banks[j];
         e->banks[j] = NULL;
         uint32_t k = slot_home(x->slot, cap);
-        while (e->banks[k]) k = (k + 1) & (cap - 1);
+        while (e->banks[k])
+            k = (k + 1) & (cap - 1);
         e->banks[k] = x;
     }
 }
@@ -103,7 +107,8 @@ key_home(uint8_t const *k, uint32_t cap) {
 static uint32_t
 acct_pos(adb_bank_t const *b, uint8_t const *k) {
     uint32_t i = key_home(k, b->cap);
-    while (b->accts[i] && memcmp(b->accts[i]->pubkey.b, k, 32)) i = (i + 1) & (b->cap - 1);
+    while (b->accts[i] && memcmp(b->accts[i]->pubkey.b, k, 32))
+        i = (i + 1) & (b->cap - 1);
     return i;
 }
 
@@ -187,8 +192,8 @@ view_build_locked(adb_db_t *db, uint64_t slot, view_t *w) {
         s = b->parent;
     }
     if (s != e->root)
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu does not descend from the root",
-                           (unsigned long long)slot);
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                           "slot %llu does not descend from the root", (unsigned long long)slot);
     /* The rooted banks not flushed yet: the root's ancestors in the cache. */
     for (adb_bank_t *b = adb_bank_find(e, e->root); b && b->state == ADB_BANK_ROOTED;
          b = adb_bank_find(e, b->parent))
@@ -259,7 +264,7 @@ lookup(adb_db_t *db, view_t const *w, uint8_t const *key, adb_index_ver_t *vbuf,
         /* A key with more versions than fit: take them all. */
         adb_index_ver_t *big = adb_malloc(n * sizeof *big);
         if (!big) return ACCTDB_ERR_NOMEM;
-        size_t n2 = adb_index_vget(db->ix, key, big, n);
+        size_t                 n2 = adb_index_vget(db->ix, key, big, n);
         adb_index_ver_t const *p = pick(w, big, ADB_MIN(n, n2));
         if (p) vbuf[0] = *p;
         adb_free(big);
@@ -324,7 +329,8 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
     adb_epoch_enter();
     for (size_t base = 0; base < n; base += B) {
         size_t m = ADB_MIN((size_t)B, n - base);
-        for (size_t i = 0; i < m; i++) kp[i] = keys[base + i].b;
+        for (size_t i = 0; i < m; i++)
+            kp[i] = keys[base + i].b;
         adb_index_vget_batch(db->ix, kp, m, vb, 4, cnt);
         for (size_t i = 0; i < m; i++) {
             size_t                 k = base + i;
@@ -378,17 +384,21 @@ bank_open_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **out)
         return 0;
     }
     if (slot <= e->root)
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_TOO_OLD, "slot %llu is at or below the root %llu",
-                           (unsigned long long)slot, (unsigned long long)e->root);
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_TOO_OLD,
+                           "slot %llu is at or below the root %llu", (unsigned long long)slot,
+                           (unsigned long long)e->root);
     if (slot <= parent)
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is not above its parent %llu",
-                           (unsigned long long)slot, (unsigned long long)parent);
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                           "slot %llu is not above its parent %llu", (unsigned long long)slot,
+                           (unsigned long long)parent);
     if (parent != e->root) {
         adb_bank_t *p = adb_bank_find(e, parent);
         if (!p || p->state == ADB_BANK_DEAD || p->state == ADB_BANK_ROOTED)
             return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "parent slot %llu is %s",
                                (unsigned long long)parent,
-                               !p ? "unknown" : p->state == ADB_BANK_DEAD ? "dead" : "not live");
+                               !p                          ? "unknown"
+                               : p->state == ADB_BANK_DEAD ? "dead"
+                                                           : "not live");
         if (p->state != ADB_BANK_FROZEN)
             return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "parent slot %llu is not frozen",
                                (unsigned long long)parent);
@@ -533,7 +543,8 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
     adb_bank_t *b = adb_bank_find(e, slot);
     int         rc = 0;
     if (!b || b->state == ADB_BANK_DEAD) {
-        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is %s", (unsigned long long)slot,
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is %s",
+                         (unsigned long long)slot,
                          b ? "on a dead fork" : "not a bank (store at it first)");
     } else if (b->state != ADB_BANK_OPEN) {
         if (info_out) *info_out = b->info;
@@ -549,8 +560,8 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
         } else {
             adb_bank_t *p = adb_bank_find(e, b->parent);
             if (!p || p->state != ADB_BANK_FROZEN)
-                rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "parent slot %llu is not frozen",
-                                 (unsigned long long)b->parent);
+                rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                                 "parent slot %llu is not frozen", (unsigned long long)b->parent);
             else
                 parent = p->info;
         }
@@ -578,7 +589,7 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
     enum { B = 64 };
     acctdb_account_t add[B], sub[B];
     size_t           na = 0, ns = 0;
-    size_t const     scratch_sz = 16u << 20; /* >= one 10 MiB account */
+    size_t const     scratch_sz = 16u << 20;           /* >= one 10 MiB account */
     uint8_t         *scratch = adb_malloc(scratch_sz); /* data of replaced versions */
     size_t           used = 0;
     if (!scratch) rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
@@ -664,8 +675,8 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
         rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_TOO_OLD, "slot %llu is not above the root %llu",
                          (unsigned long long)slot, (unsigned long long)e->root);
     else if (!b || b->state == ADB_BANK_DEAD)
-        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is %s", (unsigned long long)slot,
-                         b ? "on a dead fork" : "unknown");
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is %s",
+                         (unsigned long long)slot, b ? "on a dead fork" : "unknown");
     else if (b->state != ADB_BANK_FROZEN)
         rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is not frozen",
                          (unsigned long long)slot);
@@ -725,8 +736,8 @@ adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out) {
     } else {
         adb_bank_t *b = adb_bank_find(e, slot);
         if (!b || b->state == ADB_BANK_OPEN || b->state == ADB_BANK_DEAD)
-            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOT_FOUND, "slot %llu is not a frozen live bank",
-                             (unsigned long long)slot);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOT_FOUND,
+                             "slot %llu is not a frozen live bank", (unsigned long long)slot);
         else
             *out = b->info;
     }
@@ -777,60 +788,51 @@ adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
         view_fini(&w);
         return rc;
     }
-    acctdb_pubkey_t *keys;
-    size_t           n;
-    rc = adb_owner_list(e->owners, &f->owner, &keys, &n);
-    if (rc) {
-        view_fini(&w);
-        return adb_err_set(adb_eng_err(), rc, "scan: out of memory");
-    }
-    size_t i = 0;
-    if (cursor) {
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (memcmp(keys[mid].b, cursor->b, 32) <= 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        i = lo;
-    }
     size_t   buf_cap = 1u << 16, got = 0;
     uint8_t *buf = adb_malloc(buf_cap);
     if (!buf) rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "scan: out of memory");
-    for (; !rc && i < n; i++) {
-        adb_index_ver_t        vb[VMAX];
-        adb_index_ver_t const *vis;
-        acctdb_account_t       a;
-        if (limit && got == limit) {
-            if (more_out) *more_out = true;
-            break;
-        }
-        adb_epoch_enter();
-        rc = lookup(db, &w, keys[i].b, vb, &vis);
-        if (!rc && vis) {
-            rc = read_version(db, vis, &a, buf, buf_cap);
-            if (rc == ACCTDB_ERR_FULL) {
-                size_t   ncap = (size_t)a.data_len;
-                uint8_t *nb = adb_realloc(buf, ncap);
-                rc = nb ? read_version(db, vis, &a, nb, ncap) : ACCTDB_ERR_NOMEM;
-                if (nb) buf = nb, buf_cap = ncap;
+    enum { PAGE = 256 };
+    acctdb_pubkey_t keys[PAGE], after;
+    bool            has_after = cursor != NULL, more = true;
+    if (cursor) after = *cursor;
+    while (!rc && more) {
+        size_t n =
+            adb_owner_page(e->owners, &f->owner, has_after ? &after : NULL, keys, PAGE, &more);
+        for (size_t i = 0; !rc && i < n; i++) {
+            adb_index_ver_t        vb[VMAX];
+            adb_index_ver_t const *vis;
+            acctdb_account_t       a;
+            if (limit && got == limit) {
+                if (more_out) *more_out = true;
+                more = false;
+                break;
             }
+            after = keys[i];
+            has_after = true;
+            adb_epoch_enter();
+            rc = lookup(db, &w, keys[i].b, vb, &vis);
+            if (!rc && vis) {
+                rc = read_version(db, vis, &a, buf, buf_cap);
+                if (rc == ACCTDB_ERR_FULL) {
+                    size_t   ncap = (size_t)a.data_len;
+                    uint8_t *nb = adb_realloc(buf, ncap);
+                    rc = nb ? read_version(db, vis, &a, nb, ncap) : ACCTDB_ERR_NOMEM;
+                    if (nb) buf = nb, buf_cap = ncap;
+                }
+            }
+            uint64_t vslot = vis ? vis->slot : 0;
+            bool     none = !rc && !vis && adb_index_vget(db->ix, keys[i].b, vb, 1) == 0;
+            adb_epoch_exit();
+            if (rc) break;
+            if (none) adb_owner_del(e->owners, &f->owner, &keys[i]);
+            if (!vis || !a.lamports || memcmp(a.owner.b, f->owner.b, 32) || !memcmp_match(&a, f))
+                continue;
+            got++;
+            if (next_out) *next_out = keys[i];
+            rc = fn(ctx, &a, vslot);
         }
-        uint64_t vslot = vis ? vis->slot : 0;
-        bool     none = !rc && !vis && adb_index_vget(db->ix, keys[i].b, vb, 1) == 0;
-        adb_epoch_exit();
-        if (rc) break;
-        if (none) adb_owner_del(e->owners, &f->owner, &keys[i]);
-        if (!vis || !a.lamports || memcmp(a.owner.b, f->owner.b, 32) || !memcmp_match(&a, f))
-            continue;
-        got++;
-        if (next_out) *next_out = keys[i];
-        rc = fn(ctx, &a, vslot);
     }
     adb_free(buf);
-    adb_free(keys);
     view_fini(&w);
     return rc;
 }

@@ -210,7 +210,8 @@ adb_eng_purge_pass(adb_db_t *db) {
         }
         dead[n++] = b;
     }
-    for (size_t i = 0; i < n; i++) adb_bank_unlink(e, dead[i]);
+    for (size_t i = 0; i < n; i++)
+        adb_bank_unlink(e, dead[i]);
     pthread_rwlock_unlock(&e->blk);
 
     uint64_t freed = 0, accts = 0;

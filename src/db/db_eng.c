@@ -64,10 +64,14 @@ parse_u64(char const *v, uint64_t *out) {
     unsigned long long x = strtoull(v, &end, 0);
     if (errno || end == v) return false;
     uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
-    else if (*end == 'T' || *end == 't') mul = 1ull << 40, end++;
+    if (*end == 'K' || *end == 'k')
+        mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1ull << 30, end++;
+    else if (*end == 'T' || *end == 't')
+        mul = 1ull << 40, end++;
     if (*end) return false;
     if (x > UINT64_MAX / mul) return false;
     *out = (uint64_t)x * mul;
@@ -129,9 +133,11 @@ config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
 
 static char *
 trim(char *s) {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = 0;
     return s;
 }
 
@@ -147,7 +153,8 @@ acctdb_db_config_parse(acctdb_db_config_t *cfg, char const *text, char *msg_out,
         char        buf[512];
         line++;
         if (n >= sizeof buf) {
-            if (msg_out) snprintf(msg_out, msg_max, "line %u: longer than %zu bytes", line, sizeof buf - 1);
+            if (msg_out)
+                snprintf(msg_out, msg_max, "line %u: longer than %zu bytes", line, sizeof buf - 1);
             return ACCTDB_ERR_INVALID;
         }
         memcpy(buf, p, n);
@@ -201,6 +208,7 @@ eng_free(adb_eng_t *e) {
     adb_free(e->banks);
     adb_free(e->hist);
     adb_free(e->ret);
+    adb_free(e->punch);
     adb_free(e->cand);
     pthread_mutex_destroy(&e->wmu);
     pthread_mutex_destroy(&e->smu);
@@ -222,7 +230,14 @@ adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, 
     e->lockfd = -1;
     pthread_mutex_init(&e->wmu, NULL);
     pthread_mutex_init(&e->smu, NULL);
-    pthread_rwlock_init(&e->blk, NULL);
+    /* Writer-preferring: readers take blk for a moment per call, and with
+     * glibc's default (reader preference) a root or a flush could wait
+     * behind a steady stream of them indefinitely. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&e->blk, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&e->ret_mu, NULL);
     pthread_mutex_init(&e->cand_mu, NULL);
     pthread_mutex_init(&e->svc_mu, NULL);
@@ -264,7 +279,8 @@ adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, 
         return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     }
     uint32_t bits = 0;
-    while ((1u << bits) < e->cfg.index_bins) bits++;
+    while ((1u << bits) < e->cfg.index_bins)
+        bits++;
     adb_db_meta_t meta;
     adb_db_t     *db;
     int           rc = adb_db_open_dir(&db, dir, &meta, rec_cb, e, bits, err);
@@ -284,7 +300,8 @@ adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, 
     e->load_totals = meta.totals;
     e->hist = adb_calloc(ADB_HIST_MAX, sizeof *e->hist);
     if (!e->hist) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; !rc && i < meta.hist_cnt; i++) adb_eng_hist_push(e, &meta.hist[i]);
+    for (uint32_t i = 0; !rc && i < meta.hist_cnt; i++)
+        adb_eng_hist_push(e, &meta.hist[i]);
     adb_free(meta.hist);
     if (!rc && e->cfg.read_cache_max_sz && adb_rcache_open(&e->rcache, e->cfg.read_cache_max_sz))
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
@@ -324,10 +341,14 @@ now_ns(void) {
 static int
 run_pass(adb_db_t *db, int which) {
     switch (which) {
-    case ACCTDB_SERVICE_FLUSH: return adb_eng_flush_pass(db);
-    case ACCTDB_SERVICE_CLEAN: return adb_eng_clean_pass(db);
-    case ACCTDB_SERVICE_SHRINK: return adb_eng_shrink_pass(db);
-    case ACCTDB_SERVICE_PURGE: return adb_eng_purge_pass(db);
+    case ACCTDB_SERVICE_FLUSH:
+        return adb_eng_flush_pass(db);
+    case ACCTDB_SERVICE_CLEAN:
+        return adb_eng_clean_pass(db);
+    case ACCTDB_SERVICE_SHRINK:
+        return adb_eng_shrink_pass(db);
+    case ACCTDB_SERVICE_PURGE:
+        return adb_eng_purge_pass(db);
     }
     return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no service %d", which);
 }
@@ -399,7 +420,8 @@ adb_eng_close(adb_db_t *db) {
     for (uint32_t i = 0; i < e->banks_cap; i++) {
         adb_bank_t *b = e->banks[i];
         if (!b) continue;
-        for (uint32_t k = 0; k < b->cap; k++) adb_free(b->accts[k]);
+        for (uint32_t k = 0; k < b->cap; k++)
+            adb_free(b->accts[k]);
         adb_free(b->accts);
         adb_free(b);
     }
@@ -455,10 +477,18 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
         adb_bank_t const *b = e->banks[i];
         if (!b) continue;
         switch (b->state) {
-        case ADB_BANK_OPEN: out->banks_open++; break;
-        case ADB_BANK_FROZEN: out->banks_frozen++; break;
-        case ADB_BANK_ROOTED: out->banks_rooted_unflushed++; break;
-        case ADB_BANK_DEAD: out->banks_dead++; break;
+        case ADB_BANK_OPEN:
+            out->banks_open++;
+            break;
+        case ADB_BANK_FROZEN:
+            out->banks_frozen++;
+            break;
+        case ADB_BANK_ROOTED:
+            out->banks_rooted_unflushed++;
+            break;
+        case ADB_BANK_DEAD:
+            out->banks_dead++;
+            break;
         }
     }
     pthread_rwlock_unlock(&e->blk);
@@ -503,13 +533,13 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
 
 int
 adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root) {
-    adb_eng_t    *e = db->eng;
-    adb_db_meta_t m = {.slot = root->slot,
-                       .base_slot = e->base_slot,
-                       .totals = e->load_totals,
-                       .root = *root,
-                       .last_full_slot = e->last_full_slot,
-                       .origin_slot = e->origin_slot};
+    adb_eng_t          *e = db->eng;
+    adb_db_meta_t       m = {.slot = root->slot,
+                             .base_slot = e->base_slot,
+                             .totals = e->load_totals,
+                             .root = *root,
+                             .last_full_slot = e->last_full_slot,
+                             .origin_slot = e->origin_slot};
     acctdb_bank_info_t *h = adb_malloc(ADB_HIST_MAX * sizeof *h);
     if (!h) return ACCTDB_ERR_NOMEM;
     pthread_rwlock_rdlock(&e->blk);

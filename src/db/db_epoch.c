@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define READERS_MAX 1024
@@ -27,10 +28,10 @@ typedef struct rslot {
     _Atomic int used;
 } rslot_t;
 
-static rslot_t          g_readers[READERS_MAX];
-static _Atomic uint64_t g_epoch = 1;
-static pthread_key_t    g_key;
-static pthread_once_t   g_once = PTHREAD_ONCE_INIT;
+static rslot_t           g_readers[READERS_MAX];
+static _Atomic uint64_t  g_epoch = 1;
+static pthread_key_t     g_key;
+static pthread_once_t    g_once = PTHREAD_ONCE_INIT;
 static _Thread_local int t_slot = -1;
 static _Thread_local int t_depth;
 
@@ -93,19 +94,61 @@ min_active(void) {
 static void
 free_retired(adb_db_t *db, adb_retired_t const *r) {
     switch (r->kind) {
-    case ADB_RET_CACCT: adb_free(r->p); break;
+    case ADB_RET_CACCT:
+        adb_free(r->p);
+        break;
     case ADB_RET_BANK: {
         adb_bank_t *b = r->p;
         adb_free(b->accts);
         adb_free(b);
         break;
     }
-    case ADB_RET_EXTENT:
-        /* The extent's bytes are no longer referenced: give the space back
-         * (keeping the segment's size, so other extents stay where they are). */
-        if (r->len) adb_io_punch(db->segs[r->seg].fd, r->off, r->len);
+    case ADB_RET_EXTENT: {
+        /* No reader can use the extent any more: queue its space to be
+         * given back (holes punched in batches: one punch per run of
+         * adjacent extents, since each punch may discard on the device). */
+        adb_eng_t *e = db->eng;
+        if (e->punch_cnt == e->punch_cap) {
+            size_t         ncap = e->punch_cap ? e->punch_cap * 2 : 256;
+            adb_retired_t *np = adb_realloc(e->punch, ncap * sizeof *np);
+            if (!np) {
+                if (r->len) adb_io_punch(db->segs[r->seg].fd, r->off, r->len);
+                break;
+            }
+            e->punch = np;
+            e->punch_cap = ncap;
+        }
+        e->punch[e->punch_cnt++] = *r;
+        e->punch_bytes += r->len;
         break;
     }
+    }
+}
+
+static int
+cmp_extent(void const *a, void const *b) {
+    adb_retired_t const *x = a, *y = b;
+    if (x->seg != y->seg) return x->seg < y->seg ? -1 : 1;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+#define PUNCH_BATCH_SZ (16ull << 20)
+
+/* Punches the queued extents, adjacent ones as one range (ret_mu held). */
+static void
+punch_queued(adb_db_t *db, bool all) {
+    adb_eng_t *e = db->eng;
+    if (!e->punch_cnt || (!all && e->punch_bytes < PUNCH_BATCH_SZ)) return;
+    qsort(e->punch, e->punch_cnt, sizeof *e->punch, cmp_extent);
+    for (size_t i = 0, j; i < e->punch_cnt; i = j) {
+        uint64_t end = e->punch[i].off + e->punch[i].len;
+        for (j = i + 1;
+             j < e->punch_cnt && e->punch[j].seg == e->punch[i].seg && e->punch[j].off <= end; j++)
+            end = ADB_MAX(end, e->punch[j].off + e->punch[j].len);
+        adb_io_punch(db->segs[e->punch[i].seg].fd, e->punch[i].off, end - e->punch[i].off);
+    }
+    e->punch_cnt = 0;
+    e->punch_bytes = 0;
 }
 
 void
@@ -119,8 +162,11 @@ adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint
         if (!nr) {
             /* Cannot defer: wait until no reader is inside, then free now. */
             pthread_mutex_unlock(&e->ret_mu);
-            while (min_active() <= r.epoch) sched_yield();
+            while (min_active() <= r.epoch)
+                sched_yield();
+            pthread_mutex_lock(&e->ret_mu);
             free_retired(db, &r);
+            pthread_mutex_unlock(&e->ret_mu);
             return;
         }
         e->ret = nr;
@@ -145,6 +191,7 @@ adb_eng_reclaim(adb_db_t *db, bool all) {
         }
     }
     e->ret_cnt = w;
+    punch_queued(db, all);
     pthread_mutex_unlock(&e->ret_mu);
     return freed;
 }

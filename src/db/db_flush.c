@@ -34,7 +34,7 @@
 /* A flushed account: its cache version, and where it went. */
 typedef struct fitem {
     adb_cacct_t *c;
-    uint32_t     file;    /* UINT32_MAX: superseded, not written */
+    uint32_t     file; /* UINT32_MAX: superseded, not written */
     uint64_t     off;
 } fitem_t;
 
@@ -46,7 +46,8 @@ typedef struct kset {
 
 static bool
 kset_add(kset_t *s, uint8_t const *key) {
-    for (uint32_t i = (uint32_t)(adb_load_u64(key + 8) >> 13) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+    for (uint32_t i = (uint32_t)(adb_load_u64(key + 8) >> 13) & (s->cap - 1);;
+         i = (i + 1) & (s->cap - 1)) {
         if (!s->k[i]) {
             s->k[i] = key;
             return true;
@@ -56,62 +57,62 @@ kset_add(kset_t *s, uint8_t const *key) {
 }
 
 typedef struct repoint_ctx {
-    adb_db_t          *db;
-    adb_cacct_t const *c;       /* the written version */
-    uint64_t           newval;  /* its storage location */
-    fitem_t const     *items;   /* all items of the pass with this key (for prev links) */
+    adb_db_t       *db;
+    fitem_t *const *group; /* this pass's items of one key, newest (the written one) first */
+    size_t          gn;
+    uint64_t        newval; /* the written version's storage location */
 } repoint_ctx_t;
 
 /* The edit of one key: the written cache version becomes its storage
- * version; superseded cache versions of this pass go; the storage version
- * each of this key's cache versions replaced is marked DEAD. */
+ * version; the key's older cache versions of this pass go; the storage
+ * version each of them replaced (seen from its parent at freeze) is
+ * marked DEAD, with the size freeze recorded. */
 static int
 repoint_cb(void *ctx, adb_index_ver_t *v, size_t *cnt) {
     repoint_ctx_t *rc = ctx;
-    adb_db_t      *db = rc->db;
-    uint64_t       pending_prev[8];
-    uint64_t       pending_sz[8];
-    size_t         np = 0;
     size_t         w = 0;
     for (size_t i = 0; i < *cnt; i++) {
         if (adb_val_is_cache(v[i].val)) {
-            adb_cacct_t *c = adb_val_cacct(v[i].val);
-            if (c == rc->c) {
-                if (c->prev_slot != UINT64_MAX && np < 8)
-                    pending_prev[np] = c->prev_slot, pending_sz[np++] = c->prev_sz;
+            adb_cacct_t const *c = adb_val_cacct(v[i].val);
+            if (c == rc->group[0]->c) {
                 v[w] = v[i];
                 v[w].val = rc->newval;
                 w++;
                 continue;
             }
             /* Another cache version: superseded in this pass (an older
-             * rooted one) or on a live fork (keep). */
+             * rooted one: drop it) or on a live fork (keep). */
             bool superseded = false;
-            for (fitem_t const *it = rc->items; it && it->c; it++)
-                if (it->c == c) superseded = true;
-            if (superseded) {
-                if (c->prev_slot != UINT64_MAX && np < 8)
-                    pending_prev[np] = c->prev_slot, pending_sz[np++] = c->prev_sz;
-                continue; /* drop it from the index */
-            }
+            for (size_t g = 1; g < rc->gn && !superseded; g++)
+                superseded = rc->group[g]->c == c;
+            if (superseded) continue;
         }
         v[w++] = v[i];
     }
     *cnt = w;
-    /* Kill the storage versions the flushed chain replaced. */
     for (size_t i = 0; i < w; i++) {
         if (adb_val_is_cache(v[i].val) || adb_val_is_dead(v[i].val) || v[i].val == rc->newval)
             continue;
-        for (size_t k = 0; k < np; k++) {
-            if (pending_prev[k] != v[i].slot) continue;
-            adb_db_file_t *f = adb_db_file(db, adb_db_loc_file(v[i].val));
-            atomic_fetch_sub(&f->alive_bytes, pending_sz[k]);
+        for (size_t g = 0; g < rc->gn; g++) {
+            adb_cacct_t const *c = rc->group[g]->c;
+            if (c->prev_slot != v[i].slot) continue;
+            adb_db_file_t *f = adb_db_file(rc->db, adb_db_loc_file(v[i].val));
+            atomic_fetch_sub(&f->alive_bytes, c->prev_sz);
             atomic_fetch_sub(&f->alive_cnt, 1);
             v[i].val |= ADB_VAL_DEAD;
             break;
         }
     }
     return 0;
+}
+
+/* Items by pubkey, newest slot first within a key. */
+static int
+cmp_item(void const *a, void const *b) {
+    fitem_t const *x = *(fitem_t *const *)a, *y = *(fitem_t *const *)b;
+    int            d = memcmp(x->c->pubkey.b, y->c->pubkey.b, 32);
+    if (d) return d;
+    return x->c->slot > y->c->slot ? -1 : x->c->slot < y->c->slot;
 }
 
 int
@@ -143,9 +144,11 @@ adb_eng_flush_pass(adb_db_t *db) {
 
     /* BUILD + WRITE, newest bank first. */
     size_t total = 0;
-    for (size_t i = 0; i < nb; i++) total += banks[i]->cnt;
-    kset_t   seen = {.cap = 16};
-    while (seen.cap < total * 2 + 16) seen.cap *= 2;
+    for (size_t i = 0; i < nb; i++)
+        total += banks[i]->cnt;
+    kset_t seen = {.cap = 16};
+    while (seen.cap < total * 2 + 16)
+        seen.cap *= 2;
     seen.k = adb_calloc(seen.cap, sizeof *seen.k);
     fitem_t *items = adb_calloc(total + 1, sizeof *items);
     uint8_t *buf = NULL;
@@ -200,30 +203,38 @@ adb_eng_flush_pass(adb_db_t *db) {
         atomic_store(&e->fatal, 1);
         adb_free(items);
         adb_free(banks);
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "flush failed: %s; the database refuses "
-                           "writes until reopened", acctdb_strerror(rc));
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                           "flush failed: %s; the database refuses "
+                           "writes until reopened",
+                           acctdb_strerror(rc));
     }
 
-    /* REPOINT: per key, all of this pass's items with that key. */
-    for (size_t k = 0; k < ni; k++) {
-        if (items[k].file == UINT32_MAX) continue;
-        adb_cacct_t const *c = items[k].c;
-        /* Items of the same key (superseded ones) for the prev links; the
-         * pass has each key at most nb times, so a small list. */
-        fitem_t same[64];
-        size_t  ns = 0;
-        for (size_t j = 0; j < ni && ns < 63; j++)
-            if (j != k && items[j].file == UINT32_MAX && !memcmp(items[j].c->pubkey.b, c->pubkey.b, 32))
-                same[ns++] = items[j];
-        same[ns].c = NULL;
-        repoint_ctx_t ctx = {db, c, adb_db_loc(items[k].file, items[k].off, c->lamports == 0),
-                             same};
+    /* REPOINT: per key, the group of this pass's items with that key. */
+    fitem_t **ord = adb_malloc((ni ? ni : 1) * sizeof *ord);
+    if (!ord) {
+        atomic_store(&e->fatal, 1);
+        adb_free(items);
+        adb_free(banks);
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                           "flush: out of memory after writing; the database refuses writes until "
+                           "reopened");
+    }
+    for (size_t k = 0; k < ni; k++)
+        ord[k] = &items[k];
+    qsort(ord, ni, sizeof *ord, cmp_item);
+    for (size_t g = 0, h; g < ni; g = h) {
+        for (h = g + 1; h < ni && !memcmp(ord[h]->c->pubkey.b, ord[g]->c->pubkey.b, 32); h++) {
+        }
+        fitem_t const     *it = ord[g];
+        adb_cacct_t const *c = it->c;
+        repoint_ctx_t ctx = {db, ord + g, h - g, adb_db_loc(it->file, it->off, c->lamports == 0)};
         adb_index_vedit(db->ix, c->pubkey.b, repoint_cb, &ctx);
-        adb_db_file_t *f = adb_db_file(db, items[k].file);
+        adb_db_file_t *f = adb_db_file(db, it->file);
         atomic_fetch_add(&f->alive_bytes, adb_acct_rec_sz(c->data_len));
         atomic_fetch_add(&f->alive_cnt, 1);
         if (c->lamports == 0) adb_eng_cand_add(e, &c->pubkey);
     }
+    adb_free(ord);
 
     /* RECORD: the newest flushed root. */
     acctdb_bank_info_t root = banks[0]->info;
@@ -232,21 +243,23 @@ adb_eng_flush_pass(adb_db_t *db) {
         atomic_store(&e->fatal, 1);
         adb_free(items);
         adb_free(banks);
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "flush: writing the root record failed: %s",
-                           acctdb_strerror(rc));
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                           "flush: writing the root record failed: %s", acctdb_strerror(rc));
     }
     atomic_store(&e->durable_root, root.slot);
 
     /* RELEASE */
     uint64_t freed = 0;
     pthread_rwlock_wrlock(&e->blk);
-    for (size_t bi = 0; bi < nb; bi++) adb_bank_unlink(e, banks[bi]);
+    for (size_t bi = 0; bi < nb; bi++)
+        adb_bank_unlink(e, banks[bi]);
     pthread_rwlock_unlock(&e->blk);
     for (size_t k = 0; k < ni; k++) {
         freed += sizeof(adb_cacct_t) + items[k].c->data_len;
         adb_eng_retire(db, ADB_RET_CACCT, items[k].c, 0, 0, 0);
     }
-    for (size_t bi = 0; bi < nb; bi++) adb_eng_retire(db, ADB_RET_BANK, banks[bi], 0, 0, 0);
+    for (size_t bi = 0; bi < nb; bi++)
+        adb_eng_retire(db, ADB_RET_BANK, banks[bi], 0, 0, 0);
     atomic_fetch_sub(&e->cache_bytes, freed);
     atomic_fetch_sub(&e->cache_accts, ni);
     pthread_mutex_lock(&e->svc_mu);

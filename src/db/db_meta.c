@@ -90,10 +90,12 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
     adb_bc_put_u64(&wr, m->last_full_slot);
     adb_bc_put_u64(&wr, m->origin_slot);
     adb_bc_put_u32(&wr, m->hist_cnt);
-    for (uint32_t i = 0; i < m->hist_cnt; i++) put_info(&wr, &m->hist[i], false);
+    for (uint32_t i = 0; i < m->hist_cnt; i++)
+        put_info(&wr, &m->hist[i], false);
     uint32_t n = adb_db_file_cnt(db), live = 0;
     adb_bc_put_u32(&wr, atomic_load(&db->seg_cnt));
-    for (uint32_t i = 0; i < n; i++) live += !atomic_load(&adb_db_file(db, i)->replaced);
+    for (uint32_t i = 0; i < n; i++)
+        live += !atomic_load(&adb_db_file(db, i)->replaced);
     adb_bc_put_u64(&wr, live);
     for (uint32_t i = 0; i < n; i++) {
         adb_db_file_t const *f = adb_db_file(db, i);
@@ -130,13 +132,13 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     ADB_TRY(adb_db_bulk_wait(db));
     uint32_t nseg = atomic_load(&db->seg_cnt);
     int      rc = 0;
-    for (uint32_t i = 0; i < nseg && !rc; i++) rc = adb_io_fdatasync(db->segs[i].fd);
+    for (uint32_t i = 0; i < nseg && !rc; i++)
+        rc = adb_io_fdatasync(db->segs[i].fd);
     if (!rc) rc = adb_io_fsync_dir(db->accdirfd);
     if (!rc && manifest)
         rc = adb_io_write_file_atomic(db->dirfd, "manifest.bin", manifest, manifest_sz);
     if (!rc && status_cache)
-        rc = adb_io_write_file_atomic(db->dirfd, "status_cache.bin", status_cache,
-                                      status_cache_sz);
+        rc = adb_io_write_file_atomic(db->dirfd, "status_cache.bin", status_cache, status_cache_sz);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "making the load durable in %s: %s", db->dir, acctdb_strerror(rc));
@@ -183,8 +185,10 @@ index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, adb_err_t *err) {
             atomic_fetch_add(&f->alive_bytes, sz);
             atomic_fetch_add(&f->alive_cnt, 1);
         }
-        if (rc) rc = adb_err_set(err, rc, "index: %s", acctdb_strerror(rc));
-        else if (db->rec_fn) db->rec_fn(db->rec_ctx, &r);
+        if (rc)
+            rc = adb_err_set(err, rc, "index: %s", acctdb_strerror(rc));
+        else if (db->rec_fn)
+            db->rec_fn(db->rec_ctx, &r);
     }
     if (!rc && it.err.code)
         rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: storage of slot %llu: %s", db->dir,
@@ -241,8 +245,8 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
     }
     adb_blake3_hash(buf, sz - 32, ck, 32);
     if (memcmp(ck, buf + sz - 32, 32) || adb_load_u64(buf + 16) != sz - 32 - META_HDR_SZ) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: checksum mismatch", dir,
-                         ADB_DB_META_NAME);
+        rc =
+            adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: checksum mismatch", dir, ADB_DB_META_NAME);
         goto done;
     }
     adb_bc_rd_t rd;
@@ -261,7 +265,8 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
     meta_out->last_full_slot = adb_bc_u64(&rd, "last_full_slot");
     meta_out->origin_slot = adb_bc_u64(&rd, "origin_slot");
     uint32_t hc = adb_bc_u32(&rd, "hist_cnt");
-    if (adb_bc_ok(&rd) && hc > HIST_MAX) adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "history of %u banks", hc);
+    if (adb_bc_ok(&rd) && hc > HIST_MAX)
+        adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "history of %u banks", hc);
     if (adb_bc_ok(&rd) && hc) {
         meta_out->hist = adb_calloc(hc, sizeof *meta_out->hist);
         if (!meta_out->hist) {
@@ -269,7 +274,8 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
             goto done;
         }
         meta_out->hist_cnt = hc;
-        for (uint32_t i = 0; i < hc; i++) get_info(&rd, &meta_out->hist[i], false);
+        for (uint32_t i = 0; i < hc; i++)
+            get_info(&rd, &meta_out->hist[i], false);
     }
     uint32_t nseg = adb_bc_u32(&rd, "seg_cnt");
     uint64_t n = adb_bc_len(&rd, 36, "files");
@@ -278,8 +284,8 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
                          adb_bc_ok(&rd) ? "too many segments" : rd.err.msg);
         goto done;
     }
-    rc = adb_db_alloc(&db, dir, meta_out->totals.live_cnt + meta_out->totals.dup_cnt, bin_bits,
-                      err);
+    rc =
+        adb_db_alloc(&db, dir, meta_out->totals.live_cnt + meta_out->totals.dup_cnt, bin_bits, err);
     if (rc) goto done;
     db->rec_fn = rec_fn;
     db->rec_ctx = rec_ctx;
@@ -348,7 +354,8 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (uint64_t i = 0; i < n; i++) order[2 * i] = adb_db_file(db, (uint32_t)i)->slot, order[2 * i + 1] = i;
+    for (uint64_t i = 0; i < n; i++)
+        order[2 * i] = adb_db_file(db, (uint32_t)i)->slot, order[2 * i + 1] = i;
     qsort(order, n, 2 * sizeof *order, cmp_slot_idx);
     for (uint64_t k = 0; k < n && !rc; k++) {
         uint32_t       i = (uint32_t)order[2 * k + 1];

@@ -212,10 +212,13 @@ typedef struct adb_eng {
         adb_db_t *db;
         int       which;
     } svc_arg[ACCTDB_SERVICE_CNT];
-    char     bg_msg[512]; /* first background failure (under svc_mu) */
-    uint64_t tombstones_cleaned, shrink_moved_bytes, purged_banks;
+    char bg_msg[512]; /* first background failure (under svc_mu) */
+    /* extents free of readers, punched in batches (under ret_mu) */
+    adb_retired_t *punch;
+    size_t         punch_cnt, punch_cap;
+    uint64_t       punch_bytes;
+    uint64_t       tombstones_cleaned, shrink_moved_bytes, purged_banks;
 } adb_eng_t;
-
 
 struct adb_db {
     char             dir[4096];

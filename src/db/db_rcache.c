@@ -8,15 +8,15 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define SHARDS 64
+#define SHARDS  64
 #define BUCKETS 4096
 
 typedef struct ent {
-    uint64_t    key;
-    struct ent *chain, *prev, *next;
-    uint64_t    sz;
+    uint64_t         key;
+    struct ent      *chain, *prev, *next;
+    uint64_t         sz;
     acctdb_account_t a; /* a.data points into data[] */
-    uint8_t     data[];
+    uint8_t          data[];
 } ent_t;
 
 typedef struct shard {
@@ -46,7 +46,8 @@ adb_rcache_open(adb_rcache_t **rc_out, uint64_t max_sz) {
     adb_rcache_t *rc = adb_calloc(1, sizeof *rc);
     if (!rc) return ACCTDB_ERR_NOMEM;
     rc->max = max_sz;
-    for (int i = 0; i < SHARDS; i++) pthread_mutex_init(&rc->sh[i].mu, NULL);
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_init(&rc->sh[i].mu, NULL);
     *rc_out = rc;
     return 0;
 }
@@ -66,10 +67,14 @@ adb_rcache_close(adb_rcache_t *rc) {
 
 static void
 lru_unlink(shard_t *s, ent_t *e) {
-    if (e->prev) e->prev->next = e->next;
-    else s->head = e->next;
-    if (e->next) e->next->prev = e->prev;
-    else s->tail = e->prev;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        s->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        s->tail = e->prev;
     e->prev = e->next = NULL;
 }
 
@@ -85,17 +90,20 @@ lru_front(shard_t *s, ent_t *e) {
 static void
 chain_unlink(shard_t *s, ent_t *e, uint64_t h) {
     ent_t **pp = &s->b[h % BUCKETS];
-    while (*pp != e) pp = &(*pp)->chain;
+    while (*pp != e)
+        pp = &(*pp)->chain;
     *pp = e->chain;
 }
 
 static bool
-get(adb_rcache_t *rc, uint64_t key, acctdb_account_t *out, uint8_t *buf, size_t buf_max, int *rc_out) {
+get(adb_rcache_t *rc, uint64_t key, acctdb_account_t *out, uint8_t *buf, size_t buf_max,
+    int *rc_out) {
     uint64_t h = mixk(key);
     shard_t *s = &rc->sh[h % SHARDS];
     pthread_mutex_lock(&s->mu);
     ent_t *e = s->b[(h / SHARDS) % BUCKETS];
-    while (e && e->key != key) e = e->chain;
+    while (e && e->key != key)
+        e = e->chain;
     if (e) {
         *out = e->a;
         out->data = buf;
@@ -127,7 +135,8 @@ put(adb_rcache_t *rc, uint64_t key, acctdb_account_t const *a) {
     shard_t *s = &rc->sh[h % SHARDS];
     pthread_mutex_lock(&s->mu);
     ent_t *x = s->b[(h / SHARDS) % BUCKETS];
-    while (x && x->key != key) x = x->chain;
+    while (x && x->key != key)
+        x = x->chain;
     if (x) { /* another reader inserted it meanwhile */
         pthread_mutex_unlock(&s->mu);
         adb_free(e);
@@ -190,7 +199,8 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
     out->executable = h[ADB_ACCT_OFF_EXEC] != 0;
     out->data_len = adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN);
     out->data = buf;
-    if (out->data_len > ADB_ACCT_MAX_DATA_SZ || off + ADB_ACCT_HDR_SZ + out->data_len > f->valid_len)
+    if (out->data_len > ADB_ACCT_MAX_DATA_SZ ||
+        off + ADB_ACCT_HDR_SZ + out->data_len > f->valid_len)
         return ACCTDB_ERR_CORRUPT;
     if (out->data_len > buf_max) return ACCTDB_ERR_FULL;
     if (out->data_len &&

@@ -83,18 +83,26 @@ typedef struct kept {
     uint8_t  key[32];
 } kept_t;
 
-/* Rewrites storage idx; *retire_out gets the old extent. */
+/* One storage being rewritten. */
+typedef struct job {
+    uint32_t idx, nidx; /* old, new (UINT32_MAX: nothing alive) */
+    kept_t  *k;
+    size_t   nk;
+    uint64_t osz, ocnt;
+} job_t;
+
+/* COPY + WRITE (not yet durable): the alive records of storage idx into a
+ * new storage of the same slot. */
 static int
-shrink_one(adb_db_t *db, uint32_t idx, uint64_t *moved, uint64_t *freed) {
+shrink_copy(adb_db_t *db, uint32_t idx, job_t *j) {
     adb_db_file_t *f = adb_db_file(db, idx);
     uint64_t       len = f->valid_len;
     uint8_t       *in = adb_aligned_alloc(4096, (size_t)((len + 4095) & ~4095ull) + 4096);
     uint8_t       *out = adb_aligned_alloc(4096, (size_t)((len + 4095) & ~4095ull) + 4096);
-    kept_t        *k = NULL;
-    size_t         nk = 0, capk = 0;
+    size_t         capk = 0;
     int            rc = in && out ? 0 : ACCTDB_ERR_NOMEM;
+    *j = (job_t){.idx = idx, .nidx = UINT32_MAX};
     if (!rc) rc = adb_db_storage_read(db, idx, 0, in, (size_t)len);
-    uint64_t osz = 0, ocnt = 0;
     if (!rc) {
         adb_acctfile_iter_t it;
         adb_acct_rec_t      r;
@@ -102,38 +110,35 @@ shrink_one(adb_db_t *db, uint32_t idx, uint64_t *moved, uint64_t *freed) {
         while (!rc && adb_acctfile_iter_next(&it, &r)) {
             uint64_t loc = adb_db_loc(idx, r.off, r.lamports == 0);
             uint64_t sz = adb_acct_rec_sz(r.data_len);
-            bool     alive = adb_eng_rec_alive(db, r.pubkey, f->slot, loc);
-            if (nk == capk) {
-                size_t  nc = capk ? capk * 2 : 1024;
-                kept_t *nkp = adb_realloc(k, nc * sizeof *nkp);
+            if (j->nk == capk) {
+                size_t  nc = capk ? capk * 2 : 256;
+                kept_t *nkp = adb_realloc(j->k, nc * sizeof *nkp);
                 if (!nkp) {
                     rc = ACCTDB_ERR_NOMEM;
                     break;
                 }
-                k = nkp;
+                j->k = nkp;
                 capk = nc;
             }
-            k[nk].from = loc;
-            k[nk].to = UINT64_MAX;
-            memcpy(k[nk].key, r.pubkey, 32);
-            if (alive) {
-                memcpy(out + osz, in + r.off, (size_t)sz);
-                k[nk].to = osz; /* offset for now */
-                osz += sz;
-                ocnt++;
+            kept_t *k = &j->k[j->nk++];
+            k->from = loc;
+            k->to = UINT64_MAX;
+            memcpy(k->key, r.pubkey, 32);
+            if (adb_eng_rec_alive(db, r.pubkey, f->slot, loc)) {
+                memcpy(out + j->osz, in + r.off, (size_t)sz);
+                k->to = j->osz; /* offset for now */
+                j->osz += sz;
+                j->ocnt++;
             }
-            nk++;
         }
         if (!rc && it.err.code)
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_CORRUPT, "shrink: storage of slot %llu: %s",
                              (unsigned long long)f->slot, it.err.msg);
     }
-    uint32_t nidx = UINT32_MAX;
-    if (!rc && osz) {
-        memset(out + osz, 0, (size_t)(((osz + 4095) & ~4095ull) - osz));
-        rc = adb_db_storage_new(db, f->slot, osz, &nidx);
-        if (!rc) rc = adb_db_storage_write(db, nidx, out, osz, true);
-        if (!rc) rc = adb_io_fdatasync(db->segs[adb_db_file(db, nidx)->seg].fd);
+    if (!rc && j->osz) {
+        memset(out + j->osz, 0, (size_t)(((j->osz + 4095) & ~4095ull) - j->osz));
+        rc = adb_db_storage_new(db, f->slot, j->osz, &j->nidx);
+        if (!rc) rc = adb_db_storage_write(db, j->nidx, out, j->osz, true);
         if (rc) {
             atomic_store(&db->eng->fatal, 1);
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
@@ -141,28 +146,29 @@ shrink_one(adb_db_t *db, uint32_t idx, uint64_t *moved, uint64_t *freed) {
                              (unsigned long long)f->slot, acctdb_strerror(rc));
         }
     }
-    if (!rc) {
-        if (nidx != UINT32_MAX) {
-            adb_db_file_t *nf = adb_db_file(db, nidx);
-            atomic_store(&nf->alive_bytes, osz);
-            atomic_store(&nf->alive_cnt, ocnt);
-        }
-        for (size_t i = 0; i < nk; i++) {
-            move_ctx_t m = {k[i].from, UINT64_MAX};
-            if (k[i].to != UINT64_MAX)
-                m.to = adb_db_loc(nidx, k[i].to, adb_db_loc_is_zero(k[i].from));
-            adb_index_vedit(db->ix, k[i].key, move_cb, &m);
-        }
-        atomic_store(&f->replaced, true);
-        atomic_store(&f->alive_bytes, 0);
-        atomic_store(&f->alive_cnt, 0);
-        *moved += osz;
-        *freed += len - osz;
-    }
-    adb_free(k);
     adb_aligned_free(in);
     adb_aligned_free(out);
     return rc;
+}
+
+/* REPOINT (the new storage is durable): versions move or go. */
+static void
+shrink_repoint(adb_db_t *db, job_t const *j) {
+    adb_db_file_t *f = adb_db_file(db, j->idx);
+    if (j->nidx != UINT32_MAX) {
+        adb_db_file_t *nf = adb_db_file(db, j->nidx);
+        atomic_store(&nf->alive_bytes, j->osz);
+        atomic_store(&nf->alive_cnt, j->ocnt);
+    }
+    for (size_t i = 0; i < j->nk; i++) {
+        move_ctx_t m = {j->k[i].from, UINT64_MAX};
+        if (j->k[i].to != UINT64_MAX)
+            m.to = adb_db_loc(j->nidx, j->k[i].to, adb_db_loc_is_zero(j->k[i].from));
+        adb_index_vedit(db->ix, j->k[i].key, move_cb, &m);
+    }
+    atomic_store(&f->replaced, true);
+    atomic_store(&f->alive_bytes, 0);
+    atomic_store(&f->alive_cnt, 0);
 }
 
 int
@@ -192,18 +198,42 @@ adb_eng_shrink_pass(adb_db_t *db) {
         return 0;
     }
     qsort(c, nc, sizeof *c, cmp_cand);
-    uint64_t read = 0, moved = 0, freed = 0;
-    uint32_t *done = adb_malloc(nc * sizeof *done);
-    size_t    nd = 0;
-    int       rc = done ? 0 : ACCTDB_ERR_NOMEM;
+    uint64_t read = 0, moved = 0;
+    job_t   *jobs = adb_calloc(nc, sizeof *jobs);
+    size_t   nj = 0;
+    int      rc = jobs ? 0 : ACCTDB_ERR_NOMEM;
     for (size_t i = 0; !rc && i < nc && read < SHRINK_BUDGET; i++) {
-        adb_db_file_t const *f = adb_db_file(db, c[i].idx);
-        read += f->valid_len;
-        rc = shrink_one(db, c[i].idx, &moved, &freed);
-        if (!rc) done[nd++] = c[i].idx;
+        read += adb_db_file(db, c[i].idx)->valid_len;
+        rc = shrink_copy(db, c[i].idx, &jobs[nj]);
+        if (!rc)
+            nj++;
+        else
+            adb_free(jobs[nj].k);
     }
     adb_free(c);
-    if (nd && !atomic_load(&e->fatal)) {
+    /* One fdatasync per segment written, then the index moves. */
+    if (nj && !atomic_load(&e->fatal)) {
+        uint32_t lo = UINT32_MAX, hi = 0;
+        for (size_t i = 0; i < nj; i++) {
+            if (jobs[i].nidx == UINT32_MAX) continue;
+            uint32_t sg = adb_db_file(db, jobs[i].nidx)->seg;
+            lo = ADB_MIN(lo, sg);
+            hi = ADB_MAX(hi, sg);
+        }
+        int src = 0;
+        for (uint32_t sg = lo; lo != UINT32_MAX && sg <= hi && !src; sg++)
+            src = adb_io_fdatasync(db->segs[sg].fd);
+        if (src) {
+            atomic_store(&e->fatal, 1);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "shrink: fdatasync failed: %s",
+                             acctdb_strerror(src));
+        }
+    }
+    if (nj && !atomic_load(&e->fatal)) {
+        for (size_t i = 0; i < nj; i++) {
+            shrink_repoint(db, &jobs[i]);
+            moved += jobs[i].osz;
+        }
         /* RECORD: the root record stops naming the old storages. */
         int mrc = adb_eng_write_meta(db, &e->durable_info);
         if (mrc) {
@@ -211,14 +241,17 @@ adb_eng_shrink_pass(adb_db_t *db) {
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
                              "shrink: writing the root record failed: %s", acctdb_strerror(mrc));
         } else {
-            for (size_t i = 0; i < nd; i++) {
-                adb_db_file_t const *f = adb_db_file(db, done[i]);
+            for (size_t i = 0; i < nj; i++) {
+                adb_db_file_t const *f = adb_db_file(db, jobs[i].idx);
                 adb_eng_retire(db, ADB_RET_EXTENT, NULL, f->seg, f->seg_off,
                                (f->valid_len + 4095) & ~4095ull);
             }
         }
     }
-    adb_free(done);
+    for (size_t i = 0; i < nj; i++)
+        adb_free(jobs[i].k);
+    adb_free(jobs);
+    size_t nd = nj;
     e->shrink_moved_bytes += moved;
     if (rc) return rc < 0 ? rc : ACCTDB_ERR_IO;
     return (int)ADB_MIN(nd, (size_t)INT32_MAX);

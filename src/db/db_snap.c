@@ -79,8 +79,7 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
 }
 
 int
-adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes_fn fn,
-                  void *ctx) {
+adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes_fn fn, void *ctx) {
     uint32_t       idx = s->files[i];
     adb_db_file_t *f = adb_db_file(db, idx);
     if (!f->valid_len) return ACCTDB_ERR_CORRUPT;
@@ -167,7 +166,7 @@ typedef struct check_ctx {
     loc_item_t *items;
     size_t      n, cap;
     int         bad;
-    char        msg[300];
+    char        msg[1000];
 } check_ctx_t;
 
 static int
@@ -185,10 +184,16 @@ check_bin_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t 
                 char k[48];
                 adb_base58_encode_32(key, k);
                 c->bad = 1;
-                snprintf(c->msg, sizeof c->msg,
-                         "I3: key %s has an alive storage version at slot %llu below a newer "
-                         "storage version",
-                         k, (unsigned long long)v[i].slot);
+                int o = snprintf(c->msg, sizeof c->msg,
+                                 "I3: key %s has an alive storage version at slot %llu below a "
+                                 "newer storage version; versions:",
+                                 k, (unsigned long long)v[i].slot);
+                for (size_t q = 0; q < cnt && o > 0 && (size_t)o < sizeof c->msg; q++)
+                    o += snprintf(c->msg + o, sizeof c->msg - (size_t)o, " %llu%s",
+                                  (unsigned long long)v[q].slot,
+                                  adb_val_is_cache(v[q].val)  ? "(cache)"
+                                  : adb_val_is_dead(v[q].val) ? "(dead)"
+                                                              : "(alive)");
             }
             if (c->n == c->cap) {
                 size_t      ncap = c->cap ? c->cap * 2 : 4096;
@@ -208,10 +213,10 @@ check_bin_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t 
 
 static int
 check_locked(adb_db_t *db, adb_err_t *err) {
-    uint32_t  n = adb_db_file_cnt(db);
-    uint64_t *bytes = adb_calloc(n ? n : 1, sizeof *bytes);
-    uint64_t *cnt = adb_calloc(n ? n : 1, sizeof *cnt);
-    int       rc = bytes && cnt ? 0 : adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    uint32_t    n = adb_db_file_cnt(db);
+    uint64_t   *bytes = adb_calloc(n ? n : 1, sizeof *bytes);
+    uint64_t   *cnt = adb_calloc(n ? n : 1, sizeof *cnt);
+    int         rc = bytes && cnt ? 0 : adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     check_ctx_t c = {0};
     uint32_t    bins = adb_index_bin_cnt(db->ix);
     for (uint32_t b = 0; !rc && b < bins; b++) {
@@ -272,9 +277,9 @@ check_locked(adb_db_t *db, adb_err_t *err) {
                              "I1: storage %u (slot %llu%s): accounted %llu alive bytes in %llu "
                              "records, the index references %llu bytes in %llu",
                              i, (unsigned long long)f->slot,
-                             atomic_load(&f->replaced) ? ", replaced" : "",
-                             (unsigned long long)ab, (unsigned long long)ac,
-                             (unsigned long long)bytes[i], (unsigned long long)cnt[i]);
+                             atomic_load(&f->replaced) ? ", replaced" : "", (unsigned long long)ab,
+                             (unsigned long long)ac, (unsigned long long)bytes[i],
+                             (unsigned long long)cnt[i]);
     }
     adb_free(c.items);
     adb_free(bytes);
@@ -296,7 +301,7 @@ int
 adb_eng_verify(adb_db_t *db, adb_err_t *err) {
     adb_eng_t *e = db->eng;
     pthread_mutex_lock(&e->smu);
-    int rc = check_locked(db, err);
+    int             rc = check_locked(db, err);
     acctdb_lthash_t lt;
     adb_lthash_zero(&lt);
     uint64_t cap = 0, dlen = 0, live = 0;
@@ -360,9 +365,10 @@ adb_eng_verify(adb_db_t *db, adb_err_t *err) {
                            (unsigned long long)root.slot,
                            (unsigned long long)root.accounts_data_len, (unsigned long long)dlen);
     adb_base58_encode_32(ck, a);
-    adb_err_set(err, 0, "root %llu: %llu live accounts, capitalization %llu, data %llu B, lattice "
-                        "hash %s",
-                (unsigned long long)root.slot, (unsigned long long)live,
-                (unsigned long long)cap, (unsigned long long)dlen, a);
+    adb_err_set(err, 0,
+                "root %llu: %llu live accounts, capitalization %llu, data %llu B, lattice "
+                "hash %s",
+                (unsigned long long)root.slot, (unsigned long long)live, (unsigned long long)cap,
+                (unsigned long long)dlen, a);
     return 0;
 }

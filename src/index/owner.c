@@ -1,8 +1,9 @@
 /* src/index/owner.c - owner -> pubkey sets (see owner.h).
  *
- * Each shard maps owners (open addressing) to a set of pubkeys (open
- * addressing, linear probing, backward-shift deletion).
- * Invariants: set load <= 3/4; a set is freed when it empties. */
+ * Each shard maps owners (open addressing) to a sorted set of pubkeys: a
+ * directory of sorted blocks of up to 256 keys, split when full.
+ * Invariants: blocks are non-empty, sorted within and across; a set is
+ * freed when it empties; pairs == the sum of the sets' counts. */
 #include "index/owner.h"
 
 #include <pthread.h>
@@ -11,11 +12,21 @@
 
 #define SHARDS 64
 
+/* A sorted set of pubkeys: a directory of sorted blocks (a two-level
+ * B+tree).  Every operation costs O(log n + BLK); a page of a scan costs
+ * O(log n + its length). */
+#define BLK 256
+
+typedef struct kblk {
+    uint32_t        n;
+    acctdb_pubkey_t k[BLK];
+} kblk_t;
+
 typedef struct kset {
     acctdb_pubkey_t owner;
-    acctdb_pubkey_t *k; /* cap entries; all-zero + used bitmap */
-    uint8_t         *used;
-    uint32_t         cap, cnt;
+    kblk_t        **b; /* sorted by first key; no block is empty */
+    uint32_t        nb, capb;
+    uint64_t        cnt;
 } kset_t;
 
 typedef struct oshard {
@@ -39,14 +50,16 @@ adb_owner_open(adb_owner_ix_t **o_out) {
     adb_owner_ix_t *o = adb_calloc(1, sizeof *o);
     *o_out = o;
     if (!o) return ACCTDB_ERR_NOMEM;
-    for (int i = 0; i < SHARDS; i++) pthread_mutex_init(&o->sh[i].mu, NULL);
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_init(&o->sh[i].mu, NULL);
     return 0;
 }
 
 static void
 kset_free(kset_t *s) {
-    adb_free(s->k);
-    adb_free(s->used);
+    for (uint32_t i = 0; i < s->nb; i++)
+        adb_free(s->b[i]);
+    adb_free(s->b);
     adb_free(s);
 }
 
@@ -85,46 +98,109 @@ shard_grow(oshard_t *s) {
     return 0;
 }
 
+/* The block that holds key or would: the last whose first key <= key (0
+ * if none).  Requires nb > 0. */
 static uint32_t
-key_pos(kset_t const *s, uint8_t const *k, bool *found) {
-    for (uint32_t i = (uint32_t)(h64(k) >> 11) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-        if (!s->used[i]) {
-            *found = false;
-            return i;
-        }
-        if (!memcmp(s->k[i].b, k, 32)) {
-            *found = true;
-            return i;
-        }
+blk_find(kset_t const *s, uint8_t const *k) {
+    uint32_t lo = 0, hi = s->nb;
+    while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        if (memcmp(s->b[mid]->k[0].b, k, 32) <= 0)
+            lo = mid;
+        else
+            hi = mid;
     }
+    return lo;
+}
+
+/* First position in b with key >= k (*found if equal). */
+static uint32_t
+pos_find(kblk_t const *b, uint8_t const *k, bool *found) {
+    uint32_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (memcmp(b->k[mid].b, k, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < b->n && !memcmp(b->k[lo].b, k, 32);
+    return lo;
 }
 
 static int
-kset_grow(kset_t *s) {
-    uint32_t         ncap = s->cap ? s->cap * 2 : 8;
-    acctdb_pubkey_t *nk = adb_malloc((size_t)ncap * sizeof *nk);
-    uint8_t         *nu = adb_calloc(ncap, 1);
-    if (!nk || !nu) {
-        adb_free(nk);
-        adb_free(nu);
-        return ACCTDB_ERR_NOMEM;
+dir_insert(kset_t *s, uint32_t at, kblk_t *nb) {
+    if (s->nb == s->capb) {
+        uint32_t ncap = s->capb ? s->capb * 2 : 4;
+        kblk_t **nd = adb_realloc(s->b, (size_t)ncap * sizeof *nd);
+        if (!nd) return ACCTDB_ERR_NOMEM;
+        s->b = nd;
+        s->capb = ncap;
     }
-    acctdb_pubkey_t *ok = s->k;
-    uint8_t         *ou = s->used;
-    uint32_t         ocap = s->cap;
-    s->k = nk;
-    s->used = nu;
-    s->cap = ncap;
-    for (uint32_t i = 0; i < ocap; i++) {
-        if (!ou[i]) continue;
-        bool     f;
-        uint32_t p = key_pos(s, ok[i].b, &f);
-        s->k[p] = ok[i];
-        s->used[p] = 1;
-    }
-    adb_free(ok);
-    adb_free(ou);
+    memmove(s->b + at + 1, s->b + at, (size_t)(s->nb - at) * sizeof *s->b);
+    s->b[at] = nb;
+    s->nb++;
     return 0;
+}
+
+/* Adds key; 1 if added, 0 if present, or NOMEM. */
+static int
+kset_add(kset_t *s, acctdb_pubkey_t const *key) {
+    if (!s->nb) {
+        kblk_t *b = adb_malloc(sizeof *b);
+        if (!b || dir_insert(s, 0, b)) {
+            adb_free(b);
+            return ACCTDB_ERR_NOMEM;
+        }
+        b->n = 1;
+        b->k[0] = *key;
+        s->cnt++;
+        return 1;
+    }
+    uint32_t i = blk_find(s, key->b);
+    kblk_t  *b = s->b[i];
+    bool     found;
+    uint32_t p = pos_find(b, key->b, &found);
+    if (found) return 0;
+    if (b->n == BLK) {
+        /* Split: the upper half moves to a new block after this one. */
+        kblk_t *nb = adb_malloc(sizeof *nb);
+        if (!nb || dir_insert(s, i + 1, nb)) {
+            adb_free(nb);
+            return ACCTDB_ERR_NOMEM;
+        }
+        nb->n = BLK / 2;
+        memcpy(nb->k, b->k + BLK / 2, (BLK / 2) * sizeof *b->k);
+        b->n = BLK / 2;
+        if (p > BLK / 2) {
+            b = nb;
+            p -= BLK / 2;
+        }
+    }
+    memmove(b->k + p + 1, b->k + p, (size_t)(b->n - p) * sizeof *b->k);
+    b->k[p] = *key;
+    b->n++;
+    s->cnt++;
+    return 1;
+}
+
+static bool
+kset_del(kset_t *s, acctdb_pubkey_t const *key) {
+    if (!s->nb) return false;
+    uint32_t i = blk_find(s, key->b);
+    kblk_t  *b = s->b[i];
+    bool     found;
+    uint32_t p = pos_find(b, key->b, &found);
+    if (!found) return false;
+    memmove(b->k + p, b->k + p + 1, (size_t)(b->n - p - 1) * sizeof *b->k);
+    b->n--;
+    s->cnt--;
+    if (!b->n) {
+        adb_free(b);
+        memmove(s->b + i, s->b + i + 1, (size_t)(s->nb - i - 1) * sizeof *s->b);
+        s->nb--;
+    }
+    return true;
 }
 
 void
@@ -141,16 +217,9 @@ adb_owner_add(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t c
         *slot = ns;
         s->cnt++;
     }
-    kset_t *ks = *slot;
-    if ((ks->cnt + 1) * 4 > ks->cap * 3 && kset_grow(ks)) goto miss;
-    bool     f;
-    uint32_t p = key_pos(ks, key->b, &f);
-    if (!f) {
-        ks->k[p] = *key;
-        ks->used[p] = 1;
-        ks->cnt++;
-        atomic_fetch_add_explicit(&o->pairs, 1, memory_order_relaxed);
-    }
+    int r = kset_add(*slot, key);
+    if (r < 0) goto miss;
+    if (r) atomic_fetch_add_explicit(&o->pairs, 1, memory_order_relaxed);
     pthread_mutex_unlock(&s->mu);
     return;
 miss:
@@ -163,69 +232,56 @@ adb_owner_del(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t c
     oshard_t *s = &o->sh[h64(owner->b) % SHARDS];
     pthread_mutex_lock(&s->mu);
     kset_t **slot = set_slot(s, owner);
-    if (slot && *slot) {
-        kset_t  *ks = *slot;
-        bool     f;
-        uint32_t p = key_pos(ks, key->b, &f);
-        if (f) {
-            /* Linear-probing deletion (Knuth's algorithm R): move later
-             * entries of the run back unless their home lies in (p, n]. */
-            uint32_t cap = ks->cap;
-            for (uint32_t n = (p + 1) & (cap - 1); ks->used[n]; n = (n + 1) & (cap - 1)) {
-                uint32_t h = (uint32_t)(h64(ks->k[n].b) >> 11) & (cap - 1);
-                bool     stays = p <= n ? (p < h && h <= n) : (p < h || h <= n);
-                if (stays) continue;
-                ks->k[p] = ks->k[n];
-                p = n;
-            }
-            ks->used[p] = 0;
-            ks->cnt--;
-            atomic_fetch_sub_explicit(&o->pairs, 1, memory_order_relaxed);
-            if (ks->cnt == 0) {
-                /* Remove the set from the shard and re-place its cluster. */
-                kset_free(ks);
-                *slot = NULL;
-                s->cnt--;
-                uint32_t i = (uint32_t)(slot - s->sets);
-                for (uint32_t j = (i + 1) & (s->cap - 1); s->sets[j]; j = (j + 1) & (s->cap - 1)) {
-                    kset_t *x = s->sets[j];
-                    s->sets[j] = NULL;
-                    *set_slot(s, &x->owner) = x;
-                }
+    if (slot && *slot && kset_del(*slot, key)) {
+        atomic_fetch_sub_explicit(&o->pairs, 1, memory_order_relaxed);
+        kset_t *ks = *slot;
+        if (ks->cnt == 0) {
+            /* Remove the set from the shard and re-place its cluster. */
+            kset_free(ks);
+            *slot = NULL;
+            s->cnt--;
+            uint32_t i = (uint32_t)(slot - s->sets);
+            for (uint32_t j = (i + 1) & (s->cap - 1); s->sets[j]; j = (j + 1) & (s->cap - 1)) {
+                kset_t *x = s->sets[j];
+                s->sets[j] = NULL;
+                *set_slot(s, &x->owner) = x;
             }
         }
     }
     pthread_mutex_unlock(&s->mu);
 }
 
-static int
-cmp_key(void const *a, void const *b) {
-    return memcmp(a, b, 32);
-}
-
-int
-adb_owner_list(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t **keys_out,
-               size_t *cnt_out) {
-    *keys_out = NULL;
-    *cnt_out = 0;
+size_t
+adb_owner_page(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t const *after,
+               acctdb_pubkey_t *keys, size_t max, bool *more_out) {
+    *more_out = false;
     oshard_t *s = &o->sh[h64(owner->b) % SHARDS];
     pthread_mutex_lock(&s->mu);
     kset_t **slot = set_slot(s, owner);
     kset_t  *ks = slot ? *slot : NULL;
-    size_t   n = ks ? ks->cnt : 0;
-    acctdb_pubkey_t *v = adb_malloc((n ? n : 1) * sizeof *v);
-    if (!v) {
-        pthread_mutex_unlock(&s->mu);
-        return ACCTDB_ERR_NOMEM;
+    size_t   w = 0;
+    if (ks && ks->nb) {
+        uint32_t i = 0, p = 0;
+        if (after) {
+            bool found;
+            i = blk_find(ks, after->b);
+            p = pos_find(ks->b[i], after->b, &found);
+            if (found) p++;
+        }
+        for (; i < ks->nb; i++, p = 0) {
+            kblk_t const *b = ks->b[i];
+            for (; p < b->n; p++) {
+                if (w == max) {
+                    *more_out = true;
+                    goto out;
+                }
+                keys[w++] = b->k[p];
+            }
+        }
     }
-    size_t w = 0;
-    for (uint32_t i = 0; ks && i < ks->cap; i++)
-        if (ks->used[i]) v[w++] = ks->k[i];
+out:
     pthread_mutex_unlock(&s->mu);
-    if (w) qsort(v, w, sizeof *v, cmp_key);
-    *keys_out = v;
-    *cnt_out = w;
-    return 0;
+    return w;
 }
 
 uint64_t

@@ -24,10 +24,11 @@ void adb_owner_close(adb_owner_ix_t *o);
 void adb_owner_add(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t const *key);
 void adb_owner_del(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t const *key);
 
-/* The owner's candidates, sorted by pubkey, in a new array (adb_free);
- * *cnt_out keys.  Errors: NOMEM. */
-int adb_owner_list(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t **keys_out,
-                   size_t *cnt_out);
+/* Up to max of the owner's candidates after *after (NULL: from the first),
+ * in pubkey order, into keys; returns how many.  *more_out: more follow.
+ * Costs O(log n + max): each owner's keys are a sorted block directory. */
+size_t adb_owner_page(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t const *after,
+                      acctdb_pubkey_t *keys, size_t max, bool *more_out);
 
 uint64_t adb_owner_pairs(adb_owner_ix_t const *o);
 uint64_t adb_owner_misses(adb_owner_ix_t const *o);

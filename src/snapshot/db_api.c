@@ -137,8 +137,8 @@ open_handle(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg
 }
 
 int
-acctdb_db_open(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg,
-               char *msg_out, size_t msg_max) {
+acctdb_db_open(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, char *msg_out,
+               size_t msg_max) {
     if (msg_out && msg_max) msg_out[0] = 0;
     if (!db_out || !dir) return ACCTDB_ERR_INVALID;
     return open_handle(db_out, dir, cfg, msg_out, msg_max);
@@ -166,7 +166,8 @@ rm_cb(char const *p, struct stat const *sb, int flag, struct FTW *ftw) {
 static int
 prepare_dir(char const *dir, adb_err_t *err) {
     if (mkdir(dir, 0755) == 0) return 1;
-    if (errno != EEXIST) return adb_err_set(err, -errno, "cannot create %s: %s", dir, acctdb_strerror(-errno));
+    if (errno != EEXIST)
+        return adb_err_set(err, -errno, "cannot create %s: %s", dir, acctdb_strerror(-errno));
     DIR *d = opendir(dir);
     if (!d) return adb_err_set(err, -errno, "cannot open %s: %s", dir, acctdb_strerror(-errno));
     struct dirent *de;
@@ -207,10 +208,12 @@ genesis_manifest(char const *path, adb_db_t *db, int dfd, adb_err_t *err) {
         b->max_tick_height = g.ticks_per_slot;
         b->has_hashes_per_tick = g.poh_config.has_hashes_per_tick;
         b->hashes_per_tick = g.poh_config.hashes_per_tick;
-        uint64_t tick_ns = g.poh_config.target_tick_secs * 1000000000ull + g.poh_config.target_tick_nanos;
+        uint64_t tick_ns =
+            g.poh_config.target_tick_secs * 1000000000ull + g.poh_config.target_tick_nanos;
         b->ns_per_slot = (unsigned __int128)tick_ns * g.ticks_per_slot;
         b->genesis_creation_time = g.creation_time;
-        b->slots_per_year = b->ns_per_slot ? 365.242199 * 24 * 3600 * 1e9 / (double)b->ns_per_slot : 0;
+        b->slots_per_year =
+            b->ns_per_slot ? 365.242199 * 24 * 3600 * 1e9 / (double)b->ns_per_slot : 0;
         b->capitalization = root.capitalization;
         b->accounts_data_len = root.accounts_data_len;
         b->fee_rate_governor = g.fee_rate_governor;
@@ -288,8 +291,8 @@ acctdb_db_create(acctdb_db_t **db_out, char const *dir, acctdb_db_source_t const
         if (src->genesis_path)
             rc = adb_snap_load_genesis(&s, src->genesis_path, &lo);
         else
-            rc = adb_snap_load(&s, full ? full : src->full_path,
-                               full ? inc : src->incremental_path, &lo);
+            rc = adb_snap_load(&s, full ? full : src->full_path, full ? inc : src->incremental_path,
+                               &lo);
         if (rc) {
             if (s && s->err.msg[0]) {
                 adb_err_set(&e, rc, "%s", s->err.msg);
@@ -441,13 +444,14 @@ int
 acctdb_db_bank_begin(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, int64_t unix_timestamp) {
     if (!db) return ACCTDB_ERR_INVALID;
     acctdb_pubkey_t const sysvar_owner = sysvar_id("Sysvar1111111111111111111111111111111111111");
-    acctdb_pubkey_t sh_id = sysvar_id(ADB_SYSVAR_SLOT_HISTORY_ID);
-    acctdb_pubkey_t ck_id = sysvar_id(ADB_SYSVAR_CLOCK_ID);
-    uint8_t        *sh = adb_malloc(ADB_SYSVAR_SLOT_HISTORY_SZ);
+    acctdb_pubkey_t       sh_id = sysvar_id(ADB_SYSVAR_SLOT_HISTORY_ID);
+    acctdb_pubkey_t       ck_id = sysvar_id(ADB_SYSVAR_CLOCK_ID);
+    uint8_t              *sh = adb_malloc(ADB_SYSVAR_SLOT_HISTORY_SZ);
     if (!sh) return ACCTDB_ERR_NOMEM;
     acctdb_account_t a[2], prev;
     memset(a, 0, sizeof a);
-    int rc = adb_eng_load(db->db, parent_slot, sh_id.b, &prev, sh, ADB_SYSVAR_SLOT_HISTORY_SZ, NULL);
+    int rc =
+        adb_eng_load(db->db, parent_slot, sh_id.b, &prev, sh, ADB_SYSVAR_SLOT_HISTORY_SZ, NULL);
     if (rc == ACCTDB_ERR_NOT_FOUND) {
         adb_sysvar_slot_history_default(sh);
         prev.lamports = rent_min(db, ADB_SYSVAR_SLOT_HISTORY_SZ);
@@ -483,7 +487,7 @@ acctdb_db_bank_begin(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, int64
         uint8_t          pcd[64];
         adb_clock_t      clock = {0}, old = {0};
         int              r = adb_eng_load(db->db, parent_slot, ck_id.b, &pc, pcd, sizeof pcd, NULL);
-        bool             have_old = !r && !adb_sysvar_clock_decode(pcd, (size_t)pc.data_len, &old, NULL);
+        bool have_old = !r && !adb_sysvar_clock_decode(pcd, (size_t)pc.data_len, &old, NULL);
         adb_epoch_schedule_t const *es = &db->man.bank.epoch_schedule;
         clock.slot = slot;
         clock.epoch = db->has_man && es->slots_per_epoch ? adb_epoch_schedule_epoch(es, slot) : 0;

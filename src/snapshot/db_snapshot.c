@@ -63,13 +63,15 @@ static int
 advance_queue(adb_manifest_t *m, adb_eng_snap_t const *s, uint64_t origin_slot) {
     adb_blockhash_queue_t *q = &m->bank.blockhash_queue;
     uint64_t               add = 0;
-    for (uint32_t i = 0; i < s->hist_cnt; i++) add += s->hist[i].slot > origin_slot;
+    for (uint32_t i = 0; i < s->hist_cnt; i++)
+        add += s->hist[i].slot > origin_slot;
     adb_hash_age_t *ages = adb_manifest_alloc(m, (q->ages_cnt + add + 1) * sizeof *ages);
     if (!ages) return ACCTDB_ERR_NOMEM;
     uint64_t n = q->ages_cnt;
     memcpy(ages, q->ages, n * sizeof *ages);
-    uint64_t lps = m->extra.lamports_per_signature ? m->extra.lamports_per_signature
-                                                   : m->bank.fee_rate_governor.target_lamports_per_signature;
+    uint64_t lps = m->extra.lamports_per_signature
+                       ? m->extra.lamports_per_signature
+                       : m->bank.fee_rate_governor.target_lamports_per_signature;
     for (uint32_t i = 0; i < s->hist_cnt; i++) {
         acctdb_bank_info_t const *b = &s->hist[i];
         if (b->slot <= origin_slot) continue;
@@ -81,8 +83,9 @@ advance_queue(adb_manifest_t *m, adb_eng_snap_t const *s, uint64_t origin_slot) 
                 dup = true;
             }
         if (!dup)
-            ages[n++] = (adb_hash_age_t){b->meta.blockhash, lps, q->last_hash_index,
-                                         (uint64_t)(b->meta.unix_timestamp > 0 ? b->meta.unix_timestamp : 0) * 1000};
+            ages[n++] = (adb_hash_age_t){
+                b->meta.blockhash, lps, q->last_hash_index,
+                (uint64_t)(b->meta.unix_timestamp > 0 ? b->meta.unix_timestamp : 0) * 1000};
         q->last_hash = b->meta.blockhash;
         q->has_last_hash = true;
     }
@@ -235,9 +238,9 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
     uint64_t const base = s.last_full_slot;
     adb_manifest_t m;
     adb_manifest_init(&m);
-    uint8_t        *shbuf = NULL, *scb = NULL;
-    size_t          shcap = 0, scsz = 0;
-    size_t         *map = NULL;
+    uint8_t            *shbuf = NULL, *scb = NULL;
+    size_t              shcap = 0, scsz = 0;
+    size_t             *map = NULL;
     adb_snap_storage_t *st_arr = NULL;
     size_t              st_cnt = 0;
     char                path[4096] = "";
@@ -274,10 +277,11 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
         goto done;
     }
     if (adb_slot_history_newest(&sh) != root) {
-        rc = adb_err_set(err, ACCTDB_ERR_INVALID,
-                         "root %llu: its SlotHistory sysvar says the newest slot is %llu; banks "
-                         "must record their slot (acctdb_db_bank_begin) for a snapshot to verify",
-                         (unsigned long long)root, (unsigned long long)adb_slot_history_newest(&sh));
+        rc =
+            adb_err_set(err, ACCTDB_ERR_INVALID,
+                        "root %llu: its SlotHistory sysvar says the newest slot is %llu; banks "
+                        "must record their slot (acctdb_db_bank_begin) for a snapshot to verify",
+                        (unsigned long long)root, (unsigned long long)adb_slot_history_newest(&sh));
         goto done;
     }
     if ((rc = build_status_cache(h, &sh, &scb, &scsz, err))) goto done;

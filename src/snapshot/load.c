@@ -936,8 +936,8 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
                           .last_full_slot = full_slot,
                           .origin_slot = last->manifest.bank.slot};
     adb_snap_root_info(&last->manifest, &meta.root);
-    bool current = last->manifest.extra.has_accounts_lt_hash && s->formula &&
-                   !strcmp(s->formula, "current");
+    bool current =
+        last->manifest.extra.has_accounts_lt_hash && s->formula && !strcmp(s->formula, "current");
     if (s->opts.engine_root && !current) {
         rc = adb_db_lthash_live(s->db, ACCTDB_LTHASH_CURRENT, &meta.root.lt_hash);
         if (rc) return adb_err_set(&s->err, rc, "%s", adb_db_errmsg(s->db));

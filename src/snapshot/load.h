@@ -47,9 +47,9 @@ typedef struct adb_load_opts {
     uint64_t            max_meta_sz;  /* manifest / status cache size cap (default 4 GiB) */
     uint64_t            max_early_sz; /* account bytes accepted before the manifest
                                        * (default 64 MiB; Agave puts metadata first) */
-    bool            engine_root;  /* the root record's lattice hash uses the current
-                                   * formula (recomputed for merkle and legacy eras),
-                                   * as a live database continues from it */
+    bool engine_root;                 /* the root record's lattice hash uses the current
+                                       * formula (recomputed for merkle and legacy eras),
+                                       * as a live database continues from it */
     adb_progress_fn progress;
     void           *progress_ctx;
 } adb_load_opts_t;

@@ -154,7 +154,7 @@ adb_sysvar_epoch_schedule_encode(adb_epoch_schedule_t const *es,
 
 int
 adb_sysvar_slot_history_add(uint8_t data[ADB_SYSVAR_SLOT_HISTORY_SZ], uint64_t slot) {
-    uint64_t const max = ADB_SLOT_HISTORY_MAX_ENTRIES;
+    uint64_t const     max = ADB_SLOT_HISTORY_MAX_ENTRIES;
     adb_slot_history_t sh;
     ADB_TRY(adb_sysvar_slot_history_decode(data, ADB_SYSVAR_SLOT_HISTORY_SZ, &sh, NULL));
     if (!sh.has_bits || sh.len != max || sh.words_cnt != max / 64) return ACCTDB_ERR_CORRUPT;
@@ -166,7 +166,7 @@ adb_sysvar_slot_history_add(uint8_t data[ADB_SYSVAR_SLOT_HISTORY_SZ], uint64_t s
         /* Skipped slots were not rooted on this chain: their bits clear. */
         for (uint64_t s = sh.next_slot; s < slot; s++) {
             uint64_t b = s % max;
-            bits[b / 8] &= (uint8_t)~(1u << (b % 8));
+            bits[b / 8] &= (uint8_t) ~(1u << (b % 8));
         }
     }
     uint64_t b = slot % max;

@@ -46,16 +46,16 @@ typedef struct mbank {
 } mbank_t;
 
 typedef struct model {
-    acctdb_pubkey_t keys[NKEYS + 64];
-    size_t          nkeys;
-    acctdb_pubkey_t owners[NOWNERS];
-    ver_t          *root[NKEYS + 64];
-    bool            sysvar[NKEYS + 64]; /* written only by bank_begin */
-    uint64_t        root_slot;
+    acctdb_pubkey_t    keys[NKEYS + 64];
+    size_t             nkeys;
+    acctdb_pubkey_t    owners[NOWNERS];
+    ver_t             *root[NKEYS + 64];
+    bool               sysvar[NKEYS + 64]; /* written only by bank_begin */
+    uint64_t           root_slot;
     acctdb_bank_info_t root_info; /* lattice hash, cap, data len, bank hash */
-    mbank_t        *live[MAX_LIVE + 8];
-    size_t          nlive;
-    uint64_t        next_slot;
+    mbank_t           *live[MAX_LIVE + 8];
+    size_t             nlive;
+    uint64_t           next_slot;
     /* the engine */
     acctdb_db_t       *db;
     acctdb_db_config_t cfg;
@@ -66,15 +66,15 @@ typedef struct model {
     bool               stepped;
     adb_test_rng_t     r;
     /* counters */
-    uint64_t ops, store_ops, stores, loads, freezes, roots, scans, passes[ACCTDB_SERVICE_CNT], checks, snaps,
-        reloads, reopens, scanned, closed_checked;
+    uint64_t ops, store_ops, stores, loads, freezes, roots, scans, passes[ACCTDB_SERVICE_CNT],
+        checks, snaps, reloads, reopens, scanned, closed_checked;
 } model_t;
 
 #define DB_OK(m, expr)                                                                             \
     do {                                                                                           \
         int _rc = (expr);                                                                          \
         if (_rc) {                                                                                 \
-            print_message("%s failed: %s (%d): %s [seed %llu, op %llu]\n", #expr,                 \
+            print_message("%s failed: %s (%d): %s [seed %llu, op %llu]\n", #expr,                  \
                           acctdb_strerror(_rc), _rc, acctdb_db_errmsg((m)->db),                    \
                           (unsigned long long)adb_test_seed(), (unsigned long long)(m)->ops);      \
             fail();                                                                                \
@@ -136,14 +136,16 @@ key_id(model_t const *m, acctdb_pubkey_t const *k) {
 
 static void
 bank_free(mbank_t *b) {
-    for (size_t i = 0; i < NKEYS + 64; i++) free(b->w[i]);
+    for (size_t i = 0; i < NKEYS + 64; i++)
+        free(b->w[i]);
     free(b->w);
     free(b);
 }
 
 static void
 drop_live(model_t *m) {
-    for (size_t i = 0; i < m->nlive; i++) bank_free(m->live[i]);
+    for (size_t i = 0; i < m->nlive; i++)
+        bank_free(m->live[i]);
     m->nlive = 0;
 }
 
@@ -174,7 +176,7 @@ static uint8_t g_buf[1 << 21];
 static void
 check_load(model_t *m, uint64_t slot, size_t id) {
     acctdb_account_t a;
-    int rc = acctdb_db_load(m->db, slot, &m->keys[id], &a, g_buf, sizeof g_buf, NULL);
+    int              rc = acctdb_db_load(m->db, slot, &m->keys[id], &a, g_buf, sizeof g_buf, NULL);
     cmp_account(m, id, visible(m, slot, id), rc, &a);
     m->loads++;
 }
@@ -202,7 +204,8 @@ op_load_batch(model_t *m) {
         k[i] = m->keys[id[i]];
     }
     DB_OK(m, acctdb_db_load_batch(m->db, slot, k, n, a, g_buf, sizeof g_buf, rcs));
-    for (size_t i = 0; i < n; i++) cmp_account(m, id[i], visible(m, slot, id[i]), rcs[i], &a[i]);
+    for (size_t i = 0; i < n; i++)
+        cmp_account(m, id[i], visible(m, slot, id[i]), rcs[i], &a[i]);
     m->loads += n;
 }
 
@@ -269,7 +272,8 @@ op_store(model_t *m) {
     size_t           id[4];
     ver_t           *v[4];
     for (size_t i = 0; i < n; i++) {
-        do id[i] = adb_test_rng_below(&m->r, adb_test_rng_below(&m->r, 4) ? 200 : m->nkeys);
+        do
+            id[i] = adb_test_rng_below(&m->r, adb_test_rng_below(&m->r, 4) ? 200 : m->nkeys);
         while (m->sysvar[id[i]]);
         v[i] = rand_ver(m);
         static uint8_t const zero[32];
@@ -289,7 +293,8 @@ static void
 bank_hash(acctdb_bank_info_t *in) {
     uint8_t p1[72], p2[32 + sizeof in->lt_hash.v], h[32];
     memcpy(p1, in->parent_bank_hash.b, 32);
-    for (int i = 0; i < 8; i++) p1[32 + i] = (uint8_t)(in->meta.signature_count >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p1[32 + i] = (uint8_t)(in->meta.signature_count >> (8 * i));
     memcpy(p1 + 40, in->meta.blockhash.b, 32);
     assert_int_equal(acctdb_sha256(p1, sizeof p1, h), 0);
     memcpy(p2, h, 32);
@@ -299,8 +304,9 @@ bank_hash(acctdb_bank_info_t *in) {
 
 static void
 freeze(model_t *m, mbank_t *b) {
-    acctdb_bank_info_t const *p = b->parent == m->root_slot ? &m->root_info : &find_live(m, b->parent)->info;
-    acctdb_bank_info_t        in = {0};
+    acctdb_bank_info_t const *p =
+        b->parent == m->root_slot ? &m->root_info : &find_live(m, b->parent)->info;
+    acctdb_bank_info_t in = {0};
     in.lt_hash = p->lt_hash;
     in.capitalization = p->capitalization;
     in.accounts_data_len = p->accounts_data_len;
@@ -366,7 +372,8 @@ root_at(model_t *m, mbank_t *x) {
     DB_OK(m, acctdb_db_root(m->db, x->slot));
     mbank_t *chain[MAX_LIVE + 8];
     size_t   cn = 0;
-    for (mbank_t *b = x; b; b = find_live(m, b->parent)) chain[cn++] = b;
+    for (mbank_t *b = x; b; b = find_live(m, b->parent))
+        chain[cn++] = b;
     for (size_t i = cn; i-- > 0;) {
         mbank_t *b = chain[i];
         for (size_t id = 0; id < m->nkeys; id++)
@@ -380,17 +387,18 @@ root_at(model_t *m, mbank_t *x) {
     uint64_t old_root = m->root_slot;
     (void)old_root;
     m->root_slot = x->slot;
-    size_t w = 0;
+    size_t   w = 0;
     mbank_t *keep[MAX_LIVE + 8];
     for (size_t i = 0; i < m->nlive; i++) {
         mbank_t *b = m->live[i];
         bool     in_chain = false;
-        for (size_t k = 0; k < cn; k++) in_chain |= chain[k] == b;
+        for (size_t k = 0; k < cn; k++)
+            in_chain |= chain[k] == b;
         if (in_chain) continue;
         keep[w++] = b;
     }
     /* Of the rest, those descending from x live on (their chains end at x). */
-    size_t n2 = 0;
+    size_t   n2 = 0;
     mbank_t *dead[MAX_LIVE + 8];
     size_t   nd = 0;
     m->nlive = w;
@@ -401,8 +409,10 @@ root_at(model_t *m, mbank_t *x) {
         else
             dead[nd++] = keep[i];
     }
-    for (size_t i = 0; i < cn; i++) bank_free(chain[i]);
-    for (size_t i = 0; i < nd; i++) bank_free(dead[i]);
+    for (size_t i = 0; i < cn; i++)
+        bank_free(chain[i]);
+    for (size_t i = 0; i < nd; i++)
+        bank_free(dead[i]);
     m->nlive = n2;
     memcpy(m->live, keep, n2 * sizeof *keep);
     m->roots++;
@@ -416,7 +426,8 @@ op_root(model_t *m) {
     if (!n) {
         /* Make something rootable: freeze an open bank, or begin one. */
         bool any_open = false;
-        for (size_t i = 0; i < m->nlive; i++) any_open |= m->live[i]->state == B_OPEN;
+        for (size_t i = 0; i < m->nlive; i++)
+            any_open |= m->live[i]->state == B_OPEN;
         if (any_open)
             op_freeze(m);
         else
@@ -554,7 +565,8 @@ add_passes(model_t *m) {
     acctdb_db_stats_t st;
     DB_OK(m, acctdb_db_stats(m->db, &st));
     if (!m->stepped)
-        for (int k = 0; k < ACCTDB_SERVICE_CNT; k++) m->passes[k] += st.service_passes[k];
+        for (int k = 0; k < ACCTDB_SERVICE_CNT; k++)
+            m->passes[k] += st.service_passes[k];
 }
 
 static void
@@ -633,7 +645,7 @@ op_snapshot(model_t *m) {
     snprintf(old, sizeof old, "%s", m->dbdir);
     snprintf(m->dbdir, sizeof m->dbdir, "%s/db%u", m->tmp, ++m->gen);
     acctdb_db_source_t src = {.full_path = m->last_full, .incremental_path = inc ? path : NULL};
-    int rc = acctdb_db_create(&m->db, m->dbdir, &src, &m->cfg, msg, sizeof msg);
+    int                rc = acctdb_db_create(&m->db, m->dbdir, &src, &m->cfg, msg, sizeof msg);
     if (rc) {
         print_message("recreate from %s %s: %s\n", m->last_full, inc ? path : "", msg);
         fail_at(m, "recreate from snapshot");
@@ -690,7 +702,7 @@ run_model(bool stepped) {
 
     /* The model starts from the bundled Agave 3.x pair, read by the
      * snapshot reader (not the engine). */
-    acctdb_snapshot_t *s;
+    acctdb_snapshot_t     *s;
     acctdb_snapshot_opts_t so = {0};
     assert_int_equal(acctdb_snapshot_open(&s, adb_test_data(F3), adb_test_data(I3), &so), 0);
     init_ctx_t ic = {m};
@@ -712,8 +724,10 @@ run_model(bool stepped) {
         m->root[i] = m->root[base + i];
         m->root[base + i] = tv;
     }
-    for (size_t i = 0; i < m->nkeys; i++) m->sysvar[i] = !memcmp(m->keys[i].b, "\x06\xa7\xd5\x17", 4);
-    for (size_t i = 0; i < NOWNERS; i++) adb_test_rng_fill(&m->r, m->owners[i].b, 32);
+    for (size_t i = 0; i < m->nkeys; i++)
+        m->sysvar[i] = !memcmp(m->keys[i].b, "\x06\xa7\xd5\x17", 4);
+    for (size_t i = 0; i < NOWNERS; i++)
+        adb_test_rng_fill(&m->r, m->owners[i].b, 32);
     /* One owner is a real one, so scans also meet the loaded accounts. */
     for (size_t i = 0; i < m->nkeys; i++)
         if (m->root[i] && m->root[i]->lamports) m->owners[0] = m->root[i]->owner;
@@ -724,7 +738,8 @@ run_model(bool stepped) {
     m->cfg.write_cache_max_sz = 64ull << 20;
     m->cfg.read_cache_max_sz = 1ull << 20; /* small: evictions happen */
     m->cfg.index_bins = 64;
-    acctdb_db_source_t src = {.full_path = adb_test_data(F3), .incremental_path = adb_test_data(I3)};
+    acctdb_db_source_t src = {.full_path = adb_test_data(F3),
+                              .incremental_path = adb_test_data(I3)};
     char               msg[1024];
     int                rc = acctdb_db_create(&m->db, m->dbdir, &src, &m->cfg, msg, sizeof msg);
     if (rc) print_message("create: %s\n", msg);
@@ -763,7 +778,8 @@ run_model(bool stepped) {
         }
         since_root++;
         if (stepped && m->ops % 1000 == 999)
-            for (int k = 0; k < ACCTDB_SERVICE_CNT; k++) op_service(m, k);
+            for (int k = 0; k < ACCTDB_SERVICE_CNT; k++)
+                op_service(m, k);
         if (!stepped && m->ops % 2000 == 1999) check(m);
         if (m->ops % SNAP_EVERY == SNAP_EVERY - 1) op_snapshot(m);
     }
@@ -771,7 +787,8 @@ run_model(bool stepped) {
     char vmsg[512];
     DB_OK(m, acctdb_db_verify(m->db, vmsg, sizeof vmsg));
     add_passes(m);
-    print_message("model (%s): %llu ops: %llu store calls (%.1f%%, %llu accounts), %llu loads, %llu freezes, %llu roots, %llu "
+    print_message("model (%s): %llu ops: %llu store calls (%.1f%%, %llu accounts), %llu loads, "
+                  "%llu freezes, %llu roots, %llu "
                   "scans (%llu keys), %llu snapshots+reloads, %llu reopens, %llu invariant checks, "
                   "%llu closed keys confirmed absent; passes flush %llu clean %llu shrink %llu "
                   "purge %llu; %s\n",
@@ -788,10 +805,12 @@ run_model(bool stepped) {
     assert_true(m->store_ops * 100 >= m->ops * 30);
     assert_true(m->reloads >= m->ops / 20000);
     if (stepped)
-        for (int k = 0; k < ACCTDB_SERVICE_CNT; k++) assert_true(m->passes[k] >= m->ops / 1000);
+        for (int k = 0; k < ACCTDB_SERVICE_CNT; k++)
+            assert_true(m->passes[k] >= m->ops / 1000);
     acctdb_db_close(m->db);
     drop_live(m);
-    for (size_t i = 0; i < NKEYS + 64; i++) free(m->root[i]);
+    for (size_t i = 0; i < NKEYS + 64; i++)
+        free(m->root[i]);
     adb_test_rmtree(m->tmp);
     free(m->tmp);
     free(m);

@@ -128,6 +128,24 @@ walk_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t cnt) 
     return 0;
 }
 
+/* A blocked tombstone waits in the parked list (smu held). */
+static void
+park(adb_eng_t *e, acctdb_pubkey_t const *key) {
+    if (e->parked_cnt == e->parked_cap) {
+        size_t ncap = e->parked_cap ? e->parked_cap * 2 : 1024;
+        void  *np = ncap <= CAND_MAX ? adb_realloc(e->parked, ncap * sizeof *e->parked) : NULL;
+        if (!np) {
+            pthread_mutex_lock(&e->cand_mu);
+            e->cand_overflow = true; /* found again by the index walk */
+            pthread_mutex_unlock(&e->cand_mu);
+            return;
+        }
+        e->parked = np;
+        e->parked_cap = ncap;
+    }
+    e->parked[e->parked_cnt++] = *key;
+}
+
 static int
 clean_keys(adb_db_t *db, acctdb_pubkey_t const *keys, size_t n, uint64_t last_full,
            uint64_t *removed) {
@@ -138,7 +156,7 @@ clean_keys(adb_db_t *db, acctdb_pubkey_t const *keys, size_t n, uint64_t last_fu
         if (adb_index_vedit(db->ix, keys[i].b, clean_cb, &c)) continue; /* key gone */
         if (c.io_err) err = c.io_err;
         if (c.verdict == 2) (*removed)++;
-        if (c.verdict == 1) adb_eng_cand_add(e, &keys[i]);
+        if (c.verdict == 1) park(e, &keys[i]);
     }
     return err;
 }
@@ -156,8 +174,23 @@ adb_eng_clean_pass(adb_db_t *db) {
     pthread_mutex_unlock(&e->cand_mu);
 
     uint64_t last_full = e->last_full_slot, removed = 0;
-    int      rc = clean_keys(db, keys, n, last_full, &removed);
+    /* Parked tombstones: again only if what blocked them may have changed
+     * (a new full snapshot, or shrink dropped records). */
+    acctdb_pubkey_t *pk = NULL;
+    size_t           npk = 0;
+    if (e->parked_cnt && (e->parked_full != last_full || e->parked_gen != e->shrink_gen)) {
+        pk = e->parked;
+        npk = e->parked_cnt;
+        e->parked = NULL;
+        e->parked_cnt = e->parked_cap = 0;
+    }
+    e->parked_full = last_full;
+    e->parked_gen = e->shrink_gen;
+    int rc = clean_keys(db, keys, n, last_full, &removed);
+    int r2 = clean_keys(db, pk, npk, last_full, &removed);
+    if (!rc) rc = r2;
     adb_free(keys);
+    adb_free(pk);
     if (walk) {
         /* Candidates were dropped: find every tombstone, a bin at a time. */
         uint32_t bins = adb_index_bin_cnt(db->ix);

@@ -209,6 +209,7 @@ eng_free(adb_eng_t *e) {
     adb_free(e->hist);
     adb_free(e->ret);
     adb_free(e->punch);
+    adb_free(e->parked);
     adb_free(e->cand);
     pthread_mutex_destroy(&e->wmu);
     pthread_mutex_destroy(&e->smu);

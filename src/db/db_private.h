@@ -218,6 +218,11 @@ typedef struct adb_eng {
     size_t         punch_cnt, punch_cap;
     uint64_t       punch_bytes;
     uint64_t       tombstones_cleaned, shrink_moved_bytes, purged_banks;
+    /* clean: blocked tombstones, looked at again only after the last full
+     * snapshot moved or shrink dropped records (under smu) */
+    acctdb_pubkey_t *parked;
+    size_t           parked_cnt, parked_cap;
+    uint64_t         parked_full, parked_gen, shrink_gen;
 } adb_eng_t;
 
 struct adb_db {

@@ -253,6 +253,7 @@ adb_eng_shrink_pass(adb_db_t *db) {
     adb_free(jobs);
     size_t nd = nj;
     e->shrink_moved_bytes += moved;
+    if (nd) e->shrink_gen++;
     if (rc) return rc < 0 ? rc : ACCTDB_ERR_IO;
     return (int)ADB_MIN(nd, (size_t)INT32_MAX);
 }

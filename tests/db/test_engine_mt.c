@@ -21,10 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-#define NKEYS        4096
-#define LOADS_EACH   100000 /* fixed: the acceptance count, not scaled */
-#define MIN_PASSES   100
-#define MIN_SLOTS    200
+#define NKEYS      4096
+#define LOADS_EACH 100000 /* fixed: the acceptance count, not scaled */
+#define MIN_PASSES 100
+#define MIN_SLOTS  200
 
 typedef struct shared {
     acctdb_db_t     *db;
@@ -38,7 +38,8 @@ typedef struct shared {
 
 static void
 fill_data(uint8_t *d, size_t len, acctdb_pubkey_t const *k, uint64_t lamports) {
-    for (size_t i = 0; i < len; i++) d[i] = (uint8_t)(k->b[i % 32] ^ (uint8_t)(lamports >> (8 * (i % 8))));
+    for (size_t i = 0; i < len; i++)
+        d[i] = (uint8_t)(k->b[i % 32] ^ (uint8_t)(lamports >> (8 * (i % 8))));
 }
 
 static bool
@@ -52,11 +53,11 @@ data_ok(acctdb_account_t const *a) {
 
 static void *
 writer(void *arg) {
-    shared_t *s = arg;
-    uint64_t  r = s->seed;
-    uint64_t  root = acctdb_db_root_slot(s->db, NULL), parent = root, slot = root;
-    uint64_t  lag[8] = {0};
-    size_t    nlag = 0;
+    shared_t      *s = arg;
+    uint64_t       r = s->seed;
+    uint64_t       root = acctdb_db_root_slot(s->db, NULL), parent = root, slot = root;
+    uint64_t       lag[8] = {0};
+    size_t         nlag = 0;
     static uint8_t data[64][600];
     while (!atomic_load(&s->stop)) {
         /* The surviving bank and a sibling that will die. */
@@ -111,13 +112,15 @@ reader(void *arg) {
      * MIN_SLOTS slots, so reads overlap writes and services throughout. */
     for (size_t done = 0; done < LOADS_EACH || atomic_load(&s->slots) < MIN_SLOTS;) {
         if (atomic_load(&s->bad)) break;
-        uint64_t slot = adb_test_rand(&r) % 2 ? atomic_load(&s->newest) : acctdb_db_root_slot(s->db, NULL);
+        uint64_t slot =
+            adb_test_rand(&r) % 2 ? atomic_load(&s->newest) : acctdb_db_root_slot(s->db, NULL);
         if (!slot) slot = acctdb_db_root_slot(s->db, NULL);
         if (adb_test_rand(&r) % 4 == 0) {
             acctdb_pubkey_t  k[32];
             acctdb_account_t a[32];
             int              rc[32];
-            for (int i = 0; i < 32; i++) k[i] = s->keys[adb_test_rand(&r) % NKEYS];
+            for (int i = 0; i < 32; i++)
+                k[i] = s->keys[adb_test_rand(&r) % NKEYS];
             int res = acctdb_db_load_batch(s->db, slot, k, 32, a, buf, 64 * 600, rc);
             if (res == ACCTDB_ERR_TOO_OLD) {
                 atomic_fetch_add(&s->too_old, 1);
@@ -130,7 +133,8 @@ reader(void *arg) {
             for (int i = 0; i < 32; i++) {
                 if (rc[i] == 0) {
                     atomic_fetch_add(&s->found, 1);
-                    if (!data_ok(&a[i]) || memcmp(a[i].pubkey.b, k[i].b, 32)) atomic_fetch_add(&s->bad, 1);
+                    if (!data_ok(&a[i]) || memcmp(a[i].pubkey.b, k[i].b, 32))
+                        atomic_fetch_add(&s->bad, 1);
                 } else if (rc[i] != ACCTDB_ERR_NOT_FOUND) {
                     atomic_fetch_add(&s->bad, 1);
                 }
@@ -187,7 +191,8 @@ scanner(void *arg) {
         scan_ctx_t           c = {s, 0};
         uint64_t             slot = acctdb_db_root_slot(s->db, NULL);
         while (more) {
-            int rc = acctdb_db_scan(s->db, slot, &f, first ? NULL : &cur, 500, scan_cb, &c, &next, &more);
+            int rc = acctdb_db_scan(s->db, slot, &f, first ? NULL : &cur, 500, scan_cb, &c, &next,
+                                    &more);
             if (rc == ACCTDB_ERR_TOO_OLD) break;
             if (rc) {
                 atomic_fetch_add(&s->bad, 1);
@@ -211,7 +216,8 @@ test_engine_readers_services(void **state) {
     assert_non_null(s);
     s->seed = adb_test_seed();
     uint64_t r = s->seed;
-    for (size_t i = 0; i < NKEYS; i++) adb_test_rng_fill(&(adb_test_rng_t){adb_test_rand(&r)}, s->keys[i].b, 32);
+    for (size_t i = 0; i < NKEYS; i++)
+        adb_test_rng_fill(&(adb_test_rng_t){adb_test_rand(&r)}, s->keys[i].b, 32);
     adb_test_rng_fill(&(adb_test_rng_t){adb_test_rand(&r)}, s->owner.b, 32);
     char *tmp = adb_test_mkdtemp();
     char  dir[4096], msg[1024];
@@ -222,22 +228,26 @@ test_engine_readers_services(void **state) {
     cfg.shrink_ratio = 0.9;
     cfg.read_cache_max_sz = 256u << 10;
     cfg.write_cache_max_sz = 16u << 20;
-    acctdb_db_source_t src = {.full_path = adb_test_data(F3), .incremental_path = adb_test_data(I3)};
-    int rc = acctdb_db_create(&s->db, dir, &src, &cfg, msg, sizeof msg);
+    acctdb_db_source_t src = {.full_path = adb_test_data(F3),
+                              .incremental_path = adb_test_data(I3)};
+    int                rc = acctdb_db_create(&s->db, dir, &src, &cfg, msg, sizeof msg);
     if (rc) print_message("create: %s\n", msg);
     assert_int_equal(rc, 0);
 
     pthread_t w, rd[4], sc;
     assert_int_equal(pthread_create(&w, NULL, writer, s), 0);
-    for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&rd[i], NULL, reader, s), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&rd[i], NULL, reader, s), 0);
     assert_int_equal(pthread_create(&sc, NULL, scanner, s), 0);
-    for (int i = 0; i < 4; i++) pthread_join(rd[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(rd[i], NULL);
     /* Every service completes its passes while the writer keeps going. */
     acctdb_db_stats_t st;
     for (;;) {
         assert_int_equal(acctdb_db_stats(s->db, &st), 0);
         bool enough = true;
-        for (int k = 0; k < ACCTDB_SERVICE_CNT; k++) enough &= st.service_passes[k] >= MIN_PASSES;
+        for (int k = 0; k < ACCTDB_SERVICE_CNT; k++)
+            enough &= st.service_passes[k] >= MIN_PASSES;
         if (enough) break;
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -245,19 +255,18 @@ test_engine_readers_services(void **state) {
     atomic_store(&s->stop, true);
     pthread_join(w, NULL);
     pthread_join(sc, NULL);
-    print_message("engine concurrency: %llu loads (%llu found, %llu too old, %llu on dead forks), "
-                  "%llu scans, %llu slots written; passes flush %llu clean %llu shrink %llu purge "
-                  "%llu; flushed %llu B; ms in flush %llu clean %llu shrink %llu purge %llu\n",
-                  (unsigned long long)s->loads, (unsigned long long)s->found,
-                  (unsigned long long)s->too_old, (unsigned long long)s->dead,
-                  (unsigned long long)s->scans, (unsigned long long)s->slots,
-                  (unsigned long long)st.service_passes[0], (unsigned long long)st.service_passes[1],
-                  (unsigned long long)st.service_passes[2], (unsigned long long)st.service_passes[3],
-                  (unsigned long long)st.flushed_bytes,
-                  (unsigned long long)(st.service_ns[0] / 1000000),
-                  (unsigned long long)(st.service_ns[1] / 1000000),
-                  (unsigned long long)(st.service_ns[2] / 1000000),
-                  (unsigned long long)(st.service_ns[3] / 1000000));
+    print_message(
+        "engine concurrency: %llu loads (%llu found, %llu too old, %llu on dead forks), "
+        "%llu scans, %llu slots written; passes flush %llu clean %llu shrink %llu purge "
+        "%llu; flushed %llu B; ms in flush %llu clean %llu shrink %llu purge %llu\n",
+        (unsigned long long)s->loads, (unsigned long long)s->found, (unsigned long long)s->too_old,
+        (unsigned long long)s->dead, (unsigned long long)s->scans, (unsigned long long)s->slots,
+        (unsigned long long)st.service_passes[0], (unsigned long long)st.service_passes[1],
+        (unsigned long long)st.service_passes[2], (unsigned long long)st.service_passes[3],
+        (unsigned long long)st.flushed_bytes, (unsigned long long)(st.service_ns[0] / 1000000),
+        (unsigned long long)(st.service_ns[1] / 1000000),
+        (unsigned long long)(st.service_ns[2] / 1000000),
+        (unsigned long long)(st.service_ns[3] / 1000000));
     assert_int_equal(s->bad, 0);
     assert_true(s->loads >= 4 * LOADS_EACH);
     assert_true(s->slots >= MIN_SLOTS);

@@ -80,6 +80,7 @@ map_insert(adb_eng_t *e, adb_bank_t *b) {
 
 void
 adb_bank_unlink(adb_eng_t *e, adb_bank_t *b) {
+    atomic_fetch_add_explicit(&e->view_gen, 1, memory_order_release);
     uint32_t cap = e->banks_cap, i = slot_home(b->slot, cap);
     while (e->banks[i] != b)
         i = (i + 1) & (cap - 1);
@@ -285,21 +286,69 @@ view_build(adb_db_t *db, uint64_t slot, view_t *w) {
     return rc;
 }
 
+/* The calling thread's last view, reused while nothing that could change
+ * it happened (view_gen): a load then takes no lock to find its fork.
+ * Only views that fit inline are kept (no heap memory in thread-local
+ * storage). */
+static _Thread_local struct {
+    uint64_t eng_id, gen;
+    bool     ok;
+    view_t   w;
+} t_view;
+
+static _Thread_local uint64_t t_loads; /* loads not yet added to the stats */
+
+static void
+count_loads(adb_eng_t *e, uint64_t n) {
+    if ((t_loads += n) >= 256) {
+        atomic_fetch_add_explicit(&e->loads, t_loads, memory_order_relaxed);
+        t_loads = 0;
+    }
+}
+
+/* A view of slot: the cached one, or *priv built now (view_fini it). */
+static int
+view_get(adb_db_t *db, uint64_t slot, view_t const **out, view_t *priv) {
+    adb_eng_t *e = db->eng;
+    priv->v = priv->inl;
+    priv->n = 0;
+    if (t_view.ok && t_view.eng_id == e->id && t_view.w.slot == slot &&
+        t_view.gen == atomic_load_explicit(&e->view_gen, memory_order_acquire)) {
+        *out = &t_view.w;
+        return 0;
+    }
+    pthread_rwlock_rdlock(&e->blk);
+    uint64_t gen = atomic_load_explicit(&e->view_gen, memory_order_relaxed);
+    int      rc = view_build_locked(db, slot, priv);
+    pthread_rwlock_unlock(&e->blk);
+    *out = priv;
+    if (!rc && priv->v == priv->inl) {
+        t_view.ok = true;
+        t_view.eng_id = e->id;
+        t_view.gen = gen;
+        t_view.w = *priv;
+        t_view.w.v = t_view.w.inl;
+        *out = &t_view.w;
+    }
+    return rc;
+}
+
 int
 adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
              uint8_t *buf, size_t buf_max, uint64_t *slot_out) {
     memset(out, 0, sizeof *out);
     if (slot_out) *slot_out = 0;
-    view_t w;
-    int    rc = view_build(db, slot, &w);
+    view_t        priv;
+    view_t const *w;
+    int           rc = view_get(db, slot, &w, &priv);
     if (rc) {
-        view_fini(&w);
+        view_fini(&priv);
         return rc;
     }
     adb_index_ver_t        vb[VMAX];
     adb_index_ver_t const *vis;
     adb_epoch_enter();
-    rc = lookup(db, &w, key, vb, &vis);
+    rc = lookup(db, w, key, vb, &vis);
     if (!rc && !vis) rc = ACCTDB_ERR_NOT_FOUND;
     if (!rc) {
         rc = read_version(db, vis, out, buf, buf_max);
@@ -307,18 +356,19 @@ adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_
         if (slot_out) *slot_out = vis->slot;
     }
     adb_epoch_exit();
-    view_fini(&w);
-    atomic_fetch_add_explicit(&db->eng->loads, 1, memory_order_relaxed);
+    view_fini(&priv);
+    count_loads(db->eng, 1);
     return rc;
 }
 
 int
 adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n,
                    acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out) {
-    view_t w;
-    int    rc = view_build(db, slot, &w);
+    view_t        priv;
+    view_t const *w;
+    int           rc = view_get(db, slot, &w, &priv);
     if (rc) {
-        view_fini(&w);
+        view_fini(&priv);
         return rc;
     }
     enum { B = 32 };
@@ -338,13 +388,13 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
             adb_index_ver_t        big[VMAX];
             memset(&out[k], 0, sizeof out[k]);
             if (cnt[i] > 4) {
-                int r = lookup(db, &w, kp[i], big, &vis);
+                int r = lookup(db, w, kp[i], big, &vis);
                 if (r) {
                     rc_out[k] = r;
                     continue;
                 }
             } else {
-                vis = pick(&w, &vb[i * 4], cnt[i]);
+                vis = pick(w, &vb[i * 4], cnt[i]);
             }
             if (!vis) {
                 rc_out[k] = ACCTDB_ERR_NOT_FOUND;
@@ -357,8 +407,8 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
         }
     }
     adb_epoch_exit();
-    view_fini(&w);
-    atomic_fetch_add_explicit(&db->eng->loads, n, memory_order_relaxed);
+    view_fini(&priv);
+    count_loads(db->eng, n);
     return 0;
 }
 
@@ -713,6 +763,7 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
         }
         e->root = slot;
         e->root_info = b->info;
+        atomic_fetch_add_explicit(&e->view_gen, 1, memory_order_release);
         atomic_fetch_add_explicit(&e->roots, 1, memory_order_relaxed);
     }
     pthread_rwlock_unlock(&e->blk);

@@ -307,6 +307,18 @@ run_write(adb_db_t *db, adb_db_file_t *f) {
 
 /* Producer thread: the extent for a new storage of size bytes, opening a
  * new segment when the current one is full. */
+void
+adb_db_seg_map(adb_db_t *db, uint32_t k) {
+    adb_db_seg_t *sg = &db->segs[k];
+    if (sg->map && sg->tail <= sg->map_sz) return;
+    if (sg->map) return; /* never remapped while readers may use it */
+    uint64_t sz = ADB_MAX(ADB_DB_SEG_MAX_SZ, sg->tail);
+    void    *m = mmap(NULL, (size_t)sz, PROT_READ, MAP_SHARED, sg->fd, 0);
+    if (m == MAP_FAILED) return;
+    sg->map = m;
+    sg->map_sz = sz;
+}
+
 static int
 place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
     /* A new database directory is empty: a segment that exists is an
@@ -324,7 +336,7 @@ place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
             return adb_db_fail(db, fd, "cannot create %s/accounts/%s: %s", db->dir, name,
                                acctdb_strerror(fd));
         int dfd = adb_io_openat(db->accdirfd, name, O_RDWR | O_DIRECT | O_NOFOLLOW, 0);
-        db->segs[n] = (adb_db_seg_t){fd, dfd < 0 ? -1 : dfd, 0};
+        db->segs[n] = (adb_db_seg_t){fd, dfd < 0 ? -1 : dfd, 0, NULL, 0};
         atomic_store(&db->seg_cnt, n + 1);
         cur = &db->segs[n];
         n++;
@@ -332,6 +344,7 @@ place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
     f->seg = n - 1;
     f->seg_off = cur->tail;
     cur->tail += (size + 4095) & ~4095ull;
+    adb_db_seg_map(db, n - 1);
     return 0;
 }
 

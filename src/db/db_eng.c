@@ -291,6 +291,8 @@ adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, 
     }
     db->rec_fn = NULL;
     db->eng = e;
+    static _Atomic uint64_t ids;
+    e->id = atomic_fetch_add(&ids, 1) + 1;
     e->root = meta.slot;
     e->root_info = meta.root;
     e->durable_info = meta.root;

@@ -316,6 +316,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
         }
         seg_sz[k] = (uint64_t)st.st_size;
         db->segs[k].tail = (seg_sz[k] + 4095) & ~4095ull;
+        adb_db_seg_map(db, k);
     }
     for (uint64_t i = 0; i < n && !rc; i++) {
         uint64_t slot = adb_bc_u64(&rd, "file.slot");

@@ -41,7 +41,14 @@ typedef struct adb_db_seg {
     int      fd;   /* buffered: queries, large write-through storages, sync */
     int      dfd;  /* O_DIRECT (loading): storage writes and loser re-reads; -1 if refused */
     uint64_t tail; /* next free offset (producer thread only) */
+    uint8_t *map;  /* PROT_READ, MAP_SHARED view of [0, map_sz): readers copy
+                    * records from it (no system call per read); NULL: pread */
+    uint64_t map_sz;
 } adb_db_seg_t;
+
+/* Maps segment k (at least ADB_DB_SEG_MAX_SZ, or its tail if larger) unless
+ * it already covers the tail; failure leaves reads on pread. */
+void adb_db_seg_map(adb_db_t *db, uint32_t k);
 
 typedef struct adb_db_file {
     uint64_t slot;
@@ -223,6 +230,9 @@ typedef struct adb_eng {
     acctdb_pubkey_t *parked;
     size_t           parked_cnt, parked_cap;
     uint64_t         parked_full, parked_gen, shrink_gen;
+    uint64_t         id;       /* unique per open engine (thread-local caches) */
+    _Atomic uint64_t view_gen; /* bumped (under blk) when a view could change:
+                                * root, dead forks, banks unlinked */
 } adb_eng_t;
 
 struct adb_db {

@@ -187,10 +187,17 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
     if (fi >= adb_db_file_cnt(db)) return ACCTDB_ERR_CORRUPT;
     adb_db_file_t *f = adb_db_file(db, fi);
     uint64_t       off = adb_db_loc_off(key);
-    uint8_t        h[ADB_ACCT_HDR_SZ];
+    uint8_t        hb[ADB_ACCT_HDR_SZ];
+    uint8_t const *h = hb;
     if (off + ADB_ACCT_HDR_SZ > f->valid_len) return ACCTDB_ERR_CORRUPT;
+    adb_db_seg_t const *sg = &db->segs[f->seg];
+    uint8_t const      *m =
+        sg->map && f->seg_off + f->valid_len <= sg->map_sz ? sg->map + f->seg_off : NULL;
     int fd = adb_db_file_fd(db, f);
-    if ((r = pread_all(fd, h, sizeof h, f->seg_off + off)) != 0) return r;
+    if (m)
+        h = m + off;
+    else if ((r = pread_all(fd, hb, sizeof hb, f->seg_off + off)) != 0)
+        return r;
     memset(out, 0, sizeof *out);
     memcpy(out->pubkey.b, h + ADB_ACCT_OFF_PUBKEY, 32);
     memcpy(out->owner.b, h + ADB_ACCT_OFF_OWNER, 32);
@@ -203,8 +210,10 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
         off + ADB_ACCT_HDR_SZ + out->data_len > f->valid_len)
         return ACCTDB_ERR_CORRUPT;
     if (out->data_len > buf_max) return ACCTDB_ERR_FULL;
-    if (out->data_len &&
-        (r = pread_all(fd, buf, (size_t)out->data_len, f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
+    if (out->data_len && m)
+        memcpy(buf, m + off + ADB_ACCT_HDR_SZ, (size_t)out->data_len);
+    else if (out->data_len && (r = pread_all(fd, buf, (size_t)out->data_len,
+                                             f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
         return r;
     if (rc) put(rc, key, out);
     return 0;

@@ -249,6 +249,7 @@ adb_db_close(adb_db_t *db) {
     for (uint32_t k = 0; db->segs && k < atomic_load(&db->seg_cnt); k++) {
         if (db->segs[k].fd >= 0) close(db->segs[k].fd);
         if (db->segs[k].dfd >= 0) close(db->segs[k].dfd);
+        if (db->segs[k].map) munmap(db->segs[k].map, (size_t)db->segs[k].map_sz);
     }
     adb_free(db->segs);
     adb_db_pool_free(db);

@@ -490,7 +490,10 @@ typedef struct acctdb_db_config {
     uint64_t read_cache_max_sz;         /* bytes of accounts read from files kept
                                          * in RAM; default 64 MiB; 0 disables */
     double   shrink_ratio;              /* rewrite a file when live/total falls below; 0.8 */
-    bool     owner_index;               /* owner -> pubkeys, for scans; default on */
+    bool     owner_index;               /* owner -> pubkeys, for scans; default off
+                                         * (about 45 B of RAM per account; rebuilt
+                                         * at every open, so a scan-only opener can
+                                         * turn it on) */
     bool     background;                /* service threads; default on */
     uint32_t service_interval_ms;       /* each service's idle wake-up; default 100 */
     uint32_t snapshot_keep_full;        /* archives kept by acctdb_db_snapshot; 2 */

@@ -47,7 +47,7 @@ acctdb_db_config_default(acctdb_db_config_t *cfg) {
     cfg->write_cache_max_sz = 1ull << 30;
     cfg->read_cache_max_sz = 64ull << 20;
     cfg->shrink_ratio = 0.8;
-    cfg->owner_index = true;
+    cfg->owner_index = false; /* like Agave's secondary indexes: opt in */
     cfg->background = true;
     cfg->service_interval_ms = 100;
     cfg->snapshot_keep_full = 2;

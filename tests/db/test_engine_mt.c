@@ -226,6 +226,7 @@ test_engine_readers_services(void **state) {
     acctdb_db_config_default(&cfg);
     cfg.service_interval_ms = 1;
     cfg.shrink_ratio = 0.9;
+    cfg.owner_index = true;
     cfg.read_cache_max_sz = 256u << 10;
     cfg.write_cache_max_sz = 16u << 20;
     acctdb_db_source_t src = {.full_path = adb_test_data(F3),

@@ -738,6 +738,7 @@ run_model(bool stepped) {
     m->cfg.write_cache_max_sz = 64ull << 20;
     m->cfg.read_cache_max_sz = 1ull << 20; /* small: evictions happen */
     m->cfg.index_bins = 64;
+    m->cfg.owner_index = true;
     acctdb_db_source_t src = {.full_path = adb_test_data(F3),
                               .incremental_path = adb_test_data(I3)};
     char               msg[1024];

@@ -531,6 +531,13 @@ op_service(model_t *m, int which) {
     }
     m->passes[which]++;
     check(m);
+    /* No newest rooted version is lost (or resurrected): every key at the
+     * root equals the model's root. */
+    for (size_t id = 0; id < m->nkeys; id++) {
+        acctdb_account_t a;
+        int lr = acctdb_db_load(m->db, m->root_slot, &m->keys[id], &a, g_buf, sizeof g_buf, NULL);
+        cmp_account(m, id, m->root[id], lr, &a);
+    }
 }
 
 /* Root state against the model: every key, and the root bank. */

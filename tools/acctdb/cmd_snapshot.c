@@ -31,11 +31,6 @@ static char const USAGE[] =
 
 /* ---- progress ----------------------------------------------------------- */
 
-typedef struct bar {
-    double t0, last;
-    bool   drawn;
-} bar_t;
-
 static double
 now_s(void) {
     struct timespec t;
@@ -43,10 +38,10 @@ now_s(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static void
-progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
-    bar_t *b = ctx;
-    double t = now_s();
+void
+tool_progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
+    tool_bar_t *b = ctx;
+    double      t = now_s();
     if (b->t0 == 0)
         b->t0 = t;
     else if (done < total && t - b->last < 0.2)
@@ -61,8 +56,12 @@ progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
     for (int i = 0; i < 30; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
-    fprintf(stderr, "\r%.40s [%s] %3d%% %7.1f MiB %6.1f MiB/s ETA %4.0fs ", name, bar, pct,
-            (double)done / 1048576.0, rate / 1048576.0, eta);
+    if (b->unit)
+        fprintf(stderr, "\r%.40s [%s] %3d%% %llu/%llu %s %7.1f/s ETA %4.0fs ", name, bar, pct,
+                (unsigned long long)done, (unsigned long long)total, b->unit, rate, eta);
+    else
+        fprintf(stderr, "\r%.40s [%s] %3d%% %7.1f MiB %6.1f MiB/s ETA %4.0fs ", name, bar, pct,
+                (double)done / 1048576.0, rate / 1048576.0, eta);
     if (done >= total) fputc('\n', stderr);
     b->last = t;
     b->drawn = true;
@@ -91,8 +90,8 @@ b64(FILE *f, uint8_t const *p, uint64_t n) {
     fwrite(out, 1, o, f);
 }
 
-static void
-print_account(FILE *f, acctdb_account_t const *a, uint64_t slot) {
+void
+tool_print_account(FILE *f, acctdb_account_t const *a, uint64_t slot) {
     char pk[ACCTDB_BASE58_32_SZ], ow[ACCTDB_BASE58_32_SZ];
     fprintf(f,
             "{\"pubkey\":\"%s\",\"lamports\":%llu,\"owner\":\"%s\",\"executable\":%s,"
@@ -108,7 +107,7 @@ print_account(FILE *f, acctdb_account_t const *a, uint64_t slot) {
 static int
 ls_cb(void *ctx, acctdb_account_t const *a, uint64_t slot) {
     (void)ctx;
-    print_account(stdout, a, slot);
+    tool_print_account(stdout, a, slot);
     return ferror(stdout) ? -5 /* -EIO */ : 0;
 }
 
@@ -268,9 +267,9 @@ cmd_snapshot(int argc, char **argv) {
 
     o.no_verify = !is_verify;
     o.manifest_only = is_manifest;
-    bar_t bar = {0};
+    tool_bar_t bar = {0};
     if (!quiet && isatty(2)) {
-        o.progress = progress;
+        o.progress = tool_progress;
         o.progress_ctx = &bar;
     }
     acctdb_snapshot_t *s = NULL;
@@ -316,7 +315,7 @@ cmd_snapshot(int argc, char **argv) {
         } else if (rc) {
             status = tool_fail(rc, "get %s: %s", pubkey_s, acctdb_snapshot_errmsg(s));
         } else {
-            print_account(stdout, &a, slot);
+            tool_print_account(stdout, &a, slot);
         }
     }
     acctdb_snapshot_close(s);

@@ -489,8 +489,8 @@ typedef struct acctdb_db_config {
                                          * default 1 GiB */
     uint64_t read_cache_max_sz;         /* bytes of accounts read from files kept
                                          * in RAM; default 64 MiB; 0 disables */
-    double   shrink_ratio;              /* rewrite a file when live/total falls below; 0.8 */
-    bool     owner_index;               /* owner -> pubkeys, for scans; default off
+    double shrink_ratio;                /* rewrite a file when live/total falls below; 0.8 */
+    bool   owner_index;                 /* owner -> pubkeys, for scans; default off
                                          * (about 45 B of RAM per account; rebuilt
                                          * at every open, so a scan-only opener can
                                          * turn it on) */
@@ -517,11 +517,11 @@ ACCTDB_API int acctdb_db_config_read(acctdb_db_config_t *cfg, char const *dir, c
 
 /* Where a new database comes from (exactly one). */
 typedef struct acctdb_db_source {
-    char const *full_path;        /* a full snapshot archive ... */
-    char const *incremental_path; /* ... and optionally its incremental */
-    char const *archive_dir;      /* or: the newest full + incremental in a directory */
-    char const *genesis_path;     /* or: a genesis.bin (state at slot 0) */
-    acctdb_progress_fn progress;  /* optional: loading progress */
+    char const        *full_path;        /* a full snapshot archive ... */
+    char const        *incremental_path; /* ... and optionally its incremental */
+    char const        *archive_dir;      /* or: the newest full + incremental in a directory */
+    char const        *genesis_path;     /* or: a genesis.bin (state at slot 0) */
+    acctdb_progress_fn progress;         /* optional: loading progress */
     void              *progress_ctx;
 } acctdb_db_source_t;
 
@@ -581,9 +581,9 @@ typedef struct acctdb_bank_info {
  * wins).  n == 0 only creates the bank.  Zero lamports closes an account:
  * it is kept as a bare tombstone (owner, data and flags dropped) until
  * clean may remove it (the all-zero pubkey cannot be closed: account files
- * cannot tell its tombstone from zero padding).  Data is copied.  Errors: INVALID (slot frozen or dead, parent unknown,
- * wrong parent, slot <= root), TOO_OLD, NOMEM, FULL (write cache over
- * budget with nothing rooted to flush), FATAL. */
+ * cannot tell its tombstone from zero padding).  Data is copied.  Errors: INVALID (slot frozen or
+ * dead, parent unknown, wrong parent, slot <= root), TOO_OLD, NOMEM, FULL (write cache over budget
+ * with nothing rooted to flush), FATAL. */
 ACCTDB_API int acctdb_db_store(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
                                acctdb_account_t const *accts, size_t n);
 

@@ -83,7 +83,7 @@ REPLAY_BINS := $(patsubst fuzz/%.c,$(BUILD)/replay/%,$(FUZZ_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(BUILD)/fuzzer/%,$(FUZZ_SRCS))
 EXAMPLE_BINS := $(BUILD)/lthash-from-json
 
-.PHONY: all lib tools tests replay bench examples demo test fuzz tsan install \
+.PHONY: all lib tools tests replay bench bench-deps examples demo test fuzz tsan install \
         uninstall clean deps check format
 
 all: lib tools tests replay examples
@@ -116,6 +116,17 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB_A)
 
 $(BUILD)/bench_%: $(BUILD)/obj/bench/bench_%.o $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(LIBS)
+
+# bench_db runs the same trace on LMDB, RocksDB and SQLite: only it links
+# them, and building it first installs them (scripts/deps.sh bench; a no-op
+# when present).  `make` and `make test` never build benchmarks.
+BENCH_DB_LIBS := -llmdb -lrocksdb -lsqlite3
+$(BUILD)/obj/bench/bench_db.o: | bench-deps
+$(BUILD)/bench_db: $(BUILD)/obj/bench/bench_db.o $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(BENCH_DB_LIBS) $(LIBS)
+
+bench-deps:
+	scripts/deps.sh bench
 
 # Corpus replay: each fuzz target linked with a plain main, in any MODE.
 $(BUILD)/replay/%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay_main.o $(LIB_A)

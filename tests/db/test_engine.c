@@ -41,17 +41,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define F3 "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
-#define I3 "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
-#define ROOT3 4  /* the pair's slot */
-#define LIVE3 21 /* live accounts of the pair */
+#define F3           "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
+#define I3           "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
+#define ROOT3        4  /* the pair's slot */
+#define LIVE3        21 /* live accounts of the pair */
 #define SYSVAR_OWNER "Sysvar1111111111111111111111111111111111111"
 
 #define DB_OK(db, expr)                                                                            \
     do {                                                                                           \
         int _rc = (expr);                                                                          \
         if (_rc) {                                                                                 \
-            print_message("%s:%d: %s failed: %s (%d): %s\n", __FILE__, __LINE__, #expr,           \
+            print_message("%s:%d: %s failed: %s (%d): %s\n", __FILE__, __LINE__, #expr,            \
                           acctdb_strerror(_rc), _rc, acctdb_db_errmsg(db));                        \
             fail();                                                                                \
         }                                                                                          \
@@ -62,8 +62,7 @@
         int _rc = (expr);                                                                          \
         if (_rc != (want)) {                                                                       \
             print_message("%s:%d: %s returned %s (%d), want %s: %s\n", __FILE__, __LINE__, #expr,  \
-                          acctdb_strerror(_rc), _rc, acctdb_strerror(want),                        \
-                          acctdb_db_errmsg(db));                                                   \
+                          acctdb_strerror(_rc), _rc, acctdb_strerror(want), acctdb_db_errmsg(db)); \
             fail();                                                                                \
         }                                                                                          \
     } while (0)
@@ -171,8 +170,9 @@ stats(acctdb_db_t *db) {
 static int
 step(acctdb_db_t *db, acctdb_service_t which) {
     int rc = acctdb_db_service_step(db, which);
-    if (rc < 0) print_message("service %d: %s: %s\n", (int)which, acctdb_strerror(rc),
-                              acctdb_db_errmsg(db));
+    if (rc < 0)
+        print_message("service %d: %s: %s\n", (int)which, acctdb_strerror(rc),
+                      acctdb_db_errmsg(db));
     assert_true(rc >= 0);
     return rc;
 }
@@ -214,13 +214,13 @@ expect_account_at(acctdb_db_t *db, uint64_t slot, acctdb_account_t const *want, 
     acctdb_account_t a;
     uint64_t         from = 0;
     int              rc = acctdb_db_load(db, slot, &want->pubkey, &a, g_buf, sizeof g_buf, &from);
-    char const      *bad = rc                                           ? "load failed"
-                           : a.lamports != want->lamports               ? "lamports"
-                           : a.data_len != want->data_len               ? "data_len"
-                           : memcmp(a.pubkey.b, want->pubkey.b, 32)     ? "pubkey"
-                           : memcmp(a.owner.b, want->owner.b, 32)       ? "owner"
-                           : a.rent_epoch != want->rent_epoch           ? "rent_epoch"
-                           : a.executable != want->executable           ? "executable"
+    char const      *bad = rc                                       ? "load failed"
+                           : a.lamports != want->lamports           ? "lamports"
+                           : a.data_len != want->data_len           ? "data_len"
+                           : memcmp(a.pubkey.b, want->pubkey.b, 32) ? "pubkey"
+                           : memcmp(a.owner.b, want->owner.b, 32)   ? "owner"
+                           : a.rent_epoch != want->rent_epoch       ? "rent_epoch"
+                           : a.executable != want->executable       ? "executable"
                            : want->data_len && memcmp(a.data, want->data, (size_t)want->data_len)
                                ? "data"
                                : NULL;
@@ -485,8 +485,8 @@ scan_system(acctdb_db_t *db, size_t *n_out) {
     count_ctx_t     c = {0};
     acctdb_pubkey_t next;
     bool            more;
-    int rc = acctdb_db_scan(db, acctdb_db_root_slot(db, NULL), &f, NULL, 0, count_cb, &c, &next,
-                            &more);
+    int             rc =
+        acctdb_db_scan(db, acctdb_db_root_slot(db, NULL), &f, NULL, 0, count_cb, &c, &next, &more);
     *n_out = c.n;
     return rc;
 }
@@ -511,7 +511,7 @@ test_config(void **state) {
     acctdb_db_config_default(&d);
     acctdb_db_config_default(&c);
     c.owner_index = c.background = true; /* the text turns both off */
-    char msg[512] = "";
+    char        msg[512] = "";
     char const *text = "# acctdb settings\n"
                        "\n"
                        "index_bins = 1024   # a power of two\n"
@@ -522,7 +522,7 @@ test_config(void **state) {
                        "background = off\n"
                        "snapshot_keep_full = 3\n"
                        "snapshot_max_sz = 1G"; /* no final newline */
-    int rc = acctdb_db_config_parse(&c, text, msg, sizeof msg);
+    int         rc = acctdb_db_config_parse(&c, text, msg, sizeof msg);
     if (rc) print_message("parse: %s\n", msg);
     assert_int_equal(rc, 0);
     assert_int_equal(c.index_bins, 1024);
@@ -717,10 +717,10 @@ test_api_errors(void **state) {
     acctdb_db_t *db = create_pair(dir, &cfg);
     assert_int_equal(acctdb_db_root_slot(db, NULL), ROOT3);
 
-    acctdb_pubkey_t  k1 = key_of(1), k2 = key_of(2), own = key_of(100);
-    uint8_t          d100[100];
+    acctdb_pubkey_t k1 = key_of(1), k2 = key_of(2), own = key_of(100);
+    uint8_t         d100[100];
     fill_data(d100, sizeof d100, 7);
-    acctdb_account_t a1 = mk(&k1, &own, 1000, d100, sizeof d100);
+    acctdb_account_t   a1 = mk(&k1, &own, 1000, d100, sizeof d100);
     acctdb_bank_meta_t m = meta_of(5);
 
     /* At or below the root. */
@@ -757,7 +757,8 @@ test_api_errors(void **state) {
     assert_memory_equal(out.data, d100, 100);
     /* ... and from an account file (SlotHistory: 131,097 bytes). */
     acctdb_pubkey_t sh;
-    assert_int_equal(acctdb_base58_decode_32("SysvarS1otHistory11111111111111111111111111", sh.b), 0);
+    assert_int_equal(acctdb_base58_decode_32("SysvarS1otHistory11111111111111111111111111", sh.b),
+                     0);
     DB_OK(db, acctdb_db_load(db, ROOT3, &sh, &out, g_buf, sizeof g_buf, NULL));
     uint64_t shlen = out.data_len;
     assert_true(shlen > 1000);
@@ -796,9 +797,9 @@ test_api_errors(void **state) {
     DB_RC(db, ACCTDB_ERR_TOO_OLD, acctdb_db_load(db, 1, &k1, &out, g_buf, sizeof g_buf, NULL));
     DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_load(db, 7, &k2, &out, g_buf, sizeof g_buf, NULL));
     DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_load(db, 8, &k1, &out, g_buf, sizeof g_buf, NULL));
-    DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_store(db, 7, ROOT3, &a2, 1));  /* dead */
-    DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_store(db, 11, 7, &a2, 1));     /* dead parent */
-    DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_root(db, 7));                  /* dead */
+    DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_store(db, 7, ROOT3, &a2, 1)); /* dead */
+    DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_store(db, 11, 7, &a2, 1));    /* dead parent */
+    DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_root(db, 7));                 /* dead */
     DB_RC(db, ACCTDB_ERR_INVALID, acctdb_db_load(db, 12, &k1, &out, g_buf, sizeof g_buf, NULL));
     /* The live fork still works. */
     expect_account(db, 5, &a1);
@@ -820,11 +821,11 @@ test_forks(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_t *db = create_pair(dir, &cfg);
+    acctdb_db_t   *db = create_pair(dir, &cfg);
     uint64_t const R = acctdb_db_root_slot(db, NULL), A = R + 1, B = R + 2;
 
-    acctdb_pubkey_t  k = key_of(42), own = key_of(43), ka = key_of(44);
-    uint8_t          da[300], dbb[50];
+    acctdb_pubkey_t k = key_of(42), own = key_of(43), ka = key_of(44);
+    uint8_t         da[300], dbb[50];
     fill_data(da, sizeof da, 1);
     fill_data(dbb, sizeof dbb, 2);
     acctdb_account_t va = mk(&k, &own, 111, da, sizeof da), vb = mk(&k, &own, 222, dbb, sizeof dbb);
@@ -920,7 +921,7 @@ test_freeze_lthash(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_t *db = create_pair(dir, &cfg);
+    acctdb_db_t   *db = create_pair(dir, &cfg);
     uint64_t const R = acctdb_db_root_slot(db, NULL), S = R + 1;
     acct_set_t     set;
     pair_accounts(&set);
@@ -936,7 +937,7 @@ test_freeze_lthash(void **state) {
     assert_memory_equal(all.v, parent.lt_hash.v, sizeof all.v);
 
     /* The versions replaced, read back from the parent. */
-    static uint8_t  bufr[1 << 16], bufc[1 << 16];
+    static uint8_t   bufr[1 << 16], bufc[1 << 16];
     acctdb_account_t old_r, old_c;
     DB_OK(db, acctdb_db_load(db, R, &set.a[ir].pubkey, &old_r, bufr, sizeof bufr, NULL));
     DB_OK(db, acctdb_db_load(db, R, &set.a[ic].pubkey, &old_c, bufc, sizeof bufc, NULL));
@@ -1043,14 +1044,14 @@ test_clean_c9(void **state) {
     size_t iz = pick(&set, false, SIZE_MAX); /* an account nobody touches */
 
     /* X is created before the first full snapshot, alone in its bank. */
-    acctdb_pubkey_t  x = key_of(0xC9), own = key_of(0xC90);
-    uint8_t          dx[100];
+    acctdb_pubkey_t x = key_of(0xC9), own = key_of(0xC90);
+    uint8_t         dx[100];
     fill_data(dx, sizeof dx, 0xC9);
     acctdb_account_t ax = mk(&x, &own, 5000, dx, sizeof dx);
     uint64_t         s_x = advance(db, &ax, 1);
     uint64_t         f1_slot = advance(db, NULL, 0); /* supersedes s_x's sysvars */
     assert_int_equal(f1_slot, s_x + 1);
-    char             f1[4096], inc[4096], f2[4096];
+    char f1[4096], inc[4096], f2[4096];
     DB_OK(db, acctdb_db_snapshot(db, arch, false, f1));
     assert_int_equal(stats(db).last_full_snapshot_slot, f1_slot);
     settle(db); /* what is cleanable now goes: the counts below are X's alone */
@@ -1168,7 +1169,7 @@ test_genesis(void **state) {
     assert_int_equal(g.capitalization, gi.capitalization);
 
     /* Final versions of the accounts the banks write (key_of(1000 + i)). */
-    static uint8_t  data[GEN_BANKS + 1][512];
+    static uint8_t   data[GEN_BANKS + 1][512];
     acctdb_account_t fin[GEN_BANKS + 1];
     memset(fin, 0, sizeof fin);
     acctdb_pubkey_t own = key_of(999);
@@ -1213,7 +1214,8 @@ test_genesis(void **state) {
     so.threads = 2;
     so.strict_name = true;
     int rc = acctdb_snapshot_open(&s, path, NULL, &so);
-    if (rc) print_message("open %s: %s: %s\n", path, acctdb_strerror(rc), acctdb_snapshot_errmsg(s));
+    if (rc)
+        print_message("open %s: %s: %s\n", path, acctdb_strerror(rc), acctdb_snapshot_errmsg(s));
     size_t cnt = acctdb_snapshot_check_cnt(s), pass = 0;
     for (size_t i = 0; i < cnt; i++) {
         acctdb_check_t c;
@@ -1301,9 +1303,9 @@ test_retention(void **state) {
     cfg_stepped(&cfg);
     cfg.snapshot_keep_full = 2;
     cfg.snapshot_keep_incremental = 1;
-    acctdb_db_t *db = create_pair(dir, &cfg);
-    uint64_t     full[4];
-    arcs_t       o;
+    acctdb_db_t    *db = create_pair(dir, &cfg);
+    uint64_t        full[4];
+    arcs_t          o;
     acctdb_pubkey_t own = key_of(5);
     for (int i = 0; i < 4; i++) {
         acctdb_pubkey_t  k = key_of(500 + (uint64_t)i);
@@ -1411,8 +1413,7 @@ test_read_cache(void **state) {
     st = stats(db);
     print_message("read cache: max %llu of %llu bytes, %llu hits, %llu misses\n",
                   (unsigned long long)max_seen, (unsigned long long)cap,
-                  (unsigned long long)st.read_cache_hits,
-                  (unsigned long long)st.read_cache_misses);
+                  (unsigned long long)st.read_cache_hits, (unsigned long long)st.read_cache_misses);
     assert_true(st.read_cache_hits > 0);
     assert_true(max_seen > 0);
     /* More accounts than fit: later rounds miss again (evictions). */
@@ -1438,17 +1439,16 @@ k9_account(uint64_t slot, size_t i, acctdb_account_t *a, uint8_t *d) {
 
 /* The child: stores, freezes, roots, flushes and reports the durable
  * root until it is killed.  Exit codes name the failed step. */
-static void __attribute__((noreturn))
-k9_child(char const *dir, int wfd) {
+static void __attribute__((noreturn)) k9_child(char const *dir, int wfd) {
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
     acctdb_db_t *db = NULL;
     char         msg[512];
     if (acctdb_db_open(&db, dir, &cfg, msg, sizeof msg)) _exit(3);
-    uint64_t s = acctdb_db_root_slot(db, NULL);
+    uint64_t       s = acctdb_db_root_slot(db, NULL);
     static uint8_t d[K9_KEYS][300];
     for (uint64_t it = 0;; it++) {
-        uint64_t parent = s++;
+        uint64_t         parent = s++;
         acctdb_account_t a[K9_KEYS];
         for (size_t i = 0; i < K9_KEYS; i++)
             k9_account(s, i, &a[i], d[i]);
@@ -1556,12 +1556,12 @@ test_kill9(void **state) {
 }
 
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_lock),        cmocka_unit_test(test_root_record),
-    cmocka_unit_test(test_config),      cmocka_unit_test(test_create),
-    cmocka_unit_test(test_api_errors),  cmocka_unit_test(test_forks),
+    cmocka_unit_test(test_lock),          cmocka_unit_test(test_root_record),
+    cmocka_unit_test(test_config),        cmocka_unit_test(test_create),
+    cmocka_unit_test(test_api_errors),    cmocka_unit_test(test_forks),
     cmocka_unit_test(test_freeze_lthash), cmocka_unit_test(test_clean_c9),
-    cmocka_unit_test(test_genesis),     cmocka_unit_test(test_retention),
-    cmocka_unit_test(test_read_cache),  cmocka_unit_test(test_kill9),
+    cmocka_unit_test(test_genesis),       cmocka_unit_test(test_retention),
+    cmocka_unit_test(test_read_cache),    cmocka_unit_test(test_kill9),
 };
 
 ADB_TEST_GROUP(db_engine, tests);

@@ -489,8 +489,14 @@ typedef struct acctdb_db_config {
                                          * default 1 GiB */
     uint64_t read_cache_max_sz;         /* bytes of accounts read from files kept
                                          * in RAM; default 64 MiB; 0 disables */
-    double shrink_ratio;                /* rewrite a file when live/total falls below; 0.8 */
-    bool   owner_index;                 /* owner -> pubkeys, for scans; default off
+    double shrink_ratio;                /* when live/total bytes of all account files
+                                         * falls below (default 0.8), shrink rewrites
+                                         * the sparsest files (each under the ratio)
+                                         * until it is back above; 0 disables */
+    bool shrink_per_file;               /* shrink every file under shrink_ratio,
+                                         * whatever the total (more rewriting);
+                                         * default off */
+    bool owner_index;                   /* owner -> pubkeys, for scans; default off
                                          * (about 45 B of RAM per account; rebuilt
                                          * at every open, so a scan-only opener can
                                          * turn it on) */
@@ -500,6 +506,20 @@ typedef struct acctdb_db_config {
     uint32_t snapshot_keep_incremental; /* per full; 4 */
     uint64_t snapshot_max_sz;           /* byte budget for kept archives; 0 = none */
     unsigned threads;                   /* load workers; 0 = CPUs */
+    bool     mmap_reads;                /* reads copy records from read-only mappings
+                                         * of the account files (the page cache is
+                                         * the cache; default on); off: every read is
+                                         * a pread through the read cache, which then
+                                         * keeps hot accounts compactly instead of
+                                         * whole 4 KiB pages (account files larger
+                                         * than RAM) */
+    uint64_t flush_min_sz;              /* service threads: a flush waits until this
+                                         * many rooted bytes are cached ... */
+    uint32_t flush_max_delay_ms;        /* ... or the oldest unflushed root is this
+                                         * old (defaults 64 MiB, 400 ms; 0 flushes
+                                         * every root).  The write cache budget and
+                                         * close always flush; stepped passes flush
+                                         * everything rooted */
 } acctdb_db_config_t;
 
 ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);

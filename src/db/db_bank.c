@@ -763,6 +763,8 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
         }
         e->root = slot;
         e->root_info = b->info;
+        if (!atomic_load(&e->unflushed_since_ns))
+            atomic_store(&e->unflushed_since_ns, adb_now_ns());
         atomic_fetch_add_explicit(&e->view_gen, 1, memory_order_release);
         atomic_fetch_add_explicit(&e->roots, 1, memory_order_relaxed);
     }

@@ -54,6 +54,9 @@ acctdb_db_config_default(acctdb_db_config_t *cfg) {
     cfg->snapshot_keep_incremental = 4;
     cfg->snapshot_max_sz = 0;
     cfg->threads = 0;
+    cfg->mmap_reads = true;
+    cfg->flush_min_sz = 64ull << 20;
+    cfg->flush_max_delay_ms = 400;
 }
 
 static bool
@@ -122,6 +125,16 @@ config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
     } else if (!strcmp(k, "snapshot_max_sz")) {
         if (!parse_u64(v, &x)) return "must be a size (0: no budget)";
         cfg->snapshot_max_sz = x;
+    } else if (!strcmp(k, "shrink_per_file")) {
+        if (!parse_bool(v, &cfg->shrink_per_file)) return "must be true or false";
+    } else if (!strcmp(k, "mmap_reads")) {
+        if (!parse_bool(v, &cfg->mmap_reads)) return "must be true or false";
+    } else if (!strcmp(k, "flush_min_sz")) {
+        if (!parse_u64(v, &x)) return "must be a size (0: flush every root)";
+        cfg->flush_min_sz = x;
+    } else if (!strcmp(k, "flush_max_delay_ms")) {
+        if (!parse_u64(v, &x) || x > 3600000) return "must be 0 to 3600000";
+        cfg->flush_max_delay_ms = (uint32_t)x;
     } else if (!strcmp(k, "threads")) {
         if (!parse_u64(v, &x) || x > 1024) return "must be 0 to 1024";
         cfg->threads = (unsigned)x;
@@ -334,13 +347,6 @@ adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, 
 
 /* ---- services -------------------------------------------------------------- */
 
-static uint64_t
-now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int
 run_pass(adb_db_t *db, int which) {
     switch (which) {
@@ -362,10 +368,10 @@ adb_eng_service_step(adb_db_t *db, acctdb_service_t which) {
     if ((int)which < 0 || (int)which >= ACCTDB_SERVICE_CNT)
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no service %d", (int)which);
     pthread_mutex_lock(&e->smu);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = adb_now_ns();
     int      rc = run_pass(db, (int)which);
     adb_eng_reclaim(db, false);
-    uint64_t dt = now_ns() - t0;
+    uint64_t dt = adb_now_ns() - t0;
     pthread_mutex_unlock(&e->smu);
     atomic_fetch_add(&e->passes[which], 1);
     atomic_fetch_add(&e->ns[which], dt);
@@ -390,7 +396,11 @@ svc_main(void *arg) {
         pthread_cond_timedwait(&e->svc_cv, &e->svc_mu, &ts);
         if (e->svc_stop) break;
         pthread_mutex_unlock(&e->svc_mu);
-        int rc = adb_eng_service_step(db, (acctdb_service_t)a->which);
+        /* Flushes wait for enough rooted bytes (large writes, one sync for
+         * many roots); the other services run at every wake-up. */
+        int rc = a->which == ACCTDB_SERVICE_FLUSH && !adb_eng_flush_due(db)
+                     ? 0
+                     : adb_eng_service_step(db, (acctdb_service_t)a->which);
         pthread_mutex_lock(&e->svc_mu);
         if (rc < 0 && !e->bg_msg[0])
             snprintf(e->bg_msg, sizeof e->bg_msg, "%s: %.400s", svc_names[a->which],

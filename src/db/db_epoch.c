@@ -176,6 +176,31 @@ adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint
     pthread_mutex_unlock(&e->ret_mu);
 }
 
+void
+adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n) {
+    if (!n) return;
+    adb_eng_t *e = db->eng;
+    uint64_t   ep = atomic_fetch_add(&g_epoch, 1);
+    pthread_mutex_lock(&e->ret_mu);
+    if (e->ret_cnt + n > e->ret_cap) {
+        size_t ncap = e->ret_cap ? e->ret_cap : 1024;
+        while (ncap < e->ret_cnt + n)
+            ncap *= 2;
+        adb_retired_t *nr = adb_realloc(e->ret, ncap * sizeof *nr);
+        if (!nr) {
+            pthread_mutex_unlock(&e->ret_mu);
+            for (size_t i = 0; i < n; i++)
+                adb_eng_retire(db, kind, p[i], 0, 0, 0);
+            return;
+        }
+        e->ret = nr;
+        e->ret_cap = ncap;
+    }
+    for (size_t i = 0; i < n; i++)
+        e->ret[e->ret_cnt++] = (adb_retired_t){ep, kind, p[i], 0, 0, 0};
+    pthread_mutex_unlock(&e->ret_mu);
+}
+
 size_t
 adb_eng_reclaim(adb_db_t *db, bool all) {
     adb_eng_t *e = db->eng;

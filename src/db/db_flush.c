@@ -31,28 +31,40 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* A flushed account: its cache version, and where it went. */
+/* A flushed account: its cache version, and where it went.  Items of one
+ * key are chained from the first (newest) one through next. */
 typedef struct fitem {
     adb_cacct_t *c;
     uint32_t     file; /* UINT32_MAX: superseded, not written */
+    uint32_t     next; /* next older item of the same key; UINT32_MAX: none */
     uint64_t     off;
 } fitem_t;
 
-/* Pubkey set for "each pubkey once". */
+/* Pubkey -> first item, for "each pubkey once": open addressing on a key
+ * prefix, so a probe rarely touches an account. */
+typedef struct kslot {
+    uint64_t pfx;
+    uint32_t idx; /* item index + 1; 0: empty */
+} kslot_t;
+
 typedef struct kset {
-    uint8_t const **k;
-    uint32_t        cap;
+    kslot_t *k;
+    uint32_t cap;
 } kset_t;
 
-static bool
-kset_add(kset_t *s, uint8_t const *key) {
-    for (uint32_t i = (uint32_t)(adb_load_u64(key + 8) >> 13) & (s->cap - 1);;
-         i = (i + 1) & (s->cap - 1)) {
-        if (!s->k[i]) {
-            s->k[i] = key;
-            return true;
+/* The first item of key (index), or UINT32_MAX after adding it as item i. */
+static uint32_t
+kset_add(kset_t *s, fitem_t const *items, uint8_t const *key, uint32_t i) {
+    uint64_t pfx = adb_load_u64(key);
+    for (uint32_t h = (uint32_t)(adb_load_u64(key + 8) >> 13) & (s->cap - 1);;
+         h = (h + 1) & (s->cap - 1)) {
+        kslot_t *k = &s->k[h];
+        if (!k->idx) {
+            k->pfx = pfx;
+            k->idx = i + 1;
+            return UINT32_MAX;
         }
-        if (!memcmp(s->k[i], key, 32)) return false;
+        if (k->pfx == pfx && !memcmp(items[k->idx - 1].c->pubkey.b, key, 32)) return k->idx - 1;
     }
 }
 
@@ -106,13 +118,22 @@ repoint_cb(void *ctx, adb_index_ver_t *v, size_t *cnt) {
     return 0;
 }
 
-/* Items by pubkey, newest slot first within a key. */
-static int
-cmp_item(void const *a, void const *b) {
-    fitem_t const *x = *(fitem_t *const *)a, *y = *(fitem_t *const *)b;
-    int            d = memcmp(x->c->pubkey.b, y->c->pubkey.b, 32);
-    if (d) return d;
-    return x->c->slot > y->c->slot ? -1 : x->c->slot < y->c->slot;
+bool
+adb_eng_flush_due(adb_db_t *db) {
+    adb_eng_t                *e = db->eng;
+    acctdb_db_config_t const *c = &e->cfg;
+    if (!c->flush_min_sz || !c->flush_max_delay_ms) return true;
+    uint64_t since = atomic_load(&e->unflushed_since_ns);
+    if (!since) return false; /* nothing rooted since the last pass */
+    if (adb_now_ns() - since >= (uint64_t)c->flush_max_delay_ms * 1000000ull) return true;
+    if (atomic_load(&e->cache_bytes) > c->write_cache_max_sz / 2) return true;
+    uint64_t bytes = 0;
+    pthread_rwlock_rdlock(&e->blk);
+    for (adb_bank_t *b = adb_bank_find(e, e->root); b && b->state == ADB_BANK_ROOTED;
+         b = adb_bank_find(e, b->parent))
+        bytes += b->bytes;
+    pthread_rwlock_unlock(&e->blk);
+    return bytes >= c->flush_min_sz;
 }
 
 int
@@ -120,6 +141,7 @@ adb_eng_flush_pass(adb_db_t *db) {
     adb_eng_t *e = db->eng;
     /* COLLECT: rooted banks in the cache, newest first. */
     pthread_rwlock_rdlock(&e->blk);
+    atomic_store(&e->unflushed_since_ns, 0); /* roots from now on set it again */
     size_t       nb = 0, cap = 64;
     adb_bank_t **banks = adb_malloc(cap * sizeof *banks);
     int          rc = banks ? 0 : ACCTDB_ERR_NOMEM;
@@ -153,19 +175,26 @@ adb_eng_flush_pass(adb_db_t *db) {
     fitem_t *items = adb_calloc(total + 1, sizeof *items);
     uint8_t *buf = NULL;
     size_t   buf_cap = 0, ni = 0, written = 0;
+    uint64_t freed = 0;
     if (!seen.k || !items) rc = ACCTDB_ERR_NOMEM;
     for (size_t bi = 0; !rc && bi < nb; bi++) {
         adb_bank_t *b = banks[bi];
         size_t      first = ni;
         uint64_t    sz = 0;
         for (uint32_t k = 0; k < b->cap; k++) {
+            if (k + 8 < b->cap && b->accts[k + 8]) __builtin_prefetch(b->accts[k + 8]);
             adb_cacct_t *c = b->accts[k];
             if (!c) continue;
-            items[ni] = (fitem_t){c, UINT32_MAX, 0};
-            if (kset_add(&seen, c->pubkey.b)) {
+            items[ni] = (fitem_t){c, UINT32_MAX, UINT32_MAX, 0};
+            freed += sizeof(adb_cacct_t) + c->data_len;
+            uint32_t head = kset_add(&seen, items, c->pubkey.b, (uint32_t)ni);
+            if (head == UINT32_MAX) {
                 items[ni].off = sz;
                 sz += adb_acct_rec_sz(c->data_len);
                 items[ni].file = 0; /* set below */
+            } else {
+                items[ni].next = items[head].next;
+                items[head].next = (uint32_t)ni;
             }
             ni++;
         }
@@ -209,9 +238,11 @@ adb_eng_flush_pass(adb_db_t *db) {
                            acctdb_strerror(rc));
     }
 
-    /* REPOINT: per key, the group of this pass's items with that key. */
-    fitem_t **ord = adb_malloc((ni ? ni : 1) * sizeof *ord);
-    if (!ord) {
+    /* REPOINT: per key, the group of this pass's items with that key (the
+     * written one first). */
+    size_t    gcap = 64;
+    fitem_t **grp = adb_malloc(gcap * sizeof *grp);
+    if (!grp) {
         atomic_store(&e->fatal, 1);
         adb_free(items);
         adb_free(banks);
@@ -219,22 +250,28 @@ adb_eng_flush_pass(adb_db_t *db) {
                            "flush: out of memory after writing; the database refuses writes until "
                            "reopened");
     }
-    for (size_t k = 0; k < ni; k++)
-        ord[k] = &items[k];
-    qsort(ord, ni, sizeof *ord, cmp_item);
-    for (size_t g = 0, h; g < ni; g = h) {
-        for (h = g + 1; h < ni && !memcmp(ord[h]->c->pubkey.b, ord[g]->c->pubkey.b, 32); h++) {
+    for (size_t k = 0; k < ni; k++) {
+        fitem_t const *it = &items[k];
+        if (it->file == UINT32_MAX) continue;
+        size_t gn = 0;
+        for (uint32_t x = (uint32_t)k; x != UINT32_MAX; x = items[x].next) {
+            if (gn == gcap) {
+                fitem_t **ng = adb_realloc(grp, 2 * gcap * sizeof *ng);
+                if (!ng) break; /* an older item left out only stays cached: never wrong */
+                grp = ng;
+                gcap *= 2;
+            }
+            grp[gn++] = &items[x];
         }
-        fitem_t const     *it = ord[g];
         adb_cacct_t const *c = it->c;
-        repoint_ctx_t ctx = {db, ord + g, h - g, adb_db_loc(it->file, it->off, c->lamports == 0)};
+        repoint_ctx_t      ctx = {db, grp, gn, adb_db_loc(it->file, it->off, c->lamports == 0)};
         adb_index_vedit(db->ix, c->pubkey.b, repoint_cb, &ctx);
         adb_db_file_t *f = adb_db_file(db, it->file);
         atomic_fetch_add(&f->alive_bytes, adb_acct_rec_sz(c->data_len));
         atomic_fetch_add(&f->alive_cnt, 1);
         if (c->lamports == 0) adb_eng_cand_add(e, &c->pubkey);
     }
-    adb_free(ord);
+    adb_free(grp);
 
     /* RECORD: the newest flushed root. */
     acctdb_bank_info_t root = banks[0]->info;
@@ -249,15 +286,14 @@ adb_eng_flush_pass(adb_db_t *db) {
     atomic_store(&e->durable_root, root.slot);
 
     /* RELEASE */
-    uint64_t freed = 0;
     pthread_rwlock_wrlock(&e->blk);
     for (size_t bi = 0; bi < nb; bi++)
         adb_bank_unlink(e, banks[bi]);
     pthread_rwlock_unlock(&e->blk);
-    for (size_t k = 0; k < ni; k++) {
-        freed += sizeof(adb_cacct_t) + items[k].c->data_len;
-        adb_eng_retire(db, ADB_RET_CACCT, items[k].c, 0, 0, 0);
-    }
+    void **objs = (void **)items; /* reused: an item is larger than a pointer */
+    for (size_t k = 0; k < ni; k++)
+        objs[k] = items[k].c;
+    adb_eng_retire_many(db, ADB_RET_CACCT, objs, ni);
     for (size_t bi = 0; bi < nb; bi++)
         adb_eng_retire(db, ADB_RET_BANK, banks[bi], 0, 0, 0);
     atomic_fetch_sub(&e->cache_bytes, freed);

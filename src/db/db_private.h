@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 /* Index values: file index (32 bits) | record offset / 8 (31 bits) | a
  * zero-lamport flag (bit 0).  Within one slot (one file) the order of values
@@ -191,6 +192,7 @@ typedef struct adb_eng {
     uint32_t            hist_cnt;
     /* write cache */
     _Atomic uint64_t cache_bytes, cache_accts;
+    _Atomic uint64_t unflushed_since_ns; /* first root not yet flushed (0: none) */
     pthread_cond_t   room_cv;
     /* reclamation */
     pthread_mutex_t ret_mu;
@@ -298,9 +300,11 @@ int adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t
  * Readers bracket every access to write-cache accounts and storage extents
  * with enter/exit; objects unlinked by writers and services are retired
  * and freed only when no reader that could have seen them is inside. */
-void   adb_epoch_enter(void);
-void   adb_epoch_exit(void);
-void   adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len);
+void adb_epoch_enter(void);
+void adb_epoch_exit(void);
+void adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len);
+/* The same for n objects of one kind at once (one epoch, one lock). */
+void   adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n);
 size_t adb_eng_reclaim(adb_db_t *db, bool all);
 
 /* ---- engine internals ------------------------------------------------------ */
@@ -324,7 +328,17 @@ void         adb_eng_hist_push(adb_eng_t *e, acctdb_bank_info_t const *in);
 
 /* services (db_flush.c, db_clean.c, db_shrink.c): one pass each, called
  * with smu held; return the work done or an error. */
-int  adb_eng_flush_pass(adb_db_t *db);
+int adb_eng_flush_pass(adb_db_t *db);
+/* Whether the service thread should flush now (cfg.flush_min_sz,
+ * flush_max_delay_ms, half the write cache budget). */
+bool adb_eng_flush_due(adb_db_t *db);
+
+static inline uint64_t
+adb_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 int  adb_eng_clean_pass(adb_db_t *db);
 int  adb_eng_purge_pass(adb_db_t *db);
 int  adb_eng_shrink_pass(adb_db_t *db);

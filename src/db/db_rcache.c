@@ -175,24 +175,27 @@ int
 adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out, uint8_t *buf,
                 size_t buf_max) {
     (void)slot;
-    adb_rcache_t *rc = db->eng ? db->eng->rcache : NULL;
-    uint64_t      key = val & ~(ADB_VAL_CACHE | ADB_VAL_DEAD);
+    uint64_t key = val & ~(ADB_VAL_CACHE | ADB_VAL_DEAD);
+    uint32_t fi = adb_db_loc_file(key);
+    if (fi >= adb_db_file_cnt(db)) return ACCTDB_ERR_CORRUPT;
+    adb_db_file_t      *f = adb_db_file(db, fi);
+    adb_db_seg_t const *sg = &db->segs[f->seg];
+    bool                use_map = !db->eng || db->eng->cfg.mmap_reads;
+    uint8_t const      *m =
+        use_map && sg->map && f->seg_off + f->valid_len <= sg->map_sz ? sg->map + f->seg_off : NULL;
+    /* Mapped reads copy straight from the page cache; the read cache
+     * serves the reads that cost a system call. */
+    adb_rcache_t *rc = !m && db->eng ? db->eng->rcache : NULL;
     int           r;
     if (rc && get(rc, key, out, buf, buf_max, &r)) {
         atomic_fetch_add_explicit(&rc->hits, 1, memory_order_relaxed);
         return r;
     }
     if (rc) atomic_fetch_add_explicit(&rc->misses, 1, memory_order_relaxed);
-    uint32_t fi = adb_db_loc_file(key);
-    if (fi >= adb_db_file_cnt(db)) return ACCTDB_ERR_CORRUPT;
-    adb_db_file_t *f = adb_db_file(db, fi);
     uint64_t       off = adb_db_loc_off(key);
     uint8_t        hb[ADB_ACCT_HDR_SZ];
     uint8_t const *h = hb;
     if (off + ADB_ACCT_HDR_SZ > f->valid_len) return ACCTDB_ERR_CORRUPT;
-    adb_db_seg_t const *sg = &db->segs[f->seg];
-    uint8_t const      *m =
-        sg->map && f->seg_off + f->valid_len <= sg->map_sz ? sg->map + f->seg_off : NULL;
     int fd = adb_db_file_fd(db, f);
     if (m)
         h = m + off;

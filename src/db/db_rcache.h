@@ -10,8 +10,10 @@
 int  adb_rcache_open(adb_rcache_t **rc_out, uint64_t max_sz);
 void adb_rcache_close(adb_rcache_t *rc);
 
-/* Reads the storage version (slot, val) into out / buf (buf_max bytes),
- * through the cache.  Returns 0, FULL (out->data_len says how much), or an
+/* Reads the storage version (slot, val) into out / buf (buf_max bytes):
+ * copied from the segment's mapping when cfg.mmap_reads and it is mapped
+ * (the cache is not consulted: the page cache already holds the bytes),
+ * otherwise with pread through the cache.  Returns 0, FULL (out->data_len says how much), or an
  * I/O error.  Caller is inside an epoch. */
 int adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out, uint8_t *buf,
                     size_t buf_max);

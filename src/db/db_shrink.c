@@ -3,7 +3,13 @@
  *
  * States of one pass:
  *   PICK (storages whose alive bytes fall under shrink_ratio of their
- *         length, emptiest first, up to SHRINK_BUDGET bytes read)
+ *         length, emptiest first, up to SHRINK_BUDGET bytes read; by
+ *         default only while all storages together are under the ratio,
+ *         and only until they are back above it: a hot account rewritten
+ *         every slot leaves the files it died in to be dropped nearly
+ *         empty, instead of each file being copied again and again as its
+ *         ratio first dips; cfg.shrink_per_file shrinks every file under
+ *         the ratio)
  *     -> COPY (per storage: read it; keep each record the index still holds
  *        alive at exactly that location)
  *     -> WRITE (the kept records as a new storage of the same slot, one
@@ -179,6 +185,16 @@ adb_eng_shrink_pass(adb_db_t *db) {
     uint32_t n = adb_db_file_cnt(db);
     cand_t  *c = NULL;
     size_t   nc = 0, cap = 0;
+    uint64_t total = 0, alive = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        adb_db_file_t const *f = adb_db_file(db, i);
+        if (atomic_load(&f->replaced)) continue;
+        total += f->valid_len;
+        alive += atomic_load(&f->alive_bytes);
+    }
+    /* Total-space mode: nothing to do while all files together are alive
+     * enough. */
+    if (!e->cfg.shrink_per_file && (double)alive >= ratio * (double)total) return 0;
     for (uint32_t i = 0; i < n; i++) {
         adb_db_file_t const *f = adb_db_file(db, i);
         if (atomic_load(&f->replaced) || !f->valid_len) continue;
@@ -203,7 +219,13 @@ adb_eng_shrink_pass(adb_db_t *db) {
     size_t   nj = 0;
     int      rc = jobs ? 0 : ACCTDB_ERR_NOMEM;
     for (size_t i = 0; !rc && i < nc && read < SHRINK_BUDGET; i++) {
-        read += adb_db_file(db, c[i].idx)->valid_len;
+        adb_db_file_t const *f = adb_db_file(db, c[i].idx);
+        /* Total-space mode: the sparsest files until the total is back at
+         * the ratio. */
+        if (!e->cfg.shrink_per_file && (double)alive >= ratio * (double)total) break;
+        uint64_t fa = atomic_load(&f->alive_bytes);
+        total -= f->valid_len - ADB_MIN(fa, f->valid_len);
+        read += f->valid_len;
         rc = shrink_copy(db, c[i].idx, &jobs[nj]);
         if (!rc)
             nj++;

@@ -225,6 +225,7 @@ test_engine_readers_services(void **state) {
     acctdb_db_config_t cfg;
     acctdb_db_config_default(&cfg);
     cfg.service_interval_ms = 1;
+    cfg.flush_max_delay_ms = 0; /* a flush pass at every wake-up */
     cfg.shrink_ratio = 0.9;
     cfg.owner_index = true;
     cfg.read_cache_max_sz = 256u << 10;

@@ -744,6 +744,13 @@ run_model(bool stepped) {
     m->cfg.service_interval_ms = 1;
     m->cfg.write_cache_max_sz = 64ull << 20;
     m->cfg.read_cache_max_sz = 1ull << 20; /* small: evictions happen */
+    /* Stepped: every read through the read cache, every file under the
+     * ratio shrunk.  Threaded: mapped reads, total-space shrink, flushes
+     * gated by size and delay (small, so they still come often). */
+    m->cfg.mmap_reads = !stepped;
+    m->cfg.shrink_per_file = stepped;
+    m->cfg.flush_min_sz = 256u << 10;
+    m->cfg.flush_max_delay_ms = 2;
     m->cfg.index_bins = 64;
     m->cfg.owner_index = true;
     acctdb_db_source_t src = {.full_path = adb_test_data(F3),

@@ -49,6 +49,7 @@
  * what was read.  The last line is key=value pairs.  Benchmarks never
  * assert: compare the figures with docs/PERFORMANCE.md. */
 #include "acctdb.h"
+#include "bench_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,36 +85,6 @@ static char const *const k_names[E_CNT] = {"acctdb", "lmdb", "rocksdb", "sqlite"
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static double
-now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static uint64_t
-now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-static uint64_t
-rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void
-rng_fill(uint64_t *s, uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t v = rng_next(s);
-        memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-    }
-}
-
 static void
 die(char const *fmt, char const *arg) {
     fprintf(stderr, "bench_db: ");
@@ -134,17 +105,6 @@ xcalloc(size_t n, size_t sz) {
     void *p = calloc(n ? n : 1, sz ? sz : 1);
     if (!p) die("out of memory (%s)", "calloc");
     return p;
-}
-
-static int
-rm_cb(char const *p, struct stat const *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void
-rmtree(char const *p) {
-    nftw(p, rm_cb, 64, FTW_DEPTH | FTW_PHYS);
 }
 
 static uint64_t g_du;

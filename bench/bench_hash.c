@@ -23,6 +23,7 @@
  *   blake3_<impl>_{64b,1k,64k,big}_gbps, lthash_<impl>_{serial,batched}_per_s.
  * Benchmarks never assert: compare the figures with docs/PERFORMANCE.md. */
 #include "acctdb.h"
+#include "bench_util.h"
 #include "hash/blake3.h" /* only to report the one-block form in use */
 
 #include <errno.h>
@@ -44,29 +45,6 @@ static char const *const k_impls[IMPL_CNT] = {"portable", "sse41", "avx2", "avx5
 #define LT_DATA_SZ  165
 
 static volatile uint8_t g_sink;
-
-static double
-now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static uint64_t
-rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void
-rng_fill(uint64_t *s, uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t v = rng_next(s);
-        memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-    }
-}
 
 static void
 die(char const *what) {

@@ -15,6 +15,7 @@
  *      zstd -T<threads> -1 compressing the same tar
  * Each load runs in a child process so its peak RSS is its own.  The last
  * line is key=value pairs. */
+#include "bench_util.h"
 #include "db/db.h"
 #include "hash/lthash.h"
 #include "snapshot/gen.h"
@@ -35,28 +36,10 @@
 #include <unistd.h>
 
 static double
-now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int
-rm_cb(char const *p, struct stat const *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void
-rmtree(char const *p) {
-    nftw(p, rm_cb, 64, FTW_DEPTH | FTW_PHYS);
-}
-
-static double
 sh_time(char const *cmd) {
-    double t0 = now();
+    double t0 = now_s();
     int    rc = system(cmd);
-    double dt = now() - t0;
+    double dt = now_s() - t0;
     if (rc != 0) {
         fprintf(stderr, "bench: '%s' failed\n", cmd);
         exit(1);
@@ -68,13 +51,13 @@ sh_time(char const *cmd) {
 typedef int (*child_fn)(void *ctx);
 static double
 in_child(child_fn fn, void *ctx, long *rss_kb) {
-    double t0 = now();
+    double t0 = now_s();
     pid_t  pid = fork();
     if (pid == 0) _exit(fn(ctx) ? 1 : 0);
     int           st;
     struct rusage ru;
     wait4(pid, &st, 0, &ru);
-    double dt = now() - t0;
+    double dt = now_s() - t0;
     if (!WIFEXITED(st) || WEXITSTATUS(st)) {
         fprintf(stderr, "bench: child failed\n");
         exit(1);
@@ -195,7 +178,7 @@ hash_alone(char const *store, unsigned threads, uint64_t *accounts) {
         j[k] = (hjob_t){.files = f, .lo = start, .hi = n};
         start = n;
     }
-    double t0 = now();
+    double t0 = now_s();
     for (k = 0; k < threads; k++)
         pthread_create(&th[k], NULL, hash_main, &j[k]);
     *accounts = 0;
@@ -203,7 +186,7 @@ hash_alone(char const *store, unsigned threads, uint64_t *accounts) {
         pthread_join(th[k], NULL);
         *accounts += j[k].n;
     }
-    double dt = now() - t0;
+    double dt = now_s() - t0;
     for (size_t i = 0; i < n; i++)
         free(f[i].map);
     free(f);
@@ -244,11 +227,11 @@ write_from_store(char const *archive, char const *store, char const *outdir, uns
     adb_snap_write_opts_t wo = {.workers = threads};
     adb_err_t             err = {0};
     char                  path[4096];
-    double                t0 = now();
+    double                t0 = now_s();
     int                   rc =
         adb_snap_write(outdir, &s->full.manifest, s->full.status_cache_raw,
                        s->full.status_cache_raw_sz, st, n, emit_file, &w, &wo, path, NULL, &err);
-    double dt = now() - t0;
+    double dt = now_s() - t0;
     if (rc) {
         fprintf(stderr, "bench: write failed: %s\n", err.msg);
         exit(1);

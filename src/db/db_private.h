@@ -51,6 +51,10 @@ typedef struct adb_db_seg {
  * it already covers the tail; failure leaves reads on pread. */
 void adb_db_seg_map(adb_db_t *db, uint32_t k);
 
+/* pread of exactly sz bytes (EINTR retried): 0, -errno, or CORRUPT at end
+ * of file. */
+int adb_db_pread_all(int fd, void *buf, size_t sz, uint64_t off);
+
 typedef struct adb_db_file {
     uint64_t slot;
     uint64_t size;      /* declared size */

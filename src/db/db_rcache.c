@@ -156,21 +156,6 @@ put(adb_rcache_t *rc, uint64_t key, acctdb_account_t const *a) {
     pthread_mutex_unlock(&s->mu);
 }
 
-static int
-pread_all(int fd, void *buf, size_t sz, uint64_t off) {
-    uint8_t *p = buf;
-    while (sz) {
-        ssize_t r = pread(fd, p, sz, (off_t)off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return -errno;
-        if (r == 0) return ACCTDB_ERR_CORRUPT;
-        p += r;
-        sz -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 int
 adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out, uint8_t *buf,
                 size_t buf_max) {
@@ -199,15 +184,10 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
     int fd = adb_db_file_fd(db, f);
     if (m)
         h = m + off;
-    else if ((r = pread_all(fd, hb, sizeof hb, f->seg_off + off)) != 0)
+    else if ((r = adb_db_pread_all(fd, hb, sizeof hb, f->seg_off + off)) != 0)
         return r;
     memset(out, 0, sizeof *out);
-    memcpy(out->pubkey.b, h + ADB_ACCT_OFF_PUBKEY, 32);
-    memcpy(out->owner.b, h + ADB_ACCT_OFF_OWNER, 32);
-    out->lamports = adb_load_u64(h + ADB_ACCT_OFF_LAMPORTS);
-    out->rent_epoch = adb_load_u64(h + ADB_ACCT_OFF_RENT_EPOCH);
-    out->executable = h[ADB_ACCT_OFF_EXEC] != 0;
-    out->data_len = adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN);
+    adb_acct_hdr_to_account(h, out);
     out->data = buf;
     if (out->data_len > ADB_ACCT_MAX_DATA_SZ ||
         off + ADB_ACCT_HDR_SZ + out->data_len > f->valid_len)
@@ -215,8 +195,8 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
     if (out->data_len > buf_max) return ACCTDB_ERR_FULL;
     if (out->data_len && m)
         memcpy(buf, m + off + ADB_ACCT_HDR_SZ, (size_t)out->data_len);
-    else if (out->data_len && (r = pread_all(fd, buf, (size_t)out->data_len,
-                                             f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
+    else if (out->data_len && (r = adb_db_pread_all(fd, buf, (size_t)out->data_len,
+                                                    f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
         return r;
     if (rc) put(rc, key, out);
     return 0;

@@ -38,8 +38,8 @@ adb_db_storage_get(adb_db_t const *db, uint32_t i, adb_db_storage_t *out) {
     return 0;
 }
 
-static int
-pread_all(int fd, void *buf, size_t sz, uint64_t off) {
+int
+adb_db_pread_all(int fd, void *buf, size_t sz, uint64_t off) {
     uint8_t *p = buf;
     while (sz) {
         ssize_t r = pread(fd, p, sz, (off_t)off);
@@ -64,7 +64,7 @@ adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, u
     uint8_t        h[ADB_ACCT_HDR_SZ];
     if (off + ADB_ACCT_HDR_SZ > f->valid_len) return ACCTDB_ERR_CORRUPT;
     int fd = adb_db_file_fd(db, f);
-    int rc = pread_all(fd, h, sizeof h, f->seg_off + off);
+    int rc = adb_db_pread_all(fd, h, sizeof h, f->seg_off + off);
     if (rc)
         return adb_db_fail(db, rc, "reading the storage of slot %llu in %s",
                            (unsigned long long)f->slot, db->dir);
@@ -77,14 +77,10 @@ adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, u
         *buf = nb;
         *buf_cap = (size_t)dl;
     }
-    if (dl && (rc = pread_all(fd, *buf, (size_t)dl, f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
+    if (dl &&
+        (rc = adb_db_pread_all(fd, *buf, (size_t)dl, f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
         return rc;
-    memcpy(out->a.pubkey.b, h + ADB_ACCT_OFF_PUBKEY, 32);
-    memcpy(out->a.owner.b, h + ADB_ACCT_OFF_OWNER, 32);
-    out->a.lamports = adb_load_u64(h + ADB_ACCT_OFF_LAMPORTS);
-    out->a.rent_epoch = adb_load_u64(h + ADB_ACCT_OFF_RENT_EPOCH);
-    out->a.executable = h[ADB_ACCT_OFF_EXEC] != 0;
-    out->a.data_len = dl;
+    adb_acct_hdr_to_account(h, &out->a);
     out->a.data = dl ? *buf : NULL;
     out->slot = slot;
     return 0;
@@ -95,7 +91,7 @@ adb_db_storage_read(adb_db_t const *db, uint32_t i, uint64_t off, void *buf, siz
     if (i >= adb_db_file_cnt(db)) return ACCTDB_ERR_INVALID;
     adb_db_file_t const *f = adb_db_file(db, i);
     if (off > f->written || sz > f->written - off) return ACCTDB_ERR_INVALID;
-    return pread_all(adb_db_file_fd(db, f), buf, sz, f->seg_off + off);
+    return adb_db_pread_all(adb_db_file_fd(db, f), buf, sz, f->seg_off + off);
 }
 
 int

@@ -56,6 +56,18 @@ adb_acct_rec_to_account(adb_acct_rec_t const *r, acctdb_account_t *a) {
     a->executable = r->executable;
 }
 
+/* The header fields of a record (h: ADB_ACCT_HDR_SZ bytes) into a; data is
+ * left to the caller. */
+static inline void
+adb_acct_hdr_to_account(uint8_t const *h, acctdb_account_t *a) {
+    memcpy(a->pubkey.b, h + ADB_ACCT_OFF_PUBKEY, 32);
+    memcpy(a->owner.b, h + ADB_ACCT_OFF_OWNER, 32);
+    a->lamports = adb_load_u64(h + ADB_ACCT_OFF_LAMPORTS);
+    a->rent_epoch = adb_load_u64(h + ADB_ACCT_OFF_RENT_EPOCH);
+    a->executable = h[ADB_ACCT_OFF_EXEC] != 0;
+    a->data_len = adb_load_u64(h + ADB_ACCT_OFF_DATA_LEN);
+}
+
 /* Decodes the record at off in buf[0..len) without sanitizing beyond
  * bounds: returns false if it does not fit. */
 static inline bool

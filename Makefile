@@ -58,7 +58,7 @@ CFLAGS  := $(BASE) $(OPT) $(WARN) $(EXTRA_CFLAGS)
 LDFLAGS := $(LDSAN) $(EXTRA_LDFLAGS)
 
 # ---- sources -------------------------------------------------------------
-MODULES   := util hash store index db snapshot net state
+MODULES   := util hash store index db snapshot bank api sim net state
 LIB_SRCS  := $(sort $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c)))
 -include $(wildcard src/*/module.mk)
 
@@ -179,14 +179,15 @@ install: $(LIB_A) $(LIB_SO) $(BIN)
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libacctdb.so.$(VERSION)
 	ln -sf libacctdb.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libacctdb.so.0
 	ln -sf libacctdb.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libacctdb.so
-	install -m 0644 include/acctdb.h $(DESTDIR)$(PREFIX)/include/acctdb.h
+	install -m 0644 include/acctdb.h include/acctdb_sim.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@LIBS@|$(PKG_LIBS) -lpthread -lm|g' acctdb.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/acctdb.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/acctdb $(DESTDIR)$(PREFIX)/lib/libacctdb.* \
-	    $(DESTDIR)$(PREFIX)/include/acctdb.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/acctdb.pc
+	    $(DESTDIR)$(PREFIX)/include/acctdb.h $(DESTDIR)$(PREFIX)/include/acctdb_sim.h \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/acctdb.pc
 
 clean:
 	rm -rf build

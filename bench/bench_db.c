@@ -48,7 +48,7 @@
  * and RAM.  Every engine's loads must agree: found count and a checksum of
  * what was read.  The last line is key=value pairs.  Benchmarks never
  * assert: compare the figures with docs/PERFORMANCE.md. */
-#include "acctdb.h"
+#include "acctdb_sim.h"
 #include "bench_util.h"
 
 #include <errno.h>

@@ -18,7 +18,7 @@
 #include "bench_util.h"
 #include "db/db.h"
 #include "hash/lthash.h"
-#include "snapshot/gen.h"
+#include "sim/sim.h"
 #include "snapshot/load.h"
 #include "snapshot/write.h"
 #include "store/acctfile.h"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Layering check over #include lines (STYLE.md):
-#   util <- hash <- {store, index, state} <- db <- snapshot <- net <- tools
-# store and index never include each other; tools include only acctdb.h.
+# Layering check over #include lines (STYLE.md, docs/ARCHITECTURE.md):
+#   util <- hash <- {store, index, state} <- db <- snapshot <- bank <- api
+#        <- sim <- net <- tools
+# store and index never include each other; tools include only the public
+# headers (acctdb.h, acctdb_sim.h).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
@@ -12,7 +14,10 @@ declare -A allowed=(
   [state]="util hash state"
   [db]="util hash store index state db"
   [snapshot]="util hash store index state db snapshot"
-  [net]="util hash store index state db snapshot net"
+  [bank]="util hash store index state db snapshot bank"
+  [api]="util hash store index state db snapshot bank api"
+  [sim]="util hash store index state db snapshot bank api sim"
+  [net]="util hash store index state db snapshot bank api sim net"
 )
 bad=0
 for mod in "${!allowed[@]}"; do
@@ -24,13 +29,17 @@ for mod in "${!allowed[@]}"; do
         echo "layer violation: $f includes \"$inc\" ($mod may use: ${allowed[$mod]})"; bad=1
       fi
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+    # Only the simulation module may use the simulation header.
+    if [ "$mod" != sim ] && grep -q '#[[:space:]]*include[[:space:]]*"acctdb_sim.h"' "$f"; then
+      echo "layer violation: $f includes acctdb_sim.h (only src/sim may)"; bad=1
+    fi
   done
 done
 for f in tools/acctdb/*.[ch] tools/examples/*.c; do
   [ -f "$f" ] || continue
   while IFS= read -r inc; do
-    case "$inc" in acctdb.h|cmd.h|*/acctdb.h) ;; *) echo "tool $f includes \"$inc\" (only acctdb.h)"; bad=1;; esac
-  done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]\([^>"]*\)[>"].*/\1/p' "$f" | grep -E '^(util|hash|store|index|state|db|snapshot|net)/|^acctdb|^cmd' || true)
+    case "$inc" in acctdb.h|acctdb_sim.h|cmd.h|*/acctdb.h) ;; *) echo "tool $f includes \"$inc\" (only acctdb.h, acctdb_sim.h)"; bad=1;; esac
+  done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]\([^>"]*\)[>"].*/\1/p' "$f" | grep -E '^(util|hash|store|index|state|db|snapshot|bank|api|sim|net)/|^acctdb|^cmd' || true)
 done
 [ $bad -eq 0 ] && echo "layers: ok"
 exit $bad

@@ -1,7 +1,6 @@
-/* src/snapshot/genesis_load.c - genesis.bin as the state at slot 0, and the
- * public genesis and generator functions. */
+/* src/snapshot/genesis_load.c - genesis.bin as the state at slot 0 (its
+ * accounts into a bulk database), and acctdb_genesis_info. */
 #include "hash/lthash.h"
-#include "snapshot/gen.h"
 #include "snapshot/genesis.h"
 #include "snapshot/load.h"
 #include "store/acctfile.h"
@@ -171,14 +170,4 @@ acctdb_genesis_info(char const *path, acctdb_genesis_info_t *out, char *msg_out,
     out->file_sz = fsz;
     adb_genesis_fini(&g);
     return 0;
-}
-
-int
-acctdb_snapshot_gen(acctdb_gen_opts_t const *opts, acctdb_gen_result_t *out, char *msg_out,
-                    size_t msg_max) {
-    if (!opts || !out) return ACCTDB_ERR_INVALID;
-    adb_err_t e = {0};
-    int       rc = adb_gen_run(opts, out, &e);
-    if (msg_out && msg_max) snprintf(msg_out, msg_max, "%s", rc ? e.msg : "");
-    return rc;
 }

@@ -26,6 +26,7 @@
  * run's seed (adb_test_seed).  ACCTDB_HOSTILE_VERBOSE=1 prints every
  * variant with the error it got. */
 #include "../test.h"
+#include "acctdb_sim.h"
 
 #include "db/db.h"
 #include "snapshot/load.h"

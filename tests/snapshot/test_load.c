@@ -7,7 +7,7 @@
 
 #include "db/db.h"
 #include "hash/merkle.h"
-#include "snapshot/gen.h"
+#include "sim/sim.h"
 #include "snapshot/load.h"
 #include "snapshot/write.h"
 #include "snapshot/status_cache.h"

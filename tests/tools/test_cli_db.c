@@ -9,7 +9,7 @@
  * determinism with and without background services. */
 #include "../test.h"
 
-#include "acctdb.h"
+#include "acctdb_sim.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

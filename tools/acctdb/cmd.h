@@ -1,9 +1,10 @@
 /* tools/acctdb/cmd.h - the subcommands of the acctdb binary.  Each is a
- * thin layer over include/acctdb.h (the only header tools may use). */
+ * thin layer over include/acctdb.h, and acctdb_sim.h for generating
+ * snapshots and workloads (the only headers tools may use). */
 #ifndef ACCTDB_TOOL_CMD_H
 #define ACCTDB_TOOL_CMD_H
 
-#include "acctdb.h"
+#include "acctdb_sim.h"
 
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-/* src/snapshot/db_api.c - the public acctdb_db_* functions.
+/* src/api/api_db.c - the public acctdb_db_* functions.
  *
  * The engine lives in src/db; this layer adds what needs the snapshot
  * codecs: creating a database from archives or a genesis file (the loader
@@ -6,7 +6,7 @@
  * between snapshots (DIR/manifest.bin, DIR/status_cache.bin: the origin's,
  * decoded on open), the sysvars a bank records when it begins, and
  * snapshot writing (db_snapshot.c). */
-#include "snapshot/db_api.h"
+#include "api/api_private.h"
 
 #include "snapshot/genesis.h"
 #include "snapshot/sysvar.h"
@@ -33,38 +33,6 @@ acctdb_db_errmsg(acctdb_db_t const *db) {
 static void
 msg_set(char *out, size_t max, char const *msg) {
     if (out && max) snprintf(out, max, "%s", msg);
-}
-
-int
-acctdb_db_config_read(acctdb_db_config_t *cfg, char const *dir, char *msg_out, size_t msg_max) {
-    if (msg_out && msg_max) msg_out[0] = 0;
-    if (!cfg || !dir) return ACCTDB_ERR_INVALID;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return errno == ENOENT ? 0 : -errno;
-    uint8_t *buf;
-    size_t   sz;
-    int      rc = adb_io_read_file(dfd, "acctdb.conf", 1u << 20, &buf, &sz);
-    close(dfd);
-    if (rc == -ENOENT) return 0;
-    if (rc) {
-        if (msg_out) snprintf(msg_out, msg_max, "%s/acctdb.conf: %s", dir, acctdb_strerror(rc));
-        return rc;
-    }
-    char *text = adb_malloc(sz + 1);
-    if (!text) {
-        adb_free(buf);
-        return ACCTDB_ERR_NOMEM;
-    }
-    memcpy(text, buf, sz);
-    text[sz] = 0;
-    adb_free(buf);
-    char m[256];
-    rc = memchr(text, 0, sz) ? ACCTDB_ERR_INVALID : acctdb_db_config_parse(cfg, text, m, sizeof m);
-    if (rc && msg_out)
-        snprintf(msg_out, msg_max, "%s/acctdb.conf: %s", dir,
-                 memchr(text, 0, sz) ? "holds a NUL byte" : m);
-    adb_free(text);
-    return rc;
 }
 
 /* ---- the handle -------------------------------------------------------------- */

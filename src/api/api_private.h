@@ -1,12 +1,15 @@
-/* src/snapshot/db_api.h - the public database handle, shared by
- * db_api.c (open, create, wrappers, bank sysvars) and db_snapshot.c
- * (writing snapshots of a database). */
-#ifndef ADB_SNAPSHOT_DB_API_H
-#define ADB_SNAPSHOT_DB_API_H
+/* src/api/api_private.h - the public database handle, shared by the files
+ * of src/api: api_db.c (create, open, close, the wrappers, bank begin),
+ * api_config.c (configuration) and api_db_snapshot.c (snapshots of a
+ * database). */
+#ifndef ADB_API_PRIVATE_H
+#define ADB_API_PRIVATE_H
 
 #include "db/db.h"
 #include "snapshot/load.h"
 #include "snapshot/manifest.h"
+
+#include <pthread.h>
 
 struct acctdb_db {
     adb_db_t      *db;

@@ -1,4 +1,4 @@
-/* src/snapshot/gen.c - the synthetic snapshot generator (see gen.h).
+/* src/sim/sim_gen.c - the synthetic snapshot generator (see sim.h).
  *
  * Every property of account i comes from a counter-based generator keyed
  * by (seed, i, what), so any account can be re-derived at any time: the
@@ -6,7 +6,8 @@
  * threads), the writing pass re-derives each record as its storage is
  * streamed into the archive.  Nothing but the per-slot record lists (4
  * bytes per record) is kept in memory. */
-#include "snapshot/gen.h"
+#include "sim/sim.h"
+
 
 #include "hash/blake3.h"
 #include "hash/lthash.h"
@@ -31,42 +32,6 @@
 #define MINT_POOL    1024
 #define PROGRAM_POOL 64
 #define REC_NONE     UINT32_MAX
-
-/* ---- counter-based randomness ------------------------------------------- */
-
-static inline uint64_t
-mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-typedef struct rng {
-    uint64_t s;
-} rng_t;
-
-static inline rng_t
-rng_for(uint64_t seed, uint64_t i, uint64_t what) {
-    return (rng_t){mix64(seed ^ mix64(i * 0x9e3779b97f4a7c15ull + what * 0xd1b54a32d192ed03ull))};
-}
-
-static inline uint64_t
-next(rng_t *r) {
-    return mix64(r->s += 0x9e3779b97f4a7c15ull);
-}
-
-static void
-fill_rand(rng_t *r, uint8_t *p, size_t n) {
-    while (n >= 8) {
-        adb_store_u64(p, next(r));
-        p += 8;
-        n -= 8;
-    }
-    if (n) {
-        uint64_t v = next(r);
-        memcpy(p, &v, n);
-    }
-}
 
 /* ---- account plan ------------------------------------------------------- */
 
@@ -94,15 +59,15 @@ typedef struct gen {
 } gen_t;
 
 static uint32_t
-log_uniform(rng_t *r, double lo, double hi) {
-    double u = (double)(next(r) >> 11) * (1.0 / 9007199254740992.0);
+log_uniform(adb_rng_t *r, double lo, double hi) {
+    double u = (double)(adb_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
     return (uint32_t)(lo * exp(u * log(hi / lo)));
 }
 
 static void
 plan(gen_t const *g, uint64_t i, plan_t *p) {
-    rng_t    r = rng_for(g->o.seed, i, 1);
-    uint64_t u = next(&r) % 1000000;
+    adb_rng_t    r = adb_rng_at(g->o.seed, i, 1);
+    uint64_t u = adb_rng_next(&r) % 1000000;
     memset(p, 0, sizeof *p);
     if (u < 700000) {
         p->cls = CLS_TOKEN, p->data_len = 165;
@@ -112,25 +77,25 @@ plan(gen_t const *g, uint64_t i, plan_t *p) {
         p->cls = CLS_SMALL, p->data_len = log_uniform(&r, 200, 2048);
     } else if (u < 999999) {
         p->cls = CLS_LARGE, p->data_len = log_uniform(&r, 2048, 1 << 20);
-        p->exec = next(&r) % 10 == 0;
+        p->exec = adb_rng_next(&r) % 10 == 0;
     } else {
         p->cls = CLS_HUGE, p->data_len = log_uniform(&r, 1 << 20, 10 << 20);
     }
     /* Idle age drawn independently of the size. */
-    rng_t a = rng_for(g->o.seed, i, 2);
-    p->f = (uint32_t)(next(&a) % g->s);
+    adb_rng_t a = adb_rng_at(g->o.seed, i, 2);
+    p->f = (uint32_t)(adb_rng_next(&a) % g->s);
     p->o = REC_NONE;
-    uint64_t v = next(&a) % 100;
+    uint64_t v = adb_rng_next(&a) % 100;
     if (p->f > 0 && v < OLD_PCT + CLOSED_PCT) {
-        p->o = (uint32_t)(next(&a) % p->f);
+        p->o = (uint32_t)(adb_rng_next(&a) % p->f);
         p->closed = v < CLOSED_PCT;
     }
 }
 
 static void
 pubkey_of(gen_t const *g, uint64_t i, uint8_t out[32]) {
-    rng_t r = rng_for(g->o.seed, i, 3);
-    fill_rand(&r, out, 32);
+    adb_rng_t r = adb_rng_at(g->o.seed, i, 3);
+    adb_rng_fill(&r, out, 32);
 }
 
 static uint64_t
@@ -143,10 +108,10 @@ rent_min(uint64_t data_len) {
 static void
 version_of(gen_t const *g, uint64_t i, plan_t const *p, uint64_t tag, acctdb_account_t *a,
            uint8_t *buf) {
-    rng_t r = rng_for(g->o.seed, i, 100 + tag);
+    adb_rng_t r = adb_rng_at(g->o.seed, i, 100 + tag);
     memset(a, 0, sizeof *a);
     pubkey_of(g, i, a->pubkey.b);
-    a->lamports = rent_min(p->data_len) + next(&r) % 1000000000ull + 1;
+    a->lamports = rent_min(p->data_len) + adb_rng_next(&r) % 1000000000ull + 1;
     a->rent_epoch = UINT64_MAX;
     a->data_len = p->data_len;
     a->data = buf;
@@ -155,20 +120,20 @@ version_of(gen_t const *g, uint64_t i, plan_t const *p, uint64_t tag, acctdb_acc
     case CLS_TOKEN:
         memcpy(a->owner.b, g->token_program, 32);
         memset(buf, 0, 165);
-        memcpy(buf, g->mints[next(&r) % MINT_POOL], 32);      /* mint */
-        fill_rand(&r, buf + 32, 32);                          /* owner */
-        adb_store_u64(buf + 64, next(&r) % 1000000000000ull); /* amount */
+        memcpy(buf, g->mints[adb_rng_next(&r) % MINT_POOL], 32);      /* mint */
+        adb_rng_fill(&r, buf + 32, 32);                          /* owner */
+        adb_store_u64(buf + 64, adb_rng_next(&r) % 1000000000000ull); /* amount */
         buf[108] = 1;                                         /* initialized */
         break;
     case CLS_EMPTY:
         break; /* system account: owner all zero */
     default:
-        memcpy(a->owner.b, p->exec ? g->bpf_loader : g->programs[next(&r) % PROGRAM_POOL], 32);
+        memcpy(a->owner.b, p->exec ? g->bpf_loader : g->programs[adb_rng_next(&r) % PROGRAM_POOL], 32);
         /* About a third random bytes in 8-byte runs, the rest zero: it
          * compresses like real program state, not like noise. */
         for (uint32_t k = 0; k < p->data_len; k += 8) {
-            uint64_t w = next(&r);
-            uint64_t v = (k < 48 || w % 3 == 0) ? next(&r) : 0;
+            uint64_t w = adb_rng_next(&r);
+            uint64_t v = (k < 48 || w % 3 == 0) ? adb_rng_next(&r) : 0;
             memcpy(buf + k, &v, ADB_MIN(8u, p->data_len - k));
         }
         break;
@@ -472,8 +437,8 @@ record_account(emit_ctx_t *c, uint32_t r, acctdb_account_t *a) {
     plan(c->g, i, &p);
     if (kind == V_INC) {
         /* Incremental change: the plan's class, tag 2; a change may close. */
-        rng_t x = rng_for(c->g->o.seed, i, 7);
-        if (i < c->g->n && next(&x) % 100 < 5) {
+        adb_rng_t x = adb_rng_at(c->g->o.seed, i, 7);
+        if (i < c->g->n && adb_rng_next(&x) % 100 < 5) {
             memset(a, 0, sizeof *a);
             pubkey_of(c->g, i, a->pubkey.b);
             return 0;
@@ -516,8 +481,8 @@ emit_storage(void *ctx, size_t i, adb_snap_out_t *out) {
 
 static void
 hash_of(gen_t const *g, char const *what, uint64_t slot, uint8_t out[32]) {
-    rng_t r = rng_for(g->o.seed ^ (uint64_t)what[0] << 56 ^ (uint64_t)what[1] << 48, slot, 9);
-    fill_rand(&r, out, 32);
+    adb_rng_t r = adb_rng_at(g->o.seed ^ (uint64_t)what[0] << 56 ^ (uint64_t)what[1] << 48, slot, 9);
+    adb_rng_fill(&r, out, 32);
 }
 
 static int
@@ -584,18 +549,18 @@ build_status_cache(gen_t const *g, uint64_t slot, uint8_t **buf_out, size_t *sz_
     if (d && bk && en) {
         for (uint64_t k = 0; k < n; k++) {
             uint64_t s = slot - k;
-            rng_t    r = rng_for(g->o.seed, s, 11);
+            adb_rng_t    r = adb_rng_at(g->o.seed, s, 11);
             hash_of(g, "bh", s, bk[k].blockhash.b);
-            bk[k].key_index = next(&r) % 12;
+            bk[k].key_index = adb_rng_next(&r) % 12;
             bk[k].entries = &en[2 * k];
             bk[k].entries_cnt = 2;
-            fill_rand(&r, en[2 * k].key_slice, 20);
-            fill_rand(&r, en[2 * k + 1].key_slice, 20);
+            adb_rng_fill(&r, en[2 * k].key_slice, 20);
+            adb_rng_fill(&r, en[2 * k + 1].key_slice, 20);
             en[2 * k + 1].result = (adb_tx_result_t){.is_err = true,
                                                      .tx_err = ADB_TX_ERR_INSTRUCTION_ERROR,
                                                      .index = 0,
                                                      .ix_err = ADB_IX_ERR_CUSTOM,
-                                                     .custom = (uint32_t)(next(&r) % 100)};
+                                                     .custom = (uint32_t)(adb_rng_next(&r) % 100)};
             d[k] = (adb_slot_delta_t){s, true, &bk[k], 1};
         }
         sc.deltas = d;
@@ -628,12 +593,12 @@ gen_init(gen_t *g, adb_gen_opts_t const *o, adb_err_t *err) {
     adb_base58_decode_32("BPFLoaderUpgradeab1e11111111111111111111111", 43, g->bpf_loader);
     adb_base58_decode_32("Sysvar1111111111111111111111111111111111111", 43, g->sysvar_owner);
     for (int k = 0; k < MINT_POOL; k++) {
-        rng_t r = rng_for(o->seed, (uint64_t)k, 5);
-        fill_rand(&r, g->mints[k], 32);
+        adb_rng_t r = adb_rng_at(o->seed, (uint64_t)k, 5);
+        adb_rng_fill(&r, g->mints[k], 32);
     }
     for (int k = 0; k < PROGRAM_POOL; k++) {
-        rng_t r = rng_for(o->seed, (uint64_t)k, 6);
-        fill_rand(&r, g->programs[k], 32);
+        adb_rng_t r = adb_rng_at(o->seed, (uint64_t)k, 6);
+        adb_rng_fill(&r, g->programs[k], 32);
     }
     return 0;
 }
@@ -702,19 +667,19 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv, adb_
     }
     uint64_t cnt = 0, fresh = 0;
     for (uint64_t c = 0; c < m; c++) {
-        rng_t    r = rng_for(g->o.seed, c, 8);
+        adb_rng_t    r = adb_rng_at(g->o.seed, c, 8);
         uint64_t i;
-        if (next(&r) % 100 < 5) {
+        if (adb_rng_next(&r) % 100 < 5) {
             i = g->n + fresh++;
         } else {
             int tries = 0;
             do
-                i = next(&r) % g->n;
+                i = adb_rng_next(&r) % g->n;
             while ((seen[i / 8] >> (i % 8) & 1) && ++tries < 16);
             if (seen[i / 8] >> (i % 8) & 1) continue;
             seen[i / 8] |= (uint8_t)(1u << (i % 8));
         }
-        ch[cnt++] = (change_t){i, (uint32_t)(next(&r) % k)};
+        ch[cnt++] = (change_t){i, (uint32_t)(adb_rng_next(&r) % k)};
     }
     qsort(ch, cnt, sizeof *ch, cmp_change);
 
@@ -879,5 +844,15 @@ cleanup:
     adb_free(scb);
     adb_free(sv);
     adb_free(g);
+    return rc;
+}
+
+int
+acctdb_snapshot_gen(acctdb_gen_opts_t const *opts, acctdb_gen_result_t *out, char *msg_out,
+                    size_t msg_max) {
+    if (!opts || !out) return ACCTDB_ERR_INVALID;
+    adb_err_t e = {0};
+    int       rc = adb_gen_run(opts, out, &e);
+    if (msg_out && msg_max) snprintf(msg_out, msg_max, "%s", rc ? e.msg : "");
     return rc;
 }

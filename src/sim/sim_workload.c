@@ -1,4 +1,4 @@
-/* src/snapshot/workload.c - acctdb_db_workload: a synthetic validator load.
+/* src/sim/sim_workload.c - acctdb_db_workload: a synthetic validator load.
  *
  * Built on the public acctdb_db_* calls only (what a validator would use);
  * the one internal it touches is the engine's per-thread error message,
@@ -28,10 +28,9 @@
  *   3. Every random choice comes from one splitmix64 stream seeded by
  *      opts.seed, consumed in a fixed order: the same root, options and seed
  *      give the same banks. */
-#include "acctdb.h"
+#include "sim/sim.h"
 
 #include "db/db.h"
-#include "util/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,34 +59,7 @@ acctdb_workload_opts_default(acctdb_workload_opts_t *o) {
     o->known_max = 262144;
 }
 
-/* ---- randomness ----------------------------------------------------------- */
-
-static inline uint64_t
-rnd(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t
-rnd_below(uint64_t *s, uint64_t n) {
-    return n ? rnd(s) % n : 0;
-}
-
-/* Uniform in [0, 1). */
-static inline double
-rnd_unit(uint64_t *s) {
-    return (double)(rnd(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static void
-rnd_fill(uint64_t *s, uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t v = rnd(s);
-        memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-    }
-}
+/* ---- helpers ------------------------------------------------------------- */
 
 /* BLAKE3(label, a, b) as 32 bytes: pubkeys and hashes of the workload. */
 static void
@@ -129,7 +101,7 @@ typedef struct wl {
     acctdb_db_t                  *db;
     acctdb_workload_opts_t const *o;
     acctdb_workload_result_t     *r;
-    uint64_t                      rng;
+    adb_rng_t                     rng;
     uint64_t                      root;
     uint64_t                     *chain;
     uint32_t                      chain_len;
@@ -210,7 +182,7 @@ remember(wl_t *w, acctdb_pubkey_t const *k, uint64_t lamports, uint32_t data_len
     }
     /* Full: forget a cold one (the hot, older half stays). */
     uint32_t half = w->known_cnt / 2;
-    w->known[half + rnd_below(&w->rng, w->known_cnt - half)] = x;
+    w->known[half + adb_rng_below(&w->rng, w->known_cnt - half)] = x;
 }
 
 typedef struct disc_ctx {
@@ -252,7 +224,7 @@ discover(wl_t *w) {
  * entries, at low indices, are the hot ones). */
 static uint32_t
 pick_hot(wl_t *w) {
-    double u = rnd_unit(&w->rng);
+    double u = adb_rng_unit(&w->rng);
     u = u * u;
     u = u * u;
     uint32_t i = (uint32_t)(u * (double)w->known_cnt);
@@ -286,9 +258,9 @@ token_data(wl_t *w, uint8_t *d, acctdb_pubkey_t const *k) {
     memcpy(&ks, k->b, 8);
     memset(d, 0, WL_TOKEN_SZ);
     memcpy(d, w->mints[ks % WL_MINTS].b, 32);
-    uint64_t os = ks ^ 0x6f776e6572ull; /* the wallet owning it, fixed per account */
-    rnd_fill(&os, d + 32, 32);
-    put_u64(d + 64, rnd_below(&w->rng, 1000000000000ull)); /* amount */
+    adb_rng_t os = adb_rng_seed(ks ^ 0x6f776e6572ull); /* the wallet owning it, fixed */
+    adb_rng_fill(&os, d + 32, 32);
+    put_u64(d + 64, adb_rng_below(&w->rng, 1000000000000ull)); /* amount */
     d[108] = 1;                                            /* initialized */
 }
 
@@ -312,8 +284,8 @@ fill(wl_t *w, acctdb_account_t *a, known_t const *x, size_t *used, uint64_t *off
     if (kind == K_TOKEN && x->data_len == WL_TOKEN_SZ) {
         token_data(w, d, &x->pubkey);
     } else {
-        uint64_t s = slot ^ rnd(&w->rng);
-        rnd_fill(&s, d, x->data_len);
+        adb_rng_t s = adb_rng_seed(slot ^ adb_rng_next(&w->rng));
+        adb_rng_fill(&s, d, x->data_len);
         if (x->data_len >= 8) put_u64(d, slot);
     }
     return 0;
@@ -323,7 +295,7 @@ static void
 new_account(wl_t *w, known_t *x) {
     derive(x->pubkey.b, "acctdb workload account", w->o->seed ^ (w->r->start_root << 20),
            w->new_seq++);
-    uint64_t c = rnd_below(&w->rng, 100);
+    uint64_t c = adb_rng_below(&w->rng, 100);
     if (c < 70) {
         x->kind = K_TOKEN;
         x->data_len = WL_TOKEN_SZ;
@@ -331,10 +303,10 @@ new_account(wl_t *w, known_t *x) {
     } else if (c < 85) {
         x->kind = K_SYSTEM;
         x->data_len = 0;
-        x->lamports = 1000000 + rnd_below(&w->rng, 100000000000ull);
+        x->lamports = 1000000 + adb_rng_below(&w->rng, 100000000000ull);
     } else {
-        x->kind = (uint8_t)(K_PROGRAM + rnd_below(&w->rng, WL_PROGRAMS));
-        x->data_len = 200 + (uint32_t)rnd_below(&w->rng, 2048 - 200 + 1);
+        x->kind = (uint8_t)(K_PROGRAM + adb_rng_below(&w->rng, WL_PROGRAMS));
+        x->data_len = 200 + (uint32_t)adb_rng_below(&w->rng, 2048 - 200 + 1);
         x->lamports = (128 + (uint64_t)x->data_len) * 6960;
     }
 }
@@ -343,10 +315,10 @@ new_account(wl_t *w, known_t *x) {
 static int
 store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
     acctdb_workload_opts_t const *o = w->o;
-    uint32_t n = o->stores_min + (uint32_t)rnd_below(&w->rng, o->stores_max - o->stores_min + 1ull);
+    uint32_t n = o->stores_min + (uint32_t)adb_rng_below(&w->rng, o->stores_max - o->stores_min + 1ull);
     size_t   used = 0;
     for (uint32_t i = 0; i < n; i++) {
-        double   u = rnd_unit(&w->rng);
+        double   u = adb_rng_unit(&w->rng);
         known_t  x;
         uint64_t off;
         int      rc;
@@ -361,7 +333,7 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
                 /* A cold account is closed and forgotten (one found in the
                  * database is updated instead: its lamports stay). */
                 uint32_t half = w->known_cnt / 2;
-                uint32_t c = half + (uint32_t)rnd_below(&w->rng, w->known_cnt - half);
+                uint32_t c = half + (uint32_t)adb_rng_below(&w->rng, w->known_cnt - half);
                 k = &w->known[c];
                 if (!(k->kind & K_FOUND)) {
                     memset(&w->batch[i], 0, sizeof w->batch[i]);
@@ -375,8 +347,8 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
             if (!k) k = &w->known[pick_hot(w)];
             if ((k->kind & ~K_FOUND) == K_SYSTEM) {
                 /* lamports move: +-1 SOL at most, never below 0.001 SOL */
-                uint64_t d = rnd_below(&w->rng, 1000000000ull);
-                k->lamports = rnd(&w->rng) & 1 || k->lamports < 1000000 + d ? k->lamports + d
+                uint64_t d = adb_rng_below(&w->rng, 1000000000ull);
+                k->lamports = adb_rng_next(&w->rng) & 1 || k->lamports < 1000000 + d ? k->lamports + d
                                                                             : k->lamports - d;
             }
             rc = fill(w, &w->batch[i], k, &used, &off, slot);
@@ -400,7 +372,7 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
  * tip of a live side fork. */
 static uint64_t
 live_slot(wl_t *w) {
-    uint64_t c = rnd_below(&w->rng, 1ull + w->chain_len + w->side_cnt);
+    uint64_t c = adb_rng_below(&w->rng, 1ull + w->chain_len + w->side_cnt);
     if (c == 0) return w->root;
     if (c <= w->chain_len) return w->chain[c - 1];
     return w->side[c - 1 - w->chain_len].tip;
@@ -501,16 +473,16 @@ one_slot(wl_t *w, uint64_t slot) {
     uint32_t                      k = 0;
     bool                          fork_wins = false;
     if (o->forks > 1 && w->chain_len && w->side_cnt + 1 < o->forks &&
-        rnd_unit(&w->rng) < o->fork_frac) {
+        adb_rng_unit(&w->rng) < o->fork_frac) {
         where = 1;
         parent = w->chain_len >= 2 ? w->chain[w->chain_len - 2] : w->root;
-        fork_wins = rnd(&w->rng) & 1;
+        fork_wins = adb_rng_next(&w->rng) & 1;
     } else if (w->side_cnt) {
         uint32_t growing = 0;
         for (uint32_t i = 0; i < w->side_cnt; i++)
             growing += w->side[i].more > 0;
-        if (growing && rnd(&w->rng) & 1) {
-            uint32_t pick = (uint32_t)rnd_below(&w->rng, growing);
+        if (growing && adb_rng_next(&w->rng) & 1) {
+            uint32_t pick = (uint32_t)adb_rng_below(&w->rng, growing);
             for (k = 0; k < w->side_cnt; k++)
                 if (w->side[k].more && !pick--) break;
             where = 2;
@@ -531,7 +503,7 @@ one_slot(wl_t *w, uint64_t slot) {
         side_t *s = &w->side[w->side_cnt++];
         s->point = parent;
         s->banks = 1;
-        s->more = (uint32_t)rnd_below(&w->rng, 4);
+        s->more = (uint32_t)adb_rng_below(&w->rng, 4);
         if (fork_wins) {
             /* The new sibling takes over the tip; the old tip loses. */
             s->tip = tip;
@@ -580,7 +552,7 @@ acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
     int rc = check_opts(o);
     if (rc) return rc;
     double t0 = now_s();
-    wl_t   w = {.db = db, .o = o, .r = out, .rng = o->seed ^ 0x776f726b6c6f6164ull};
+    wl_t   w = {.db = db, .o = o, .r = out, .rng = {o->seed ^ 0x776f726b6c6f6164ull}};
     w.root = acctdb_db_root_slot(db, NULL);
     if (w.root > UINT64_MAX - o->slots - 1) return bad_opt("slots would pass the largest slot");
     out->start_root = w.root;

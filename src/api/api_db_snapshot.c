@@ -1,4 +1,4 @@
-/* src/snapshot/db_snapshot.c - snapshots of a live database.
+/* src/api/api_db_snapshot.c - snapshots of a live database.
  *
  * acctdb_db_snapshot writes the durable root (the engine flushes every
  * rooted bank first) as a full archive, or as an incremental one with the
@@ -25,7 +25,7 @@
  * Invariant: a tombstone newer than the last full snapshot is never
  * cleaned (db_clean.c), so every incremental carries the closures since
  * its base and a full + incremental restore cannot resurrect an account. */
-#include "snapshot/db_api.h"
+#include "api/api_private.h"
 
 #include "snapshot/status_cache.h"
 #include "snapshot/sysvar.h"

@@ -1,5 +1,5 @@
-/* src/snapshot/snapshot_api.c - the public acctdb_snapshot_* functions: thin
- * wrappers over the loader (load.c) and db's read API. */
+/* src/api/api_snapshot.c - the public acctdb_snapshot_* functions: thin
+ * wrappers over the loader (src/snapshot/load.c) and db's read API. */
 #include "snapshot/bincode_types.h"
 #include "snapshot/load.h"
 

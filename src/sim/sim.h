@@ -1,4 +1,8 @@
-/* src/snapshot/gen.h - a generator of large, valid, mainnet-like snapshots.
+/* src/sim/sim.h - simulation: the generator of large, valid, mainnet-like
+ * snapshots (sim_gen.c) and the synthetic validator workload
+ * (sim_workload.c); the public side is include/acctdb_sim.h.
+ *
+ * The snapshot generator:
  *
  * N accounts with about the mainnet mix of stored sizes (70% 165-byte token
  * accounts, 15% empty system accounts, 15% 200 B - 2 KiB, 0.05% up to
@@ -13,9 +17,11 @@
  *
  * Everything derives from the seed: the same arguments give the same
  * archives, byte for byte. */
-#ifndef ADB_SNAPSHOT_GEN_H
-#define ADB_SNAPSHOT_GEN_H
+#ifndef ADB_SIM_SIM_H
+#define ADB_SIM_SIM_H
 
+#include "acctdb_sim.h"
+#include "util/rng.h"
 #include "util/util.h"
 
 typedef acctdb_gen_opts_t   adb_gen_opts_t;

@@ -1,0 +1,199 @@
+/* acctdb_sim.h - simulation for tools, benchmarks and tests: the seeded
+ * generator, the mainnet-like account mix, the snapshot generator and the
+ * synthetic validator workload.
+ *
+ * This is not the stable API of include/acctdb.h: what is declared here
+ * may change between releases as the simulation follows mainnet.  It is
+ * built into libacctdb (the acctdb tool, the benchmarks and the tests use
+ * it) and its functions follow acctdb.h's conventions (errors, *_out,
+ * reentrancy). */
+#ifndef ACCTDB_SIM_H
+#define ACCTDB_SIM_H
+
+#include "acctdb.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================== */
+/* The generator (splitmix64)                                               */
+/* ======================================================================== */
+
+/* One seeded stream.  Every synthetic thing in acctdb (snapshots, the
+ * workload, benchmark traces, test data) draws from this generator, so a
+ * seed means the same thing everywhere.  Not for secrets. */
+typedef struct acctdb_rng {
+    uint64_t s;
+} acctdb_rng_t;
+
+/* acctdb_rng_seed: a stream starting at seed. */
+ACCTDB_API acctdb_rng_t acctdb_rng_seed(uint64_t seed);
+/* acctdb_rng_at: the stream of item i for purpose `what` (any item can be
+ * re-derived on its own). */
+ACCTDB_API acctdb_rng_t acctdb_rng_at(uint64_t seed, uint64_t i, uint64_t what);
+ACCTDB_API uint64_t     acctdb_rng_next(acctdb_rng_t *r);
+/* Uniform in [0, n); 0 if n is 0. */
+ACCTDB_API uint64_t acctdb_rng_below(acctdb_rng_t *r, uint64_t n);
+/* Uniform in [0, 1). */
+ACCTDB_API double acctdb_rng_unit(acctdb_rng_t *r);
+/* n random bytes. */
+ACCTDB_API void acctdb_rng_fill(acctdb_rng_t *r, void *p, size_t n);
+
+/* ======================================================================== */
+/* Generated snapshots                                                      */
+/* ======================================================================== */
+
+typedef struct acctdb_gen_opts {
+    uint64_t           accounts; /* N, 1 .. 2^30-1 */
+    uint64_t           slots;    /* S; 0 -> clamp(N / 1000, 10, 4000) */
+    uint64_t           seed;
+    uint64_t           incremental; /* M changed accounts; 0 -> no incremental */
+    uint64_t           max_bytes;   /* refuse above this many account-file bytes; 0 -> 8 GiB */
+    char const        *out_dir;     /* existing directory */
+    unsigned           threads;     /* 0 -> CPUs */
+    acctdb_progress_fn progress;
+    void              *progress_ctx;
+} acctdb_gen_opts_t;
+
+typedef struct acctdb_gen_result {
+    char     full_path[4096];
+    char     inc_path[4096]; /* "" without an incremental */
+    uint64_t full_slot, inc_slot;
+    uint64_t records;        /* account records in the full archive */
+    uint64_t live;           /* live accounts at the full slot */
+    uint64_t account_bytes;  /* stored bytes of the full archive's account files */
+    double   mean_record_sz; /* account_bytes / records */
+    uint64_t compressed_sz;
+    uint64_t inc_records, inc_live, inc_compressed_sz;
+    uint64_t capitalization, inc_capitalization;
+    double   gen_s, write_s; /* seconds planning + hashing, and writing */
+} acctdb_gen_result_t;
+
+/* acctdb_snapshot_gen: writes a valid, mainnet-like full snapshot (and an
+ * incremental of opts->incremental changed accounts) into opts->out_dir;
+ * deterministic for a seed.  The mix of stored sizes: ~70% 165-byte token
+ * accounts, 15% empty, 15% 200 B - 2 KiB, ~0.05% up to 1 MiB, one in a
+ * million up to 10 MiB; older duplicate versions and zero-lamport
+ * tombstones over S slots; sysvars and a status cache so every load check
+ * passes.  Errors: INVALID (arguments), FULL (over max_bytes: nothing is
+ * written), IO/-errno, NOMEM; msg_out (may be NULL) says which. */
+ACCTDB_API int acctdb_snapshot_gen(acctdb_gen_opts_t const *opts, acctdb_gen_result_t *out,
+                                   char *msg_out, size_t msg_max);
+
+
+/* ======================================================================== */
+/* Synthetic validator workload                                             */
+/* ======================================================================== */
+
+/* A realistic, deterministic validator load on an open database, for
+ * benchmarks, demos and tests.  Starting at the root, each new slot is a
+ * bank begun with acctdb_db_bank_begin (so SlotHistory and Clock record it
+ * and snapshots of later roots verify), given a batch of stores, frozen
+ * with deterministic metadata and, once it is root_lag banks deep on the
+ * surviving fork, rooted:
+ *
+ *   bank_begin(slot, parent, ts) -> store(batch) -> freeze(meta)
+ *     -> [load_batch at random live slots] -> root(the bank root_lag deep)
+ *
+ * Slots.  Every slot number from root + 1 to root + slots gets one bank,
+ * so a run uses exactly `slots` slot numbers.  With forks > 1, a bank
+ * sometimes (fork_frac) starts a sibling of the newest bank of the
+ * surviving fork, on the same parent; a coin decides which of the two
+ * keeps growing as the surviving fork; the other one grows for up to 3
+ * more banks, then stops, and dies when the engine roots a bank above the
+ * fork point.  At most `forks` forks are alive at once.  The last
+ * root_lag banks of the surviving fork (and forks not yet decided) stay
+ * unrooted at the end, like a real validator's; the database drops them
+ * at close.
+ *
+ * Accounts.  The workload remembers up to known_max pubkeys in a ring:
+ * first the system- and token-program accounts of the root (found with
+ * acctdb_db_scan, in pubkey order, data up to 64 KiB, up to known_max / 2
+ * per owner; only with cfg.owner_index, else the ring starts empty, which
+ * changes what a seed gives), then the accounts it creates.  Each store of a batch
+ * (stores_min..stores_max, uniform) is
+ *   - a new account (new_account_frac) with the mainnet size mix: 70%
+ *     165-byte SPL token accounts (owner TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9
+ *     Ss623VQ5DA, one of 16 mints at offset 0), 15% 0-byte system-program
+ *     accounts, 15% 200 B - 2 KiB accounts of 4 synthetic programs;
+ *   - a closure (close_frac: lamports 0) of an account the workload
+ *     created, from the colder half of the ring, which forgets it (an
+ *     account found in the database is updated instead);
+ *   - else an update of a remembered account, picked with a steep power
+ *     law (index = n * u^4: the oldest 1% of the ring gets ~30% of the
+ *     updates, the oldest 10% ~56%): new lamports (system), a new amount
+ *     (token) or new data (programs).
+ * Sysvars, vote and stake accounts are never touched except by
+ * acctdb_db_bank_begin.  Lamports are not conserved: new accounts bring
+ * theirs, closures take theirs, system accounts drift by up to 1 SOL.
+ *
+ * Metadata.  blockhash and block_id are BLAKE3 of (seed, slot);
+ * unix_timestamp is the root's Clock timestamp plus 0.4 s per slot
+ * (rounded down to seconds); transaction_count is the parent's plus half
+ * the batch; signature_count 9/8 of that.
+ *
+ * Determinism: the same database root, options and seed give the same
+ * banks, the same accounts and the same lattice hashes, whatever the
+ * background services do meanwhile.  Memory: about 48 bytes per remembered
+ * pubkey plus one batch. */
+typedef struct acctdb_workload_opts {
+    uint64_t slots;              /* slot numbers to use (one bank each); 0 does nothing */
+    uint32_t forks;              /* forks alive at most at once, 1 .. 64; default 1 */
+    uint64_t seed;               /* default 0 */
+    uint32_t stores_min;         /* accounts stored per bank, uniform in min .. max; */
+    uint32_t stores_max;         /* default 2000 .. 5000; max <= 1000000 */
+    double   new_account_frac;   /* default 0.1 */
+    double   close_frac;         /* default 0.01; new + close <= 1 */
+    double   fork_frac;          /* chance a bank starts a fork (forks > 1); default 0.1 */
+    uint32_t root_lag;           /* banks between the root and the newest bank; 32;
+                                  * <= 100000; 0 roots every bank (no forks) */
+    uint64_t loads_per_store;    /* loads per stored account, in batches of 64 at
+                                  * random live slots; default 0 */
+    uint32_t known_max;          /* pubkeys remembered, 16 .. 2^26; default 262144 */
+    uint32_t service_every;      /* if > 0: step every background service
+                                  * (acctdb_db_service_step) after every
+                                  * service_every roots, for databases opened
+                                  * with cfg.background off; default 0 */
+    acctdb_progress_fn progress; /* may be NULL: ("workload", slots done, slots) */
+    void              *progress_ctx;
+} acctdb_workload_opts_t;
+
+typedef struct acctdb_workload_result {
+    uint64_t           start_root;    /* the root when the workload began */
+    uint64_t           first_slot;    /* start_root + 1 */
+    uint64_t           last_slot;     /* the newest slot used */
+    uint64_t           slots_created; /* banks begun (== opts.slots on success) */
+    uint64_t           slots_rooted;  /* of them, rooted */
+    uint64_t           slots_dead;    /* on forks that lost (killed by a root) */
+    uint64_t           slots_pending; /* still unrooted and live at the end */
+    uint64_t           forks_started;
+    uint64_t           discovered; /* pubkeys found in the database at the start */
+    uint64_t           stores;     /* accounts stored (bank_begin's sysvars excluded) */
+    uint64_t           new_accounts, updates, closed;
+    uint64_t           loads, load_misses; /* misses: absent or closed at that slot */
+    uint64_t           root_slot;          /* the root at the end */
+    uint64_t           tip_slot;           /* the newest bank of the surviving fork */
+    double             seconds;
+    acctdb_bank_info_t root_info; /* of root_slot */
+    acctdb_bank_info_t tip_info;  /* of tip_slot */
+} acctdb_workload_result_t;
+
+/* acctdb_workload_opts_default: fills the defaults above (slots 0). */
+ACCTDB_API void acctdb_workload_opts_default(acctdb_workload_opts_t *o);
+
+/* acctdb_db_workload: runs the workload on db (see above); *out gets what
+ * it did (also, as far as it got, on error).  db must not be written by
+ * anyone else meanwhile (readers are fine).  Errors: INVALID (options: the
+ * message names the field), any error of acctdb_db_bank_begin / _store /
+ * _freeze / _root / _load_batch / _scan, NOMEM.  The first error stops the
+ * run; acctdb_db_errmsg (on the calling thread) says which call failed, at
+ * which slot, and why. */
+ACCTDB_API int acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
+                                  acctdb_workload_result_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ACCTDB_SIM_H */

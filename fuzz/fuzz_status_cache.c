@@ -5,7 +5,7 @@
  * accept it against a SlotHistory built from its own slots.  The same bytes
  * are also read as SlotHistory, Clock, Rent and EpochSchedule data. */
 #include "snapshot/status_cache.h"
-#include "snapshot/sysvar.h"
+#include "bank/bank_sysvar.h"
 #include "util/json_out.h"
 
 #include <stdlib.h>
@@ -88,11 +88,11 @@ LLVMFuzzerTestOneInput(uint8_t const *data, size_t sz) {
     }
     if (adb_sysvar_rent_decode(data, sz, &r, NULL) == 0) {
         adb_sysvar_rent_encode(&r, out);
-        if (memcmp(out, data, ADB_SNAP_RENT_SZ) != 0) abort();
+        if (memcmp(out, data, ADB_BANK_RENT_SZ) != 0) abort();
     }
     if (adb_sysvar_epoch_schedule_decode(data, sz, &es, NULL) == 0) {
         adb_sysvar_epoch_schedule_encode(&es, out);
-        if (memcmp(out, data, ADB_SNAP_EPOCH_SCHEDULE_SZ) != 0) abort();
+        if (memcmp(out, data, ADB_BANK_EPOCH_SCHEDULE_SZ) != 0) abort();
     }
     return 0;
 }

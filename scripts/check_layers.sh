@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Layering check over #include lines (STYLE.md, docs/ARCHITECTURE.md):
-#   util <- hash <- {store, index, state} <- db <- snapshot <- bank <- api
+#   util <- hash <- {store, index, state} <- db <- bank <- snapshot <- api
 #        <- sim <- net <- tools
 # store and index never include each other; tools include only the public
 # headers (acctdb.h, acctdb_sim.h).
@@ -13,8 +13,8 @@ declare -A allowed=(
   [index]="util hash index"
   [state]="util hash state"
   [db]="util hash store index state db"
-  [snapshot]="util hash store index state db snapshot"
-  [bank]="util hash store index state db snapshot bank"
+  [bank]="util hash store index state db bank"
+  [snapshot]="util hash store index state db bank snapshot"
   [api]="util hash store index state db snapshot bank api"
   [sim]="util hash store index state db snapshot bank api sim"
   [net]="util hash store index state db snapshot bank api sim net"

@@ -7,9 +7,10 @@
  * decoded on open), the sysvars a bank records when it begins, and
  * snapshot writing (db_snapshot.c). */
 #include "api/api_private.h"
+#include "bank/bank.h"
 
 #include "snapshot/genesis.h"
-#include "snapshot/sysvar.h"
+#include "bank/bank_sysvar.h"
 #include "util/base58.h"
 #include "util/io.h"
 
@@ -458,10 +459,10 @@ acctdb_db_bank_begin(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, int64
         bool have_old = !r && !adb_sysvar_clock_decode(pcd, (size_t)pc.data_len, &old, NULL);
         adb_epoch_schedule_t const *es = &db->man.bank.epoch_schedule;
         clock.slot = slot;
-        clock.epoch = db->has_man && es->slots_per_epoch ? adb_epoch_schedule_epoch(es, slot) : 0;
+        clock.epoch = db->has_man && es->slots_per_epoch ? adb_epoch_of(es, slot) : 0;
         clock.leader_schedule_epoch =
             db->has_man && es->slots_per_epoch
-                ? adb_epoch_schedule_epoch(es, slot + es->leader_schedule_slot_offset)
+                ? adb_epoch_of(es, slot + es->leader_schedule_slot_offset)
                 : clock.epoch;
         clock.epoch_start_timestamp =
             have_old && old.epoch == clock.epoch ? old.epoch_start_timestamp : unix_timestamp;

@@ -26,9 +26,10 @@
  * cleaned (db_clean.c), so every incremental carries the closures since
  * its base and a full + incremental restore cannot resurrect an account. */
 #include "api/api_private.h"
+#include "bank/bank.h"
 
 #include "snapshot/status_cache.h"
-#include "snapshot/sysvar.h"
+#include "bank/bank_sysvar.h"
 #include "snapshot/write.h"
 #include "util/base58.h"
 
@@ -303,8 +304,8 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
     b->capitalization = s.root.capitalization;
     b->accounts_data_len = s.root.accounts_data_len;
     b->tick_height = b->max_tick_height = (root + 1) * b->ticks_per_slot;
-    if (b->epoch) b->epoch = adb_epoch_schedule_epoch(&b->epoch_schedule, root);
-    b->rent_collector.epoch = adb_epoch_schedule_epoch(&b->epoch_schedule, root);
+    if (b->epoch) b->epoch = adb_epoch_of(&b->epoch_schedule, root);
+    b->rent_collector.epoch = adb_epoch_of(&b->epoch_schedule, root);
     b->ancestors = NULL;
     b->ancestors_cnt = 0;
     b->collector_fees = 0;

@@ -1,6 +1,7 @@
 /* src/api/api_snapshot.c - the public acctdb_snapshot_* functions: thin
  * wrappers over the loader (src/snapshot/load.c) and db's read API. */
 #include "snapshot/bincode_types.h"
+#include "bank/bank.h"
 #include "snapshot/load.h"
 
 #include <ftw.h>
@@ -140,7 +141,7 @@ acctdb_snapshot_info(acctdb_snapshot_t const *h, acctdb_snapshot_info_t *out) {
     out->accounts_data_len = s->totals.data_len;
     out->manifest_capitalization = m->bank.capitalization;
     out->manifest_accounts_data_len = m->bank.accounts_data_len;
-    out->epoch = adb_epoch_schedule_epoch(&m->bank.epoch_schedule, m->bank.slot);
+    out->epoch = adb_epoch_of(&m->bank.epoch_schedule, m->bank.slot);
     out->parent_slot = m->bank.parent_slot;
     out->block_height = m->bank.block_height;
     if (m->extra.has_accounts_lt_hash) {

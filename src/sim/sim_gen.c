@@ -7,6 +7,7 @@
  * streamed into the archive.  Nothing but the per-slot record lists (4
  * bytes per record) is kept in memory. */
 #include "sim/sim.h"
+#include "bank/bank.h"
 
 
 #include "hash/blake3.h"
@@ -14,7 +15,7 @@
 #include "snapshot/bincode_types.h"
 #include "snapshot/manifest.h"
 #include "snapshot/status_cache.h"
-#include "snapshot/sysvar.h"
+#include "bank/bank_sysvar.h"
 #include "snapshot/write.h"
 #include "store/acctfile.h"
 #include "util/base58.h"
@@ -145,8 +146,8 @@ version_of(gen_t const *g, uint64_t i, plan_t const *p, uint64_t tag, acctdb_acc
 typedef struct sysvars {
     uint8_t          slot_history[ADB_SYSVAR_SLOT_HISTORY_SZ];
     uint8_t          clock[ADB_SYSVAR_CLOCK_SZ];
-    uint8_t          rent[ADB_SNAP_RENT_SZ];
-    uint8_t          epoch_schedule[ADB_SNAP_EPOCH_SCHEDULE_SZ];
+    uint8_t          rent[ADB_BANK_RENT_SZ];
+    uint8_t          epoch_schedule[ADB_BANK_EPOCH_SCHEDULE_SZ];
     acctdb_account_t acct[4];
     int              cnt; /* how many of acct[] go into the archive */
 } sysvars_t;
@@ -166,7 +167,7 @@ sysvars_build(gen_t const *g, uint64_t slot, sysvars_t *sv) {
     int rc = adb_sysvar_slot_history_write(slots, cnt, slot + 1, sv->slot_history);
     adb_free(slots);
     if (rc) return rc;
-    uint64_t    epoch = adb_epoch_schedule_epoch(&g_es, slot);
+    uint64_t    epoch = adb_epoch_of(&g_es, slot);
     adb_clock_t c = {.slot = slot,
                      .epoch_start_timestamp = 1700000000 + (int64_t)(epoch * 432000 * 2 / 5),
                      .epoch = epoch,

@@ -4,24 +4,24 @@
 #include "hash/sha256.h"
 #include "util/json_out.h"
 
-#define GENESIS_ACCOUNT_MIN (32 + ADB_SNAP_ACCOUNT_MIN_SZ)
+#define GENESIS_ACCOUNT_MIN (32 + ADB_BANK_ACCOUNT_MIN_SZ)
 #define PROGRAM_MIN         (8 + 32)
 
 void
 adb_genesis_init(adb_genesis_t *g) {
     memset(g, 0, sizeof *g);
-    adb_snap_mem_init(&g->mem, 0);
+    adb_arena_init(&g->mem, 0);
 }
 
 void
 adb_genesis_fini(adb_genesis_t *g) {
-    adb_snap_mem_fini(&g->mem);
+    adb_arena_fini(&g->mem);
     memset(g, 0, sizeof *g);
 }
 
 void *
 adb_genesis_alloc(adb_genesis_t *g, size_t sz) {
-    return adb_snap_mem_alloc(&g->mem, sz);
+    return adb_arena_alloc(&g->mem, sz);
 }
 
 char const *
@@ -41,7 +41,7 @@ adb_genesis_cluster_name(uint32_t cluster_type) {
 }
 
 static adb_genesis_account_t *
-rd_accounts(adb_bc_rd_t *rd, adb_snap_mem_t *mem, uint64_t *cnt_out, char const *what,
+rd_accounts(adb_bc_rd_t *rd, adb_arena_t *mem, uint64_t *cnt_out, char const *what,
             char const *what_acct) {
     *cnt_out = 0;
     uint64_t               n = adb_bc_len(rd, GENESIS_ACCOUNT_MIN, what);
@@ -61,8 +61,8 @@ adb_genesis_decode(void const *buf, size_t sz, size_t alloc_max, adb_genesis_t *
     memset(g_out, 0, sizeof *g_out);
     if (err_out) adb_err_clear(err_out);
     if (!buf && sz) return adb_err_set(err_out, ACCTDB_ERR_INVALID, "genesis: NULL buffer");
-    adb_snap_mem_t *mem = &g_out->mem;
-    adb_snap_mem_init(mem, alloc_max ? alloc_max : ADB_SNAP_BUDGET(sz));
+    adb_arena_t *mem = &g_out->mem;
+    adb_arena_init(mem, alloc_max ? alloc_max : ADB_SNAP_BUDGET(sz));
     adb_bc_rd_t rd;
     adb_bc_rd_init(&rd, buf, sz, "genesis");
     adb_genesis_t *g = g_out;
@@ -92,10 +92,10 @@ adb_genesis_decode(void const *buf, size_t sz, size_t alloc_max, adb_genesis_t *
     if (poh->has_hashes_per_tick)
         poh->hashes_per_tick = adb_bc_u64(&rd, "poh_config.hashes_per_tick");
     g->backwards_compat_with_v0_23 = adb_bc_u64(&rd, "__backwards_compat_with_v0_23");
-    adb_snap_fee_rate_governor_read(&rd, &g->fee_rate_governor, "fee_rate_governor");
-    adb_snap_rent_read(&rd, &g->rent, "rent");
-    adb_snap_inflation_read(&rd, &g->inflation, "inflation");
-    adb_snap_epoch_schedule_read(&rd, &g->epoch_schedule, "epoch_schedule");
+    adb_bank_fee_rate_governor_read(&rd, &g->fee_rate_governor, "fee_rate_governor");
+    adb_bank_rent_read(&rd, &g->rent, "rent");
+    adb_bank_inflation_read(&rd, &g->inflation, "inflation");
+    adb_bank_epoch_schedule_read(&rd, &g->epoch_schedule, "epoch_schedule");
     g->cluster_type = adb_bc_variant(&rd, ADB_CLUSTER_MAX, "cluster_type");
     if (adb_bc_ok(&rd) && adb_bc_remaining(&rd) > 0) {
         uint64_t t = adb_bc_remaining(&rd);
@@ -147,10 +147,10 @@ adb_genesis_encode(adb_genesis_t const *g, adb_bc_wr_t *wr) {
     adb_bc_put_u8(wr, poh->has_hashes_per_tick ? 1 : 0);
     if (poh->has_hashes_per_tick) adb_bc_put_u64(wr, poh->hashes_per_tick);
     adb_bc_put_u64(wr, g->backwards_compat_with_v0_23);
-    adb_snap_fee_rate_governor_write(wr, &g->fee_rate_governor);
-    adb_snap_rent_write(wr, &g->rent);
-    adb_snap_inflation_write(wr, &g->inflation);
-    adb_snap_epoch_schedule_write(wr, &g->epoch_schedule);
+    adb_bank_fee_rate_governor_write(wr, &g->fee_rate_governor);
+    adb_bank_rent_write(wr, &g->rent);
+    adb_bank_inflation_write(wr, &g->inflation);
+    adb_bank_epoch_schedule_write(wr, &g->epoch_schedule);
     adb_bc_put_u32(wr, g->cluster_type);
     if (g->trailing_sz) adb_bc_put_bytes(wr, g->trailing, (size_t)g->trailing_sz);
     return wr->err;
@@ -178,7 +178,7 @@ js_accounts(adb_json_t *j, char const *k, adb_genesis_account_t const *a, uint64
     adb_json_key(j, k);
     adb_json_arr_begin(j);
     for (uint64_t i = 0; i < n; i++) {
-        adb_snap_account_t const *ac = &a[i].account;
+        adb_bank_account_t const *ac = &a[i].account;
         adb_json_obj_begin(j);
         adb_json_key(j, "pubkey");
         adb_json_b58_32(j, a[i].pubkey.b);

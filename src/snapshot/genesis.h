@@ -25,7 +25,7 @@ enum {
 /* An accounts / rewards_pools map entry: HashMap<Pubkey, Account>. */
 typedef struct adb_genesis_account {
     acctdb_pubkey_t    pubkey;
-    adb_snap_account_t account;
+    adb_bank_account_t account;
 } adb_genesis_account_t;
 
 /* A native_instruction_processors entry: (String name, Pubkey id). */
@@ -64,7 +64,7 @@ typedef struct adb_genesis {
     uint8_t                *trailing;     /* bytes after cluster_type */
     uint64_t                trailing_sz;
     acctdb_hash_t           hash; /* set by decode: SHA-256 of the input */
-    adb_snap_mem_t          mem;  /* owns every array above */
+    adb_arena_t          mem;  /* owns every array above */
 } adb_genesis_t;
 
 /* adb_genesis_init: an empty genesis (everything zero, cluster Testnet);

@@ -22,7 +22,7 @@
 #include "hash/merkle.h"
 #include "hash/sha256.h"
 #include "snapshot/status_cache.h"
-#include "snapshot/sysvar.h"
+#include "bank/bank_sysvar.h"
 #include "util/base58.h"
 
 #include <fcntl.h>

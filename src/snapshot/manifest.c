@@ -20,7 +20,7 @@
 /* Minimum wire sizes of map/vec elements, for adb_bc_len. */
 #define HASH_AGE_MIN               56 /* Hash + HashInfo */
 #define SLOT_U64_MIN               16 /* (u64, u64) */
-#define VOTE_ACCOUNT_MIN           (32 + 8 + ADB_SNAP_ACCOUNT_MIN_SZ)
+#define VOTE_ACCOUNT_MIN           (32 + 8 + ADB_BANK_ACCOUNT_MIN_SZ)
 #define DELEGATION_MIN             (32 + 64) /* Pubkey + Delegation */
 #define STAKE_MIN                  (32 + 72) /* Pubkey + Stake */
 #define STAKE_HISTORY_MIN          32
@@ -51,7 +51,7 @@ rd_hash(adb_bc_rd_t *rd, void *dst, char const *what) {
 /* A Vec/HashMap length and its zeroed array: *cnt_out is set only once the
  * array exists, so counts never exceed what was allocated. */
 static void *
-rd_arr(adb_bc_rd_t *rd, adb_snap_mem_t *mem, size_t min_wire, size_t elem_sz, uint64_t *cnt_out,
+rd_arr(adb_bc_rd_t *rd, adb_arena_t *mem, size_t min_wire, size_t elem_sz, uint64_t *cnt_out,
        char const *what) {
     *cnt_out = 0;
     uint64_t n = adb_bc_len(rd, min_wire, what);
@@ -61,7 +61,7 @@ rd_arr(adb_bc_rd_t *rd, adb_snap_mem_t *mem, size_t min_wire, size_t elem_sz, ui
 }
 
 static void
-rd_slot_u64s(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_slot_u64_t **arr, uint64_t *cnt,
+rd_slot_u64s(adb_bc_rd_t *rd, adb_arena_t *mem, adb_slot_u64_t **arr, uint64_t *cnt,
              char const *what) {
     *arr = rd_arr(rd, mem, SLOT_U64_MIN, sizeof **arr, cnt, what);
     for (uint64_t i = 0; i < *cnt && adb_bc_ok(rd); i++) {
@@ -71,7 +71,7 @@ rd_slot_u64s(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_slot_u64_t **arr, uint64_
 }
 
 static void
-rd_pubkeys(adb_bc_rd_t *rd, adb_snap_mem_t *mem, acctdb_pubkey_t **arr, uint64_t *cnt,
+rd_pubkeys(adb_bc_rd_t *rd, adb_arena_t *mem, acctdb_pubkey_t **arr, uint64_t *cnt,
            char const *what) {
     *arr = rd_arr(rd, mem, 32, sizeof **arr, cnt, what);
     if (*cnt) adb_bc_copy(rd, *arr, (size_t)*cnt * 32, what);
@@ -87,7 +87,7 @@ rd_delegation(adb_bc_rd_t *rd, adb_delegation_t *d, char const *what) {
 }
 
 static void
-rd_stakes(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_stakes_t *st, bool stake_form, char const *p) {
+rd_stakes(adb_bc_rd_t *rd, adb_arena_t *mem, adb_stakes_t *st, bool stake_form, char const *p) {
     char n1[NM], n2[NM];
     st->is_stake_form = stake_form;
 
@@ -129,7 +129,7 @@ rd_stakes(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_stakes_t *st, bool stake_for
  * after the variant): stakes, total_stake, node_id_to_vote_accounts,
  * epoch_authorized_voters. */
 static void
-rd_epoch_stakes_body(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_epoch_stakes_t *es, bool stake_form,
+rd_epoch_stakes_body(adb_bc_rd_t *rd, adb_arena_t *mem, adb_epoch_stakes_t *es, bool stake_form,
                      char const *p) {
     char n1[NM], n2[NM];
     rd_stakes(rd, mem, &es->stakes, stake_form, nm(n1, p, "stakes"));
@@ -154,7 +154,7 @@ rd_epoch_stakes_body(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_epoch_stakes_t *e
 }
 
 static void
-rd_bank(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_bank_fields_t *b) {
+rd_bank(adb_bc_rd_t *rd, adb_arena_t *mem, adb_bank_fields_t *b) {
     adb_blockhash_queue_t *q = &b->blockhash_queue;
     q->last_hash_index = adb_bc_u64(rd, "bank.blockhash_queue.last_hash_index");
     q->has_last_hash = adb_bc_option(rd, "bank.blockhash_queue.last_hash");
@@ -195,15 +195,15 @@ rd_bank(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_bank_fields_t *b) {
     rd_hash(rd, b->leader_id.b, "bank.leader_id");
     b->collector_fees = adb_bc_u64(rd, "bank.collector_fees");
     b->fee_calculator = adb_bc_u64(rd, "bank.fee_calculator");
-    adb_snap_fee_rate_governor_read(rd, &b->fee_rate_governor, "bank.fee_rate_governor");
+    adb_bank_fee_rate_governor_read(rd, &b->fee_rate_governor, "bank.fee_rate_governor");
     b->collected_rent = adb_bc_u64(rd, "bank.collected_rent");
     adb_rent_collector_t *rc = &b->rent_collector;
     rc->epoch = adb_bc_u64(rd, "bank.rent_collector.epoch");
-    adb_snap_epoch_schedule_read(rd, &rc->epoch_schedule, "bank.rent_collector.epoch_schedule");
+    adb_bank_epoch_schedule_read(rd, &rc->epoch_schedule, "bank.rent_collector.epoch_schedule");
     rc->slots_per_year = adb_bc_f64(rd, "bank.rent_collector.slots_per_year");
-    adb_snap_rent_read(rd, &rc->rent, "bank.rent_collector.rent");
-    adb_snap_epoch_schedule_read(rd, &b->epoch_schedule, "bank.epoch_schedule");
-    adb_snap_inflation_read(rd, &b->inflation, "bank.inflation");
+    adb_bank_rent_read(rd, &rc->rent, "bank.rent_collector.rent");
+    adb_bank_epoch_schedule_read(rd, &b->epoch_schedule, "bank.epoch_schedule");
+    adb_bank_inflation_read(rd, &b->inflation, "bank.inflation");
     rd_stakes(rd, mem, &b->stakes, false, "bank.stakes");
 
     rd_pubkeys(rd, mem, &b->unused_accounts1, &b->unused_accounts1_cnt, "bank.unused_accounts.0");
@@ -232,7 +232,7 @@ at_eof(adb_bc_rd_t const *rd) {
 }
 
 static void
-rd_accounts_db(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_accounts_db_fields_t *a,
+rd_accounts_db(adb_bc_rd_t *rd, adb_arena_t *mem, adb_accounts_db_fields_t *a,
                uint32_t *present) {
     a->storages = rd_arr(rd, mem, STORAGE_SLOT_MIN, sizeof *a->storages, &a->storages_cnt,
                          "accounts_db.storages");
@@ -278,7 +278,7 @@ rd_accounts_db(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_accounts_db_fields_t *a
 }
 
 static void
-rd_extra(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_extra_fields_t *x, uint32_t *present) {
+rd_extra(adb_bc_rd_t *rd, adb_arena_t *mem, adb_extra_fields_t *x, uint32_t *present) {
     if (*present < ADB_MANIFEST_F_HISTORICAL_ROOTS_WITH_HASH || at_eof(rd) || !adb_bc_ok(rd))
         return;
     x->lamports_per_signature = adb_bc_u64(rd, "extra.lamports_per_signature");
@@ -330,7 +330,7 @@ rd_extra(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_extra_fields_t *x, uint32_t *
 void
 adb_manifest_init(adb_manifest_t *m) {
     memset(m, 0, sizeof *m);
-    adb_snap_mem_init(&m->mem, 0);
+    adb_arena_init(&m->mem, 0);
     m->bank.blockhash_queue.max_age = 300;
     m->present_cnt = ADB_MANIFEST_F_ALL;
     m->extra.has_accounts_lt_hash = true;
@@ -339,13 +339,13 @@ adb_manifest_init(adb_manifest_t *m) {
 
 void
 adb_manifest_fini(adb_manifest_t *m) {
-    adb_snap_mem_fini(&m->mem);
+    adb_arena_fini(&m->mem);
     memset(m, 0, sizeof *m);
 }
 
 void *
 adb_manifest_alloc(adb_manifest_t *m, size_t sz) {
-    return adb_snap_mem_alloc(&m->mem, sz);
+    return adb_arena_alloc(&m->mem, sz);
 }
 
 int
@@ -354,7 +354,7 @@ adb_manifest_decode(void const *buf, size_t sz, size_t alloc_max, adb_manifest_t
     memset(m_out, 0, sizeof *m_out);
     if (err_out) adb_err_clear(err_out);
     if (!buf && sz) return adb_err_set(err_out, ACCTDB_ERR_INVALID, "manifest: NULL buffer");
-    adb_snap_mem_init(&m_out->mem, alloc_max ? alloc_max : ADB_SNAP_BUDGET(sz));
+    adb_arena_init(&m_out->mem, alloc_max ? alloc_max : ADB_SNAP_BUDGET(sz));
 
     adb_bc_rd_t rd;
     adb_bc_rd_init(&rd, buf, sz, "manifest");
@@ -492,14 +492,14 @@ wr_bank(adb_bc_wr_t *wr, adb_bank_fields_t const *b) {
     adb_bc_put_bytes(wr, b->leader_id.b, 32);
     adb_bc_put_u64(wr, b->collector_fees);
     adb_bc_put_u64(wr, b->fee_calculator);
-    adb_snap_fee_rate_governor_write(wr, &b->fee_rate_governor);
+    adb_bank_fee_rate_governor_write(wr, &b->fee_rate_governor);
     adb_bc_put_u64(wr, b->collected_rent);
     adb_bc_put_u64(wr, b->rent_collector.epoch);
-    adb_snap_epoch_schedule_write(wr, &b->rent_collector.epoch_schedule);
+    adb_bank_epoch_schedule_write(wr, &b->rent_collector.epoch_schedule);
     adb_bc_put_f64(wr, b->rent_collector.slots_per_year);
-    adb_snap_rent_write(wr, &b->rent_collector.rent);
-    adb_snap_epoch_schedule_write(wr, &b->epoch_schedule);
-    adb_snap_inflation_write(wr, &b->inflation);
+    adb_bank_rent_write(wr, &b->rent_collector.rent);
+    adb_bank_epoch_schedule_write(wr, &b->epoch_schedule);
+    adb_bank_inflation_write(wr, &b->inflation);
     wr_stakes(wr, &b->stakes);
     wr_pubkeys(wr, b->unused_accounts1, b->unused_accounts1_cnt);
     wr_pubkeys(wr, b->unused_accounts2, b->unused_accounts2_cnt);
@@ -818,7 +818,7 @@ js_epoch_schedule(adb_json_t *j, char const *k, adb_epoch_schedule_t const *es) 
 }
 
 static void
-js_account(adb_json_t *j, adb_snap_account_t const *a) {
+js_account(adb_json_t *j, adb_bank_account_t const *a) {
     js_u64(j, "lamports", a->lamports);
     js_u64(j, "data_len", a->data_sz);
     adb_json_key(j, "data_hex");

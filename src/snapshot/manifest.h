@@ -17,7 +17,7 @@
  *
  * HOSTILE INPUT.  Every length prefix is bounded by the bytes that remain
  * divided by the element's minimum wire size before anything is allocated,
- * and all memory of one decode comes from one adb_snap_mem_t with a budget
+ * and all memory of one decode comes from one adb_arena_t with a budget
  * (default ADB_SNAP_BUDGET(sz) = 16 x input + 1 MiB).  bool bytes, Option
  * tags and enum variants are checked by the reader.  Every failure leaves
  * a message "manifest: offset N: <field path>: <what>" in *err_out.
@@ -28,165 +28,10 @@
 #ifndef ADB_SNAPSHOT_MANIFEST_H
 #define ADB_SNAPSHOT_MANIFEST_H
 
+#include "bank/bank_types.h"
 #include "snapshot/bincode_types.h"
 
 #include <stdio.h>
-
-/* ---- sub-structures (FORMAT.md 3.4) ---------------------------------- */
-
-/* One BlockhashQueue.ages entry: HashMap<Hash, HashInfo>. */
-typedef struct adb_hash_age {
-    acctdb_hash_t hash;
-    uint64_t      lamports_per_signature; /* HashInfo.fee_calculator */
-    uint64_t      hash_index;
-    uint64_t      timestamp; /* ms */
-} adb_hash_age_t;
-
-typedef struct adb_blockhash_queue {
-    uint64_t        last_hash_index;
-    bool            has_last_hash;
-    acctdb_hash_t   last_hash;
-    adb_hash_age_t *ages;
-    uint64_t        ages_cnt;
-    uint64_t        max_age;
-} adb_blockhash_queue_t;
-
-/* A (u64, u64) pair: ancestors (slot, count), hard_forks (slot, count),
- * unused_accounts.3 would be (pubkey, u64) and has its own type. */
-typedef struct adb_slot_u64 {
-    uint64_t slot;
-    uint64_t val;
-} adb_slot_u64_t;
-
-typedef struct adb_pubkey_u64 {
-    acctdb_pubkey_t key;
-    uint64_t        val;
-} adb_pubkey_u64_t;
-
-/* RentCollector (66 B, FORMAT.md 3.4.3). */
-typedef struct adb_rent_collector {
-    uint64_t             epoch;
-    adb_epoch_schedule_t epoch_schedule;
-    double               slots_per_year;
-    adb_rent_t           rent;
-} adb_rent_collector_t;
-
-/* Delegation (64 B). */
-typedef struct adb_delegation {
-    acctdb_pubkey_t voter_pubkey;
-    uint64_t        stake;
-    uint64_t        activation_epoch;
-    uint64_t        deactivation_epoch;
-    double          warmup_cooldown_rate;
-} adb_delegation_t;
-
-/* One stake_delegations entry.  credits_observed is on the wire only in
- * the Stakes<Stake> form (versioned epoch stakes). */
-typedef struct adb_stake_delegation {
-    acctdb_pubkey_t  stake_pubkey;
-    adb_delegation_t delegation;
-    uint64_t         credits_observed;
-} adb_stake_delegation_t;
-
-/* One vote_accounts entry: vote pubkey -> (stake, Account). */
-typedef struct adb_vote_account {
-    acctdb_pubkey_t    vote_pubkey;
-    uint64_t           stake;
-    adb_snap_account_t account;
-} adb_vote_account_t;
-
-typedef struct adb_stake_history_entry {
-    uint64_t epoch;
-    uint64_t effective;
-    uint64_t activating;
-    uint64_t deactivating;
-} adb_stake_history_entry_t;
-
-/* Stakes<Delegation> (bank field 29, legacy epoch stakes) or Stakes<Stake>
- * (versioned epoch stakes): is_stake_form says which. */
-typedef struct adb_stakes {
-    bool                       is_stake_form;
-    adb_vote_account_t        *vote_accounts;
-    uint64_t                   vote_accounts_cnt;
-    adb_stake_delegation_t    *delegations;
-    uint64_t                   delegations_cnt;
-    uint64_t                   unused;
-    uint64_t                   epoch;
-    adb_stake_history_entry_t *stake_history;
-    uint64_t                   stake_history_cnt;
-} adb_stakes_t;
-
-typedef struct adb_node_vote_accounts {
-    acctdb_pubkey_t  node_id;
-    acctdb_pubkey_t *vote_pubkeys;
-    uint64_t         vote_pubkeys_cnt;
-    uint64_t         total_stake;
-} adb_node_vote_accounts_t;
-
-typedef struct adb_authorized_voter {
-    acctdb_pubkey_t vote_pubkey;
-    acctdb_pubkey_t voter;
-} adb_authorized_voter_t;
-
-/* One epoch-stakes map entry: legacy EpochStakes (bank field 31, FORMAT.md
- * 3.4.5, Stakes<Delegation>) or VersionedEpochStakes (extra field 4,
- * variant u32 then Stakes<Stake>). */
-typedef struct adb_epoch_stakes {
-    uint64_t                  epoch;   /* map key */
-    uint32_t                  variant; /* versioned only: 0 = Current */
-    adb_stakes_t              stakes;
-    uint64_t                  total_stake;
-    adb_node_vote_accounts_t *node_vote_accounts;
-    uint64_t                  node_vote_accounts_cnt;
-    adb_authorized_voter_t   *authorized_voters;
-    uint64_t                  authorized_voters_cnt;
-} adb_epoch_stakes_t;
-
-/* ---- BankFields (FORMAT.md 3.3), in wire order ----------------------- */
-typedef struct adb_bank_fields {
-    adb_blockhash_queue_t   blockhash_queue;
-    adb_slot_u64_t         *ancestors; /* (slot, u64) */
-    uint64_t                ancestors_cnt;
-    acctdb_hash_t           hash;
-    acctdb_hash_t           parent_hash;
-    uint64_t                parent_slot;
-    adb_slot_u64_t         *hard_forks; /* (slot, count) */
-    uint64_t                hard_forks_cnt;
-    uint64_t                transaction_count;
-    uint64_t                tick_height;
-    uint64_t                signature_count;
-    uint64_t                capitalization;
-    uint64_t                max_tick_height;
-    bool                    has_hashes_per_tick;
-    uint64_t                hashes_per_tick;
-    uint64_t                ticks_per_slot;
-    unsigned __int128       ns_per_slot;
-    int64_t                 genesis_creation_time;
-    double                  slots_per_year;
-    uint64_t                accounts_data_len;
-    uint64_t                slot;
-    uint64_t                epoch; /* 0 since ~4.0: use adb_epoch_schedule_epoch */
-    uint64_t                block_height;
-    acctdb_pubkey_t         leader_id;
-    uint64_t                collector_fees;
-    uint64_t                fee_calculator;
-    adb_fee_rate_governor_t fee_rate_governor;
-    uint64_t                collected_rent;
-    adb_rent_collector_t    rent_collector;
-    adb_epoch_schedule_t    epoch_schedule;
-    adb_inflation_t         inflation;
-    adb_stakes_t            stakes;
-    /* unused_accounts: HashSet<Pubkey>, HashSet<Pubkey>, HashMap<Pubkey,u64> */
-    acctdb_pubkey_t    *unused_accounts1;
-    uint64_t            unused_accounts1_cnt;
-    acctdb_pubkey_t    *unused_accounts2;
-    uint64_t            unused_accounts2_cnt;
-    adb_pubkey_u64_t   *unused_accounts3;
-    uint64_t            unused_accounts3_cnt;
-    adb_epoch_stakes_t *epoch_stakes; /* legacy; empty since 2.1 */
-    uint64_t            epoch_stakes_cnt;
-    bool                is_delta;
-} adb_bank_fields_t;
 
 /* ---- AccountsDbFields (FORMAT.md 3.5) -------------------------------- */
 typedef struct adb_storage_entry {
@@ -229,31 +74,6 @@ typedef struct adb_accounts_db_fields {
     uint64_t             historical_roots_with_hash_cnt;
 } adb_accounts_db_fields_t;
 
-/* ---- ExtraFields (FORMAT.md 3.6; default_on_eof fields 3..8) ---------- */
-typedef struct adb_incremental_persistence {
-    uint64_t      full_slot;
-    acctdb_hash_t full_hash;
-    uint64_t      full_capitalization;
-    acctdb_hash_t incremental_hash;
-    uint64_t      incremental_capitalization;
-} adb_incremental_persistence_t;
-
-#define ADB_LTHASH_SZ 2048
-
-typedef struct adb_extra_fields {
-    uint64_t                      lamports_per_signature;
-    bool                          has_incremental_persistence;
-    adb_incremental_persistence_t incremental_persistence;
-    bool                          has_epoch_accounts_hash;
-    acctdb_hash_t                 epoch_accounts_hash;
-    adb_epoch_stakes_t           *versioned_epoch_stakes;
-    uint64_t                      versioned_epoch_stakes_cnt;
-    bool                          has_accounts_lt_hash;
-    uint8_t                       accounts_lt_hash[ADB_LTHASH_SZ]; /* 1024 u16 LE */
-    bool                          has_block_id;
-    acctdb_hash_t                 block_id;
-} adb_extra_fields_t;
-
 /* The default_on_eof fields, numbered in wire order: the field numbered k
  * is on the wire iff present_cnt >= k. */
 enum {
@@ -276,7 +96,7 @@ typedef struct adb_manifest {
     uint32_t                 present_cnt; /* 0..ADB_MANIFEST_F_ALL */
     uint8_t                 *trailing;    /* unknown bytes after block_id */
     uint64_t                 trailing_sz;
-    adb_snap_mem_t           mem; /* owns every array above */
+    adb_arena_t           mem; /* owns every array above */
 } adb_manifest_t;
 
 /* adb_manifest_init: a fresh manifest as Agave 4.x would write it for a new

@@ -127,22 +127,22 @@ tx_has_u8(uint32_t v) {
 void
 adb_status_cache_init(adb_status_cache_t *sc) {
     memset(sc, 0, sizeof *sc);
-    adb_snap_mem_init(&sc->mem, 0);
+    adb_arena_init(&sc->mem, 0);
 }
 
 void
 adb_status_cache_fini(adb_status_cache_t *sc) {
-    adb_snap_mem_fini(&sc->mem);
+    adb_arena_fini(&sc->mem);
     memset(sc, 0, sizeof *sc);
 }
 
 void *
 adb_status_cache_alloc(adb_status_cache_t *sc, size_t sz) {
-    return adb_snap_mem_alloc(&sc->mem, sz);
+    return adb_arena_alloc(&sc->mem, sz);
 }
 
 static void
-rd_result(adb_bc_rd_t *rd, adb_snap_mem_t *mem, adb_tx_result_t *r) {
+rd_result(adb_bc_rd_t *rd, adb_arena_t *mem, adb_tx_result_t *r) {
     r->is_err = adb_bc_variant(rd, 1, "status.entries.result") == 1;
     if (!r->is_err) return;
     r->tx_err = adb_bc_variant(rd, ADB_TX_ERR_MAX, "status.entries.result.transaction_error");
@@ -164,8 +164,8 @@ adb_status_cache_decode(void const *buf, size_t sz, size_t alloc_max, adb_status
     memset(sc_out, 0, sizeof *sc_out);
     if (err_out) adb_err_clear(err_out);
     if (!buf && sz) return adb_err_set(err_out, ACCTDB_ERR_INVALID, "status_cache: NULL buffer");
-    adb_snap_mem_t *mem = &sc_out->mem;
-    adb_snap_mem_init(mem, alloc_max ? alloc_max : ADB_SNAP_BUDGET(sz));
+    adb_arena_t *mem = &sc_out->mem;
+    adb_arena_init(mem, alloc_max ? alloc_max : ADB_SNAP_BUDGET(sz));
     adb_bc_rd_t rd;
     adb_bc_rd_init(&rd, buf, sz, "status_cache");
 

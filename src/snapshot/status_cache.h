@@ -18,7 +18,7 @@
 #define ADB_SNAPSHOT_STATUS_CACHE_H
 
 #include "snapshot/bincode_types.h"
-#include "snapshot/sysvar.h"
+#include "bank/bank_sysvar.h"
 
 #define ADB_TX_ERR_MAX 38 /* highest TransactionError variant index */
 #define ADB_IX_ERR_MAX 53 /* highest InstructionError variant index */
@@ -71,7 +71,7 @@ typedef struct adb_status_cache {
     uint64_t          deltas_cnt;
     uint8_t          *trailing; /* bytes after the Vec (none in real files) */
     uint64_t          trailing_sz;
-    adb_snap_mem_t    mem; /* owns every array above */
+    adb_arena_t    mem; /* owns every array above */
 } adb_status_cache_t;
 
 /* adb_status_cache_init: an empty cache (no deltas); arrays may be set by

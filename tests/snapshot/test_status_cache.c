@@ -1,14 +1,15 @@
 /* Tests for the status cache codec and verify_slot_deltas
  * (src/snapshot/status_cache.h) and the sysvar codecs
- * (src/snapshot/sysvar.h), on the five bundled archives: round trips,
+ * (src/bank/bank_sysvar.h), on the five bundled archives: round trips,
  * validation against each archive's own SlotHistory account, rebuilding
  * that account byte for byte, every TransactionError / InstructionError
  * payload, and hostile input. */
 #include "snap_fixture.h"
+#include "bank/bank.h"
 
 #include "snapshot/manifest.h"
 #include "snapshot/status_cache.h"
-#include "snapshot/sysvar.h"
+#include "bank/bank_sysvar.h"
 #include "util/json_out.h"
 
 #include <cjson/cJSON.h>
@@ -520,19 +521,19 @@ test_sysvar_small(void **state) {
     assert_int_equal(csz, ADB_SYSVAR_CLOCK_SZ);
     assert_int_equal(adb_sysvar_clock_decode(cd, csz, &c, NULL), 0);
     assert_int_equal(c.slot, m.bank.slot);
-    assert_int_equal(c.epoch, adb_epoch_schedule_epoch(&m.bank.epoch_schedule, m.bank.slot));
+    assert_int_equal(c.epoch, adb_epoch_of(&m.bank.epoch_schedule, m.bank.slot));
     adb_sysvar_clock_encode(&c, out);
     assert_memory_equal(out, cd, csz);
 
     adb_rent_t r;
-    assert_int_equal(rsz, ADB_SNAP_RENT_SZ);
+    assert_int_equal(rsz, ADB_BANK_RENT_SZ);
     assert_int_equal(adb_sysvar_rent_decode(rd, rsz, &r, NULL), 0);
     assert_true(r.exemption_threshold == 2.0);
     adb_sysvar_rent_encode(&r, out);
     assert_memory_equal(out, rd, rsz);
 
     adb_epoch_schedule_t es;
-    assert_int_equal(esz, ADB_SNAP_EPOCH_SCHEDULE_SZ);
+    assert_int_equal(esz, ADB_BANK_EPOCH_SCHEDULE_SZ);
     assert_int_equal(adb_sysvar_epoch_schedule_decode(ed, esz, &es, NULL), 0);
     assert_int_equal(es.slots_per_epoch, m.bank.epoch_schedule.slots_per_epoch);
     assert_int_equal(es.leader_schedule_slot_offset,
@@ -552,15 +553,15 @@ test_sysvar_small(void **state) {
 
     /* The warmup schedule of the 4.2 fixture: slot 100 is in epoch 2. */
     adb_epoch_schedule_t w = {432000, 432000, true, 14, 524256};
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 0), 0);
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 31), 0);
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 32), 1);
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 95), 1);
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 96), 2);
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 100), 2);
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 524255), 13);
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 524256), 14);
-    assert_int_equal(adb_epoch_schedule_epoch(&w, 524256 + 432000), 15);
+    assert_int_equal(adb_epoch_of(&w, 0), 0);
+    assert_int_equal(adb_epoch_of(&w, 31), 0);
+    assert_int_equal(adb_epoch_of(&w, 32), 1);
+    assert_int_equal(adb_epoch_of(&w, 95), 1);
+    assert_int_equal(adb_epoch_of(&w, 96), 2);
+    assert_int_equal(adb_epoch_of(&w, 100), 2);
+    assert_int_equal(adb_epoch_of(&w, 524255), 13);
+    assert_int_equal(adb_epoch_of(&w, 524256), 14);
+    assert_int_equal(adb_epoch_of(&w, 524256 + 432000), 15);
 
     adb_manifest_fini(&m);
     free(cd);

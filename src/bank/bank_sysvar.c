@@ -1,6 +1,6 @@
-/* src/snapshot/sysvar.c - SlotHistory, Clock, Rent, EpochSchedule sysvar
+/* src/bank/bank_sysvar.c - SlotHistory, Clock, Rent, EpochSchedule sysvar
  * codecs (see sysvar.h). */
-#include "snapshot/sysvar.h"
+#include "bank/bank_sysvar.h"
 
 static int
 finish(adb_bc_rd_t *rd, adb_err_t *err_out) {
@@ -115,14 +115,14 @@ adb_sysvar_rent_decode(void const *data, size_t sz, adb_rent_t *rent_out, adb_er
     adb_bc_rd_t rd;
     adb_bc_rd_init(&rd, data, sz, "rent");
     adb_rent_t r;
-    adb_snap_rent_read(&rd, &r, "rent");
+    adb_bank_rent_read(&rd, &r, "rent");
     ADB_TRY(finish(&rd, err_out));
     *rent_out = r;
     return 0;
 }
 
 void
-adb_sysvar_rent_encode(adb_rent_t const *r, uint8_t data_out[ADB_SNAP_RENT_SZ]) {
+adb_sysvar_rent_encode(adb_rent_t const *r, uint8_t data_out[ADB_BANK_RENT_SZ]) {
     adb_store_u64(data_out, r->lamports_per_byte_year);
     memcpy(data_out + 8, &r->exemption_threshold, 8);
     data_out[16] = r->burn_percent;
@@ -136,7 +136,7 @@ adb_sysvar_epoch_schedule_decode(void const *data, size_t sz, adb_epoch_schedule
     adb_bc_rd_t rd;
     adb_bc_rd_init(&rd, data, sz, "epoch_schedule");
     adb_epoch_schedule_t es;
-    adb_snap_epoch_schedule_read(&rd, &es, "epoch_schedule");
+    adb_bank_epoch_schedule_read(&rd, &es, "epoch_schedule");
     ADB_TRY(finish(&rd, err_out));
     *es_out = es;
     return 0;
@@ -144,7 +144,7 @@ adb_sysvar_epoch_schedule_decode(void const *data, size_t sz, adb_epoch_schedule
 
 void
 adb_sysvar_epoch_schedule_encode(adb_epoch_schedule_t const *es,
-                                 uint8_t                     data_out[ADB_SNAP_EPOCH_SCHEDULE_SZ]) {
+                                 uint8_t                     data_out[ADB_BANK_EPOCH_SCHEDULE_SZ]) {
     adb_store_u64(data_out, es->slots_per_epoch);
     adb_store_u64(data_out + 8, es->leader_schedule_slot_offset);
     data_out[16] = es->warmup ? 1 : 0;

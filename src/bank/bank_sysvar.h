@@ -1,4 +1,4 @@
-/* src/snapshot/sysvar.h - codecs for the sysvar accounts a snapshot loader
+/* src/bank/bank_sysvar.h - codecs for the sysvar accounts a snapshot loader
  * and writer need: SlotHistory (to validate and to produce the status
  * cache), Clock, Rent and EpochSchedule.  Sysvar data is bincode like the
  * manifest; decoders accept trailing bytes after the value (Agave's
@@ -13,7 +13,7 @@
 #ifndef ADB_SNAPSHOT_SYSVAR_H
 #define ADB_SNAPSHOT_SYSVAR_H
 
-#include "snapshot/bincode_types.h"
+#include "bank/bank_types.h"
 
 #define ADB_SYSVAR_SLOT_HISTORY_ID   "SysvarS1otHistory11111111111111111111111111"
 #define ADB_SYSVAR_CLOCK_ID          "SysvarC1ock11111111111111111111111111111111"
@@ -97,10 +97,10 @@ void adb_sysvar_clock_encode(adb_clock_t const *c, uint8_t data_out[ADB_SYSVAR_C
 
 /* ---- Rent (17 B) and EpochSchedule (33 B): types in bincode_types.h ---- */
 int  adb_sysvar_rent_decode(void const *data, size_t sz, adb_rent_t *rent_out, adb_err_t *err_out);
-void adb_sysvar_rent_encode(adb_rent_t const *r, uint8_t data_out[ADB_SNAP_RENT_SZ]);
+void adb_sysvar_rent_encode(adb_rent_t const *r, uint8_t data_out[ADB_BANK_RENT_SZ]);
 int  adb_sysvar_epoch_schedule_decode(void const *data, size_t sz, adb_epoch_schedule_t *es_out,
                                       adb_err_t *err_out);
 void adb_sysvar_epoch_schedule_encode(adb_epoch_schedule_t const *es,
-                                      uint8_t data_out[ADB_SNAP_EPOCH_SCHEDULE_SZ]);
+                                      uint8_t data_out[ADB_BANK_EPOCH_SCHEDULE_SZ]);
 
 #endif

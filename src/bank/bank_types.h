@@ -27,6 +27,10 @@ typedef struct adb_snap_account {
     uint64_t        rent_epoch;
 } adb_bank_account_t;
 
+void adb_bank_account_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_bank_account_t *out,
+                           char const *what);
+void adb_bank_account_write(adb_bc_wr_t *wr, adb_bank_account_t const *a);
+
 /* ---- FeeRateGovernor (33 B on the wire; FORMAT.md 3.4.2) ----------------
  * The in-memory lamports_per_signature is serde-skipped and not here. */
 #define ADB_BANK_FEE_RATE_GOVERNOR_SZ 33
@@ -257,5 +261,24 @@ typedef struct adb_extra_fields {
     bool                          has_block_id;
     acctdb_hash_t                 block_id;
 } adb_extra_fields_t;
+
+/* ---- codecs of the stakes structures (used by the manifest codec and by
+ * the bank state this module persists).  Readers are sticky on rd, bound
+ * every length by the input left, and allocate from mem; `what` prefixes
+ * field paths in messages ("bank.stakes"). */
+void adb_bank_pubkeys_read(adb_bc_rd_t *rd, adb_arena_t *mem, acctdb_pubkey_t **arr,
+                           uint64_t *cnt, char const *what);
+void adb_bank_pubkeys_write(adb_bc_wr_t *wr, acctdb_pubkey_t const *a, uint64_t n);
+void adb_bank_delegation_read(adb_bc_rd_t *rd, adb_delegation_t *d, char const *what);
+/* Stakes<Delegation> (stake_form false) or Stakes<Stake> (true). */
+void adb_bank_stakes_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_stakes_t *st, bool stake_form,
+                          char const *what);
+void adb_bank_stakes_write(adb_bc_wr_t *wr, adb_stakes_t const *st);
+/* The part of an EpochStakes after its map key (and, for the versioned form,
+ * its variant): stakes, total_stake, node_id_to_vote_accounts,
+ * epoch_authorized_voters. */
+void adb_bank_epoch_stakes_body_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_epoch_stakes_t *es,
+                                     bool stake_form, char const *what);
+void adb_bank_epoch_stakes_body_write(adb_bc_wr_t *wr, adb_epoch_stakes_t const *es);
 
 #endif

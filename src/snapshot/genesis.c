@@ -45,12 +45,12 @@ rd_accounts(adb_bc_rd_t *rd, adb_arena_t *mem, uint64_t *cnt_out, char const *wh
             char const *what_acct) {
     *cnt_out = 0;
     uint64_t               n = adb_bc_len(rd, GENESIS_ACCOUNT_MIN, what);
-    adb_genesis_account_t *a = adb_snap_arr_alloc(rd, mem, n, sizeof *a, what);
+    adb_genesis_account_t *a = adb_bc_arr(rd, mem, n, sizeof *a, what);
     if (!a) return NULL;
     *cnt_out = n;
     for (uint64_t i = 0; i < n && adb_bc_ok(rd); i++) {
         adb_bc_copy(rd, a[i].pubkey.b, 32, what);
-        adb_snap_account_read(rd, mem, &a[i].account, what_acct);
+        adb_bank_account_read(rd, mem, &a[i].account, what_acct);
     }
     return a;
 }
@@ -70,12 +70,12 @@ adb_genesis_decode(void const *buf, size_t sz, size_t alloc_max, adb_genesis_t *
     g->creation_time = adb_bc_i64(&rd, "creation_time");
     g->accounts = rd_accounts(&rd, mem, &g->accounts_cnt, "accounts", "accounts.account");
     uint64_t n = adb_bc_len(&rd, PROGRAM_MIN, "native_instruction_processors");
-    g->native_instruction_processors = adb_snap_arr_alloc(
+    g->native_instruction_processors = adb_bc_arr(
         &rd, mem, n, sizeof *g->native_instruction_processors, "native_instruction_processors");
     if (g->native_instruction_processors) g->native_instruction_processors_cnt = n;
     for (uint64_t i = 0; i < g->native_instruction_processors_cnt && adb_bc_ok(&rd); i++) {
         adb_genesis_program_t *p = &g->native_instruction_processors[i];
-        p->name = adb_snap_string_read(&rd, mem, &p->name_sz, "native_instruction_processors");
+        p->name = adb_bc_string_dup(&rd, mem, &p->name_sz, "native_instruction_processors");
         adb_bc_copy(&rd, p->program_id.b, 32, "native_instruction_processors");
     }
     g->rewards_pools =
@@ -99,7 +99,7 @@ adb_genesis_decode(void const *buf, size_t sz, size_t alloc_max, adb_genesis_t *
     g->cluster_type = adb_bc_variant(&rd, ADB_CLUSTER_MAX, "cluster_type");
     if (adb_bc_ok(&rd) && adb_bc_remaining(&rd) > 0) {
         uint64_t t = adb_bc_remaining(&rd);
-        g->trailing = adb_snap_arr_alloc(&rd, mem, t, 1, "trailing bytes");
+        g->trailing = adb_bc_arr(&rd, mem, t, 1, "trailing bytes");
         if (g->trailing) {
             adb_bc_copy(&rd, g->trailing, (size_t)t, "trailing bytes");
             g->trailing_sz = t;
@@ -121,7 +121,7 @@ wr_accounts(adb_bc_wr_t *wr, adb_genesis_account_t const *a, uint64_t n) {
     adb_bc_put_u64(wr, n);
     for (uint64_t i = 0; i < n; i++) {
         adb_bc_put_bytes(wr, a[i].pubkey.b, 32);
-        adb_snap_account_write(wr, &a[i].account);
+        adb_bank_account_write(wr, &a[i].account);
     }
 }
 

@@ -15,29 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define NM 128 /* room for a field path */
 
 /* Minimum wire sizes of map/vec elements, for adb_bc_len. */
 #define HASH_AGE_MIN               56 /* Hash + HashInfo */
 #define SLOT_U64_MIN               16 /* (u64, u64) */
-#define VOTE_ACCOUNT_MIN           (32 + 8 + ADB_BANK_ACCOUNT_MIN_SZ)
-#define DELEGATION_MIN             (32 + 64) /* Pubkey + Delegation */
-#define STAKE_MIN                  (32 + 72) /* Pubkey + Stake */
-#define STAKE_HISTORY_MIN          32
 #define STAKES_MIN                 40 /* three empty collections + two u64 */
 #define LEGACY_EPOCH_STAKES_MIN    (8 + STAKES_MIN + 8 + 8 + 8)
 #define VERSIONED_EPOCH_STAKES_MIN (8 + 4 + STAKES_MIN + 8 + 8 + 8)
-#define NODE_VOTE_ACCOUNTS_MIN     (32 + 8 + 8)
-#define AUTHORIZED_VOTER_MIN       64
 #define STORAGE_SLOT_MIN           16 /* slot + empty Vec */
 #define STORAGE_ENTRY_MIN          16
 #define SLOT_HASH_MIN              40
-
-static char const *
-nm(char *buf, char const *p, char const *f) {
-    snprintf(buf, NM, "%s.%s", p, f);
-    return buf;
-}
 
 /* ======================================================================== */
 /* decode                                                                   */
@@ -48,109 +35,14 @@ rd_hash(adb_bc_rd_t *rd, void *dst, char const *what) {
     adb_bc_copy(rd, dst, 32, what);
 }
 
-/* A Vec/HashMap length and its zeroed array: *cnt_out is set only once the
- * array exists, so counts never exceed what was allocated. */
-static void *
-rd_arr(adb_bc_rd_t *rd, adb_arena_t *mem, size_t min_wire, size_t elem_sz, uint64_t *cnt_out,
-       char const *what) {
-    *cnt_out = 0;
-    uint64_t n = adb_bc_len(rd, min_wire, what);
-    void    *p = adb_snap_arr_alloc(rd, mem, n, elem_sz, what);
-    if (p) *cnt_out = n;
-    return p;
-}
-
 static void
 rd_slot_u64s(adb_bc_rd_t *rd, adb_arena_t *mem, adb_slot_u64_t **arr, uint64_t *cnt,
              char const *what) {
-    *arr = rd_arr(rd, mem, SLOT_U64_MIN, sizeof **arr, cnt, what);
+    *arr = adb_bc_vec(rd, mem, SLOT_U64_MIN, sizeof **arr, cnt, what);
     for (uint64_t i = 0; i < *cnt && adb_bc_ok(rd); i++) {
         (*arr)[i].slot = adb_bc_u64(rd, what);
         (*arr)[i].val = adb_bc_u64(rd, what);
     }
-}
-
-static void
-rd_pubkeys(adb_bc_rd_t *rd, adb_arena_t *mem, acctdb_pubkey_t **arr, uint64_t *cnt,
-           char const *what) {
-    *arr = rd_arr(rd, mem, 32, sizeof **arr, cnt, what);
-    if (*cnt) adb_bc_copy(rd, *arr, (size_t)*cnt * 32, what);
-}
-
-static void
-rd_delegation(adb_bc_rd_t *rd, adb_delegation_t *d, char const *what) {
-    rd_hash(rd, d->voter_pubkey.b, what);
-    d->stake = adb_bc_u64(rd, what);
-    d->activation_epoch = adb_bc_u64(rd, what);
-    d->deactivation_epoch = adb_bc_u64(rd, what);
-    d->warmup_cooldown_rate = adb_bc_f64(rd, what);
-}
-
-static void
-rd_stakes(adb_bc_rd_t *rd, adb_arena_t *mem, adb_stakes_t *st, bool stake_form, char const *p) {
-    char n1[NM], n2[NM];
-    st->is_stake_form = stake_form;
-
-    st->vote_accounts = rd_arr(rd, mem, VOTE_ACCOUNT_MIN, sizeof *st->vote_accounts,
-                               &st->vote_accounts_cnt, nm(n1, p, "vote_accounts"));
-    nm(n2, p, "vote_accounts.account");
-    for (uint64_t i = 0; i < st->vote_accounts_cnt && adb_bc_ok(rd); i++) {
-        adb_vote_account_t *va = &st->vote_accounts[i];
-        rd_hash(rd, va->vote_pubkey.b, n1);
-        va->stake = adb_bc_u64(rd, n1);
-        adb_snap_account_read(rd, mem, &va->account, n2);
-    }
-
-    st->delegations =
-        rd_arr(rd, mem, stake_form ? STAKE_MIN : DELEGATION_MIN, sizeof *st->delegations,
-               &st->delegations_cnt, nm(n1, p, "stake_delegations"));
-    for (uint64_t i = 0; i < st->delegations_cnt && adb_bc_ok(rd); i++) {
-        adb_stake_delegation_t *sd = &st->delegations[i];
-        rd_hash(rd, sd->stake_pubkey.b, n1);
-        rd_delegation(rd, &sd->delegation, n1);
-        if (stake_form) sd->credits_observed = adb_bc_u64(rd, n1);
-    }
-
-    st->unused = adb_bc_u64(rd, nm(n1, p, "unused"));
-    st->epoch = adb_bc_u64(rd, nm(n1, p, "epoch"));
-
-    st->stake_history = rd_arr(rd, mem, STAKE_HISTORY_MIN, sizeof *st->stake_history,
-                               &st->stake_history_cnt, nm(n1, p, "stake_history"));
-    for (uint64_t i = 0; i < st->stake_history_cnt && adb_bc_ok(rd); i++) {
-        adb_stake_history_entry_t *e = &st->stake_history[i];
-        e->epoch = adb_bc_u64(rd, n1);
-        e->effective = adb_bc_u64(rd, n1);
-        e->activating = adb_bc_u64(rd, n1);
-        e->deactivating = adb_bc_u64(rd, n1);
-    }
-}
-
-/* The part of EpochStakes after the map key (and, for the versioned form,
- * after the variant): stakes, total_stake, node_id_to_vote_accounts,
- * epoch_authorized_voters. */
-static void
-rd_epoch_stakes_body(adb_bc_rd_t *rd, adb_arena_t *mem, adb_epoch_stakes_t *es, bool stake_form,
-                     char const *p) {
-    char n1[NM], n2[NM];
-    rd_stakes(rd, mem, &es->stakes, stake_form, nm(n1, p, "stakes"));
-    es->total_stake = adb_bc_u64(rd, nm(n1, p, "total_stake"));
-
-    es->node_vote_accounts =
-        rd_arr(rd, mem, NODE_VOTE_ACCOUNTS_MIN, sizeof *es->node_vote_accounts,
-               &es->node_vote_accounts_cnt, nm(n1, p, "node_id_to_vote_accounts"));
-    nm(n2, p, "node_id_to_vote_accounts.vote_accounts");
-    for (uint64_t i = 0; i < es->node_vote_accounts_cnt && adb_bc_ok(rd); i++) {
-        adb_node_vote_accounts_t *nv = &es->node_vote_accounts[i];
-        rd_hash(rd, nv->node_id.b, n1);
-        rd_pubkeys(rd, mem, &nv->vote_pubkeys, &nv->vote_pubkeys_cnt, n2);
-        nv->total_stake = adb_bc_u64(rd, n1);
-    }
-
-    es->authorized_voters =
-        rd_arr(rd, mem, AUTHORIZED_VOTER_MIN, sizeof *es->authorized_voters,
-               &es->authorized_voters_cnt, nm(n1, p, "epoch_authorized_voters"));
-    if (es->authorized_voters_cnt)
-        adb_bc_copy(rd, es->authorized_voters, (size_t)es->authorized_voters_cnt * 64, n1);
 }
 
 static void
@@ -160,7 +52,7 @@ rd_bank(adb_bc_rd_t *rd, adb_arena_t *mem, adb_bank_fields_t *b) {
     q->has_last_hash = adb_bc_option(rd, "bank.blockhash_queue.last_hash");
     if (q->has_last_hash) rd_hash(rd, q->last_hash.b, "bank.blockhash_queue.last_hash");
     q->ages =
-        rd_arr(rd, mem, HASH_AGE_MIN, sizeof *q->ages, &q->ages_cnt, "bank.blockhash_queue.ages");
+        adb_bc_vec(rd, mem, HASH_AGE_MIN, sizeof *q->ages, &q->ages_cnt, "bank.blockhash_queue.ages");
     for (uint64_t i = 0; i < q->ages_cnt && adb_bc_ok(rd); i++) {
         adb_hash_age_t *a = &q->ages[i];
         rd_hash(rd, a->hash.b, "bank.blockhash_queue.ages");
@@ -204,22 +96,22 @@ rd_bank(adb_bc_rd_t *rd, adb_arena_t *mem, adb_bank_fields_t *b) {
     adb_bank_rent_read(rd, &rc->rent, "bank.rent_collector.rent");
     adb_bank_epoch_schedule_read(rd, &b->epoch_schedule, "bank.epoch_schedule");
     adb_bank_inflation_read(rd, &b->inflation, "bank.inflation");
-    rd_stakes(rd, mem, &b->stakes, false, "bank.stakes");
+    adb_bank_stakes_read(rd, mem, &b->stakes, false, "bank.stakes");
 
-    rd_pubkeys(rd, mem, &b->unused_accounts1, &b->unused_accounts1_cnt, "bank.unused_accounts.0");
-    rd_pubkeys(rd, mem, &b->unused_accounts2, &b->unused_accounts2_cnt, "bank.unused_accounts.1");
-    b->unused_accounts3 = rd_arr(rd, mem, 40, sizeof *b->unused_accounts3, &b->unused_accounts3_cnt,
+    adb_bank_pubkeys_read(rd, mem, &b->unused_accounts1, &b->unused_accounts1_cnt, "bank.unused_accounts.0");
+    adb_bank_pubkeys_read(rd, mem, &b->unused_accounts2, &b->unused_accounts2_cnt, "bank.unused_accounts.1");
+    b->unused_accounts3 = adb_bc_vec(rd, mem, 40, sizeof *b->unused_accounts3, &b->unused_accounts3_cnt,
                                  "bank.unused_accounts.2");
     for (uint64_t i = 0; i < b->unused_accounts3_cnt && adb_bc_ok(rd); i++) {
         rd_hash(rd, b->unused_accounts3[i].key.b, "bank.unused_accounts.2");
         b->unused_accounts3[i].val = adb_bc_u64(rd, "bank.unused_accounts.2");
     }
 
-    b->epoch_stakes = rd_arr(rd, mem, LEGACY_EPOCH_STAKES_MIN, sizeof *b->epoch_stakes,
+    b->epoch_stakes = adb_bc_vec(rd, mem, LEGACY_EPOCH_STAKES_MIN, sizeof *b->epoch_stakes,
                              &b->epoch_stakes_cnt, "bank.epoch_stakes");
     for (uint64_t i = 0; i < b->epoch_stakes_cnt && adb_bc_ok(rd); i++) {
         b->epoch_stakes[i].epoch = adb_bc_u64(rd, "bank.epoch_stakes");
-        rd_epoch_stakes_body(rd, mem, &b->epoch_stakes[i], false, "bank.epoch_stakes");
+        adb_bank_epoch_stakes_body_read(rd, mem, &b->epoch_stakes[i], false, "bank.epoch_stakes");
     }
     b->is_delta = adb_bc_bool(rd, "bank.is_delta");
 }
@@ -234,12 +126,12 @@ at_eof(adb_bc_rd_t const *rd) {
 static void
 rd_accounts_db(adb_bc_rd_t *rd, adb_arena_t *mem, adb_accounts_db_fields_t *a,
                uint32_t *present) {
-    a->storages = rd_arr(rd, mem, STORAGE_SLOT_MIN, sizeof *a->storages, &a->storages_cnt,
+    a->storages = adb_bc_vec(rd, mem, STORAGE_SLOT_MIN, sizeof *a->storages, &a->storages_cnt,
                          "accounts_db.storages");
     for (uint64_t i = 0; i < a->storages_cnt && adb_bc_ok(rd); i++) {
         adb_storage_slot_t *s = &a->storages[i];
         s->slot = adb_bc_u64(rd, "accounts_db.storages");
-        s->entries = rd_arr(rd, mem, STORAGE_ENTRY_MIN, sizeof *s->entries, &s->entries_cnt,
+        s->entries = adb_bc_vec(rd, mem, STORAGE_ENTRY_MIN, sizeof *s->entries, &s->entries_cnt,
                             "accounts_db.storages.entries");
         for (uint64_t k = 0; k < s->entries_cnt && adb_bc_ok(rd); k++) {
             s->entries[k].id = adb_bc_u64(rd, "accounts_db.storages.entries");
@@ -258,7 +150,7 @@ rd_accounts_db(adb_bc_rd_t *rd, adb_arena_t *mem, adb_accounts_db_fields_t *a,
     h->num_executable_accounts = adb_bc_u64(rd, "accounts_db.bank_hash_info");
 
     if (at_eof(rd) || !adb_bc_ok(rd)) return;
-    a->historical_roots = rd_arr(rd, mem, 8, sizeof *a->historical_roots, &a->historical_roots_cnt,
+    a->historical_roots = adb_bc_vec(rd, mem, 8, sizeof *a->historical_roots, &a->historical_roots_cnt,
                                  "accounts_db.historical_roots");
     for (uint64_t i = 0; i < a->historical_roots_cnt && adb_bc_ok(rd); i++)
         a->historical_roots[i] = adb_bc_u64(rd, "accounts_db.historical_roots");
@@ -266,7 +158,7 @@ rd_accounts_db(adb_bc_rd_t *rd, adb_arena_t *mem, adb_accounts_db_fields_t *a,
 
     if (at_eof(rd) || !adb_bc_ok(rd)) return;
     a->historical_roots_with_hash =
-        rd_arr(rd, mem, SLOT_HASH_MIN, sizeof *a->historical_roots_with_hash,
+        adb_bc_vec(rd, mem, SLOT_HASH_MIN, sizeof *a->historical_roots_with_hash,
                &a->historical_roots_with_hash_cnt, "accounts_db.historical_roots_with_hash");
     for (uint64_t i = 0; i < a->historical_roots_with_hash_cnt && adb_bc_ok(rd); i++) {
         a->historical_roots_with_hash[i].slot =
@@ -305,13 +197,13 @@ rd_extra(adb_bc_rd_t *rd, adb_arena_t *mem, adb_extra_fields_t *x, uint32_t *pre
 
     if (at_eof(rd) || !adb_bc_ok(rd)) return;
     x->versioned_epoch_stakes =
-        rd_arr(rd, mem, VERSIONED_EPOCH_STAKES_MIN, sizeof *x->versioned_epoch_stakes,
+        adb_bc_vec(rd, mem, VERSIONED_EPOCH_STAKES_MIN, sizeof *x->versioned_epoch_stakes,
                &x->versioned_epoch_stakes_cnt, "extra.versioned_epoch_stakes");
     for (uint64_t i = 0; i < x->versioned_epoch_stakes_cnt && adb_bc_ok(rd); i++) {
         adb_epoch_stakes_t *es = &x->versioned_epoch_stakes[i];
         es->epoch = adb_bc_u64(rd, "extra.versioned_epoch_stakes");
         es->variant = adb_bc_variant(rd, 0, "extra.versioned_epoch_stakes.variant");
-        rd_epoch_stakes_body(rd, mem, es, true, "extra.versioned_epoch_stakes");
+        adb_bank_epoch_stakes_body_read(rd, mem, es, true, "extra.versioned_epoch_stakes");
     }
     *present = ADB_MANIFEST_F_VERSIONED_EPOCH_STAKES;
 
@@ -365,7 +257,7 @@ adb_manifest_decode(void const *buf, size_t sz, size_t alloc_max, adb_manifest_t
     m_out->present_cnt = present;
     if (adb_bc_ok(&rd) && adb_bc_remaining(&rd) > 0) {
         uint64_t n = adb_bc_remaining(&rd);
-        m_out->trailing = adb_snap_arr_alloc(&rd, &m_out->mem, n, 1, "trailing bytes");
+        m_out->trailing = adb_bc_arr(&rd, &m_out->mem, n, 1, "trailing bytes");
         if (m_out->trailing) {
             adb_bc_copy(&rd, m_out->trailing, (size_t)n, "trailing bytes");
             m_out->trailing_sz = n;
@@ -390,62 +282,6 @@ wr_slot_u64s(adb_bc_wr_t *wr, adb_slot_u64_t const *a, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
         adb_bc_put_u64(wr, a[i].slot);
         adb_bc_put_u64(wr, a[i].val);
-    }
-}
-
-static void
-wr_pubkeys(adb_bc_wr_t *wr, acctdb_pubkey_t const *a, uint64_t n) {
-    adb_bc_put_u64(wr, n);
-    if (n) adb_bc_put_bytes(wr, a, (size_t)n * 32);
-}
-
-static void
-wr_stakes(adb_bc_wr_t *wr, adb_stakes_t const *st) {
-    adb_bc_put_u64(wr, st->vote_accounts_cnt);
-    for (uint64_t i = 0; i < st->vote_accounts_cnt; i++) {
-        adb_vote_account_t const *va = &st->vote_accounts[i];
-        adb_bc_put_bytes(wr, va->vote_pubkey.b, 32);
-        adb_bc_put_u64(wr, va->stake);
-        adb_snap_account_write(wr, &va->account);
-    }
-    adb_bc_put_u64(wr, st->delegations_cnt);
-    for (uint64_t i = 0; i < st->delegations_cnt; i++) {
-        adb_stake_delegation_t const *sd = &st->delegations[i];
-        adb_bc_put_bytes(wr, sd->stake_pubkey.b, 32);
-        adb_bc_put_bytes(wr, sd->delegation.voter_pubkey.b, 32);
-        adb_bc_put_u64(wr, sd->delegation.stake);
-        adb_bc_put_u64(wr, sd->delegation.activation_epoch);
-        adb_bc_put_u64(wr, sd->delegation.deactivation_epoch);
-        adb_bc_put_f64(wr, sd->delegation.warmup_cooldown_rate);
-        if (st->is_stake_form) adb_bc_put_u64(wr, sd->credits_observed);
-    }
-    adb_bc_put_u64(wr, st->unused);
-    adb_bc_put_u64(wr, st->epoch);
-    adb_bc_put_u64(wr, st->stake_history_cnt);
-    for (uint64_t i = 0; i < st->stake_history_cnt; i++) {
-        adb_stake_history_entry_t const *e = &st->stake_history[i];
-        adb_bc_put_u64(wr, e->epoch);
-        adb_bc_put_u64(wr, e->effective);
-        adb_bc_put_u64(wr, e->activating);
-        adb_bc_put_u64(wr, e->deactivating);
-    }
-}
-
-static void
-wr_epoch_stakes_body(adb_bc_wr_t *wr, adb_epoch_stakes_t const *es) {
-    wr_stakes(wr, &es->stakes);
-    adb_bc_put_u64(wr, es->total_stake);
-    adb_bc_put_u64(wr, es->node_vote_accounts_cnt);
-    for (uint64_t i = 0; i < es->node_vote_accounts_cnt; i++) {
-        adb_node_vote_accounts_t const *nv = &es->node_vote_accounts[i];
-        adb_bc_put_bytes(wr, nv->node_id.b, 32);
-        wr_pubkeys(wr, nv->vote_pubkeys, nv->vote_pubkeys_cnt);
-        adb_bc_put_u64(wr, nv->total_stake);
-    }
-    adb_bc_put_u64(wr, es->authorized_voters_cnt);
-    for (uint64_t i = 0; i < es->authorized_voters_cnt; i++) {
-        adb_bc_put_bytes(wr, es->authorized_voters[i].vote_pubkey.b, 32);
-        adb_bc_put_bytes(wr, es->authorized_voters[i].voter.b, 32);
     }
 }
 
@@ -500,9 +336,9 @@ wr_bank(adb_bc_wr_t *wr, adb_bank_fields_t const *b) {
     adb_bank_rent_write(wr, &b->rent_collector.rent);
     adb_bank_epoch_schedule_write(wr, &b->epoch_schedule);
     adb_bank_inflation_write(wr, &b->inflation);
-    wr_stakes(wr, &b->stakes);
-    wr_pubkeys(wr, b->unused_accounts1, b->unused_accounts1_cnt);
-    wr_pubkeys(wr, b->unused_accounts2, b->unused_accounts2_cnt);
+    adb_bank_stakes_write(wr, &b->stakes);
+    adb_bank_pubkeys_write(wr, b->unused_accounts1, b->unused_accounts1_cnt);
+    adb_bank_pubkeys_write(wr, b->unused_accounts2, b->unused_accounts2_cnt);
     adb_bc_put_u64(wr, b->unused_accounts3_cnt);
     for (uint64_t i = 0; i < b->unused_accounts3_cnt; i++) {
         adb_bc_put_bytes(wr, b->unused_accounts3[i].key.b, 32);
@@ -511,7 +347,7 @@ wr_bank(adb_bc_wr_t *wr, adb_bank_fields_t const *b) {
     adb_bc_put_u64(wr, b->epoch_stakes_cnt);
     for (uint64_t i = 0; i < b->epoch_stakes_cnt; i++) {
         adb_bc_put_u64(wr, b->epoch_stakes[i].epoch);
-        wr_epoch_stakes_body(wr, &b->epoch_stakes[i]);
+        adb_bank_epoch_stakes_body_write(wr, &b->epoch_stakes[i]);
     }
     adb_bc_put_bool(wr, b->is_delta);
 }
@@ -571,7 +407,7 @@ wr_extra(adb_bc_wr_t *wr, adb_extra_fields_t const *x, uint32_t present) {
     for (uint64_t i = 0; i < x->versioned_epoch_stakes_cnt; i++) {
         adb_bc_put_u64(wr, x->versioned_epoch_stakes[i].epoch);
         adb_bc_put_u32(wr, x->versioned_epoch_stakes[i].variant);
-        wr_epoch_stakes_body(wr, &x->versioned_epoch_stakes[i]);
+        adb_bank_epoch_stakes_body_write(wr, &x->versioned_epoch_stakes[i]);
     }
     if (present < ADB_MANIFEST_F_ACCOUNTS_LT_HASH) return;
     adb_bc_put_u8(wr, x->has_accounts_lt_hash ? 1 : 0);

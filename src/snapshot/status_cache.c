@@ -153,7 +153,7 @@ rd_result(adb_bc_rd_t *rd, adb_arena_t *mem, adb_tx_result_t *r) {
     if (r->ix_err == ADB_IX_ERR_CUSTOM) {
         r->custom = adb_bc_u32(rd, "status.entries.result.instruction_error.custom");
     } else if (r->ix_err == ADB_IX_ERR_BORSH_IO_ERROR) {
-        r->borsh = adb_snap_string_read(rd, mem, &r->borsh_sz,
+        r->borsh = adb_bc_string_dup(rd, mem, &r->borsh_sz,
                                         "status.entries.result.instruction_error.borsh_io_error");
     }
 }
@@ -170,21 +170,21 @@ adb_status_cache_decode(void const *buf, size_t sz, size_t alloc_max, adb_status
     adb_bc_rd_init(&rd, buf, sz, "status_cache");
 
     uint64_t n = adb_bc_len(&rd, SLOT_DELTA_MIN, "slot_deltas");
-    sc_out->deltas = adb_snap_arr_alloc(&rd, mem, n, sizeof *sc_out->deltas, "slot_deltas");
+    sc_out->deltas = adb_bc_arr(&rd, mem, n, sizeof *sc_out->deltas, "slot_deltas");
     if (sc_out->deltas) sc_out->deltas_cnt = n;
     for (uint64_t i = 0; i < sc_out->deltas_cnt && adb_bc_ok(&rd); i++) {
         adb_slot_delta_t *d = &sc_out->deltas[i];
         d->slot = adb_bc_u64(&rd, "slot_deltas.slot");
         d->is_root = adb_bc_bool(&rd, "slot_deltas.is_root");
         uint64_t nb = adb_bc_len(&rd, BUCKET_MIN, "status");
-        d->buckets = adb_snap_arr_alloc(&rd, mem, nb, sizeof *d->buckets, "status");
+        d->buckets = adb_bc_arr(&rd, mem, nb, sizeof *d->buckets, "status");
         if (d->buckets) d->buckets_cnt = nb;
         for (uint64_t k = 0; k < d->buckets_cnt && adb_bc_ok(&rd); k++) {
             adb_status_bucket_t *b = &d->buckets[k];
             adb_bc_copy(&rd, b->blockhash.b, 32, "status.blockhash");
             b->key_index = adb_bc_u64(&rd, "status.key_index");
             uint64_t ne = adb_bc_len(&rd, ENTRY_MIN, "status.entries");
-            b->entries = adb_snap_arr_alloc(&rd, mem, ne, sizeof *b->entries, "status.entries");
+            b->entries = adb_bc_arr(&rd, mem, ne, sizeof *b->entries, "status.entries");
             if (b->entries) b->entries_cnt = ne;
             for (uint64_t e = 0; e < b->entries_cnt && adb_bc_ok(&rd); e++) {
                 adb_bc_copy(&rd, b->entries[e].key_slice, 20, "status.entries.key_slice");
@@ -194,7 +194,7 @@ adb_status_cache_decode(void const *buf, size_t sz, size_t alloc_max, adb_status
     }
     if (adb_bc_ok(&rd) && adb_bc_remaining(&rd) > 0) {
         uint64_t t = adb_bc_remaining(&rd);
-        sc_out->trailing = adb_snap_arr_alloc(&rd, mem, t, 1, "trailing bytes");
+        sc_out->trailing = adb_bc_arr(&rd, mem, t, 1, "trailing bytes");
         if (sc_out->trailing) {
             adb_bc_copy(&rd, sc_out->trailing, (size_t)t, "trailing bytes");
             sc_out->trailing_sz = t;

@@ -86,4 +86,37 @@ void adb_bc_put_f64(adb_bc_wr_t *wr, double v);
 void adb_bc_put_bool(adb_bc_wr_t *wr, bool v);
 void adb_bc_put_str(adb_bc_wr_t *wr, void const *p, size_t n); /* u64 length + bytes */
 
+/* ---- reads into an arena (util/arena.h) ---------------------------------- */
+
+struct adb_arena;
+
+/* adb_bc_arr: an array of cnt zeroed elements of elem_sz bytes from
+ * mem, for a decode in progress: on overflow, budget or allocation failure
+ * records ACCTDB_ERR_NOMEM in rd (naming `what`, the count and the budget)
+ * and returns NULL.  cnt == 0 returns NULL without an error.  Does nothing
+ * if rd already failed. */
+void *adb_bc_arr(adb_bc_rd_t *rd, struct adb_arena *mem, uint64_t cnt, size_t elem_sz,
+                         char const *what);
+
+/* adb_bc_bytes_dup: a Vec<u8>/serde_bytes value (u64 length + bytes)
+ * copied into mem.  *sz_out gets the length; NULL when empty or on error. */
+uint8_t *adb_bc_bytes_dup(adb_bc_rd_t *rd, struct adb_arena *mem, uint64_t *sz_out,
+                             char const *what);
+
+/* adb_bc_string_dup: like adb_bc_bytes_dup for a Rust String: the
+ * bytes must be valid UTF-8 (serde rejects anything else), else CORRUPT. */
+uint8_t *adb_bc_string_dup(adb_bc_rd_t *rd, struct adb_arena *mem, uint64_t *sz_out,
+                              char const *what);
+
+/* adb_utf8_valid: true if b[0..n) is well-formed UTF-8 (no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+bool adb_utf8_valid(uint8_t const *b, size_t n);
+
+/* adb_bc_vec: a Vec/HashMap length (each element at least min_wire bytes on
+ * the wire) and its zeroed array of elem_sz-byte elements from mem; *cnt_out
+ * is set only once the array exists, so counts never exceed what was
+ * allocated.  NULL for an empty collection or on error (recorded in rd). */
+void *adb_bc_vec(adb_bc_rd_t *rd, struct adb_arena *mem, size_t min_wire, size_t elem_sz,
+                 uint64_t *cnt_out, char const *what);
+
 #endif

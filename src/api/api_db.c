@@ -94,7 +94,7 @@ open_handle(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg
         acctdb_db_config_default(&c);
         rc = acctdb_db_config_read(&c, dir, e.msg, sizeof e.msg);
     }
-    if (!rc) rc = adb_eng_open(&h->db, dir, &c, &e);
+    if (!rc) rc = adb_eng_open(&h->db, dir, -1, &c, &e);
     if (!rc) rc = load_state(h, dir, &e);
     if (rc) {
         msg_set(msg_out, msg_max, e.msg);
@@ -319,7 +319,11 @@ int
 acctdb_db_freeze(acctdb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
                  acctdb_bank_info_t *info_out) {
     if (!db) return ACCTDB_ERR_INVALID;
-    return adb_eng_freeze(db->db, slot, meta, info_out);
+    uint64_t parent = 0, forks = 0;
+    if (db->has_man && !adb_eng_bank_parent(db->db, slot, &parent))
+        forks = adb_bankhash_fork_cnt(db->man.bank.hard_forks, (size_t)db->man.bank.hard_forks_cnt,
+                                      parent, slot);
+    return adb_eng_freeze(db->db, slot, meta, forks, info_out);
 }
 
 int

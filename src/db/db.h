@@ -25,7 +25,8 @@
 #include "store/acctfile.h"
 #include "util/util.h"
 
-typedef struct adb_db adb_db_t;
+typedef struct adb_db     adb_db_t;
+typedef struct adb_eng_ext adb_eng_ext_t;
 
 typedef enum adb_db_hash_mode {
     ADB_DB_HASH_NONE = -1,
@@ -133,6 +134,7 @@ int adb_db_visit_sorted(adb_db_t *db, bool include_zero, adb_db_visit_fn fn, voi
  * names is durable; a directory without it refuses to open.  The
  * durability issue doubles it. */
 typedef struct adb_db_meta {
+    uint32_t           version;        /* of the record read (ADB_DB_FORMAT_VERSION when written) */
     uint64_t           slot;           /* the durable root */
     uint64_t           base_slot;      /* UINT64_MAX if no incremental was loaded */
     adb_db_totals_t    totals;         /* of the load that created the database */
@@ -141,6 +143,10 @@ typedef struct adb_db_meta {
     uint64_t           origin_slot;
     acctdb_bank_info_t *hist; /* rooted banks, oldest first (lt_hash not kept) */
     uint32_t            hist_cnt;
+    uint8_t const      *ext; /* the durable root's bank state (src/bank's blob); may be NULL */
+    size_t              ext_sz;
+    uint8_t             origin_ck[2][32]; /* BLAKE3-256 of manifest.bin, status_cache.bin */
+    uint8_t             origin_has_ck;    /* bit 0: manifest, bit 1: status cache */
 } adb_db_meta_t;
 
 /* Writes DIR/manifest.bin and DIR/status_cache.bin (raw copies of the
@@ -166,6 +172,9 @@ typedef void (*adb_db_rec_fn)(void *ctx, adb_acct_rec_t const *r);
 int adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out,
                     adb_db_rec_fn rec_fn, void *rec_ctx, uint32_t bin_bits, adb_err_t *err);
 
+/* Frees what adb_db_open_dir allocated in *m (history, bank state). */
+void adb_db_meta_fini(adb_db_meta_t *m);
+
 /* Stops workers, unmaps and closes everything. NULL is fine. */
 void adb_db_close(adb_db_t *db);
 
@@ -180,17 +189,28 @@ void adb_db_close(adb_db_t *db);
  * readers never race on one message buffer). */
 adb_err_t *adb_eng_err(void);
 
-/* Opens DIR (a completed load or an engine directory) under DIR/LOCK.
- * Errors: BUSY "database in use", and those of adb_db_open_dir. */
-int adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, adb_err_t *err);
+/* adb_eng_lock_dir: takes the database lock of DIR (an exclusive flock on
+ * the directory itself; no file is created) into *fd_out.  Errors: BUSY
+ * "database in use", NOT_FOUND, -errno. */
+int adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err);
+
+/* Opens DIR (a completed load or an engine directory) under its lock:
+ * lockfd is a lock adb_eng_lock_dir took (owned from here on, closed on
+ * error too), or -1 to take it now.  Errors: BUSY "database in use", and
+ * those of adb_db_open_dir. */
+int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
+                 adb_err_t *err);
 /* Flushes rooted banks (unless a durable write failed), stops the
  * services, frees everything and releases the lock. */
 void adb_eng_close(adb_db_t *db);
 
 int adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a,
                   size_t n);
+/* Freezes slot's bank: lattice hash, capitalization, data length and the
+ * bank hash (hash/bankhash.h, lattice era) with hard_fork_cnt hard forks in
+ * (parent, slot] (the caller knows the cluster's hard forks). */
 int adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
-                   acctdb_bank_info_t *info_out);
+                   uint64_t hard_fork_cnt, acctdb_bank_info_t *info_out);
 int adb_eng_root(adb_db_t *db, uint64_t slot);
 int adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
                  uint8_t *buf, size_t buf_max, uint64_t *slot_out);
@@ -245,6 +265,24 @@ int adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, ad
 typedef int (*adb_eng_bytes_fn)(void *ctx, void const *p, size_t sz);
 int adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes_fn fn,
                       void *ctx);
+/* ---- per-bank state of the layer above (the bank module) -------------- */
+
+/* adb_eng_ext_get: a reference to the state of bank slot (a live bank or
+ * the root); NOT_FOUND otherwise.  Release with adb_eng_ext_unref.  The
+ * blob is immutable; its size may be 0 (never set since the origin). */
+int  adb_eng_ext_get(adb_db_t *db, uint64_t slot, adb_eng_ext_t **ext_out);
+void adb_eng_ext_unref(adb_eng_ext_t *x);
+void const *adb_eng_ext_data(adb_eng_ext_t const *x, size_t *sz_out);
+/* adb_eng_ext_set: replaces the state of an open (unfrozen) bank with a
+ * copy of p[0..sz).  Errors: INVALID (not an open bank), NOMEM. */
+int adb_eng_ext_set(adb_db_t *db, uint64_t slot, void const *p, size_t sz);
+
+/* adb_eng_origin_verify: checks the bytes of DIR/manifest.bin (which 0) or
+ * DIR/status_cache.bin (1) against the checksum the root record keeps.
+ * Errors: CORRUPT (differs; err says which file), 0 when the record keeps
+ * none (format 1). */
+int adb_eng_origin_verify(adb_db_t *db, int which, void const *p, size_t sz, adb_err_t *err);
+
 /* Reads pubkey's account in the durable root (for sysvars). */
 int adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, uint8_t **buf,
                      size_t *buf_cap);
@@ -253,6 +291,9 @@ int adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, ui
 int adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot);
 
 #define ADB_DB_META_NAME      "acctdb.meta"
-#define ADB_DB_FORMAT_VERSION 1u /* of acctdb.meta and the store layout */
+/* Format of acctdb.meta and the store layout.  2 added per-storage seals
+ * (CRC-32C and scan end), the origin files' checksums and the root's bank
+ * state; version 1 records are read (storages are sealed at open). */
+#define ADB_DB_FORMAT_VERSION 2u
 
 #endif

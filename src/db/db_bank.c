@@ -29,7 +29,7 @@
 
 #include "index/owner.h"
 #include "db/db_rcache.h"
-#include "hash/sha256.h"
+#include "hash/bankhash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,8 +458,13 @@ bank_open_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **out)
     b->slot = slot;
     b->parent = parent;
     b->state = ADB_BANK_OPEN;
+    /* A new bank starts with its parent's state (the layer above may
+     * replace it while the bank is open). */
+    adb_bank_t *pb = parent == e->root ? NULL : adb_bank_find(e, parent);
+    b->ext = adb_eng_ext_ref(pb ? pb->ext : e->root_ext);
     int rc = map_insert(e, b);
     if (rc) {
+        adb_eng_ext_unref(b->ext);
         adb_free(b);
         return adb_err_set(adb_eng_err(), rc, "out of memory");
     }
@@ -572,20 +577,9 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
 
 /* ---- freeze ------------------------------------------------------------- */
 
-/* Bank hash (FORMAT.md 9): hard forks are not tracked by the engine. */
-static int
-bank_hash(acctdb_bank_info_t *in) {
-    uint8_t   sig[8], h[32];
-    adb_iov_t p1[3] = {{in->parent_bank_hash.b, 32}, {sig, 8}, {in->meta.blockhash.b, 32}};
-    adb_store_u64(sig, in->meta.signature_count);
-    ADB_TRY(adb_sha256_parts(h, p1, 3));
-    adb_iov_t p2[2] = {{h, 32}, {in->lt_hash.v, sizeof in->lt_hash.v}};
-    return adb_sha256_parts(in->bank_hash.b, p2, 2);
-}
-
 int
 adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
-               acctdb_bank_info_t *info_out) {
+               uint64_t hard_fork_cnt, acctdb_bank_info_t *info_out) {
     adb_eng_t *e = db->eng;
     if (info_out) memset(info_out, 0, sizeof *info_out);
     pthread_mutex_lock(&e->wmu);
@@ -688,7 +682,12 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
     view_fini(&w);
     if (!rc) {
         adb_lthash_checksum(&in.lt_hash, in.lt_checksum);
-        rc = bank_hash(&in);
+        adb_bankhash_in_t h = {.parent_hash = in.parent_bank_hash.b,
+                               .signature_count = in.meta.signature_count,
+                               .last_blockhash = in.meta.blockhash.b,
+                               .accounts_lt_hash = (uint8_t const *)in.lt_hash.v,
+                               .hard_fork_cnt = hard_fork_cnt};
+        rc = adb_bankhash(&h, in.bank_hash.b);
         if (rc) adb_err_set(adb_eng_err(), rc, "bank hash: %s", acctdb_strerror(rc));
     }
     if (!rc) {
@@ -763,6 +762,9 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
         }
         e->root = slot;
         e->root_info = b->info;
+        adb_eng_ext_t *old = e->root_ext;
+        e->root_ext = adb_eng_ext_ref(b->ext);
+        adb_eng_ext_unref(old);
         if (!atomic_load(&e->unflushed_since_ns))
             atomic_store(&e->unflushed_since_ns, adb_now_ns());
         atomic_fetch_add_explicit(&e->view_gen, 1, memory_order_release);
@@ -887,5 +889,76 @@ adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
     }
     adb_free(buf);
     view_fini(&w);
+    return rc;
+}
+
+/* ---- per-bank state of the layer above -------------------------------------- */
+
+adb_eng_ext_t *
+adb_eng_ext_new(void const *p, size_t sz) {
+    adb_eng_ext_t *x = adb_malloc(sizeof *x + (sz ? sz : 1));
+    if (!x) return NULL;
+    atomic_init(&x->refs, 1);
+    x->sz = sz;
+    if (sz) memcpy(x->data, p, sz);
+    return x;
+}
+
+adb_eng_ext_t *
+adb_eng_ext_ref(adb_eng_ext_t *x) {
+    if (x) atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+    return x;
+}
+
+void
+adb_eng_ext_unref(adb_eng_ext_t *x) {
+    if (x && atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) == 1) adb_free(x);
+}
+
+void const *
+adb_eng_ext_data(adb_eng_ext_t const *x, size_t *sz_out) {
+    *sz_out = x ? x->sz : 0;
+    return x ? x->data : NULL;
+}
+
+int
+adb_eng_ext_get(adb_db_t *db, uint64_t slot, adb_eng_ext_t **ext_out) {
+    adb_eng_t *e = db->eng;
+    *ext_out = NULL;
+    int rc = 0;
+    pthread_rwlock_rdlock(&e->blk);
+    adb_bank_t *b = slot == e->root ? NULL : adb_bank_find(e, slot);
+    if (slot == e->root)
+        *ext_out = adb_eng_ext_ref(e->root_ext);
+    else if (b && b->state != ADB_BANK_DEAD)
+        *ext_out = adb_eng_ext_ref(b->ext);
+    else
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOT_FOUND, "slot %llu is not a live bank",
+                         (unsigned long long)slot);
+    pthread_rwlock_unlock(&e->blk);
+    return rc;
+}
+
+int
+adb_eng_ext_set(adb_db_t *db, uint64_t slot, void const *p, size_t sz) {
+    adb_eng_t     *e = db->eng;
+    adb_eng_ext_t *x = adb_eng_ext_new(p, sz);
+    if (!x) return adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
+    pthread_mutex_lock(&e->wmu);
+    pthread_rwlock_wrlock(&e->blk);
+    adb_bank_t *b = adb_bank_find(e, slot);
+    int         rc = 0;
+    if (!b || b->state != ADB_BANK_OPEN) {
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                         "slot %llu is not an open bank (its state is set while it is open)",
+                         (unsigned long long)slot);
+    } else {
+        adb_eng_ext_t *old = b->ext;
+        b->ext = x;
+        x = old;
+    }
+    pthread_rwlock_unlock(&e->blk);
+    pthread_mutex_unlock(&e->wmu);
+    adb_eng_ext_unref(x);
     return rc;
 }

@@ -24,6 +24,8 @@
  *      the index held or received a newer one. */
 #include "db/db_private.h"
 
+#include "util/crc32c.h"
+
 #include "util/io.h"
 
 #include <fcntl.h>
@@ -198,6 +200,7 @@ run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
         pthread_mutex_unlock(&db->mu);
     }
 
+    f->crc = adb_crc32c(0, f->map, (size_t)f->written); /* the seal (db_meta.c) */
     adb_acctfile_iter_t it;
     adb_acct_rec_t      r;
     adb_acctfile_iter_init(&it, f->map, f->valid_len, f->written);
@@ -247,6 +250,7 @@ run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
             chunk_start = it.off;
         }
     }
+    f->scan_end = it.off;
     if (it.err.code) {
         adb_db_fail(db, it.err.code, "account file %llu.%u (slot %llu): %s",
                     (unsigned long long)f->slot, f->idx, (unsigned long long)f->slot, it.err.msg);
@@ -809,6 +813,8 @@ adb_db_storage_write(adb_db_t *db, uint32_t idx, void const *p, uint64_t sz, boo
     if (rc) return rc == -ENOSPC ? ACCTDB_ERR_FULL : rc;
     f->written = sz;
     f->valid_len = sz;
+    f->crc = adb_crc32c(0, p, (size_t)sz);
+    f->scan_end = sz; /* records end to end */
     atomic_store(&db->file_cnt, idx + 1);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "db/db_private.h"
 
 #include "db/db_rcache.h"
+#include "hash/blake3.h"
 #include "index/owner.h"
 #include "util/io.h"
 
@@ -77,16 +78,41 @@ eng_free(adb_eng_t *e) {
     pthread_mutex_destroy(&e->svc_mu);
     pthread_cond_destroy(&e->svc_cv);
     pthread_cond_destroy(&e->room_cv);
+    adb_eng_ext_unref(e->root_ext);
+    adb_eng_ext_unref(e->durable_ext);
     if (e->lockfd >= 0) close(e->lockfd);
     adb_free(e);
 }
 
 int
-adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, adb_err_t *err) {
+adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err) {
+    *fd_out = -1;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = -errno;
+        return adb_err_set(err, rc == -ENOENT ? ACCTDB_ERR_NOT_FOUND : rc, "cannot open %s: %s", dir,
+                           acctdb_strerror(rc));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        int rc = errno == EWOULDBLOCK ? ACCTDB_ERR_BUSY : -errno;
+        close(fd);
+        return adb_err_set(err, rc, "%s: database in use (another process or handle has it open)",
+                           dir);
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+int
+adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
+             adb_err_t *err) {
     *db_out = NULL;
     adb_eng_t *e = adb_calloc(1, sizeof *e);
-    if (!e) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
-    e->lockfd = -1;
+    if (!e) {
+        if (lockfd >= 0) close(lockfd);
+        return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    }
+    e->lockfd = lockfd; /* ours from here: eng_free closes it */
     pthread_mutex_init(&e->wmu, NULL);
     pthread_mutex_init(&e->smu, NULL);
     /* Writer-preferring: readers take blk for a moment per call, and with
@@ -111,26 +137,16 @@ adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, 
         return adb_err_set(err, ACCTDB_ERR_INVALID, "index_bins must be a power of two");
     }
 
-    /* The directory lock: one opener (process or handle) at a time. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        int rc = -errno;
-        eng_free(e);
-        return adb_err_set(err, rc == -ENOENT ? ACCTDB_ERR_NOT_FOUND : rc, "cannot open %s: %s",
-                           dir, acctdb_strerror(rc));
-    }
-    e->lockfd = openat(dfd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    int lerr = e->lockfd < 0 ? -errno : 0;
-    close(dfd);
-    if (lerr) {
-        eng_free(e);
-        return adb_err_set(err, lerr, "cannot open %s/LOCK: %s", dir, acctdb_strerror(lerr));
-    }
-    if (flock(e->lockfd, LOCK_EX | LOCK_NB)) {
-        int rc = errno == EWOULDBLOCK ? ACCTDB_ERR_BUSY : -errno;
-        eng_free(e);
-        return adb_err_set(err, rc, "%s: database in use (another process or handle holds %s/LOCK)",
-                           dir, dir);
+    /* The directory lock: one opener (process or handle) at a time.  It is
+     * a flock on the directory itself, so opening never creates a file (a
+     * command run on a directory that is not a database leaves it as it
+     * was) and a creation can hold it from before the first byte. */
+    if (lockfd < 0) {
+        int rc = adb_eng_lock_dir(dir, &e->lockfd, err);
+        if (rc) {
+            eng_free(e);
+            return rc;
+        }
     }
 
     if (e->cfg.owner_index && adb_owner_open(&e->owners)) {
@@ -155,15 +171,20 @@ adb_eng_open(adb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, 
     e->root_info = meta.root;
     e->durable_info = meta.root;
     atomic_store(&e->durable_root, meta.slot);
+    e->root_ext = adb_eng_ext_new(meta.ext, meta.ext_sz);
+    e->durable_ext = adb_eng_ext_ref(e->root_ext);
+    e->origin_has_ck = meta.origin_has_ck;
+    memcpy(e->origin_ck, meta.origin_ck, sizeof e->origin_ck);
     e->last_full_slot = meta.last_full_slot;
     e->origin_slot = meta.origin_slot;
     e->base_slot = meta.base_slot;
     e->load_totals = meta.totals;
     e->hist = adb_calloc(ADB_HIST_MAX, sizeof *e->hist);
     if (!e->hist) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    if (!e->root_ext) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; !rc && i < meta.hist_cnt; i++)
         adb_eng_hist_push(e, &meta.hist[i]);
-    adb_free(meta.hist);
+    adb_db_meta_fini(&meta);
     if (!rc && e->cfg.read_cache_max_sz && adb_rcache_open(&e->rcache, e->cfg.read_cache_max_sz))
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     if (rc) {
@@ -281,6 +302,7 @@ adb_eng_close(adb_db_t *db) {
         for (uint32_t k = 0; k < b->cap; k++)
             adb_free(b->accts[k]);
         adb_free(b->accts);
+        adb_eng_ext_unref(b->ext);
         adb_free(b);
     }
     adb_eng_reclaim(db, true);
@@ -390,14 +412,18 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
 /* ---- the root record --------------------------------------------------------- */
 
 int
-adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root) {
-    adb_eng_t          *e = db->eng;
-    adb_db_meta_t       m = {.slot = root->slot,
-                             .base_slot = e->base_slot,
-                             .totals = e->load_totals,
-                             .root = *root,
-                             .last_full_slot = e->last_full_slot,
-                             .origin_slot = e->origin_slot};
+adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext) {
+    adb_eng_t    *e = db->eng;
+    adb_db_meta_t m = {.slot = root->slot,
+                       .base_slot = e->base_slot,
+                       .totals = e->load_totals,
+                       .root = *root,
+                       .last_full_slot = e->last_full_slot,
+                       .origin_slot = e->origin_slot,
+                       .ext = ext ? ext->data : NULL,
+                       .ext_sz = ext ? ext->sz : 0,
+                       .origin_has_ck = e->origin_has_ck};
+    memcpy(m.origin_ck, e->origin_ck, sizeof m.origin_ck);
     acctdb_bank_info_t *h = adb_malloc(ADB_HIST_MAX * sizeof *h);
     if (!h) return ACCTDB_ERR_NOMEM;
     pthread_rwlock_rdlock(&e->blk);
@@ -409,6 +435,26 @@ adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root) {
     m.hist_cnt = n;
     int rc = adb_db_write_meta(db, &m);
     adb_free(h);
-    if (!rc) e->durable_info = *root;
+    if (!rc) {
+        e->durable_info = *root;
+        if (ext != e->durable_ext) {
+            adb_eng_ext_t *old = e->durable_ext;
+            e->durable_ext = adb_eng_ext_ref(ext);
+            adb_eng_ext_unref(old);
+        }
+    }
     return rc;
+}
+
+int
+adb_eng_origin_verify(adb_db_t *db, int which, void const *p, size_t sz, adb_err_t *err) {
+    adb_eng_t *e = db->eng;
+    if (which < 0 || which > 1 || !(e->origin_has_ck & (1u << which))) return 0;
+    uint8_t ck[32];
+    adb_blake3_hash(p, sz, ck, 32);
+    if (!memcmp(ck, e->origin_ck[which], 32)) return 0;
+    return adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                       "%s/%s: checksum mismatch (the root record's BLAKE3 of it differs): the "
+                       "file was changed or damaged after the database was created",
+                       db->dir, which ? "status_cache.bin" : "manifest.bin");
 }

@@ -99,6 +99,7 @@ free_retired(adb_db_t *db, adb_retired_t const *r) {
         break;
     case ADB_RET_BANK: {
         adb_bank_t *b = r->p;
+        adb_eng_ext_unref(b->ext);
         adb_free(b->accts);
         adb_free(b);
         break;

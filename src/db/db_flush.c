@@ -275,7 +275,7 @@ adb_eng_flush_pass(adb_db_t *db) {
 
     /* RECORD: the newest flushed root. */
     acctdb_bank_info_t root = banks[0]->info;
-    rc = adb_eng_write_meta(db, &root);
+    rc = adb_eng_write_meta(db, &root, banks[0]->ext);
     if (rc) {
         atomic_store(&e->fatal, 1);
         adb_free(items);

@@ -9,9 +9,19 @@
  *   last_full_slot, origin_slot,
  *   hist_cnt u32, hist_cnt x bank info (without lattice hash),
  *   seg_cnt u32,
- *   file_cnt u64, file_cnt x {slot, size, valid_len, seg u32, seg_off}
+ *   file_cnt u64, file_cnt x {slot, size, valid_len, seg u32, seg_off,
+ *                             crc u32, scan_end}            (crc, scan_end: v2)
+ *   v2: origin_has_ck u8, manifest.bin BLAKE3 [32], status_cache.bin BLAKE3 [32],
+ *       ext_sz u64, ext bytes (the durable root's bank state, src/bank's blob)
  * Storages that shrink replaced are not listed (their extents may already
  * be holes).
+ *
+ * Seals.  Every storage carries the CRC-32C of its bytes and the end of its
+ * last record as the scan that indexed it saw.  Reopening checks both (a
+ * zeroed header or page, a flipped bit anywhere, rent_epoch included, is
+ * a named error instead of older versions served in silence); verify and
+ * snapshot writing check the CRC again.  A version 1 record has no seals:
+ * they are taken at that open and written with the next record.
  *
  * Invariant: the record is written (tmp + fsync + rename + dir fsync) only
  * after every segment byte it names was fdatasync'ed. */
@@ -19,6 +29,7 @@
 
 #include "hash/blake3.h"
 #include "util/bincode.h"
+#include "util/crc32c.h"
 #include "util/io.h"
 
 #include <fcntl.h>
@@ -105,7 +116,13 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
         adb_bc_put_u64(&wr, f->valid_len);
         adb_bc_put_u32(&wr, f->seg);
         adb_bc_put_u64(&wr, f->seg_off);
+        adb_bc_put_u32(&wr, f->crc);
+        adb_bc_put_u64(&wr, f->scan_end);
     }
+    adb_bc_put_u8(&wr, m->origin_has_ck);
+    adb_bc_put_bytes(&wr, m->origin_ck, sizeof m->origin_ck);
+    adb_bc_put_u64(&wr, m->ext_sz);
+    if (m->ext_sz) adb_bc_put_bytes(&wr, m->ext, m->ext_sz);
     if (wr.err) {
         adb_bc_wr_fini(&wr);
         return adb_db_fail(db, ACCTDB_ERR_NOMEM, "out of memory");
@@ -142,7 +159,16 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "making the load durable in %s: %s", db->dir, acctdb_strerror(rc));
-    return adb_db_write_meta(db, meta);
+    adb_db_meta_t m = *meta;
+    if (manifest) {
+        adb_blake3_hash(manifest, manifest_sz, m.origin_ck[0], 32);
+        m.origin_has_ck |= 1;
+    }
+    if (status_cache) {
+        adb_blake3_hash(status_cache, status_cache_sz, m.origin_ck[1], 32);
+        m.origin_has_ck |= 2;
+    }
+    return adb_db_write_meta(db, &m);
 }
 
 /* ---- reopen --------------------------------------------------------------- */
@@ -151,7 +177,7 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
  * is alive, any older one DEAD.  Counts alive bytes as it goes (a later,
  * newer version of a key takes the bytes back from the older storage). */
 static int
-index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, adb_err_t *err) {
+index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, bool sealed, adb_err_t *err) {
     adb_db_file_t      *f = adb_db_file(db, i);
     adb_acctfile_iter_t it;
     adb_acct_rec_t      r;
@@ -193,7 +219,27 @@ index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, adb_err_t *err) {
     if (!rc && it.err.code)
         rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: storage of slot %llu: %s", db->dir,
                          (unsigned long long)f->slot, it.err.msg);
-    return rc;
+    if (rc) return rc;
+    /* The seal: where the records end and the CRC of every byte. */
+    uint32_t crc = adb_crc32c(0, m, (size_t)f->written);
+    if (!sealed) {
+        f->crc = crc;
+        f->scan_end = it.off;
+        return 0;
+    }
+    if (it.off < f->scan_end)
+        return adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                           "%s: the storage of slot %llu ends early: its records stop at offset "
+                           "%llu of the %llu the root record names (a zeroed header or page: the "
+                           "file was damaged; older versions of its accounts would be served)",
+                           db->dir, (unsigned long long)f->slot, (unsigned long long)it.off,
+                           (unsigned long long)f->scan_end);
+    if (crc != f->crc)
+        return adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                           "%s: the storage of slot %llu fails its checksum (CRC-32C %08x, the "
+                           "root record says %08x): its bytes changed after they were written",
+                           db->dir, (unsigned long long)f->slot, crc, f->crc);
+    return 0;
 }
 
 static int
@@ -237,10 +283,17 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
                          ADB_DB_META_NAME);
         goto done;
     }
-    if (adb_load_u32(buf + 8) > ADB_DB_FORMAT_VERSION) {
+    uint32_t version = adb_load_u32(buf + 8);
+    if (version > ADB_DB_FORMAT_VERSION) {
         rc = adb_err_set(err, ACCTDB_ERR_UNSUPPORTED_VERSION,
-                         "%s: format version %u is newer than this acctdb (%u)", dir,
-                         adb_load_u32(buf + 8), ADB_DB_FORMAT_VERSION);
+                         "%s: format version %u is newer than this acctdb (%u)", dir, version,
+                         ADB_DB_FORMAT_VERSION);
+        goto done;
+    }
+    if (version == 0) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                         "%s/%s: format version 0 (no acctdb ever wrote it)", dir,
+                         ADB_DB_META_NAME);
         goto done;
     }
     adb_blake3_hash(buf, sz - 32, ck, 32);
@@ -251,6 +304,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
     }
     adb_bc_rd_t rd;
     adb_bc_rd_init(&rd, buf + META_HDR_SZ, sz - 32 - META_HDR_SZ, ADB_DB_META_NAME);
+    meta_out->version = version;
     meta_out->slot = adb_bc_u64(&rd, "slot");
     meta_out->base_slot = adb_bc_u64(&rd, "base_slot");
     meta_out->totals.records = adb_bc_u64(&rd, "records");
@@ -278,7 +332,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
             get_info(&rd, &meta_out->hist[i], false);
     }
     uint32_t nseg = adb_bc_u32(&rd, "seg_cnt");
-    uint64_t n = adb_bc_len(&rd, 36, "files");
+    uint64_t n = adb_bc_len(&rd, version >= 2 ? 48 : 36, "files");
     if (!adb_bc_ok(&rd) || nseg > ADB_DB_SEGS_MAX) {
         rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: %s", dir, ADB_DB_META_NAME,
                          adb_bc_ok(&rd) ? "too many segments" : rd.err.msg);
@@ -324,6 +378,8 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
         uint64_t vlen = adb_bc_u64(&rd, "file.valid_len");
         uint32_t seg = adb_bc_u32(&rd, "file.seg");
         uint64_t soff = adb_bc_u64(&rd, "file.seg_off");
+        uint32_t crc = version >= 2 ? adb_bc_u32(&rd, "file.crc") : 0;
+        uint64_t send = version >= 2 ? adb_bc_u64(&rd, "file.scan_end") : 0;
         if (!adb_bc_ok(&rd) || vlen > size || seg >= nseg || (soff & 4095) || soff > seg_sz[seg] ||
             size > seg_sz[seg] - soff || size > ADB_ACCTFILE_MAX_SZ) {
             rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
@@ -343,11 +399,33 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
                              .valid_len = vlen,
                              .idx = (uint32_t)i,
                              .seg = seg,
-                             .seg_off = soff};
+                             .seg_off = soff,
+                             .crc = crc,
+                             .scan_end = send};
         atomic_store(&db->file_cnt, (uint32_t)i + 1);
     }
     adb_free(seg_sz);
     if (rc) goto done;
+    if (version >= 2) {
+        meta_out->origin_has_ck = adb_bc_u8(&rd, "origin_has_ck");
+        adb_bc_copy(&rd, meta_out->origin_ck, sizeof meta_out->origin_ck, "origin_ck");
+        uint64_t esz = adb_bc_len(&rd, 1, "bank state");
+        if (adb_bc_ok(&rd) && esz) {
+            uint8_t *x = adb_malloc((size_t)esz);
+            if (!x) {
+                rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            adb_bc_copy(&rd, x, (size_t)esz, "bank state");
+            meta_out->ext = x;
+            meta_out->ext_sz = (size_t)esz;
+        }
+        if (!adb_bc_ok(&rd)) {
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: %s", dir, ADB_DB_META_NAME,
+                             rd.err.msg);
+            goto done;
+        }
+    }
     /* Index the storages oldest slot first, so each record meets only older
      * versions of its key (which it kills). */
     order = adb_malloc((n ? n : 1) * 2 * sizeof *order);
@@ -368,7 +446,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
                              (unsigned long long)f->slot, dir);
             break;
         }
-        rc = index_storage(db, i, m, err);
+        rc = index_storage(db, i, m, meta_out->version >= 2, err);
         munmap(m, f->written);
     }
 done:
@@ -376,12 +454,20 @@ done:
     adb_free(buf);
     if (dfd >= 0) close(dfd);
     if (rc) {
-        adb_free(meta_out->hist);
-        meta_out->hist = NULL;
-        meta_out->hist_cnt = 0;
+        adb_db_meta_fini(meta_out);
         adb_db_close(db);
         return rc;
     }
     *db_out = db;
     return 0;
+}
+
+void
+adb_db_meta_fini(adb_db_meta_t *m) {
+    adb_free(m->hist);
+    adb_free((void *)m->ext);
+    m->hist = NULL;
+    m->hist_cnt = 0;
+    m->ext = NULL;
+    m->ext_sz = 0;
 }

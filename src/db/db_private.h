@@ -74,6 +74,11 @@ typedef struct adb_db_file {
     _Atomic uint64_t alive_bytes;
     _Atomic uint64_t alive_cnt;
     _Atomic bool     replaced; /* shrink moved its records elsewhere */
+    /* seal: CRC-32C of the `written` bytes and the end of the last record
+     * the scan saw, recorded in the root record and checked at open, by
+     * verify and before a snapshot is written */
+    uint32_t crc;
+    uint64_t scan_end;
 } adb_db_file_t;
 
 /* Pool of reusable aligned buffers for account files being loaded: power
@@ -155,7 +160,18 @@ adb_cacct_val(adb_cacct_t const *c) {
 
 enum { ADB_BANK_OPEN, ADB_BANK_FROZEN, ADB_BANK_ROOTED, ADB_BANK_DEAD };
 
+/* The state a layer above keeps per bank (src/bank: stake history, epoch
+ * stakes): an immutable, reference-counted blob the engine never reads.  A
+ * new bank shares its parent's; rooting carries it to the root; the root
+ * record persists the durable root's. */
+struct adb_eng_ext {
+    _Atomic uint32_t refs;
+    size_t           sz;
+    uint8_t          data[];
+};
+
 typedef struct adb_bank {
+    adb_eng_ext_t     *ext; /* shared with its parent unless set; never NULL */
     uint64_t           slot, parent;
     int                state;
     adb_cacct_t      **accts; /* open addressing by pubkey */
@@ -192,6 +208,10 @@ typedef struct adb_eng {
     _Atomic uint64_t    durable_root;
     uint64_t            last_full_slot; /* UINT64_MAX: none */
     uint64_t            origin_slot;    /* slot the database was created at */
+    adb_eng_ext_t      *root_ext;       /* the root bank's state */
+    adb_eng_ext_t      *durable_ext;    /* the durable root's (in the root record) */
+    uint8_t             origin_ck[2][32]; /* BLAKE3 of manifest.bin, status_cache.bin */
+    uint8_t             origin_has_ck;    /* bit 0 manifest, bit 1 status cache */
     acctdb_bank_info_t *hist;           /* rooted banks, oldest first */
     uint32_t            hist_cnt;
     /* write cache */
@@ -350,8 +370,14 @@ void adb_eng_cand_add(adb_eng_t *e, acctdb_pubkey_t const *key);
 /* db_shrink.c: is key's record at (slot, loc) its alive version there? */
 bool adb_eng_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t loc);
 
-/* The root record: written after everything it names is durable. */
-int adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root);
+/* The root record for the durable root `root` with its state ext: written
+ * after everything it names is durable. */
+int adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext);
+
+/* Bank states (db_bank.c). */
+adb_eng_ext_t *adb_eng_ext_new(void const *p, size_t sz); /* refs 1; NULL: no memory */
+adb_eng_ext_t *adb_eng_ext_ref(adb_eng_ext_t *x);
+/* adb_eng_ext_unref is public (db.h). */
 
 /* Storage table growth for the engine (a new extent for slot, size bytes). */
 int adb_db_storage_new(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *idx_out);

@@ -257,7 +257,7 @@ adb_eng_shrink_pass(adb_db_t *db) {
             moved += jobs[i].osz;
         }
         /* RECORD: the root record stops naming the old storages. */
-        int mrc = adb_eng_write_meta(db, &e->durable_info);
+        int mrc = adb_eng_write_meta(db, &e->durable_info, e->durable_ext);
         if (mrc) {
             atomic_store(&e->fatal, 1);
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,

@@ -823,19 +823,20 @@ verify_archive(adb_snap_t *s, adb_archive_info_t *ai, bool is_inc, uint64_t base
         check_u64(s, nm, m->bank.accounts_data_len, t.data_len);
     }
     snprintf(nm, sizeof nm, "%sbank hash", pfx);
-    if (has_lt) {
+    char const *bh_era = adb_manifest_bank_hash_era(m);
+    if (bh_era) {
         uint8_t bh[32];
         rc = adb_manifest_bank_hash(m, bh);
         if (rc) return adb_err_set(&s->err, rc, "bank hash: %s", acctdb_strerror(rc));
         if (!memcmp(bh, m->bank.hash.b, 32))
-            check_add(s, nm, ADB_CHECK_PASS, "%s == manifest", b58(bh, x));
+            check_add(s, nm, ADB_CHECK_PASS, "%s == manifest (%s formula)", b58(bh, x), bh_era);
         else
-            check_add(s, nm, ADB_CHECK_FAIL, "manifest %s, computed %s", b58(m->bank.hash.b, x),
-                      b58(bh, y));
+            check_add(s, nm, ADB_CHECK_FAIL, "manifest %s, computed %s (%s formula)",
+                      b58(m->bank.hash.b, x), b58(bh, y), bh_era);
     } else {
-        check_add(s, nm, ADB_CHECK_SKIP,
-                  "merkle era: the bank hash also fed the accounts delta "
-                  "hash, which snapshots do not carry");
+        check_add(s, nm, ADB_CHECK_FAIL,
+                  "the manifest carries neither an accounts delta hash nor a lattice hash, "
+                  "so no era's bank hash can be computed");
     }
     return 0;
 }

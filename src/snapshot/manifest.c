@@ -9,6 +9,7 @@
  * structure, not per element. */
 #include "snapshot/manifest.h"
 
+#include "bank/bank.h"
 #include "hash/sha256.h"
 #include "util/json_out.h"
 
@@ -552,34 +553,40 @@ adb_manifest_check(adb_manifest_t const *m, uint32_t flags, adb_err_t *err_out) 
 /* bank hash (FORMAT.md section 9)                                          */
 /* ======================================================================== */
 
+char const *
+adb_manifest_bank_hash_era(adb_manifest_t const *m) {
+    static uint8_t const zero[32];
+    bool delta = memcmp(m->accounts_db.bank_hash_info.accounts_delta_hash.b, zero, 32) != 0;
+    bool lt = ADB_MANIFEST_HAS(m, ADB_MANIFEST_F_ACCOUNTS_LT_HASH) && m->extra.has_accounts_lt_hash;
+    if (delta) return lt ? "transitional" : "merkle";
+    return lt ? "lattice" : NULL;
+}
+
 int
 adb_manifest_bank_hash(adb_manifest_t const *m, uint8_t hash_out[32]) {
     memset(hash_out, 0, 32);
     adb_bank_fields_t const *b = &m->bank;
-    if (!ADB_MANIFEST_HAS(m, ADB_MANIFEST_F_ACCOUNTS_LT_HASH) || !m->extra.has_accounts_lt_hash)
-        return ACCTDB_ERR_UNSUPPORTED;
-    uint8_t zero[32] = {0};
-    uint8_t sig_cnt[8], h[32];
-    adb_store_u64(sig_cnt, b->signature_count);
-    uint8_t const *last = b->blockhash_queue.has_last_hash ? b->blockhash_queue.last_hash.b : zero;
-    adb_iov_t      p1[3] = {{b->parent_hash.b, 32}, {sig_cnt, 8}, {last, 32}};
-    ADB_TRY(adb_sha256_parts(h, p1, 3));
-    adb_iov_t p2[2] = {{h, 32}, {m->extra.accounts_lt_hash, ADB_LTHASH_SZ}};
-    ADB_TRY(adb_sha256_parts(h, p2, 2));
-    /* Hard forks registered in (parent_slot, slot]. */
-    uint64_t forks = 0;
-    for (uint64_t i = 0; i < b->hard_forks_cnt; i++) {
-        adb_slot_u64_t const *f = &b->hard_forks[i];
-        if (f->slot > b->parent_slot && f->slot <= b->slot) forks += f->val;
+    char const              *era = adb_manifest_bank_hash_era(m);
+    if (!era) return ACCTDB_ERR_UNSUPPORTED;
+    static uint8_t const zero[32];
+    adb_bankhash_in_t    in = {
+           .parent_hash = b->parent_hash.b,
+           .signature_count = b->signature_count,
+           .last_blockhash = b->blockhash_queue.has_last_hash ? b->blockhash_queue.last_hash.b : zero,
+           .hard_fork_cnt =
+            adb_bankhash_fork_cnt(b->hard_forks, (size_t)b->hard_forks_cnt, b->parent_slot, b->slot),
+    };
+    if (strcmp(era, "lattice")) in.accounts_delta_hash = m->accounts_db.bank_hash_info.accounts_delta_hash.b;
+    if (strcmp(era, "merkle")) {
+        in.accounts_lt_hash = m->extra.accounts_lt_hash;
+    } else if (m->extra.has_epoch_accounts_hash) {
+        /* The EAH entered the one bank whose (parent, slot] holds its epoch's
+         * stop slot. */
+        uint64_t stop = adb_epoch_eah_stop(&b->epoch_schedule, b->slot);
+        if (stop != UINT64_MAX && b->parent_slot < stop && stop <= b->slot)
+            in.epoch_accounts_hash = m->extra.epoch_accounts_hash.b;
     }
-    if (forks > 0) {
-        uint8_t nb[8];
-        adb_store_u64(nb, forks);
-        adb_iov_t p3[2] = {{h, 32}, {nb, 8}};
-        ADB_TRY(adb_sha256_parts(h, p3, 2));
-    }
-    memcpy(hash_out, h, 32);
-    return 0;
+    return adb_bankhash(&in, hash_out);
 }
 
 /* ======================================================================== */

@@ -161,11 +161,21 @@ int adb_manifest_encode_buf(adb_manifest_t const *m, uint8_t **buf_out, size_t *
  * snapshot slot 100". */
 int adb_manifest_check(adb_manifest_t const *m, uint32_t flags, adb_err_t *err_out);
 
-/* adb_manifest_bank_hash: the lattice-era bank hash of FORMAT.md section 9
- * from parent_hash, signature_count, blockhash_queue.last_hash,
- * accounts_lt_hash and hard_forks; equals bank.hash for a consistent
- * manifest.  Errors: ACCTDB_ERR_UNSUPPORTED without an accounts_lt_hash
- * (merkle era); as adb_sha256_parts.  hash_out is zeroed on error. */
+/* adb_manifest_bank_hash_era: which bank hash formula the manifest's own
+ * fields call for (FORMAT.md 9): "merkle" (a non-zero accounts delta hash,
+ * no lattice hash), "transitional" (both: Agave 2.1), "lattice" (a lattice
+ * hash, zero delta hash: 2.2 and later), or NULL (neither: no bank hash can
+ * be computed).  The archive name does not enter into it. */
+char const *adb_manifest_bank_hash_era(adb_manifest_t const *m);
+
+/* adb_manifest_bank_hash: the bank hash of FORMAT.md section 9 in the era
+ * adb_manifest_bank_hash_era names (hash/bankhash.h), from parent_hash, the
+ * accounts delta hash (merkle, transitional), signature_count,
+ * blockhash_queue.last_hash, the lattice hash (transitional, lattice), the
+ * epoch accounts hash of the bank that crosses its stop slot (merkle) and
+ * hard_forks; equals bank.hash for a consistent manifest.  Errors:
+ * ACCTDB_ERR_UNSUPPORTED when the era is NULL; as adb_sha256_parts.
+ * hash_out is zeroed on error. */
 int adb_manifest_bank_hash(adb_manifest_t const *m, uint8_t hash_out[32]);
 
 struct adb_json;

@@ -15,6 +15,7 @@
 #include "util/base58.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -547,8 +548,24 @@ test_generator_deterministic(void **state) {
 /* ---- the transitional era (Agave ~2.1) ----------------------------------
  * No such archive is bundled, so one is built: a generated archive whose
  * manifest carries the lattice hash of the LEGACY per-account formula
- * (with rent_epoch) and whose name is the merkle accounts hash, as the
- * 2024 archives FORMAT.md 1.3 describes. */
+ * (with rent_epoch), a non-zero accounts delta hash and the bank hash of
+ * the 2.1 formula, and whose name is the merkle accounts hash, as the 2024
+ * archives FORMAT.md 1.3 and 9 describe.  The expected bank hash is
+ * computed here with OpenSSL directly, not with the library's code. */
+
+/* SHA-256(parent || delta || sig || last), then SHA-256(h || lt hash). */
+static void
+bank_hash_21(adb_manifest_t const *m, uint8_t out[32]) {
+    uint8_t p1[32 + 32 + 8 + 32], p2[32 + 2048];
+    memcpy(p1, m->bank.parent_hash.b, 32);
+    memcpy(p1 + 32, m->accounts_db.bank_hash_info.accounts_delta_hash.b, 32);
+    for (int i = 0; i < 8; i++)
+        p1[64 + i] = (uint8_t)(m->bank.signature_count >> (8 * i));
+    memcpy(p1 + 72, m->bank.blockhash_queue.last_hash.b, 32);
+    SHA256(p1, sizeof p1, p2);
+    memcpy(p2 + 32, m->extra.accounts_lt_hash, 2048);
+    SHA256(p2, sizeof p2, out);
+}
 
 typedef struct leaves {
     uint8_t *v;
@@ -606,6 +623,15 @@ test_transitional_era(void **state) {
     assert_int_equal(adb_manifest_decode(s->full.manifest_raw, s->full.manifest_raw_sz, 0, &m, &e),
                      0);
     memcpy(m.extra.accounts_lt_hash, legacy.v, sizeof legacy.v);
+    for (int i = 0; i < 32; i++) /* a 2.1 bank still carried its accounts delta hash */
+        m.accounts_db.bank_hash_info.accounts_delta_hash.b[i] = (uint8_t)(0x5a ^ i);
+    uint8_t want_bh[32], lattice_bh[32];
+    bank_hash_21(&m, want_bh);
+    {
+        adb_manifest_t l = m; /* the same fields under the lattice-era formula */
+        memset(l.accounts_db.bank_hash_info.accounts_delta_hash.b, 0, 32);
+        assert_int_equal(adb_manifest_bank_hash(&l, lattice_bh), 0);
+    }
     uint32_t            n = adb_db_storage_cnt(s->db);
     adb_snap_storage_t *st = calloc(n, sizeof *st);
     stor_t              sb = {calloc(n, sizeof(uint8_t *)), calloc(n, sizeof(uint64_t))};
@@ -643,6 +669,11 @@ test_transitional_era(void **state) {
     assert_int_equal(check_status(h, "lattice hash"), ACCTDB_CHECK_PASS);
     assert_int_equal(check_status(h, "bank hash"), ACCTDB_CHECK_PASS);
     assert_all_checks_pass(h);
+    /* The writer put the 2.1 bank hash in, as computed independently above;
+     * the lattice-era formula (no delta hash) would give another value: the
+     * false mismatch older verifiers reported. */
+    assert_memory_equal(in.bank_hash.b, want_bh, 32);
+    assert_memory_not_equal(lattice_bh, want_bh, 32);
     close_snap(h, d2);
     /* Under a name that is neither hash, the name check fails with values. */
     char wrong[4400];

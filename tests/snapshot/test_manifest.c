@@ -648,17 +648,22 @@ test_manifest_bank_hash(void **state) {
         adb_manifest_t m;
         decode_ok(b, sz, &m);
         uint8_t h[32];
-        int     rc = adb_manifest_bank_hash(&m, h);
-        if (snap_fx_all[i].lattice) {
-            assert_int_equal(rc, 0);
-            assert_memory_equal(h, m.bank.hash.b, 32);
-            /* A different signature count changes it. */
-            m.bank.signature_count++;
-            assert_int_equal(adb_manifest_bank_hash(&m, h), 0);
-            assert_memory_not_equal(h, m.bank.hash.b, 32);
-        } else {
-            assert_int_equal(rc, ACCTDB_ERR_UNSUPPORTED);
-        }
+        /* Every bundled manifest's own hash recomputes, each by its era's
+         * formula (the merkle pair's full is E2jkMCkS..., FORMAT.md 9). */
+        assert_string_equal(adb_manifest_bank_hash_era(&m),
+                            snap_fx_all[i].lattice ? "lattice" : "merkle");
+        assert_int_equal(adb_manifest_bank_hash(&m, h), 0);
+        assert_memory_equal(h, m.bank.hash.b, 32);
+        /* A different signature count changes it. */
+        m.bank.signature_count++;
+        assert_int_equal(adb_manifest_bank_hash(&m, h), 0);
+        assert_memory_not_equal(h, m.bank.hash.b, 32);
+        m.bank.signature_count--;
+        /* With neither a delta hash nor a lattice hash, no era applies. */
+        memset(m.accounts_db.bank_hash_info.accounts_delta_hash.b, 0, 32);
+        m.extra.has_accounts_lt_hash = false;
+        assert_null(adb_manifest_bank_hash_era(&m));
+        assert_int_equal(adb_manifest_bank_hash(&m, h), ACCTDB_ERR_UNSUPPORTED);
         adb_manifest_fini(&m);
         free(b);
     }

@@ -34,6 +34,38 @@ void tool_print_account(FILE *f, acctdb_account_t const *a, uint64_t slot);
 /* Prints a genesis file's accounts as JSON lines (cmd_snapshot.c). */
 int tool_print_accounts_genesis(char const *path);
 
+/* Numeric option values, parsed strictly (cmd_args.c); every numeric option
+ * of every subcommand goes through these.  opt is the option as the user
+ * knows it ("--threads").  On success *out gets the value and the call
+ * returns 0.  Else *out is untouched, one line goes to stderr,
+ *   acctdb: --threads: '-1' is not a number from 0 to 1024
+ * (or "acctdb: --threads needs a value" when s is NULL), and the call
+ * returns 2, the usage exit status, for the caller to return.
+ *
+ * tool_arg_u64: decimal digits only, at least one: no sign, space, "0x",
+ * suffix or trailing character; a value that overflows 64 bits is out of
+ * range; then min <= value <= max.  what names the kind of number in the
+ * message ("a number", "a slot number", "a count").
+ *
+ * tool_arg_size: the same digits, then at most one suffix K, M, G or T
+ * (either case; powers of 1024); a bare number counts `unit` bytes (1,
+ * 1 KiB, 1 MiB or 1 GiB; the cache options use 1 MiB).  min and max are in
+ * bytes, and the message prints them with the largest exact suffix.
+ *
+ * tool_arg_double: a decimal fraction: digits with at most one '.', then
+ * an optional exponent (e, an optional sign, digits), read by strtod; no
+ * sign, space, hex, nan or inf; finite, no range error, min <= v <= max. */
+/* The most worker threads any --threads option takes (the engine's limit
+ * for the threads config key). */
+#define TOOL_THREADS_MAX 1024
+
+int tool_arg_u64(char const *opt, char const *what, char const *s, uint64_t min, uint64_t max,
+                 uint64_t *out);
+int tool_arg_size(char const *opt, char const *s, uint64_t unit, uint64_t min, uint64_t max,
+                  uint64_t *out);
+int tool_arg_double(char const *opt, char const *what, char const *s, double min, double max,
+                    double *out);
+
 /* Print "acctdb: <what>: <strerror(err)>" to stderr; returns 2. */
 int tool_fail(int err, char const *fmt, ...) __attribute__((format(printf, 2, 3)));
 

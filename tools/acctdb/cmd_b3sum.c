@@ -6,8 +6,8 @@
  * One line per input, "<hex>  <name>"; standard input when no file is given
  * or for "-".  A name holding a backslash or a newline is escaped (\\ and
  * \n) and its line starts with a backslash, as b3sum does.  --raw writes the
- * output bytes themselves and takes a single input.  --num-threads is
- * accepted for compatibility and ignored (one thread).
+ * output bytes themselves and takes a single input.  --num-threads N (0 to
+ * 1024) is accepted for compatibility and ignored (one thread).
  *
  * Exit status: 0, or 2 if any input could not be read (the others are still
  * printed) or the arguments are wrong. */
@@ -30,7 +30,7 @@ static void
 usage(FILE *f) {
     fprintf(f, "usage: acctdb b3sum [--length N] [--raw] [--no-names] [FILE...]\n"
                "  BLAKE3 of each FILE (standard input for none or '-'), as b3sum prints it.\n"
-               "  -l, --length N   output bytes before hex encoding (default 32)\n"
+               "  -l, --length N   output bytes before hex encoding, 0 to 2^64-1 (default 32)\n"
                "      --raw        write the raw output bytes; a single input only\n"
                "      --no-names   omit file names\n");
 }
@@ -111,17 +111,6 @@ print_name(char const *name) {
     }
 }
 
-static int
-parse_length(char const *s, uint64_t *out) {
-    char *end;
-    if (!s || !*s || *s == '-') return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return -1;
-    *out = v;
-    return 0;
-}
-
 int
 cmd_b3sum(int argc, char **argv) {
     uint64_t     out_sz = 32;
@@ -146,13 +135,20 @@ cmd_b3sum(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--length") || !strcmp(a, "-l") || !strncmp(a, "--length=", 9)) {
             char const *v = !strncmp(a, "--length=", 9) ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-            if (parse_length(v, &out_sz)) {
+            int         st = tool_arg_u64("--length", "a number", v, 0, UINT64_MAX, &out_sz);
+            if (st) {
                 free(files);
-                fprintf(stderr, "acctdb b3sum: bad --length '%s'\n", v ? v : "");
-                return 2;
+                return st;
             }
         } else if (!strcmp(a, "--num-threads") || !strncmp(a, "--num-threads=", 14)) {
-            if (!a[13] && i + 1 < argc) i++; /* its value: one thread regardless */
+            /* Checked like every --threads, then ignored: one thread. */
+            char const *v = a[13] ? a + 14 : (i + 1 < argc ? argv[++i] : NULL);
+            uint64_t    n;
+            int         st = tool_arg_u64("--num-threads", "a number", v, 0, TOOL_THREADS_MAX, &n);
+            if (st) {
+                free(files);
+                return st;
+            }
         } else {
             fprintf(stderr, "acctdb b3sum: unknown option '%s'\n", a);
             usage(stderr);

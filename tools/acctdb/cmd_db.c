@@ -40,19 +40,22 @@ static char const USAGE[] =
     "           a synthetic validator load from the root: N banks (bank_begin, stores,\n"
     "           freeze), forks, roots root-lag banks behind (defaults: forks 1,\n"
     "           seed 0, 2000..5000 stores, 0.1 new, 0.01 closed, 0.1 forks, lag 32)\n"
+    "           ranges: slots 0..2^40, forks 1..64, stores 0..1000000, loads 0..1000,\n"
+    "           fractions 0..1, root-lag 0..100000, known-max 16..67108864\n"
     "\n"
     "database options (applied after DIR/acctdb.conf, in the order given; they\n"
     "last for this run only):\n"
-    "  --index-bins N         index bins, a power of two (8192)\n"
-    "  --write-cache SIZE     write cache budget (1G); a bare number is MiB, or\n"
-    "                         use a K, M, G suffix\n"
-    "  --read-cache SIZE      read cache (64M); 0 disables\n"
-    "  --shrink-ratio R       rewrite account files whose live share falls below R (0.8)\n"
+    "  --index-bins N         index bins, a power of two up to 1048576 (8192)\n"
+    "  --write-cache SIZE     write cache budget, 1M to 16T (1G); a bare number is\n"
+    "                         MiB, or use a K, M, G, T suffix\n"
+    "  --read-cache SIZE      read cache, 0 to 16T (64M); 0 disables\n"
+    "  --shrink-ratio R       rewrite account files whose live share falls below R,\n"
+    "                         0 to 1 (0.8)\n"
     "  --owner-index          keep the owner index (owner -> pubkeys; rebuilt at open)\n"
     "  --no-owner-index       no owner index (scan then fails; workload then only\n"
     "                         updates the accounts it creates)\n"
     "  --no-background        no service threads (workload then steps them itself)\n"
-    "  --threads N            load workers for create (0: all CPUs)\n"
+    "  --threads N            load workers for create, 0 to 1024 (0: all CPUs)\n"
     "  --config KEY=VALUE     any acctdb.conf key (see include/acctdb.h)\n"
     "  --quiet                no progress bar\n"
     "scan and workload turn the owner index on (off by default otherwise); info,\n"
@@ -193,26 +196,19 @@ opt_name(int o) {
 
 /* ---- parsing helpers ------------------------------------------------------ */
 
-static int
-parse_u64(char const *s, uint64_t *out) {
-    char *end;
-    if (!s[0] || s[0] == '-' || s[0] == '+' || s[0] == ' ') return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return -1;
-    *out = v;
-    return 0;
-}
-
-static int
-parse_frac(char const *s, double *out) {
-    char *end;
-    if (!s[0]) return -1;
-    double v = strtod(s, &end);
-    if (*end || !(v >= 0.0 && v <= 1.0)) return -1;
-    *out = v;
-    return 0;
-}
+/* The ranges of the numeric options.  Workload: the generator's own limits
+ * (acctdb_sim.h); scan: account data is at most 10 MiB, so a larger size or
+ * offset could never match; caches: at most 16 TiB. */
+#define DATA_MAX      (10ull << 20)
+#define WL_SLOTS_MAX  (1ull << 40)
+#define WL_FORKS_MAX  64
+#define WL_STORES_MAX 1000000
+#define WL_LOADS_MAX  1000
+#define WL_LAG_MAX    100000
+#define WL_KNOWN_MIN  16
+#define WL_KNOWN_MAX  (1ull << 26)
+#define BINS_MAX      (1ull << 20)
+#define CACHE_MAX     (16ull << 40)
 
 /* A pubkey argument, or a message naming the option. */
 static int
@@ -266,20 +262,14 @@ add_cfg(args_t *a, char const *flag, char const *fmt, char const *v) {
     return 0;
 }
 
-/* A size for the caches: a bare number is MiB. */
+/* A database option checked here, then passed on as "key = value" with
+ * the value in plain decimal. */
 static int
-add_size(args_t *a, char const *flag, char const *key, char const *v) {
-    char   fmt[64];
-    size_t n = strlen(v);
-    bool   bare = n > 0 && strspn(v, "0123456789") == n;
-    snprintf(fmt, sizeof fmt, "%s = %%s%s", key, bare ? "M" : "");
-    return add_cfg(a, flag, fmt, v);
-}
-
-static int
-bad_num(int o, char const *v, char const *what) {
-    fprintf(stderr, "acctdb db: --%s: '%s' is not %s\n", opt_name(o), v, what);
-    return 2;
+add_cfg_u64(args_t *a, char const *flag, char const *key, uint64_t v) {
+    char fmt[96], num[24];
+    snprintf(fmt, sizeof fmt, "%s = %%s", key);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    return add_cfg(a, flag, fmt, num) ? 2 : 0;
 }
 
 /* Parses everything after the subcommand; returns -1 to go on, else an exit
@@ -323,6 +313,9 @@ parse_args(int argc, char **argv, args_t *a) {
         }
         uint64_t v = 0;
         double   f = 0;
+        int      st = 0; /* an exit status from a numeric option */
+        char     flag[32];
+        snprintf(flag, sizeof flag, "--%s", opt_name(c));
         switch (c) {
         case O_FROM:
             a->from = optarg;
@@ -337,21 +330,20 @@ parse_args(int argc, char **argv, args_t *a) {
             a->json = true;
             break;
         case O_SLOT:
-            if (parse_u64(optarg, &a->slot)) return bad_num(c, optarg, "a slot number");
+            st = tool_arg_u64(flag, "a slot number", optarg, 0, UINT64_MAX, &a->slot);
             a->has_slot = true;
             break;
         case O_OWNER:
             a->owner = optarg;
             break;
         case O_LIMIT:
-            if (parse_u64(optarg, &a->limit) || a->limit > SIZE_MAX)
-                return bad_num(c, optarg, "a count (0: no limit)");
+            st = tool_arg_u64(flag, "a count", optarg, 0, SIZE_MAX, &a->limit);
             break;
         case O_CURSOR:
             a->cursor = optarg;
             break;
         case O_DATA_SIZE:
-            if (parse_u64(optarg, &a->data_size)) return bad_num(c, optarg, "a byte count");
+            st = tool_arg_u64(flag, "a byte count", optarg, 0, DATA_MAX, &a->data_size);
             a->has_data_size = true;
             break;
         case O_MEMCMP: {
@@ -370,11 +362,7 @@ parse_args(int argc, char **argv, args_t *a) {
             memcpy(num, optarg, nl);
             num[nl] = 0;
             uint64_t off;
-            if (parse_u64(num, &off)) {
-                fprintf(stderr, "acctdb db scan: --memcmp '%s': '%s' is not a byte offset\n",
-                        optarg, num);
-                return 2;
-            }
+            if ((st = tool_arg_u64("--memcmp", "a byte offset", num, 0, DATA_MAX, &off))) return st;
             size_t sz = 0;
             int    rc = acctdb_base58_decode(colon + 1, strlen(colon + 1),
                                              a->memcmp[a->memcmp_cnt].bytes, 128, &sz);
@@ -396,22 +384,27 @@ parse_args(int argc, char **argv, args_t *a) {
             a->incremental = true;
             break;
         case O_SLOTS:
-            if (parse_u64(optarg, &a->wl.slots) || a->wl.slots > (1ull << 40))
-                return bad_num(c, optarg, "a slot count (at most 2^40)");
+            st = tool_arg_u64(flag, "a slot count", optarg, 0, WL_SLOTS_MAX, &a->wl.slots);
             a->has_slots = true;
             break;
         case O_SEED:
-            if (parse_u64(optarg, &a->wl.seed)) return bad_num(c, optarg, "a number");
+            st = tool_arg_u64(flag, "a number", optarg, 0, UINT64_MAX, &a->wl.seed);
             break;
         case O_LOADS:
-            if (parse_u64(optarg, &a->wl.loads_per_store)) return bad_num(c, optarg, "a count");
+            st = tool_arg_u64(flag, "a count", optarg, 0, WL_LOADS_MAX, &a->wl.loads_per_store);
             break;
         case O_FORKS:
         case O_STORES_MIN:
         case O_STORES_MAX:
         case O_ROOT_LAG:
         case O_KNOWN_MAX:
-            if (parse_u64(optarg, &v) || v > UINT32_MAX) return bad_num(c, optarg, "a count");
+            if (c == O_FORKS) st = tool_arg_u64(flag, "a count", optarg, 1, WL_FORKS_MAX, &v);
+            if (c == O_STORES_MIN || c == O_STORES_MAX)
+                st = tool_arg_u64(flag, "a count", optarg, 0, WL_STORES_MAX, &v);
+            if (c == O_ROOT_LAG) st = tool_arg_u64(flag, "a count", optarg, 0, WL_LAG_MAX, &v);
+            if (c == O_KNOWN_MAX)
+                st = tool_arg_u64(flag, "a count", optarg, WL_KNOWN_MIN, WL_KNOWN_MAX, &v);
+            if (st) break;
             if (c == O_FORKS) a->wl.forks = (uint32_t)v;
             if (c == O_STORES_MIN) a->wl.stores_min = (uint32_t)v;
             if (c == O_STORES_MAX) a->wl.stores_max = (uint32_t)v;
@@ -421,22 +414,32 @@ parse_args(int argc, char **argv, args_t *a) {
         case O_NEW_FRAC:
         case O_CLOSE_FRAC:
         case O_FORK_FRAC:
-            if (parse_frac(optarg, &f)) return bad_num(c, optarg, "a fraction from 0 to 1");
+            if ((st = tool_arg_double(flag, "a fraction", optarg, 0.0, 1.0, &f))) break;
             if (c == O_NEW_FRAC) a->wl.new_account_frac = f;
             if (c == O_CLOSE_FRAC) a->wl.close_frac = f;
             if (c == O_FORK_FRAC) a->wl.fork_frac = f;
             break;
         case O_INDEX_BINS:
-            if (add_cfg(a, "index-bins", "index_bins = %s", optarg)) return 2;
+            if ((st = tool_arg_u64(flag, "a power of two", optarg, 1, BINS_MAX, &v))) break;
+            if (v & (v - 1)) {
+                fprintf(stderr, "acctdb: %s: '%s' is not a power of two from 1 to %llu\n", flag,
+                        optarg, (unsigned long long)BINS_MAX);
+                return 2;
+            }
+            st = add_cfg_u64(a, "index-bins", "index_bins", v);
             break;
         case O_WRITE_CACHE:
-            if (add_size(a, "write-cache", "write_cache_max_sz", optarg)) return 2;
+            if (!(st = tool_arg_size(flag, optarg, 1ull << 20, 1ull << 20, CACHE_MAX, &v)))
+                st = add_cfg_u64(a, "write-cache", "write_cache_max_sz", v);
             break;
         case O_READ_CACHE:
-            if (add_size(a, "read-cache", "read_cache_max_sz", optarg)) return 2;
+            if (!(st = tool_arg_size(flag, optarg, 1ull << 20, 0, CACHE_MAX, &v)))
+                st = add_cfg_u64(a, "read-cache", "read_cache_max_sz", v);
             break;
         case O_SHRINK:
-            if (add_cfg(a, "shrink-ratio", "shrink_ratio = %s", optarg)) return 2;
+            /* Checked, then passed on as written (strtod reads it the same). */
+            if (!(st = tool_arg_double(flag, "a fraction", optarg, 0.0, 1.0, &f)))
+                st = add_cfg(a, "shrink-ratio", "shrink_ratio = %s", optarg) ? 2 : 0;
             break;
         case O_NO_OWNER:
             if (add_cfg(a, "no-owner-index", "owner_index = %s", "false")) return 2;
@@ -448,7 +451,8 @@ parse_args(int argc, char **argv, args_t *a) {
             if (add_cfg(a, "no-background", "background = %s", "false")) return 2;
             break;
         case O_THREADS:
-            if (add_cfg(a, "threads", "threads = %s", optarg)) return 2;
+            if (!(st = tool_arg_u64(flag, "a number", optarg, 0, TOOL_THREADS_MAX, &v)))
+                st = add_cfg_u64(a, "threads", "threads", v);
             break;
         case O_CONFIG:
             if (!strchr(optarg, '=')) {
@@ -461,6 +465,7 @@ parse_args(int argc, char **argv, args_t *a) {
             a->quiet = true;
             break;
         }
+        if (st) return st;
     }
     return -1;
 }

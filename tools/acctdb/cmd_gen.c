@@ -15,24 +15,17 @@ static char const GEN_USAGE[] =
     "Writes a valid full snapshot of N accounts with a mainnet-like size mix over S\n"
     "slots (and an incremental snapshot of M changed accounts) into DIR.  The same\n"
     "arguments always give the same archives.  Refuses to write more than B bytes of\n"
-    "account files (default 8 GiB; suffixes K, M, G accepted).\n";
+    "account files (default 8 GiB; suffixes K, M, G, T accepted).\n"
+    "\n"
+    "Ranges: N 1 to 1073741823; S 0 (N / 1000, clamped to 10..4000) to 1000000;\n"
+    "X 0 to 2^64-1; M 0 (none) to 1073741823; B 0 (8 GiB) to 16T; T 0 (all CPUs)\n"
+    "to 1024.\n";
 
-static int
-parse_u64(char const *s, uint64_t *out) {
-    char              *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || s[0] == '-') return -1;
-    uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k')
-        mul = 1ull << 10, end++;
-    else if (*end == 'M' || *end == 'm')
-        mul = 1ull << 20, end++;
-    else if (*end == 'G' || *end == 'g')
-        mul = 1ull << 30, end++;
-    if (*end || (mul > 1 && v > UINT64_MAX / mul)) return -1;
-    *out = (uint64_t)v * mul;
-    return 0;
-}
+/* The ranges of the numeric options (the generator's own limits, and
+ * generous ones where it has none). */
+#define GEN_ACCOUNTS_MAX  ((1ull << 30) - 1)
+#define GEN_SLOTS_MAX     1000000ull
+#define GEN_MAX_BYTES_MAX (16ull << 40)
 
 static void
 gen_progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
@@ -61,28 +54,30 @@ cmd_snapshot_gen(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         uint64_t v = 0;
-        if (optarg && c != O_OUT && parse_u64(optarg, &v))
-            return tool_fail(0, "snapshot gen: '%s' is not a non-negative number", optarg);
+        int      st = 0;
         switch (c) {
         case O_ACC:
-            o.accounts = v, have_n = true;
+            st = tool_arg_u64("--accounts", "a number", optarg, 1, GEN_ACCOUNTS_MAX, &o.accounts);
+            have_n = true;
             break;
         case O_SLOTS:
-            o.slots = v;
+            st = tool_arg_u64("--slots", "a number", optarg, 0, GEN_SLOTS_MAX, &o.slots);
             break;
         case O_SEED:
-            o.seed = v;
+            st = tool_arg_u64("--seed", "a number", optarg, 0, UINT64_MAX, &o.seed);
             break;
         case O_INC:
-            o.incremental = v;
+            st = tool_arg_u64("--incremental", "a number", optarg, 0, GEN_ACCOUNTS_MAX,
+                              &o.incremental);
             break;
         case O_MAX:
-            o.max_bytes = v;
+            st = tool_arg_size("--max-bytes", optarg, 1, 0, GEN_MAX_BYTES_MAX, &o.max_bytes);
             break;
         case O_OUT:
             o.out_dir = optarg;
             break;
         case O_THREADS:
+            st = tool_arg_u64("--threads", "a number", optarg, 0, TOOL_THREADS_MAX, &v);
             o.threads = (unsigned)v;
             break;
         case O_QUIET:
@@ -95,6 +90,7 @@ cmd_snapshot_gen(int argc, char **argv) {
             fputs(GEN_USAGE, stderr);
             return 2;
         }
+        if (st) return st;
     }
     if (optind != argc || !have_n || !o.out_dir) {
         fputs(GEN_USAGE, stderr);

@@ -25,7 +25,7 @@ static char const USAGE[] =
     "  --dir DIR        pick the newest full archive in DIR and its newest incremental\n"
     "  --store DIR      keep the loaded account files in DIR (default: a temporary dir)\n"
     "  --strict-name    an archive name that does not follow the pattern is an error\n"
-    "  --threads N      worker threads (default: all CPUs)\n"
+    "  --threads N      worker threads, 0 to 1024 (default 0: all CPUs)\n"
     "  --owner PUBKEY   ls: only accounts owned by PUBKEY\n"
     "  --quiet          no progress bar\n";
 
@@ -217,9 +217,13 @@ cmd_snapshot(int argc, char **argv) {
         case O_STRICT:
             o.strict_name = true;
             break;
-        case O_THREADS:
-            o.threads = (unsigned)strtoul(optarg, NULL, 10);
+        case O_THREADS: {
+            uint64_t v;
+            int      st = tool_arg_u64("--threads", "a number", optarg, 0, TOOL_THREADS_MAX, &v);
+            if (st) return st;
+            o.threads = (unsigned)v;
             break;
+        }
         case O_OWNER:
             owner_s = optarg;
             break;

@@ -552,7 +552,10 @@ typedef struct acctdb_bank_info {
     acctdb_hash_t      bank_hash; /* FORMAT.md 9 */
     acctdb_hash_t      parent_bank_hash;
     acctdb_bank_meta_t meta;
-    uint64_t           accounts_stored; /* distinct accounts written in the slot */
+    uint64_t           accounts_stored;        /* distinct accounts written in the slot */
+    uint64_t           lamports_per_signature; /* the fee its blockhash is registered with
+                                                * (derived from the parent's, as Agave's
+                                                * FeeRateGovernor::new_derived) */
 } acctdb_bank_info_t;
 
 /* acctdb_db_store: writes accounts at slot, whose parent is parent_slot.

@@ -6,10 +6,10 @@
  *
  *   BEGIN   the engine holds its services off and lists the storages with
  *           alive records (adb_eng_snap_begin)
- *   STATE   bank fields from the origin's manifest advanced to the root:
- *           slot, parent, heights, counts, capitalization, data length,
- *           lattice hash, blockhash queue (the origin's ages plus one per
- *           rooted bank since), epoch; the status cache holds a delta for
+ *   STATE   the bank module's fields of the root (src/bank
+ *           adb_bank_manifest_fill: heights, counts, hashes, epoch, rent
+ *           collector, stakes, epoch stakes, blockhash queue, ancestors);
+ *           the status cache holds a delta for
  *           each of the newest 300 slots SlotHistory records (the origin's
  *           statuses where it had them, empty otherwise), which is what a
  *           loader checks it against
@@ -56,47 +56,6 @@ static int
 emit_cb(void *ctx, size_t i, adb_snap_out_t *out) {
     emit_ctx_t *c = ctx;
     return adb_eng_snap_emit(c->db, c->s, c->map[i], out_tramp, out);
-}
-
-/* The blockhash queue of the root: the origin's, then one entry per
- * rooted bank after the origin (oldest first), trimmed to max_age. */
-static int
-advance_queue(adb_manifest_t *m, adb_eng_snap_t const *s, uint64_t origin_slot) {
-    adb_blockhash_queue_t *q = &m->bank.blockhash_queue;
-    uint64_t               add = 0;
-    for (uint32_t i = 0; i < s->hist_cnt; i++)
-        add += s->hist[i].slot > origin_slot;
-    adb_hash_age_t *ages = adb_manifest_alloc(m, (q->ages_cnt + add + 1) * sizeof *ages);
-    if (!ages) return ACCTDB_ERR_NOMEM;
-    uint64_t n = q->ages_cnt;
-    memcpy(ages, q->ages, n * sizeof *ages);
-    uint64_t lps = m->extra.lamports_per_signature
-                       ? m->extra.lamports_per_signature
-                       : m->bank.fee_rate_governor.target_lamports_per_signature;
-    for (uint32_t i = 0; i < s->hist_cnt; i++) {
-        acctdb_bank_info_t const *b = &s->hist[i];
-        if (b->slot <= origin_slot) continue;
-        q->last_hash_index++;
-        bool dup = false;
-        for (uint64_t k = 0; k < n; k++)
-            if (!memcmp(ages[k].hash.b, b->meta.blockhash.b, 32)) {
-                ages[k].hash_index = q->last_hash_index; /* re-registered */
-                dup = true;
-            }
-        if (!dup)
-            ages[n++] = (adb_hash_age_t){
-                b->meta.blockhash, lps, q->last_hash_index,
-                (uint64_t)(b->meta.unix_timestamp > 0 ? b->meta.unix_timestamp : 0) * 1000};
-        q->last_hash = b->meta.blockhash;
-        q->has_last_hash = true;
-    }
-    /* Keep hashes no older than max_age (BlockhashQueue's rule). */
-    uint64_t w = 0;
-    for (uint64_t k = 0; k < n; k++)
-        if (q->last_hash_index - ages[k].hash_index <= q->max_age) ages[w++] = ages[k];
-    q->ages = ages;
-    q->ages_cnt = w;
-    return 0;
 }
 
 /* Status cache: the newest 300 slots SlotHistory records, each with the
@@ -224,17 +183,18 @@ int
 acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, char *path_out) {
     if (!h || !archive_dir) return ACCTDB_ERR_INVALID;
     if (path_out) path_out[0] = 0;
+    adb_api_begin();
     adb_err_t *err = adb_eng_err();
     if (!h->has_man)
-        return adb_err_set(err, ACCTDB_ERR_UNSUPPORTED,
-                           "%s has no bank state (manifest.bin), so it cannot write snapshots",
-                           h->dir);
+        return adb_api_fail(h, ACCTDB_ERR_UNSUPPORTED,
+                            "%s has no bank state (manifest.bin), so it cannot write snapshots",
+                            h->dir);
     struct stat st;
     if (stat(archive_dir, &st) || !S_ISDIR(st.st_mode))
-        return adb_err_set(err, ACCTDB_ERR_INVALID, "%s is not a directory", archive_dir);
+        return adb_api_fail(h, ACCTDB_ERR_INVALID, "%s is not a directory", archive_dir);
     adb_eng_snap_t s;
     int            rc = adb_eng_snap_begin(h->db, UINT64_MAX, &s, err);
-    if (rc) return rc;
+    if (rc) return adb_api_done(h, rc);
     uint64_t const root = s.root.slot;
     uint64_t const base = s.last_full_slot;
     adb_manifest_t m;
@@ -287,42 +247,17 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
     }
     if ((rc = build_status_cache(h, &sh, &scb, &scsz, err))) goto done;
 
-    /* Bank state: the origin's manifest advanced to the root. */
-    rc = adb_manifest_decode(h->man_raw, h->man_raw_sz, 0, &m, &e);
+    /* Bank state: the bank module's fields of the root (stakes and epoch
+     * stakes from its accounts and bank state, sysvar-consistent). */
+    rc = adb_bank_manifest_fill(h->db, &h->origin, &s.root, s.hist, s.hist_cnt, &m.mem, &m.bank,
+                                &m.extra);
     if (rc) {
-        rc = adb_err_set(err, rc, "the database's manifest: %s", e.msg);
+        rc = adb_err_set(err, rc, "the bank state of root %llu: %s", (unsigned long long)root,
+                         err->msg[0] ? err->msg : acctdb_strerror(rc));
         goto done;
     }
-    uint64_t           origin = m.bank.slot;
-    adb_bank_fields_t *b = &m.bank;
-    b->slot = root;
-    b->parent_slot = s.root.parent_slot;
-    b->block_height = s.root.block_height;
-    b->parent_hash = s.root.parent_bank_hash;
-    b->transaction_count = s.root.meta.transaction_count;
-    b->signature_count = s.root.meta.signature_count;
-    b->capitalization = s.root.capitalization;
-    b->accounts_data_len = s.root.accounts_data_len;
-    b->tick_height = b->max_tick_height = (root + 1) * b->ticks_per_slot;
-    if (b->epoch) b->epoch = adb_epoch_of(&b->epoch_schedule, root);
-    b->rent_collector.epoch = adb_epoch_of(&b->epoch_schedule, root);
-    b->ancestors = NULL;
-    b->ancestors_cnt = 0;
-    b->collector_fees = 0;
-    b->collected_rent = 0;
-    b->is_delta = true;
-    if (root != origin && (rc = advance_queue(&m, &s, origin))) {
-        rc = adb_err_set(err, rc, "out of memory");
-        goto done;
-    }
-    m.extra.has_incremental_persistence = false;
-    m.extra.has_accounts_lt_hash = true;
-    memcpy(m.extra.accounts_lt_hash, s.root.lt_hash.v, sizeof s.root.lt_hash.v);
-    if (m.present_cnt < ADB_MANIFEST_F_ACCOUNTS_LT_HASH) m.present_cnt = ADB_MANIFEST_F_ALL;
-    if (root != origin) {
-        m.extra.has_block_id = true;
-        m.extra.block_id = s.root.meta.block_id;
-    }
+    m.present_cnt = m.extra.has_block_id ? ADB_MANIFEST_F_ALL : ADB_MANIFEST_F_ACCOUNTS_LT_HASH;
+    m.accounts_db.slot = root;
 
     /* Storages: all of them, or those after the base. */
     map = adb_malloc((s.cnt ? s.cnt : 1) * sizeof *map);
@@ -352,6 +287,7 @@ done:;
     int erc = adb_eng_snap_end(h->db, &s, !rc && !incremental ? root : UINT64_MAX);
     if (!rc && erc) rc = erc;
     if (!rc) retain(archive_dir, adb_eng_config(h->db), path);
+    adb_api_done(h, rc);
     adb_manifest_fini(&m);
     adb_free(shbuf);
     adb_free(scb);

@@ -1,8 +1,10 @@
-/* src/bank/bank_sysvar.h - codecs for the sysvar accounts a snapshot loader
- * and writer need: SlotHistory (to validate and to produce the status
- * cache), Clock, Rent and EpochSchedule.  Sysvar data is bincode like the
- * manifest; decoders accept trailing bytes after the value (Agave's
- * bincode::deserialize does) and never allocate.
+/* src/bank/bank_sysvar.h - codecs of the sysvar accounts a bank carries:
+ * SlotHistory, Clock, Rent, EpochSchedule, SlotHashes, RecentBlockhashes,
+ * StakeHistory.  Sysvar data is bincode like the manifest; decoders accept
+ * trailing bytes after the value (Agave's bincode::deserialize does) and
+ * never allocate.  Every sysvar account holds its fixed size, the value
+ * written at the front and zeros after it (Agave create_account_with_fields:
+ * max(size_of, serialized size)).
  *
  * SlotHistory data: bincode of { bits: BitVec<u64>, next_slot: u64 } where
  * BitVec<u64> = { Option<Box<[u64]>> words, u64 len (in bits) }.  Agave's
@@ -10,8 +12,8 @@
  * bytes (verified on every bundled archive).  Slot s is recorded at bit
  * s % len; after slot n is added, next_slot = n + 1 and the window of slots
  * it can answer for is [next_slot - len, next_slot - 1] (saturating). */
-#ifndef ADB_SNAPSHOT_SYSVAR_H
-#define ADB_SNAPSHOT_SYSVAR_H
+#ifndef ADB_BANK_BANK_SYSVAR_H
+#define ADB_BANK_BANK_SYSVAR_H
 
 #include "bank/bank_types.h"
 
@@ -19,10 +21,37 @@
 #define ADB_SYSVAR_CLOCK_ID          "SysvarC1ock11111111111111111111111111111111"
 #define ADB_SYSVAR_RENT_ID           "SysvarRent111111111111111111111111111111111"
 #define ADB_SYSVAR_EPOCH_SCHEDULE_ID "SysvarEpochSchedu1e111111111111111111111111"
+#define ADB_SYSVAR_SLOT_HASHES_ID    "SysvarS1otHashes111111111111111111111111111"
+#define ADB_SYSVAR_RECENT_BH_ID      "SysvarRecentB1ockHashes11111111111111111111"
+#define ADB_SYSVAR_STAKE_HISTORY_ID  "SysvarStakeHistory1111111111111111111111111"
+#define ADB_SYSVAR_OWNER_ID          "Sysvar1111111111111111111111111111111111111"
+
+/* The sysvars adb_sysvar_id names, in this order. */
+typedef enum adb_sysvar {
+    ADB_SYSVAR_CLOCK,
+    ADB_SYSVAR_EPOCH_SCHEDULE,
+    ADB_SYSVAR_RENT,
+    ADB_SYSVAR_SLOT_HASHES,
+    ADB_SYSVAR_SLOT_HISTORY,
+    ADB_SYSVAR_STAKE_HISTORY,
+    ADB_SYSVAR_RECENT_BLOCKHASHES,
+    ADB_SYSVAR_OWNER, /* not a sysvar: the owner of them all */
+    ADB_SYSVAR_CNT
+} adb_sysvar_t;
+
+/* adb_sysvar_id: the pubkey of a sysvar (decoded once; thread-safe). */
+acctdb_pubkey_t const *adb_sysvar_id(adb_sysvar_t which);
+char const            *adb_sysvar_name(adb_sysvar_t which);
 
 #define ADB_SLOT_HISTORY_MAX_ENTRIES ((uint64_t)1 << 20) /* bits */
 #define ADB_SYSVAR_SLOT_HISTORY_SZ   (1 + 8 + ADB_SLOT_HISTORY_MAX_ENTRIES / 8 + 8 + 8)
 #define ADB_SYSVAR_CLOCK_SZ          40
+#define ADB_SLOT_HASHES_MAX          512
+#define ADB_SYSVAR_SLOT_HASHES_SZ    (8 + ADB_SLOT_HASHES_MAX * 40)   /* 20,488 */
+#define ADB_RECENT_BH_MAX            150
+#define ADB_SYSVAR_RECENT_BH_SZ      (8 + ADB_RECENT_BH_MAX * 40)     /* 6,008 */
+#define ADB_STAKE_HISTORY_MAX        512
+#define ADB_SYSVAR_STAKE_HISTORY_SZ  (8 + ADB_STAKE_HISTORY_MAX * 32) /* 16,392 */
 
 /* A decoded SlotHistory.  bits borrows from the decoded data (valid while
  * it is): words_cnt little-endian u64 words, unaligned. */
@@ -102,5 +131,59 @@ int  adb_sysvar_epoch_schedule_decode(void const *data, size_t sz, adb_epoch_sch
                                       adb_err_t *err_out);
 void adb_sysvar_epoch_schedule_encode(adb_epoch_schedule_t const *es,
                                       uint8_t data_out[ADB_BANK_EPOCH_SCHEDULE_SZ]);
+
+/* ---- SlotHashes (20,488 B): Vec<(Slot, Hash)>, newest first ------------ */
+typedef struct adb_slot_hashes {
+    adb_slot_hash_t e[ADB_SLOT_HASHES_MAX];
+    uint32_t        cnt;
+} adb_slot_hashes_t;
+
+/* Decoders: CORRUPT (too short, more than the maximum entries). */
+int adb_sysvar_slot_hashes_decode(void const *data, size_t sz, adb_slot_hashes_t *out,
+                                  adb_err_t *err_out);
+/* Agave SlotHashes::add: insert keeping slots descending (an equal slot's
+ * hash is replaced), then keep the newest 512. */
+void adb_slot_hashes_add(adb_slot_hashes_t *sh, uint64_t slot, acctdb_hash_t const *hash);
+void adb_sysvar_slot_hashes_encode(adb_slot_hashes_t const *sh,
+                                   uint8_t                  data_out[ADB_SYSVAR_SLOT_HASHES_SZ]);
+
+/* ---- RecentBlockhashes (6,008 B): Vec<(Hash, lamports_per_signature)>,
+ * newest (highest queue index) first, at most 150 ------------------------ */
+typedef struct adb_recent_bh {
+    acctdb_hash_t hash;
+    uint64_t      lamports_per_signature;
+} adb_recent_bh_t;
+
+typedef struct adb_recent_bhs {
+    adb_recent_bh_t e[ADB_RECENT_BH_MAX];
+    uint32_t        cnt;
+} adb_recent_bhs_t;
+
+int  adb_sysvar_recent_bh_decode(void const *data, size_t sz, adb_recent_bhs_t *out,
+                                 adb_err_t *err_out);
+void adb_sysvar_recent_bh_encode(adb_recent_bhs_t const *r,
+                                 uint8_t                 data_out[ADB_SYSVAR_RECENT_BH_SZ]);
+/* adb_recent_bh_from_queue: what Agave writes from a blockhash queue: its
+ * entries by hash_index descending (ties: hash descending), the first 150. */
+void adb_recent_bh_from_queue(adb_blockhash_queue_t const *q, adb_recent_bhs_t *out);
+
+/* ---- StakeHistory (16,392 B): Vec<(Epoch, StakeHistoryEntry)>, newest
+ * first, at most 512 ------------------------------------------------------ */
+typedef struct adb_stake_hist {
+    adb_stake_history_entry_t e[ADB_STAKE_HISTORY_MAX];
+    uint32_t                  cnt;
+} adb_stake_hist_t;
+
+int  adb_sysvar_stake_history_decode(void const *data, size_t sz, adb_stake_hist_t *out,
+                                     adb_err_t *err_out);
+void adb_sysvar_stake_history_encode(adb_stake_history_entry_t const *e, size_t cnt,
+                                     uint8_t data_out[ADB_SYSVAR_STAKE_HISTORY_SZ]);
+
+/* ---- rent ------------------------------------------------------------------ */
+
+/* adb_rent_minimum_balance: Agave Rent::minimum_balance:
+ * ((128 + data_len) * lamports_per_byte_year) as f64 * exemption_threshold,
+ * truncated to u64 (saturating). */
+uint64_t adb_rent_minimum_balance(adb_rent_t const *r, uint64_t data_len);
 
 #endif

@@ -31,6 +31,12 @@ void adb_bank_account_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_bank_account_t
                            char const *what);
 void adb_bank_account_write(adb_bc_wr_t *wr, adb_bank_account_t const *a);
 
+/* A (slot, hash) pair: SlotHashes entries, historical roots with hash. */
+typedef struct adb_slot_hash {
+    uint64_t      slot;
+    acctdb_hash_t hash;
+} adb_slot_hash_t;
+
 /* ---- FeeRateGovernor (33 B on the wire; FORMAT.md 3.4.2) ----------------
  * The in-memory lamports_per_signature is serde-skipped and not here. */
 #define ADB_BANK_FEE_RATE_GOVERNOR_SZ 33

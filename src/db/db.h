@@ -196,10 +196,13 @@ int adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err);
 
 /* Opens DIR (a completed load or an engine directory) under its lock:
  * lockfd is a lock adb_eng_lock_dir took (owned from here on, closed on
- * error too), or -1 to take it now.  Errors: BUSY "database in use", and
+ * error too), or -1 to take it now.  watch[0..watch_cnt) (at most 4) are
+ * owners whose accounts the owner index keeps even when cfg.owner_index is
+ * off, so adb_eng_scan works for them (the bank module's vote and stake
+ * programs).  Errors: BUSY "database in use", and
  * those of adb_db_open_dir. */
 int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
-                 adb_err_t *err);
+                 acctdb_pubkey_t const *watch, size_t watch_cnt, adb_err_t *err);
 /* Flushes rooted banks (unless a durable write failed), stops the
  * services, frees everything and releases the lock. */
 void adb_eng_close(adb_db_t *db);
@@ -208,9 +211,16 @@ int adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t
                   size_t n);
 /* Freezes slot's bank: lattice hash, capitalization, data length and the
  * bank hash (hash/bankhash.h, lattice era) with hard_fork_cnt hard forks in
- * (parent, slot] (the caller knows the cluster's hard forks). */
+ * (parent, slot]; lps is recorded as the bank's lamports_per_signature (the
+ * caller knows the cluster's hard forks and fees). */
 int adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
-                   uint64_t hard_fork_cnt, acctdb_bank_info_t *info_out);
+                   uint64_t hard_fork_cnt, uint64_t lps, acctdb_bank_info_t *info_out);
+
+/* adb_eng_hist: the rooted banks the engine remembers (at most 301, the
+ * root last), oldest first, into out (ADB_ENG_HIST_MAX entries); returns
+ * how many.  Their lattice hashes are not kept (zero). */
+#define ADB_ENG_HIST_MAX 301
+uint32_t adb_eng_hist(adb_db_t *db, acctdb_bank_info_t *out);
 int adb_eng_root(adb_db_t *db, uint64_t slot);
 int adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
                  uint8_t *buf, size_t buf_max, uint64_t *slot_out);
@@ -282,6 +292,16 @@ int adb_eng_ext_set(adb_db_t *db, uint64_t slot, void const *p, size_t sz);
  * Errors: CORRUPT (differs; err says which file), 0 when the record keeps
  * none (format 1). */
 int adb_eng_origin_verify(adb_db_t *db, int which, void const *p, size_t sz, adb_err_t *err);
+
+/* Calls fn for every account owned by owner in the durable root (between
+ * adb_eng_snap_begin and _end; the owner must be indexed: cfg.owner_index
+ * or a watched owner), lamports > 0, in pubkey order.  Errors: fn's,
+ * UNSUPPORTED (owner not indexed), IO. */
+int adb_eng_snap_each_owned(adb_db_t *db, acctdb_pubkey_t const *owner,
+                            int (*fn)(void *ctx, acctdb_account_t const *a), void *ctx);
+
+/* The durable root's bank state (a reference; adb_eng_ext_unref it). */
+adb_eng_ext_t *adb_eng_snap_ext(adb_db_t *db);
 
 /* Reads pubkey's account in the durable root (for sysvars). */
 int adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, uint8_t **buf,

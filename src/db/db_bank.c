@@ -557,7 +557,8 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
         uint32_t     pos = acct_pos(b, c->pubkey.b);
         adb_cacct_t *old = b->accts[pos];
         b->accts[pos] = c;
-        if (e->owners && c->lamports) adb_owner_add(e->owners, &c->owner, &c->pubkey);
+        if (e->owners && c->lamports && adb_eng_owner_tracked(e, c->owner.b))
+            adb_owner_add(e->owners, &c->owner, &c->pubkey);
         if (old) {
             b->bytes -= cacct_sz(old->data_len);
             atomic_fetch_sub(&e->cache_bytes, cacct_sz(old->data_len));
@@ -579,7 +580,7 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
 
 int
 adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
-               uint64_t hard_fork_cnt, acctdb_bank_info_t *info_out) {
+               uint64_t hard_fork_cnt, uint64_t lps, acctdb_bank_info_t *info_out) {
     adb_eng_t *e = db->eng;
     if (info_out) memset(info_out, 0, sizeof *info_out);
     pthread_mutex_lock(&e->wmu);
@@ -630,6 +631,7 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
     in.parent_bank_hash = parent.bank_hash;
     if (meta) in.meta = *meta;
     in.accounts_stored = b->cnt;
+    in.lamports_per_signature = lps;
     enum { B = 64 };
     acctdb_account_t add[B], sub[B];
     size_t           na = 0, ns = 0;
@@ -832,7 +834,7 @@ adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
     adb_eng_t *e = db->eng;
     if (more_out) *more_out = false;
     if (next_out) memset(next_out, 0, sizeof *next_out);
-    if (!e->owners)
+    if (!e->owners || !adb_eng_owner_tracked(e, f->owner.b))
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_UNSUPPORTED,
                            "scans need the owner index (owner_index = true)");
     if (f->memcmp_cnt > 4)

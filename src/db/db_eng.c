@@ -51,10 +51,28 @@ rec_cb(void *ctx, adb_acct_rec_t const *r) {
         adb_eng_cand_add(e, &k);
         return;
     }
-    if (e->owners) {
+    if (e->owners && adb_eng_owner_tracked(e, r->owner)) {
         memcpy(o.b, r->owner, 32);
         adb_owner_add(e->owners, &o, &k);
     }
+}
+
+bool
+adb_eng_owner_tracked(adb_eng_t const *e, uint8_t const owner[32]) {
+    if (e->cfg.owner_index) return true;
+    for (uint32_t i = 0; i < e->watch_cnt; i++)
+        if (!memcmp(e->watch[i].b, owner, 32)) return true;
+    return false;
+}
+
+uint32_t
+adb_eng_hist(adb_db_t *db, acctdb_bank_info_t *out) {
+    adb_eng_t *e = db->eng;
+    pthread_rwlock_rdlock(&e->blk);
+    uint32_t n = e->hist_cnt;
+    memcpy(out, e->hist, n * sizeof *out);
+    pthread_rwlock_unlock(&e->blk);
+    return n;
 }
 
 static void *svc_main(void *arg);
@@ -105,7 +123,7 @@ adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err) {
 
 int
 adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
-             adb_err_t *err) {
+             acctdb_pubkey_t const *watch, size_t watch_cnt, adb_err_t *err) {
     *db_out = NULL;
     adb_eng_t *e = adb_calloc(1, sizeof *e);
     if (!e) {
@@ -149,7 +167,9 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
         }
     }
 
-    if (e->cfg.owner_index && adb_owner_open(&e->owners)) {
+    for (size_t i = 0; i < watch_cnt && i < ADB_ENG_WATCH_MAX; i++)
+        e->watch[e->watch_cnt++] = watch[i];
+    if ((e->cfg.owner_index || e->watch_cnt) && adb_owner_open(&e->owners)) {
         eng_free(e);
         return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     }

@@ -5,9 +5,9 @@
  * body (bincode):
  *   slot, base_slot,
  *   totals: records, live_cnt, capitalization, data_len, dup_cnt, formula u32, lthash[2048]
- *   root bank info (with its lattice hash)
+ *   root bank info (with its lattice hash; v2: and lamports_per_signature)
  *   last_full_slot, origin_slot,
- *   hist_cnt u32, hist_cnt x bank info (without lattice hash),
+ *   hist_cnt u32, hist_cnt x bank info (without lattice hash; v2: with lps),
  *   seg_cnt u32,
  *   file_cnt u64, file_cnt x {slot, size, valid_len, seg u32, seg_off,
  *                             crc u32, scan_end}            (crc, scan_end: v2)
@@ -60,10 +60,11 @@ put_info(adb_bc_wr_t *wr, acctdb_bank_info_t const *in, bool with_lt) {
     adb_bc_put_u64(wr, in->accounts_stored);
     adb_bc_put_bytes(wr, in->lt_checksum, 32);
     if (with_lt) adb_bc_put_bytes(wr, in->lt_hash.v, sizeof in->lt_hash.v);
+    adb_bc_put_u64(wr, in->lamports_per_signature); /* v2 */
 }
 
 static void
-get_info(adb_bc_rd_t *rd, acctdb_bank_info_t *in, bool with_lt) {
+get_info(adb_bc_rd_t *rd, acctdb_bank_info_t *in, bool with_lt, uint32_t version) {
     memset(in, 0, sizeof *in);
     in->slot = adb_bc_u64(rd, "bank.slot");
     in->parent_slot = adb_bc_u64(rd, "bank.parent_slot");
@@ -80,6 +81,7 @@ get_info(adb_bc_rd_t *rd, acctdb_bank_info_t *in, bool with_lt) {
     in->accounts_stored = adb_bc_u64(rd, "bank.accounts_stored");
     adb_bc_copy(rd, in->lt_checksum, 32, "bank.lt_checksum");
     if (with_lt) adb_bc_copy(rd, in->lt_hash.v, sizeof in->lt_hash.v, "bank.lt_hash");
+    if (version >= 2) in->lamports_per_signature = adb_bc_u64(rd, "bank.lamports_per_signature");
 }
 
 int
@@ -315,7 +317,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
     meta_out->totals.formula = (int)adb_bc_u32(&rd, "formula");
     adb_bc_copy(&rd, meta_out->totals.lthash.v, sizeof meta_out->totals.lthash.v, "lthash");
     meta_out->totals.has_sums = true;
-    get_info(&rd, &meta_out->root, true);
+    get_info(&rd, &meta_out->root, true, version);
     meta_out->last_full_slot = adb_bc_u64(&rd, "last_full_slot");
     meta_out->origin_slot = adb_bc_u64(&rd, "origin_slot");
     uint32_t hc = adb_bc_u32(&rd, "hist_cnt");
@@ -329,7 +331,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
         }
         meta_out->hist_cnt = hc;
         for (uint32_t i = 0; i < hc; i++)
-            get_info(&rd, &meta_out->hist[i], false);
+            get_info(&rd, &meta_out->hist[i], false, version);
     }
     uint32_t nseg = adb_bc_u32(&rd, "seg_cnt");
     uint64_t n = adb_bc_len(&rd, version >= 2 ? 48 : 36, "files");

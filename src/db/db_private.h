@@ -193,7 +193,12 @@ typedef struct adb_retired {
 typedef struct adb_owner_ix adb_owner_ix_t;
 typedef struct adb_rcache   adb_rcache_t;
 
-#define ADB_HIST_MAX 301 /* rooted banks remembered (blockhash queue, status cache) */
+#define ADB_HIST_MAX 301
+#define ADB_ENG_WATCH_MAX 4 /* owners indexed even without cfg.owner_index */
+
+/* Whether the owner index keeps accounts of this owner. */
+struct adb_eng;
+bool adb_eng_owner_tracked(struct adb_eng const *e, uint8_t const owner[32]); /* rooted banks remembered (blockhash queue, status cache) */
 
 typedef struct adb_eng {
     acctdb_db_config_t  cfg;
@@ -235,7 +240,9 @@ typedef struct adb_eng {
     _Atomic uint64_t   passes[ACCTDB_SERVICE_CNT], work[ACCTDB_SERVICE_CNT], ns[ACCTDB_SERVICE_CNT];
     _Atomic uint64_t   stores, loads, freezes, roots, flushed_bytes;
     _Atomic int        fatal; /* a durable write failed: writes refused */
-    adb_owner_ix_t    *owners;
+    adb_owner_ix_t    *owners;       /* every owner (cfg.owner_index), or only watch[] */
+    acctdb_pubkey_t    watch[ADB_ENG_WATCH_MAX];
+    uint32_t           watch_cnt;
     adb_rcache_t      *rcache;
     acctdb_bank_info_t durable_info;  /* the root the root record names */
     bool               cand_overflow; /* candidates dropped: clean walks the index */

@@ -17,6 +17,7 @@
 #include "db/db_private.h"
 
 #include "db/db_rcache.h"
+#include "index/owner.h"
 #include "util/base58.h"
 #include "util/crc32c.h"
 
@@ -155,6 +156,42 @@ adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, uint8_
         return adb_db_read_rec(db, v[i].slot, v[i].val, out, buf, buf_cap);
     }
     return ACCTDB_ERR_NOT_FOUND;
+}
+
+int
+adb_eng_snap_each_owned(adb_db_t *db, acctdb_pubkey_t const *owner,
+                        int (*fn)(void *ctx, acctdb_account_t const *a), void *ctx) {
+    adb_eng_t *e = db->eng;
+    if (!e->owners || !adb_eng_owner_tracked(e, owner->b))
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_UNSUPPORTED, "owner not indexed");
+    enum { PAGE = 256 };
+    acctdb_pubkey_t keys[PAGE], after;
+    bool            has_after = false, more = true;
+    uint8_t        *buf = NULL;
+    size_t          cap = 0;
+    int             rc = 0;
+    while (!rc && more) {
+        size_t n = adb_owner_page(e->owners, owner, has_after ? &after : NULL, keys, PAGE, &more);
+        for (size_t i = 0; !rc && i < n; i++) {
+            after = keys[i];
+            has_after = true;
+            adb_db_acct_t a;
+            int           r = adb_eng_snap_get(db, keys[i].b, &a, &buf, &cap);
+            if (r == ACCTDB_ERR_NOT_FOUND) continue;
+            if (r) {
+                rc = r;
+                break;
+            }
+            if (a.a.lamports && !memcmp(a.a.owner.b, owner->b, 32)) rc = fn(ctx, &a.a);
+        }
+    }
+    adb_free(buf);
+    return rc;
+}
+
+adb_eng_ext_t *
+adb_eng_snap_ext(adb_db_t *db) {
+    return adb_eng_ext_ref(db->eng->durable_ext);
 }
 
 int

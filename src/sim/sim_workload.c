@@ -1,8 +1,9 @@
 /* src/sim/sim_workload.c - acctdb_db_workload: a synthetic validator load.
  *
  * Built on the public acctdb_db_* calls only (what a validator would use);
- * the one internal it touches is the engine's per-thread error message,
- * which it prefixes with the call and slot that failed.
+ * the internals it touches are the per-thread message of a failed call,
+ * which it prefixes with the call and slot, and the handle's last error
+ * (acctdb_db_errmsg), where that message ends up.
  *
  * State of a run:
  *
@@ -30,6 +31,7 @@
  *      give the same banks. */
 #include "sim/sim.h"
 
+#include "api/api_private.h"
 #include "db/db.h"
 
 #include <stdio.h>
@@ -550,7 +552,7 @@ acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
     if (!db || !o || !out) return ACCTDB_ERR_INVALID;
     adb_err_clear(adb_eng_err());
     int rc = check_opts(o);
-    if (rc) return rc;
+    if (rc) return adb_api_fail(db, rc, "%s", adb_eng_err()->msg);
     double t0 = now_s();
     wl_t   w = {.db = db, .o = o, .r = out, .rng = {o->seed ^ 0x776f726b6c6f6164ull}};
     w.root = acctdb_db_root_slot(db, NULL);
@@ -601,5 +603,6 @@ acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
     adb_free(w.lout);
     adb_free(w.lrc);
     adb_free(w.lbuf);
+    if (rc) adb_api_fail(db, rc, "%s", adb_eng_err()->msg[0] ? adb_eng_err()->msg : acctdb_strerror(rc));
     return rc;
 }

@@ -1,7 +1,9 @@
 /* src/snapshot/genesis_load.c - genesis.bin as the state at slot 0 (its
  * accounts into a bulk database), and acctdb_genesis_info. */
+#include "bank/bank.h"
 #include "hash/lthash.h"
 #include "snapshot/genesis.h"
+#include "snapshot/manifest.h"
 #include "snapshot/load.h"
 #include "store/acctfile.h"
 #include "util/io.h"
@@ -39,6 +41,63 @@ to_account(adb_genesis_account_t const *ga, acctdb_account_t *a) {
     a->executable = ga->account.executable;
 }
 
+/* The genesis accounts as a bank source (the bank module reads the vote
+ * and stake accounts through it). */
+typedef struct gsrc {
+    adb_genesis_t const *g;
+} gsrc_t;
+
+static int
+gsrc_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf,
+         size_t *cap) {
+    (void)buf, (void)cap;
+    gsrc_t *c = ctx;
+    for (uint64_t k = 0; k < c->g->accounts_cnt; k++)
+        if (!memcmp(c->g->accounts[k].pubkey.b, key->b, 32)) {
+            to_account(&c->g->accounts[k], out);
+            return out->lamports ? 0 : ACCTDB_ERR_NOT_FOUND;
+        }
+    return ACCTDB_ERR_NOT_FOUND;
+}
+
+static int
+gsrc_each(void *ctx, acctdb_pubkey_t const *owner, int (*fn)(void *, acctdb_account_t const *),
+          void *fctx) {
+    gsrc_t *c = ctx;
+    for (uint64_t k = 0; k < c->g->accounts_cnt; k++) {
+        acctdb_account_t a;
+        to_account(&c->g->accounts[k], &a);
+        if (!a.lamports || memcmp(a.owner.b, owner->b, 32)) continue;
+        ADB_TRY(fn(fctx, &a));
+    }
+    return 0;
+}
+
+/* The sysvars genesis does not define itself (Agave writes them; one the
+ * genesis holds keeps its lamports, raised to the rent minimum). */
+static void
+genesis_sysvars(adb_genesis_t const *g, adb_bank_genesis_t *bg, adb_bank_genesis_sysvars_t *sv) {
+    *bg = (adb_bank_genesis_t){.hash = g->hash,
+                               .creation_time = g->creation_time,
+                               .ticks_per_slot = g->ticks_per_slot,
+                               .tick_ns = g->poh_config.target_tick_secs * 1000000000ull +
+                                          g->poh_config.target_tick_nanos,
+                               .has_hashes_per_tick = g->poh_config.has_hashes_per_tick,
+                               .hashes_per_tick = g->poh_config.hashes_per_tick,
+                               .fee_rate_governor = g->fee_rate_governor,
+                               .rent = g->rent,
+                               .inflation = g->inflation,
+                               .epoch_schedule = g->epoch_schedule};
+    adb_bank_genesis_sysvars(bg, sv);
+    for (size_t i = 0; i < sv->cnt; i++)
+        for (uint64_t k = 0; k < g->accounts_cnt; k++)
+            if (!memcmp(g->accounts[k].pubkey.b, sv->a[i].pubkey.b, 32)) {
+                if (g->accounts[k].account.lamports > sv->a[i].lamports)
+                    sv->a[i].lamports = g->accounts[k].account.lamports;
+                sv->a[i].rent_epoch = g->accounts[k].account.rent_epoch;
+            }
+}
+
 int
 adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t const *opts) {
     *snap_out = NULL;
@@ -55,18 +114,31 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
     adb_db_cfg_t cfg = {.dir = opts->store_dir,
                         .threads = opts->threads,
                         .expected_accounts = g.accounts_cnt + g.rewards_pools_cnt};
-    uint8_t     *buf = NULL;
-    uint64_t     total = 0;
-    uint32_t     file;
+    uint8_t                    *buf = NULL, *mbuf = NULL;
+    size_t                      msz = 0;
+    uint64_t                    total = 0;
+    uint32_t                    file;
+    adb_bank_genesis_t          bg;
+    adb_bank_genesis_sysvars_t *sv = adb_malloc(sizeof *sv);
+    adb_manifest_t              man;
+    adb_manifest_init(&man);
+    if (!sv) {
+        rc = adb_err_set(&s->err, ACCTDB_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    genesis_sysvars(&g, &bg, sv);
     if ((rc = adb_db_bulk_create(&s->db, &cfg, &s->err))) goto done;
     adb_db_bulk_set_hash(s->db, ADB_DB_HASH_CURRENT);
     for (int pass = 0; pass < 2; pass++) {
         uint64_t off = 0;
-        for (uint64_t k = 0; k < g.accounts_cnt + g.rewards_pools_cnt; k++) {
-            adb_genesis_account_t const *ga =
-                k < g.accounts_cnt ? &g.accounts[k] : &g.rewards_pools[k - g.accounts_cnt];
+        uint64_t const ng = g.accounts_cnt + g.rewards_pools_cnt;
+        for (uint64_t k = 0; k < ng + sv->cnt; k++) {
             acctdb_account_t a;
-            to_account(ga, &a);
+            if (k >= ng)
+                a = sv->a[k - ng]; /* after the genesis accounts: the newer version */
+            else
+                to_account(k < g.accounts_cnt ? &g.accounts[k] : &g.rewards_pools[k - g.accounts_cnt],
+                           &a);
             if (a.data_len > ADB_ACCT_MAX_DATA_SZ ||
                 (!a.lamports && (a.data_len || a.executable))) {
                 rc = adb_err_set(&s->err, ACCTDB_ERR_CORRUPT,
@@ -101,26 +173,39 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
     }
     s->full.compressed_sz = fsz;
     s->verified = true;
-    /* The state at slot 0: no parent; its "bank hash" is the genesis hash. */
+    /* Bank 0 as the genesis implies it: its fields are the database's
+     * origin manifest (DIR/manifest.bin). */
+    {
+        gsrc_t         gc = {&g};
+        adb_bank_src_t src = {gsrc_get, gsrc_each, &gc};
+        rc = adb_bank_genesis_fields(&bg, &src, &s->totals.lthash, s->totals.capitalization,
+                                     s->totals.data_len, &man.mem, &man.bank, &man.extra);
+        if (!rc) {
+            man.present_cnt = ADB_MANIFEST_F_ACCOUNTS_LT_HASH; /* no block id at genesis */
+            man.accounts_db.slot = 0;
+            rc = adb_manifest_encode_buf(&man, &mbuf, &msz);
+        }
+        if (rc) {
+            adb_err_set(&s->err, rc, "%s: building bank 0: %s", path, acctdb_strerror(rc));
+            goto done;
+        }
+    }
     adb_db_meta_t meta = {.slot = 0,
                           .base_slot = UINT64_MAX,
                           .totals = s->totals,
                           .last_full_slot = UINT64_MAX,
                           .origin_slot = 0};
-    meta.root.lt_hash = s->totals.lthash;
-    adb_lthash_checksum(&meta.root.lt_hash, meta.root.lt_checksum);
-    meta.root.capitalization = s->totals.capitalization;
-    meta.root.accounts_data_len = s->totals.data_len;
-    meta.root.bank_hash = g.hash;
-    meta.root.meta.blockhash = g.hash;
-    meta.root.meta.unix_timestamp = g.creation_time;
-    if ((rc = adb_db_commit_load(s->db, &meta, NULL, 0, NULL, 0))) {
+    adb_snap_root_info(&man, &meta.root);
+    if ((rc = adb_db_commit_load(s->db, &meta, mbuf, msz, NULL, 0))) {
         adb_err_set(&s->err, rc, "%s", adb_db_errmsg(s->db));
         goto done;
     }
     s->complete = true;
 done:
     adb_free(buf);
+    adb_free(mbuf);
+    adb_free(sv);
+    adb_manifest_fini(&man);
     adb_genesis_fini(&g);
     return rc;
 }

@@ -610,6 +610,7 @@ adb_snap_root_info(adb_manifest_t const *m, acctdb_bank_info_t *in) {
         if (b->blockhash_queue.ages[i].hash_index == b->blockhash_queue.last_hash_index)
             in->meta.unix_timestamp = (int64_t)(b->blockhash_queue.ages[i].timestamp / 1000);
     if (m->extra.has_block_id) in->meta.block_id = m->extra.block_id;
+    in->lamports_per_signature = m->extra.lamports_per_signature;
 }
 
 /* ---- verification ------------------------------------------------------- */

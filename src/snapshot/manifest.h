@@ -57,10 +57,6 @@ typedef struct adb_bank_hash_info {
     uint64_t      num_executable_accounts;
 } adb_bank_hash_info_t;
 
-typedef struct adb_slot_hash {
-    uint64_t      slot;
-    acctdb_hash_t hash;
-} adb_slot_hash_t;
 
 typedef struct adb_accounts_db_fields {
     adb_storage_slot_t  *storages;

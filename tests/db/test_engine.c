@@ -1169,7 +1169,38 @@ test_genesis(void **state) {
     assert_int_equal(acctdb_db_root_slot(db, NULL), 0);
     acctdb_bank_info_t g;
     DB_OK(db, acctdb_db_bank_info(db, 0, &g));
-    assert_int_equal(g.capitalization, gi.capitalization);
+    /* Bank 0 = the genesis accounts plus the sysvars Agave's genesis bank
+     * writes, each at its fixed size, rent-exempt under the Rent sysvar. */
+    {
+        static char const *const ids[6] = {
+            "SysvarStakeHistory1111111111111111111111111", "SysvarC1ock11111111111111111111111111111111",
+            "SysvarRent111111111111111111111111111111111", "SysvarEpochSchedu1e111111111111111111111111",
+            "SysvarRecentB1ockHashes11111111111111111111", "SysvarS1otHistory11111111111111111111111111"};
+        static uint64_t const sizes[6] = {16392, 40, 17, 33, 6008, 131097};
+        static uint8_t        sb[131097];
+        acctdb_pubkey_t       pk, sysvar_owner;
+        acctdb_account_t      a;
+        assert_int_equal(acctdb_base58_decode_32("Sysvar1111111111111111111111111111111111111",
+                                                 sysvar_owner.b),
+                         0);
+        assert_int_equal(acctdb_base58_decode_32(ids[2], pk.b), 0);
+        DB_OK(db, acctdb_db_load(db, 0, &pk, &a, sb, sizeof sb, NULL));
+        uint64_t lpby;
+        double   thr;
+        memcpy(&lpby, a.data, 8);
+        memcpy(&thr, a.data + 8, 8);
+        uint64_t sum = 0;
+        for (int i = 0; i < 6; i++) {
+            assert_int_equal(acctdb_base58_decode_32(ids[i], pk.b), 0);
+            DB_OK(db, acctdb_db_load(db, 0, &pk, &a, sb, sizeof sb, NULL));
+            assert_int_equal(a.data_len, sizes[i]);
+            assert_memory_equal(a.owner.b, sysvar_owner.b, 32);
+            uint64_t min = (uint64_t)((double)((128 + sizes[i]) * lpby) * thr);
+            assert_int_equal(a.lamports, min < 1 ? 1 : min);
+            sum += a.lamports;
+        }
+        assert_int_equal(g.capitalization, gi.capitalization + sum);
+    }
 
     /* Final versions of the accounts the banks write (key_of(1000 + i)). */
     static uint8_t   data[GEN_BANKS + 1][512];

@@ -289,6 +289,45 @@ op_store(model_t *m) {
     m->store_ops++;
 }
 
+/* The sysvars the bank module wrote at b's slot (bank_begin: SlotHashes,
+ * Clock, SlotHistory, StakeHistory at a new epoch; freeze:
+ * RecentBlockhashes) become model versions: their content is the bank
+ * module's to decide (tests/bank checks it); the model tracks them like any
+ * account, so the lattice arithmetic, capitalization and reads still
+ * compare. */
+static void
+track_sysvars(model_t *m, mbank_t *b) {
+    static char const *const ids[] = {
+        "SysvarS1otHistory11111111111111111111111111", "SysvarC1ock11111111111111111111111111111111",
+        "SysvarS1otHashes111111111111111111111111111", "SysvarStakeHistory1111111111111111111111111",
+        "SysvarRecentB1ockHashes11111111111111111111"};
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        acctdb_pubkey_t pk;
+        assert_int_equal(acctdb_base58_decode_32(ids[k], pk.b), 0);
+        acctdb_account_t a;
+        uint64_t         at;
+        int rc = acctdb_db_load(m->db, b->slot, &pk, &a, g_buf, sizeof g_buf, &at);
+        if (rc == ACCTDB_ERR_NOT_FOUND || (!rc && at != b->slot)) continue;
+        DB_OK(m, rc);
+        size_t id = key_id(m, &pk);
+        if (id == SIZE_MAX) {
+            id = m->nkeys++;
+            m->keys[id] = pk;
+        }
+        m->sysvar[id] = true;
+        ver_t *v = calloc(1, sizeof *v + a.data_len);
+        assert_non_null(v);
+        v->lamports = a.lamports;
+        v->rent_epoch = a.rent_epoch;
+        v->owner = a.owner;
+        v->exec = a.executable;
+        v->len = (uint32_t)a.data_len;
+        memcpy(v->data, a.data, a.data_len);
+        free(b->w[id]);
+        b->w[id] = v;
+    }
+}
+
 static void
 bank_hash(acctdb_bank_info_t *in) {
     uint8_t p1[72], p2[32 + sizeof in->lt_hash.v], h[32];
@@ -306,6 +345,14 @@ static void
 freeze(model_t *m, mbank_t *b) {
     acctdb_bank_info_t const *p =
         b->parent == m->root_slot ? &m->root_info : &find_live(m, b->parent)->info;
+    acctdb_bank_meta_t meta = {0};
+    adb_test_rng_fill(&m->r, meta.blockhash.b, 32);
+    meta.signature_count = adb_test_rng_below(&m->r, 10000);
+    meta.transaction_count = m->freezes * 3;
+    meta.unix_timestamp = 1700000000 + (int64_t)b->slot;
+    acctdb_bank_info_t got;
+    DB_OK(m, acctdb_db_freeze(m->db, b->slot, &meta, &got));
+    track_sysvars(m, b); /* RecentBlockhashes, when the bank was begun */
     acctdb_bank_info_t in = {0};
     in.lt_hash = p->lt_hash;
     in.capitalization = p->capitalization;
@@ -328,15 +375,8 @@ freeze(model_t *m, mbank_t *b) {
             in.accounts_data_len += nv->len;
         }
     }
-    acctdb_bank_meta_t meta = {0};
-    adb_test_rng_fill(&m->r, meta.blockhash.b, 32);
-    meta.signature_count = adb_test_rng_below(&m->r, 10000);
-    meta.transaction_count = m->freezes * 3;
-    meta.unix_timestamp = 1700000000 + (int64_t)b->slot;
     in.meta = meta;
     bank_hash(&in);
-    acctdb_bank_info_t got;
-    DB_OK(m, acctdb_db_freeze(m->db, b->slot, &meta, &got));
     if (memcmp(got.lt_hash.v, in.lt_hash.v, sizeof in.lt_hash.v)) fail_at(m, "frozen lattice hash");
     if (got.capitalization != in.capitalization) fail_at(m, "frozen capitalization");
     if (got.accounts_data_len != in.accounts_data_len) fail_at(m, "frozen data length");
@@ -609,32 +649,7 @@ op_snapshot(model_t *m) {
     uint64_t parent = pick_parent(m);
     mbank_t *b = new_bank(m, parent);
     DB_OK(m, acctdb_db_bank_begin(m->db, b->slot, parent, 1700000000 + (int64_t)b->slot));
-    /* The sysvars it stored become model versions (their content is the
-     * engine's to decide; the model tracks them like any account). */
-    static char const *const ids[2] = {"SysvarS1otHistory11111111111111111111111111",
-                                       "SysvarC1ock11111111111111111111111111111111"};
-    for (int k = 0; k < 2; k++) {
-        acctdb_pubkey_t pk;
-        assert_int_equal(acctdb_base58_decode_32(ids[k], pk.b), 0);
-        size_t id = key_id(m, &pk);
-        if (id == SIZE_MAX) {
-            id = m->nkeys++;
-            m->keys[id] = pk;
-        }
-        m->sysvar[id] = true;
-        acctdb_account_t a;
-        DB_OK(m, acctdb_db_load(m->db, b->slot, &pk, &a, g_buf, sizeof g_buf, NULL));
-        ver_t *v = calloc(1, sizeof *v + a.data_len);
-        assert_non_null(v);
-        v->lamports = a.lamports;
-        v->rent_epoch = a.rent_epoch;
-        v->owner = a.owner;
-        v->exec = a.executable;
-        v->len = (uint32_t)a.data_len;
-        memcpy(v->data, a.data, a.data_len);
-        free(b->w[id]);
-        b->w[id] = v;
-    }
+    track_sysvars(m, b);
     freeze(m, b);
     root_at(m, b);
     char path[4096];

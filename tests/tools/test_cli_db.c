@@ -301,10 +301,11 @@ test_cli_db_busy(void **state) {
         if (rc != 3 || !strstr(g_out, "database in use"))
             fail_msg("db %s while held: exit %d: %s", sub, rc, g_out);
     }
-    /* also refused: a create into it */
-    assert_int_equal(adb_test_sh(NULL, 0, "'%s' db create '%s' --from '%s' 2>/dev/null", tool, db,
-                                 adb_test_data(FULL_NAME)),
-                     2);
+    /* also refused, as "in use": a create into it (nothing is touched) */
+    assert_int_equal(adb_test_sh(g_out, sizeof g_out, "'%s' db create '%s' --from '%s' 2>&1",
+                                 tool, db, adb_test_data(FULL_NAME)),
+                     3);
+    assert_non_null(strstr(g_out, "database in use"));
     acctdb_db_close(h);
     assert_int_equal(adb_test_sh(NULL, 0, "'%s' db info '%s' >/dev/null", tool, db), 0);
     adb_test_rmtree(dir);

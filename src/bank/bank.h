@@ -351,4 +351,35 @@ int adb_bank_genesis_fields(adb_bank_genesis_t const *g, adb_bank_src_t const *s
                             acctdb_lthash_t const *lt, uint64_t capitalization, uint64_t data_len,
                             adb_arena_t *mem, adb_bank_fields_t *b, adb_extra_fields_t *x);
 
+/* ======================================================================== */
+/* What loaders check                                                       */
+/* ======================================================================== */
+
+enum { ADB_BANK_CHECK_PASS = 0, ADB_BANK_CHECK_FAIL = 1, ADB_BANK_CHECK_SKIP = 2 };
+
+/* One named result: name ("epoch stakes", "Clock sysvar", ...), status,
+ * detail (both values when they differ, or why it was skipped). */
+typedef void (*adb_bank_check_fn)(void *ctx, char const *name, int status, char const *detail);
+
+typedef struct adb_bank_check_in {
+    adb_bank_fields_t const  *b;
+    adb_extra_fields_t const *x;
+    bool                      v41;        /* the manifest carries block_id: Agave 4.1+ */
+    bool                      merkle_era; /* no lattice hash: the legacy epoch stakes count */
+    adb_bank_genesis_t const *genesis;    /* the cluster's; NULL skips the genesis checks */
+    adb_bank_src_t const     *src;        /* the bank's accounts */
+} adb_bank_check_in_t;
+
+/* adb_bank_check: the bank checks of Agave's new_from_snapshot,
+ * verify_epoch_stakes and its stakes cache load, Sig's bank validation and
+ * Firedancer's manifest validation, and the sysvars against the manifest,
+ * in this order: max tick height, tick height, epoch schedule, epoch,
+ * genesis creation time, ticks per slot, ns per slot, slots per year, epoch
+ * schedule vs genesis, rent collector, ancestors, legacy epoch stakes,
+ * epoch stakes, epoch stakes contents, stakes cache, blockhash queue, block
+ * id, then the Clock, SlotHashes, SlotHistory, EpochSchedule, Rent,
+ * StakeHistory and RecentBlockhashes sysvars.  Each comes to fn once.
+ * Returns 0 (the verdicts are fn's). */
+int adb_bank_check(adb_bank_check_in_t const *in, adb_bank_check_fn fn, void *ctx);
+
 #endif

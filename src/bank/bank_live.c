@@ -287,13 +287,19 @@ chain_of(adb_db_t *db, uint64_t parent, acctdb_bank_info_t *chain, size_t cap, s
     acctdb_bank_info_t *h = adb_malloc(ADB_ENG_HIST_MAX * sizeof *h);
     if (!h) return ACCTDB_ERR_NOMEM;
     uint32_t hn = adb_eng_hist(db, h);
+    bool     have_root = hn && h[hn - 1].slot == root;
+    if (!have_root && n < cap) {
+        /* The root itself when the history does not hold it (the origin). */
+        int rc = adb_eng_bank_info(db, root, &chain[n]);
+        if (rc) {
+            adb_free(h);
+            return rc;
+        }
+        n++;
+    }
     for (uint32_t i = hn; i-- > 0 && n < cap;)
         if (h[i].slot <= root) chain[n++] = h[i];
     adb_free(h);
-    if (n < cap && (n == 0 || chain[n - 1].slot != root)) {
-        /* The root itself when the history does not hold it (the origin). */
-        if (!adb_eng_bank_info(db, root, &chain[n])) n++;
-    }
     *n_out = n;
     return 0;
 }

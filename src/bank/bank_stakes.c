@@ -140,7 +140,7 @@ adb_stake_delegation_decode(acctdb_account_t const *a, adb_delegation_t *d_out,
     if (a->data_len < 4) return ACCTDB_ERR_CORRUPT;
     uint32_t tag = adb_load_u32(a->data);
     if (tag != STAKE_STATE_STAKE) return tag > 3 ? ACCTDB_ERR_CORRUPT : ACCTDB_ERR_NOT_FOUND;
-    if (a->data_len < STAKE_DELEG_OFF + 72 + 8 + 1) return ACCTDB_ERR_CORRUPT;
+    if (a->data_len < STAKE_DELEG_OFF + 72 + 1) return ACCTDB_ERR_CORRUPT; /* + StakeFlags */
     uint8_t const *p = a->data + STAKE_DELEG_OFF;
     memcpy(d_out->voter_pubkey.b, p, 32);
     d_out->stake = adb_load_u64(p + 32);

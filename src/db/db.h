@@ -77,6 +77,18 @@ int adb_db_bulk_reserve(adb_db_t *db, uint64_t accounts);
 /* True if slot already has a file. */
 bool adb_db_has_slot(adb_db_t const *db, uint64_t slot);
 
+/* adb_db_bulk_watch: the scans note the keys of records owned by owners[]
+ * (at most 4; before the first file), so adb_db_owned_each can visit them
+ * without walking every account (the bank module's vote and stake
+ * programs). */
+void adb_db_bulk_watch(adb_db_t *db, acctdb_pubkey_t const *owners, size_t n);
+
+/* adb_db_owned_each: calls fn for every live account (newest version,
+ * lamports > 0) now owned by owner, a watched owner, in pubkey order.
+ * Errors: fn's, IO, NOMEM. */
+int adb_db_owned_each(adb_db_t *db, acctdb_pubkey_t const *owner,
+                      int (*fn)(void *ctx, acctdb_account_t const *a), void *ctx);
+
 /* Waits until every queued scan is done; returns the first worker error
  * (message in adb_db_errmsg). */
 int adb_db_bulk_wait(adb_db_t *db);

@@ -174,6 +174,24 @@ add_loser(adb_db_worker_t *w, uint64_t slot, uint64_t val) {
     return 0;
 }
 
+/* Notes the key of a record of a watched owner; true on failure (then
+ * recorded as the db's error). */
+static bool
+note_owned(adb_db_worker_t *w, uint8_t const *key) {
+    if (w->owned_cnt == w->owned_cap) {
+        size_t           ncap = w->owned_cap ? w->owned_cap * 2 : 256;
+        acctdb_pubkey_t *n = adb_realloc(w->owned, ncap * sizeof *n);
+        if (!n) {
+            adb_db_fail(w->db, ACCTDB_ERR_NOMEM, "out of memory noting vote and stake accounts");
+            return true;
+        }
+        w->owned = n;
+        w->owned_cap = ncap;
+    }
+    memcpy(w->owned[w->owned_cnt++].b, key, 32);
+    return false;
+}
+
 static void
 run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
     adb_db_t *db = w->db;
@@ -219,6 +237,8 @@ run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
                             (unsigned long long)f->slot);
                 return;
             }
+            for (uint32_t k = 0; k < db->watch_cnt; k++)
+                if (!memcmp(r.owner, db->watch[k].b, 32) && note_owned(w, r.pubkey)) return;
             keys[n] = r.pubkey;
             slots[n] = f->slot;
             vals[n++] = adb_db_loc(f->idx, r.off, r.lamports == 0);
@@ -817,4 +837,52 @@ adb_db_storage_write(adb_db_t *db, uint32_t idx, void const *p, uint64_t sz, boo
     f->scan_end = sz; /* records end to end */
     atomic_store(&db->file_cnt, idx + 1);
     return 0;
+}
+
+/* ---- watched owners ------------------------------------------------------------ */
+
+void
+adb_db_bulk_watch(adb_db_t *db, acctdb_pubkey_t const *owners, size_t n) {
+    db->watch_cnt = 0;
+    for (size_t i = 0; i < n && i < ADB_ARRAY_CNT(db->watch); i++)
+        db->watch[db->watch_cnt++] = owners[i];
+}
+
+static int
+cmp_key(void const *a, void const *b) {
+    return memcmp(a, b, 32);
+}
+
+int
+adb_db_owned_each(adb_db_t *db, acctdb_pubkey_t const *owner,
+                  int (*fn)(void *ctx, acctdb_account_t const *a), void *ctx) {
+    ADB_TRY(adb_db_bulk_wait(db));
+    size_t n = 0;
+    for (unsigned i = 0; i < db->nworkers; i++)
+        n += db->workers[i].owned_cnt;
+    acctdb_pubkey_t *all = adb_malloc((n ? n : 1) * sizeof *all);
+    if (!all) return ACCTDB_ERR_NOMEM;
+    size_t k = 0;
+    for (unsigned i = 0; i < db->nworkers; i++) {
+        memcpy(all + k, db->workers[i].owned, db->workers[i].owned_cnt * sizeof *all);
+        k += db->workers[i].owned_cnt;
+    }
+    qsort(all, n, sizeof *all, cmp_key);
+    uint8_t *buf = NULL;
+    size_t   cap = 0;
+    int      rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (i && !memcmp(all[i].b, all[i - 1].b, 32)) continue;
+        adb_db_acct_t a;
+        int           r = adb_db_get(db, all[i].b, &a, &buf, &cap);
+        if (r == ACCTDB_ERR_NOT_FOUND) continue;
+        if (r) {
+            rc = r;
+            break;
+        }
+        if (a.a.lamports && !memcmp(a.a.owner.b, owner->b, 32)) rc = fn(ctx, &a.a);
+    }
+    adb_free(buf);
+    adb_free(all);
+    return rc;
 }

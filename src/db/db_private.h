@@ -116,6 +116,8 @@ typedef struct adb_db_worker {
     acctdb_lthash_t lose_sum;
     uint64_t        lose_cnt, lose_lamports, lose_data_len;
     uint8_t        *scratch; /* aligned read window for LOSERS jobs */
+    acctdb_pubkey_t *owned;  /* keys of records of a watched owner (any version) */
+    size_t           owned_cnt, owned_cap;
     adb_db_loser_t *losers;
     size_t          loser_cnt, loser_cap;
 } adb_db_worker_t;
@@ -296,6 +298,8 @@ struct adb_db {
     int           err_code; /* first error (under mu) */
     adb_err_t     err;
     adb_eng_t    *eng;    /* the live engine, once opened */
+    acctdb_pubkey_t watch[4]; /* owners whose keys the bulk scan notes (adb_db_bulk_watch) */
+    uint32_t        watch_cnt;
     adb_db_rec_fn rec_fn; /* called for each record indexed at reopen */
     void         *rec_ctx;
 };

@@ -230,6 +230,7 @@ adb_db_close(adb_db_t *db) {
         for (unsigned i = 0; i < db->nworkers; i++) {
             if (db->workers[i].started) pthread_join(db->workers[i].thr, NULL);
             adb_free(db->workers[i].losers);
+            adb_free(db->workers[i].owned);
             adb_aligned_free(db->workers[i].scratch);
         }
         adb_free(db->workers);

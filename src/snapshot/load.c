@@ -879,6 +879,48 @@ verify_status_cache(adb_snap_t *s, adb_archive_info_t *ai) {
     adb_status_cache_fini(&sc);
 }
 
+/* ---- the bank checks (src/bank) ------------------------------------------------- */
+
+static int
+bulk_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf,
+         size_t *cap) {
+    adb_db_acct_t a;
+    int           rc = adb_db_get(ctx, key->b, &a, buf, cap);
+    if (!rc) *out = a.a;
+    return rc;
+}
+
+static int
+bulk_each(void *ctx, acctdb_pubkey_t const *owner, int (*fn)(void *, acctdb_account_t const *),
+          void *fctx) {
+    return adb_db_owned_each(ctx, owner, fn, fctx);
+}
+
+static void
+bank_check_cb(void *ctx, char const *name, int status, char const *detail) {
+    check_add(ctx, name,
+              status == ADB_BANK_CHECK_PASS   ? ADB_CHECK_PASS
+              : status == ADB_BANK_CHECK_FAIL ? ADB_CHECK_FAIL
+                                              : ADB_CHECK_SKIP,
+              "%s", detail);
+}
+
+/* What loaders check of the final bank (bank.h, adb_bank_check). */
+static void
+verify_bank(adb_snap_t *s, adb_archive_info_t *ai) {
+    adb_manifest_t const *m = &ai->manifest;
+    adb_bank_src_t        src = {bulk_get, bulk_each, s->db};
+    adb_bank_check_in_t   in = {
+          .b = &m->bank,
+          .x = &m->extra,
+          .v41 = ADB_MANIFEST_HAS(m, ADB_MANIFEST_F_BLOCK_ID),
+          .merkle_era = !m->extra.has_accounts_lt_hash,
+          .genesis = s->opts.genesis,
+          .src = &src,
+    };
+    adb_bank_check(&in, bank_check_cb, s);
+}
+
 static bool
 all_pass(adb_snap_t const *s) {
     for (size_t i = 0; i < s->check_cnt; i++)
@@ -906,6 +948,9 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
     if (!s->opts.manifest_only) {
         rc = adb_db_bulk_create(&s->db, &cfg, &s->err);
         if (rc) return rc;
+        /* The bank checks read vote and stake accounts by owner. */
+        acctdb_pubkey_t const watch[2] = {*adb_vote_program_id(), *adb_stake_program_id()};
+        adb_db_bulk_watch(s->db, watch, 2);
     }
     rc = load_archive(s, &s->full, full, false, 0);
     if (!rc && s->opts.manifest_only && inc)
@@ -928,7 +973,10 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
         if (rc) return rc;
     }
     adb_archive_info_t *last = inc ? &s->inc : &s->full;
-    if (s->opts.verify) verify_status_cache(s, last);
+    if (s->opts.verify) {
+        verify_status_cache(s, last);
+        verify_bank(s, last);
+    }
     s->verified = all_pass(s);
     if (!s->verified) return s->err.code ? s->err.code : ACCTDB_ERR_MISMATCH;
 

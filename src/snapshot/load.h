@@ -14,6 +14,7 @@
 #ifndef ADB_SNAPSHOT_LOAD_H
 #define ADB_SNAPSHOT_LOAD_H
 
+#include "bank/bank.h"
 #include "db/db.h"
 #include "snapshot/manifest.h"
 #include "snapshot/naming.h"
@@ -32,7 +33,7 @@ typedef struct adb_check {
     char               detail[600];
 } adb_check_t;
 
-#define ADB_CHECKS_MAX 40
+#define ADB_CHECKS_MAX 64
 
 typedef void (*adb_progress_fn)(void *ctx, char const *what, uint64_t done, uint64_t total);
 
@@ -50,8 +51,9 @@ typedef struct adb_load_opts {
     bool engine_root;                 /* the root record's lattice hash uses the current
                                        * formula (recomputed for merkle and legacy eras),
                                        * as a live database continues from it */
-    adb_progress_fn progress;
-    void           *progress_ctx;
+    adb_bank_genesis_t const *genesis; /* the cluster's: genesis field checks (else skipped) */
+    adb_progress_fn           progress;
+    void                     *progress_ctx;
 } adb_load_opts_t;
 
 void adb_load_opts_default(adb_load_opts_t *o);

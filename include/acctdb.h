@@ -260,6 +260,11 @@ typedef struct acctdb_snapshot_opts {
     bool               no_verify;     /* skip hash recomputation and comparisons */
     bool               strict_name;   /* a non-conforming archive name is an error */
     bool               manifest_only; /* read only up to the manifest */
+    char const        *genesis_path;  /* the cluster's genesis.bin: the bank's genesis
+                                       * fields (creation time, ticks, ns per slot,
+                                       * slots per year, epoch schedule) are checked
+                                       * against it, as Agave and Sig do; NULL: those
+                                       * checks are skipped */
     unsigned           threads;       /* worker threads; 0 = number of CPUs */
     acctdb_progress_fn progress;      /* may be NULL */
     void              *progress_ctx;

@@ -41,6 +41,33 @@ ACCTDB_API double acctdb_rng_unit(acctdb_rng_t *r);
 ACCTDB_API void acctdb_rng_fill(acctdb_rng_t *r, void *p, size_t n);
 
 /* ======================================================================== */
+/* A synthetic cluster                                                      */
+/* ======================================================================== */
+
+/* Validators (an identity, a vote account and a stake account each) and a
+ * faucet, under a chosen epoch schedule (leader schedule offset = one
+ * epoch), 6.25 ms ticks, 64 per slot, mainnet's fee, rent and inflation
+ * parameters.  Stakes move across epochs: the first half of the validators
+ * have bootstrap delegations, the others delegations activated at epoch 0
+ * (warming up), and with three or more validators the last one deactivates
+ * at epoch 2.  Everything derives from the seed. */
+typedef struct acctdb_cluster_opts {
+    uint64_t seed;
+    uint32_t validators;      /* 1 .. 64; default 4 */
+    uint64_t slots_per_epoch; /* 32 .. 2^40; default 432000 */
+    bool     warmup;          /* warmup epochs (32, 64, ... slots); default off */
+    int64_t  creation_time;   /* default 1700000000 */
+} acctdb_cluster_opts_t;
+
+ACCTDB_API void acctdb_cluster_opts_default(acctdb_cluster_opts_t *o);
+
+/* acctdb_cluster_genesis_write: writes the cluster's genesis.bin at path
+ * (a database created from it starts the cluster at slot 0).  Errors:
+ * INVALID (options; msg_out says which), -errno, NOMEM. */
+ACCTDB_API int acctdb_cluster_genesis_write(acctdb_cluster_opts_t const *o, char const *path,
+                                            char *msg_out, size_t msg_max);
+
+/* ======================================================================== */
 /* Generated snapshots                                                      */
 /* ======================================================================== */
 

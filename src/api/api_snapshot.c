@@ -9,7 +9,8 @@
 #include <stdlib.h>
 
 struct acctdb_snapshot {
-    adb_snap_t *s;
+    adb_snap_t        *s;
+    adb_bank_genesis_t genesis;
     char        tmpdir[4096]; /* non-empty: ours to remove */
     uint8_t    *buf;
     size_t      buf_cap;
@@ -47,6 +48,22 @@ open_common(acctdb_snapshot_t **snap_out, char const *full_path, char const *inc
     if (opts->progress) {
         lo.progress = progress_tramp;
         lo.progress_ctx = (void *)opts;
+    }
+    if (opts->genesis_path && !genesis) {
+        adb_err_t e = {0};
+        int       rc = adb_genesis_bank_read(opts->genesis_path, &h->genesis, &e);
+        if (rc) {
+            /* A snapshot object to carry the message. */
+            h->s = adb_calloc(1, sizeof *h->s);
+            if (!h->s) {
+                adb_free(h);
+                return ACCTDB_ERR_NOMEM;
+            }
+            h->s->err = e;
+            *snap_out = h;
+            return rc;
+        }
+        lo.genesis = &h->genesis;
     }
     lo.store_dir = opts->store_dir;
     if (!lo.store_dir && !opts->manifest_only) {

@@ -155,12 +155,15 @@ int adb_bank_stakes_compute(adb_bank_src_t const *src, uint64_t epoch,
                             uint64_t new_rate_epoch, adb_arena_t *mem, adb_stakes_t *out);
 
 /* adb_bank_epoch_stakes_make: Agave VersionedEpochStakes::new(stakes,
- * leader_schedule_epoch): the vote accounts with their stakes, delegations
- * dropped (as Agave writes them since #11758), total_stake over every
- * vote account, and, for those with stake > 0 and an authorized voter for
+ * leader_schedule_epoch): the staked vote accounts (at most the 2,000 with
+ * the most stake, as under the validator admission ticket, SIMD-0357;
+ * Firedancer refuses an unstaked one in the leader schedule epoch) with
+ * their stakes, delegations dropped (as Agave writes them since #11758),
+ * total_stake, and, for those with an authorized voter for
  * leader_schedule_epoch, node -> vote accounts and vote -> voter.  Sorted
  * by pubkey.  Errors: NOMEM, CORRUPT (a vote account that does not
  * decode). */
+#define ADB_EPOCH_STAKES_VOTE_MAX 2000
 int adb_bank_epoch_stakes_make(adb_stakes_t const *stakes, uint64_t leader_schedule_epoch,
                                adb_arena_t *mem, adb_epoch_stakes_t *out);
 
@@ -279,6 +282,19 @@ int adb_bank_freeze(struct adb_db *db, adb_bank_origin_t const *o, uint64_t slot
  * kept.  Memory from mem. */
 int adb_bank_queue_make(adb_bank_origin_t const *o, acctdb_bank_info_t const *chain, size_t n,
                         adb_arena_t *mem, adb_blockhash_queue_t *out);
+
+/* adb_bank_fields_make: the bank fields and extra fields of the frozen bank
+ * chain[0] (chain[0..n) its rooted chain, newest first) with bank state st
+ * and accounts src, as a snapshot carries them: the origin's cluster
+ * fields; the bank's slot, heights, counts, hashes, capitalization; epoch
+ * and rent collector for the slot; stakes computed from src's vote and
+ * stake accounts; st's epoch stakes and stake history; the blockhash queue
+ * of the chain (adb_bank_queue_make); ancestors (the chain, at most 32);
+ * complete tick heights; lamports per signature; the lattice hash;
+ * block_id when the bank has one.  Memory from mem. */
+int adb_bank_fields_make(adb_bank_origin_t const *o, acctdb_bank_info_t const *chain,
+                         size_t chain_cnt, adb_bank_state_t const *st, adb_bank_src_t const *src,
+                         adb_arena_t *mem, adb_bank_fields_t *b_out, adb_extra_fields_t *x_out);
 
 /* adb_bank_manifest_fill: the bank fields and extra fields a snapshot of
  * the durable root carries (between adb_eng_snap_begin and _end): the

@@ -383,10 +383,11 @@ adb_bank_freeze(adb_db_t *db, adb_bank_origin_t const *o, uint64_t slot,
 /* ---- a snapshot's bank fields ------------------------------------------------------- */
 
 int
-adb_bank_manifest_fill(adb_db_t *db, adb_bank_origin_t const *o, acctdb_bank_info_t const *root,
-                       acctdb_bank_info_t const *hist, uint32_t hist_cnt, adb_arena_t *mem,
-                       adb_bank_fields_t *b, adb_extra_fields_t *x) {
+adb_bank_fields_make(adb_bank_origin_t const *o, acctdb_bank_info_t const *chain, size_t chain_cnt,
+                     adb_bank_state_t const *st, adb_bank_src_t const *src, adb_arena_t *mem,
+                     adb_bank_fields_t *b, adb_extra_fields_t *x) {
     adb_epoch_schedule_t const *es = &o->b->epoch_schedule;
+    acctdb_bank_info_t const   *root = &chain[0];
     *b = *o->b; /* the cluster's fixed fields; the rest is set below */
     *x = *o->x;
     uint64_t slot = root->slot;
@@ -417,60 +418,47 @@ adb_bank_manifest_fill(adb_db_t *db, adb_bank_origin_t const *o, acctdb_bank_inf
                                             : 1;
         g->max_lamports_per_signature = g->target_lamports_per_signature * 10;
     }
-
-    /* The chain of rooted banks, newest first: the root, then history. */
-    acctdb_bank_info_t *chain = adb_arena_alloc(mem, (hist_cnt + 1) * sizeof *chain);
-    if (!chain) return ACCTDB_ERR_NOMEM;
-    size_t n = 0;
-    chain[n++] = *root;
-    for (uint32_t i = hist_cnt; i-- > 0;)
-        if (hist[i].slot < slot) chain[n++] = hist[i];
-    ADB_TRY(adb_bank_queue_make(o, chain, n, mem, &b->blockhash_queue));
+    ADB_TRY(adb_bank_queue_make(o, chain, chain_cnt, mem, &b->blockhash_queue));
     x->lamports_per_signature = slot == o->b->slot && !root->lamports_per_signature
                                     ? o->x->lamports_per_signature
                                     : root->lamports_per_signature;
-
-    /* Ancestors: the root and its rooted parents (Agave 3.x reads them). */
-    size_t na = n < 32 ? n : 32;
+    /* Ancestors: the bank and its rooted parents (Agave 3.x reads them). */
+    size_t na = chain_cnt < 32 ? chain_cnt : 32;
     b->ancestors = adb_arena_alloc(mem, na * sizeof *b->ancestors);
     if (!b->ancestors) return ACCTDB_ERR_NOMEM;
     for (size_t i = 0; i < na; i++)
         b->ancestors[i] = (adb_slot_u64_t){chain[i].slot, 0};
     b->ancestors_cnt = na;
 
-    /* Stakes and epoch stakes, from the root's accounts and bank state. */
-    adb_bank_eng_src_t ds = {db, slot, true};
-    adb_bank_src_t     src = adb_bank_engine_src(&ds);
-    adb_eng_ext_t     *ext = adb_eng_snap_ext(db);
-    adb_bank_state_t   st;
-    int                rc = state_of(ext, o, &st);
-    adb_eng_ext_unref(ext);
-    if (rc) return rc;
-    uint64_t nre = adb_bank_new_rate_epoch(&src, es);
-    rc = adb_bank_stakes_compute(&src, st.stakes_epoch, st.hist, (size_t)st.hist_cnt, nre, mem,
-                                 &b->stakes);
-    if (!rc && st.es_cnt) {
-        /* Copy the epoch stakes into mem (st's arena goes with st). */
+    /* Stakes from the accounts, epoch stakes from the bank state. */
+    uint64_t nre = adb_bank_new_rate_epoch(src, es);
+    ADB_TRY(adb_bank_stakes_compute(src, st->stakes_epoch, st->hist, (size_t)st->hist_cnt, nre,
+                                    mem, &b->stakes));
+    int rc = 0;
+    x->versioned_epoch_stakes = NULL;
+    x->versioned_epoch_stakes_cnt = 0;
+    if (st->es_cnt) {
+        /* Copy them into mem (st's arena is the caller's). */
         adb_bc_wr_t wr;
         adb_bc_wr_init(&wr, 0);
-        for (uint64_t i = 0; i < st.es_cnt; i++)
-            adb_bank_epoch_stakes_body_write(&wr, &st.es[i]);
+        for (uint64_t i = 0; i < st->es_cnt; i++)
+            adb_bank_epoch_stakes_body_write(&wr, &st->es[i]);
         rc = wr.err;
-        x->versioned_epoch_stakes = rc ? NULL : adb_arena_alloc(mem, st.es_cnt * sizeof(adb_epoch_stakes_t));
-        if (!rc && !x->versioned_epoch_stakes) rc = ACCTDB_ERR_NOMEM;
+        adb_epoch_stakes_t *v =
+            rc ? NULL : adb_arena_alloc(mem, st->es_cnt * sizeof(adb_epoch_stakes_t));
+        if (!rc && !v) rc = ACCTDB_ERR_NOMEM;
         adb_bc_rd_t rd;
         if (!rc) adb_bc_rd_init(&rd, wr.buf, wr.sz, "epoch stakes");
-        for (uint64_t i = 0; !rc && i < st.es_cnt; i++) {
-            adb_epoch_stakes_t *e = &x->versioned_epoch_stakes[i];
-            e->epoch = st.es[i].epoch;
-            adb_bank_epoch_stakes_body_read(&rd, mem, e, true, "epoch stakes");
+        for (uint64_t i = 0; !rc && i < st->es_cnt; i++) {
+            v[i].epoch = st->es[i].epoch;
+            adb_bank_epoch_stakes_body_read(&rd, mem, &v[i], true, "epoch stakes");
             if (!adb_bc_ok(&rd)) rc = rd.err.code;
         }
-        x->versioned_epoch_stakes_cnt = rc ? 0 : st.es_cnt;
+        if (!rc) {
+            x->versioned_epoch_stakes = v;
+            x->versioned_epoch_stakes_cnt = st->es_cnt;
+        }
         adb_bc_wr_fini(&wr);
-    } else if (!rc) {
-        x->versioned_epoch_stakes = NULL;
-        x->versioned_epoch_stakes_cnt = 0;
     }
     /* The rent collector of 3.x, consistent with the Rent sysvar. */
     uint8_t *buf = NULL;
@@ -479,10 +467,9 @@ adb_bank_manifest_fill(adb_db_t *db, adb_bank_origin_t const *o, acctdb_bank_inf
         b->rent_collector.epoch = b->epoch;
         b->rent_collector.epoch_schedule = *es;
         b->rent_collector.slots_per_year = b->slots_per_year;
-        b->rent_collector.rent = rent_of(&src, o, &buf, &cap);
+        b->rent_collector.rent = rent_of(src, o, &buf, &cap);
     }
     adb_free(buf);
-    adb_bank_state_fini(&st);
     if (rc) return rc;
 
     x->has_incremental_persistence = false;
@@ -493,4 +480,26 @@ adb_bank_manifest_fill(adb_db_t *db, adb_bank_origin_t const *o, acctdb_bank_inf
     x->has_block_id = memcmp(root->meta.block_id.b, zero, 32) != 0;
     x->block_id = root->meta.block_id;
     return 0;
+}
+
+int
+adb_bank_manifest_fill(adb_db_t *db, adb_bank_origin_t const *o, acctdb_bank_info_t const *root,
+                       acctdb_bank_info_t const *hist, uint32_t hist_cnt, adb_arena_t *mem,
+                       adb_bank_fields_t *b, adb_extra_fields_t *x) {
+    /* The chain of rooted banks, newest first: the root, then history. */
+    acctdb_bank_info_t *chain = adb_arena_alloc(mem, (hist_cnt + 1) * sizeof *chain);
+    if (!chain) return ACCTDB_ERR_NOMEM;
+    size_t n = 0;
+    chain[n++] = *root;
+    for (uint32_t i = hist_cnt; i-- > 0;)
+        if (hist[i].slot < root->slot) chain[n++] = hist[i];
+    adb_bank_eng_src_t ds = {db, root->slot, true};
+    adb_bank_src_t     src = adb_bank_engine_src(&ds);
+    adb_eng_ext_t     *ext = adb_eng_snap_ext(db);
+    adb_bank_state_t   st;
+    int                rc = state_of(ext, o, &st);
+    adb_eng_ext_unref(ext);
+    if (!rc) rc = adb_bank_fields_make(o, chain, n, &st, &src, mem, b, x);
+    adb_bank_state_fini(&st);
+    return rc;
 }

@@ -405,18 +405,42 @@ cmp_voter(void const *a, void const *b) {
                   ((adb_authorized_voter_t const *)b)->vote_pubkey.b, 32);
 }
 
+static int
+cmp_stake_desc(void const *a, void const *b) {
+    adb_vote_account_t const *x = a, *y = b;
+    if (x->stake != y->stake) return x->stake > y->stake ? -1 : 1;
+    return memcmp(x->vote_pubkey.b, y->vote_pubkey.b, 32);
+}
+
 int
-adb_bank_epoch_stakes_make(adb_stakes_t const *st, uint64_t lse, adb_arena_t *mem,
+adb_bank_epoch_stakes_make(adb_stakes_t const *in, uint64_t lse, adb_arena_t *mem,
                            adb_epoch_stakes_t *out) {
     memset(out, 0, sizeof *out);
     out->epoch = lse;
     out->variant = 0;
-    out->stakes = *st;
+    out->stakes = *in;
     out->stakes.is_stake_form = true;
     out->stakes.delegations = NULL; /* written empty since Agave #11758 */
     out->stakes.delegations_cnt = 0;
     out->stakes.unused = 0;
-    uint64_t n = st->vote_accounts_cnt;
+    /* The staked vote accounts only, the 2,000 with the most stake: what
+     * Agave keeps under the validator admission ticket (SIMD-0357) and what
+     * Firedancer requires of the leader schedule epoch's entry. */
+    adb_vote_account_t *kept =
+        adb_arena_alloc(mem, (size_t)(in->vote_accounts_cnt ? in->vote_accounts_cnt : 1) *
+                                 sizeof *kept);
+    if (!kept) return ACCTDB_ERR_NOMEM;
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < in->vote_accounts_cnt; i++)
+        if (in->vote_accounts[i].stake) kept[n++] = in->vote_accounts[i];
+    if (n > ADB_EPOCH_STAKES_VOTE_MAX) {
+        qsort(kept, (size_t)n, sizeof *kept, cmp_stake_desc);
+        n = ADB_EPOCH_STAKES_VOTE_MAX;
+    }
+    qsort(kept, (size_t)n, sizeof *kept, cmp_vote);
+    out->stakes.vote_accounts = kept;
+    out->stakes.vote_accounts_cnt = n;
+    adb_stakes_t const *st = &out->stakes;
     if (!n) return 0;
     adb_node_vote_accounts_t *nodes = adb_arena_alloc(mem, (size_t)n * sizeof *nodes);
     adb_authorized_voter_t   *voters = adb_arena_alloc(mem, (size_t)n * sizeof *voters);

@@ -33,4 +33,19 @@ int adb_gen_estimate(adb_gen_opts_t const *o, uint64_t *bytes_out, uint64_t *rec
 
 int adb_gen_run(adb_gen_opts_t const *o, adb_gen_result_t *out, adb_err_t *err);
 
+/* ---- the synthetic cluster (sim_cluster.c) -------------------------------- */
+
+#include "bank/bank_types.h"
+
+#define ADB_SIM_VALIDATORS_MAX   64u
+#define ADB_SIM_CLUSTER_DATA_MAX 3762u /* the largest account (a V3 vote account) */
+
+int                  adb_sim_cluster_check(acctdb_cluster_opts_t const *o, adb_err_t *err);
+adb_epoch_schedule_t adb_sim_cluster_schedule(acctdb_cluster_opts_t const *o);
+adb_rent_t           adb_sim_cluster_rent(void);
+/* Accounts: identities, vote accounts, stake accounts, the faucet. */
+size_t adb_sim_cluster_cnt(acctdb_cluster_opts_t const *o);
+void   adb_sim_cluster_account(acctdb_cluster_opts_t const *o, size_t i, acctdb_account_t *a,
+                               uint8_t buf[ADB_SIM_CLUSTER_DATA_MAX]);
+
 #endif

@@ -73,10 +73,8 @@ gsrc_each(void *ctx, acctdb_pubkey_t const *owner, int (*fn)(void *, acctdb_acco
     return 0;
 }
 
-/* The sysvars genesis does not define itself (Agave writes them; one the
- * genesis holds keeps its lamports, raised to the rent minimum). */
 static void
-genesis_sysvars(adb_genesis_t const *g, adb_bank_genesis_t *bg, adb_bank_genesis_sysvars_t *sv) {
+bank_genesis_of(adb_genesis_t const *g, adb_bank_genesis_t *bg) {
     *bg = (adb_bank_genesis_t){.hash = g->hash,
                                .creation_time = g->creation_time,
                                .ticks_per_slot = g->ticks_per_slot,
@@ -88,6 +86,23 @@ genesis_sysvars(adb_genesis_t const *g, adb_bank_genesis_t *bg, adb_bank_genesis
                                .rent = g->rent,
                                .inflation = g->inflation,
                                .epoch_schedule = g->epoch_schedule};
+}
+
+int
+adb_genesis_bank_read(char const *path, adb_bank_genesis_t *out, adb_err_t *err) {
+    adb_genesis_t g;
+    size_t        sz;
+    ADB_TRY(read_genesis(path, &g, &sz, err));
+    bank_genesis_of(&g, out);
+    adb_genesis_fini(&g);
+    return 0;
+}
+
+/* The sysvars genesis does not define itself (Agave writes them; one the
+ * genesis holds keeps its lamports, raised to the rent minimum). */
+static void
+genesis_sysvars(adb_genesis_t const *g, adb_bank_genesis_t *bg, adb_bank_genesis_sysvars_t *sv) {
+    bank_genesis_of(g, bg);
     adb_bank_genesis_sysvars(bg, sv);
     for (size_t i = 0; i < sv->cnt; i++)
         for (uint64_t k = 0; k < g->accounts_cnt; k++)

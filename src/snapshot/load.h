@@ -112,6 +112,10 @@ void adb_snap_close(adb_snap_t *s);
  * completion record.  As adb_snap_load, *snap_out is set even on failure. */
 int adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t const *opts);
 
+/* adb_genesis_bank_read: what the bank checks need of a genesis.bin
+ * (adb_bank_genesis_t).  Errors: CORRUPT, -errno, with the path in err. */
+int adb_genesis_bank_read(char const *path, adb_bank_genesis_t *out, adb_err_t *err);
+
 /* The root bank of a database created from manifest m (its bank fields,
  * lattice hash, blockhash). */
 void adb_snap_root_info(adb_manifest_t const *m, acctdb_bank_info_t *in);

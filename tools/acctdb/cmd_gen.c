@@ -123,11 +123,81 @@ cmd_snapshot_gen(int argc, char **argv) {
     return 0;
 }
 
-static char const GENESIS_USAGE[] = "usage: acctdb genesis info FILE\n"
-                                    "       acctdb genesis ls FILE     (accounts as JSON lines)\n";
+static char const GENESIS_USAGE[] =
+    "usage: acctdb genesis info FILE\n"
+    "       acctdb genesis ls FILE     (accounts as JSON lines)\n"
+    "       acctdb genesis make FILE [--validators N] [--slots-per-epoch S] [--warmup]\n"
+    "                                [--seed X] [--creation-time T]\n"
+    "           writes the genesis.bin of a synthetic cluster: N validators (identity,\n"
+    "           vote and stake account each; half bootstrap stakes, half warming up\n"
+    "           from epoch 0, the last cooling down from epoch 2), a faucet, epochs of\n"
+    "           S slots (warmup: 32, 64, ... first).  Ranges: N 1 to 64 (default 4),\n"
+    "           S 32 to 2^40 (default 432000), X any u64, T 0 to 2^62\n";
+
+static int
+genesis_make(int argc, char **argv) {
+    enum { O_VAL = 1, O_SPE, O_WARM, O_SEED, O_TIME };
+    static struct option const lo[] = {{"validators", required_argument, 0, O_VAL},
+                                       {"slots-per-epoch", required_argument, 0, O_SPE},
+                                       {"warmup", no_argument, 0, O_WARM},
+                                       {"seed", required_argument, 0, O_SEED},
+                                       {"creation-time", required_argument, 0, O_TIME},
+                                       {0, 0, 0, 0}};
+    acctdb_cluster_opts_t      o;
+    acctdb_cluster_opts_default(&o);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        uint64_t v = 0;
+        int      st = 0;
+        switch (c) {
+        case O_VAL:
+            st = tool_arg_u64("--validators", "a number", optarg, 1, 64, &v);
+            o.validators = (uint32_t)v;
+            break;
+        case O_SPE:
+            st = tool_arg_u64("--slots-per-epoch", "a number", optarg, 32, 1ull << 40,
+                              &o.slots_per_epoch);
+            break;
+        case O_WARM:
+            o.warmup = true;
+            break;
+        case O_SEED:
+            st = tool_arg_u64("--seed", "a number", optarg, 0, UINT64_MAX, &o.seed);
+            break;
+        case O_TIME:
+            st = tool_arg_u64("--creation-time", "a number", optarg, 0, 1ull << 62, &v);
+            o.creation_time = (int64_t)v;
+            break;
+        default:
+            fputs(GENESIS_USAGE, stderr);
+            return 2;
+        }
+        if (st) return st;
+    }
+    if (optind != argc - 1) {
+        fputs(GENESIS_USAGE, stderr);
+        return 2;
+    }
+    char msg[1024];
+    int  rc = acctdb_cluster_genesis_write(&o, argv[optind], msg, sizeof msg);
+    if (rc) return tool_fail(0, "genesis make: %s", msg);
+    acctdb_genesis_info_t in;
+    rc = acctdb_genesis_info(argv[optind], &in, msg, sizeof msg);
+    if (rc) return tool_fail(0, "genesis make: %s", msg);
+    char h[ACCTDB_BASE58_32_SZ];
+    printf("genesis:          %s\n", argv[optind]);
+    printf("genesis hash:     %s\n", acctdb_base58_encode_32(in.hash.b, h));
+    printf("accounts:         %llu (%u validators)\n", (unsigned long long)in.accounts,
+           o.validators);
+    printf("slots per epoch:  %llu%s\n", (unsigned long long)o.slots_per_epoch,
+           o.warmup ? " (after warmup)" : "");
+    return 0;
+}
 
 int
 cmd_genesis(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "make")) return genesis_make(argc - 1, argv + 1);
     if (argc != 3 || (strcmp(argv[1], "info") && strcmp(argv[1], "ls"))) {
         bool help = argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
         fputs(GENESIS_USAGE, help ? stdout : stderr);

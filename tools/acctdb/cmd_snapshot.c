@@ -25,6 +25,9 @@ static char const USAGE[] =
     "  --dir DIR        pick the newest full archive in DIR and its newest incremental\n"
     "  --store DIR      keep the loaded account files in DIR (default: a temporary dir)\n"
     "  --strict-name    an archive name that does not follow the pattern is an error\n"
+    "  --genesis FILE   (verify) check the bank's genesis fields against the cluster's\n"
+    "                   genesis.bin (creation time, ticks, ns per slot, slots per year,\n"
+    "                   epoch schedule); without it those checks are skipped\n"
     "  --threads N      worker threads, 0 to 1024 (default 0: all CPUs)\n"
     "  --owner PUBKEY   ls: only accounts owned by PUBKEY\n"
     "  --quiet          no progress bar\n";
@@ -191,7 +194,7 @@ cmd_snapshot(int argc, char **argv) {
         return 2;
     }
 
-    enum { O_DIR = 1, O_STORE, O_STRICT, O_THREADS, O_OWNER, O_QUIET, O_JSON, O_HELP };
+    enum { O_DIR = 1, O_STORE, O_STRICT, O_THREADS, O_OWNER, O_QUIET, O_JSON, O_HELP, O_GENESIS };
     static struct option const lo[] = {{"dir", required_argument, 0, O_DIR},
                                        {"store", required_argument, 0, O_STORE},
                                        {"strict-name", no_argument, 0, O_STRICT},
@@ -200,6 +203,7 @@ cmd_snapshot(int argc, char **argv) {
                                        {"quiet", no_argument, 0, O_QUIET},
                                        {"json", no_argument, 0, O_JSON},
                                        {"help", no_argument, 0, O_HELP},
+                                       {"genesis", required_argument, 0, O_GENESIS},
                                        {0, 0, 0, 0}};
     char const                *dir = NULL, *owner_s = NULL;
     acctdb_snapshot_opts_t     o = {0};
@@ -216,6 +220,9 @@ cmd_snapshot(int argc, char **argv) {
             break;
         case O_STRICT:
             o.strict_name = true;
+            break;
+        case O_GENESIS:
+            o.genesis_path = optarg;
             break;
         case O_THREADS: {
             uint64_t v;

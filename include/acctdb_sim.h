@@ -79,11 +79,16 @@ typedef struct acctdb_gen_opts {
     uint64_t           max_bytes;   /* refuse above this many account-file bytes; 0 -> 8 GiB */
     char const        *out_dir;     /* existing directory */
     unsigned           threads;     /* 0 -> CPUs */
+    /* The cluster (acctdb_cluster_opts_t; its seed is `seed`): */
+    uint32_t validators;      /* 0 -> 4 */
+    uint64_t slots_per_epoch; /* 0 -> 432000 */
+    bool     warmup;
     acctdb_progress_fn progress;
     void              *progress_ctx;
 } acctdb_gen_opts_t;
 
 typedef struct acctdb_gen_result {
+    char     genesis_path[4096]; /* the cluster's genesis.bin (out_dir/genesis.bin) */
     char     full_path[4096];
     char     inc_path[4096]; /* "" without an incremental */
     uint64_t full_slot, inc_slot;

@@ -48,7 +48,9 @@ typedef struct plan {
 } plan_t;
 
 typedef struct gen {
-    adb_gen_opts_t o;
+    adb_gen_opts_t        o;
+    acctdb_cluster_opts_t cl; /* the cluster: validators, epoch schedule */
+    adb_epoch_schedule_t  es;
     uint64_t       n; /* accounts */
     uint32_t       s; /* slots */
     uint64_t       full_slot;
@@ -141,22 +143,146 @@ version_of(gen_t const *g, uint64_t i, plan_t const *p, uint64_t tag, acctdb_acc
     }
 }
 
-/* ---- sysvars ------------------------------------------------------------ */
+/* ---- the bank: sysvars, the cluster's accounts, its state ------------------
+ * The newest slot of an archive holds the sysvars of its bank and (in the
+ * full archive) the cluster's validators and faucet (sim_cluster.c); the
+ * manifest's stakes, epoch stakes and stake history follow from them as
+ * the bank module computes them (src/bank), the cluster having run every
+ * epoch since genesis.  The chain of the newest GEN_CHAIN banks (their
+ * blockhashes, timestamps, parents) is synthetic and derived from the seed:
+ * block height = slot - 500, bank hash of slot s = hash_of("ph", s). */
+
+#define GEN_CHAIN   16
+#define GEN_SYSVARS 7 /* the first 5 change every slot (the incremental's) */
+#define GEN_TS(s)   (1700000000 + (int64_t)((s) * 2 / 5))
 
 typedef struct sysvars {
     uint8_t          slot_history[ADB_SYSVAR_SLOT_HISTORY_SZ];
     uint8_t          clock[ADB_SYSVAR_CLOCK_SZ];
+    uint8_t          slot_hashes[ADB_SYSVAR_SLOT_HASHES_SZ];
+    uint8_t          recent[ADB_SYSVAR_RECENT_BH_SZ];
+    uint8_t          stake_history[ADB_SYSVAR_STAKE_HISTORY_SZ];
     uint8_t          rent[ADB_BANK_RENT_SZ];
     uint8_t          epoch_schedule[ADB_BANK_EPOCH_SCHEDULE_SZ];
-    acctdb_account_t acct[4];
-    int              cnt; /* how many of acct[] go into the archive */
+    uint8_t          cluster[3 * ADB_SIM_VALIDATORS_MAX + 1][ADB_SIM_CLUSTER_DATA_MAX];
+    acctdb_account_t acct[GEN_SYSVARS + 3 * ADB_SIM_VALIDATORS_MAX + 1];
+    int              cnt;     /* how many of acct[] go into the archive */
+    int              all_cnt; /* sysvars and cluster accounts */
+    /* the bank */
+    adb_bank_state_t   st;
+    acctdb_bank_info_t chain[GEN_CHAIN]; /* the newest banks, newest first */
 } sysvars_t;
 
-static adb_epoch_schedule_t const g_es = {432000, 432000, false, 0, 0};
-static adb_rent_t const           g_rent = {3480, 2.0, 50};
+static adb_rent_t const g_rent = {3480, 2.0, 50};
+
+static void
+hash_of(gen_t const *g, char const *what, uint64_t slot, uint8_t out[32]) {
+    adb_rng_t r = adb_rng_at(g->o.seed ^ (uint64_t)what[0] << 56 ^ (uint64_t)what[1] << 48, slot, 9);
+    adb_rng_fill(&r, out, 32);
+}
+
+/* The cluster's fixed fields and the queue's anchor (index = block height). */
+static void
+gen_origin(gen_t const *g, adb_bank_fields_t *b, adb_extra_fields_t *x) {
+    memset(b, 0, sizeof *b);
+    memset(x, 0, sizeof *x);
+    b->ticks_per_slot = 64;
+    b->has_hashes_per_tick = true;
+    b->hashes_per_tick = 62500;
+    b->ns_per_slot = 400000000;
+    b->genesis_creation_time = g->cl.creation_time;
+    b->slots_per_year = adb_years_as_slots(6250000, 64);
+    b->fee_rate_governor = (adb_fee_rate_governor_t){10000, 20000, 5000, 100000, 50};
+    b->rent_collector.rent = g_rent;
+    b->epoch_schedule = g->es;
+    b->inflation = (adb_inflation_t){0.08, 0.015, 0.15, 0.05, 7.0, 0.0};
+    b->blockhash_queue.max_age = 300;
+    b->slot = UINT64_MAX; /* never a bank of the chain */
+    x->lamports_per_signature = 5000;
+}
+
+static int
+sv_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf, size_t *cap) {
+    (void)buf, (void)cap;
+    sysvars_t const *sv = ctx;
+    for (int i = 0; i < sv->all_cnt; i++)
+        if (!memcmp(sv->acct[i].pubkey.b, key->b, 32)) {
+            *out = sv->acct[i];
+            return 0;
+        }
+    return ACCTDB_ERR_NOT_FOUND;
+}
+
+static int
+sv_each(void *ctx, acctdb_pubkey_t const *owner, int (*fn)(void *, acctdb_account_t const *),
+        void *fctx) {
+    sysvars_t const *sv = ctx;
+    for (int i = GEN_SYSVARS; i < sv->all_cnt; i++)
+        if (sv->acct[i].lamports && !memcmp(sv->acct[i].owner.b, owner->b, 32))
+            ADB_TRY(fn(fctx, &sv->acct[i]));
+    return 0;
+}
+
+static void
+sysvar_acct(acctdb_account_t *a, adb_sysvar_t which, uint8_t const *data, size_t sz) {
+    memset(a, 0, sizeof *a);
+    a->pubkey = *adb_sysvar_id(which);
+    a->owner = *adb_sysvar_id(ADB_SYSVAR_OWNER);
+    uint64_t min = adb_rent_minimum_balance(&g_rent, sz);
+    a->lamports = min ? min : 1;
+    a->rent_epoch = 0;
+    a->data = data;
+    a->data_len = sz;
+}
 
 static int
 sysvars_build(gen_t const *g, uint64_t slot, sysvars_t *sv) {
+    adb_bank_state_fini(&sv->st);
+    adb_bank_state_init(&sv->st);
+    /* The cluster's accounts (after the sysvars). */
+    size_t nc = adb_sim_cluster_cnt(&g->cl);
+    for (size_t i = 0; i < nc; i++)
+        adb_sim_cluster_account(&g->cl, i, &sv->acct[GEN_SYSVARS + i], sv->cluster[i]);
+    sv->all_cnt = GEN_SYSVARS + (int)nc;
+    adb_bank_src_t src = {sv_get, sv_each, sv};
+
+    /* The bank state: genesis (epoch stakes 0 .. the leader schedule
+     * epoch of slot 0), then every epoch boundary up to slot. */
+    adb_bank_state_t *st = &sv->st;
+    adb_stakes_t      stakes;
+    uint64_t          lse0 = adb_epoch_leader_schedule(&g->es, 0);
+    int rc = adb_bank_stakes_compute(&src, 0, NULL, 0, UINT64_MAX, &st->mem, &stakes);
+    st->hist = adb_arena_alloc(&st->mem, ADB_STAKE_HISTORY_MAX * sizeof *st->hist);
+    st->es = adb_arena_alloc(&st->mem, (size_t)(lse0 + 1) * sizeof *st->es);
+    if (!rc && (!st->hist || !st->es)) rc = ACCTDB_ERR_NOMEM;
+    for (uint64_t e = 0; !rc && e <= lse0; e++)
+        rc = adb_bank_epoch_stakes_make(&stakes, e, &st->mem, &st->es[st->es_cnt++]);
+    uint64_t epoch = adb_epoch_of(&g->es, slot);
+    bool     changed, new_epoch;
+    for (uint64_t e = 1; !rc && e <= epoch; e++)
+        rc = adb_bank_state_advance(st, &src, &g->es, adb_epoch_first_slot(&g->es, e), UINT64_MAX,
+                                    &changed, &new_epoch);
+    if (!rc) rc = adb_bank_state_advance(st, &src, &g->es, slot, UINT64_MAX, &changed, &new_epoch);
+    if (rc) return rc;
+
+    /* The chain of the newest banks. */
+    for (uint64_t k = 0; k < GEN_CHAIN; k++) {
+        acctdb_bank_info_t *c = &sv->chain[k];
+        uint64_t            s = slot - k;
+        memset(c, 0, sizeof *c);
+        c->slot = s;
+        c->parent_slot = s - 1;
+        c->block_height = s - SLOT0 / 2;
+        hash_of(g, "ph", s, c->bank_hash.b);
+        hash_of(g, "ph", s - 1, c->parent_bank_hash.b);
+        hash_of(g, "bh", s, c->meta.blockhash.b);
+        hash_of(g, "id", s, c->meta.block_id.b);
+        c->meta.signature_count = 1000 + s % 1000;
+        c->meta.transaction_count = s * 1000;
+        c->meta.unix_timestamp = GEN_TS(s);
+        c->lamports_per_signature = 5000;
+    }
+
     /* Every slot from 0 to slot is rooted (the window keeps the last 2^20). */
     uint64_t  lo = slot + 1 > (1u << 20) ? slot + 1 - (1u << 20) : 0;
     uint64_t  cnt = slot + 1 - lo;
@@ -164,34 +290,53 @@ sysvars_build(gen_t const *g, uint64_t slot, sysvars_t *sv) {
     if (!slots) return ACCTDB_ERR_NOMEM;
     for (uint64_t k = 0; k < cnt; k++)
         slots[k] = lo + k;
-    int rc = adb_sysvar_slot_history_write(slots, cnt, slot + 1, sv->slot_history);
+    rc = adb_sysvar_slot_history_write(slots, cnt, slot + 1, sv->slot_history);
     adb_free(slots);
     if (rc) return rc;
-    uint64_t    epoch = adb_epoch_of(&g_es, slot);
     adb_clock_t c = {.slot = slot,
-                     .epoch_start_timestamp = 1700000000 + (int64_t)(epoch * 432000 * 2 / 5),
+                     .epoch_start_timestamp = GEN_TS(adb_epoch_first_slot(&g->es, epoch)),
                      .epoch = epoch,
-                     .leader_schedule_epoch = epoch + 1,
-                     .unix_timestamp = 1700000000 + (int64_t)(slot * 2 / 5)};
+                     .leader_schedule_epoch = adb_epoch_leader_schedule(&g->es, slot),
+                     .unix_timestamp = GEN_TS(slot)};
     adb_sysvar_clock_encode(&c, sv->clock);
-    adb_sysvar_rent_encode(&g_rent, sv->rent);
-    adb_sysvar_epoch_schedule_encode(&g_es, sv->epoch_schedule);
-    char const    *ids[4] = {ADB_SYSVAR_SLOT_HISTORY_ID, ADB_SYSVAR_CLOCK_ID, ADB_SYSVAR_RENT_ID,
-                             ADB_SYSVAR_EPOCH_SCHEDULE_ID};
-    uint8_t const *data[4] = {sv->slot_history, sv->clock, sv->rent, sv->epoch_schedule};
-    size_t         len[4] = {sizeof sv->slot_history, sizeof sv->clock, sizeof sv->rent,
-                             sizeof sv->epoch_schedule};
-    for (int k = 0; k < 4; k++) {
-        acctdb_account_t *a = &sv->acct[k];
-        memset(a, 0, sizeof *a);
-        adb_base58_decode_32(ids[k], strlen(ids[k]), a->pubkey.b);
-        memcpy(a->owner.b, g->sysvar_owner, 32);
-        a->lamports = rent_min(len[k]);
-        a->rent_epoch = UINT64_MAX;
-        a->data = data[k];
-        a->data_len = len[k];
+    adb_slot_hashes_t *sh = adb_malloc(sizeof *sh);
+    adb_recent_bhs_t  *rb = adb_malloc(sizeof *rb);
+    adb_arena_t        mem;
+    adb_arena_init(&mem, 0);
+    adb_bank_fields_t     ob;
+    adb_extra_fields_t    ox;
+    adb_blockhash_queue_t q;
+    gen_origin(g, &ob, &ox);
+    adb_bank_origin_t o = {&ob, &ox};
+    rc = sh && rb ? adb_bank_queue_make(&o, sv->chain, GEN_CHAIN, &mem, &q) : ACCTDB_ERR_NOMEM;
+    if (!rc) {
+        sh->cnt = 0;
+        for (uint64_t k = 1; k <= ADB_SLOT_HASHES_MAX && k <= slot; k++) {
+            acctdb_hash_t h;
+            hash_of(g, "ph", slot - k, h.b);
+            sh->e[sh->cnt++] = (adb_slot_hash_t){slot - k, h};
+        }
+        adb_sysvar_slot_hashes_encode(sh, sv->slot_hashes);
+        adb_recent_bh_from_queue(&q, rb);
+        adb_sysvar_recent_bh_encode(rb, sv->recent);
     }
-    sv->cnt = 4;
+    adb_arena_fini(&mem);
+    adb_free(sh);
+    adb_free(rb);
+    if (rc) return rc;
+    adb_sysvar_stake_history_encode(st->hist, (size_t)st->hist_cnt, sv->stake_history);
+    adb_sysvar_rent_encode(&g_rent, sv->rent);
+    adb_sysvar_epoch_schedule_encode(&g->es, sv->epoch_schedule);
+    sysvar_acct(&sv->acct[0], ADB_SYSVAR_SLOT_HISTORY, sv->slot_history, sizeof sv->slot_history);
+    sysvar_acct(&sv->acct[1], ADB_SYSVAR_CLOCK, sv->clock, sizeof sv->clock);
+    sysvar_acct(&sv->acct[2], ADB_SYSVAR_SLOT_HASHES, sv->slot_hashes, sizeof sv->slot_hashes);
+    sysvar_acct(&sv->acct[3], ADB_SYSVAR_RECENT_BLOCKHASHES, sv->recent, sizeof sv->recent);
+    sysvar_acct(&sv->acct[4], ADB_SYSVAR_STAKE_HISTORY, sv->stake_history,
+                sizeof sv->stake_history);
+    sysvar_acct(&sv->acct[5], ADB_SYSVAR_RENT, sv->rent, sizeof sv->rent);
+    sysvar_acct(&sv->acct[6], ADB_SYSVAR_EPOCH_SCHEDULE, sv->epoch_schedule,
+                sizeof sv->epoch_schedule);
+    sv->cnt = sv->all_cnt;
     return 0;
 }
 
@@ -480,59 +625,22 @@ emit_storage(void *ctx, size_t i, adb_snap_out_t *out) {
 
 /* ---- bank state: manifest and status cache ------------------------------ */
 
-static void
-hash_of(gen_t const *g, char const *what, uint64_t slot, uint8_t out[32]) {
-    adb_rng_t r = adb_rng_at(g->o.seed ^ (uint64_t)what[0] << 56 ^ (uint64_t)what[1] << 48, slot, 9);
-    adb_rng_fill(&r, out, 32);
-}
-
 static int
-build_manifest(gen_t const *g, uint64_t slot, totals_t const *t, adb_manifest_t *m) {
+build_manifest(gen_t const *g, uint64_t slot, totals_t const *t, sysvars_t *sv, adb_manifest_t *m) {
     adb_manifest_init(m);
-    adb_bank_fields_t *b = &m->bank;
-    b->slot = slot;
-    b->parent_slot = slot - 1;
-    b->block_height = slot - SLOT0 / 2;
-    hash_of(g, "ph", slot - 1, b->parent_hash.b);
-    b->transaction_count = slot * 1000;
-    b->signature_count = 1000 + slot % 1000;
-    b->ticks_per_slot = 64;
-    b->tick_height = slot * 64;
-    b->max_tick_height = (slot + 1) * 64;
-    b->has_hashes_per_tick = true;
-    b->hashes_per_tick = 62500;
-    b->ns_per_slot = 400000000;
-    b->genesis_creation_time = 1700000000;
-    b->slots_per_year = 78892314.98630138;
-    b->capitalization = t->lamports;
-    b->accounts_data_len = t->data_len;
-    b->epoch = 0; /* Agave >= 4.0 writes 0 and derives it */
-    hash_of(g, "ld", slot, b->leader_id.b);
-    b->fee_rate_governor = (adb_fee_rate_governor_t){10000, 20000, 5000, 100000, 50};
-    b->epoch_schedule = g_es;
-    b->inflation = (adb_inflation_t){0.08, 0.015, 0.15, 0.05, 7.0, 0.0};
-    b->is_delta = true;
-    /* Blockhash queue: the last 16 blockhashes. */
-    enum { AGES = 16 };
-    adb_hash_age_t *ages = adb_manifest_alloc(m, AGES * sizeof *ages);
-    if (!ages) return ACCTDB_ERR_NOMEM;
-    for (uint64_t k = 0; k < AGES; k++) {
-        hash_of(g, "bh", slot - k, ages[k].hash.b);
-        ages[k].lamports_per_signature = 5000;
-        ages[k].hash_index = slot - k;
-        ages[k].timestamp = (1700000000ull + (slot - k) * 2 / 5) * 1000;
-    }
-    b->blockhash_queue.ages = ages;
-    b->blockhash_queue.ages_cnt = AGES;
-    b->blockhash_queue.last_hash_index = slot;
-    b->blockhash_queue.has_last_hash = true;
-    b->blockhash_queue.last_hash = ages[0].hash;
-    b->blockhash_queue.max_age = 300;
-    m->extra.lamports_per_signature = 5000;
-    m->extra.has_accounts_lt_hash = true;
-    memcpy(m->extra.accounts_lt_hash, t->lt.v, sizeof t->lt.v);
-    m->extra.has_block_id = true;
-    hash_of(g, "id", slot, m->extra.block_id.b);
+    adb_bank_fields_t  ob;
+    adb_extra_fields_t ox;
+    gen_origin(g, &ob, &ox);
+    adb_bank_origin_t   o = {&ob, &ox};
+    acctdb_bank_info_t *root = &sv->chain[0];
+    memcpy(root->lt_hash.v, t->lt.v, sizeof t->lt.v);
+    root->capitalization = t->lamports;
+    root->accounts_data_len = t->data_len;
+    adb_bank_src_t src = {sv_get, sv_each, sv};
+    ADB_TRY(adb_bank_fields_make(&o, sv->chain, GEN_CHAIN, &sv->st, &src, &m->mem, &m->bank,
+                                 &m->extra));
+    hash_of(g, "ld", slot, m->bank.leader_id.b);
+    m->present_cnt = ADB_MANIFEST_F_ALL;
     m->accounts_db.slot = slot;
     return 0;
 }
@@ -586,6 +694,13 @@ gen_init(gen_t *g, adb_gen_opts_t const *o, adb_err_t *err) {
     g->s = (uint32_t)s;
     g->full_slot = SLOT0 + s - 1;
     if (!g->o.max_bytes) g->o.max_bytes = 8ull << 30;
+    acctdb_cluster_opts_default(&g->cl);
+    g->cl.seed = o->seed;
+    if (o->validators) g->cl.validators = o->validators;
+    if (o->slots_per_epoch) g->cl.slots_per_epoch = o->slots_per_epoch;
+    g->cl.warmup = o->warmup;
+    ADB_TRY(adb_sim_cluster_check(&g->cl, err));
+    g->es = adb_sim_cluster_schedule(&g->cl);
     if (!g->o.threads) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         g->o.threads = c > 0 ? (unsigned)c : 1;
@@ -654,7 +769,7 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv, adb_
     uint64_t       base = g->full_slot, slot = base + k;
     change_t      *ch = adb_malloc((size_t)m * sizeof *ch);
     uint8_t       *seen = adb_calloc((size_t)(g->n + 7) / 8, 1);
-    sysvars_t     *sv = adb_malloc(sizeof *sv);
+    sysvars_t     *sv = adb_calloc(1, sizeof *sv);
     emit_ctx_t     ec = {.g = g, .sv = sv};
     layout_t       l = {0};
     adb_manifest_t man;
@@ -688,7 +803,8 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv, adb_
      * changed account, mix in the new one, and the same for the sysvars. */
     totals_t t = *full_t;
     if ((rc = sysvars_build(g, slot, sv))) goto cleanup;
-    for (int s = 0; s < 2; s++) { /* SlotHistory and Clock change every slot */
+    for (int s = 0; s < 5; s++) { /* SlotHistory, Clock, SlotHashes, RecentBlockhashes,
+                                   * StakeHistory: what a new bank rewrites */
         totals_sub(&t, &full_sv->acct[s]);
         adb_lthash_sub_accounts(&t.lt, &full_sv->acct[s], 1, ACCTDB_LTHASH_CURRENT);
         totals_add(&t, &sv->acct[s]);
@@ -723,11 +839,11 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv, adb_
     }
     for (uint32_t s = 0; s < k; s++)
         l.start[s + 1] += l.start[s];
-    /* Only SlotHistory and Clock change; they go into the last slot. */
-    sv->cnt = 2;
+    /* Only those five change; they go into the last slot. */
+    sv->cnt = 5;
     if ((rc = layout_storages(&l, sv))) goto cleanup;
 
-    if ((rc = build_manifest(g, slot, &t, &man)) ||
+    if ((rc = build_manifest(g, slot, &t, sv, &man)) ||
         (rc = build_status_cache(g, slot, &scb, &scsz))) {
         adb_err_set(err, rc, "building the incremental bank state: %s", acctdb_strerror(rc));
         goto cleanup;
@@ -749,7 +865,7 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv, adb_
     adb_snap_write_stats_t ws;
     adb_snap_write_last_stats(&ws);
     out->inc_slot = slot;
-    out->inc_records = cnt + 2;
+    out->inc_records = cnt + 5;
     out->inc_live = t.live;
     out->inc_capitalization = t.lamports;
     out->inc_compressed_sz = ws.compressed_sz;
@@ -758,6 +874,7 @@ cleanup:
     adb_free(ec.data);
     adb_free(ch);
     adb_free(seen);
+    if (sv) adb_bank_state_fini(&sv->st);
     adb_free(sv);
     adb_free(scb);
     layout_fini(&l);
@@ -770,7 +887,7 @@ adb_gen_run(adb_gen_opts_t const *o, adb_gen_result_t *out, adb_err_t *err) {
     memset(out, 0, sizeof *out);
     if (!o || !o->out_dir) return adb_err_set(err, ACCTDB_ERR_INVALID, "no output directory");
     gen_t         *g = adb_malloc(sizeof *g);
-    sysvars_t     *sv = adb_malloc(sizeof *sv);
+    sysvars_t     *sv = adb_calloc(1, sizeof *sv);
     layout_t       l = {0};
     emit_ctx_t     ec = {0};
     adb_manifest_t man;
@@ -794,7 +911,7 @@ adb_gen_run(adb_gen_opts_t const *o, adb_gen_result_t *out, adb_err_t *err) {
     uint64_t bytes = 0;
     for (size_t s = 0; s < l.st_cnt; s++)
         bytes += l.st[s].size;
-    out->records = records + 4;
+    out->records = records + (uint64_t)sv->cnt;
     out->account_bytes = bytes;
     out->mean_record_sz = (double)bytes / (double)out->records;
     if (bytes > g->o.max_bytes) {
@@ -808,13 +925,22 @@ adb_gen_run(adb_gen_opts_t const *o, adb_gen_result_t *out, adb_err_t *err) {
         adb_err_set(err, rc, "hashing: %s", acctdb_strerror(rc));
         goto cleanup;
     }
-    for (int s = 0; s < 4; s++) {
+    for (int s = 0; s < sv->cnt; s++) {
         totals_add(&t, &sv->acct[s]);
         adb_lthash_add_accounts(&t.lt, &sv->acct[s], 1, ACCTDB_LTHASH_CURRENT);
     }
     out->live = t.live;
     out->capitalization = t.lamports;
-    if ((rc = build_manifest(g, g->full_slot, &t, &man)) ||
+    /* The cluster's genesis, which the archives' genesis fields match. */
+    snprintf(out->genesis_path, sizeof out->genesis_path, "%s/genesis.bin", g->o.out_dir);
+    {
+        char m[512];
+        if ((rc = acctdb_cluster_genesis_write(&g->cl, out->genesis_path, m, sizeof m))) {
+            adb_err_set(err, rc, "%s", m);
+            goto cleanup;
+        }
+    }
+    if ((rc = build_manifest(g, g->full_slot, &t, sv, &man)) ||
         (rc = build_status_cache(g, g->full_slot, &scb, &scsz))) {
         adb_err_set(err, rc, "building the bank state: %s", acctdb_strerror(rc));
         goto cleanup;
@@ -843,6 +969,7 @@ cleanup:
     layout_fini(&l);
     adb_manifest_fini(&man);
     adb_free(scb);
+    if (sv) adb_bank_state_fini(&sv->st);
     adb_free(sv);
     adb_free(g);
     return rc;

@@ -11,15 +11,19 @@
 static char const GEN_USAGE[] =
     "usage: acctdb snapshot gen --accounts N --out DIR [--slots S] [--seed X]\n"
     "                           [--incremental M] [--max-bytes B] [--threads T]\n"
+    "                           [--validators V] [--slots-per-epoch E] [--warmup]\n"
     "\n"
     "Writes a valid full snapshot of N accounts with a mainnet-like size mix over S\n"
     "slots (and an incremental snapshot of M changed accounts) into DIR.  The same\n"
     "arguments always give the same archives.  Refuses to write more than B bytes of\n"
-    "account files (default 8 GiB; suffixes K, M, G, T accepted).\n"
+    "account files (default 8 GiB; suffixes K, M, G, T accepted).  The cluster (V\n"
+    "validators with vote and stake accounts, epochs of E slots) is the one whose\n"
+    "genesis.bin it also writes into DIR (see acctdb genesis make); the archives'\n"
+    "stakes, epoch stakes, stake history and sysvars follow from it.\n"
     "\n"
     "Ranges: N 1 to 1073741823; S 0 (N / 1000, clamped to 10..4000) to 1000000;\n"
     "X 0 to 2^64-1; M 0 (none) to 1073741823; B 0 (8 GiB) to 16T; T 0 (all CPUs)\n"
-    "to 1024.\n";
+    "to 1024; V 1 to 64 (default 4); E 32 to 2^40 (default 432000).\n";
 
 /* The ranges of the numeric options (the generator's own limits, and
  * generous ones where it has none). */
@@ -37,7 +41,8 @@ gen_progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
 
 int
 cmd_snapshot_gen(int argc, char **argv) {
-    enum { O_ACC = 1, O_SLOTS, O_SEED, O_INC, O_MAX, O_OUT, O_THREADS, O_QUIET, O_HELP };
+    enum { O_ACC = 1, O_SLOTS, O_SEED, O_INC, O_MAX, O_OUT, O_THREADS, O_QUIET, O_HELP, O_VAL,
+           O_SPE, O_WARM };
     static struct option const lo[] = {{"accounts", required_argument, 0, O_ACC},
                                        {"slots", required_argument, 0, O_SLOTS},
                                        {"seed", required_argument, 0, O_SEED},
@@ -47,6 +52,9 @@ cmd_snapshot_gen(int argc, char **argv) {
                                        {"threads", required_argument, 0, O_THREADS},
                                        {"quiet", no_argument, 0, O_QUIET},
                                        {"help", no_argument, 0, O_HELP},
+                                       {"validators", required_argument, 0, O_VAL},
+                                       {"slots-per-epoch", required_argument, 0, O_SPE},
+                                       {"warmup", no_argument, 0, O_WARM},
                                        {0, 0, 0, 0}};
     acctdb_gen_opts_t          o = {0};
     bool                       quiet = false, have_n = false;
@@ -83,6 +91,17 @@ cmd_snapshot_gen(int argc, char **argv) {
         case O_QUIET:
             quiet = true;
             break;
+        case O_VAL:
+            st = tool_arg_u64("--validators", "a number", optarg, 1, 64, &v);
+            o.validators = (uint32_t)v;
+            break;
+        case O_SPE:
+            st = tool_arg_u64("--slots-per-epoch", "a number", optarg, 32, 1ull << 40,
+                              &o.slots_per_epoch);
+            break;
+        case O_WARM:
+            o.warmup = true;
+            break;
         case O_HELP:
             fputs(GEN_USAGE, stdout);
             return 0;
@@ -104,6 +123,7 @@ cmd_snapshot_gen(int argc, char **argv) {
     char                msg[1024];
     int                 rc = acctdb_snapshot_gen(&o, &r, msg, sizeof msg);
     if (rc) return tool_fail(0, "snapshot gen: %s", msg);
+    printf("genesis:         %s\n", r.genesis_path);
     printf("full snapshot:   %s\n", r.full_path);
     printf("  slot %llu, %llu account records, %llu live accounts, capitalization %llu\n",
            (unsigned long long)r.full_slot, (unsigned long long)r.records,

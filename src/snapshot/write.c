@@ -1,16 +1,37 @@
 /* src/snapshot/write.c - the archive writer (see write.h).
  *
- * States: TEMP (temp file created) -> META (version, dirs, manifest,
- * status cache; frame ended) -> ACCOUNTS (one entry per storage, frames
- * ended every frame_sz at entry boundaries) -> END (two zero blocks, last
- * frame) -> SYNC (fsync file) -> RENAME -> DIRSYNC.  Any error before RENAME
- * unlinks the temporary file; after RENAME the archive is complete.
+ * States: SWEEP (stale temporary files of dead writers removed; sweep) ->
+ * TEMP (temp file created and flock'ed; create_temp) -> META (version,
+ * dirs, manifest, status cache; frame ended) -> ACCOUNTS (one entry per
+ * storage, frames ended every frame_sz at entry boundaries) -> END (two
+ * zero blocks, last frame) -> SYNC (fsync file) -> RENAME -> DIRSYNC ->
+ * UNLOCK.  Any error before RENAME unlinks the temporary file (still
+ * locked); an error at DIRSYNC unlinks the final name again unless it was
+ * there before; after DIRSYNC the archive is complete.
+ *
+ * Temporary files and crashes: the writer holds an exclusive flock on its
+ * temporary file from TEMP to UNLOCK (on a dup of the write fd, so the
+ * write fd can be closed, and its error checked, before RENAME).  A writer
+ * killed in between leaves the file, but the kernel drops its lock, so the
+ * next writer into the same directory can tell it from a live one: SWEEP
+ * removes every regular file named tmp-snapshot-archive-* whose flock it
+ * can take, and leaves those still locked.  (Agave's own staging entries of
+ * that prefix are directories, never touched.)  A sweeper holds the lock
+ * while it checks the name still names the file it locked and unlinks it;
+ * create_temp, in turn, checks after locking that its name still names its
+ * file, so a sweep that took a brand-new file between its creation and its
+ * lock only makes the writer pick another name.
  *
  * Invariants:
  *   1. Each storage entry's data is exactly its declared size (checked).
  *   2. The manifest's storages map lists exactly the archived files with
  *      current_len == the tar size (FORMAT.md 2.4).
- *   3. No file with a snapshot name exists until its bytes are durable. */
+ *   3. No file with a snapshot name exists until its bytes are durable:
+ *      the final name appears only by RENAME of the temporary file after
+ *      SYNC, and a failed write returns with no file of its making under
+ *      a snapshot name or a temporary one.
+ *   4. A temporary file is removed only while its remover holds its flock:
+ *      never while its writer lives. */
 #include "snapshot/write.h"
 
 #include "hash/lthash.h"
@@ -18,10 +39,15 @@
 #include "snapshot/tar.h"
 #include "util/io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#define TMP_PREFIX "tmp-snapshot-archive-"
 
 struct adb_snap_out {
     adb_comp_t *comp;
@@ -33,6 +59,7 @@ struct adb_snap_out {
     uint64_t    frames;
     int         err;
     adb_err_t  *e;
+    char const *dir, *tmp; /* for messages */
 };
 
 static _Thread_local adb_snap_write_stats_t g_last;
@@ -45,16 +72,16 @@ adb_snap_write_last_stats(adb_snap_write_stats_t *out) {
 static int
 sink(void *ctx, void const *p, size_t sz) {
     adb_snap_out_t *o = ctx;
-    int             rc = adb_io_write_all(o->fd, p, sz);
-    if (rc) return rc == -ENOSPC ? ACCTDB_ERR_FULL : rc;
-    return 0;
+    return adb_io_write_all(o->fd, p, sz); /* -errno kept: ENOSPC, EIO, EDQUOT... */
 }
 
 static int
 put(adb_snap_out_t *o, void const *p, size_t sz) {
     if (o->err) return o->err;
     int rc = adb_comp_write(o->comp, p, sz);
-    if (rc) return o->err = adb_err_set(o->e, rc, "writing the archive: %s", acctdb_strerror(rc));
+    if (rc)
+        return o->err =
+                   adb_err_set(o->e, rc, "writing %s/%s: %s", o->dir, o->tmp, acctdb_strerror(rc));
     o->tar_sz += sz;
     o->since_frame += sz;
     return 0;
@@ -64,7 +91,9 @@ static int
 end_frame(adb_snap_out_t *o) {
     if (o->err) return o->err;
     int rc = adb_comp_end_frame(o->comp);
-    if (rc) return o->err = adb_err_set(o->e, rc, "writing the archive: %s", acctdb_strerror(rc));
+    if (rc)
+        return o->err =
+                   adb_err_set(o->e, rc, "writing %s/%s: %s", o->dir, o->tmp, acctdb_strerror(rc));
     o->since_frame = 0;
     o->frames++;
     return 0;
@@ -105,6 +134,85 @@ file_entry(adb_snap_out_t *o, char const *path, void const *p, size_t sz) {
     ADB_TRY(entry(o, path, false, sz));
     ADB_TRY(adb_snap_out_data(o, p, sz));
     return entry_end(o, sz);
+}
+
+static bool
+same_file(struct stat const *a, struct stat const *b) {
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* SWEEP: removes the temporary files of writers that died (their flock is
+ * free); best effort, so errors only leave files for a later sweep.
+ * Returns how many it removed. */
+static unsigned
+sweep(int dfd) {
+    int ifd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (ifd < 0) return 0;
+    DIR *d = fdopendir(ifd);
+    if (!d) {
+        close(ifd);
+        return 0;
+    }
+    unsigned       n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char const *name = de->d_name;
+        struct stat st, fst, now;
+        if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1)) continue;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) continue;
+        int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) continue;
+        /* Locked: its writer lives.  Else it is ours to remove, if the name
+         * still names the file we locked. */
+        if (!fstat(fd, &fst) && same_file(&st, &fst) && !flock(fd, LOCK_EX | LOCK_NB) &&
+            !fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) && same_file(&fst, &now) &&
+            !adb_io_unlinkat(dfd, name, 0))
+            n++;
+        close(fd); /* drops the lock */
+    }
+    closedir(d);
+    return n;
+}
+
+/* TEMP: creates dir/tmp-snapshot-archive-<random> (name into tmp, at least
+ * 48 bytes), locked: *fd_out to write, *lock_out holding the flock.  A
+ * file system without flock (ENOLCK, EOPNOTSUPP...) gets an unlocked file:
+ * sweeps there cannot lock either, so they leave it alone. */
+static int
+create_temp(int dfd, char *tmp, size_t tmp_max, int *fd_out, int *lock_out) {
+    *fd_out = *lock_out = -1;
+    int rc = -EEXIST;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint64_t rnd;
+        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+            rnd = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull + (uint64_t)attempt;
+        snprintf(tmp, tmp_max, TMP_PREFIX "%016llx", (unsigned long long)rnd);
+        int fd = adb_io_openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+        if (fd == -EEXIST) continue;
+        if (fd < 0) return fd;
+        struct stat mine, now;
+        if (flock(fd, LOCK_EX | LOCK_NB)) {
+            if (errno == EWOULDBLOCK) { /* a sweep took it in between: it goes */
+                adb_io_close(fd);
+                continue;
+            }
+        } else if (fstat(fd, &mine) || fstatat(dfd, tmp, &now, AT_SYMLINK_NOFOLLOW) ||
+                   !same_file(&mine, &now)) {
+            adb_io_close(fd); /* swept before we locked it: gone already */
+            continue;
+        }
+        int lk = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (lk < 0) {
+            rc = -errno;
+            adb_io_close(fd);
+            adb_io_unlinkat(dfd, tmp, 0);
+            return rc;
+        }
+        *fd_out = fd;
+        *lock_out = lk;
+        return 0;
+    }
+    return rc;
 }
 
 int
@@ -161,20 +269,26 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     adb_lthash_checksum(&lt, name.hash.b);
     char final[256], tmp[128];
     adb_snap_name_format(&name, final, sizeof final);
-    uint64_t rnd;
-    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)getpid();
-    snprintf(tmp, sizeof tmp, "tmp-snapshot-archive-%016llx", (unsigned long long)rnd);
+    snprintf(tmp, sizeof tmp, TMP_PREFIX "*");
 
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
+        rc = -errno;
         adb_free(mbuf);
-        return adb_err_set(err, -errno, "cannot open %s: %s", dir, acctdb_strerror(-errno));
+        return adb_err_set(err, rc, "cannot open %s: %s", dir, acctdb_strerror(rc));
     }
-    adb_snap_out_t o = {
-        .fd = -1, .frame_sz = opts->frame_sz ? opts->frame_sz : (32u << 20), .e = err};
-    o.fd = adb_io_openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
-    if (o.fd < 0) {
-        rc = adb_err_set(err, o.fd, "cannot create %s/%s: %s", dir, tmp, acctdb_strerror(o.fd));
+    adb_snap_out_t o = {.fd = -1,
+                        .frame_sz = opts->frame_sz ? opts->frame_sz : (32u << 20),
+                        .e = err,
+                        .dir = dir,
+                        .tmp = tmp};
+    int            lock_fd = -1;
+    bool           had_final = false; /* the final name existed before our rename */
+    sweep(dfd);
+    rc = create_temp(dfd, tmp, sizeof tmp, &o.fd, &lock_fd);
+    if (rc) {
+        adb_err_set(err, rc, "cannot create %s/%s: %s", dir, tmp, acctdb_strerror(rc));
+        tmp[0] = 0; /* nothing of ours to remove */
         goto cleanup;
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -209,31 +323,43 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     }
     static uint8_t const zero2[2 * ADB_TAR_BLOCK];
     if ((rc = put(&o, zero2, sizeof zero2)) || (rc = end_frame(&o))) goto cleanup;
-    g_last = (adb_snap_write_stats_t){o.tar_sz, adb_comp_out_total(o.comp), o.frames};
+    adb_snap_write_stats_t stats = {o.tar_sz, adb_comp_out_total(o.comp), o.frames};
     adb_comp_close(o.comp);
     o.comp = NULL;
     if ((rc = adb_io_fsync(o.fd)) != 0) {
         adb_err_set(err, rc, "fsync of %s/%s: %s", dir, tmp, acctdb_strerror(rc));
         goto cleanup;
     }
-    rc = adb_io_close(o.fd);
+    rc = adb_io_close(o.fd); /* lock_fd keeps the lock */
     o.fd = -1;
-    if (!rc) rc = adb_io_renameat(dfd, tmp, dfd, final);
     if (rc) {
-        adb_err_set(err, rc, "renaming %s to %s: %s", tmp, final, acctdb_strerror(rc));
+        adb_err_set(err, rc, "closing %s/%s: %s", dir, tmp, acctdb_strerror(rc));
+        goto cleanup;
+    }
+    struct stat fst;
+    had_final = fstatat(dfd, final, &fst, AT_SYMLINK_NOFOLLOW) == 0;
+    if ((rc = adb_io_renameat(dfd, tmp, dfd, final)) != 0) {
+        adb_err_set(err, rc, "renaming %s/%s to %s: %s", dir, tmp, final, acctdb_strerror(rc));
         goto cleanup;
     }
     tmp[0] = 0; /* renamed: nothing to remove */
     if ((rc = adb_io_fsync_dir(dfd)) != 0) {
-        adb_err_set(err, rc, "fsync of %s: %s", dir, acctdb_strerror(rc));
+        /* The name may not survive a crash: take it back rather than
+         * report a failure with an archive in place (one that was there
+         * before, with the same name and so the same state, stays). */
+        adb_err_set(err, rc, "fsync of %s after renaming to %s: %s", dir, final,
+                    acctdb_strerror(rc));
+        if (!had_final && !adb_io_unlinkat(dfd, final, 0)) adb_io_fsync_dir(dfd);
         goto cleanup;
     }
+    g_last = stats;
     if (path_out) snprintf(path_out, 4096, "%s/%s", dir, final);
     if (name_out) *name_out = name;
 cleanup:
     adb_comp_close(o.comp);
     if (o.fd >= 0) adb_io_close(o.fd);
-    if (rc && tmp[0]) adb_io_unlinkat(dfd, tmp, 0);
+    if (rc && tmp[0]) adb_io_unlinkat(dfd, tmp, 0); /* while still locked */
+    if (lock_fd >= 0) close(lock_fd);
     close(dfd);
     adb_free(mbuf);
     if (rc && err && !err->code) adb_err_set(err, rc, "%s", acctdb_strerror(rc));

@@ -6,9 +6,17 @@
  * level 1 with worker threads; a frame ends after the metadata and then
  * about every 32 MiB at an entry boundary, so frames decompress
  * independently.  The archive is written under a temporary name in the
- * target directory, fsynced, renamed to its final name (FORMAT.md 1.3,
- * lattice era) and the directory fsynced; on any failure the temporary file
- * is removed and no file with a snapshot name appears.
+ * target directory, tmp-snapshot-archive-<random>, fsynced, renamed to its
+ * final name (FORMAT.md 1.3, lattice era) and the directory fsynced; on any
+ * failure the temporary file is removed and no file with a snapshot name
+ * appears (one that existed before with the same name stays).
+ *
+ * The writer holds an exclusive flock(2) on its temporary file for the
+ * whole write.  Each write first removes the tmp-snapshot-archive-* regular
+ * files of the directory whose flock it can take: those of writers that
+ * died (SIGKILL, power loss) mid-write; files still locked belong to live
+ * writers, in this process or another, and stay.  Concurrent writers into
+ * one directory are safe.
  *
  * The caller supplies the manifest (every field but the storages map and
  * the bank hash, which the writer derives), the status cache bytes, and the
@@ -43,7 +51,9 @@ typedef struct adb_snap_write_opts {
  * m->bank.hash are overwritten from the storages and the other fields; m
  * must carry accounts_lt_hash.  path_out (>= 4096 bytes, may be NULL) gets
  * the final path, name_out (may be NULL) the parsed name.  Errors: INVALID
- * (inconsistent input), FULL/-ENOSPC, IO, NOMEM; err says which. */
+ * (inconsistent input), -errno of the failed file operation (-ENOSPC,
+ * -EDQUOT, -EIO, -EACCES, -EROFS...: the code and err's message keep it),
+ * an emit callback's error, NOMEM; err says which, with the path. */
 int adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache,
                    size_t status_cache_sz, adb_snap_storage_t const *st, size_t st_cnt,
                    adb_snap_emit_fn emit, void *ctx, adb_snap_write_opts_t const *opts,

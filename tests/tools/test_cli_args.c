@@ -9,7 +9,7 @@
  * must exit 2, before touching any file, with one line on stderr that
  * names the option and says "is not".  Then good values (including the
  * ends of some ranges) still work end to end: b3sum, snapshot info, gen,
- * and db create / info / scan / workload. */
+ * genesis make, and db create / info / scan / workload. */
 #include "../test.h"
 
 #include <stdbool.h>
@@ -125,6 +125,12 @@ static opt_case_t const g_snapshot_cases[] = {
     {"snapshot gen --accounts 1 --out . @", "--incremental", K_INT, "1073741824", NULL},
     {"snapshot gen --accounts 1 --out . @", "--max-bytes", K_SIZE, "17592186044417", NULL},
     {"snapshot gen --accounts 1 --out . @", "--threads", K_INT, "1025", NULL},
+    {"snapshot gen --accounts 1 --out . @", "--validators", K_INT, "65", "0"},
+    {"snapshot gen --accounts 1 --out . @", "--slots-per-epoch", K_INT, "1099511627777", "31"},
+    {"genesis make g.bin @", "--validators", K_INT, "65", "0"},
+    {"genesis make g.bin @", "--slots-per-epoch", K_INT, "1099511627777", "31"},
+    {"genesis make g.bin @", "--seed", K_INT, U64_OVER, NULL},
+    {"genesis make g.bin @", "--creation-time", K_INT, "4611686018427387905", NULL},
     {"b3sum @ nofile", "--length", K_INT, U64_OVER, NULL},
     {"b3sum @ nofile", "-l", K_INT, U64_OVER, NULL},
     {"b3sum @ nofile", "--num-threads", K_INT, "1025", NULL},
@@ -268,7 +274,8 @@ test_cli_args_good(void **state) {
     rc = adb_test_sh(
         g_out, sizeof g_out,
         "'%s' snapshot gen --quiet --accounts 300 --slots 10 --seed 18446744073709551615 "
-        "--incremental 20 --max-bytes 64m --threads 1 --out '%s' 2>&1",
+        "--incremental 20 --max-bytes 64m --threads 1 --validators 2 --slots-per-epoch 32 "
+        "--out '%s' 2>&1",
         tool, gen);
     if (rc) fail_msg("snapshot gen: exit %d: %s", rc, g_out);
     assert_non_null(strstr(g_out, "full snapshot:"));
@@ -278,6 +285,16 @@ test_cli_args_good(void **state) {
                      tool, gen);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(g_out, "over --max-bytes")); /* accepted, then enforced */
+
+    /* genesis make with every numeric option */
+    char gbin[4400];
+    snprintf(gbin, sizeof gbin, "%s/g.bin", gen);
+    rc = adb_test_sh(g_out, sizeof g_out,
+                     "'%s' genesis make '%s' --validators 64 --slots-per-epoch 32 --warmup "
+                     "--seed 18446744073709551615 --creation-time 4611686018427387904 2>&1",
+                     tool, gbin);
+    if (rc) fail_msg("genesis make: exit %d: %s", rc, g_out);
+    assert_non_null(strstr(g_out, "(64 validators)"));
 
     /* db create, info, scan and workload with database options */
     rc = adb_test_sh(g_out, sizeof g_out,
@@ -303,7 +320,8 @@ test_cli_args_good(void **state) {
                      tool, db);
     if (rc) fail_msg("db workload: exit %d: %s", rc, g_out);
     assert_non_null(strstr(g_out, "slots:                5 .. 10: 6 banks"));
-    printf("  good values: b3sum, snapshot info, snapshot gen, db create/info/scan/workload\n");
+    printf("  good values: b3sum, snapshot info, snapshot gen, genesis make, "
+           "db create/info/scan/workload\n");
     adb_test_rmtree(dir);
     free(dir);
 }

@@ -500,7 +500,10 @@ int
 adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a, size_t n) {
     adb_eng_t *e = db->eng;
     if (atomic_load(&e->fatal))
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "a durable write failed; reopen");
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                           "the database is in a fatal state since a durable write failed (%s); "
+                           "reopen it",
+                           adb_eng_fatal_msg(e));
     for (size_t i = 0; i < n; i++)
         if (a[i].data_len > ADB_ACCT_MAX_DATA_SZ || (a[i].data_len && !a[i].data))
             return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,

@@ -176,6 +176,7 @@ adb_eng_flush_pass(adb_db_t *db) {
     uint8_t *buf = NULL;
     size_t   buf_cap = 0, ni = 0, written = 0;
     uint64_t freed = 0;
+    char     what[96] = "building the storages"; /* the step that failed */
     if (!seen.k || !items) rc = ACCTDB_ERR_NOMEM;
     for (size_t bi = 0; !rc && bi < nb; bi++) {
         adb_bank_t *b = banks[bi];
@@ -216,7 +217,10 @@ adb_eng_flush_pass(adb_db_t *db) {
         }
         memset(buf + sz, 0, (size_t)(((sz + 4095) & ~4095ull) - sz)); /* O_DIRECT padding */
         uint32_t idx;
+        snprintf(what, sizeof what, "a storage for slot %llu", (unsigned long long)b->slot);
         if ((rc = adb_db_storage_new(db, b->slot, sz, &idx)) != 0) break;
+        snprintf(what, sizeof what, "writing the storage of slot %llu",
+                 (unsigned long long)b->slot);
         if ((rc = adb_db_storage_write(db, idx, buf, sz, true)) != 0) break;
         for (size_t k = first; k < ni; k++)
             if (items[k].file != UINT32_MAX) items[k].file = idx, written++;
@@ -226,16 +230,18 @@ adb_eng_flush_pass(adb_db_t *db) {
     adb_free(seen.k);
     /* Durable before anything points at it. */
     if (!rc)
-        for (uint32_t s = 0; s < atomic_load(&db->seg_cnt) && !rc; s++)
+        for (uint32_t s = 0; s < atomic_load(&db->seg_cnt) && !rc; s++) {
+            snprintf(what, sizeof what, "fdatasync of accounts/seg-%06u", s);
             rc = adb_io_fdatasync(db->segs[s].fd);
+        }
     if (rc) {
-        atomic_store(&e->fatal, 1);
+        char why[256];
+        snprintf(why, sizeof why, "flush: %s: %s", what, acctdb_strerror(rc));
+        adb_eng_fatal(e, why);
         adb_free(items);
         adb_free(banks);
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
-                           "flush failed: %s; the database refuses "
-                           "writes until reopened",
-                           acctdb_strerror(rc));
+                           "%s; the database refuses writes until reopened", why);
     }
 
     /* REPOINT: per key, the group of this pass's items with that key (the
@@ -243,7 +249,7 @@ adb_eng_flush_pass(adb_db_t *db) {
     size_t    gcap = 64;
     fitem_t **grp = adb_malloc(gcap * sizeof *grp);
     if (!grp) {
-        atomic_store(&e->fatal, 1);
+        adb_eng_fatal(e, "flush: out of memory after writing the storages");
         adb_free(items);
         adb_free(banks);
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
@@ -277,11 +283,14 @@ adb_eng_flush_pass(adb_db_t *db) {
     acctdb_bank_info_t root = banks[0]->info;
     rc = adb_eng_write_meta(db, &root, banks[0]->ext);
     if (rc) {
-        atomic_store(&e->fatal, 1);
+        char why[256];
+        snprintf(why, sizeof why, "flush: writing the root record of slot %llu: %s",
+                 (unsigned long long)root.slot, acctdb_strerror(rc));
+        adb_eng_fatal(e, why);
         adb_free(items);
         adb_free(banks);
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
-                           "flush: writing the root record failed: %s", acctdb_strerror(rc));
+                           "%s; the database refuses writes until reopened", why);
     }
     atomic_store(&e->durable_root, root.slot);
 

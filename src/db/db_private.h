@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <time.h>
 
 /* Index values: file index (32 bits) | record offset / 8 (31 bits) | a
@@ -241,7 +242,8 @@ typedef struct adb_eng {
     bool               svc_stop;
     _Atomic uint64_t   passes[ACCTDB_SERVICE_CNT], work[ACCTDB_SERVICE_CNT], ns[ACCTDB_SERVICE_CNT];
     _Atomic uint64_t   stores, loads, freezes, roots, flushed_bytes;
-    _Atomic int        fatal; /* a durable write failed: writes refused */
+    _Atomic int        fatal;          /* a durable write failed: writes refused (adb_eng_fatal) */
+    char               fatal_msg[256]; /* why: written once, before fatal becomes 2 */
     adb_owner_ix_t    *owners;       /* every owner (cfg.owner_index), or only watch[] */
     acctdb_pubkey_t    watch[ADB_ENG_WATCH_MAX];
     uint32_t           watch_cnt;
@@ -269,6 +271,25 @@ typedef struct adb_eng {
     _Atomic uint64_t view_gen; /* bumped (under blk) when a view could change:
                                 * root, dead forks, banks unlinked */
 } adb_eng_t;
+
+/* adb_eng_fatal: puts the engine in the sticky fatal state (stores and
+ * snapshots refused until reopen) and remembers why; the first cause wins.
+ * fatal goes 0 -> 1 (claimed: writes refused from here on) -> 2 (fatal_msg
+ * complete, never written again), so a reader that sees 2 reads the message
+ * without a lock.  adb_eng_fatal_msg: that message ("" when not fatal). */
+static inline void
+adb_eng_fatal(adb_eng_t *e, char const *why) {
+    int ok = 0;
+    if (!atomic_compare_exchange_strong(&e->fatal, &ok, 1)) return;
+    snprintf(e->fatal_msg, sizeof e->fatal_msg, "%s", why);
+    atomic_store(&e->fatal, 2);
+}
+
+static inline char const *
+adb_eng_fatal_msg(adb_eng_t *e) {
+    int f = atomic_load(&e->fatal);
+    return f == 2 ? e->fatal_msg : f ? "its cause is being recorded" : "";
+}
 
 struct adb_db {
     char             dir[4096];

@@ -146,10 +146,11 @@ shrink_copy(adb_db_t *db, uint32_t idx, job_t *j) {
         rc = adb_db_storage_new(db, f->slot, j->osz, &j->nidx);
         if (!rc) rc = adb_db_storage_write(db, j->nidx, out, j->osz, true);
         if (rc) {
-            atomic_store(&db->eng->fatal, 1);
-            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
-                             "shrink: writing the new storage of slot %llu failed: %s",
-                             (unsigned long long)f->slot, acctdb_strerror(rc));
+            char why[256];
+            snprintf(why, sizeof why, "shrink: writing the new storage of slot %llu: %s",
+                     (unsigned long long)f->slot, acctdb_strerror(rc));
+            adb_eng_fatal(db->eng, why);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", why);
         }
     }
     adb_aligned_free(in);
@@ -242,13 +243,16 @@ adb_eng_shrink_pass(adb_db_t *db) {
             lo = ADB_MIN(lo, sg);
             hi = ADB_MAX(hi, sg);
         }
-        int src = 0;
-        for (uint32_t sg = lo; lo != UINT32_MAX && sg <= hi && !src; sg++)
-            src = adb_io_fdatasync(db->segs[sg].fd);
+        int      src = 0;
+        uint32_t sg;
+        for (sg = lo; lo != UINT32_MAX && sg <= hi; sg++)
+            if ((src = adb_io_fdatasync(db->segs[sg].fd)) != 0) break;
         if (src) {
-            atomic_store(&e->fatal, 1);
-            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "shrink: fdatasync failed: %s",
-                             acctdb_strerror(src));
+            char why[256];
+            snprintf(why, sizeof why, "shrink: fdatasync of accounts/seg-%06u: %s", sg,
+                     acctdb_strerror(src));
+            adb_eng_fatal(e, why);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", why);
         }
     }
     if (nj && !atomic_load(&e->fatal)) {
@@ -259,9 +263,10 @@ adb_eng_shrink_pass(adb_db_t *db) {
         /* RECORD: the root record stops naming the old storages. */
         int mrc = adb_eng_write_meta(db, &e->durable_info, e->durable_ext);
         if (mrc) {
-            atomic_store(&e->fatal, 1);
-            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
-                             "shrink: writing the root record failed: %s", acctdb_strerror(mrc));
+            char why[256];
+            snprintf(why, sizeof why, "shrink: writing the root record: %s", acctdb_strerror(mrc));
+            adb_eng_fatal(e, why);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", why);
         } else {
             for (size_t i = 0; i < nj; i++) {
                 adb_db_file_t const *f = adb_db_file(db, jobs[i].idx);

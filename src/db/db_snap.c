@@ -58,7 +58,10 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
     pthread_mutex_lock(&e->smu);
     if (atomic_load(&e->fatal)) {
         pthread_mutex_unlock(&e->smu);
-        return adb_err_set(err, ACCTDB_ERR_FATAL, "a durable write failed; reopen the database");
+        return adb_err_set(err, ACCTDB_ERR_FATAL,
+                           "the database is in a fatal state since a durable write failed (%s); "
+                           "reopen it",
+                           adb_eng_fatal_msg(e));
     }
     int rc = adb_eng_flush_pass(db);
     if (rc < 0) {

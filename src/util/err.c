@@ -1,8 +1,30 @@
 /* src/util/err.c - error codes, strerror, sticky error messages. */
 #include "util/util.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* System errors as "<description> (<ENAME>)", e.g. "No space left on device
+ * (ENOSPC)": the name is what people grep for and what survives
+ * translation.  Built once (strerror() is not thread-safe, and the result
+ * must be a static string); glibc's errno values are all below 256. */
+#define SYS_ERR_CNT 256
+
+static char           g_sys_msg[SYS_ERR_CNT][96];
+static pthread_once_t g_sys_once = PTHREAD_ONCE_INIT;
+
+static void
+sys_msg_init(void) {
+    for (int e = 1; e < SYS_ERR_CNT; e++) {
+        char const *desc = strerrordesc_np(e), *name = strerrorname_np(e);
+        if (desc && name)
+            snprintf(g_sys_msg[e], sizeof g_sys_msg[e], "%s (%s)", desc, name);
+        else if (desc)
+            snprintf(g_sys_msg[e], sizeof g_sys_msg[e], "%s", desc);
+    }
+}
 
 char const *
 acctdb_strerror(int err) {
@@ -41,10 +63,12 @@ acctdb_strerror(int err) {
         break;
     }
     if (err < 0 && err > -4096) {
-        /* strerror() is not thread-safe; strerrordesc_np returns static text. */
-        char const *s = strerrordesc_np(-err);
-        if (s) return s;
-        return "system error";
+        if (-err < SYS_ERR_CNT) {
+            pthread_once(&g_sys_once, sys_msg_init);
+            if (g_sys_msg[-err][0]) return g_sys_msg[-err];
+        }
+        char const *s = strerrordesc_np(-err); /* static text */
+        return s ? s : "system error";
     }
     return "unknown error";
 }

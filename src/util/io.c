@@ -187,7 +187,12 @@ adb_io_read_file(int dirfd, char const *name, size_t max_sz, uint8_t **buf_out, 
     int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return -errno;
     struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st)) {
+        int e = -errno; /* EIO stays EIO */
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
         close(fd);
         return ACCTDB_ERR_CORRUPT;
     }

@@ -41,8 +41,20 @@ gen_progress(void *ctx, char const *what, uint64_t done, uint64_t total) {
 
 int
 cmd_snapshot_gen(int argc, char **argv) {
-    enum { O_ACC = 1, O_SLOTS, O_SEED, O_INC, O_MAX, O_OUT, O_THREADS, O_QUIET, O_HELP, O_VAL,
-           O_SPE, O_WARM };
+    enum {
+        O_ACC = 1,
+        O_SLOTS,
+        O_SEED,
+        O_INC,
+        O_MAX,
+        O_OUT,
+        O_THREADS,
+        O_QUIET,
+        O_HELP,
+        O_VAL,
+        O_SPE,
+        O_WARM
+    };
     static struct option const lo[] = {{"accounts", required_argument, 0, O_ACC},
                                        {"slots", required_argument, 0, O_SLOTS},
                                        {"seed", required_argument, 0, O_SEED},

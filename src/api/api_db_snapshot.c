@@ -225,6 +225,11 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
     adb_slot_history_t sh;
     adb_err_t          e = {0};
     rc = adb_eng_snap_get(h->db, shid.b, &sha, &shbuf, &shcap);
+    if (rc && rc != ACCTDB_ERR_NOT_FOUND) {
+        rc = adb_err_set(err, rc, "root %llu: reading the SlotHistory sysvar: %s",
+                         (unsigned long long)root, adb_eng_err()->msg);
+        goto done;
+    }
     if (rc) {
         rc = adb_err_set(err, ACCTDB_ERR_INVALID,
                          "root %llu has no SlotHistory sysvar: begin banks with "

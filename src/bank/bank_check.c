@@ -22,6 +22,7 @@
 
 #include "util/base58.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,8 +158,7 @@ check_genesis(ck_t *c) {
         return;
     }
     if (b->genesis_creation_time == g->creation_time)
-        report(c, "genesis creation time", PASS, "%lld == genesis",
-               (long long)g->creation_time);
+        report(c, "genesis creation time", PASS, "%lld == genesis", (long long)g->creation_time);
     else
         report(c, "genesis creation time", FAIL, "%lld, genesis %lld",
                (long long)b->genesis_creation_time, (long long)g->creation_time);
@@ -211,8 +211,9 @@ check_rent_collector(ck_t *c) {
     uint64_t e = adb_epoch_of(&b->epoch_schedule, b->slot);
     char     bad[200] = "";
     size_t   k = 0;
-    if (rc->epoch != e) k += (size_t)snprintf(bad + k, sizeof bad - k, " epoch %llu (not %llu)",
-                                              (unsigned long long)rc->epoch, (unsigned long long)e);
+    if (rc->epoch != e)
+        k += (size_t)snprintf(bad + k, sizeof bad - k, " epoch %llu (not %llu)",
+                              (unsigned long long)rc->epoch, (unsigned long long)e);
     if (!es_eq(&rc->epoch_schedule, &b->epoch_schedule))
         k += (size_t)snprintf(bad + k, sizeof bad - k, " epoch_schedule");
     if (memcmp(&rc->slots_per_year, &b->slots_per_year, 8))
@@ -299,22 +300,26 @@ check_epoch_stakes(ck_t *c) {
     if (!n)
         snprintf(why, sizeof why, "none (Agave 4.x and Sig require some)");
     else if (hi > lse)
-        snprintf(why, sizeof why, "epoch %llu is above the leader schedule epoch %llu "
-                 "(EpochGreaterThanMax)", (unsigned long long)hi, (unsigned long long)lse);
+        snprintf(why, sizeof why,
+                 "epoch %llu is above the leader schedule epoch %llu "
+                 "(EpochGreaterThanMax)",
+                 (unsigned long long)hi, (unsigned long long)lse);
     else if (n > 6)
         snprintf(why, sizeof why, "%llu entries, more than 6 (Firedancer refuses it)",
                  (unsigned long long)n);
     else {
         for (uint64_t k = e; k <= lse && !why[0]; k++)
             if (!find_es(c, k))
-                snprintf(why, sizeof why, "epoch %llu is missing: %llu .. %llu are required "
-                         "(StakesNotFound)", (unsigned long long)k, (unsigned long long)e,
-                         (unsigned long long)lse);
+                snprintf(why, sizeof why,
+                         "epoch %llu is missing: %llu .. %llu are required "
+                         "(StakesNotFound)",
+                         (unsigned long long)k, (unsigned long long)e, (unsigned long long)lse);
         for (uint64_t k = lo; k <= hi && !why[0]; k++)
             if (!find_es(c, k))
-                snprintf(why, sizeof why, "epochs %llu .. %llu have a gap at %llu (Sig inserts "
-                         "them in order)", (unsigned long long)lo, (unsigned long long)hi,
-                         (unsigned long long)k);
+                snprintf(why, sizeof why,
+                         "epochs %llu .. %llu have a gap at %llu (Sig inserts "
+                         "them in order)",
+                         (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)k);
     }
     if (why[0])
         report(c, "epoch stakes", FAIL, "%s", why);
@@ -334,16 +339,17 @@ check_epoch_stakes(ck_t *c) {
     }
     uint64_t checked = 0;
     for (uint64_t i = 0; i < n && !why[0]; i++) {
-        adb_epoch_stakes_t const *es =
-            i < x->versioned_epoch_stakes_cnt ? &x->versioned_epoch_stakes[i]
-                                              : &b->epoch_stakes[i - x->versioned_epoch_stakes_cnt];
-        uint64_t total = 0, nodes_total = 0, with_stake = 0;
+        adb_epoch_stakes_t const *es = i < x->versioned_epoch_stakes_cnt
+                                           ? &x->versioned_epoch_stakes[i]
+                                           : &b->epoch_stakes[i - x->versioned_epoch_stakes_cnt];
+        uint64_t                  total = 0, nodes_total = 0, with_stake = 0;
         for (uint64_t k = 0; k < es->stakes.vote_accounts_cnt; k++) {
             adb_vote_account_t const *v = &es->stakes.vote_accounts[k];
             total += v->stake;
             if (!v->stake) {
                 if (es->epoch == lse)
-                    snprintf(why, sizeof why, "epoch %llu: vote account %s has no stake "
+                    snprintf(why, sizeof why,
+                             "epoch %llu: vote account %s has no stake "
                              "(Firedancer refuses zero stakes in the leader schedule epoch)",
                              (unsigned long long)es->epoch, b58(v->vote_pubkey.b, (char[45]){0}));
                 continue;
@@ -362,11 +368,12 @@ check_epoch_stakes(ck_t *c) {
             for (uint64_t a = 0; a < es->node_vote_accounts_cnt && !in_node; a++)
                 if (!memcmp(es->node_vote_accounts[a].node_id.b, vs->node.b, 32))
                     for (uint64_t q = 0; q < es->node_vote_accounts[a].vote_pubkeys_cnt; q++)
-                        if (!memcmp(es->node_vote_accounts[a].vote_pubkeys[q].b,
-                                    v->vote_pubkey.b, 32))
+                        if (!memcmp(es->node_vote_accounts[a].vote_pubkeys[q].b, v->vote_pubkey.b,
+                                    32))
                             in_node = true;
             if (!why[0] && (!found || !in_node))
-                snprintf(why, sizeof why, "epoch %llu: vote account %s is not under its node "
+                snprintf(why, sizeof why,
+                         "epoch %llu: vote account %s is not under its node "
                          "and authorized voter as its vote state names them",
                          (unsigned long long)es->epoch, b58(v->vote_pubkey.b, (char[45]){0}));
         }
@@ -378,7 +385,8 @@ check_epoch_stakes(ck_t *c) {
                      (unsigned long long)es->epoch, (unsigned long long)es->total_stake,
                      (unsigned long long)total);
         if (!why[0] && (nt != nodes_total || es->authorized_voters_cnt != with_stake))
-            snprintf(why, sizeof why, "epoch %llu: the node map or the authorized voters hold "
+            snprintf(why, sizeof why,
+                     "epoch %llu: the node map or the authorized voters hold "
                      "other vote accounts than those with stake",
                      (unsigned long long)es->epoch);
         checked++;
@@ -399,7 +407,8 @@ static bool
 acct_eq(adb_bank_account_t const *m, acctdb_account_t const *a) {
     return m->lamports == a->lamports && m->data_sz == a->data_len &&
            !memcmp(m->owner.b, a->owner.b, 32) && m->executable == a->executable &&
-           m->rent_epoch == a->rent_epoch && (!a->data_len || !memcmp(m->data, a->data, a->data_len));
+           m->rent_epoch == a->rent_epoch &&
+           (!a->data_len || !memcmp(m->data, a->data, a->data_len));
 }
 
 static void
@@ -412,7 +421,7 @@ check_stakes_cache(ck_t *c) {
     size_t                vcap = 0;
     /* Every cached vote account (that decodes: loaders drop the others)
      * equals its account. */
-    uint64_t votes = 0;
+    uint64_t          votes = 0;
     adb_vote_state_t *vs = adb_malloc(sizeof *vs);
     if (!vs) {
         report(c, "stakes cache", FAIL, "out of memory");
@@ -427,11 +436,15 @@ check_stakes_cache(ck_t *c) {
         acctdb_account_t a;
         int              rc = src->get(src->ctx, &v->vote_pubkey, &a, &c->buf, &c->cap);
         if (rc)
-            snprintf(why, sizeof why, "vote account %s is cached but not in the accounts "
-                     "(VoteAccountNotFound)", b58(v->vote_pubkey.b, x));
+            snprintf(why, sizeof why,
+                     "vote account %s is cached but not in the accounts "
+                     "(VoteAccountNotFound)",
+                     b58(v->vote_pubkey.b, x));
         else if (!acct_eq(&v->account, &a))
-            snprintf(why, sizeof why, "vote account %s differs from its account "
-                     "(VoteAccountMismatch)", b58(v->vote_pubkey.b, x));
+            snprintf(why, sizeof why,
+                     "vote account %s differs from its account "
+                     "(VoteAccountMismatch)",
+                     b58(v->vote_pubkey.b, x));
     }
     adb_free(vs);
     /* Every delegation is its stake account's, and its voter is cached
@@ -442,8 +455,10 @@ check_stakes_cache(ck_t *c) {
         adb_delegation_t              got;
         int rc = src->get(src->ctx, &d->stake_pubkey, &a, &c->buf, &c->cap);
         if (rc) {
-            snprintf(why, sizeof why, "stake account %s is cached but not in the accounts "
-                     "(StakeAccountNotFound)", b58(d->stake_pubkey.b, x));
+            snprintf(why, sizeof why,
+                     "stake account %s is cached but not in the accounts "
+                     "(StakeAccountNotFound)",
+                     b58(d->stake_pubkey.b, x));
             break;
         }
         rc = adb_stake_delegation_decode(&a, &got, NULL);
@@ -462,8 +477,10 @@ check_stakes_cache(ck_t *c) {
             cached = !memcmp(st->vote_accounts[k].vote_pubkey.b, got.voter_pubkey.b, 32);
         if (!cached && !src->get(src->ctx, &got.voter_pubkey, &a, &vbuf, &vcap) &&
             adb_vote_is_valid(&a))
-            snprintf(why, sizeof why, "stake account %s delegates to vote account %s, which is "
-                     "valid but not cached (VoteAccountNotCached)", b58(d->stake_pubkey.b, x),
+            snprintf(why, sizeof why,
+                     "stake account %s delegates to vote account %s, which is "
+                     "valid but not cached (VoteAccountNotCached)",
+                     b58(d->stake_pubkey.b, x),
                      b58(got.voter_pubkey.b, (char[ACCTDB_BASE58_32_SZ]){0}));
     }
     adb_free(vbuf);
@@ -506,15 +523,18 @@ check_queue(ck_t *c) {
         qsort(idx, (size_t)q->ages_cnt, sizeof *idx, cmp_u64);
         for (uint64_t i = 1; i < q->ages_cnt && !why[0]; i++)
             if (idx[i] != idx[i - 1] + 1)
-                snprintf(why, sizeof why, "hash indices %s at %llu (Firedancer requires them "
-                         "unique and gapless)", idx[i] == idx[i - 1] ? "repeat" : "have a gap",
+                snprintf(why, sizeof why,
+                         "hash indices %s at %llu (Firedancer requires them "
+                         "unique and gapless)",
+                         idx[i] == idx[i - 1] ? "repeat" : "have a gap",
                          (unsigned long long)idx[i]);
         if (!why[0] && idx[q->ages_cnt - 1] != q->last_hash_index)
             snprintf(why, sizeof why, "the newest index is %llu, last_hash_index %llu",
                      (unsigned long long)idx[q->ages_cnt - 1],
                      (unsigned long long)q->last_hash_index);
         if (!why[0] && memcmp(q->ages[max_i].hash.b, q->last_hash.b, 32))
-            snprintf(why, sizeof why, "last_hash is not the newest entry's hash (Agave and "
+            snprintf(why, sizeof why,
+                     "last_hash is not the newest entry's hash (Agave and "
                      "Firedancer would compute different bank hashes)");
         for (uint64_t i = 0; i < q->ages_cnt && !why[0]; i++)
             for (uint64_t k = i + 1; k < q->ages_cnt && !why[0]; k++)
@@ -610,7 +630,8 @@ check_sysvars(ck_t *c) {
             if (!why[0] && b->slot != b->parent_slot &&
                 (!sh->cnt || sh->e[0].slot != b->parent_slot ||
                  memcmp(sh->e[0].hash.b, b->parent_hash.b, 32)))
-                snprintf(why, sizeof why, "the newest entry is (%llu, %s), not the parent (%llu, %s)",
+                snprintf(why, sizeof why,
+                         "the newest entry is (%llu, %s), not the parent (%llu, %s)",
                          (unsigned long long)(sh->cnt ? sh->e[0].slot : 0),
                          sh->cnt ? b58(sh->e[0].hash.b, x) : "-",
                          (unsigned long long)b->parent_slot, b58(b->parent_hash.b, y));
@@ -618,8 +639,8 @@ check_sysvars(ck_t *c) {
         if (why[0])
             report(c, "SlotHashes sysvar", FAIL, "%s", why);
         else
-            report(c, "SlotHashes sysvar", PASS, "%u entries, the newest the parent %llu",
-                   sh->cnt, (unsigned long long)b->parent_slot);
+            report(c, "SlotHashes sysvar", PASS, "%u entries, the newest the parent %llu", sh->cnt,
+                   (unsigned long long)b->parent_slot);
         adb_free(sh);
     }
 
@@ -635,9 +656,27 @@ check_sysvars(ck_t *c) {
         else if (adb_slot_history_newest(&sh) != b->slot)
             report(c, "SlotHistory sysvar", FAIL, "the newest slot is %llu, the bank's %llu",
                    (unsigned long long)adb_slot_history_newest(&sh), (unsigned long long)b->slot);
-        else
-            report(c, "SlotHistory sysvar", PASS, "2^20 bits, the newest slot %llu",
-                   (unsigned long long)b->slot);
+        else {
+            /* Every bank records its slot as it begins: the bank's own slot
+             * and its ancestors (in the window) are set. */
+            uint64_t missing = UINT64_MAX, found = 0;
+            if (adb_slot_history_check(&sh, b->slot) != ADB_SLOT_FOUND) missing = b->slot;
+            for (uint64_t i = 0; missing == UINT64_MAX && i < b->ancestors_cnt; i++) {
+                adb_slot_check_t k = adb_slot_history_check(&sh, b->ancestors[i].slot);
+                if (k == ADB_SLOT_FOUND)
+                    found++;
+                else if (k != ADB_SLOT_TOO_OLD)
+                    missing = b->ancestors[i].slot;
+            }
+            if (missing != UINT64_MAX)
+                report(c, "SlotHistory sysvar", FAIL, "slot %llu (%s) is not recorded",
+                       (unsigned long long)missing,
+                       missing == b->slot ? "the bank's own" : "an ancestor");
+            else
+                report(c, "SlotHistory sysvar", PASS,
+                       "2^20 bits, the newest slot %llu, recorded with %llu ancestors",
+                       (unsigned long long)b->slot, (unsigned long long)found);
+        }
     }
 
     if (sysvar_present(c, "EpochSchedule sysvar", ADB_SYSVAR_EPOCH_SCHEDULE, 0, &a, false) == 1) {
@@ -651,18 +690,34 @@ check_sysvars(ck_t *c) {
     }
 
     if (sysvar_present(c, "Rent sysvar", ADB_SYSVAR_RENT, 0, &a, true) == 1) {
-        adb_rent_t r;
+        adb_rent_t                  r;
+        adb_rent_collector_t const *rc = &b->rent_collector;
+        bool                        has_rc = !is_zero(rc, sizeof *rc); /* 4.1+ writes it zeroed */
         if (adb_sysvar_rent_decode(a.data, (size_t)a.data_len, &r, &e))
             report(c, "Rent sysvar", FAIL, "%s", e.msg);
+        else if (!isfinite(r.exemption_threshold) || r.exemption_threshold < 0 ||
+                 r.burn_percent > 100)
+            report(c, "Rent sysvar", FAIL, "threshold %g or burn percent %u out of range",
+                   r.exemption_threshold, r.burn_percent);
+        else if (has_rc && (r.lamports_per_byte_year != rc->rent.lamports_per_byte_year ||
+                            memcmp(&r.exemption_threshold, &rc->rent.exemption_threshold, 8) ||
+                            r.burn_percent != rc->rent.burn_percent))
+            report(c, "Rent sysvar", FAIL,
+                   "%llu lamports per byte-year, threshold %g, burn %u%%; the rent collector "
+                   "says %llu, %g, %u%%",
+                   (unsigned long long)r.lamports_per_byte_year, r.exemption_threshold,
+                   r.burn_percent, (unsigned long long)rc->rent.lamports_per_byte_year,
+                   rc->rent.exemption_threshold, rc->rent.burn_percent);
         else
-            report(c, "Rent sysvar", PASS, "%llu lamports per byte-year, threshold %g",
-                   (unsigned long long)r.lamports_per_byte_year, r.exemption_threshold);
+            report(c, "Rent sysvar", PASS, "%llu lamports per byte-year, threshold %g%s",
+                   (unsigned long long)r.lamports_per_byte_year, r.exemption_threshold,
+                   has_rc ? ", as the rent collector's" : "");
     }
 
     if (sysvar_present(c, "StakeHistory sysvar", ADB_SYSVAR_STAKE_HISTORY,
                        ADB_SYSVAR_STAKE_HISTORY_SZ, &a, false) == 1) {
-        adb_stake_hist_t *h = adb_malloc(sizeof *h);
-        char              why[600] = "";
+        adb_stake_hist_t   *h = adb_malloc(sizeof *h);
+        char                why[600] = "";
         adb_stakes_t const *st = &b->stakes;
         if (!h)
             snprintf(why, sizeof why, "out of memory");

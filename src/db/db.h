@@ -25,7 +25,7 @@
 #include "store/acctfile.h"
 #include "util/util.h"
 
-typedef struct adb_db     adb_db_t;
+typedef struct adb_db      adb_db_t;
 typedef struct adb_eng_ext adb_eng_ext_t;
 
 typedef enum adb_db_hash_mode {
@@ -86,7 +86,7 @@ void adb_db_bulk_watch(adb_db_t *db, acctdb_pubkey_t const *owners, size_t n);
 /* adb_db_owned_each: calls fn for every live account (newest version,
  * lamports > 0) now owned by owner, a watched owner, in pubkey order.
  * Errors: fn's, IO, NOMEM. */
-int adb_db_owned_each(adb_db_t *db, acctdb_pubkey_t const *owner,
+int adb_db_owned_each(adb_db_t *db, acctdb_pubkey_t const                   *owner,
                       int (*fn)(void *ctx, acctdb_account_t const *a), void *ctx);
 
 /* Waits until every queued scan is done; returns the first worker error
@@ -125,6 +125,14 @@ typedef struct adb_db_acct {
     acctdb_account_t a;
     uint64_t         slot;
 } adb_db_acct_t;
+
+/* adb_db_versions: every version of key, newest first: *v_out is vb (16
+ * entries) when they fit, else an adb_malloc'ed array the caller frees
+ * (adb_db_versions_free).  Errors: NOMEM. */
+#define ADB_DB_VERS_INLINE 16
+int  adb_db_versions(adb_db_t *db, uint8_t const key[32], adb_index_ver_t vb[ADB_DB_VERS_INLINE],
+                     adb_index_ver_t **v_out, size_t *n_out);
+void adb_db_versions_free(adb_index_ver_t *v, adb_index_ver_t const *vb);
 
 /* Looks up pubkey's newest version.  Returns NOT_FOUND if absent or if
  * the newest version has zero lamports.  Data is read into *buf (grown with
@@ -233,12 +241,12 @@ int adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
  * how many.  Their lattice hashes are not kept (zero). */
 #define ADB_ENG_HIST_MAX 301
 uint32_t adb_eng_hist(adb_db_t *db, acctdb_bank_info_t *out);
-int adb_eng_root(adb_db_t *db, uint64_t slot);
-int adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
-                 uint8_t *buf, size_t buf_max, uint64_t *slot_out);
-int adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n,
-                       acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out);
-int adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out);
+int      adb_eng_root(adb_db_t *db, uint64_t slot);
+int      adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
+                      uint8_t *buf, size_t buf_max, uint64_t *slot_out);
+int      adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n,
+                            acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out);
+int      adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out);
 /* The parent of a live bank (or of the root); NOT_FOUND otherwise. */
 int                       adb_eng_bank_parent(adb_db_t *db, uint64_t slot, uint64_t *parent_out);
 int                       adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
@@ -292,8 +300,8 @@ int adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_b
 /* adb_eng_ext_get: a reference to the state of bank slot (a live bank or
  * the root); NOT_FOUND otherwise.  Release with adb_eng_ext_unref.  The
  * blob is immutable; its size may be 0 (never set since the origin). */
-int  adb_eng_ext_get(adb_db_t *db, uint64_t slot, adb_eng_ext_t **ext_out);
-void adb_eng_ext_unref(adb_eng_ext_t *x);
+int         adb_eng_ext_get(adb_db_t *db, uint64_t slot, adb_eng_ext_t **ext_out);
+void        adb_eng_ext_unref(adb_eng_ext_t *x);
 void const *adb_eng_ext_data(adb_eng_ext_t const *x, size_t *sz_out);
 /* adb_eng_ext_set: replaces the state of an open (unfrozen) bank with a
  * copy of p[0..sz).  Errors: INVALID (not an open bank), NOMEM. */
@@ -309,7 +317,7 @@ int adb_eng_origin_verify(adb_db_t *db, int which, void const *p, size_t sz, adb
  * adb_eng_snap_begin and _end; the owner must be indexed: cfg.owner_index
  * or a watched owner), lamports > 0, in pubkey order.  Errors: fn's,
  * UNSUPPORTED (owner not indexed), IO. */
-int adb_eng_snap_each_owned(adb_db_t *db, acctdb_pubkey_t const *owner,
+int adb_eng_snap_each_owned(adb_db_t *db, acctdb_pubkey_t const                   *owner,
                             int (*fn)(void *ctx, acctdb_account_t const *a), void *ctx);
 
 /* The durable root's bank state (a reference; adb_eng_ext_unref it). */
@@ -322,7 +330,7 @@ int adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, ui
  * of that slot was written (the root record is rewritten). */
 int adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot);
 
-#define ADB_DB_META_NAME      "acctdb.meta"
+#define ADB_DB_META_NAME "acctdb.meta"
 /* Format of acctdb.meta and the store layout.  2 added per-storage seals
  * (CRC-32C and scan end), the origin files' checksums and the root's bank
  * state; version 1 records are read (storages are sealed at open). */

@@ -95,18 +95,54 @@ adb_db_storage_read(adb_db_t const *db, uint32_t i, uint64_t off, void *buf, siz
 }
 
 int
+adb_db_versions(adb_db_t *db, uint8_t const key[32], adb_index_ver_t vb[ADB_DB_VERS_INLINE],
+                adb_index_ver_t **v_out, size_t *n_out) {
+    size_t n = adb_index_vget(db->ix, key, vb, ADB_DB_VERS_INLINE);
+    *v_out = vb;
+    /* A key stored in every one of many unrooted banks (a sysvar) has more
+     * cached versions than fit: its durable one comes after them all. */
+    while (n > ADB_DB_VERS_INLINE) {
+        adb_index_ver_t *big = adb_malloc(n * sizeof *big);
+        if (!big) {
+            *n_out = 0;
+            return ACCTDB_ERR_NOMEM;
+        }
+        size_t n2 = adb_index_vget(db->ix, key, big, n);
+        if (n2 <= n) {
+            *v_out = big;
+            n = n2;
+            break;
+        }
+        adb_free(big); /* grew meanwhile: again */
+        n = n2;
+    }
+    *n_out = n;
+    return 0;
+}
+
+void
+adb_db_versions_free(adb_index_ver_t *v, adb_index_ver_t const *vb) {
+    if (v != vb) adb_free(v);
+}
+
+int
 adb_db_get(adb_db_t *db, uint8_t const pubkey[32], adb_db_acct_t *out, uint8_t **buf,
            size_t *buf_cap) {
     memset(out, 0, sizeof *out);
     /* The newest live version in the account files (the durable state). */
-    adb_index_ver_t v[16];
-    size_t          n = adb_index_vget(db->ix, pubkey, v, 16);
-    for (size_t i = 0; i < ADB_MIN(n, (size_t)16); i++) {
+    adb_index_ver_t vb[ADB_DB_VERS_INLINE], *v;
+    size_t          n;
+    int             rc = adb_db_versions(db, pubkey, vb, &v, &n);
+    if (rc) return rc;
+    rc = ACCTDB_ERR_NOT_FOUND;
+    for (size_t i = 0; i < n; i++) {
         if (adb_val_is_cache(v[i].val) || adb_val_is_dead(v[i].val)) continue;
-        if (adb_db_loc_is_zero(v[i].val)) return ACCTDB_ERR_NOT_FOUND;
-        return adb_db_read_rec(db, v[i].slot, v[i].val, out, buf, buf_cap);
+        if (!adb_db_loc_is_zero(v[i].val))
+            rc = adb_db_read_rec(db, v[i].slot, v[i].val, out, buf, buf_cap);
+        break;
     }
-    return ACCTDB_ERR_NOT_FOUND;
+    adb_db_versions_free(v, vb);
+    return rc;
 }
 
 typedef struct kv {

@@ -39,18 +39,13 @@
 /* Is the record of key at (slot, loc) the key's alive version there? */
 bool
 adb_eng_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t loc) {
-    adb_index_ver_t  vb[16];
-    adb_index_ver_t *v = vb;
-    size_t           n = adb_index_vget(db->ix, key, vb, 16);
-    if (n > 16) {
-        v = adb_malloc(n * sizeof *v);
-        if (!v) return true; /* cannot tell: keep it */
-        n = ADB_MIN(n, adb_index_vget(db->ix, key, v, n));
-    }
+    adb_index_ver_t vb[ADB_DB_VERS_INLINE], *v;
+    size_t          n;
+    if (adb_db_versions(db, key, vb, &v, &n)) return true; /* cannot tell: keep it */
     bool alive = false;
     for (size_t i = 0; i < n; i++)
         if (v[i].slot == slot && !adb_val_is_cache(v[i].val) && v[i].val == loc) alive = true;
-    if (v != vb) adb_free(v);
+    adb_db_versions_free(v, vb);
     return alive;
 }
 

@@ -151,18 +151,23 @@ adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes
 int
 adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, uint8_t **buf,
                  size_t *buf_cap) {
-    adb_index_ver_t v[16];
-    size_t          n = ADB_MIN(adb_index_vget(db->ix, key, v, 16), (size_t)16);
+    adb_index_ver_t vb[ADB_DB_VERS_INLINE], *v;
+    size_t          n;
+    int             rc = adb_db_versions(db, key, vb, &v, &n);
+    if (rc) return rc;
+    rc = ACCTDB_ERR_NOT_FOUND;
     for (size_t i = 0; i < n; i++) {
         if (adb_val_is_cache(v[i].val)) continue;
-        if (adb_val_is_dead(v[i].val)) return ACCTDB_ERR_NOT_FOUND;
-        return adb_db_read_rec(db, v[i].slot, v[i].val, out, buf, buf_cap);
+        if (!adb_val_is_dead(v[i].val))
+            rc = adb_db_read_rec(db, v[i].slot, v[i].val, out, buf, buf_cap);
+        break;
     }
-    return ACCTDB_ERR_NOT_FOUND;
+    adb_db_versions_free(v, vb);
+    return rc;
 }
 
 int
-adb_eng_snap_each_owned(adb_db_t *db, acctdb_pubkey_t const *owner,
+adb_eng_snap_each_owned(adb_db_t *db, acctdb_pubkey_t const                   *owner,
                         int (*fn)(void *ctx, acctdb_account_t const *a), void *ctx) {
     adb_eng_t *e = db->eng;
     if (!e->owners || !adb_eng_owner_tracked(e, owner->b))

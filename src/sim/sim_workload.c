@@ -132,10 +132,14 @@ typedef struct wl {
  * engine's message is first-error-sticky and never cleared by the calls
  * themselves, so the run clears it when it starts and here. */
 static int
-fail(int rc, char const *what, uint64_t slot) {
-    adb_err_t *e = adb_eng_err();
-    char       m[sizeof e->msg];
-    snprintf(m, sizeof m, "%s", e->code && e->msg[0] ? e->msg : acctdb_strerror(rc));
+fail(acctdb_db_t *db, int rc, char const *what, uint64_t slot) {
+    adb_err_t  *e = adb_eng_err();
+    char        m[sizeof e->msg];
+    char const *hm = acctdb_db_errmsg(db); /* a public call's message is the handle's */
+    snprintf(m, sizeof m, "%s",
+             e->code && e->msg[0] ? e->msg
+             : hm && hm[0]        ? hm
+                                  : acctdb_strerror(rc));
     adb_err_clear(e);
     return adb_err_set(e, rc, "workload: %s at slot %llu: %s", what, (unsigned long long)slot, m);
 }
@@ -217,7 +221,7 @@ discover(wl_t *w) {
             adb_err_clear(adb_eng_err());
             return 0;
         }
-        if (rc) return fail(rc, "scan", w->root);
+        if (rc) return fail(w->db, rc, "scan", w->root);
     }
     return 0;
 }
@@ -263,7 +267,7 @@ token_data(wl_t *w, uint8_t *d, acctdb_pubkey_t const *k) {
     adb_rng_t os = adb_rng_seed(ks ^ 0x6f776e6572ull); /* the wallet owning it, fixed */
     adb_rng_fill(&os, d + 32, 32);
     put_u64(d + 64, adb_rng_below(&w->rng, 1000000000000ull)); /* amount */
-    d[108] = 1;                                            /* initialized */
+    d[108] = 1;                                                /* initialized */
 }
 
 /* Fills one store of kind x (data in the arena). */
@@ -317,8 +321,9 @@ new_account(wl_t *w, known_t *x) {
 static int
 store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
     acctdb_workload_opts_t const *o = w->o;
-    uint32_t n = o->stores_min + (uint32_t)adb_rng_below(&w->rng, o->stores_max - o->stores_min + 1ull);
-    size_t   used = 0;
+    uint32_t                      n =
+        o->stores_min + (uint32_t)adb_rng_below(&w->rng, o->stores_max - o->stores_min + 1ull);
+    size_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
         double   u = adb_rng_unit(&w->rng);
         known_t  x;
@@ -350,8 +355,9 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
             if ((k->kind & ~K_FOUND) == K_SYSTEM) {
                 /* lamports move: +-1 SOL at most, never below 0.001 SOL */
                 uint64_t d = adb_rng_below(&w->rng, 1000000000ull);
-                k->lamports = adb_rng_next(&w->rng) & 1 || k->lamports < 1000000 + d ? k->lamports + d
-                                                                            : k->lamports - d;
+                k->lamports = adb_rng_next(&w->rng) & 1 || k->lamports < 1000000 + d
+                                  ? k->lamports + d
+                                  : k->lamports - d;
             }
             rc = fill(w, &w->batch[i], k, &used, &off, slot);
             w->r->updates++;
@@ -362,7 +368,7 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
     for (uint32_t i = 0; i < n; i++)
         if (w->data_off[i] != UINT64_MAX) w->batch[i].data = w->arena + w->data_off[i];
     int rc = acctdb_db_store(w->db, slot, parent, w->batch, n);
-    if (rc) return fail(rc, "store", slot);
+    if (rc) return fail(w->db, rc, "store", slot);
     w->r->stores += n;
     *n_out = n;
     return 0;
@@ -389,7 +395,7 @@ do_loads(wl_t *w, uint64_t total) {
             w->lkeys[i] = w->known[pick_hot(w)].pubkey;
         int rc =
             acctdb_db_load_batch(w->db, slot, w->lkeys, n, w->lout, w->lbuf, w->lbuf_sz, w->lrc);
-        if (rc) return fail(rc, "load_batch", slot);
+        if (rc) return fail(w->db, rc, "load_batch", slot);
         for (uint32_t i = 0; i < n; i++) {
             if (w->lrc[i] == ACCTDB_ERR_NOT_FOUND) {
                 w->r->load_misses++;
@@ -404,9 +410,9 @@ do_loads(wl_t *w, uint64_t total) {
                 if (rc == ACCTDB_ERR_NOT_FOUND)
                     w->r->load_misses++;
                 else if (rc)
-                    return fail(rc, "load", slot);
+                    return fail(w->db, rc, "load", slot);
             } else if (w->lrc[i]) {
-                return fail(w->lrc[i], "load_batch", slot);
+                return fail(w->db, w->lrc[i], "load_batch", slot);
             }
         }
         w->r->loads += n;
@@ -434,7 +440,7 @@ static int
 root_to(wl_t *w, uint32_t idx) {
     uint64_t slot = w->chain[idx];
     int      rc = acctdb_db_root(w->db, slot);
-    if (rc) return fail(rc, "root", slot);
+    if (rc) return fail(w->db, rc, "root", slot);
     w->root = slot;
     w->r->slots_rooted += idx + 1;
     memmove(w->chain, w->chain + idx + 1, (w->chain_len - idx - 1) * sizeof *w->chain);
@@ -444,7 +450,7 @@ root_to(wl_t *w, uint32_t idx) {
         w->roots_since_service = 0;
         for (int s = 0; s < ACCTDB_SERVICE_CNT; s++) {
             rc = acctdb_db_service_step(w->db, (acctdb_service_t)s);
-            if (rc < 0) return fail(rc, "service step", slot);
+            if (rc < 0) return fail(w->db, rc, "service step", slot);
         }
     }
     return 0;
@@ -454,7 +460,7 @@ static int
 freeze(wl_t *w, uint64_t slot, uint64_t parent, uint32_t n) {
     acctdb_bank_info_t pi;
     int                rc = acctdb_db_bank_info(w->db, parent, &pi);
-    if (rc) return fail(rc, "bank_info of the parent", slot);
+    if (rc) return fail(w->db, rc, "bank_info of the parent", slot);
     acctdb_bank_meta_t m = {0};
     derive(m.blockhash.b, "acctdb workload blockhash", w->o->seed, slot);
     derive(m.block_id.b, "acctdb workload block id", w->o->seed, slot);
@@ -463,7 +469,7 @@ freeze(wl_t *w, uint64_t slot, uint64_t parent, uint32_t n) {
     m.signature_count = txs + txs / 8;
     m.unix_timestamp = w->ts0 + (int64_t)((slot - w->r->start_root) * 2 / 5);
     rc = acctdb_db_freeze(w->db, slot, &m, NULL);
-    return rc ? fail(rc, "freeze", slot) : 0;
+    return rc ? fail(w->db, rc, "freeze", slot) : 0;
 }
 
 static int
@@ -493,7 +499,7 @@ one_slot(wl_t *w, uint64_t slot) {
     }
     int64_t ts = w->ts0 + (int64_t)((slot - w->r->start_root) * 2 / 5);
     int     rc = acctdb_db_bank_begin(w->db, slot, parent, ts);
-    if (rc) return fail(rc, "bank_begin", slot);
+    if (rc) return fail(w->db, rc, "bank_begin", slot);
     w->r->slots_created++;
     w->r->last_slot = slot;
     uint32_t n = 0;
@@ -584,15 +590,24 @@ acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
         rc = one_slot(&w, out->first_slot + i);
         if (!rc && o->progress) o->progress(o->progress_ctx, "workload", i + 1, o->slots);
     }
+    /* The failure's message, before the public calls below clear it. */
+    char msg[sizeof adb_eng_err()->msg] = "";
+    if (rc)
+        snprintf(msg, sizeof msg, "%s",
+                 adb_eng_err()->msg[0] ? adb_eng_err()->msg : acctdb_strerror(rc));
     out->root_slot = w.root;
     out->tip_slot = w.chain_len ? w.chain[w.chain_len - 1] : w.root;
     out->slots_pending = w.chain_len;
     for (uint32_t i = 0; i < w.side_cnt; i++)
         out->slots_pending += w.side[i].banks;
-    if (acctdb_db_bank_info(db, out->root_slot, &out->root_info) && !rc)
-        rc = fail(ACCTDB_ERR_INVALID, "bank_info of the root", out->root_slot);
-    if (!rc && acctdb_db_bank_info(db, out->tip_slot, &out->tip_info))
-        rc = fail(ACCTDB_ERR_INVALID, "bank_info of the tip", out->tip_slot);
+    if (!rc && acctdb_db_bank_info(db, out->root_slot, &out->root_info)) {
+        rc = fail(db, ACCTDB_ERR_INVALID, "bank_info of the root", out->root_slot);
+        snprintf(msg, sizeof msg, "%s", adb_eng_err()->msg);
+    }
+    if (!rc && acctdb_db_bank_info(db, out->tip_slot, &out->tip_info)) {
+        rc = fail(db, ACCTDB_ERR_INVALID, "bank_info of the tip", out->tip_slot);
+        snprintf(msg, sizeof msg, "%s", adb_eng_err()->msg);
+    }
     out->seconds = now_s() - t0;
     adb_free(w.chain);
     adb_free(w.known);
@@ -603,6 +618,6 @@ acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
     adb_free(w.lout);
     adb_free(w.lrc);
     adb_free(w.lbuf);
-    if (rc) adb_api_fail(db, rc, "%s", adb_eng_err()->msg[0] ? adb_eng_err()->msg : acctdb_strerror(rc));
+    if (rc) adb_api_fail(db, rc, "%s", msg);
     return rc;
 }

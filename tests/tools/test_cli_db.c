@@ -302,8 +302,8 @@ test_cli_db_busy(void **state) {
             fail_msg("db %s while held: exit %d: %s", sub, rc, g_out);
     }
     /* also refused, as "in use": a create into it (nothing is touched) */
-    assert_int_equal(adb_test_sh(g_out, sizeof g_out, "'%s' db create '%s' --from '%s' 2>&1",
-                                 tool, db, adb_test_data(FULL_NAME)),
+    assert_int_equal(adb_test_sh(g_out, sizeof g_out, "'%s' db create '%s' --from '%s' 2>&1", tool,
+                                 db, adb_test_data(FULL_NAME)),
                      3);
     assert_non_null(strstr(g_out, "database in use"));
     acctdb_db_close(h);
@@ -335,9 +335,9 @@ test_cli_db_bad_args(void **state) {
         {"info @DB --json=1", 2, "--json takes no value"},
         {"get @DB --slot", 2, "--slot needs a value"},
         {"info @DIR/none", 2, "cannot open"},
-        {"info @DB --write-cache 1x", 2, "--write-cache: write_cache_max_sz = 1x"},
-        {"info @DB --index-bins 3", 2, "must be a power of two"},
-        {"info @DB --shrink-ratio 2", 2, "must be a number from 0 to 1"},
+        {"info @DB --write-cache 1x", 2, "--write-cache: '1x' is not a size"},
+        {"info @DB --index-bins 3", 2, "is not a power of two"},
+        {"info @DB --shrink-ratio 2", 2, "'2' is not a fraction from 0 to 1"},
         {"info @DB --config nokey=1", 2, "unknown key"},
         {"info @DB --config novalue", 2, "expected KEY=VALUE"},
         {"get @DB", 2, "expected DIR PUBKEY"},
@@ -361,12 +361,12 @@ test_cli_db_bad_args(void **state) {
         {"snapshot @DB --out @DIR/a --incremental", 0, ""}, /* on the loaded full of slot 1 */
         {"workload @DB", 2, "--slots N is required"},
         {"workload @DB --slots many", 2, "'many' is not a slot count"},
-        {"workload @DB --slots 1 --forks 65", 2, "forks must be 1 to 64"},
-        {"workload @DB --slots 1 --forks 0", 2, "forks must be 1 to 64"},
+        {"workload @DB --slots 1 --forks 65", 2, "--forks: '65' is not a count from 1 to 64"},
+        {"workload @DB --slots 1 --forks 0", 2, "--forks: '0' is not a count from 1 to 64"},
         {"workload @DB --slots 1 --stores-min 9 --stores-max 3", 2, "stores_min is above"},
         {"workload @DB --slots 1 --new-frac 1.5", 2, "not a fraction from 0 to 1"},
         {"workload @DB --slots 1 --new-frac 0.6 --close-frac 0.6", 2, "must be at most 1"},
-        {"workload @DB --slots 1 --known-max 3", 2, "known_max must be"},
+        {"workload @DB --slots 1 --known-max 3", 2, "is not a count from 16 to 67108864"},
         {"workload @DB --slots 1 --root-lag 4294967296", 2, "is not a count"},
         {"create @DB --from @FULL", 2, "is not empty"},
         {"create @DIR/n", 2, "give exactly one of"},

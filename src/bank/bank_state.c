@@ -121,8 +121,8 @@ adb_bank_state_decode(void const *p, size_t sz, adb_bank_state_t *out, adb_err_t
         e->deactivating = adb_bc_u64(&rd, "stake_history");
         out->hist_cnt = i + 1;
     }
-    out->es = adb_bc_vec(&rd, &out->mem, 8 + 40 + 24, sizeof *out->es, &out->es_cnt,
-                         "epoch_stakes");
+    out->es =
+        adb_bc_vec(&rd, &out->mem, 8 + 40 + 24, sizeof *out->es, &out->es_cnt, "epoch_stakes");
     for (uint64_t i = 0; i < out->es_cnt && adb_bc_ok(&rd); i++) {
         out->es[i].epoch = adb_bc_u64(&rd, "epoch_stakes.epoch");
         adb_bank_epoch_stakes_body_read(&rd, &out->mem, &out->es[i], true, "epoch_stakes");
@@ -155,8 +155,8 @@ sum_stake(void *ctx, acctdb_account_t const *a) {
     sum_ctx_t       *c = ctx;
     adb_delegation_t d;
     if (adb_stake_delegation_decode(a, &d, NULL)) return 0;
-    adb_stake_status_t s = adb_stake_status(&d, c->st->stakes_epoch, c->st->hist,
-                                            (size_t)c->st->hist_cnt, c->nre);
+    adb_stake_status_t s =
+        adb_stake_status(&d, c->st->stakes_epoch, c->st->hist, (size_t)c->st->hist_cnt, c->nre);
     c->sum.effective = sat_add(c->sum.effective, s.effective);
     c->sum.activating = sat_add(c->sum.activating, s.activating);
     c->sum.deactivating = sat_add(c->sum.deactivating, s.deactivating);
@@ -181,15 +181,26 @@ adb_bank_state_advance(adb_bank_state_t *st, adb_bank_src_t const *src,
         st->stakes_epoch = epoch;
         *changed_out = *new_epoch_out = true;
     }
-    uint64_t lse = adb_epoch_leader_schedule(es, slot);
-    if (!adb_bank_state_epoch_stakes(st, lse)) {
-        adb_stakes_t stakes;
-        ADB_TRY(adb_bank_stakes_compute(src, st->stakes_epoch, st->hist, (size_t)st->hist_cnt, nre,
-                                        &st->mem, &stakes));
+    /* Every epoch from the slot's to its leader schedule epoch needs its
+     * epoch stakes (a loader refuses the bank otherwise).  Agave inserts the
+     * leader schedule epoch's as each bank is created; a chain that skipped
+     * banks (stores without bank_begin, a warp) gets the ones it missed from
+     * the same stakes. */
+    uint64_t     lse = adb_epoch_leader_schedule(es, slot);
+    bool         have_stakes = false;
+    adb_stakes_t stakes;
+    for (uint64_t want = epoch; want <= lse; want++) {
+        if (adb_bank_state_epoch_stakes(st, want)) continue;
+        if (!have_stakes) {
+            ADB_TRY(adb_bank_stakes_compute(src, st->stakes_epoch, st->hist, (size_t)st->hist_cnt,
+                                            nre, &st->mem, &stakes));
+            have_stakes = true;
+        }
         adb_epoch_stakes_t made;
-        ADB_TRY(adb_bank_epoch_stakes_make(&stakes, lse, &st->mem, &made));
+        ADB_TRY(adb_bank_epoch_stakes_make(&stakes, want, &st->mem, &made));
         /* Keep lse-4 .. lse (MAX_LEADER_SCHEDULE_STAKES = 5). */
-        uint64_t keep_from = lse >= ADB_EPOCH_STAKES_KEEP - 1 ? lse - (ADB_EPOCH_STAKES_KEEP - 1) : 0;
+        uint64_t keep_from =
+            lse >= ADB_EPOCH_STAKES_KEEP - 1 ? lse - (ADB_EPOCH_STAKES_KEEP - 1) : 0;
         adb_epoch_stakes_t *n = adb_arena_alloc(&st->mem, (size_t)(st->es_cnt + 1) * sizeof *n);
         if (!n) return ACCTDB_ERR_NOMEM;
         uint64_t k = 0;
@@ -224,7 +235,8 @@ adb_fee_lps_derived(adb_fee_rate_governor_t const *g, uint64_t parent_lps, uint6
     if (want > hi) want = hi;
     if (want == parent_lps) return want;
     uint64_t step = target / 20 > 1 ? target / 20 : 1;
-    uint64_t v = want > parent_lps ? parent_lps + step : (parent_lps > step ? parent_lps - step : 0);
+    uint64_t v =
+        want > parent_lps ? parent_lps + step : (parent_lps > step ? parent_lps - step : 0);
     if (v < lo) v = lo;
     if (v > hi) v = hi;
     return v;

@@ -411,9 +411,49 @@ t_snapshot_killed_rerun(void **state) {
     free(dir);
 }
 
+/* acctdb_db_errmsg is the handle's last error: a later failure replaces an
+ * earlier one, and one handle's failure does not show on another's. */
+static void
+t_errmsg_per_handle(void **state) {
+    (void)state;
+    char *dir = adb_test_mkdtemp(), a[4200], b[4200], msg[600];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    acctdb_db_source_t src = {.full_path = adb_test_data(FULL_NAME),
+                              .incremental_path = adb_test_data(INC_NAME)};
+    acctdb_db_t       *ha = NULL, *hb = NULL;
+    assert_int_equal(acctdb_db_create(&ha, a, &src, NULL, msg, sizeof msg), 0);
+    assert_int_equal(acctdb_db_create(&hb, b, &src, NULL, msg, sizeof msg), 0);
+    assert_string_equal(acctdb_db_errmsg(ha), "");
+    acctdb_pubkey_t  k = {{1}};
+    acctdb_account_t out;
+    uint8_t          buf[64];
+    /* a slot below the root */
+    int rc = acctdb_db_load(ha, 1, &k, &out, buf, sizeof buf, NULL);
+    assert_int_not_equal(rc, 0);
+    char first[600];
+    snprintf(first, sizeof first, "%s", acctdb_db_errmsg(ha));
+    assert_true(first[0]);
+    /* then another failure on the same handle: its message replaces it */
+    assert_int_equal(acctdb_db_freeze(ha, 999, NULL, NULL), ACCTDB_ERR_INVALID);
+    assert_string_not_equal(acctdb_db_errmsg(ha), first);
+    assert_non_null(strstr(acctdb_db_errmsg(ha), "999"));
+    /* the other handle saw none of it */
+    assert_string_equal(acctdb_db_errmsg(hb), "");
+    rc = acctdb_db_root(hb, 12345);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(acctdb_db_errmsg(hb), "12345"));
+    assert_non_null(strstr(acctdb_db_errmsg(ha), "999"));
+    acctdb_db_close(ha);
+    acctdb_db_close(hb);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(t_rent_epoch_flip),   cmocka_unit_test(t_zeroed_page),
-    cmocka_unit_test(t_origin_files_flip), cmocka_unit_test(t_create_race),
-    cmocka_unit_test(t_not_a_db),          cmocka_unit_test(t_snapshot_killed_rerun),
+    cmocka_unit_test(t_errmsg_per_handle),     cmocka_unit_test(t_rent_epoch_flip),
+    cmocka_unit_test(t_zeroed_page),           cmocka_unit_test(t_origin_files_flip),
+    cmocka_unit_test(t_create_race),           cmocka_unit_test(t_not_a_db),
+    cmocka_unit_test(t_snapshot_killed_rerun),
 };
 ADB_TEST_GROUP(integrity, tests);

@@ -72,17 +72,17 @@ ACCTDB_API int acctdb_cluster_genesis_write(acctdb_cluster_opts_t const *o, char
 /* ======================================================================== */
 
 typedef struct acctdb_gen_opts {
-    uint64_t           accounts; /* N, 1 .. 2^30-1 */
-    uint64_t           slots;    /* S; 0 -> clamp(N / 1000, 10, 4000) */
-    uint64_t           seed;
-    uint64_t           incremental; /* M changed accounts; 0 -> no incremental */
-    uint64_t           max_bytes;   /* refuse above this many account-file bytes; 0 -> 8 GiB */
-    char const        *out_dir;     /* existing directory */
-    unsigned           threads;     /* 0 -> CPUs */
+    uint64_t    accounts; /* N, 1 .. 2^30-1 */
+    uint64_t    slots;    /* S; 0 -> clamp(N / 1000, 10, 4000) */
+    uint64_t    seed;
+    uint64_t    incremental; /* M changed accounts; 0 -> no incremental */
+    uint64_t    max_bytes;   /* refuse above this many account-file bytes; 0 -> 8 GiB */
+    char const *out_dir;     /* existing directory */
+    unsigned    threads;     /* 0 -> CPUs */
     /* The cluster (acctdb_cluster_opts_t; its seed is `seed`): */
-    uint32_t validators;      /* 0 -> 4 */
-    uint64_t slots_per_epoch; /* 0 -> 432000 */
-    bool     warmup;
+    uint32_t           validators;      /* 0 -> 4 */
+    uint64_t           slots_per_epoch; /* 0 -> 432000 */
+    bool               warmup;
     acctdb_progress_fn progress;
     void              *progress_ctx;
 } acctdb_gen_opts_t;
@@ -112,7 +112,6 @@ typedef struct acctdb_gen_result {
  * written), IO/-errno, NOMEM; msg_out (may be NULL) says which. */
 ACCTDB_API int acctdb_snapshot_gen(acctdb_gen_opts_t const *opts, acctdb_gen_result_t *out,
                                    char *msg_out, size_t msg_max);
-
 
 /* ======================================================================== */
 /* Synthetic validator workload                                             */

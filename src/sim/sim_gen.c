@@ -9,7 +9,6 @@
 #include "sim/sim.h"
 #include "bank/bank.h"
 
-
 #include "hash/blake3.h"
 #include "hash/lthash.h"
 #include "snapshot/bincode_types.h"
@@ -51,14 +50,14 @@ typedef struct gen {
     adb_gen_opts_t        o;
     acctdb_cluster_opts_t cl; /* the cluster: validators, epoch schedule */
     adb_epoch_schedule_t  es;
-    uint64_t       n; /* accounts */
-    uint32_t       s; /* slots */
-    uint64_t       full_slot;
-    uint8_t        token_program[32];
-    uint8_t        bpf_loader[32];
-    uint8_t        sysvar_owner[32];
-    uint8_t        mints[MINT_POOL][32];
-    uint8_t        programs[PROGRAM_POOL][32];
+    uint64_t              n; /* accounts */
+    uint32_t              s; /* slots */
+    uint64_t              full_slot;
+    uint8_t               token_program[32];
+    uint8_t               bpf_loader[32];
+    uint8_t               sysvar_owner[32];
+    uint8_t               mints[MINT_POOL][32];
+    uint8_t               programs[PROGRAM_POOL][32];
 } gen_t;
 
 static uint32_t
@@ -69,8 +68,8 @@ log_uniform(adb_rng_t *r, double lo, double hi) {
 
 static void
 plan(gen_t const *g, uint64_t i, plan_t *p) {
-    adb_rng_t    r = adb_rng_at(g->o.seed, i, 1);
-    uint64_t u = adb_rng_next(&r) % 1000000;
+    adb_rng_t r = adb_rng_at(g->o.seed, i, 1);
+    uint64_t  u = adb_rng_next(&r) % 1000000;
     memset(p, 0, sizeof *p);
     if (u < 700000) {
         p->cls = CLS_TOKEN, p->data_len = 165;
@@ -124,14 +123,15 @@ version_of(gen_t const *g, uint64_t i, plan_t const *p, uint64_t tag, acctdb_acc
         memcpy(a->owner.b, g->token_program, 32);
         memset(buf, 0, 165);
         memcpy(buf, g->mints[adb_rng_next(&r) % MINT_POOL], 32);      /* mint */
-        adb_rng_fill(&r, buf + 32, 32);                          /* owner */
+        adb_rng_fill(&r, buf + 32, 32);                               /* owner */
         adb_store_u64(buf + 64, adb_rng_next(&r) % 1000000000000ull); /* amount */
-        buf[108] = 1;                                         /* initialized */
+        buf[108] = 1;                                                 /* initialized */
         break;
     case CLS_EMPTY:
         break; /* system account: owner all zero */
     default:
-        memcpy(a->owner.b, p->exec ? g->bpf_loader : g->programs[adb_rng_next(&r) % PROGRAM_POOL], 32);
+        memcpy(a->owner.b, p->exec ? g->bpf_loader : g->programs[adb_rng_next(&r) % PROGRAM_POOL],
+               32);
         /* About a third random bytes in 8-byte runs, the rest zero: it
          * compresses like real program state, not like noise. */
         for (uint32_t k = 0; k < p->data_len; k += 8) {
@@ -154,7 +154,7 @@ version_of(gen_t const *g, uint64_t i, plan_t const *p, uint64_t tag, acctdb_acc
 
 #define GEN_CHAIN   16
 #define GEN_SYSVARS 7 /* the first 5 change every slot (the incremental's) */
-#define GEN_TS(s)   (1700000000 + (int64_t)((s) * 2 / 5))
+#define GEN_TS(s)   (1700000000 + (int64_t)((s)*2 / 5))
 
 typedef struct sysvars {
     uint8_t          slot_history[ADB_SYSVAR_SLOT_HISTORY_SZ];
@@ -177,7 +177,8 @@ static adb_rent_t const g_rent = {3480, 2.0, 50};
 
 static void
 hash_of(gen_t const *g, char const *what, uint64_t slot, uint8_t out[32]) {
-    adb_rng_t r = adb_rng_at(g->o.seed ^ (uint64_t)what[0] << 56 ^ (uint64_t)what[1] << 48, slot, 9);
+    adb_rng_t r =
+        adb_rng_at(g->o.seed ^ (uint64_t)what[0] << 56 ^ (uint64_t)what[1] << 48, slot, 9);
     adb_rng_fill(&r, out, 32);
 }
 
@@ -251,7 +252,7 @@ sysvars_build(gen_t const *g, uint64_t slot, sysvars_t *sv) {
     adb_bank_state_t *st = &sv->st;
     adb_stakes_t      stakes;
     uint64_t          lse0 = adb_epoch_leader_schedule(&g->es, 0);
-    int rc = adb_bank_stakes_compute(&src, 0, NULL, 0, UINT64_MAX, &st->mem, &stakes);
+    int               rc = adb_bank_stakes_compute(&src, 0, NULL, 0, UINT64_MAX, &st->mem, &stakes);
     st->hist = adb_arena_alloc(&st->mem, ADB_STAKE_HISTORY_MAX * sizeof *st->hist);
     st->es = adb_arena_alloc(&st->mem, (size_t)(lse0 + 1) * sizeof *st->es);
     if (!rc && (!st->hist || !st->es)) rc = ACCTDB_ERR_NOMEM;
@@ -657,8 +658,8 @@ build_status_cache(gen_t const *g, uint64_t slot, uint8_t **buf_out, size_t *sz_
     int                  rc = ACCTDB_ERR_NOMEM;
     if (d && bk && en) {
         for (uint64_t k = 0; k < n; k++) {
-            uint64_t s = slot - k;
-            adb_rng_t    r = adb_rng_at(g->o.seed, s, 11);
+            uint64_t  s = slot - k;
+            adb_rng_t r = adb_rng_at(g->o.seed, s, 11);
             hash_of(g, "bh", s, bk[k].blockhash.b);
             bk[k].key_index = adb_rng_next(&r) % 12;
             bk[k].entries = &en[2 * k];
@@ -783,8 +784,8 @@ run_incremental(gen_t *g, totals_t const *full_t, sysvars_t const *full_sv, adb_
     }
     uint64_t cnt = 0, fresh = 0;
     for (uint64_t c = 0; c < m; c++) {
-        adb_rng_t    r = adb_rng_at(g->o.seed, c, 8);
-        uint64_t i;
+        adb_rng_t r = adb_rng_at(g->o.seed, c, 8);
+        uint64_t  i;
         if (adb_rng_next(&r) % 100 < 5) {
             i = g->n + fresh++;
         } else {

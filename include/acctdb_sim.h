@@ -41,6 +41,69 @@ ACCTDB_API double acctdb_rng_unit(acctdb_rng_t *r);
 ACCTDB_API void acctdb_rng_fill(acctdb_rng_t *r, void *p, size_t n);
 
 /* ======================================================================== */
+/* The account mix                                                          */
+/* ======================================================================== */
+
+/* The one mainnet-like mix of accounts.  The snapshot generator draws every
+ * account from it, the workload its new accounts, bench_db the new
+ * accounts of its trace.  Per account:
+ *
+ *   class   share       data size          owner, data
+ *   TOKEN   70%         165 B              the SPL Token program; an SPL
+ *                                          token account: one of 1024
+ *                                          mints, a random wallet, an
+ *                                          amount below 10^12, initialized
+ *   EMPTY   15%         0 B                the system program
+ *   SMALL   14.9499%    200 B - 2 KiB      one of 64 programs
+ *   LARGE   0.05%       2 KiB - 1 MiB      one of 64 programs; one in ten
+ *                                          is an executable program owned
+ *                                          by BPFLoaderUpgradeab1e1111...
+ *   HUGE    0.0001%     1 MiB - 10 MiB     one of 64 programs
+ *
+ * Sizes are log-uniform within a class (mean data about 320 bytes, mean
+ * stored record 400-500 bytes).  Program data is 48 random bytes, then
+ * 8-byte words of which about a third are random and the rest zero, so it
+ * compresses like real program state rather than like noise.  Lamports:
+ * the rent-exempt minimum ((128 + data size) x 6960) plus 1 to 10^9 (up to
+ * 1 SOL more); rent_epoch is UINT64_MAX.  The 64 programs and 1024 mints
+ * are fixed pubkeys, the same for every seed.  Everything else comes from
+ * the caller's stream: the same stream gives the same account. */
+typedef enum acctdb_mix_class {
+    ACCTDB_MIX_TOKEN,
+    ACCTDB_MIX_EMPTY,
+    ACCTDB_MIX_SMALL,
+    ACCTDB_MIX_LARGE,
+    ACCTDB_MIX_HUGE,
+} acctdb_mix_class_t;
+
+#define ACCTDB_MIX_PROGRAMS 64u
+#define ACCTDB_MIX_MINTS    1024u
+#define ACCTDB_MIX_DATA_MAX (10u << 20) /* the largest data size drawn */
+#define ACCTDB_MIX_TOKEN_SZ 165u
+
+/* What acctdb_mix_draw decides: everything that stays the same across an
+ * account's versions. */
+typedef struct acctdb_mix_shape {
+    uint32_t data_len;   /* <= ACCTDB_MIX_DATA_MAX */
+    uint8_t  cls;        /* acctdb_mix_class_t */
+    bool     executable; /* LARGE only */
+    uint16_t program;    /* < ACCTDB_MIX_PROGRAMS: the owner of SMALL, LARGE
+                          * (not executable) and HUGE accounts */
+} acctdb_mix_shape_t;
+
+/* acctdb_mix_draw: the class, data size and owner of one account, drawn
+ * from r. */
+ACCTDB_API acctdb_mix_shape_t acctdb_mix_draw(acctdb_rng_t *r);
+/* acctdb_mix_owner: the owner of an account of shape s. */
+ACCTDB_API acctdb_pubkey_t acctdb_mix_owner(acctdb_mix_shape_t const *s);
+/* acctdb_mix_account: one version of an account of shape s, its contents
+ * drawn from r: sets every field of *a but the pubkey (left as it is: the
+ * caller names accounts); writes s->data_len bytes of data to data_buf,
+ * which a->data then points to. */
+ACCTDB_API void acctdb_mix_account(acctdb_mix_shape_t const *s, acctdb_rng_t *r,
+                                   acctdb_account_t *a, uint8_t *data_buf);
+
+/* ======================================================================== */
 /* A synthetic cluster                                                      */
 /* ======================================================================== */
 
@@ -104,12 +167,13 @@ typedef struct acctdb_gen_result {
 
 /* acctdb_snapshot_gen: writes a valid, mainnet-like full snapshot (and an
  * incremental of opts->incremental changed accounts) into opts->out_dir;
- * deterministic for a seed.  The mix of stored sizes: ~70% 165-byte token
- * accounts, 15% empty, 15% 200 B - 2 KiB, ~0.05% up to 1 MiB, one in a
- * million up to 10 MiB; older duplicate versions and zero-lamport
- * tombstones over S slots; sysvars and a status cache so every load check
- * passes.  Errors: INVALID (arguments), FULL (over max_bytes: nothing is
- * written), IO/-errno, NOMEM; msg_out (may be NULL) says which. */
+ * deterministic for a seed.  Its N accounts are drawn from the account
+ * mix (acctdb_mix_draw above: ~70% 165-byte token accounts, 15% empty,
+ * 15% 200 B - 2 KiB, ~0.05% up to 1 MiB, one in a million up to 10 MiB),
+ * an account's versions sharing its size and owner; older duplicate
+ * versions and zero-lamport tombstones over S slots; the cluster's
+ * validators, sysvars and a status cache so every load check passes.  Errors: INVALID (arguments),
+ * FULL (over max_bytes: nothing is written), IO/-errno, NOMEM; msg_out (may be NULL) says which. */
 ACCTDB_API int acctdb_snapshot_gen(acctdb_gen_opts_t const *opts, acctdb_gen_result_t *out,
                                    char *msg_out, size_t msg_max);
 

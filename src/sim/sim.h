@@ -1,17 +1,20 @@
-/* src/sim/sim.h - simulation: the generator of large, valid, mainnet-like
- * snapshots (sim_gen.c) and the synthetic validator workload
- * (sim_workload.c); the public side is include/acctdb_sim.h.
+/* src/sim/sim.h - simulation: the seeded generator (sim_rng.c), the one
+ * mainnet-like account mix (sim_mix.c), the generator of large, valid,
+ * mainnet-like snapshots (sim_gen.c), the synthetic cluster
+ * (sim_cluster.c) and the synthetic validator workload (sim_workload.c);
+ * the public side is include/acctdb_sim.h.
  *
  * The snapshot generator:
  *
- * N accounts with about the mainnet mix of stored sizes (70% 165-byte token
- * accounts, 15% empty system accounts, 15% 200 B - 2 KiB, 0.05% up to
- * 1 MiB, one in a million up to 10 MiB; mean stored record 400-500 bytes),
- * spread over S slots; about 10% also have an older version in an earlier
- * slot and about 2% are closed (a zero-lamport tombstone over an older live
- * version).  The slot of an account's newest version is drawn independently
- * of its size.  The newest slot holds the sysvars a real bank has
- * (SlotHistory, Clock, Rent, EpochSchedule) and the status cache agrees with
+ * N accounts drawn from the account mix (acctdb_mix_draw: 70% 165-byte
+ * token accounts, 15% empty system accounts, 15% 200 B - 2 KiB, 0.05% up
+ * to 1 MiB, one in a million up to 10 MiB; mean stored record 400-500
+ * bytes), spread over S slots; about 10% also have an older version in an
+ * earlier slot and about 2% are closed (a zero-lamport tombstone over an
+ * older live version).  An account's versions share its shape (size,
+ * owner); each has its own contents (acctdb_mix_account).  The slot of an
+ * account's newest version is drawn independently of its size.  The newest slot holds the sysvars a
+ * real bank has (SlotHistory, Clock, Rent, EpochSchedule) and the status cache agrees with
  * SlotHistory, so every load-time check passes.  An incremental snapshot of
  * M changed accounts (modified, closed and new ones) can follow.
  *

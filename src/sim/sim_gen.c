@@ -17,33 +17,28 @@
 #include "bank/bank_sysvar.h"
 #include "snapshot/write.h"
 #include "store/acctfile.h"
-#include "util/base58.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SLOT0        1000u /* first slot of generated history */
-#define OLD_PCT      10    /* accounts with an older version */
-#define CLOSED_PCT   2     /* accounts closed by a tombstone */
-#define MINT_POOL    1024
-#define PROGRAM_POOL 64
-#define REC_NONE     UINT32_MAX
+#define SLOT0      1000u /* first slot of generated history */
+#define OLD_PCT    10    /* accounts with an older version */
+#define CLOSED_PCT 2     /* accounts closed by a tombstone */
+#define REC_NONE   UINT32_MAX
 
 /* ---- account plan ------------------------------------------------------- */
 
-enum { CLS_TOKEN, CLS_EMPTY, CLS_SMALL, CLS_LARGE, CLS_HUGE };
-
+/* An account's plan: its shape in the account mix (acctdb_mix_draw from
+ * stream (i, 1)) and where its versions go. */
 typedef struct plan {
-    uint8_t  cls;
-    uint32_t data_len;
-    uint32_t f; /* slot offset of the newest version */
-    uint32_t o; /* slot offset of an older version, or REC_NONE */
-    bool     closed;
-    bool     exec;
+    acctdb_mix_shape_t m;
+    uint32_t           data_len; /* m.data_len */
+    uint32_t           f;        /* slot offset of the newest version */
+    uint32_t           o;        /* slot offset of an older version, or REC_NONE */
+    bool               closed;
 } plan_t;
 
 typedef struct gen {
@@ -53,36 +48,14 @@ typedef struct gen {
     uint64_t              n; /* accounts */
     uint32_t              s; /* slots */
     uint64_t              full_slot;
-    uint8_t               token_program[32];
-    uint8_t               bpf_loader[32];
-    uint8_t               sysvar_owner[32];
-    uint8_t               mints[MINT_POOL][32];
-    uint8_t               programs[PROGRAM_POOL][32];
 } gen_t;
-
-static uint32_t
-log_uniform(adb_rng_t *r, double lo, double hi) {
-    double u = (double)(adb_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-    return (uint32_t)(lo * exp(u * log(hi / lo)));
-}
 
 static void
 plan(gen_t const *g, uint64_t i, plan_t *p) {
-    adb_rng_t r = adb_rng_at(g->o.seed, i, 1);
-    uint64_t  u = adb_rng_next(&r) % 1000000;
+    acctdb_rng_t r = acctdb_rng_at(g->o.seed, i, 1);
     memset(p, 0, sizeof *p);
-    if (u < 700000) {
-        p->cls = CLS_TOKEN, p->data_len = 165;
-    } else if (u < 850000) {
-        p->cls = CLS_EMPTY, p->data_len = 0;
-    } else if (u < 999499) {
-        p->cls = CLS_SMALL, p->data_len = log_uniform(&r, 200, 2048);
-    } else if (u < 999999) {
-        p->cls = CLS_LARGE, p->data_len = log_uniform(&r, 2048, 1 << 20);
-        p->exec = adb_rng_next(&r) % 10 == 0;
-    } else {
-        p->cls = CLS_HUGE, p->data_len = log_uniform(&r, 1 << 20, 10 << 20);
-    }
+    p->m = acctdb_mix_draw(&r);
+    p->data_len = p->m.data_len;
     /* Idle age drawn independently of the size. */
     adb_rng_t a = adb_rng_at(g->o.seed, i, 2);
     p->f = (uint32_t)(adb_rng_next(&a) % g->s);
@@ -100,47 +73,16 @@ pubkey_of(gen_t const *g, uint64_t i, uint8_t out[32]) {
     adb_rng_fill(&r, out, 32);
 }
 
-static uint64_t
-rent_min(uint64_t data_len) {
-    return (128 + data_len) * 3480 * 2;
-}
-
-/* Fills a (owner, lamports, data) for version tag of account i; data goes
- * into buf (p->data_len bytes). */
+/* Fills a (owner, lamports, data: acctdb_mix_account from stream
+ * (i, 100 + tag)) for version tag of account i; data goes into buf
+ * (p->data_len bytes). */
 static void
 version_of(gen_t const *g, uint64_t i, plan_t const *p, uint64_t tag, acctdb_account_t *a,
            uint8_t *buf) {
-    adb_rng_t r = adb_rng_at(g->o.seed, i, 100 + tag);
+    acctdb_rng_t r = acctdb_rng_at(g->o.seed, i, 100 + tag);
     memset(a, 0, sizeof *a);
     pubkey_of(g, i, a->pubkey.b);
-    a->lamports = rent_min(p->data_len) + adb_rng_next(&r) % 1000000000ull + 1;
-    a->rent_epoch = UINT64_MAX;
-    a->data_len = p->data_len;
-    a->data = buf;
-    a->executable = p->exec;
-    switch (p->cls) {
-    case CLS_TOKEN:
-        memcpy(a->owner.b, g->token_program, 32);
-        memset(buf, 0, 165);
-        memcpy(buf, g->mints[adb_rng_next(&r) % MINT_POOL], 32);      /* mint */
-        adb_rng_fill(&r, buf + 32, 32);                               /* owner */
-        adb_store_u64(buf + 64, adb_rng_next(&r) % 1000000000000ull); /* amount */
-        buf[108] = 1;                                                 /* initialized */
-        break;
-    case CLS_EMPTY:
-        break; /* system account: owner all zero */
-    default:
-        memcpy(a->owner.b, p->exec ? g->bpf_loader : g->programs[adb_rng_next(&r) % PROGRAM_POOL],
-               32);
-        /* About a third random bytes in 8-byte runs, the rest zero: it
-         * compresses like real program state, not like noise. */
-        for (uint32_t k = 0; k < p->data_len; k += 8) {
-            uint64_t w = adb_rng_next(&r);
-            uint64_t v = (k < 48 || w % 3 == 0) ? adb_rng_next(&r) : 0;
-            memcpy(buf + k, &v, ADB_MIN(8u, p->data_len - k));
-        }
-        break;
-    }
+    acctdb_mix_account(&p->m, &r, a, buf);
 }
 
 /* ---- the bank: sysvars, the cluster's accounts, its state ------------------
@@ -705,17 +647,6 @@ gen_init(gen_t *g, adb_gen_opts_t const *o, adb_err_t *err) {
     if (!g->o.threads) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         g->o.threads = c > 0 ? (unsigned)c : 1;
-    }
-    adb_base58_decode_32("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", 43, g->token_program);
-    adb_base58_decode_32("BPFLoaderUpgradeab1e11111111111111111111111", 43, g->bpf_loader);
-    adb_base58_decode_32("Sysvar1111111111111111111111111111111111111", 43, g->sysvar_owner);
-    for (int k = 0; k < MINT_POOL; k++) {
-        adb_rng_t r = adb_rng_at(o->seed, (uint64_t)k, 5);
-        adb_rng_fill(&r, g->mints[k], 32);
-    }
-    for (int k = 0; k < PROGRAM_POOL; k++) {
-        adb_rng_t r = adb_rng_at(o->seed, (uint64_t)k, 6);
-        adb_rng_fill(&r, g->programs[k], 32);
     }
     return 0;
 }

@@ -206,22 +206,25 @@ ACCTDB_API int acctdb_snapshot_gen(acctdb_gen_opts_t const *opts, acctdb_gen_res
  * first the system- and token-program accounts of the root (found with
  * acctdb_db_scan, in pubkey order, data up to 64 KiB, up to known_max / 2
  * per owner; only with cfg.owner_index, else the ring starts empty, which
- * changes what a seed gives), then the accounts it creates.  Each store of a batch
- * (stores_min..stores_max, uniform) is
- *   - a new account (new_account_frac) with the mainnet size mix: 70%
- *     165-byte SPL token accounts (owner TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9
- *     Ss623VQ5DA, one of 16 mints at offset 0), 15% 0-byte system-program
- *     accounts, 15% 200 B - 2 KiB accounts of 4 synthetic programs;
+ * changes what a seed gives), then the accounts it creates.  Each store of
+ * a batch (stores_min..stores_max, uniform) is
+ *   - a new account (new_account_frac) drawn from the account mix
+ *     (acctdb_mix_draw and acctdb_mix_account above: 70% 165-byte SPL
+ *     token accounts, 15% 0-byte system-program accounts, 15% 200 B -
+ *     2 KiB program accounts, 0.05% up to 1 MiB, one in a million up to
+ *     10 MiB);
  *   - a closure (close_frac: lamports 0) of an account the workload
  *     created, from the colder half of the ring, which forgets it (an
  *     account found in the database is updated instead);
  *   - else an update of a remembered account, picked with a steep power
  *     law (index = n * u^4: the oldest 1% of the ring gets ~30% of the
  *     updates, the oldest 10% ~56%): new lamports (system), a new amount
- *     (token) or new data (programs).
+ *     (token: the same mint and wallet) or new data (programs); an
+ *     account keeps its size and owner.
  * Sysvars, vote and stake accounts are never touched except by
  * acctdb_db_bank_begin.  Lamports are not conserved: new accounts bring
- * theirs, closures take theirs, system accounts drift by up to 1 SOL.
+ * theirs (the mix's), closures take theirs, system accounts drift by up
+ * to 1 SOL.
  *
  * Metadata.  blockhash and block_id are BLAKE3 of (seed, slot);
  * unix_timestamp is the root's Clock timestamp plus 0.4 s per slot

@@ -26,9 +26,14 @@
  *      slot order; chain[0]'s parent is the root.
  *   2. A side fork's fork point P is the root or in chain[]; it is alive
  *      exactly while P >= root.
- *   3. Every random choice comes from one splitmix64 stream seeded by
- *      opts.seed, consumed in a fixed order: the same root, options and seed
- *      give the same banks. */
+ *   3. Every random choice comes from one stream (acctdb_rng_t) seeded by
+ *      opts.seed, consumed in a fixed order, except a token account's mint
+ *      and wallet, which come from a stream of its pubkey: the same root,
+ *      options and seed give the same banks.
+ *
+ * New accounts are drawn from the account mix (acctdb_mix_draw); an
+ * account's next versions keep its shape (size, owner) and get contents
+ * from acctdb_mix_account. */
 #include "sim/sim.h"
 
 #include "api/api_private.h"
@@ -44,9 +49,6 @@
 #define WL_KNOWN_MAX     (1u << 26)
 #define WL_DISCOVER_DATA (64u << 10) /* discovered accounts' data at most */
 #define WL_LOAD_BATCH    64u
-#define WL_MINTS         16u
-#define WL_PROGRAMS      4u
-#define WL_TOKEN_SZ      165u
 
 void
 acctdb_workload_opts_default(acctdb_workload_opts_t *o) {
@@ -74,23 +76,22 @@ derive(uint8_t out[32], char const *label, uint64_t a, uint64_t b) {
     acctdb_blake3_finalize(&h, out, 32);
 }
 
-static inline void
-put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* ---- the run -------------------------------------------------------------- */
 
-enum { K_SYSTEM = 0, K_TOKEN = 1, K_PROGRAM = 2 /* .. 2 + WL_PROGRAMS - 1 */ };
-#define K_FOUND 0x80 /* flag: found in the database, never closed */
+#define K_FOUND 0x1 /* found in the database, never closed */
+#define K_EXEC  0x2 /* the mix shape's executable */
 
-/* A remembered account: enough to write a plausible next version. */
+/* A remembered account: enough to write a plausible next version.  Its
+ * mix shape is (data_len, cls, flags & K_EXEC, program); an account found
+ * in the database is TOKEN (owned by the token program) or EMPTY (by the
+ * system program), whatever its size. */
 typedef struct known {
     acctdb_pubkey_t pubkey;
     uint64_t        lamports;
     uint32_t        data_len;
-    uint8_t         kind;
+    uint8_t         cls; /* acctdb_mix_class_t */
+    uint8_t         program;
+    uint8_t         flags; /* K_* */
 } known_t;
 
 typedef struct side {
@@ -103,7 +104,7 @@ typedef struct wl {
     acctdb_db_t                  *db;
     acctdb_workload_opts_t const *o;
     acctdb_workload_result_t     *r;
-    adb_rng_t                     rng;
+    acctdb_rng_t                  rng;
     uint64_t                      root;
     uint64_t                     *chain;
     uint32_t                      chain_len;
@@ -113,7 +114,7 @@ typedef struct wl {
     uint32_t                      known_cnt;
     uint64_t                      new_seq;
     int64_t                       ts0; /* Clock timestamp of the starting root */
-    acctdb_pubkey_t               token_program, programs[WL_PROGRAMS], mints[WL_MINTS];
+    acctdb_pubkey_t               token_program;
     /* one batch */
     acctdb_account_t *batch;
     uint64_t         *data_off;
@@ -179,29 +180,30 @@ check_opts(acctdb_workload_opts_t const *o) {
 /* ---- remembered accounts --------------------------------------------------- */
 
 static void
-remember(wl_t *w, acctdb_pubkey_t const *k, uint64_t lamports, uint32_t data_len, uint8_t kind) {
-    known_t x = {*k, lamports, data_len, kind};
-    if (x.kind & K_FOUND) w->r->discovered++;
+remember(wl_t *w, known_t const *x) {
+    if (x->flags & K_FOUND) w->r->discovered++;
     if (w->known_cnt < w->o->known_max) {
-        w->known[w->known_cnt++] = x;
+        w->known[w->known_cnt++] = *x;
         return;
     }
     /* Full: forget a cold one (the hot, older half stays). */
     uint32_t half = w->known_cnt / 2;
-    w->known[half + adb_rng_below(&w->rng, w->known_cnt - half)] = x;
+    w->known[half + acctdb_rng_below(&w->rng, w->known_cnt - half)] = *x;
 }
 
 typedef struct disc_ctx {
     wl_t   *w;
-    uint8_t kind;
+    uint8_t cls;
 } disc_ctx_t;
 
 static int
 disc_cb(void *ctx, acctdb_account_t const *a, uint64_t slot) {
     (void)slot;
     disc_ctx_t *c = ctx;
-    if (a->data_len <= WL_DISCOVER_DATA && !a->executable && c->w->known_cnt < c->w->o->known_max)
-        remember(c->w, &a->pubkey, a->lamports, (uint32_t)a->data_len, c->kind);
+    if (a->data_len <= WL_DISCOVER_DATA && !a->executable && c->w->known_cnt < c->w->o->known_max) {
+        known_t x = {a->pubkey, a->lamports, (uint32_t)a->data_len, c->cls, 0, K_FOUND};
+        remember(c->w, &x);
+    }
     return 0;
 }
 
@@ -212,7 +214,7 @@ discover(wl_t *w) {
     acctdb_pubkey_t const owners[2] = {{{0}}, w->token_program};
     for (int i = 0; i < 2; i++) {
         acctdb_scan_filter_t f = {.owner = owners[i]};
-        disc_ctx_t           c = {w, (uint8_t)(K_FOUND | (i == 0 ? K_SYSTEM : K_TOKEN))};
+        disc_ctx_t           c = {w, i == 0 ? ACCTDB_MIX_EMPTY : ACCTDB_MIX_TOKEN};
         acctdb_pubkey_t      next;
         bool                 more;
         int rc = acctdb_db_scan(w->db, w->root, &f, NULL, w->o->known_max / 2, disc_cb, &c, &next,
@@ -230,7 +232,7 @@ discover(wl_t *w) {
  * entries, at low indices, are the hot ones). */
 static uint32_t
 pick_hot(wl_t *w) {
-    double u = adb_rng_unit(&w->rng);
+    double u = acctdb_rng_unit(&w->rng);
     u = u * u;
     u = u * u;
     uint32_t i = (uint32_t)(u * (double)w->known_cnt);
@@ -255,66 +257,58 @@ arena_take(wl_t *w, size_t *used, size_t n, uint64_t *off_out) {
     return w->arena + *off_out;
 }
 
-/* Token account layout (SPL Token Account, 165 bytes): mint, owner,
- * amount, delegate (COption), state, is_native (COption), delegated
- * amount, close authority (COption). */
-static void
-token_data(wl_t *w, uint8_t *d, acctdb_pubkey_t const *k) {
-    uint64_t ks;
-    memcpy(&ks, k->b, 8);
-    memset(d, 0, WL_TOKEN_SZ);
-    memcpy(d, w->mints[ks % WL_MINTS].b, 32);
-    adb_rng_t os = adb_rng_seed(ks ^ 0x6f776e6572ull); /* the wallet owning it, fixed */
-    adb_rng_fill(&os, d + 32, 32);
-    put_u64(d + 64, adb_rng_below(&w->rng, 1000000000000ull)); /* amount */
-    d[108] = 1;                                                /* initialized */
-}
-
-/* Fills one store of kind x (data in the arena). */
+/* Fills one store of account x (data in the arena): its mix shape, with
+ * contents from acctdb_mix_account.  A token account's mint and wallet
+ * stay (a stream of its pubkey), its amount is new; program data is new;
+ * data of a found account the mix would not make (a system account with
+ * data, a token-program account of another size) is random.  fresh: x is
+ * new and takes the mix's lamports; else the store has x's. */
 static int
-fill(wl_t *w, acctdb_account_t *a, known_t const *x, size_t *used, uint64_t *off, uint64_t slot) {
-    memset(a, 0, sizeof *a);
-    a->pubkey = x->pubkey;
-    a->lamports = x->lamports;
-    a->rent_epoch = UINT64_MAX;
-    a->data_len = x->data_len;
-    uint8_t kind = x->kind & ~K_FOUND;
-    if (kind == K_TOKEN) a->owner = w->token_program;
-    if (kind >= K_PROGRAM) a->owner = w->programs[kind - K_PROGRAM];
-    if (!x->data_len) {
-        *off = UINT64_MAX;
-        return 0;
-    }
-    uint8_t *d = arena_take(w, used, x->data_len, off);
-    if (!d) return oom();
-    if (kind == K_TOKEN && x->data_len == WL_TOKEN_SZ) {
-        token_data(w, d, &x->pubkey);
+fill(wl_t *w, acctdb_account_t *a, known_t *x, bool fresh, size_t *used, uint64_t *off,
+     uint64_t slot) {
+    acctdb_mix_shape_t m = {x->data_len, x->cls, (x->flags & K_EXEC) != 0, x->program};
+    uint8_t           *d = NULL;
+    *off = UINT64_MAX;
+    if (x->data_len && !(d = arena_take(w, used, x->data_len, off))) return oom();
+    uint64_t ks;
+    memcpy(&ks, x->pubkey.b, 8);
+    bool         mix_sized = x->cls == ACCTDB_MIX_TOKEN   ? x->data_len == ACCTDB_MIX_TOKEN_SZ
+                             : x->cls == ACCTDB_MIX_EMPTY ? x->data_len == 0
+                                                          : true;
+    acctdb_rng_t s = x->cls == ACCTDB_MIX_TOKEN
+                         ? acctdb_rng_seed(ks ^ 0x6f776e6572ull) /* mint and wallet: fixed */
+                         : acctdb_rng_seed(slot ^ acctdb_rng_next(&w->rng));
+    if (mix_sized) {
+        acctdb_mix_account(&m, &s, a, d);
     } else {
-        adb_rng_t s = adb_rng_seed(slot ^ adb_rng_next(&w->rng));
-        adb_rng_fill(&s, d, x->data_len);
-        if (x->data_len >= 8) put_u64(d, slot);
+        memset(a, 0, sizeof *a);
+        a->owner = acctdb_mix_owner(&m);
+        a->rent_epoch = UINT64_MAX;
+        a->data_len = x->data_len;
+        a->data = d;
+        acctdb_rng_fill(&s, d, x->data_len);
     }
+    a->pubkey = x->pubkey;
+    if (x->cls == ACCTDB_MIX_TOKEN && mix_sized)
+        adb_store_u64(d + 64, acctdb_rng_below(&w->rng, 1000000000000ull)); /* amount */
+    if (fresh)
+        x->lamports = a->lamports;
+    else
+        a->lamports = x->lamports;
     return 0;
 }
 
+/* A new account of the mix. */
 static void
 new_account(wl_t *w, known_t *x) {
+    memset(x, 0, sizeof *x);
     derive(x->pubkey.b, "acctdb workload account", w->o->seed ^ (w->r->start_root << 20),
            w->new_seq++);
-    uint64_t c = adb_rng_below(&w->rng, 100);
-    if (c < 70) {
-        x->kind = K_TOKEN;
-        x->data_len = WL_TOKEN_SZ;
-        x->lamports = 2039280; /* rent exemption of 165 bytes */
-    } else if (c < 85) {
-        x->kind = K_SYSTEM;
-        x->data_len = 0;
-        x->lamports = 1000000 + adb_rng_below(&w->rng, 100000000000ull);
-    } else {
-        x->kind = (uint8_t)(K_PROGRAM + adb_rng_below(&w->rng, WL_PROGRAMS));
-        x->data_len = 200 + (uint32_t)adb_rng_below(&w->rng, 2048 - 200 + 1);
-        x->lamports = (128 + (uint64_t)x->data_len) * 6960;
-    }
+    acctdb_mix_shape_t m = acctdb_mix_draw(&w->rng);
+    x->data_len = m.data_len;
+    x->cls = m.cls;
+    x->program = (uint8_t)m.program;
+    x->flags = m.executable ? K_EXEC : 0;
 }
 
 /* Builds and stores slot's batch (the bank exists: bank_begin). */
@@ -322,17 +316,17 @@ static int
 store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
     acctdb_workload_opts_t const *o = w->o;
     uint32_t                      n =
-        o->stores_min + (uint32_t)adb_rng_below(&w->rng, o->stores_max - o->stores_min + 1ull);
+        o->stores_min + (uint32_t)acctdb_rng_below(&w->rng, o->stores_max - o->stores_min + 1ull);
     size_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
-        double   u = adb_rng_unit(&w->rng);
+        double   u = acctdb_rng_unit(&w->rng);
         known_t  x;
         uint64_t off;
         int      rc;
         if (!w->known_cnt || u < o->new_account_frac) {
             new_account(w, &x);
-            rc = fill(w, &w->batch[i], &x, &used, &off, slot);
-            remember(w, &x.pubkey, x.lamports, x.data_len, x.kind);
+            rc = fill(w, &w->batch[i], &x, true, &used, &off, slot);
+            remember(w, &x);
             w->r->new_accounts++;
         } else {
             known_t *k = NULL;
@@ -340,9 +334,9 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
                 /* A cold account is closed and forgotten (one found in the
                  * database is updated instead: its lamports stay). */
                 uint32_t half = w->known_cnt / 2;
-                uint32_t c = half + (uint32_t)adb_rng_below(&w->rng, w->known_cnt - half);
+                uint32_t c = half + (uint32_t)acctdb_rng_below(&w->rng, w->known_cnt - half);
                 k = &w->known[c];
-                if (!(k->kind & K_FOUND)) {
+                if (!(k->flags & K_FOUND)) {
                     memset(&w->batch[i], 0, sizeof w->batch[i]);
                     w->batch[i].pubkey = k->pubkey;
                     w->data_off[i] = UINT64_MAX;
@@ -352,14 +346,14 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
                 }
             }
             if (!k) k = &w->known[pick_hot(w)];
-            if ((k->kind & ~K_FOUND) == K_SYSTEM) {
+            if (k->cls == ACCTDB_MIX_EMPTY) {
                 /* lamports move: +-1 SOL at most, never below 0.001 SOL */
-                uint64_t d = adb_rng_below(&w->rng, 1000000000ull);
-                k->lamports = adb_rng_next(&w->rng) & 1 || k->lamports < 1000000 + d
+                uint64_t d = acctdb_rng_below(&w->rng, 1000000000ull);
+                k->lamports = acctdb_rng_next(&w->rng) & 1 || k->lamports < 1000000 + d
                                   ? k->lamports + d
                                   : k->lamports - d;
             }
-            rc = fill(w, &w->batch[i], k, &used, &off, slot);
+            rc = fill(w, &w->batch[i], k, false, &used, &off, slot);
             w->r->updates++;
         }
         if (rc) return rc;
@@ -380,7 +374,7 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
  * tip of a live side fork. */
 static uint64_t
 live_slot(wl_t *w) {
-    uint64_t c = adb_rng_below(&w->rng, 1ull + w->chain_len + w->side_cnt);
+    uint64_t c = acctdb_rng_below(&w->rng, 1ull + w->chain_len + w->side_cnt);
     if (c == 0) return w->root;
     if (c <= w->chain_len) return w->chain[c - 1];
     return w->side[c - 1 - w->chain_len].tip;
@@ -481,16 +475,16 @@ one_slot(wl_t *w, uint64_t slot) {
     uint32_t                      k = 0;
     bool                          fork_wins = false;
     if (o->forks > 1 && w->chain_len && w->side_cnt + 1 < o->forks &&
-        adb_rng_unit(&w->rng) < o->fork_frac) {
+        acctdb_rng_unit(&w->rng) < o->fork_frac) {
         where = 1;
         parent = w->chain_len >= 2 ? w->chain[w->chain_len - 2] : w->root;
-        fork_wins = adb_rng_next(&w->rng) & 1;
+        fork_wins = acctdb_rng_next(&w->rng) & 1;
     } else if (w->side_cnt) {
         uint32_t growing = 0;
         for (uint32_t i = 0; i < w->side_cnt; i++)
             growing += w->side[i].more > 0;
-        if (growing && adb_rng_next(&w->rng) & 1) {
-            uint32_t pick = (uint32_t)adb_rng_below(&w->rng, growing);
+        if (growing && acctdb_rng_next(&w->rng) & 1) {
+            uint32_t pick = (uint32_t)acctdb_rng_below(&w->rng, growing);
             for (k = 0; k < w->side_cnt; k++)
                 if (w->side[k].more && !pick--) break;
             where = 2;
@@ -511,7 +505,7 @@ one_slot(wl_t *w, uint64_t slot) {
         side_t *s = &w->side[w->side_cnt++];
         s->point = parent;
         s->banks = 1;
-        s->more = (uint32_t)adb_rng_below(&w->rng, 4);
+        s->more = (uint32_t)acctdb_rng_below(&w->rng, 4);
         if (fork_wins) {
             /* The new sibling takes over the tip; the old tip loses. */
             s->tip = tip;
@@ -567,10 +561,6 @@ acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
     out->first_slot = w.root + 1;
     out->last_slot = w.root;
     acctdb_base58_decode_32("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", w.token_program.b);
-    for (uint32_t i = 0; i < WL_PROGRAMS; i++)
-        derive(w.programs[i].b, "acctdb workload program", i, 0);
-    for (uint32_t i = 0; i < WL_MINTS; i++)
-        derive(w.mints[i].b, "acctdb workload mint", i, 0);
     w.chain = adb_malloc(((size_t)o->root_lag + 2) * sizeof *w.chain);
     w.known = adb_malloc((size_t)o->known_max * sizeof *w.known);
     w.batch = adb_malloc(((size_t)o->stores_max + 1) * sizeof *w.batch);

@@ -22,10 +22,13 @@
  * The trace, generated once from the seed and replayed identically on each
  * engine (every engine runs in its own child process):
  *   per slot, 2,000..5,000 stores: 80% to a hot 10% of the snapshot's keys,
- *   16.5% uniform over all keys, 3% new accounts (165-byte token accounts,
- *   a tenth empty system accounts), 0.5% closes (zero lamports; peers
- *   delete); an account keeps its owner and data size (accounts over
- *   10 KiB are not written);
+ *   16.5% uniform over all keys, 3% new accounts, 0.5% closes (zero
+ *   lamports; peers delete); an account keeps its owner and data size
+ *   (accounts over 10 KiB are not written); a new account, and a closed
+ *   key stored again, takes its size and owner from the account mix that
+ *   made the snapshot (acctdb_mix_draw, redrawn above 10 KiB: 70% 165-byte
+ *   token accounts, 15% empty system accounts, 15% 200 B - 2 KiB program
+ *   accounts);
  *   then 20 loads per store, skewed the same way, at the newest slot;
  *   roots lag 32 slots.
  * acctdb: acctdb_db_bank_begin + acctdb_db_store (the slot's batch) +
@@ -79,6 +82,9 @@
 #define VAL_HDR      49 /* peer value: lamports, rent_epoch, owner, executable */
 #define DATA_MAX     (10u << 20)
 #define MAX_OWNERS   65535u
+
+/* The purposes of the trace's generator streams (acctdb_rng_at). */
+enum { RNG_TRACE = 1, RNG_DATA = 2, RNG_BATCH = 3 };
 
 enum { E_ACCTDB, E_LMDB, E_ROCKSDB, E_SQLITE, E_CNT };
 static char const *const k_names[E_CNT] = {"acctdb", "lmdb", "rocksdb", "sqlite"};
@@ -205,7 +211,7 @@ typedef struct trace {
     uint16_t        *kown;  /* current owner */
     uint8_t         *klive; /* live now (generation state) */
     acctdb_pubkey_t *owners;
-    uint32_t         n_owners, own_token, own_system;
+    uint32_t         n_owners;
     /* per slot: stores st[st_off[s] .. st_off[s+1]), loads 20x as many in
      * each of three streams: l1 mixed singles, l2 165-byte batched, l3
      * mixed batched */
@@ -276,15 +282,29 @@ hot_key(trace_t const *t, uint64_t j) {
 /* A key drawn from the skewed distribution: 80% hot, the rest uniform over
  * every key made so far. */
 static inline uint32_t
-draw_key(trace_t const *t, uint64_t *r) {
-    uint64_t x = rng_next(r);
+draw_key(trace_t const *t, acctdb_rng_t *r) {
+    uint64_t x = acctdb_rng_next(r);
     if (x % 1000 < 800) return hot_key(t, (x >> 16) % t->n_hot);
     return (uint32_t)((x >> 16) % t->n_keys);
 }
 
+/* Key `key` becomes a live account of the mix: data size and owner from
+ * acctdb_mix_draw, redrawn while above STORE_MAX_SZ. */
+static void
+new_account(trace_t *t, uint32_t key, acctdb_rng_t *r) {
+    acctdb_mix_shape_t m;
+    do
+        m = acctdb_mix_draw(r);
+    while (m.data_len > STORE_MAX_SZ);
+    acctdb_pubkey_t owner = acctdb_mix_owner(&m);
+    t->klen[key] = m.data_len;
+    t->kown[key] = (uint16_t)owner_id(t, &owner);
+    t->klive[key] = 1;
+}
+
 static void
 trace_gen(trace_t *t, uint32_t slots, uint64_t seed) {
-    uint64_t r = seed * 0x9E3779B97F4A7C15ull + 12345;
+    acctdb_rng_t r = acctdb_rng_at(seed, 0, RNG_TRACE);
     t->slots = slots;
     t->seed = seed;
     t->n_hot = t->n0 / (100 / HOT_PCT);
@@ -300,23 +320,20 @@ trace_gen(trace_t *t, uint32_t slots, uint64_t seed) {
     uint64_t ns = 0, nl = 0;
     for (uint32_t s = 0; s < slots; s++) {
         t->st_off[s] = ns;
-        uint32_t n = 2000 + (uint32_t)(rng_next(&r) % 3001);
+        uint32_t n = 2000 + (uint32_t)acctdb_rng_below(&r, 3001);
         for (uint32_t i = 0; i < n; i++) {
             sop_t   *o = &t->st[ns++];
-            uint64_t x = rng_next(&r), k = x % 1000;
+            uint64_t k = acctdb_rng_below(&r, 1000);
             uint32_t key;
             if (k < 30) { /* a new account */
                 key = t->n_keys++;
-                rng_fill(&r, t->keys[key].b, 32);
-                bool token = rng_next(&r) % 10 != 0;
-                t->klen[key] = token ? 165 : 0;
-                t->kown[key] = (uint16_t)(token ? t->own_token : t->own_system);
-                t->klive[key] = 1;
+                acctdb_rng_fill(&r, t->keys[key].b, 32);
+                new_account(t, key, &r);
             } else if (k < 35) { /* a close, of an account outside the hot set */
-                key = (uint32_t)(rng_next(&r) % t->n_keys);
+                key = (uint32_t)acctdb_rng_below(&r, t->n_keys);
                 for (int tries = 0; tries < 16 && (!t->klive[key] || t->klen[key] > STORE_MAX_SZ);
                      tries++)
-                    key = (uint32_t)(rng_next(&r) % t->n_keys);
+                    key = (uint32_t)acctdb_rng_below(&r, t->n_keys);
                 if (t->klive[key] && t->klen[key] <= STORE_MAX_SZ) {
                     *o = (sop_t){key, 0, 0, t->kown[key]};
                     t->klive[key] = 0;
@@ -328,12 +345,9 @@ trace_gen(trace_t *t, uint32_t slots, uint64_t seed) {
                     key = draw_key(t, &r);
                 if (t->klen[key] > STORE_MAX_SZ) key = hot_key(t, 0), t->klen[key] = 165;
             }
-            if (!t->klive[key]) { /* re-opened: a new token account */
-                t->klen[key] = 165;
-                t->kown[key] = (uint16_t)t->own_token;
-                t->klive[key] = 1;
-            }
-            *o = (sop_t){key, t->klen[key], 890880 + rng_next(&r) % 100000000000ull, t->kown[key]};
+            if (!t->klive[key]) new_account(t, key, &r); /* a closed key stored again */
+            *o = (sop_t){key, t->klen[key], 890880 + acctdb_rng_below(&r, 100000000000ull),
+                         t->kown[key]};
         }
         /* Loads at this slot, after its stores. */
         t->ld_off[s] = nl;
@@ -357,7 +371,7 @@ slot_batch(trace_t const *t, uint32_t s, acctdb_account_t *a, uint8_t *arena) {
     size_t n = (size_t)(t->st_off[s + 1] - t->st_off[s]), used = 0;
     for (size_t i = 0; i < n; i++) {
         sop_t const *o = &t->st[t->st_off[s] + i];
-        uint64_t     r = t->seed ^ ((uint64_t)s << 32) ^ i;
+        acctdb_rng_t r = acctdb_rng_at(t->seed, (uint64_t)s << 32 | i, RNG_DATA);
         a[i] = (acctdb_account_t){.pubkey = t->keys[o->key],
                                   .owner = t->owners[o->owner],
                                   .lamports = o->lamports,
@@ -365,7 +379,7 @@ slot_batch(trace_t const *t, uint32_t s, acctdb_account_t *a, uint8_t *arena) {
                                   .data_len = o->data_len,
                                   .data = arena + used,
                                   .executable = false};
-        rng_fill(&r, arena + used, o->data_len);
+        acctdb_rng_fill(&r, arena + used, o->data_len);
         used += o->data_len;
     }
     return n;
@@ -495,7 +509,7 @@ run_trace(run_args_t const *ra, res_t *r) {
     acctdb_pubkey_t  *bkeys = xcalloc(BATCH_MAX, sizeof *bkeys);
     acctdb_account_t *bout = xcalloc(BATCH_MAX, sizeof *bout);
     int              *brc = xcalloc(BATCH_MAX, sizeof *brc);
-    uint64_t          brng = t->seed ^ 0xB47C4ull;
+    acctdb_rng_t      brng = acctdb_rng_at(t->seed, 0, RNG_BATCH);
     double            report = now_s();
     FILE             *dbg = NULL;
     if (getenv("BENCH_DB_TRACE_OUT")) {
@@ -564,7 +578,7 @@ run_trace(run_args_t const *ra, res_t *r) {
             double          bt = 0;
             uint64_t        bf = 0;
             for (uint64_t i = 0; i < nl;) {
-                size_t m = BATCH_MIN + (size_t)(rng_next(&brng) % (BATCH_MAX - BATCH_MIN + 1));
+                size_t m = BATCH_MIN + (size_t)acctdb_rng_below(&brng, BATCH_MAX - BATCH_MIN + 1);
                 if (m > nl - i) m = (size_t)(nl - i);
                 for (size_t j = 0; j < m; j++)
                     bkeys[j] = t->keys[lk[i + j]];
@@ -636,8 +650,8 @@ adb_slot_write(engine_t *e, uint64_t slot, uint64_t parent, acctdb_account_t con
         return rc;
     }
     acctdb_bank_meta_t m = {.signature_count = n, .unix_timestamp = 1700000000};
-    uint64_t           x = slot;
-    rng_fill(&x, m.blockhash.b, 32);
+    acctdb_rng_t       x = acctdb_rng_seed(slot);
+    acctdb_rng_fill(&x, m.blockhash.b, 32);
     rc = acctdb_db_freeze(db, slot, &m, NULL);
     double t3 = now_s();
     if (rc) adb_err(e, db, "freeze", rc);
@@ -1633,10 +1647,6 @@ main(int argc, char **argv) {
     g_own_cap = 1u << 17;
     g_own_hash = xcalloc(g_own_cap, sizeof *g_own_hash);
     t.owners = xcalloc(MAX_OWNERS + 1, sizeof *t.owners);
-    acctdb_pubkey_t token, system = {{0}};
-    acctdb_base58_decode_32("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", token.b);
-    t.own_token = owner_id(&t, &token);
-    t.own_system = owner_id(&t, &system);
     warm_dir("snapshot store", snapdir);
     collect_t cc = {&t, si.live_accounts, true, {{0}}};
     acctdb_base58_decode_32("Sysvar1111111111111111111111111111111111111", cc.sysvar.b);

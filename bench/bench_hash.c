@@ -194,7 +194,7 @@ main(int argc, char **argv) {
         }
     }
     size_t const big = big_mb << 20;
-    uint64_t     seed = 0x5EED1234ull;
+    acctdb_rng_t rng = acctdb_rng_seed(0x5EED1234ull);
 
     /* The big input: a file under $TMPDIR, read back into RAM (which also
      * warms the page cache for b3sum). */
@@ -205,7 +205,7 @@ main(int argc, char **argv) {
     if (fd < 0) die(path);
     uint8_t *buf = malloc(big + 64);
     if (!buf) die("malloc");
-    rng_fill(&seed, buf, big);
+    acctdb_rng_fill(&rng, buf, big);
     for (size_t off = 0; off < big;) {
         ssize_t w = write(fd, buf + off, big - off < (1u << 20) ? big - off : (1u << 20));
         if (w <= 0) die("write");
@@ -224,18 +224,18 @@ main(int argc, char **argv) {
     acctdb_account_t *acc = calloc(LT_ACCT_CNT, sizeof *acc);
     uint8_t          *data = malloc((size_t)LT_ACCT_CNT * LT_DATA_SZ);
     if (!acc || !data) die("malloc");
-    rng_fill(&seed, data, (size_t)LT_ACCT_CNT * LT_DATA_SZ);
+    acctdb_rng_fill(&rng, data, (size_t)LT_ACCT_CNT * LT_DATA_SZ);
     for (size_t i = 0; i < LT_ACCT_CNT; i++) {
-        rng_fill(&seed, acc[i].pubkey.b, 32);
-        rng_fill(&seed, acc[i].owner.b, 32);
-        acc[i].lamports = 1 + rng_next(&seed) % 1000000000000ull;
+        acctdb_rng_fill(&rng, acc[i].pubkey.b, 32);
+        acctdb_rng_fill(&rng, acc[i].owner.b, 32);
+        acc[i].lamports = 1 + acctdb_rng_next(&rng) % 1000000000000ull;
         acc[i].data = data + i * LT_DATA_SZ;
         acc[i].data_len = LT_DATA_SZ;
     }
 
     /* Let the core reach its working clock before the first figure. */
     for (double t0 = now_s(); now_s() - t0 < 0.3;)
-        g_sink ^= (uint8_t)rng_next(&seed);
+        g_sink ^= (uint8_t)acctdb_rng_next(&rng);
 
     /* The headline: b3sum and our best implementation on the same 1 GiB,
      * alternated so that both see the same machine, best of HEAD_REPS. */

@@ -8,7 +8,7 @@ uses nothing but the Python standard library plus the external programs
 standard library), and shares no code with the C implementation.
 
 Usage:
-    oracle.py [--json] [--list] FULL_ARCHIVE [INCREMENTAL_ARCHIVE]
+    oracle.py [--json] [--list] [--genesis GENESIS_BIN] FULL_ARCHIVE [INCREMENTAL_ARCHIVE]
 
 Exit status: 0 every applicable check passed, 1 a check failed,
 2 malformed input or bad usage, 3 internal error (a bug in this script).
@@ -21,6 +21,7 @@ import argparse
 import base64
 import hashlib
 import json
+import math
 import os
 import re
 import struct
@@ -632,6 +633,9 @@ def read_extra_fields(r):
     e["versioned_epoch_stakes"] = r.default_on_eof(
         lambda: r.seq(lambda: (r.u64(), read_versioned_epoch_stakes(r))), [])
     e["accounts_lt_hash"] = r.default_on_eof(lambda: r.option(lambda: r.take(2048)), None)
+    # Whether the block_id field is on the wire at all (even as None): the
+    # mark of an Agave 4.1+ writer, which also zeroes the unused bank fields.
+    e["block_id_field"] = not r.at_eof()
     e["block_id"] = r.default_on_eof(lambda: r.option(r.hash32), None)
     return e
 
@@ -987,6 +991,884 @@ def bank_hash(bank, lt_bytes):
 
 
 # ---------------------------------------------------------------------------
+# Bank checks: what real loaders demand of a snapshot's bank fields, epoch
+# stakes, stakes cache and sysvar accounts.  Rules restated from the notes on
+# Agave (new_from_snapshot, verify_epoch_stakes, the stakes cache load), Sig
+# (BankFields.validate, its stakes check) and Firedancer (manifest parser and
+# validation, sysvar restore) in /tmp/facts (bank_lifecycle.md "BL",
+# stakes.md "ST", loader_checks.md "LC"), and FORMAT.md §3 and §8.  Each check
+# is one named line: True (pass), False (fail) or None (skipped, with why).
+# ---------------------------------------------------------------------------
+
+VOTE_PROGRAM = b58decode("Vote111111111111111111111111111111111111111")
+STAKE_PROGRAM = b58decode("Stake11111111111111111111111111111111111111")
+FEATURE_PROGRAM = b58decode("Feature111111111111111111111111111111111111")
+SYSVAR_OWNER = b58decode("Sysvar1111111111111111111111111111111111111")
+SYSVAR_CLOCK = b58decode("SysvarC1ock11111111111111111111111111111111")
+SYSVAR_EPOCH_SCHEDULE = b58decode("SysvarEpochSchedu1e111111111111111111111111")
+SYSVAR_RENT = b58decode("SysvarRent111111111111111111111111111111111")
+SYSVAR_SLOT_HASHES = b58decode("SysvarS1otHashes111111111111111111111111111")
+SYSVAR_SLOT_HISTORY = b58decode("SysvarS1otHistory11111111111111111111111111")
+SYSVAR_STAKE_HISTORY = b58decode("SysvarStakeHistory1111111111111111111111111")
+SYSVAR_RECENT_BLOCKHASHES = b58decode("SysvarRecentB1ockHashes11111111111111111111")
+# Feature reduce_stake_warmup_cooldown: from its activation epoch on, the
+# warm-up/cool-down rate is 0.09 instead of 0.25 (ST §7).
+FEATURE_REDUCE_WARMUP = b58decode("GwtDQBghCTBgmX2cpEGNPxTEBUTQRaDMGTr5qychdGMj")
+
+BANK_CHECK_NAMES = (
+    "max tick height", "tick height", "epoch schedule", "epoch",
+    "genesis creation time", "ticks per slot", "ns per slot", "slots per year",
+    "epoch schedule vs genesis", "rent collector", "ancestors", "legacy epoch stakes",
+    "epoch stakes", "epoch stakes contents", "stakes cache", "blockhash queue", "block id",
+    "Clock sysvar", "SlotHashes sysvar", "SlotHistory sysvar", "EpochSchedule sysvar",
+    "Rent sysvar", "StakeHistory sysvar", "RecentBlockhashes sysvar",
+)
+
+MAX_ANCESTORS = 8192                     # Firedancer's parser bound (LC §3.1)
+MAX_EPOCH_STAKES_ENTRIES = 6             # Firedancer (LC §3.1)
+MAX_BLOCKHASH_QUEUE = 301                # max_age 300 + 1 (BL §4, LC §5)
+RECENT_BLOCKHASHES_MAX = 150             # BL §2
+SLOT_HASHES_MAX = 512
+STAKE_HISTORY_MAX = 512
+SLOT_HISTORY_BITS = 1 << 20
+# Fixed account sizes of the list sysvars (BL §2: max(size_of, serialized)).
+SLOT_HASHES_SIZE = 8 + SLOT_HASHES_MAX * 40
+STAKE_HISTORY_SIZE = 8 + STAKE_HISTORY_MAX * 32
+RECENT_BLOCKHASHES_SIZE = 8 + RECENT_BLOCKHASHES_MAX * 40
+SLOT_HISTORY_SIZE = 1 + 8 + SLOT_HISTORY_BITS // 8 + 8 + 8
+
+
+# -- genesis.bin (FORMAT.md §8) ---------------------------------------------
+
+def parse_genesis(data):
+    """The GenesisConfig fields the bank checks compare with."""
+    r = Bincode(data, "genesis")
+    g = {"creation_time": r.i64()}
+    r.seq(lambda: (r.hash32(), read_account(r)))                  # accounts
+    r.seq(lambda: (r.byte_vec(), r.hash32()))                      # native instruction processors
+    r.seq(lambda: (r.hash32(), read_account(r)))                  # rewards pools
+    g["ticks_per_slot"] = r.u64()
+    r.u64()                                                        # unused
+    secs, nanos = r.u64(), r.u32()                                 # poh_config.target_tick_duration
+    g["tick_ns"] = secs * 1_000_000_000 + nanos
+    r.option(r.u64)                                                # target_tick_count
+    g["hashes_per_tick"] = r.option(r.u64)
+    r.u64()                                                        # backwards compat
+    read_fee_rate_governor(r)
+    g["rent"] = read_rent(r)
+    read_inflation(r)
+    g["epoch_schedule"] = read_epoch_schedule(r)
+    g["cluster_type"] = r.u32()
+    if r.remaining():
+        raise OracleError(f"genesis: {r.remaining()} bytes after cluster_type")
+    return g
+
+
+def load_genesis(path):
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise OracleError(f"cannot open genesis {path}: {exc}") from exc
+    return parse_genesis(data)
+
+
+# -- EpochSchedule math (BL §3b) --------------------------------------------
+
+MIN_SLOTS_PER_EPOCH = 32
+
+
+def next_power_of_two(n):
+    """u64::next_power_of_two: the smallest power of two >= n (1 for 0)."""
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
+def trailing_zeros(n):
+    return (n & -n).bit_length() - 1 if n else 64
+
+
+def epoch_schedule_custom(slots_per_epoch, offset, warmup):
+    """EpochSchedule::custom(spe, offset, warmup), spe >= 32."""
+    if warmup:
+        p = next_power_of_two(slots_per_epoch)
+        first_normal_epoch = max(trailing_zeros(p) - trailing_zeros(MIN_SLOTS_PER_EPOCH), 0)
+        first_normal_slot = ((1 << first_normal_epoch) - 1) * MIN_SLOTS_PER_EPOCH
+    else:
+        first_normal_epoch = first_normal_slot = 0
+    return {"slots_per_epoch": slots_per_epoch, "leader_schedule_slot_offset": offset,
+            "warmup": bool(warmup), "first_normal_epoch": first_normal_epoch,
+            "first_normal_slot": first_normal_slot}
+
+
+def epoch_and_slot_index(es, slot):
+    """get_epoch_and_slot_index on the schedule as given (not re-derived)."""
+    if slot < es["first_normal_slot"]:
+        epoch = trailing_zeros(next_power_of_two(slot + MIN_SLOTS_PER_EPOCH + 1)) \
+            - trailing_zeros(MIN_SLOTS_PER_EPOCH) - 1
+        epoch_len = 1 << (epoch + trailing_zeros(MIN_SLOTS_PER_EPOCH))
+        return epoch, slot - (epoch_len - MIN_SLOTS_PER_EPOCH)
+    since = slot - es["first_normal_slot"]
+    spe = es["slots_per_epoch"]
+    if spe == 0:
+        return es["first_normal_epoch"], 0
+    return es["first_normal_epoch"] + since // spe, since % spe
+
+
+def epoch_of(es, slot):
+    return epoch_and_slot_index(es, slot)[0]
+
+
+def leader_schedule_epoch(es, slot):
+    if slot < es["first_normal_slot"]:
+        return epoch_of(es, slot) + 1
+    spe = es["slots_per_epoch"]
+    shifted = slot - es["first_normal_slot"] + es["leader_schedule_slot_offset"]
+    return es["first_normal_epoch"] + (shifted // spe if spe else 0)
+
+
+# -- f64 helpers with Rust's semantics ---------------------------------------
+
+def f64_div(a, b):
+    """a / b as IEEE doubles (Python raises on division by zero)."""
+    if b != 0.0:
+        return a / b
+    if a != a or a == 0.0:
+        return float("nan")
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def f64_to_u64(x):
+    """Rust `x as u64`: toward zero, saturating, NaN to 0."""
+    if x != x or x <= 0.0:
+        return 0
+    if x >= 18446744073709551616.0:
+        return U64_MAX
+    return int(x)
+
+
+def f64_bits(x):
+    return struct.pack("<d", x)
+
+
+SECONDS_PER_YEAR = 365.242_199 * 24.0 * 60.0 * 60.0
+
+
+def years_as_slots(years, tick_ns, ticks_per_slot):
+    """solana_time_utils::years_as_slots, in its evaluation order (BL §6)."""
+    return f64_div((years * SECONDS_PER_YEAR) * f64_div(1_000_000_000.0, float(tick_ns)),
+                   float(ticks_per_slot))
+
+
+# -- vote accounts (ST §6.1-§6.4) ---------------------------------------------
+
+VOTE_STATE_V3_SIZE = 3762        # also V4's
+VOTE_STATE_V1_14_11_SIZE = 3731
+PRIOR_VOTERS_SIZE = 32 * 48 + 8 + 1
+MAX_VOTE_LIST = 255              # the view keeps list lengths in a u8
+
+
+def parse_vote_state(data):
+    """VoteStateView::try_new: the version (1 V1_14_11, 2 V3, 3 V4), the node
+    pubkey and the authorized voters [(epoch, voter)] in wire order, or None
+    when the data does not parse as any accepted version."""
+    r = Bincode(data, "vote state")
+    try:
+        version = r.u32()
+        if version not in (1, 2, 3):
+            return None
+        node = r.hash32()
+        r.hash32()                                       # authorized withdrawer
+        if version == 3:
+            r.take(32 + 32 + 2 + 2 + 8)                  # collectors, commissions, pending rewards
+            bls = r.u8()
+            if bls > 1:
+                return None
+            if bls:
+                r.take(48)
+            vote_size = 13
+        else:
+            r.u8()                                       # commission
+            vote_size = 12 if version == 1 else 13       # Lockout / LandedVote
+
+        def bounded_len():
+            n = r.u64()
+            if n > MAX_VOTE_LIST:
+                raise OracleError("vote state: list too long")
+            return n
+
+        r.take(bounded_len() * vote_size)                # votes
+        root = r.u8()
+        if root > 1:
+            return None
+        if root:
+            r.u64()
+        voters = [(r.u64(), r.hash32()) for _ in range(bounded_len())]
+        if version != 3:
+            r.take(PRIOR_VOTERS_SIZE)
+        r.take(bounded_len() * 24)                       # epoch credits
+        r.take(16)                                       # last timestamp
+    except OracleError:
+        return None
+    return {"version": version, "node": node, "authorized_voters": voters}
+
+
+def authorized_voter(vote_state, epoch):
+    """The voter whose entry has the largest epoch <= epoch, or None."""
+    for entry_epoch, voter in reversed(vote_state["authorized_voters"]):
+        if entry_epoch <= epoch:
+            return voter
+    return None
+
+
+def vote_size_and_initialized(data):
+    """VoteStateVersions::is_correct_size_and_initialized (ST §6.2)."""
+    n = len(data)
+    if n == VOTE_STATE_V3_SIZE and data[:4] == b"\3\0\0\0":
+        return True
+    if n == VOTE_STATE_V3_SIZE and any(data[4:118]):
+        return True
+    return n == VOTE_STATE_V1_14_11_SIZE and any(data[4:86])
+
+
+def vote_account_decodes(owner, data):
+    """VoteAccount::try_from: owned by the vote program and the view parses."""
+    return owner == VOTE_PROGRAM and parse_vote_state(data) is not None
+
+
+# -- stake accounts (ST §6.5) -------------------------------------------------
+
+STAKE_TAG_STAKE = 2
+STAKE_META_END = 4 + 120
+STAKE_BINCODE_LEN = STAKE_META_END + 72 + 1       # Meta, Stake, StakeFlags
+
+
+def stake_account_delegation(owner, data):
+    """StakeAccount<Delegation>::try_from: the Delegation of a stake-program
+    account in state Stake (tag 2), as {voter_pubkey, stake, activation_epoch,
+    deactivation_epoch, reserved (the raw 8 bytes)}; None otherwise."""
+    if owner != STAKE_PROGRAM or len(data) < 4:
+        return None
+    tag = struct.unpack_from("<I", data)[0]
+    if tag != STAKE_TAG_STAKE or len(data) < STAKE_BINCODE_LEN:
+        return None
+    o = STAKE_META_END
+    stake, act, deact = struct.unpack_from("<QQQ", data, o + 32)
+    return {"voter_pubkey": data[o:o + 32], "stake": stake, "activation_epoch": act,
+            "deactivation_epoch": deact, "reserved": data[o + 56:o + 64]}
+
+
+def manifest_delegation(d):
+    """A manifest Delegation in the same shape (the f64 as its raw bytes)."""
+    return {"voter_pubkey": d["voter_pubkey"], "stake": d["stake"],
+            "activation_epoch": d["activation_epoch"], "deactivation_epoch": d["deactivation_epoch"],
+            "reserved": f64_bits(d["warmup_cooldown_rate"])}
+
+
+# -- stake activation, legacy f64 algorithm (ST §1.2) -------------------------
+
+def warmup_cooldown_rate(epoch, new_rate_activation_epoch):
+    limit = U64_MAX if new_rate_activation_epoch is None else new_rate_activation_epoch
+    return 0.25 if epoch < limit else 0.09
+
+
+def _effective_and_activating(d, target, history, nrae):
+    total = d["stake"]
+    act, deact = d["activation_epoch"], d["deactivation_epoch"]
+    if act == U64_MAX:                       # bootstrap stake: always effective
+        return total, 0
+    if act == deact:                         # activated and deactivated at once
+        return 0, 0
+    if target == act:
+        return 0, total
+    if target < act:
+        return 0, 0
+    prev = history.get(act)
+    if prev is None:                         # fell out of the history: fully effective
+        return total, 0
+    prev_epoch, effective = act, 0
+    while True:
+        cur = prev_epoch + 1
+        if prev[1] == 0:                     # nothing was activating
+            break
+        weight = float(total - effective) / float(prev[1])
+        newly = f64_to_u64(weight * (float(prev[0]) * warmup_cooldown_rate(cur, nrae)))
+        effective += max(1, newly)
+        if effective >= total:
+            effective = total
+            break
+        if cur >= target or cur >= deact:
+            break
+        nxt = history.get(cur)
+        if nxt is None:
+            break
+        prev_epoch, prev = cur, nxt
+    return effective, total - effective
+
+
+def stake_status(d, target, history, nrae=None):
+    """Delegation::stake_activating_and_deactivating: (effective, activating,
+    deactivating) at epoch `target`.  history: epoch -> (effective,
+    activating, deactivating); looked up by exact epoch (the same as Agave's
+    index lookup for the contiguous histories banks keep).  nrae: the epoch
+    the 9% warm-up/cool-down rate starts (None: 25% forever)."""
+    effective, activating = _effective_and_activating(d, target, history, nrae)
+    deact = d["deactivation_epoch"]
+    if target < deact:
+        return effective, activating, 0
+    if target == deact:
+        return effective, 0, effective
+    prev = history.get(deact)
+    if prev is None:
+        return 0, 0, 0
+    prev_epoch, current = deact, effective
+    while True:
+        cur = prev_epoch + 1
+        if prev[2] == 0:
+            break
+        weight = float(current) / float(prev[2])
+        gone = f64_to_u64(weight * (float(prev[0]) * warmup_cooldown_rate(cur, nrae)))
+        current = max(current - max(1, gone), 0)
+        if current == 0 or cur >= target:
+            break
+        nxt = history.get(cur)
+        if nxt is None:
+            break
+        prev_epoch, prev = cur, nxt
+    return current, 0, current
+
+
+def effective_stake(d, target, history, nrae=None):
+    return stake_status(d, target, history, nrae)[0]
+
+
+# -- sysvar decoders (BL §2) ---------------------------------------------------
+
+def decode_clock(data):
+    if len(data) < 40:
+        raise OracleError(f"Clock: {len(data)} bytes, needs 40")
+    slot, epoch_start, epoch, lse, unix = struct.unpack_from("<QqQQq", data)
+    return {"slot": slot, "epoch_start_timestamp": epoch_start, "epoch": epoch,
+            "leader_schedule_epoch": lse, "unix_timestamp": unix}
+
+
+def decode_epoch_schedule(data):
+    return read_epoch_schedule(Bincode(data, "EpochSchedule sysvar"))
+
+
+def decode_rent(data):
+    r = Bincode(data, "Rent sysvar")
+    return {"lamports_per_byte_year": r.u64(), "threshold_bits": r.take(8), "burn_percent": r.u8()}
+
+
+def decode_list(data, what, item_size, max_items):
+    r = Bincode(data, what)
+    n = r.u64()
+    if n > max_items:
+        raise OracleError(f"{what}: {n} entries, more than {max_items}")
+    return [r.take(item_size) for _ in range(n)]
+
+
+def decode_slot_history(data):
+    r = Bincode(data, "SlotHistory sysvar")
+    words = r.option(lambda: r.seq(r.u64))
+    bits = r.u64()
+    next_slot = r.u64()
+    words = words or []
+    if bits > len(words) * 64:
+        raise OracleError(f"SlotHistory sysvar: {bits} bits in {len(words)} words")
+    return {"words": words, "bits": bits, "next_slot": next_slot}
+
+
+def slot_history_has(sh, slot):
+    """Found: inside [next_slot - bits, next_slot - 1] with its bit set."""
+    newest = sh["next_slot"] - 1
+    if sh["bits"] == 0 or slot > newest or slot < max(sh["next_slot"] - sh["bits"], 0):
+        return False
+    i = slot % sh["bits"]
+    return (sh["words"][i // 64] >> (i % 64)) & 1 == 1
+
+
+# -- the checks ----------------------------------------------------------------
+
+def short(pubkey):
+    return b58encode(pubkey)
+
+
+def schedule_fields(es):
+    return (es["slots_per_epoch"], es["leader_schedule_slot_offset"], bool(es["warmup"]),
+            es["first_normal_epoch"], es["first_normal_slot"])
+
+
+def rent_fields(rent):
+    return (rent["lamports_per_byte_year"], f64_bits(rent["exemption_threshold"]),
+            rent["burn_percent"])
+
+
+class BankCheck:
+    """One bank (manifest) over its live accounts."""
+
+    def __init__(self, manifest, live, genesis, checks, warnings):
+        self.bank = manifest["bank"]
+        self.extra = manifest["extra"]
+        self.live = live                        # pubkey -> Record, lamports > 0
+        self.genesis = genesis
+        self.checks = checks
+        self.warnings = warnings
+        self.es = self.bank["epoch_schedule"]
+        self.slot = self.bank["slot"]
+        self.epoch = epoch_of(self.es, self.slot)
+        self.lse = leader_schedule_epoch(self.es, self.slot)
+        # Agave 4.1+ (the block_id field on the wire) writes epoch 0, a zeroed
+        # rent collector and no ancestors (FORMAT §3.3, LC §1.2).
+        self.v41 = self.extra["block_id_field"]
+        # The merkle era (no lattice hash) kept epoch stakes in the legacy map.
+        self.merkle_era = self.extra["accounts_lt_hash"] is None
+
+    def add(self, name, ok, detail):
+        self.checks.add(name, ok, detail)
+
+    def run(self):
+        self.heights()
+        self.schedule()
+        self.epoch_field()
+        self.genesis_fields()
+        self.rent_collector()
+        self.ancestors()
+        self.epoch_stakes()
+        self.stakes_cache()
+        self.blockhash_queue()
+        self.block_id()
+        self.sysvars()
+
+    # max tick height, tick height (LC §1.3, BL §6)
+    def heights(self):
+        b = self.bank
+        want = (self.slot + 1) * b["ticks_per_slot"]
+        if self.slot + 1 > U64_MAX or want > U64_MAX:
+            self.add("max tick height", False, f"(slot {self.slot} + 1) * ticks_per_slot overflows a u64")
+        else:
+            self.add("max tick height", b["max_tick_height"] == want,
+                     f"max_tick_height {b['max_tick_height']}, (slot {self.slot} + 1) * "
+                     f"{b['ticks_per_slot']} ticks = {want}")
+        self.add("tick height", b["tick_height"] == b["max_tick_height"],
+                 f"tick_height {b['tick_height']}, max_tick_height {b['max_tick_height']} "
+                 f"(a snapshot bank is complete)")
+
+    # epoch schedule: EpochSchedule::custom of its own first three fields (Firedancer)
+    def schedule(self):
+        es = self.es
+        if es["slots_per_epoch"] < MIN_SLOTS_PER_EPOCH:
+            self.add("epoch schedule", False, f"slots_per_epoch {es['slots_per_epoch']} < 32")
+            return
+        derived = epoch_schedule_custom(es["slots_per_epoch"], es["leader_schedule_slot_offset"],
+                                        es["warmup"])
+        self.add("epoch schedule", schedule_fields(es) == schedule_fields(derived),
+                 f"first normal epoch/slot {es['first_normal_epoch']}/{es['first_normal_slot']}; "
+                 f"custom({es['slots_per_epoch']}, {es['leader_schedule_slot_offset']}, "
+                 f"warmup {es['warmup']}) gives {derived['first_normal_epoch']}/"
+                 f"{derived['first_normal_slot']}")
+
+    # epoch == get_epoch(slot) (Agave <= 3.x asserts it; 4.1+ writes 0)
+    def epoch_field(self):
+        got = self.bank["epoch"]
+        if got == self.epoch:
+            self.add("epoch", True, f"epoch {got}, slot {self.slot} is in epoch {self.epoch}")
+        elif self.v41 and got == 0:
+            self.add("epoch", None, f"0, as Agave 4.1+ writes it (the block_id field is present); "
+                                    f"slot {self.slot} is in epoch {self.epoch}")
+        else:
+            self.add("epoch", False, f"epoch {got}, but slot {self.slot} is in epoch {self.epoch}")
+
+    # bank fields against genesis.bin (Agave new_from_snapshot, Sig BankFields.validate)
+    def genesis_fields(self):
+        names = ("genesis creation time", "ticks per slot", "ns per slot", "slots per year",
+                 "epoch schedule vs genesis")
+        g, b = self.genesis, self.bank
+        if g is None:
+            for n in names:
+                self.add(n, None, "no genesis given (--genesis FILE)")
+            return
+        self.add("genesis creation time", b["genesis_creation_time"] == g["creation_time"],
+                 f"bank {b['genesis_creation_time']}, genesis {g['creation_time']}")
+        self.add("ticks per slot", b["ticks_per_slot"] == g["ticks_per_slot"],
+                 f"bank {b['ticks_per_slot']}, genesis {g['ticks_per_slot']}")
+        ns = g["tick_ns"] * g["ticks_per_slot"]
+        self.add("ns per slot", b["ns_per_slot"] == ns,
+                 f"bank {b['ns_per_slot']}, genesis {g['tick_ns']} ns x {g['ticks_per_slot']} = {ns}")
+        want = years_as_slots(1.0, g["tick_ns"], b["ticks_per_slot"])
+        self.add("slots per year", f64_bits(b["slots_per_year"]) == f64_bits(want),
+                 f"bank {b['slots_per_year']!r}, years_as_slots(1, {g['tick_ns']} ns, "
+                 f"{b['ticks_per_slot']}) = {want!r} (compared bit for bit)")
+        self.add("epoch schedule vs genesis",
+                 schedule_fields(self.es) == schedule_fields(g["epoch_schedule"]),
+                 f"bank {schedule_fields(self.es)}, genesis {schedule_fields(g['epoch_schedule'])}")
+
+    # rent collector: what Agave 3.x builds the bank's rent from
+    def rent_collector(self):
+        rc = self.bank["rent_collector"]
+        zeroed = (rc["epoch"] == 0 and not any(schedule_fields(rc["epoch_schedule"]))
+                  and f64_bits(rc["slots_per_year"]) == bytes(8) and rent_fields(rc["rent"]) == (0, bytes(8), 0))
+        if self.v41 and zeroed:
+            self.add("rent collector", None, "zeroed, as Agave 4.1+ writes it (the Rent sysvar rules)")
+            return
+        bad = []
+        if rc["epoch"] != self.epoch:
+            bad.append(f"epoch {rc['epoch']} != {self.epoch}")
+        if schedule_fields(rc["epoch_schedule"]) != schedule_fields(self.es):
+            bad.append("its epoch schedule differs from the bank's")
+        if f64_bits(rc["slots_per_year"]) != f64_bits(self.bank["slots_per_year"]):
+            bad.append(f"slots_per_year {rc['slots_per_year']!r} != {self.bank['slots_per_year']!r}")
+        rec = self.live.get(SYSVAR_RENT)
+        if rec is not None:
+            try:
+                rent = decode_rent(rec.data)
+                if (rent["lamports_per_byte_year"], rent["threshold_bits"], rent["burn_percent"]) \
+                        != rent_fields(rc["rent"]):
+                    bad.append("its rent differs from the Rent sysvar")
+            except OracleError:
+                pass                # the Rent sysvar check reports it
+        self.add("rent collector", not bad, "; ".join(bad) or
+                 "epoch, epoch schedule, slots_per_year and rent agree with the bank")
+
+    # ancestors: <= 8192 (Firedancer), hold the bank's slot (Agave 3.x reads through them)
+    def ancestors(self):
+        anc = self.bank["ancestors"]
+        slots = {s for s, _ in anc}
+        if len(anc) > MAX_ANCESTORS:
+            self.add("ancestors", False, f"{len(anc)} entries, more than {MAX_ANCESTORS}")
+        elif self.slot in slots:
+            self.add("ancestors", True, f"{len(anc)} entries, including slot {self.slot}")
+        elif not anc and self.v41:
+            self.add("ancestors", None, "empty, as Agave 4.1+ writes it (ignored since 4.0)")
+        else:
+            self.add("ancestors", False, f"{len(anc)} entries, without the bank's slot {self.slot}")
+
+    def epoch_stakes_entries(self):
+        entries = list(self.extra["versioned_epoch_stakes"])
+        if self.merkle_era:
+            entries += list(self.bank["epoch_stakes"])
+        return entries
+
+    # legacy map empty, required epochs present, none past lse, <= 6, contiguous;
+    # then each entry's totals, node map and authorized voters
+    def epoch_stakes(self):
+        legacy = self.bank["epoch_stakes"]
+        if self.merkle_era:
+            self.add("legacy epoch stakes", None,
+                     f"merkle era: the legacy map holds the epoch stakes ({len(legacy)} entries)")
+        else:
+            self.add("legacy epoch stakes", not legacy,
+                     f"{len(legacy)} entries (Agave 3.x+ and Firedancer require none)")
+        entries = self.epoch_stakes_entries()
+        keys = [k for k, _ in entries]
+        why = None
+        if not keys:
+            why = "no epoch stakes at all"
+        elif max(keys) > self.lse:
+            why = f"epoch {max(keys)} is past the leader schedule epoch {self.lse}"
+        elif len(keys) > MAX_EPOCH_STAKES_ENTRIES:
+            why = f"{len(keys)} entries, more than {MAX_EPOCH_STAKES_ENTRIES}"
+        else:
+            missing = [e for e in range(self.epoch, self.lse + 1) if e not in keys]
+            gaps = [e for e in range(min(keys), max(keys) + 1) if e not in keys]
+            if missing:
+                why = f"epoch {missing[0]} missing; {self.epoch} .. {self.lse} are required"
+            elif gaps:
+                why = f"epochs {min(keys)} .. {max(keys)} are not contiguous (no {gaps[0]})"
+        self.add("epoch stakes", why is None,
+                 why or f"epochs {sorted(keys)}, required {self.epoch} .. {self.lse}")
+        self.epoch_stakes_contents(entries)
+
+    def epoch_stakes_contents(self, entries):
+        problems = []
+        for key, es in sorted(entries, key=lambda kv: kv[0]):
+            votes = es["stakes"]["vote_accounts"]
+            total = sum(stake for _, (stake, _) in votes)
+            if total != es["total_stake"]:
+                problems.append(f"epoch {key}: total_stake {es['total_stake']}, its vote accounts sum to {total}")
+            if key == self.lse:
+                unstaked = [pk for pk, (stake, _) in votes if stake == 0]
+                if unstaked:
+                    problems.append(f"epoch {key}: vote account {short(unstaked[0])} has no stake "
+                                    f"(Firedancer refuses that in the leader schedule epoch)")
+            # What EpochStakes::new derives: staked vote accounts whose state
+            # names an authorized voter for the entry's epoch (ST §4.1).
+            nodes, voters = {}, {}
+            for pk, (stake, acc) in votes:
+                if stake == 0 or acc["owner"] != VOTE_PROGRAM:
+                    continue
+                vs = parse_vote_state(acc["data"])
+                if vs is None:
+                    continue
+                voter = authorized_voter(vs, key)
+                if voter is None:
+                    continue
+                node = nodes.setdefault(vs["node"], [[], 0])
+                node[0].append(pk)
+                node[1] += stake
+                voters[pk] = voter
+            want_nodes = {n: (sorted(v), t) for n, (v, t) in nodes.items()}
+            got_nodes = {}
+            for n, nva in es["node_id_to_vote_accounts"]:
+                got_nodes[n] = (sorted(nva["vote_accounts"]), nva["total_stake"])
+            got_voters = dict(es["epoch_authorized_voters"])
+            if got_nodes != want_nodes or len(es["node_id_to_vote_accounts"]) != len(got_nodes):
+                problems.append(f"epoch {key}: the node map differs from the vote states "
+                                f"({len(got_nodes)} nodes, {len(want_nodes)} expected)")
+            if got_voters != voters or len(es["epoch_authorized_voters"]) != len(got_voters):
+                problems.append(f"epoch {key}: the authorized voters differ from the vote states "
+                                f"({len(got_voters)}, {len(voters)} expected)")
+        self.add("epoch stakes contents", not problems,
+                 "; ".join(problems) or f"{len(entries)} entries agree with their vote accounts")
+
+    # stakes cache vs the accounts (Agave Stakes::load_from_deserialized_delegations)
+    def stakes_cache(self):
+        st = self.bank["stakes"]
+        problems = []
+        cached = {}
+        for pk, (stake, acc) in st["vote_accounts"]:
+            if not vote_account_decodes(acc["owner"], acc["data"]):
+                # The loader drops what does not deserialize as a vote account.
+                self.warnings.append(f"stakes cache: vote account {short(pk)} does not decode; a loader drops it")
+                continue
+            cached[pk] = stake
+            rec = self.live.get(pk)
+            if rec is None:
+                problems.append(f"vote account {short(pk)} is not in the accounts (VoteAccountNotFound)")
+            elif (rec.lamports, rec.data, rec.owner, bool(rec.executable), rec.rent_epoch) != \
+                    (acc["lamports"], acc["data"], acc["owner"], acc["executable"], acc["rent_epoch"]):
+                problems.append(f"vote account {short(pk)} differs from its account (VoteAccountMismatch)")
+        for pk, d in st["stake_delegations"]:
+            rec = self.live.get(pk)
+            if rec is None:
+                problems.append(f"stake account {short(pk)} is not in the accounts (StakeAccountNotFound)")
+                continue
+            got = stake_account_delegation(rec.owner, rec.data)
+            if got is None:
+                problems.append(f"stake account {short(pk)} holds no delegation")
+                continue
+            if got != manifest_delegation(d):
+                problems.append(f"stake account {short(pk)}: its delegation differs (InvalidDelegation)")
+                continue
+            voter = got["voter_pubkey"]
+            if voter not in cached:
+                vrec = self.live.get(voter)
+                if vrec is not None and vote_size_and_initialized(vrec.data) \
+                        and vote_account_decodes(vrec.owner, vrec.data):
+                    problems.append(f"stake account {short(pk)} delegates to {short(voter)}, a valid "
+                                    f"vote account missing from the cache (VoteAccountNotCached)")
+        self.add("stakes cache", not problems, "; ".join(problems[:3]) or
+                 f"{len(cached)} vote accounts and {len(st['stake_delegations'])} delegations "
+                 f"equal their accounts")
+        self.recheck_vote_stakes(st, cached)
+
+    def recheck_vote_stakes(self, st, cached):
+        """Not a loader rule (a warning only): each cached vote account's stake
+        against its delegations' effective stake at the cache's epoch (ST §3.1)."""
+        nrae = None
+        feat = self.live.get(FEATURE_REDUCE_WARMUP)
+        if feat is not None and feat.owner == FEATURE_PROGRAM and feat.data[:1] == b"\1" \
+                and len(feat.data) >= 9:
+            nrae = epoch_of(self.es, struct.unpack_from("<Q", feat.data, 1)[0])
+        history = {e: entry for e, entry in st["stake_history"]}
+        sums = {}
+        for _, d in st["stake_delegations"]:
+            v = d["voter_pubkey"]
+            sums[v] = sums.get(v, 0) + effective_stake(d, st["epoch"], history, nrae)
+        for pk, stake in cached.items():
+            if sums.get(pk, 0) != stake:
+                self.warnings.append(
+                    f"stakes cache: vote account {short(pk)} has stake {stake}; its delegations' "
+                    f"effective stake at epoch {st['epoch']} is {sums.get(pk, 0)}")
+
+    # blockhash queue structure (Firedancer; Agave's bank hash uses last_hash)
+    def blockhash_queue(self):
+        q = self.bank["blockhash_queue"]
+        ages = q["ages"]
+        why = None
+        indices = sorted(info["hash_index"] for _, info in ages)
+        if q["last_hash"] is None:
+            why = "no last_hash"
+        elif not 1 <= len(ages) <= MAX_BLOCKHASH_QUEUE:
+            why = f"{len(ages)} entries, not 1 .. {MAX_BLOCKHASH_QUEUE}"
+        elif indices != list(range(indices[0], indices[0] + len(indices))):
+            why = "hash indices are not unique and gapless"
+        elif indices[-1] != q["last_hash_index"]:
+            why = f"newest hash index {indices[-1]}, last_hash_index {q['last_hash_index']}"
+        elif max(ages, key=lambda a: a[1]["hash_index"])[0] != q["last_hash"]:
+            why = "last_hash is not the newest entry's hash"
+        elif len({h for h, _ in ages}) != len(ages):
+            why = "a blockhash appears twice"
+        self.add("blockhash queue", why is None,
+                 why or f"{len(ages)} hashes, indices {indices[0]} .. {indices[-1]}, last_hash the newest")
+
+    def block_id(self):
+        bid = self.extra["block_id"]
+        if bid is None:
+            self.add("block id", None, "absent (written since Agave 4.1)")
+        else:
+            self.add("block id", bid != ZERO32, f"block_id {b58encode(bid)}")
+
+    # sysvar accounts
+    def sysvar_account(self, name, pubkey, size, required):
+        """The account, or None after reporting skip (absent) or fail."""
+        rec = self.live.get(pubkey)
+        if rec is None:
+            self.add(name, False if required else None,
+                     "absent" + (" (loaders require it)" if required else ""))
+            return None
+        if rec.owner != SYSVAR_OWNER:
+            self.add(name, False, f"owner {short(rec.owner)}, not the sysvar owner")
+            return None
+        if size is not None and len(rec.data) != size:
+            self.add(name, False, f"{len(rec.data)} bytes, not {size}")
+            return None
+        return rec
+
+    def sysvars(self):
+        for check in (self.clock_sysvar, self.slot_hashes_sysvar, self.slot_history_sysvar,
+                      self.epoch_schedule_sysvar, self.rent_sysvar, self.stake_history_sysvar,
+                      self.recent_blockhashes_sysvar):
+            check()
+
+    def clock_sysvar(self):
+        rec = self.sysvar_account("Clock sysvar", SYSVAR_CLOCK, None, False)
+        if rec is None:
+            return
+        try:
+            c = decode_clock(rec.data)
+        except OracleError as exc:
+            self.add("Clock sysvar", False, str(exc))
+            return
+        want = (self.slot, self.epoch, self.lse)
+        got = (c["slot"], c["epoch"], c["leader_schedule_epoch"])
+        if got != want:
+            self.add("Clock sysvar", False, f"slot/epoch/leader schedule epoch {got}, the bank's {want}")
+        elif c["unix_timestamp"] < c["epoch_start_timestamp"]:
+            self.add("Clock sysvar", False, f"unix_timestamp {c['unix_timestamp']} before "
+                                            f"epoch_start_timestamp {c['epoch_start_timestamp']}")
+        else:
+            self.add("Clock sysvar", True, f"slot/epoch/leader schedule epoch {got}")
+
+    def slot_hashes_sysvar(self):
+        rec = self.sysvar_account("SlotHashes sysvar", SYSVAR_SLOT_HASHES, SLOT_HASHES_SIZE, False)
+        if rec is None:
+            return
+        try:
+            items = decode_list(rec.data, "SlotHashes", 40, SLOT_HASHES_MAX)
+        except OracleError as exc:
+            self.add("SlotHashes sysvar", False, str(exc))
+            return
+        entries = [(struct.unpack_from("<Q", it)[0], it[8:]) for it in items]
+        slots = [s for s, _ in entries]
+        parent = (self.bank["parent_slot"], self.bank["parent_hash"])
+        if any(a <= b for a, b in zip(slots, slots[1:])):
+            self.add("SlotHashes sysvar", False, "slots are not strictly newest first")
+        elif self.slot != self.bank["parent_slot"] and (not entries or entries[0] != parent):
+            newest = f"({entries[0][0]}, {short(entries[0][1])})" if entries else "none"
+            self.add("SlotHashes sysvar", False, f"newest entry {newest}, the parent is "
+                                                 f"({parent[0]}, {short(parent[1])})")
+        else:
+            self.add("SlotHashes sysvar", True, f"{len(entries)} entries, newest first, the newest the parent")
+
+    def slot_history_sysvar(self):
+        rec = self.sysvar_account("SlotHistory sysvar", SYSVAR_SLOT_HISTORY, SLOT_HISTORY_SIZE, True)
+        if rec is None:
+            return
+        try:
+            sh = decode_slot_history(rec.data)
+        except OracleError as exc:
+            self.add("SlotHistory sysvar", False, str(exc))
+            return
+        newest = sh["next_slot"] - 1
+        if sh["bits"] != SLOT_HISTORY_BITS:
+            self.add("SlotHistory sysvar", False, f"{sh['bits']} bits, not 2^20")
+        elif newest != self.slot:
+            self.add("SlotHistory sysvar", False, f"newest slot {newest}, the bank's {self.slot}")
+        elif not slot_history_has(sh, self.slot):
+            self.add("SlotHistory sysvar", False, f"the bank's slot {self.slot} is not recorded")
+        else:
+            recorded = sum(1 for s, _ in self.bank["ancestors"] if s != self.slot and slot_history_has(sh, s))
+            self.add("SlotHistory sysvar", True,
+                     f"2^20 bits, newest {newest} recorded; {recorded} other ancestors recorded")
+
+    def epoch_schedule_sysvar(self):
+        rec = self.sysvar_account("EpochSchedule sysvar", SYSVAR_EPOCH_SCHEDULE, None, False)
+        if rec is None:
+            return
+        try:
+            es = decode_epoch_schedule(rec.data)
+        except OracleError as exc:
+            self.add("EpochSchedule sysvar", False, str(exc))
+            return
+        self.add("EpochSchedule sysvar", schedule_fields(es) == schedule_fields(self.es),
+                 f"sysvar {schedule_fields(es)}, bank {schedule_fields(self.es)}")
+
+    def rent_sysvar(self):
+        rec = self.sysvar_account("Rent sysvar", SYSVAR_RENT, None, True)
+        if rec is None:
+            return
+        try:
+            rent = decode_rent(rec.data)
+        except OracleError as exc:
+            self.add("Rent sysvar", False, str(exc))
+            return
+        threshold = struct.unpack("<d", rent["threshold_bits"])[0]
+        rc = self.bank["rent_collector"]
+        rc_rent = rent_fields(rc["rent"])
+        got = (rent["lamports_per_byte_year"], rent["threshold_bits"], rent["burn_percent"])
+        if not math.isfinite(threshold) or threshold < 0 or rent["burn_percent"] > 100:
+            self.add("Rent sysvar", False, f"threshold {threshold!r}, burn {rent['burn_percent']}%: out of range")
+        elif rc_rent != (0, bytes(8), 0) and got != rc_rent:
+            self.add("Rent sysvar", False,
+                     f"{rent['lamports_per_byte_year']} lamports/byte-year, threshold {threshold!r}, burn "
+                     f"{rent['burn_percent']}%; the rent collector's: {rc['rent']['lamports_per_byte_year']}, "
+                     f"{rc['rent']['exemption_threshold']!r}, {rc['rent']['burn_percent']}%")
+        else:
+            self.add("Rent sysvar", True, f"{rent['lamports_per_byte_year']} lamports/byte-year, "
+                                          f"threshold {threshold!r}, burn {rent['burn_percent']}%")
+
+    def stake_history_sysvar(self):
+        rec = self.sysvar_account("StakeHistory sysvar", SYSVAR_STAKE_HISTORY, STAKE_HISTORY_SIZE, False)
+        if rec is None:
+            return
+        try:
+            items = decode_list(rec.data, "StakeHistory", 32, STAKE_HISTORY_MAX)
+        except OracleError as exc:
+            self.add("StakeHistory sysvar", False, str(exc))
+            return
+        got = [struct.unpack("<QQQQ", it) for it in items]
+        want = [(e, eff, act, deact) for e, (eff, act, deact) in self.bank["stakes"]["stake_history"]]
+        want = want[:STAKE_HISTORY_MAX]
+        self.add("StakeHistory sysvar", got == want,
+                 f"{len(got)} entries, the bank's stake history {len(want)}" +
+                 ("" if got == want else ": they differ"))
+
+    def recent_blockhashes_sysvar(self):
+        rec = self.sysvar_account("RecentBlockhashes sysvar", SYSVAR_RECENT_BLOCKHASHES,
+                                  RECENT_BLOCKHASHES_SIZE, False)
+        if rec is None:
+            return
+        try:
+            items = decode_list(rec.data, "RecentBlockhashes", 40, RECENT_BLOCKHASHES_MAX)
+        except OracleError as exc:
+            self.add("RecentBlockhashes sysvar", False, str(exc))
+            return
+        got = [(it[:32], struct.unpack_from("<Q", it, 32)[0]) for it in items]
+        # Agave pops the queue's (hash_index, hash, fee) triples from a max-heap.
+        triples = sorted(((info["hash_index"], h, info["lamports_per_signature"])
+                          for h, info in self.bank["blockhash_queue"]["ages"]), reverse=True)
+        want = [(h, fee) for _, h, fee in triples[:RECENT_BLOCKHASHES_MAX]]
+        self.add("RecentBlockhashes sysvar", got == want,
+                 f"{len(got)} entries, the queue's newest {len(want)}" +
+                 ("" if got == want else ": they differ"))
+
+
+def bank_checks(manifest, live, genesis, checks, warnings):
+    BankCheck(manifest, live, genesis, checks, warnings).run()
+
+
+# ---------------------------------------------------------------------------
 # Verification of one bank state (a full alone, or full + incremental).
 # ---------------------------------------------------------------------------
 
@@ -1000,11 +1882,12 @@ class Checks:
         self.details[name] = detail
 
 
-def evaluate(archive, files, incremental_files=None, full=None):
+def evaluate(archive, files, incremental_files=None, full=None, genesis=None):
     """Recompute everything for the bank state described by `archive`'s
     manifest over the account files `files` (slot -> parsed file).  For an
     incremental, `full` is the full archive and `incremental_files` are the
-    incremental's files with slot > full slot."""
+    incremental's files with slot > full slot.  genesis: the parsed
+    genesis.bin, or None to skip the checks that need it."""
     manifest = archive.manifest
     bank = manifest["bank"]
     adb = manifest["accounts_db"]
@@ -1151,6 +2034,9 @@ def evaluate(archive, files, incremental_files=None, full=None):
     except OracleError as exc:
         checks.add("status_cache", False, str(exc))
 
+    # -- the bank checks loaders apply (see "Bank checks" above)
+    bank_checks(manifest, live, genesis, checks, archive.warnings)
+
     return {
         "path": archive.path,
         "slot": bank["slot"],
@@ -1189,12 +2075,12 @@ def warn_unlisted_storages(archive, belongs_here):
             archive.warnings.append(f"manifest lists storage {slot}.{file_id} but the archive has no such file")
 
 
-def verify(full_path, incr_path=None):
+def verify(full_path, incr_path=None, genesis=None):
     full = Archive(full_path)
     if full.name.kind == "incremental":
         raise OracleError(f"{full_path}: first argument must be a full snapshot, this name is an incremental one")
     warn_unlisted_storages(full, lambda slot: True)
-    full_report = evaluate(full, full.files)
+    full_report = evaluate(full, full.files, genesis=genesis)
     full_report["warnings"] = full.warnings
     if incr_path is None:
         report = full_report
@@ -1213,7 +2099,7 @@ def verify(full_path, incr_path=None):
         warn_unlisted_storages(inc, lambda slot: slot > full.slot)
         combined = dict(full.files)
         combined.update(inc_files)
-        report = evaluate(inc, combined, incremental_files=inc_files, full=full)
+        report = evaluate(inc, combined, incremental_files=inc_files, full=full, genesis=genesis)
         report["warnings"] = inc.warnings
         report["full"] = full_report
     all_failures = failures(report)
@@ -1257,7 +2143,7 @@ def print_human(report, indent=""):
     print(f"{indent}name hash:         {report['name_hash']}")
     print(f"{indent}checks:")
     for name, ok in report["checks"].items():
-        print(f"{indent}  {name:<18} {label[ok]:<8} {report['details'][name]}")
+        print(f"{indent}  {name:<26} {label[ok]:<8} {report['details'][name]}")
     for w in report.get("warnings", []):
         print(f"{indent}warning: {w}")
 
@@ -1268,12 +2154,15 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     parser.add_argument("--list", action="store_true",
                         help="also print one JSON line per live account, sorted by pubkey bytes")
+    parser.add_argument("--genesis", metavar="FILE",
+                        help="the cluster's genesis.bin: enables the bank checks against genesis")
     parser.add_argument("full", metavar="FULL_ARCHIVE")
     parser.add_argument("incremental", metavar="INCREMENTAL_ARCHIVE", nargs="?")
     args = parser.parse_args(argv)
 
     try:
-        report = verify(args.full, args.incremental)
+        genesis = load_genesis(args.genesis) if args.genesis else None
+        report = verify(args.full, args.incremental, genesis)
     except OracleError as exc:
         print(f"oracle: error: {exc}", file=sys.stderr)
         if args.json:

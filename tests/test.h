@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "acctdb_sim.h"
+
 typedef struct adb_test_group {
     char const              *name;
     struct CMUnitTest const *tests;
@@ -37,13 +39,16 @@ double adb_test_scale(void);
 /* The run's seed (printed once at start). */
 uint64_t adb_test_seed(void);
 
-/* A small seeded generator for test data (splitmix64): advances *s. */
+/* Test data comes from the tree's one generator (acctdb_rng_* in
+ * acctdb_sim.h); these are thin wrappers for tests that keep the state as
+ * a bare uint64_t.  adb_test_rand: the next value of the stream whose
+ * state is *s (advances *s). */
 static inline uint64_t
 adb_test_rand(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    acctdb_rng_t r = {*s};
+    uint64_t     v = acctdb_rng_next(&r);
+    *s = r.s;
+    return v;
 }
 
 /* A generator object for tests that pass one around. */
@@ -63,10 +68,9 @@ adb_test_rng_below(adb_test_rng_t *r, uint64_t n) {
 
 static inline void
 adb_test_rng_fill(adb_test_rng_t *r, uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t v = adb_test_rand(&r->s);
-        __builtin_memcpy(p + i, &v, n - i < 8 ? n - i : 8);
-    }
+    acctdb_rng_t x = {r->s};
+    acctdb_rng_fill(&x, p, n);
+    r->s = x.s;
 }
 
 /* Path of a bundled data file; returns a static buffer per call slot. */

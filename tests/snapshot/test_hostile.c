@@ -88,29 +88,13 @@ buf_copy(buf_t *dst, uint8_t const *p, size_t n) {
     buf_put(dst, p, n);
 }
 
-typedef struct rng {
-    uint64_t s;
-} rng_t;
-
-static uint64_t
-rng_next(rng_t *r) {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t
-rng_below(rng_t *r, uint64_t n) {
-    return n ? rng_next(r) % n : 0;
-}
-
-static rng_t
+/* The stream for one case: the run's seed and the case's name. */
+static acctdb_rng_t
 rng_for(char const *what) {
     uint64_t h = 1469598103934665603ull;
     for (char const *p = what; *p; p++)
         h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return (rng_t){adb_test_seed() ^ h};
+    return acctdb_rng_seed(adb_test_seed() ^ h);
 }
 
 static double
@@ -820,9 +804,9 @@ cut_want(size_t off) {
 static void
 test_hostile_truncate_compressed(void **state) {
     (void)state;
-    double t0 = now_s();
-    rng_t  rng = rng_for("truncate_compressed");
-    size_t n = adb_test_scaled(200), tried = 0, frames_cut = 0;
+    double       t0 = now_s();
+    acctdb_rng_t rng = rng_for("truncate_compressed");
+    size_t       n = adb_test_scaled(200), tried = 0, frames_cut = 0;
     struct {
         char const *src;
         char const *name;
@@ -841,7 +825,7 @@ test_hostile_truncate_compressed(void **state) {
          * one byte short, the first bytes, every frame end. */
         size_t offs[400], cnt = 0;
         for (size_t i = 0; i < ADB_MIN(n / 2, 380); i++)
-            offs[cnt++] = (size_t)rng_below(&rng, sz);
+            offs[cnt++] = (size_t)acctdb_rng_below(&rng, sz);
         offs[cnt++] = sz - 1;
         offs[cnt++] = sz - 3;
         offs[cnt++] = 0;
@@ -879,7 +863,7 @@ static void
 test_hostile_flip_compressed(void **state) {
     (void)state;
     double          t0 = now_s();
-    rng_t           rng = rng_for("flip_compressed");
+    acctdb_rng_t    rng = rng_for("flip_compressed");
     gen_t const    *g = gen(0);
     size_t          sz;
     static uint8_t *z;
@@ -894,8 +878,8 @@ test_hostile_flip_compressed(void **state) {
     size_t n = adb_test_scaled(200), failed = 0, harmless = 0, by_zstd = 0;
     char   harmless_at[300] = "";
     for (size_t i = 0; i < n; i++) {
-        size_t  pos = (size_t)rng_below(&rng, sz);
-        uint8_t bit = (uint8_t)(1u << rng_below(&rng, 8));
+        size_t  pos = (size_t)acctdb_rng_below(&rng, sz);
+        uint8_t bit = (uint8_t)(1u << acctdb_rng_below(&rng, 8));
         z[pos] ^= bit;
         write_all(path, z, sz);
         snprintf(label, sizeof label, "generated full, compressed byte %zu ^= 0x%02x", pos, bit);
@@ -928,7 +912,7 @@ static void
 test_hostile_flip_tar_header(void **state) {
     (void)state;
     double       t0 = now_s();
-    rng_t        rng = rng_for("flip_tar_header");
+    acctdb_rng_t rng = rng_for("flip_tar_header");
     fx_t        *x = fx(0);
     static buf_t tar;
     buf_copy(&tar, x->tar.p, x->tar.n);
@@ -944,9 +928,9 @@ test_hostile_flip_tar_header(void **state) {
              * checksum's last digit itself. */
             size_t pos;
             do
-                pos = (size_t)rng_below(&rng, ADB_TAR_BLOCK);
+                pos = (size_t)acctdb_rng_below(&rng, ADB_TAR_BLOCK);
             while (pos >= 148 && pos < 156);
-            uint8_t bit = (uint8_t)(1u << rng_below(&rng, 8));
+            uint8_t bit = (uint8_t)(1u << acctdb_rng_below(&rng, 8));
             if (i == per) {
                 if (h >= x->n) continue;
                 pos = 153;
@@ -1102,7 +1086,7 @@ static void
 test_hostile_flip_manifest(void **state) {
     (void)state;
     double       t0 = now_s();
-    rng_t        rng = rng_for("flip_manifest");
+    acctdb_rng_t rng = rng_for("flip_manifest");
     fx_t        *x = fx(0);
     ent_t const *me = fx_ent(x, "snapshots/100/100");
     uint8_t     *mraw = x->tar.p + me->data_off;
@@ -1138,8 +1122,8 @@ test_hostile_flip_manifest(void **state) {
     /* Random flips anywhere in the manifest. */
     size_t n = adb_test_scaled(150), failed = 0, undetected = 0, decode_err = 0, check_err = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t  pos = (size_t)rng_below(&rng, msz);
-        uint8_t bit = (uint8_t)(1u << rng_below(&rng, 8));
+        size_t  pos = (size_t)acctdb_rng_below(&rng, msz);
+        uint8_t bit = (uint8_t)(1u << acctdb_rng_below(&rng, 8));
         mt[pos] ^= bit;
         write_zst(path, "flip-manifest.tar.zst", tar.p, tar.n);
         snprintf(label, sizeof label, "manifest byte %zu ^= 0x%02x", pos, bit);
@@ -1221,11 +1205,11 @@ fx_records(fx_t const *x, rec_t *out, size_t max) {
 static void
 test_hostile_flip_account_file(void **state) {
     (void)state;
-    double t0 = now_s();
-    rng_t  rng = rng_for("flip_account_file");
-    fx_t  *x = fx(0);
-    rec_t  recs[64];
-    size_t nrec = fx_records(x, recs, 64), live = 0;
+    double       t0 = now_s();
+    acctdb_rng_t rng = rng_for("flip_account_file");
+    fx_t        *x = fx(0);
+    rec_t        recs[64];
+    size_t       nrec = fx_records(x, recs, 64), live = 0;
     for (size_t i = 0; i < nrec; i++)
         live += recs[i].live;
     assert_int_equal(nrec, 9);
@@ -1247,17 +1231,17 @@ test_hostile_flip_account_file(void **state) {
             size_t where = 0;
             switch (k) {
             case K_LAMPORTS:
-                h[ADB_ACCT_OFF_LAMPORTS + (where = rng_below(&rng, 4))] ^= 0x10;
+                h[ADB_ACCT_OFF_LAMPORTS + (where = acctdb_rng_below(&rng, 4))] ^= 0x10;
                 break;
             case K_DATA:
-                where = ADB_ACCT_HDR_SZ + (size_t)rng_below(&rng, ADB_MIN(rc->data_len, 8));
+                where = ADB_ACCT_HDR_SZ + (size_t)acctdb_rng_below(&rng, ADB_MIN(rc->data_len, 8));
                 h[where] ^= 0x01;
                 break;
             case K_PUBKEY:
-                h[ADB_ACCT_OFF_PUBKEY + (where = rng_below(&rng, 32))] ^= 0x04;
+                h[ADB_ACCT_OFF_PUBKEY + (where = acctdb_rng_below(&rng, 32))] ^= 0x04;
                 break;
             case K_OWNER:
-                h[ADB_ACCT_OFF_OWNER + (where = rng_below(&rng, 32))] ^= 0x20;
+                h[ADB_ACCT_OFF_OWNER + (where = acctdb_rng_below(&rng, 32))] ^= 0x20;
                 break;
             case K_EXEC:
                 h[ADB_ACCT_OFF_EXEC] = 2;
@@ -1269,7 +1253,7 @@ test_hostile_flip_account_file(void **state) {
                 /* write_version (0..7), padding (0x61..0x67), obsolete hash
                  * (0x68..0x87). */
                 static uint8_t const spots[] = {0, 5, 0x61, 0x64, 0x67, 0x68, 0x77, 0x87};
-                where = spots[rng_below(&rng, sizeof spots)];
+                where = spots[acctdb_rng_below(&rng, sizeof spots)];
                 h[where] ^= 0xA5;
                 break;
             }
@@ -1786,12 +1770,12 @@ test_hostile_compression_kinds(void **state) {
     expect_fail("empty file", path, NULL, "the archive is empty");
     write_all(path, "\x28\xb5", 2);
     expect_fail_code("2-byte file", path, NULL, ACCTDB_ERR_UNSUPPORTED, "too short", NULL);
-    rng_t   rng = rng_for("random bytes");
-    uint8_t rnd[4096];
-    size_t  nr = adb_test_scaled(10);
+    acctdb_rng_t rng = rng_for("random bytes");
+    uint8_t      rnd[4096];
+    size_t       nr = adb_test_scaled(10);
     for (size_t i = 0; i < nr; i++) {
         for (size_t k = 0; k < sizeof rnd; k++)
-            rnd[k] = (uint8_t)rng_next(&rng);
+            rnd[k] = (uint8_t)acctdb_rng_next(&rng);
         if (i == 0) memcpy(rnd, "\x28\xb5\x2f\xfd", 4); /* zstd magic, garbage after */
         if (i == 1) memcpy(rnd, "\x04\x22\x4d\x18", 4); /* lz4 magic, garbage after */
         write_all(path, rnd, sizeof rnd);
@@ -1839,12 +1823,14 @@ test_hostile_compression_kinds(void **state) {
         size_t          lsz;
         static uint8_t *l;
         l = read_all(path, &lsz);
-        rng_t r2 = rng_for("lz4 cut");
-        char  cut[4096];
+        acctdb_rng_t r2 = rng_for("lz4 cut");
+        char         cut[4096];
         work_path(cut, "cut.tar.lz4");
         size_t ncut = adb_test_scaled(20);
         for (size_t i = 0; i < ncut; i++) {
-            size_t off = i == 0 ? lsz - 1 : i == 1 ? lsz - 4 : 4 + (size_t)rng_below(&r2, lsz - 4);
+            size_t off = i == 0   ? lsz - 1
+                         : i == 1 ? lsz - 4
+                                  : 4 + (size_t)acctdb_rng_below(&r2, lsz - 4);
             write_all(cut, l, off);
             char label[100];
             snprintf(label, sizeof label, "lz4 cut at %zu of %zu", off, lsz);

@@ -2,7 +2,8 @@
 # make test: every test phase, timed.  Called by .ci/run.
 #
 # Phases: deps, release build (-Werror), static checks, unit tests
-# (release, ACCTDB_TEST_SCALE, default 1), fuzz corpus replay, install
+# (release, ACCTDB_TEST_SCALE, default 1), the independent Python oracle's
+# own tests (tests/oracle/test_oracle.sh), fuzz corpus replay, install
 # smoke test, the ASan+UBSan build with its tests at scale 0.1 and its
 # replays, then the ThreadSanitizer build running the concurrency group.  The closing line sums every phase: "N passed, N failed".
 #
@@ -82,6 +83,7 @@ phase "build release"        make -j"$JOBS" MODE=release all
 phase "layer/symbol checks"  make -s MODE=release check
 phase "format check"         scripts/check_format.sh
 unit  "unit tests (release)" build/release "$SCALE"
+phase "oracle (python)"      sh tests/oracle/test_oracle.sh
 phase "fuzz replay (release)" replay build/release
 phase "install + pkg-config" install_smoke
 phase "build asan+ubsan"     make -j"$JOBS" MODE=asan tests tools replay

@@ -191,9 +191,10 @@ ACCTDB_API int acctdb_sha256(void const *data, size_t sz, uint8_t out[32]);
 /* A lattice hash: 1024 u16 lanes (2048 bytes, little-endian on the wire).
  * The sum of the per-account hashes of every live account is the bank's
  * accounts_lt_hash; its BLAKE3-256 is the checksum that names snapshot
- * archives. */
+ * archives.  Plain 2-byte alignment, so structs holding one (such as
+ * acctdb_bank_info_t) can live in malloc'ed arrays. */
 typedef struct acctdb_lthash {
-    _Alignas(64) uint16_t v[1024];
+    uint16_t v[1024];
 } acctdb_lthash_t;
 
 /* Which per-account formula: CURRENT (Agave >= 2.2: lamports, data,

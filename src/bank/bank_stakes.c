@@ -368,8 +368,8 @@ adb_bank_stakes_compute(adb_bank_src_t const *src, uint64_t epoch,
     int       rc = src->each_owned(src->ctx, adb_vote_program_id(), collect_vote, &c);
     if (!rc) rc = src->each_owned(src->ctx, adb_stake_program_id(), collect_stake, &c);
     if (rc) return rc;
-    qsort(c.votes, (size_t)c.votes_cnt, sizeof *c.votes, cmp_vote);
-    qsort(c.dels, (size_t)c.dels_cnt, sizeof *c.dels, cmp_del);
+    if (c.votes_cnt) qsort(c.votes, (size_t)c.votes_cnt, sizeof *c.votes, cmp_vote);
+    if (c.dels_cnt) qsort(c.dels, (size_t)c.dels_cnt, sizeof *c.dels, cmp_del);
     for (uint64_t i = 0; i < c.dels_cnt; i++) {
         adb_vote_account_t *v = vote_find(c.votes, c.votes_cnt, &c.dels[i].delegation.voter_pubkey);
         if (!v) continue;

@@ -12,7 +12,7 @@ for bin in "$build"/fuzzer/fuzz_*; do
     corpus=fuzz/corpus/$target
     mkdir -p "$corpus"
     echo "== fuzz $target for ${secs}s (corpus $(ls "$corpus" | wc -l) files)"
-    if ! "$bin" "$corpus" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+    if ! "$bin" "$corpus" -max_total_time="$secs" -max_len=${FUZZ_MAX_LEN:-262144} -timeout=10 \
             -rss_limit_mb=4096 -artifact_prefix=fuzz/artifacts/"$target"- -print_final_stats=1 \
             2> >(tail -n 12 >&2); then
         echo "fuzz: $target found a failure (see fuzz/artifacts/)" >&2

@@ -391,8 +391,10 @@ adb_sysvar_stake_history_encode(adb_stake_history_entry_t const *e, size_t cnt,
 
 uint64_t
 adb_rent_minimum_balance(adb_rent_t const *r, uint64_t data_len) {
-    uint64_t bytes = 128 + data_len, lpb;
-    if (__builtin_mul_overflow(bytes, r->lamports_per_byte_year, &lpb)) return UINT64_MAX;
+    uint64_t bytes, lpb;
+    if (__builtin_add_overflow(data_len, 128, &bytes) ||
+        __builtin_mul_overflow(bytes, r->lamports_per_byte_year, &lpb))
+        return UINT64_MAX;
     double v = (double)lpb * r->exemption_threshold;
     if (!(v > 0)) return 0; /* NaN and negatives saturate to 0, as Rust's `as` does */
     if (v >= 18446744073709551616.0) return UINT64_MAX;

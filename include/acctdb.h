@@ -257,17 +257,17 @@ typedef void (*acctdb_progress_fn)(void *ctx, char const *what, uint64_t done, u
 typedef struct acctdb_snapshot_opts {
     /* Where account files are written (created; must be empty).  NULL: a
      * private temporary directory under $TMPDIR, removed by close. */
-    char const        *store_dir;
-    bool               no_verify;     /* skip hash recomputation and comparisons */
-    bool               strict_name;   /* a non-conforming archive name is an error */
-    bool               manifest_only; /* read only up to the manifest */
-    char const        *genesis_path;  /* the cluster's genesis.bin: the bank's genesis
-                                       * fields (creation time, ticks, ns per slot,
-                                       * slots per year, epoch schedule) are checked
-                                       * against it, as Agave and Sig do; NULL: those
-                                       * checks are skipped */
-    unsigned           threads;       /* worker threads; 0 = number of CPUs */
-    acctdb_progress_fn progress;      /* may be NULL */
+    char const *store_dir;
+    bool        no_verify;       /* skip hash recomputation and comparisons */
+    bool        strict_name;     /* a non-conforming archive name is an error */
+    bool        manifest_only;   /* read only up to the manifest */
+    char const *genesis_path;    /* the cluster's genesis.bin: the bank's genesis
+                                  * fields (creation time, ticks, ns per slot,
+                                  * slots per year, epoch schedule) are checked
+                                  * against it, as Agave and Sig do; NULL: those
+                                  * checks are skipped */
+    unsigned           threads;  /* worker threads; 0 = number of CPUs */
+    acctdb_progress_fn progress; /* may be NULL */
     void              *progress_ctx;
 } acctdb_snapshot_opts_t;
 

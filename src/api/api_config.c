@@ -196,4 +196,3 @@ acctdb_db_config_read(acctdb_db_config_t *cfg, char const *dir, char *msg_out, s
     adb_free(text);
     return rc;
 }
-

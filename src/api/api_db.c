@@ -108,7 +108,8 @@ load_state(acctdb_db_t *h, char const *dir, adb_err_t *err) {
     adb_free(buf);
     if (!rc) {
         rc = adb_io_read_file(dfd, "status_cache.bin", MANIFEST_MAX_SZ, &h->sc_raw, &h->sc_raw_sz);
-        if (rc == -ENOENT) rc = 0;
+        if (rc == -ENOENT)
+            rc = 0;
         else if (rc)
             rc = adb_err_set(err, rc, "%s/status_cache.bin: %s", dir, acctdb_strerror(rc));
         else

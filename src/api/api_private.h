@@ -17,7 +17,7 @@ struct acctdb_db {
     char              dir[4096];
     adb_manifest_t    man; /* DIR/manifest.bin: the origin's bank state */
     bool              has_man;
-    adb_bank_origin_t origin; /* &man.bank, &man.extra when has_man */
+    adb_bank_origin_t origin;  /* &man.bank, &man.extra when has_man */
     uint8_t          *man_raw; /* its bytes (each snapshot decodes a fresh copy) */
     size_t            man_raw_sz;
     uint8_t          *sc_raw; /* DIR/status_cache.bin */
@@ -40,6 +40,7 @@ adb_api_begin(void) {
 int adb_api_done(acctdb_db_t *h, int rc);
 
 /* adb_api_fail: sets the handle's last error from fmt and returns rc. */
-int adb_api_fail(acctdb_db_t *h, int rc, char const *fmt, ...) __attribute__((format(printf, 3, 4)));
+int adb_api_fail(acctdb_db_t *h, int rc, char const *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -11,9 +11,9 @@
 struct acctdb_snapshot {
     adb_snap_t        *s;
     adb_bank_genesis_t genesis;
-    char        tmpdir[4096]; /* non-empty: ours to remove */
-    uint8_t    *buf;
-    size_t      buf_cap;
+    char               tmpdir[4096]; /* non-empty: ours to remove */
+    uint8_t           *buf;
+    size_t             buf_cap;
 };
 
 static int

@@ -76,11 +76,11 @@ typedef struct adb_vote_state {
     uint32_t        voters_cnt; /* authorized voters, ascending epoch */
     uint64_t        voter_epoch[ADB_VOTE_AUTH_MAX];
     acctdb_pubkey_t voter[ADB_VOTE_AUTH_MAX];
-    uint32_t        credits_cnt; /* epoch credits: (epoch, credits, prev_credits) */
+    uint32_t        credits_cnt;  /* epoch credits: (epoch, credits, prev_credits) */
     bool            credits_sane; /* Firedancer's rules: epochs non-decreasing, chained
                                    * prev_credits, prev <= credits */
-    uint64_t        last_ts_slot;
-    int64_t         last_ts;
+    uint64_t last_ts_slot;
+    int64_t  last_ts;
 } adb_vote_state_t;
 
 /* adb_vote_state_decode: Agave VoteAccount::try_from's parse of the data
@@ -138,7 +138,7 @@ void adb_stake_history_add(adb_stake_history_entry_t *hist, uint64_t *cnt,
 typedef struct adb_bank_src {
     int (*get)(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf,
                size_t *cap);
-    int (*each_owned)(void *ctx, acctdb_pubkey_t const *owner,
+    int (*each_owned)(void *ctx, acctdb_pubkey_t const                       *owner,
                       int (*fn)(void *fctx, acctdb_account_t const *a), void *fctx);
     void *ctx;
 } adb_bank_src_t;

@@ -31,11 +31,11 @@ void
 adb_bank_genesis_sysvars(adb_bank_genesis_t const *g, adb_bank_genesis_sysvars_t *out) {
     memset(out, 0, sizeof *out);
     adb_epoch_schedule_t const *es = &g->epoch_schedule;
-    adb_clock_t c = {.slot = 0,
-                     .epoch_start_timestamp = g->creation_time,
-                     .epoch = 0,
-                     .leader_schedule_epoch = adb_epoch_leader_schedule(es, 0),
-                     .unix_timestamp = g->creation_time};
+    adb_clock_t                 c = {.slot = 0,
+                                     .epoch_start_timestamp = g->creation_time,
+                                     .epoch = 0,
+                                     .leader_schedule_epoch = adb_epoch_leader_schedule(es, 0),
+                                     .unix_timestamp = g->creation_time};
     adb_sysvar_clock_encode(&c, out->clock);
     adb_sysvar_rent_encode(&g->rent, out->rent);
     adb_sysvar_epoch_schedule_encode(es, out->epoch_schedule);
@@ -106,14 +106,16 @@ adb_bank_genesis_fields(adb_bank_genesis_t const *g, adb_bank_src_t const *src,
     if (!b->ancestors || !age) return ACCTDB_ERR_NOMEM;
     b->ancestors[0] = (adb_slot_u64_t){0, 0};
     b->ancestors_cnt = 1;
-    *age = (adb_hash_age_t){g->hash, 0, 0, (uint64_t)(g->creation_time > 0 ? g->creation_time : 0) * 1000};
+    *age = (adb_hash_age_t){g->hash, 0, 0,
+                            (uint64_t)(g->creation_time > 0 ? g->creation_time : 0) * 1000};
     b->blockhash_queue = (adb_blockhash_queue_t){0, true, g->hash, age, 1, 300};
     ADB_TRY(adb_bank_stakes_compute(src, 0, NULL, 0, UINT64_MAX, mem, &b->stakes));
     b->leader_id = highest_staked_node(&b->stakes);
 
     x->lamports_per_signature = 0;
     uint64_t lse = adb_epoch_leader_schedule(es, 0);
-    x->versioned_epoch_stakes = adb_arena_alloc(mem, (size_t)(lse + 1) * sizeof(adb_epoch_stakes_t));
+    x->versioned_epoch_stakes =
+        adb_arena_alloc(mem, (size_t)(lse + 1) * sizeof(adb_epoch_stakes_t));
     if (!x->versioned_epoch_stakes) return ACCTDB_ERR_NOMEM;
     for (uint64_t e = 0; e <= lse; e++)
         ADB_TRY(adb_bank_epoch_stakes_make(&b->stakes, e, mem, &x->versioned_epoch_stakes[e]));

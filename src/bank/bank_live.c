@@ -22,8 +22,7 @@
 /* ---- sources over the engine ------------------------------------------------ */
 
 static int
-src_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf,
-        size_t *cap) {
+src_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf, size_t *cap) {
     adb_bank_eng_src_t *c = ctx;
     if (c->durable) {
         adb_db_acct_t a;
@@ -114,11 +113,11 @@ sysvar_account(acctdb_account_t *out, adb_sysvar_t which, acctdb_account_t const
 }
 
 typedef struct sysvar_bufs {
-    uint8_t slot_hashes[ADB_SYSVAR_SLOT_HASHES_SZ];
-    uint8_t stake_history[ADB_SYSVAR_STAKE_HISTORY_SZ];
-    uint8_t slot_history[ADB_SYSVAR_SLOT_HISTORY_SZ];
-    uint8_t clock[ADB_SYSVAR_CLOCK_SZ];
-    uint8_t recent[ADB_SYSVAR_RECENT_BH_SZ];
+    uint8_t           slot_hashes[ADB_SYSVAR_SLOT_HASHES_SZ];
+    uint8_t           stake_history[ADB_SYSVAR_STAKE_HISTORY_SZ];
+    uint8_t           slot_history[ADB_SYSVAR_SLOT_HISTORY_SZ];
+    uint8_t           clock[ADB_SYSVAR_CLOCK_SZ];
+    uint8_t           recent[ADB_SYSVAR_RECENT_BH_SZ];
     adb_slot_hashes_t sh;
 } sysvar_bufs_t;
 
@@ -177,20 +176,20 @@ adb_bank_begin(adb_db_t *db, adb_bank_origin_t const *o, uint64_t slot, uint64_t
     if (!rc && new_epoch) {
         int r = src.get(src.ctx, adb_sysvar_id(ADB_SYSVAR_STAKE_HISTORY), &old, &buf, &cap);
         adb_sysvar_stake_history_encode(st.hist, (size_t)st.hist_cnt, sb->stake_history);
-        sysvar_account(&a[n++], ADB_SYSVAR_STAKE_HISTORY, r ? NULL : &old, &rent,
-                       sb->stake_history, sizeof sb->stake_history);
+        sysvar_account(&a[n++], ADB_SYSVAR_STAKE_HISTORY, r ? NULL : &old, &rent, sb->stake_history,
+                       sizeof sb->stake_history);
     }
     /* Clock. */
     if (!rc) {
         adb_clock_t c = {0}, pc = {0};
         int         r = src.get(src.ctx, adb_sysvar_id(ADB_SYSVAR_CLOCK), &old, &buf, &cap);
-        bool have = !r && !adb_sysvar_clock_decode(old.data, (size_t)old.data_len, &pc, NULL);
+        bool     have = !r && !adb_sysvar_clock_decode(old.data, (size_t)old.data_len, &pc, NULL);
         uint64_t epoch = adb_epoch_of(es, slot), pepoch = adb_epoch_of(es, parent);
         c.slot = slot;
         c.epoch = epoch;
         c.leader_schedule_epoch = adb_epoch_leader_schedule(es, slot);
-        c.unix_timestamp = have && pc.unix_timestamp > unix_timestamp ? pc.unix_timestamp
-                                                                      : unix_timestamp;
+        c.unix_timestamp =
+            have && pc.unix_timestamp > unix_timestamp ? pc.unix_timestamp : unix_timestamp;
         c.epoch_start_timestamp =
             have && pepoch == epoch ? pc.epoch_start_timestamp : c.unix_timestamp;
         adb_sysvar_clock_encode(&c, sb->clock);
@@ -235,11 +234,11 @@ adb_bank_queue_make(adb_bank_origin_t const *o, acctdb_bank_info_t const *chain,
     adb_blockhash_queue_t const *oq = &o->b->blockhash_queue;
     memset(out, 0, sizeof *out);
     out->max_age = oq->max_age ? oq->max_age : 300;
-    uint64_t obh = o->b->block_height;
+    uint64_t        obh = o->b->block_height;
     adb_hash_age_t *ages = adb_arena_alloc(mem, (n + oq->ages_cnt + 1) * sizeof *ages);
     if (!ages) return ACCTDB_ERR_NOMEM;
-    uint64_t k = 0, last = oq->last_hash_index;
-    bool     has_last = oq->has_last_hash;
+    uint64_t      k = 0, last = oq->last_hash_index;
+    bool          has_last = oq->has_last_hash;
     acctdb_hash_t last_hash = oq->last_hash;
     /* chain[] newest first; engine banks are those above the origin. */
     size_t m = 0;
@@ -247,7 +246,7 @@ adb_bank_queue_make(adb_bank_origin_t const *o, acctdb_bank_info_t const *chain,
         m++;
     for (size_t i = m; i-- > 0;) {
         acctdb_bank_info_t const *c = &chain[i];
-        uint64_t idx = oq->last_hash_index + (c->block_height - obh);
+        uint64_t                  idx = oq->last_hash_index + (c->block_height - obh);
         ages[k++] = (adb_hash_age_t){
             c->meta.blockhash, c->lamports_per_signature, idx,
             (uint64_t)(c->meta.unix_timestamp > 0 ? c->meta.unix_timestamp : 0) * 1000};
@@ -323,14 +322,14 @@ adb_bank_freeze(adb_db_t *db, adb_bank_origin_t const *o, uint64_t slot,
     enum { CHAIN_MAX = 302 };
     acctdb_bank_info_t *chain = adb_malloc(CHAIN_MAX * sizeof *chain);
     if (!chain) return adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
-    size_t n = 0;
-    int    rc = chain_of(db, parent, chain + 1, CHAIN_MAX - 1, &n);
+    size_t   n = 0;
+    int      rc = chain_of(db, parent, chain + 1, CHAIN_MAX - 1, &n);
     uint64_t lps = 0;
     if (!rc) {
         acctdb_bank_info_t const *p = &chain[1];
-        uint64_t plps = p->slot == o->b->slot && !p->lamports_per_signature
-                            ? o->x->lamports_per_signature
-                            : p->lamports_per_signature;
+        uint64_t                  plps = p->slot == o->b->slot && !p->lamports_per_signature
+                                             ? o->x->lamports_per_signature
+                                             : p->lamports_per_signature;
         lps = adb_fee_lps_derived(&o->b->fee_rate_governor, plps, p->meta.signature_count);
     }
     /* A bank begun by adb_bank_begin (its Clock names it) registers its
@@ -356,9 +355,9 @@ adb_bank_freeze(adb_db_t *db, adb_bank_origin_t const *o, uint64_t slot,
         if (!rc) {
             adb_recent_bh_from_queue(&q, r);
             adb_sysvar_recent_bh_encode(r, data);
-            adb_rent_t       rent = rent_of(&src, o, &buf, &cap);
-            int              g = src.get(src.ctx, adb_sysvar_id(ADB_SYSVAR_RECENT_BLOCKHASHES),
-                                         &old, &buf, &cap);
+            adb_rent_t rent = rent_of(&src, o, &buf, &cap);
+            int        g =
+                src.get(src.ctx, adb_sysvar_id(ADB_SYSVAR_RECENT_BLOCKHASHES), &old, &buf, &cap);
             acctdb_account_t a;
             sysvar_account(&a, ADB_SYSVAR_RECENT_BLOCKHASHES, g ? NULL : &old, &rent, data,
                            ADB_SYSVAR_RECENT_BH_SZ);
@@ -375,8 +374,8 @@ adb_bank_freeze(adb_db_t *db, adb_bank_origin_t const *o, uint64_t slot,
     adb_free(buf);
     adb_free(chain);
     if (rc) return rc;
-    uint64_t forks = adb_bankhash_fork_cnt(o->b->hard_forks, (size_t)o->b->hard_forks_cnt,
-                                           parent, slot);
+    uint64_t forks =
+        adb_bankhash_fork_cnt(o->b->hard_forks, (size_t)o->b->hard_forks_cnt, parent, slot);
     return adb_eng_freeze(db, slot, meta, forks, lps, info_out);
 }
 
@@ -413,9 +412,8 @@ adb_bank_fields_make(adb_bank_origin_t const *o, acctdb_bank_info_t const *chain
     /* The derived fee governor's bounds (FeeRateGovernor::new_derived). */
     adb_fee_rate_governor_t *g = &b->fee_rate_governor;
     if (g->target_signatures_per_slot) {
-        g->min_lamports_per_signature = g->target_lamports_per_signature / 2 > 1
-                                            ? g->target_lamports_per_signature / 2
-                                            : 1;
+        g->min_lamports_per_signature =
+            g->target_lamports_per_signature / 2 > 1 ? g->target_lamports_per_signature / 2 : 1;
         g->max_lamports_per_signature = g->target_lamports_per_signature * 10;
     }
     ADB_TRY(adb_bank_queue_make(o, chain, chain_cnt, mem, &b->blockhash_queue));
@@ -432,8 +430,8 @@ adb_bank_fields_make(adb_bank_origin_t const *o, acctdb_bank_info_t const *chain
 
     /* Stakes from the accounts, epoch stakes from the bank state. */
     uint64_t nre = adb_bank_new_rate_epoch(src, es);
-    ADB_TRY(adb_bank_stakes_compute(src, st->stakes_epoch, st->hist, (size_t)st->hist_cnt, nre,
-                                    mem, &b->stakes));
+    ADB_TRY(adb_bank_stakes_compute(src, st->stakes_epoch, st->hist, (size_t)st->hist_cnt, nre, mem,
+                                    &b->stakes));
     int rc = 0;
     x->versioned_epoch_stakes = NULL;
     x->versioned_epoch_stakes_cnt = 0;

@@ -71,7 +71,8 @@ adb_vote_state_decode(uint8_t const *data, size_t sz, adb_vote_state_t *out, adb
         (void)adb_bc_bytes(&rd, 1, "commission");
     }
     uint64_t n = adb_bc_u64(&rd, "votes");
-    if (adb_bc_ok(&rd) && n > 255) adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%llu votes", (unsigned long long)n);
+    if (adb_bc_ok(&rd) && n > 255)
+        adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%llu votes", (unsigned long long)n);
     (void)adb_bc_bytes(&rd, (size_t)(adb_bc_ok(&rd) ? n : 0) * vote_sz, "votes");
     if (adb_bc_option(&rd, "root_slot")) (void)adb_bc_bytes(&rd, 8, "root_slot");
     n = adb_bc_u64(&rd, "authorized_voters");
@@ -109,7 +110,7 @@ adb_vote_is_valid(acctdb_account_t const *a) {
     if (!a->lamports || memcmp(a->owner.b, adb_vote_program_id()->b, 32)) return false;
     uint8_t const *d = a->data;
     uint64_t       n = a->data_len;
-    bool sized = (n == VOTE_V4_SZ && d[0] == 3 && d[1] == 0 && d[2] == 0 && d[3] == 0) ||
+    bool           sized = (n == VOTE_V4_SZ && d[0] == 3 && d[1] == 0 && d[2] == 0 && d[3] == 0) ||
                  (n == VOTE_V3_SZ && !all_zero(d + 4, 114)) ||
                  (n == VOTE_V1_14_11_SZ && !all_zero(d + 4, 82));
     if (!sized) return false;
@@ -178,9 +179,8 @@ f64_to_u64(double v) {
 
 /* (effective, activating) of the stake at target, before deactivation. */
 static void
-stake_and_activating(adb_delegation_t const *d, uint64_t target,
-                     adb_stake_history_entry_t const *h, size_t hn, uint64_t nre,
-                     uint64_t *eff_out, uint64_t *act_out) {
+stake_and_activating(adb_delegation_t const *d, uint64_t target, adb_stake_history_entry_t const *h,
+                     size_t hn, uint64_t nre, uint64_t *eff_out, uint64_t *act_out) {
     uint64_t const D = d->stake;
     if (d->activation_epoch == UINT64_MAX) { /* bootstrap: always fully effective */
         *eff_out = D, *act_out = 0;
@@ -426,9 +426,8 @@ adb_bank_epoch_stakes_make(adb_stakes_t const *in, uint64_t lse, adb_arena_t *me
     /* The staked vote accounts only, the 2,000 with the most stake: what
      * Agave keeps under the validator admission ticket (SIMD-0357) and what
      * Firedancer requires of the leader schedule epoch's entry. */
-    adb_vote_account_t *kept =
-        adb_arena_alloc(mem, (size_t)(in->vote_accounts_cnt ? in->vote_accounts_cnt : 1) *
-                                 sizeof *kept);
+    adb_vote_account_t *kept = adb_arena_alloc(
+        mem, (size_t)(in->vote_accounts_cnt ? in->vote_accounts_cnt : 1) * sizeof *kept);
     if (!kept) return ACCTDB_ERR_NOMEM;
     uint64_t n = 0;
     for (uint64_t i = 0; i < in->vote_accounts_cnt; i++)

@@ -241,8 +241,8 @@ adb_sysvar_slot_hashes_decode(void const *data, size_t sz, adb_slot_hashes_t *ou
     adb_bc_rd_init(&rd, data, sz, "slot_hashes");
     uint64_t n = adb_bc_len(&rd, 40, "entries");
     if (adb_bc_ok(&rd) && n > ADB_SLOT_HASHES_MAX)
-        adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%llu entries, more than %u",
-                    (unsigned long long)n, ADB_SLOT_HASHES_MAX);
+        adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%llu entries, more than %u", (unsigned long long)n,
+                    ADB_SLOT_HASHES_MAX);
     for (uint64_t i = 0; i < n && adb_bc_ok(&rd); i++) {
         out->e[i].slot = adb_bc_u64(&rd, "slot");
         adb_bc_copy(&rd, out->e[i].hash.b, 32, "hash");
@@ -290,8 +290,8 @@ adb_sysvar_recent_bh_decode(void const *data, size_t sz, adb_recent_bhs_t *out,
     adb_bc_rd_init(&rd, data, sz, "recent_blockhashes");
     uint64_t n = adb_bc_len(&rd, 40, "entries");
     if (adb_bc_ok(&rd) && n > ADB_RECENT_BH_MAX)
-        adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%llu entries, more than %u",
-                    (unsigned long long)n, ADB_RECENT_BH_MAX);
+        adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%llu entries, more than %u", (unsigned long long)n,
+                    ADB_RECENT_BH_MAX);
     for (uint64_t i = 0; i < n && adb_bc_ok(&rd); i++) {
         adb_bc_copy(&rd, out->e[i].hash.b, 32, "blockhash");
         out->e[i].lamports_per_signature = adb_bc_u64(&rd, "fee_calculator");
@@ -302,8 +302,7 @@ adb_sysvar_recent_bh_decode(void const *data, size_t sz, adb_recent_bhs_t *out,
 }
 
 void
-adb_sysvar_recent_bh_encode(adb_recent_bhs_t const *r,
-                            uint8_t                 data_out[ADB_SYSVAR_RECENT_BH_SZ]) {
+adb_sysvar_recent_bh_encode(adb_recent_bhs_t const *r, uint8_t data_out[ADB_SYSVAR_RECENT_BH_SZ]) {
     memset(data_out, 0, ADB_SYSVAR_RECENT_BH_SZ);
     adb_store_u64(data_out, r->cnt);
     for (uint32_t i = 0; i < r->cnt; i++) {
@@ -359,8 +358,8 @@ adb_sysvar_stake_history_decode(void const *data, size_t sz, adb_stake_hist_t *o
     adb_bc_rd_init(&rd, data, sz, "stake_history");
     uint64_t n = adb_bc_len(&rd, 32, "entries");
     if (adb_bc_ok(&rd) && n > ADB_STAKE_HISTORY_MAX)
-        adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%llu entries, more than %u",
-                    (unsigned long long)n, ADB_STAKE_HISTORY_MAX);
+        adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%llu entries, more than %u", (unsigned long long)n,
+                    ADB_STAKE_HISTORY_MAX);
     for (uint64_t i = 0; i < n && adb_bc_ok(&rd); i++) {
         out->e[i].epoch = adb_bc_u64(&rd, "epoch");
         out->e[i].effective = adb_bc_u64(&rd, "effective");

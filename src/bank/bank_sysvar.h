@@ -47,9 +47,9 @@ char const            *adb_sysvar_name(adb_sysvar_t which);
 #define ADB_SYSVAR_SLOT_HISTORY_SZ   (1 + 8 + ADB_SLOT_HISTORY_MAX_ENTRIES / 8 + 8 + 8)
 #define ADB_SYSVAR_CLOCK_SZ          40
 #define ADB_SLOT_HASHES_MAX          512
-#define ADB_SYSVAR_SLOT_HASHES_SZ    (8 + ADB_SLOT_HASHES_MAX * 40)   /* 20,488 */
+#define ADB_SYSVAR_SLOT_HASHES_SZ    (8 + ADB_SLOT_HASHES_MAX * 40) /* 20,488 */
 #define ADB_RECENT_BH_MAX            150
-#define ADB_SYSVAR_RECENT_BH_SZ      (8 + ADB_RECENT_BH_MAX * 40)     /* 6,008 */
+#define ADB_SYSVAR_RECENT_BH_SZ      (8 + ADB_RECENT_BH_MAX * 40) /* 6,008 */
 #define ADB_STAKE_HISTORY_MAX        512
 #define ADB_SYSVAR_STAKE_HISTORY_SZ  (8 + ADB_STAKE_HISTORY_MAX * 32) /* 16,392 */
 

@@ -113,7 +113,7 @@ nm(char *buf, char const *p, char const *f) {
 
 void
 adb_bank_pubkeys_read(adb_bc_rd_t *rd, adb_arena_t *mem, acctdb_pubkey_t **arr, uint64_t *cnt,
-           char const *what) {
+                      char const *what) {
     *arr = adb_bc_vec(rd, mem, 32, sizeof **arr, cnt, what);
     if (*cnt) adb_bc_copy(rd, *arr, (size_t)*cnt * 32, what);
 }
@@ -128,12 +128,13 @@ adb_bank_delegation_read(adb_bc_rd_t *rd, adb_delegation_t *d, char const *what)
 }
 
 void
-adb_bank_stakes_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_stakes_t *st, bool stake_form, char const *p) {
+adb_bank_stakes_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_stakes_t *st, bool stake_form,
+                     char const *p) {
     char n1[NM], n2[NM];
     st->is_stake_form = stake_form;
 
     st->vote_accounts = adb_bc_vec(rd, mem, VOTE_ACCOUNT_MIN, sizeof *st->vote_accounts,
-                               &st->vote_accounts_cnt, nm(n1, p, "vote_accounts"));
+                                   &st->vote_accounts_cnt, nm(n1, p, "vote_accounts"));
     nm(n2, p, "vote_accounts.account");
     for (uint64_t i = 0; i < st->vote_accounts_cnt && adb_bc_ok(rd); i++) {
         adb_vote_account_t *va = &st->vote_accounts[i];
@@ -144,7 +145,7 @@ adb_bank_stakes_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_stakes_t *st, bool s
 
     st->delegations =
         adb_bc_vec(rd, mem, stake_form ? STAKE_MIN : DELEGATION_MIN, sizeof *st->delegations,
-               &st->delegations_cnt, nm(n1, p, "stake_delegations"));
+                   &st->delegations_cnt, nm(n1, p, "stake_delegations"));
     for (uint64_t i = 0; i < st->delegations_cnt && adb_bc_ok(rd); i++) {
         adb_stake_delegation_t *sd = &st->delegations[i];
         adb_bc_copy(rd, sd->stake_pubkey.b, 32, n1);
@@ -156,7 +157,7 @@ adb_bank_stakes_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_stakes_t *st, bool s
     st->epoch = adb_bc_u64(rd, nm(n1, p, "epoch"));
 
     st->stake_history = adb_bc_vec(rd, mem, STAKE_HISTORY_MIN, sizeof *st->stake_history,
-                               &st->stake_history_cnt, nm(n1, p, "stake_history"));
+                                   &st->stake_history_cnt, nm(n1, p, "stake_history"));
     for (uint64_t i = 0; i < st->stake_history_cnt && adb_bc_ok(rd); i++) {
         adb_stake_history_entry_t *e = &st->stake_history[i];
         e->epoch = adb_bc_u64(rd, n1);
@@ -170,15 +171,15 @@ adb_bank_stakes_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_stakes_t *st, bool s
  * after the variant): stakes, total_stake, node_id_to_vote_accounts,
  * epoch_authorized_voters. */
 void
-adb_bank_epoch_stakes_body_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_epoch_stakes_t *es, bool stake_form,
-                     char const *p) {
+adb_bank_epoch_stakes_body_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_epoch_stakes_t *es,
+                                bool stake_form, char const *p) {
     char n1[NM], n2[NM];
     adb_bank_stakes_read(rd, mem, &es->stakes, stake_form, nm(n1, p, "stakes"));
     es->total_stake = adb_bc_u64(rd, nm(n1, p, "total_stake"));
 
     es->node_vote_accounts =
         adb_bc_vec(rd, mem, NODE_VOTE_ACCOUNTS_MIN, sizeof *es->node_vote_accounts,
-               &es->node_vote_accounts_cnt, nm(n1, p, "node_id_to_vote_accounts"));
+                   &es->node_vote_accounts_cnt, nm(n1, p, "node_id_to_vote_accounts"));
     nm(n2, p, "node_id_to_vote_accounts.vote_accounts");
     for (uint64_t i = 0; i < es->node_vote_accounts_cnt && adb_bc_ok(rd); i++) {
         adb_node_vote_accounts_t *nv = &es->node_vote_accounts[i];
@@ -189,7 +190,7 @@ adb_bank_epoch_stakes_body_read(adb_bc_rd_t *rd, adb_arena_t *mem, adb_epoch_sta
 
     es->authorized_voters =
         adb_bc_vec(rd, mem, AUTHORIZED_VOTER_MIN, sizeof *es->authorized_voters,
-               &es->authorized_voters_cnt, nm(n1, p, "epoch_authorized_voters"));
+                   &es->authorized_voters_cnt, nm(n1, p, "epoch_authorized_voters"));
     if (es->authorized_voters_cnt)
         adb_bc_copy(rd, es->authorized_voters, (size_t)es->authorized_voters_cnt * 64, n1);
 }

@@ -272,8 +272,8 @@ typedef struct adb_extra_fields {
  * the bank state this module persists).  Readers are sticky on rd, bound
  * every length by the input left, and allocate from mem; `what` prefixes
  * field paths in messages ("bank.stakes"). */
-void adb_bank_pubkeys_read(adb_bc_rd_t *rd, adb_arena_t *mem, acctdb_pubkey_t **arr,
-                           uint64_t *cnt, char const *what);
+void adb_bank_pubkeys_read(adb_bc_rd_t *rd, adb_arena_t *mem, acctdb_pubkey_t **arr, uint64_t *cnt,
+                           char const *what);
 void adb_bank_pubkeys_write(adb_bc_wr_t *wr, acctdb_pubkey_t const *a, uint64_t n);
 void adb_bank_delegation_read(adb_bc_rd_t *rd, adb_delegation_t *d, char const *what);
 /* Stakes<Delegation> (stake_form false) or Stakes<Stake> (true). */

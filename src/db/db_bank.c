@@ -582,8 +582,8 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
 /* ---- freeze ------------------------------------------------------------- */
 
 int
-adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
-               uint64_t hard_fork_cnt, uint64_t lps, acctdb_bank_info_t *info_out) {
+adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta, uint64_t hard_fork_cnt,
+               uint64_t lps, acctdb_bank_info_t *info_out) {
     adb_eng_t *e = db->eng;
     if (info_out) memset(info_out, 0, sizeof *info_out);
     pthread_mutex_lock(&e->wmu);

@@ -854,7 +854,7 @@ cmp_key(void const *a, void const *b) {
 }
 
 int
-adb_db_owned_each(adb_db_t *db, acctdb_pubkey_t const *owner,
+adb_db_owned_each(adb_db_t *db, acctdb_pubkey_t const                   *owner,
                   int (*fn)(void *ctx, acctdb_account_t const *a), void *ctx) {
     ADB_TRY(adb_db_bulk_wait(db));
     size_t n = 0;

@@ -108,8 +108,8 @@ adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         int rc = -errno;
-        return adb_err_set(err, rc == -ENOENT ? ACCTDB_ERR_NOT_FOUND : rc, "cannot open %s: %s", dir,
-                           acctdb_strerror(rc));
+        return adb_err_set(err, rc == -ENOENT ? ACCTDB_ERR_NOT_FOUND : rc, "cannot open %s: %s",
+                           dir, acctdb_strerror(rc));
     }
     if (flock(fd, LOCK_EX | LOCK_NB)) {
         int rc = errno == EWOULDBLOCK ? ACCTDB_ERR_BUSY : -errno;

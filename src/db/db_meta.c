@@ -293,9 +293,9 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
         goto done;
     }
     if (version == 0) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
-                         "%s/%s: format version 0 (no acctdb ever wrote it)", dir,
-                         ADB_DB_META_NAME);
+        rc =
+            adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                        "%s/%s: format version 0 (no acctdb ever wrote it)", dir, ADB_DB_META_NAME);
         goto done;
     }
     adb_blake3_hash(buf, sz - 32, ck, 32);

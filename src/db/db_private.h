@@ -114,13 +114,13 @@ typedef struct adb_db_worker {
     acctdb_lthash_t sum;
     uint64_t        records, nonzero, lamports, data_len;
     /* Superseded versions read back by LOSERS jobs (subtracted at the end). */
-    acctdb_lthash_t lose_sum;
-    uint64_t        lose_cnt, lose_lamports, lose_data_len;
-    uint8_t        *scratch; /* aligned read window for LOSERS jobs */
-    acctdb_pubkey_t *owned;  /* keys of records of a watched owner (any version) */
+    acctdb_lthash_t  lose_sum;
+    uint64_t         lose_cnt, lose_lamports, lose_data_len;
+    uint8_t         *scratch; /* aligned read window for LOSERS jobs */
+    acctdb_pubkey_t *owned;   /* keys of records of a watched owner (any version) */
     size_t           owned_cnt, owned_cap;
-    adb_db_loser_t *losers;
-    size_t          loser_cnt, loser_cap;
+    adb_db_loser_t  *losers;
+    size_t           loser_cnt, loser_cap;
 } adb_db_worker_t;
 
 /* ---- engine -----------------------------------------------------------------
@@ -196,12 +196,14 @@ typedef struct adb_retired {
 typedef struct adb_owner_ix adb_owner_ix_t;
 typedef struct adb_rcache   adb_rcache_t;
 
-#define ADB_HIST_MAX 301
+#define ADB_HIST_MAX      301
 #define ADB_ENG_WATCH_MAX 4 /* owners indexed even without cfg.owner_index */
 
 /* Whether the owner index keeps accounts of this owner. */
 struct adb_eng;
-bool adb_eng_owner_tracked(struct adb_eng const *e, uint8_t const owner[32]); /* rooted banks remembered (blockhash queue, status cache) */
+bool adb_eng_owner_tracked(
+    struct adb_eng const *e,
+    uint8_t const         owner[32]); /* rooted banks remembered (blockhash queue, status cache) */
 
 typedef struct adb_eng {
     acctdb_db_config_t  cfg;
@@ -214,13 +216,13 @@ typedef struct adb_eng {
     uint64_t            root;
     acctdb_bank_info_t  root_info;
     _Atomic uint64_t    durable_root;
-    uint64_t            last_full_slot; /* UINT64_MAX: none */
-    uint64_t            origin_slot;    /* slot the database was created at */
-    adb_eng_ext_t      *root_ext;       /* the root bank's state */
-    adb_eng_ext_t      *durable_ext;    /* the durable root's (in the root record) */
+    uint64_t            last_full_slot;   /* UINT64_MAX: none */
+    uint64_t            origin_slot;      /* slot the database was created at */
+    adb_eng_ext_t      *root_ext;         /* the root bank's state */
+    adb_eng_ext_t      *durable_ext;      /* the durable root's (in the root record) */
     uint8_t             origin_ck[2][32]; /* BLAKE3 of manifest.bin, status_cache.bin */
     uint8_t             origin_has_ck;    /* bit 0 manifest, bit 1 status cache */
-    acctdb_bank_info_t *hist;           /* rooted banks, oldest first */
+    acctdb_bank_info_t *hist;             /* rooted banks, oldest first */
     uint32_t            hist_cnt;
     /* write cache */
     _Atomic uint64_t cache_bytes, cache_accts;
@@ -244,7 +246,7 @@ typedef struct adb_eng {
     _Atomic uint64_t   stores, loads, freezes, roots, flushed_bytes;
     _Atomic int        fatal;          /* a durable write failed: writes refused (adb_eng_fatal) */
     char               fatal_msg[256]; /* why: written once, before fatal becomes 2 */
-    adb_owner_ix_t    *owners;       /* every owner (cfg.owner_index), or only watch[] */
+    adb_owner_ix_t    *owners;         /* every owner (cfg.owner_index), or only watch[] */
     acctdb_pubkey_t    watch[ADB_ENG_WATCH_MAX];
     uint32_t           watch_cnt;
     adb_rcache_t      *rcache;
@@ -316,13 +318,13 @@ struct adb_db {
     unsigned         nworkers;
     adb_db_worker_t *workers;
 
-    int           err_code; /* first error (under mu) */
-    adb_err_t     err;
-    adb_eng_t    *eng;    /* the live engine, once opened */
+    int             err_code; /* first error (under mu) */
+    adb_err_t       err;
+    adb_eng_t      *eng;      /* the live engine, once opened */
     acctdb_pubkey_t watch[4]; /* owners whose keys the bulk scan notes (adb_db_bulk_watch) */
     uint32_t        watch_cnt;
-    adb_db_rec_fn rec_fn; /* called for each record indexed at reopen */
-    void         *rec_ctx;
+    adb_db_rec_fn   rec_fn; /* called for each record indexed at reopen */
+    void           *rec_ctx;
 };
 
 static inline adb_db_file_t *

@@ -19,10 +19,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define VOTE_V3_SZ  3762u
-#define STAKE_SZ    200u
-#define FAUCET_SOL  500000000ull /* lamports: 0.5 billion SOL */
-#define SOL         1000000000ull
+#define VOTE_V3_SZ 3762u
+#define STAKE_SZ   200u
+#define FAUCET_SOL 500000000ull /* lamports: 0.5 billion SOL */
+#define SOL        1000000000ull
 
 void
 acctdb_cluster_opts_default(acctdb_cluster_opts_t *o) {
@@ -80,7 +80,7 @@ adb_sim_cluster_account(acctdb_cluster_opts_t const *o, size_t i, acctdb_account
     adb_rent_t     rent = adb_sim_cluster_rent();
     memset(a, 0, sizeof *a);
     a->rent_epoch = 0;
-    size_t v = i % V;
+    size_t          v = i % V;
     acctdb_pubkey_t identity, vote;
     key_of(o, "identity", v, &identity);
     key_of(o, "vote", v, &vote);
@@ -98,7 +98,7 @@ adb_sim_cluster_account(acctdb_cluster_opts_t const *o, size_t i, acctdb_account
         buf[68] = 10;                     /* commission */
         /* votes: 0 (69), root_slot: None (77), authorized_voters: 1 */
         adb_store_u64(buf + 78, 1);
-        adb_store_u64(buf + 86, 0); /* from epoch 0 ... */
+        adb_store_u64(buf + 86, 0);       /* from epoch 0 ... */
         memcpy(buf + 94, identity.b, 32); /* ... the identity votes */
         /* prior_voters: 32 empty entries (126 .. 1662), idx 31, is_empty */
         adb_store_u64(buf + 1662, 31);
@@ -122,7 +122,7 @@ adb_sim_cluster_account(acctdb_cluster_opts_t const *o, size_t i, acctdb_account
         memcpy(buf + 124, vote.b, 32);    /* voter */
         adb_store_u64(buf + 156, amount);
         bool bootstrap = v < (V + 1) / 2;
-        adb_store_u64(buf + 164, bootstrap ? UINT64_MAX : 0);                 /* activation */
+        adb_store_u64(buf + 164, bootstrap ? UINT64_MAX : 0);            /* activation */
         adb_store_u64(buf + 172, V >= 3 && v == V - 1 ? 2 : UINT64_MAX); /* deactivation */
         /* warmup_cooldown_rate bytes: zero, as stake program v4+ writes them */
         a->data = buf;
@@ -164,8 +164,10 @@ acctdb_cluster_genesis_write(acctdb_cluster_opts_t const *o, char const *path, c
                                            .rent_epoch = a.rent_epoch};
         if (a.data_len) {
             ga->account.data = adb_genesis_alloc(&g, (size_t)a.data_len);
-            if (!ga->account.data) rc = ACCTDB_ERR_NOMEM;
-            else memcpy(ga->account.data, a.data, (size_t)a.data_len);
+            if (!ga->account.data)
+                rc = ACCTDB_ERR_NOMEM;
+            else
+                memcpy(ga->account.data, a.data, (size_t)a.data_len);
         }
     }
     if (!rc) {

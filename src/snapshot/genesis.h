@@ -64,7 +64,7 @@ typedef struct adb_genesis {
     uint8_t                *trailing;     /* bytes after cluster_type */
     uint64_t                trailing_sz;
     acctdb_hash_t           hash; /* set by decode: SHA-256 of the input */
-    adb_arena_t          mem;  /* owns every array above */
+    adb_arena_t             mem;  /* owns every array above */
 } adb_genesis_t;
 
 /* adb_genesis_init: an empty genesis (everything zero, cluster Testnet);

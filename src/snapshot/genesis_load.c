@@ -48,8 +48,7 @@ typedef struct gsrc {
 } gsrc_t;
 
 static int
-gsrc_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf,
-         size_t *cap) {
+gsrc_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf, size_t *cap) {
     (void)buf, (void)cap;
     gsrc_t *c = ctx;
     for (uint64_t k = 0; k < c->g->accounts_cnt; k++)
@@ -126,9 +125,9 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
     size_t        fsz;
     int           rc = read_genesis(path, &g, &fsz, &s->err);
     if (rc) return rc;
-    adb_db_cfg_t cfg = {.dir = opts->store_dir,
-                        .threads = opts->threads,
-                        .expected_accounts = g.accounts_cnt + g.rewards_pools_cnt};
+    adb_db_cfg_t                cfg = {.dir = opts->store_dir,
+                                       .threads = opts->threads,
+                                       .expected_accounts = g.accounts_cnt + g.rewards_pools_cnt};
     uint8_t                    *buf = NULL, *mbuf = NULL;
     size_t                      msz = 0;
     uint64_t                    total = 0;
@@ -145,15 +144,15 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
     if ((rc = adb_db_bulk_create(&s->db, &cfg, &s->err))) goto done;
     adb_db_bulk_set_hash(s->db, ADB_DB_HASH_CURRENT);
     for (int pass = 0; pass < 2; pass++) {
-        uint64_t off = 0;
+        uint64_t       off = 0;
         uint64_t const ng = g.accounts_cnt + g.rewards_pools_cnt;
         for (uint64_t k = 0; k < ng + sv->cnt; k++) {
             acctdb_account_t a;
             if (k >= ng)
                 a = sv->a[k - ng]; /* after the genesis accounts: the newer version */
             else
-                to_account(k < g.accounts_cnt ? &g.accounts[k] : &g.rewards_pools[k - g.accounts_cnt],
-                           &a);
+                to_account(
+                    k < g.accounts_cnt ? &g.accounts[k] : &g.rewards_pools[k - g.accounts_cnt], &a);
             if (a.data_len > ADB_ACCT_MAX_DATA_SZ ||
                 (!a.lamports && (a.data_len || a.executable))) {
                 rc = adb_err_set(&s->err, ACCTDB_ERR_CORRUPT,

@@ -882,8 +882,7 @@ verify_status_cache(adb_snap_t *s, adb_archive_info_t *ai) {
 /* ---- the bank checks (src/bank) ------------------------------------------------- */
 
 static int
-bulk_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf,
-         size_t *cap) {
+bulk_get(void *ctx, acctdb_pubkey_t const *key, acctdb_account_t *out, uint8_t **buf, size_t *cap) {
     adb_db_acct_t a;
     int           rc = adb_db_get(ctx, key->b, &a, buf, cap);
     if (!rc) *out = a.a;

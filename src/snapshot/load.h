@@ -45,12 +45,12 @@ typedef struct adb_load_opts {
     unsigned            threads;       /* 0 = CPUs */
     adb_decomp_limits_t dlim;
     adb_tar_limits_t    tlim;
-    uint64_t            max_meta_sz;  /* manifest / status cache size cap (default 4 GiB) */
-    uint64_t            max_early_sz; /* account bytes accepted before the manifest
-                                       * (default 64 MiB; Agave puts metadata first) */
-    bool engine_root;                 /* the root record's lattice hash uses the current
-                                       * formula (recomputed for merkle and legacy eras),
-                                       * as a live database continues from it */
+    uint64_t            max_meta_sz;   /* manifest / status cache size cap (default 4 GiB) */
+    uint64_t            max_early_sz;  /* account bytes accepted before the manifest
+                                        * (default 64 MiB; Agave puts metadata first) */
+    bool engine_root;                  /* the root record's lattice hash uses the current
+                                        * formula (recomputed for merkle and legacy eras),
+                                        * as a live database continues from it */
     adb_bank_genesis_t const *genesis; /* the cluster's: genesis field checks (else skipped) */
     adb_progress_fn           progress;
     void                     *progress_ctx;

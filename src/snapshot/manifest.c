@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-
 /* Minimum wire sizes of map/vec elements, for adb_bc_len. */
 #define HASH_AGE_MIN               56 /* Hash + HashInfo */
 #define SLOT_U64_MIN               16 /* (u64, u64) */
@@ -52,8 +51,8 @@ rd_bank(adb_bc_rd_t *rd, adb_arena_t *mem, adb_bank_fields_t *b) {
     q->last_hash_index = adb_bc_u64(rd, "bank.blockhash_queue.last_hash_index");
     q->has_last_hash = adb_bc_option(rd, "bank.blockhash_queue.last_hash");
     if (q->has_last_hash) rd_hash(rd, q->last_hash.b, "bank.blockhash_queue.last_hash");
-    q->ages =
-        adb_bc_vec(rd, mem, HASH_AGE_MIN, sizeof *q->ages, &q->ages_cnt, "bank.blockhash_queue.ages");
+    q->ages = adb_bc_vec(rd, mem, HASH_AGE_MIN, sizeof *q->ages, &q->ages_cnt,
+                         "bank.blockhash_queue.ages");
     for (uint64_t i = 0; i < q->ages_cnt && adb_bc_ok(rd); i++) {
         adb_hash_age_t *a = &q->ages[i];
         rd_hash(rd, a->hash.b, "bank.blockhash_queue.ages");
@@ -99,17 +98,19 @@ rd_bank(adb_bc_rd_t *rd, adb_arena_t *mem, adb_bank_fields_t *b) {
     adb_bank_inflation_read(rd, &b->inflation, "bank.inflation");
     adb_bank_stakes_read(rd, mem, &b->stakes, false, "bank.stakes");
 
-    adb_bank_pubkeys_read(rd, mem, &b->unused_accounts1, &b->unused_accounts1_cnt, "bank.unused_accounts.0");
-    adb_bank_pubkeys_read(rd, mem, &b->unused_accounts2, &b->unused_accounts2_cnt, "bank.unused_accounts.1");
-    b->unused_accounts3 = adb_bc_vec(rd, mem, 40, sizeof *b->unused_accounts3, &b->unused_accounts3_cnt,
-                                 "bank.unused_accounts.2");
+    adb_bank_pubkeys_read(rd, mem, &b->unused_accounts1, &b->unused_accounts1_cnt,
+                          "bank.unused_accounts.0");
+    adb_bank_pubkeys_read(rd, mem, &b->unused_accounts2, &b->unused_accounts2_cnt,
+                          "bank.unused_accounts.1");
+    b->unused_accounts3 = adb_bc_vec(rd, mem, 40, sizeof *b->unused_accounts3,
+                                     &b->unused_accounts3_cnt, "bank.unused_accounts.2");
     for (uint64_t i = 0; i < b->unused_accounts3_cnt && adb_bc_ok(rd); i++) {
         rd_hash(rd, b->unused_accounts3[i].key.b, "bank.unused_accounts.2");
         b->unused_accounts3[i].val = adb_bc_u64(rd, "bank.unused_accounts.2");
     }
 
     b->epoch_stakes = adb_bc_vec(rd, mem, LEGACY_EPOCH_STAKES_MIN, sizeof *b->epoch_stakes,
-                             &b->epoch_stakes_cnt, "bank.epoch_stakes");
+                                 &b->epoch_stakes_cnt, "bank.epoch_stakes");
     for (uint64_t i = 0; i < b->epoch_stakes_cnt && adb_bc_ok(rd); i++) {
         b->epoch_stakes[i].epoch = adb_bc_u64(rd, "bank.epoch_stakes");
         adb_bank_epoch_stakes_body_read(rd, mem, &b->epoch_stakes[i], false, "bank.epoch_stakes");
@@ -125,15 +126,14 @@ at_eof(adb_bc_rd_t const *rd) {
 }
 
 static void
-rd_accounts_db(adb_bc_rd_t *rd, adb_arena_t *mem, adb_accounts_db_fields_t *a,
-               uint32_t *present) {
+rd_accounts_db(adb_bc_rd_t *rd, adb_arena_t *mem, adb_accounts_db_fields_t *a, uint32_t *present) {
     a->storages = adb_bc_vec(rd, mem, STORAGE_SLOT_MIN, sizeof *a->storages, &a->storages_cnt,
-                         "accounts_db.storages");
+                             "accounts_db.storages");
     for (uint64_t i = 0; i < a->storages_cnt && adb_bc_ok(rd); i++) {
         adb_storage_slot_t *s = &a->storages[i];
         s->slot = adb_bc_u64(rd, "accounts_db.storages");
         s->entries = adb_bc_vec(rd, mem, STORAGE_ENTRY_MIN, sizeof *s->entries, &s->entries_cnt,
-                            "accounts_db.storages.entries");
+                                "accounts_db.storages.entries");
         for (uint64_t k = 0; k < s->entries_cnt && adb_bc_ok(rd); k++) {
             s->entries[k].id = adb_bc_u64(rd, "accounts_db.storages.entries");
             s->entries[k].current_len = adb_bc_u64(rd, "accounts_db.storages.entries");
@@ -151,8 +151,8 @@ rd_accounts_db(adb_bc_rd_t *rd, adb_arena_t *mem, adb_accounts_db_fields_t *a,
     h->num_executable_accounts = adb_bc_u64(rd, "accounts_db.bank_hash_info");
 
     if (at_eof(rd) || !adb_bc_ok(rd)) return;
-    a->historical_roots = adb_bc_vec(rd, mem, 8, sizeof *a->historical_roots, &a->historical_roots_cnt,
-                                 "accounts_db.historical_roots");
+    a->historical_roots = adb_bc_vec(rd, mem, 8, sizeof *a->historical_roots,
+                                     &a->historical_roots_cnt, "accounts_db.historical_roots");
     for (uint64_t i = 0; i < a->historical_roots_cnt && adb_bc_ok(rd); i++)
         a->historical_roots[i] = adb_bc_u64(rd, "accounts_db.historical_roots");
     *present = ADB_MANIFEST_F_HISTORICAL_ROOTS;
@@ -160,7 +160,7 @@ rd_accounts_db(adb_bc_rd_t *rd, adb_arena_t *mem, adb_accounts_db_fields_t *a,
     if (at_eof(rd) || !adb_bc_ok(rd)) return;
     a->historical_roots_with_hash =
         adb_bc_vec(rd, mem, SLOT_HASH_MIN, sizeof *a->historical_roots_with_hash,
-               &a->historical_roots_with_hash_cnt, "accounts_db.historical_roots_with_hash");
+                   &a->historical_roots_with_hash_cnt, "accounts_db.historical_roots_with_hash");
     for (uint64_t i = 0; i < a->historical_roots_with_hash_cnt && adb_bc_ok(rd); i++) {
         a->historical_roots_with_hash[i].slot =
             adb_bc_u64(rd, "accounts_db.historical_roots_with_hash");
@@ -199,7 +199,7 @@ rd_extra(adb_bc_rd_t *rd, adb_arena_t *mem, adb_extra_fields_t *x, uint32_t *pre
     if (at_eof(rd) || !adb_bc_ok(rd)) return;
     x->versioned_epoch_stakes =
         adb_bc_vec(rd, mem, VERSIONED_EPOCH_STAKES_MIN, sizeof *x->versioned_epoch_stakes,
-               &x->versioned_epoch_stakes_cnt, "extra.versioned_epoch_stakes");
+                   &x->versioned_epoch_stakes_cnt, "extra.versioned_epoch_stakes");
     for (uint64_t i = 0; i < x->versioned_epoch_stakes_cnt && adb_bc_ok(rd); i++) {
         adb_epoch_stakes_t *es = &x->versioned_epoch_stakes[i];
         es->epoch = adb_bc_u64(rd, "extra.versioned_epoch_stakes");
@@ -573,10 +573,11 @@ adb_manifest_bank_hash(adb_manifest_t const *m, uint8_t hash_out[32]) {
            .parent_hash = b->parent_hash.b,
            .signature_count = b->signature_count,
            .last_blockhash = b->blockhash_queue.has_last_hash ? b->blockhash_queue.last_hash.b : zero,
-           .hard_fork_cnt =
-            adb_bankhash_fork_cnt(b->hard_forks, (size_t)b->hard_forks_cnt, b->parent_slot, b->slot),
+           .hard_fork_cnt = adb_bankhash_fork_cnt(b->hard_forks, (size_t)b->hard_forks_cnt,
+                                                  b->parent_slot, b->slot),
     };
-    if (strcmp(era, "lattice")) in.accounts_delta_hash = m->accounts_db.bank_hash_info.accounts_delta_hash.b;
+    if (strcmp(era, "lattice"))
+        in.accounts_delta_hash = m->accounts_db.bank_hash_info.accounts_delta_hash.b;
     if (strcmp(era, "merkle")) {
         in.accounts_lt_hash = m->extra.accounts_lt_hash;
     } else if (m->extra.has_epoch_accounts_hash) {

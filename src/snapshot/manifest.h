@@ -57,7 +57,6 @@ typedef struct adb_bank_hash_info {
     uint64_t      num_executable_accounts;
 } adb_bank_hash_info_t;
 
-
 typedef struct adb_accounts_db_fields {
     adb_storage_slot_t  *storages;
     uint64_t             storages_cnt;
@@ -92,7 +91,7 @@ typedef struct adb_manifest {
     uint32_t                 present_cnt; /* 0..ADB_MANIFEST_F_ALL */
     uint8_t                 *trailing;    /* unknown bytes after block_id */
     uint64_t                 trailing_sz;
-    adb_arena_t           mem; /* owns every array above */
+    adb_arena_t              mem; /* owns every array above */
 } adb_manifest_t;
 
 /* adb_manifest_init: a fresh manifest as Agave 4.x would write it for a new

@@ -154,7 +154,7 @@ rd_result(adb_bc_rd_t *rd, adb_arena_t *mem, adb_tx_result_t *r) {
         r->custom = adb_bc_u32(rd, "status.entries.result.instruction_error.custom");
     } else if (r->ix_err == ADB_IX_ERR_BORSH_IO_ERROR) {
         r->borsh = adb_bc_string_dup(rd, mem, &r->borsh_sz,
-                                        "status.entries.result.instruction_error.borsh_io_error");
+                                     "status.entries.result.instruction_error.borsh_io_error");
     }
 }
 

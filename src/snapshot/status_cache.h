@@ -71,7 +71,7 @@ typedef struct adb_status_cache {
     uint64_t          deltas_cnt;
     uint8_t          *trailing; /* bytes after the Vec (none in real files) */
     uint64_t          trailing_sz;
-    adb_arena_t    mem; /* owns every array above */
+    adb_arena_t       mem; /* owns every array above */
 } adb_status_cache_t;
 
 /* adb_status_cache_init: an empty cache (no deltas); arrays may be set by

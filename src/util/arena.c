@@ -8,8 +8,8 @@
  * free space stays usable. */
 typedef struct adb_arena_block {
     struct adb_arena_block *next;
-    size_t                 cap;
-    size_t                 used;
+    size_t                  cap;
+    size_t                  used;
     _Alignas(16) uint8_t data[];
 } adb_arena_block_t;
 

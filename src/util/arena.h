@@ -13,9 +13,9 @@
 
 typedef struct adb_arena {
     struct adb_arena_block *head;
-    size_t                 used_sz;  /* bytes handed out so far */
-    size_t                 max_sz;   /* budget */
-    size_t                 block_sz; /* size of the next shared block */
+    size_t                  used_sz;  /* bytes handed out so far */
+    size_t                  max_sz;   /* budget */
+    size_t                  block_sz; /* size of the next shared block */
 } adb_arena_t;
 
 /* adb_arena_init: an empty arena with a budget of max_sz bytes (0 means

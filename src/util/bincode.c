@@ -239,8 +239,7 @@ adb_bc_put_str(adb_bc_wr_t *wr, void const *p, size_t n) {
 /* ---- reads into an arena ------------------------------------------------ */
 
 void *
-adb_bc_arr(adb_bc_rd_t *rd, adb_arena_t *mem, uint64_t cnt, size_t elem_sz,
-                   char const *what) {
+adb_bc_arr(adb_bc_rd_t *rd, adb_arena_t *mem, uint64_t cnt, size_t elem_sz, char const *what) {
     if (!adb_bc_ok(rd) || cnt == 0) return NULL;
     uint64_t tot;
     void    *p = NULL;
@@ -315,8 +314,8 @@ adb_bc_string_dup(adb_bc_rd_t *rd, adb_arena_t *mem, uint64_t *sz_out, char cons
 /* A Vec/HashMap length and its zeroed array: *cnt_out is set only once the
  * array exists, so counts never exceed what was allocated. */
 void *
-adb_bc_vec(adb_bc_rd_t *rd, struct adb_arena *mem, size_t min_wire, size_t elem_sz, uint64_t *cnt_out,
-       char const *what) {
+adb_bc_vec(adb_bc_rd_t *rd, struct adb_arena *mem, size_t min_wire, size_t elem_sz,
+           uint64_t *cnt_out, char const *what) {
     *cnt_out = 0;
     uint64_t n = adb_bc_len(rd, min_wire, what);
     void    *p = adb_bc_arr(rd, mem, n, elem_sz, what);

@@ -96,17 +96,17 @@ struct adb_arena;
  * and returns NULL.  cnt == 0 returns NULL without an error.  Does nothing
  * if rd already failed. */
 void *adb_bc_arr(adb_bc_rd_t *rd, struct adb_arena *mem, uint64_t cnt, size_t elem_sz,
-                         char const *what);
+                 char const *what);
 
 /* adb_bc_bytes_dup: a Vec<u8>/serde_bytes value (u64 length + bytes)
  * copied into mem.  *sz_out gets the length; NULL when empty or on error. */
 uint8_t *adb_bc_bytes_dup(adb_bc_rd_t *rd, struct adb_arena *mem, uint64_t *sz_out,
-                             char const *what);
+                          char const *what);
 
 /* adb_bc_string_dup: like adb_bc_bytes_dup for a Rust String: the
  * bytes must be valid UTF-8 (serde rejects anything else), else CORRUPT. */
 uint8_t *adb_bc_string_dup(adb_bc_rd_t *rd, struct adb_arena *mem, uint64_t *sz_out,
-                              char const *what);
+                           char const *what);
 
 /* adb_utf8_valid: true if b[0..n) is well-formed UTF-8 (no overlong
  * forms, no surrogates, nothing above U+10FFFF). */

@@ -67,7 +67,7 @@ zeros_op(uint32_t out[32], size_t n) {
     for (int i = 1; i < 32; i++)
         odd[i] = 1u << (i - 1);
     for (int i = 0; i < 32; i++)
-        res[i] = 1u << i; /* identity */
+        res[i] = 1u << i;  /* identity */
     gf2_square(even, odd); /* 2 bits */
     gf2_square(odd, even); /* 4 bits */
     uint32_t *cur = odd, *nxt = even;
@@ -97,8 +97,8 @@ shift_init(void) {
 
 static inline uint32_t
 shift_blk(uint32_t crc) {
-    return g_shift[0][crc & 0xff] ^ g_shift[1][(crc >> 8) & 0xff] ^
-           g_shift[2][(crc >> 16) & 0xff] ^ g_shift[3][crc >> 24];
+    return g_shift[0][crc & 0xff] ^ g_shift[1][(crc >> 8) & 0xff] ^ g_shift[2][(crc >> 16) & 0xff] ^
+           g_shift[3][crc >> 24];
 }
 
 __attribute__((target("sse4.2"))) static uint32_t
@@ -110,7 +110,7 @@ hw(uint32_t crc, uint8_t const *p, size_t sz) {
     }
     /* Three streams of BLK bytes each hide the instruction's latency. */
     while (sz >= 3 * BLK) {
-        uint64_t c1 = 0, c2 = 0;
+        uint64_t        c1 = 0, c2 = 0;
         uint64_t const *a = (uint64_t const *)(void const *)p;
         uint64_t const *b = (uint64_t const *)(void const *)(p + BLK);
         uint64_t const *d = (uint64_t const *)(void const *)(p + 2 * BLK);

@@ -1172,17 +1172,19 @@ test_genesis(void **state) {
     /* Bank 0 = the genesis accounts plus the sysvars Agave's genesis bank
      * writes, each at its fixed size, rent-exempt under the Rent sysvar. */
     {
-        static char const *const ids[6] = {
-            "SysvarStakeHistory1111111111111111111111111", "SysvarC1ock11111111111111111111111111111111",
-            "SysvarRent111111111111111111111111111111111", "SysvarEpochSchedu1e111111111111111111111111",
-            "SysvarRecentB1ockHashes11111111111111111111", "SysvarS1otHistory11111111111111111111111111"};
-        static uint64_t const sizes[6] = {16392, 40, 17, 33, 6008, 131097};
-        static uint8_t        sb[131097];
-        acctdb_pubkey_t       pk, sysvar_owner;
-        acctdb_account_t      a;
-        assert_int_equal(acctdb_base58_decode_32("Sysvar1111111111111111111111111111111111111",
-                                                 sysvar_owner.b),
-                         0);
+        static char const *const ids[6] = {"SysvarStakeHistory1111111111111111111111111",
+                                           "SysvarC1ock11111111111111111111111111111111",
+                                           "SysvarRent111111111111111111111111111111111",
+                                           "SysvarEpochSchedu1e111111111111111111111111",
+                                           "SysvarRecentB1ockHashes11111111111111111111",
+                                           "SysvarS1otHistory11111111111111111111111111"};
+        static uint64_t const    sizes[6] = {16392, 40, 17, 33, 6008, 131097};
+        static uint8_t           sb[131097];
+        acctdb_pubkey_t          pk, sysvar_owner;
+        acctdb_account_t         a;
+        assert_int_equal(
+            acctdb_base58_decode_32("Sysvar1111111111111111111111111111111111111", sysvar_owner.b),
+            0);
         assert_int_equal(acctdb_base58_decode_32(ids[2], pk.b), 0);
         DB_OK(db, acctdb_db_load(db, 0, &pk, &a, sb, sizeof sb, NULL));
         uint64_t lpby;

@@ -297,16 +297,17 @@ op_store(model_t *m) {
  * compare. */
 static void
 track_sysvars(model_t *m, mbank_t *b) {
-    static char const *const ids[] = {
-        "SysvarS1otHistory11111111111111111111111111", "SysvarC1ock11111111111111111111111111111111",
-        "SysvarS1otHashes111111111111111111111111111", "SysvarStakeHistory1111111111111111111111111",
-        "SysvarRecentB1ockHashes11111111111111111111"};
+    static char const *const ids[] = {"SysvarS1otHistory11111111111111111111111111",
+                                      "SysvarC1ock11111111111111111111111111111111",
+                                      "SysvarS1otHashes111111111111111111111111111",
+                                      "SysvarStakeHistory1111111111111111111111111",
+                                      "SysvarRecentB1ockHashes11111111111111111111"};
     for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
         acctdb_pubkey_t pk;
         assert_int_equal(acctdb_base58_decode_32(ids[k], pk.b), 0);
         acctdb_account_t a;
         uint64_t         at;
-        int rc = acctdb_db_load(m->db, b->slot, &pk, &a, g_buf, sizeof g_buf, &at);
+        int              rc = acctdb_db_load(m->db, b->slot, &pk, &a, g_buf, sizeof g_buf, &at);
         if (rc == ACCTDB_ERR_NOT_FOUND || (!rc && at != b->slot)) continue;
         DB_OK(m, rc);
         size_t id = key_id(m, &pk);

@@ -148,7 +148,8 @@ jtext_u64(char const *json, char const *key) {
     char const *p = strstr(json, pat);
     if (!p) fail_msg("no %s in %.200s", key, json);
     p += strlen(pat);
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     char              *end;
     unsigned long long v = strtoull(p, &end, 10);
     assert_true(end > p);

@@ -14,7 +14,7 @@ typedef struct {
 static subcmd_t const g_cmds[] = {
     {"snapshot", cmd_snapshot, "load, verify, list and write Agave snapshot archives"},
     {"db", cmd_db, "accounts database: create, info, verify, get, scan, snapshot, workload"},
-    {"genesis", cmd_genesis, "decode a genesis.bin: hash, cluster type, accounts"},
+    {"genesis", cmd_genesis, "decode a genesis.bin (hash, cluster type, accounts), or make one"},
     {"b3sum", cmd_b3sum, "BLAKE3 of files, output compatible with b3sum"},
 };
 

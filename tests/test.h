@@ -88,6 +88,14 @@ int adb_test_sh(char *out, size_t out_max, char const *fmt, ...)
 /* Path of the acctdb binary built next to this test binary, or NULL. */
 char const *adb_test_tool(void);
 
+/* adb_test_tool, or the calling test is skipped (saying why) when the tool
+ * is not built. */
+char const *adb_test_tool_or_skip(void);
+
+/* The whole file at path, malloc'ed (at least 1 byte; free it), *sz_out its
+ * size.  The calling test fails if it cannot be read. */
+uint8_t *adb_test_read_file(char const *path, size_t *sz_out);
+
 /* Hex helpers. */
 void adb_test_hex(char *dst, void const *src, size_t sz);
 int  adb_test_unhex(uint8_t *dst, size_t dst_sz, char const *hex);

@@ -103,6 +103,33 @@ adb_test_tool(void) {
     return access(tool, X_OK) == 0 ? tool : NULL;
 }
 
+char const *
+adb_test_tool_or_skip(void) {
+    char const *t = adb_test_tool();
+    if (!t) {
+        printf("  acctdb tool not built: skipping\n");
+        skip();
+    }
+    return t;
+}
+
+uint8_t *
+adb_test_read_file(char const *path, size_t *sz_out) {
+    *sz_out = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    uint8_t *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *sz_out = (size_t)n;
+    return b;
+}
+
 void
 adb_test_hex(char *dst, void const *src, size_t sz) {
     static char const h[] = "0123456789abcdef";

@@ -398,4 +398,8 @@ typedef struct adb_bank_check_in {
  * Returns 0 (the verdicts are fn's). */
 int adb_bank_check(adb_bank_check_in_t const *in, adb_bank_check_fn fn, void *ctx);
 
+/* The names adb_bank_check reports, in its order. */
+#define ADB_BANK_CHECK_CNT 24
+extern char const *const adb_bank_check_names[ADB_BANK_CHECK_CNT];
+
 #endif

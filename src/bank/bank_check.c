@@ -27,6 +27,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+char const *const adb_bank_check_names[ADB_BANK_CHECK_CNT] = {
+    "max tick height",
+    "tick height",
+    "epoch schedule",
+    "epoch",
+    "genesis creation time",
+    "ticks per slot",
+    "ns per slot",
+    "slots per year",
+    "epoch schedule vs genesis",
+    "rent collector",
+    "ancestors",
+    "legacy epoch stakes",
+    "epoch stakes",
+    "epoch stakes contents",
+    "stakes cache",
+    "blockhash queue",
+    "block id",
+    "Clock sysvar",
+    "SlotHashes sysvar",
+    "SlotHistory sysvar",
+    "EpochSchedule sysvar",
+    "Rent sysvar",
+    "StakeHistory sysvar",
+    "RecentBlockhashes sysvar",
+};
+
 typedef struct ck {
     adb_bank_check_in_t const *in;
     adb_bank_check_fn          fn;

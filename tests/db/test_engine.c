@@ -243,22 +243,6 @@ expect_absent(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *k) {
     DB_RC(db, ACCTDB_ERR_NOT_FOUND, acctdb_db_load(db, slot, k, &a, g_buf, sizeof g_buf, NULL));
 }
 
-static uint8_t *
-read_all(char const *path, size_t *sz_out) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    uint8_t *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *sz_out = (size_t)n;
-    return b;
-}
-
 static void
 write_all(char const *path, void const *p, size_t n) {
     FILE *f = fopen(path, "wb");
@@ -412,7 +396,7 @@ test_root_record(void **state) {
     cfg_stepped(&cfg);
     acctdb_db_close(create_pair(dir, &cfg));
     size_t   sz;
-    uint8_t *orig = read_all(meta, &sz);
+    uint8_t *orig = adb_test_read_file(meta, &sz);
     assert_true(sz > 24 + 32);
     assert_memory_equal(orig, "ACCTDBM1", 8);
 
@@ -644,7 +628,7 @@ test_create(void **state) {
     write_all(keep, "keep me\n", 8);
     assert_int_equal(create_rc(dir, &pair, msg, sizeof msg), ACCTDB_ERR_INVALID);
     size_t   sz;
-    uint8_t *b = read_all(keep, &sz);
+    uint8_t *b = adb_test_read_file(keep, &sz);
     assert_int_equal(sz, 8);
     assert_memory_equal(b, "keep me\n", 8);
     free(b);
@@ -655,7 +639,7 @@ test_create(void **state) {
     mkdir_ok(arch);
     join(tf, arch, F3);
     join(ti, arch, I3);
-    uint8_t *full = read_all(pf, &sz);
+    uint8_t *full = adb_test_read_file(pf, &sz);
     write_all(tf, full, sz / 2);
     free(full);
     acctdb_db_source_t half = {.full_path = tf};
@@ -671,7 +655,7 @@ test_create(void **state) {
 
     /* A good full and a truncated incremental: the full loads and
      * verifies first, then the failure must still leave nothing. */
-    uint8_t *inc = read_all(pi, &sz);
+    uint8_t *inc = adb_test_read_file(pi, &sz);
     write_all(ti, inc, sz / 2);
     free(inc);
     acctdb_db_source_t half_inc = {.full_path = pf, .incremental_path = ti};

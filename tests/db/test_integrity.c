@@ -35,16 +35,6 @@
 
 static char g_out[1 << 16];
 
-static char const *
-tool_or_skip(void) {
-    char const *t = adb_test_tool();
-    if (!t) {
-        printf("  acctdb tool not built: skipping\n");
-        skip();
-    }
-    return t;
-}
-
 /* A database from the 3.x pair after a short workload, closed (its storages
  * sealed and flushed). */
 static void
@@ -57,21 +47,6 @@ make_db(char const *tool, char const *db) {
                      "--root-lag 8 --no-background 2>&1",
                      tool, db);
     if (rc) fail_msg("db workload: exit %d: %s", rc, g_out);
-}
-
-static uint8_t *
-slurp(char const *path, size_t *sz) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *sz = (size_t)n;
-    return b;
 }
 
 /* Writes n bytes at off of path in place (as a disk would corrupt it). */
@@ -139,7 +114,7 @@ count_entries(char const *dir, char const *prefix) {
 static void
 t_rent_epoch_flip(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), db[4200], bad[4200], seg[4300], out[4300];
     snprintf(db, sizeof db, "%s/db", dir);
     snprintf(bad, sizeof bad, "%s/bad", dir);
@@ -148,7 +123,7 @@ t_rent_epoch_flip(void **state) {
     copy_db(db, bad);
     snprintf(seg, sizeof seg, "%s/accounts/seg-000000", bad);
     size_t   sz;
-    uint8_t *b = slurp(seg, &sz);
+    uint8_t *b = adb_test_read_file(seg, &sz);
     /* The Rent sysvar: stored by the origin and never rewritten, so its
      * live record sits in a sealed storage.  Every record of it is flipped
      * (an older one may lie in a dead extent, which no read serves). */
@@ -200,7 +175,7 @@ t_rent_epoch_flip(void **state) {
 static void
 t_zeroed_page(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), db[4200], bad[4200], seg[4300];
     snprintf(db, sizeof db, "%s/db", dir);
     snprintf(bad, sizeof bad, "%s/bad", dir);
@@ -209,7 +184,7 @@ t_zeroed_page(void **state) {
     snprintf(dseg, sizeof dseg, "%s/accounts/seg-000000", db);
     snprintf(seg, sizeof seg, "%s/accounts/seg-000000", bad);
     size_t   sz;
-    uint8_t *b = slurp(dseg, &sz);
+    uint8_t *b = adb_test_read_file(dseg, &sz);
     /* Pages from a third into the segment on: a page with data on it (not a
      * punched hole, not zeros already) is zeroed, until one falls in the
      * middle of a storage (a page that starts one is caught too, as records
@@ -245,7 +220,7 @@ t_zeroed_page(void **state) {
 static void
 t_origin_files_flip(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), db[4200], bad[4200], f[4300];
     snprintf(db, sizeof db, "%s/db", dir);
     snprintf(bad, sizeof bad, "%s/bad", dir);
@@ -255,7 +230,7 @@ t_origin_files_flip(void **state) {
         copy_db(db, bad);
         snprintf(f, sizeof f, "%s/%s", bad, files[i]);
         size_t   sz;
-        uint8_t *b = slurp(f, &sz);
+        uint8_t *b = adb_test_read_file(f, &sz);
         assert_true(sz > 64);
         /* one bit in the middle: still decodes, so only a checksum sees it */
         size_t  off = sz / 2;
@@ -313,7 +288,7 @@ sleep_ms(long ms) {
 static void
 t_create_race(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), full[4096], db[4200], cmd[9000], gd[4200];
     snprintf(gd, sizeof gd, "%s/gen", dir);
     mkdir(gd, 0755);
@@ -355,7 +330,7 @@ t_create_race(void **state) {
 static void
 t_not_a_db(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), d[4200], listing[2][4096];
     snprintf(d, sizeof d, "%s/plain", dir);
     mkdir(d, 0755);
@@ -387,7 +362,7 @@ t_not_a_db(void **state) {
 static void
 t_snapshot_killed_rerun(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), full[4096], db[4200], out[4200], cmd[9000], gd[4200];
     snprintf(gd, sizeof gd, "%s/gen", dir);
     snprintf(db, sizeof db, "%s/db", dir);

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 typedef struct snap_fx {
     char const *archive;
@@ -66,17 +67,7 @@ snap_fx_dir(size_t i) {
 static inline uint8_t *
 snap_fx_read_path(char const *path, size_t *sz_out) {
     *sz_out = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *sz_out = (size_t)n;
-    return b;
+    return access(path, R_OK) ? NULL : adb_test_read_file(path, sz_out);
 }
 
 /* A member of archive i, e.g. "snapshots/100/100" (malloc; asserted). */

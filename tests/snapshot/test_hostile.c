@@ -104,21 +104,6 @@ now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static uint8_t *
-read_all(char const *path, size_t *sz_out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *sz_out = (size_t)n;
-    return b;
-}
-
 static void
 write_all(char const *path, void const *p, size_t n) {
     FILE *f = fopen(path, "wb");
@@ -292,7 +277,7 @@ fx(size_t i) {
         registered = true;
     }
     size_t   sz;
-    uint8_t *z = read_all(adb_test_data(x->name), &sz);
+    uint8_t *z = adb_test_read_file(adb_test_data(x->name), &sz);
     buf_copy(&x->zst, z, sz);
     free(z);
     char msg[600];
@@ -817,7 +802,7 @@ test_hostile_truncate_compressed(void **state) {
     for (size_t a = 0; a < 2; a++) {
         size_t          sz;
         static uint8_t *z;
-        z = read_all(arcs[a].src, &sz);
+        z = adb_test_read_file(arcs[a].src, &sz);
         char name[600];
         snprintf(name, sizeof name, "cutz/%s", arcs[a].name);
         work_path(path, name);
@@ -867,7 +852,7 @@ test_hostile_flip_compressed(void **state) {
     gen_t const    *g = gen(0);
     size_t          sz;
     static uint8_t *z;
-    z = read_all(g->full, &sz);
+    z = adb_test_read_file(g->full, &sz);
     static buf_t orig, got;
     char         msg[600];
     assert_int_equal(decompress(z, sz, &orig, msg, sizeof msg), 0);
@@ -1710,7 +1695,7 @@ test_hostile_incremental_base(void **state) {
     work_path(ren, name);
     size_t          sz;
     static uint8_t *z;
-    z = read_all(bb->inc, &sz);
+    z = adb_test_read_file(bb->inc, &sz);
     write_all(ren, z, sz);
     free(z);
     expect_fail("full A + incremental of B renamed to base A", a->full, ren,
@@ -1804,7 +1789,7 @@ test_hostile_compression_kinds(void **state) {
         work_path(path, "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.lz4");
         size_t          vsz;
         static uint8_t *v;
-        v = read_all(adb_test_data(FV1), &vsz);
+        v = adb_test_read_file(adb_test_data(FV1), &vsz);
         write_all(path, v, vsz);
         free(v);
         expect_fail("zstd named .tar.lz4", path, NULL, "named .tar.lz4 but its content is zstd");
@@ -1822,7 +1807,7 @@ test_hostile_compression_kinds(void **state) {
         expect_ok("4.2 fixture as .tar.lz4", path, NULL);
         size_t          lsz;
         static uint8_t *l;
-        l = read_all(path, &lsz);
+        l = adb_test_read_file(path, &lsz);
         acctdb_rng_t r2 = rng_for("lz4 cut");
         char         cut[4096];
         work_path(cut, "cut.tar.lz4");

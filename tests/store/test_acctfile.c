@@ -7,24 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static uint8_t *
-slurp(char const *path, size_t *sz) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *sz = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*sz ? *sz : 1);
-    assert_int_equal(fread(b, 1, *sz, f), *sz);
-    fclose(f);
-    return b;
-}
-
 static void
 test_real_agave_file(void **state) {
     (void)state;
     size_t              sz;
-    uint8_t            *b = slurp(adb_test_data("test_account_file"), &sz);
+    uint8_t            *b = adb_test_read_file(adb_test_data("test_account_file"), &sz);
     adb_acctfile_iter_t it;
     adb_acct_rec_t      r;
     adb_acctfile_iter_init(&it, b, sz, sz);

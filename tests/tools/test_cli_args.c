@@ -26,16 +26,6 @@
 
 static char g_out[1 << 20];
 
-static char const *
-tool_or_skip(void) {
-    char const *t = adb_test_tool();
-    if (!t) {
-        printf("  acctdb tool not built: skipping\n");
-        skip();
-    }
-    return t;
-}
-
 typedef enum kind { K_INT, K_SIZE, K_FRAC } kind_t;
 
 /* One numeric option: the command line around it (@ marks where
@@ -176,7 +166,7 @@ static opt_case_t const g_db_cases[] = {
 static void
 test_cli_args_refused(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp();
     assert_non_null(dir);
     size_t n = 0, opts = 0;
@@ -237,7 +227,7 @@ test_cli_args_refused(void **state) {
 static void
 test_cli_args_good(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), db[4200], gen[4200], f[4200];
     assert_non_null(dir);
     snprintf(db, sizeof db, "%s/db", dir);

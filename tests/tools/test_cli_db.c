@@ -24,16 +24,6 @@
 
 static char g_out[4 << 20], g_out2[4 << 20];
 
-static char const *
-tool_or_skip(void) {
-    char const *t = adb_test_tool();
-    if (!t) {
-        printf("  acctdb tool not built: skipping\n");
-        skip();
-    }
-    return t;
-}
-
 /* Creates DIR/db from the 3.x pair through the CLI. */
 static void
 create_db(char const *tool, char const *db) {
@@ -124,7 +114,7 @@ snapshot_and_check(char const *tool, char const *db, char const *arch, bool incr
 static void
 test_cli_db_flow(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), db[4200], arch[4200];
     assert_non_null(dir);
     snprintf(db, sizeof db, "%s/db", dir);
@@ -280,7 +270,7 @@ subst(char *out, size_t max, char const *in, char const *db, char const *dir, ch
 static void
 test_cli_db_busy(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), db[4200];
     assert_non_null(dir);
     snprintf(db, sizeof db, "%s/db", dir);
@@ -316,7 +306,7 @@ test_cli_db_busy(void **state) {
 static void
 test_cli_db_bad_args(void **state) {
     (void)state;
-    char const *tool = tool_or_skip();
+    char const *tool = adb_test_tool_or_skip();
     char       *dir = adb_test_mkdtemp(), db[4200];
     assert_non_null(dir);
     snprintf(db, sizeof db, "%s/db", dir);

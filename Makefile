@@ -27,9 +27,9 @@ CC      := gcc
 endif
 AR      ?= ar
 
-PKGS      := libzstd liblz4 libcrypto
+PKGS      := libzstd liblz4 libcrypto libmicrohttpd json-c libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -llz4 -lcrypto)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lzstd -llz4 -lcrypto -lmicrohttpd -ljson-c -lcurl)
 LIBS      := $(PKG_LIBS) -lpthread -lm
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

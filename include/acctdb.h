@@ -696,6 +696,199 @@ typedef struct acctdb_db_stats {
 
 ACCTDB_API int acctdb_db_stats(acctdb_db_t *db, acctdb_db_stats_t *out);
 
+/* ---- what a read service needs ------------------------------------------- */
+
+/* The slots each commitment level reads (JSON-RPC "commitment"):
+ * processed, the newest frozen bank of the surviving fork (the newest
+ * frozen descendant of the root; the root if none); confirmed, the slot
+ * last marked with acctdb_db_confirm if it is still live and at or above
+ * the root, else the root; finalized, the root. */
+typedef struct acctdb_db_slots {
+    uint64_t processed, confirmed, finalized;
+} acctdb_db_slots_t;
+
+ACCTDB_API int acctdb_db_slots(acctdb_db_t *db, acctdb_db_slots_t *out);
+
+/* acctdb_db_confirm: marks slot (frozen, live, descending from the root)
+ * as the confirmed one.  Errors: INVALID (unknown, not frozen or dead),
+ * TOO_OLD (below the root). */
+ACCTDB_API int acctdb_db_confirm(acctdb_db_t *db, uint64_t slot);
+
+/* What a database knows of its cluster: the genesis hash (when it was
+ * created from a genesis file, or told with acctdb_db_set_genesis_hash),
+ * the rent and epoch schedule of its origin. */
+typedef struct acctdb_db_cluster {
+    bool          has_genesis_hash;
+    acctdb_hash_t genesis_hash;
+    uint64_t      lamports_per_byte_year;
+    double        exemption_threshold;
+    uint64_t      slots_per_epoch;
+    uint64_t      first_normal_epoch, first_normal_slot;
+    bool          warmup;
+} acctdb_db_cluster_t;
+
+ACCTDB_API int acctdb_db_cluster(acctdb_db_t *db, acctdb_db_cluster_t *out);
+
+/* acctdb_db_min_balance: Rent::minimum_balance(data_len) under the
+ * database's rent (getMinimumBalanceForRentExemption). */
+ACCTDB_API uint64_t acctdb_db_min_balance(acctdb_db_t *db, uint64_t data_len);
+
+/* acctdb_db_token_scan: SPL Token and Token-2022 accounts (owned by either
+ * program, at least 165 bytes of data, initialized or frozen) whose token
+ * owner (data offset 32) is *key, or whose mint (offset 0) is *key when
+ * by_mint, as seen from slot, in pubkey order after *cursor (NULL: from
+ * the start), at most limit (0: no limit); program (may be NULL) keeps
+ * only one of the two token programs.  A secondary index kept with the
+ * owner index (cfg.owner_index, else UNSUPPORTED).  fn, next_out and
+ * more_out as acctdb_db_scan. */
+ACCTDB_API int acctdb_db_token_scan(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key,
+                                    bool by_mint, acctdb_pubkey_t const *program,
+                                    acctdb_pubkey_t const *cursor, size_t limit, acctdb_scan_fn fn,
+                                    void *ctx, acctdb_pubkey_t *next_out, bool *more_out);
+
+/* The accounts a slot changed, as it is rooted: its final version of each
+ * account it stored (closed ones with zero lamports), in pubkey order, and
+ * the bank's info (lattice hash, bank hash, metadata). */
+typedef struct acctdb_slot_changes {
+    uint64_t                  slot;
+    uint64_t                  parent_slot;
+    acctdb_bank_info_t const *info;
+    acctdb_account_t const   *accounts;
+    size_t                    cnt;
+} acctdb_slot_changes_t;
+
+/* acctdb_db_set_root_hook: fn is called for every slot a root makes final,
+ * in slot order (each slot's parent before it), on the thread that called
+ * acctdb_db_root, before that call returns; the pointers are valid during
+ * the call only.  fn must not call back into db.  NULL removes the hook.
+ * One hook per handle. */
+typedef void (*acctdb_root_hook_fn)(void *ctx, acctdb_slot_changes_t const *c);
+ACCTDB_API int acctdb_db_set_root_hook(acctdb_db_t *db, acctdb_root_hook_fn fn, void *ctx);
+
+/* ======================================================================== */
+/* The network service                                                      */
+/* ======================================================================== */
+
+/* A running server: JSON-RPC 2.0 (Solana's read methods), the snapshot
+ * HTTP endpoints, /health, /metrics and the /changes stream, on one
+ * database handle the caller keeps (and may keep writing to: stores,
+ * roots and snapshots go on while it serves).  Opaque. */
+typedef struct acctdb_server acctdb_server_t;
+
+typedef struct acctdb_server_opts {
+    char const *addr;         /* "IP:PORT" to listen on; default "127.0.0.1:8899"; port 0
+                               * picks a free one (acctdb_server_port tells which) */
+    char const *snapshot_dir; /* archives to serve (and getHighestSnapshotSlot); NULL: none */
+    char const *genesis_path; /* the cluster's genesis.bin (getGenesisHash, /genesis.tar.bz2);
+                               * NULL: what the database knows */
+    uint64_t max_send_rate;   /* bytes/s per archive transfer; 0: unlimited */
+    uint32_t history_slots;   /* rooted slots the change stream keeps; default 600 */
+    uint64_t history_max_sz;  /* their byte budget; default 256 MiB */
+    unsigned threads;         /* connection threads; default 4 */
+    uint32_t max_connections; /* default 1024 */
+    uint32_t idle_timeout_s;  /* a connection idle this long is cut; default 30 */
+    uint64_t max_body_sz;     /* request body limit; default 50 KiB */
+    uint64_t max_response_sz; /* JSON-RPC response limit; default 64 MiB */
+    uint32_t max_batch;       /* requests per JSON-RPC batch; default 100 */
+} acctdb_server_opts_t;
+
+ACCTDB_API void acctdb_server_opts_default(acctdb_server_opts_t *o);
+
+/* acctdb_server_start: starts serving db (which must outlive the server;
+ * cfg.owner_index on for getProgramAccounts and token queries).  It installs
+ * db's root hook for the change stream.  Errors: INVALID (options; msg_out
+ * says which), IO (address in use ...), NOMEM. */
+ACCTDB_API int acctdb_server_start(acctdb_server_t **srv_out, acctdb_db_t *db,
+                                   acctdb_server_opts_t const *o, char *msg_out, size_t msg_max);
+
+/* acctdb_server_port: the port it listens on. */
+ACCTDB_API uint16_t acctdb_server_port(acctdb_server_t const *srv);
+
+/* acctdb_server_stop: stops accepting, ends every connection, removes the
+ * root hook and frees the server.  NULL is fine. */
+ACCTDB_API void acctdb_server_stop(acctdb_server_t *srv);
+
+/* Counters (the ones /metrics prints). */
+typedef struct acctdb_server_stats {
+    uint64_t requests, rpc_calls, rpc_errors, bytes_in, bytes_out;
+    uint64_t connections_open, streams_open, archives_sent;
+    uint64_t history_slots, history_oldest_slot, history_sz;
+} acctdb_server_stats_t;
+
+ACCTDB_API int acctdb_server_stats(acctdb_server_t const *srv, acctdb_server_stats_t *out);
+
+/* ---- fetching state from peers --------------------------------------------- */
+
+typedef struct acctdb_bootstrap_opts {
+    char const *const *peers; /* base URLs, "http://HOST:PORT" */
+    size_t             peer_cnt;
+    char const *const *known_hashes; /* "SLOT:HASH" (base58), checked against every archive
+                                      * of that slot; a disagreement stops the bootstrap */
+    size_t   known_hash_cnt;
+    uint64_t min_speed;             /* bytes/s over a sliding window after warm-up; a slower
+                                     * peer is dropped; 0: none */
+    uint32_t    min_speed_window_s; /* default 5 */
+    uint32_t    connect_timeout_s;  /* default 10 */
+    char const *dir;                /* the database directory to create */
+    char const *archive_dir;        /* where archives are downloaded; default DIR/../DIR.archives */
+    acctdb_db_config_t const *cfg;  /* NULL: defaults */
+    acctdb_progress_fn        progress; /* ("download", bytes, total) and the load's */
+    void                     *progress_ctx;
+    void (*log)(void *ctx, char const *line); /* what happened, a line each; may be NULL */
+    void *log_ctx;
+} acctdb_bootstrap_opts_t;
+
+typedef struct acctdb_bootstrap_result {
+    char     peer[512]; /* the peer the archives came from */
+    char     full_path[4096], inc_path[4096];
+    uint64_t full_slot, inc_slot; /* inc_slot 0 without an incremental */
+    uint64_t bytes, peers_tried, peers_dropped;
+    double   seconds;
+} acctdb_bootstrap_result_t;
+
+/* acctdb_bootstrap: probes the peers (HEAD of the snapshot endpoints and
+ * getHighestSnapshotSlot), prefers the highest full snapshot and then the
+ * fastest peer, downloads the full archive and then the newest incremental
+ * on it (to a temporary name in archive_dir: length-checked, fsynced,
+ * renamed), drops a peer slower than min_speed or one that served a bad
+ * archive (for this run), and creates the database at dir from the
+ * archives, verified by every check of acctdb_snapshot_open.  Errors:
+ * NOT_FOUND (no peer qualified: msg_out says how many were discarded and
+ * why), MISMATCH (a known hash disagrees: nothing is created), FULL (disk
+ * space), IO, INVALID. */
+ACCTDB_API int acctdb_bootstrap(acctdb_bootstrap_opts_t const *o, acctdb_bootstrap_result_t *out,
+                                char *msg_out, size_t msg_max);
+
+typedef struct acctdb_follow_opts {
+    char const               *peer; /* base URL of the server */
+    char const               *dir;  /* the follower's database (created by bootstrap if absent) */
+    acctdb_db_config_t const *cfg;
+    uint64_t stop_after_slots; /* return after applying this many slots; 0: never */
+    uint32_t stop_after_s;     /* return after this many seconds; 0: never */
+    uint64_t min_speed;        /* for re-bootstraps (acctdb_bootstrap_opts_t) */
+    void (*log)(void *ctx, char const *line);
+    void               *log_ctx;
+    volatile int const *stop; /* may be NULL: non-zero makes it return (read
+                               * between slots; a signal handler may set it) */
+} acctdb_follow_opts_t;
+
+typedef struct acctdb_follow_result {
+    uint64_t slots_applied, bootstraps, resets;
+    uint64_t last_slot;
+    uint8_t  lt_checksum[32]; /* of last_slot */
+} acctdb_follow_result_t;
+
+/* acctdb_follow: applies the peer's /changes stream to the database at dir
+ * (bootstrapping it first when absent), slot by slot, each checked against
+ * the lattice hash the stream closes it with.  On SlotTooOld (the follower
+ * fell behind the server's window) or a slot that does not verify, it
+ * discards all partial state, bootstraps again from a fresh snapshot and
+ * resumes; it never asks for the same slot twice in a row after a reset
+ * and never mixes two servers or two connections.  Errors: as
+ * acctdb_bootstrap, IO, MISMATCH. */
+ACCTDB_API int acctdb_follow(acctdb_follow_opts_t const *o, acctdb_follow_result_t *out,
+                             char *msg_out, size_t msg_max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -253,6 +253,11 @@ typedef struct acctdb_workload_opts {
                                   * (acctdb_db_service_step) after every
                                   * service_every roots, for databases opened
                                   * with cfg.background off; default 0 */
+    uint32_t slot_us;            /* pace: each slot takes at least this many
+                                  * microseconds (a validator's 400 ms is
+                                  * 400000); default 0: as fast as it can */
+    volatile int const *stop;    /* may be NULL: non-zero ends the run after the
+                                  * current slot (read between slots) */
     acctdb_progress_fn progress; /* may be NULL: ("workload", slots done, slots) */
     void              *progress_ctx;
 } acctdb_workload_opts_t;
@@ -261,7 +266,7 @@ typedef struct acctdb_workload_result {
     uint64_t           start_root;    /* the root when the workload began */
     uint64_t           first_slot;    /* start_root + 1 */
     uint64_t           last_slot;     /* the newest slot used */
-    uint64_t           slots_created; /* banks begun (== opts.slots on success) */
+    uint64_t           slots_created; /* banks begun (opts.slots unless stopped) */
     uint64_t           slots_rooted;  /* of them, rooted */
     uint64_t           slots_dead;    /* on forks that lost (killed by a root) */
     uint64_t           slots_pending; /* still unrooted and live at the end */

@@ -10,11 +10,12 @@
 set -euo pipefail
 
 pkgs=(make gcc pkg-config libzstd-dev liblz4-dev libssl-dev libcmocka-dev
-      libcjson-dev b3sum zstd lz4 tar python3 clang-format ca-certificates)
+      libcjson-dev libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl
+      b3sum zstd lz4 tar python3 clang-format ca-certificates)
 for extra in "$@"; do
     case "$extra" in
         fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
-        bench) pkgs+=(liblmdb-dev librocksdb-dev libsqlite3-dev) ;;
+        bench) pkgs+=(liblmdb-dev librocksdb-dev libsqlite3-dev wrk) ;;
         *) echo "deps.sh: unknown group '$extra' (fuzz, bench)" >&2; exit 2 ;;
     esac
 done

@@ -576,9 +576,20 @@ acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
         w.ts0 = root_timestamp(&w);
         rc = discover(&w);
     }
-    for (uint64_t i = 0; !rc && i < o->slots; i++) {
+    double t_slot = now_s();
+    for (uint64_t i = 0; !rc && i < o->slots && !(o->stop && *o->stop); i++) {
         rc = one_slot(&w, out->first_slot + i);
         if (!rc && o->progress) o->progress(o->progress_ctx, "workload", i + 1, o->slots);
+        if (!rc && o->slot_us) { /* pace: the slot takes at least slot_us */
+            t_slot += o->slot_us * 1e-6;
+            double left = t_slot - now_s();
+            if (left > 0) {
+                struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+                nanosleep(&ts, NULL);
+            } else {
+                t_slot = now_s(); /* behind: no catching up in a burst */
+            }
+        }
     }
     /* The failure's message, before the public calls below clear it. */
     char msg[sizeof adb_eng_err()->msg] = "";

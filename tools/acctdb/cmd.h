@@ -16,6 +16,9 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_snapshot_gen(int argc, char **argv);
 int cmd_genesis(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_serve(int argc, char **argv);     /* cmd_serve.c */
+int cmd_bootstrap(int argc, char **argv); /* cmd_bootstrap.c */
+int cmd_follow(int argc, char **argv);    /* cmd_follow.c */
 
 /* A progress bar on stderr (cmd_snapshot.c): done/total in bytes, or in
  * `unit`s when unit is set.  Zero-initialize; pass as the progress ctx. */

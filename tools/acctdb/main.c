@@ -15,6 +15,9 @@ static subcmd_t const g_cmds[] = {
     {"snapshot", cmd_snapshot, "load, verify, list and write Agave snapshot archives"},
     {"db", cmd_db, "accounts database: create, info, verify, get, scan, snapshot, workload"},
     {"genesis", cmd_genesis, "decode a genesis.bin (hash, cluster type, accounts), or make one"},
+    {"serve", cmd_serve, "serve a database: JSON-RPC, snapshot downloads, the change stream"},
+    {"bootstrap", cmd_bootstrap, "create a database from the best peer's snapshots"},
+    {"follow", cmd_follow, "keep a database in step with a peer's change stream"},
     {"b3sum", cmd_b3sum, "BLAKE3 of files, output compatible with b3sum"},
 };
 

@@ -715,8 +715,9 @@ ACCTDB_API int acctdb_db_slots(acctdb_db_t *db, acctdb_db_slots_t *out);
 ACCTDB_API int acctdb_db_confirm(acctdb_db_t *db, uint64_t slot);
 
 /* What a database knows of its cluster: the genesis hash (when it was
- * created from a genesis file, or told with acctdb_db_set_genesis_hash),
- * the rent and epoch schedule of its origin. */
+ * created from a genesis file: bank 0's only blockhash), the rent (the
+ * root's Rent sysvar) and the epoch schedule of its origin.  Errors:
+ * UNSUPPORTED (a database without bank state). */
 typedef struct acctdb_db_cluster {
     bool          has_genesis_hash;
     acctdb_hash_t genesis_hash;

@@ -387,6 +387,70 @@ acctdb_db_bank_info(acctdb_db_t *db, uint64_t slot, acctdb_bank_info_t *info_out
     return adb_api_done(db, adb_eng_bank_info(db->db, slot, info_out));
 }
 
+int
+acctdb_db_slots(acctdb_db_t *db, acctdb_db_slots_t *out) {
+    if (!db || !out) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    return adb_api_done(db, adb_eng_slots(db->db, out));
+}
+
+int
+acctdb_db_confirm(acctdb_db_t *db, uint64_t slot) {
+    if (!db) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    return adb_api_done(db, adb_eng_confirm(db->db, slot));
+}
+
+int
+acctdb_db_cluster(acctdb_db_t *db, acctdb_db_cluster_t *out) {
+    if (!db || !out) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    memset(out, 0, sizeof *out);
+    if (!db->has_man)
+        return adb_api_fail(db, ACCTDB_ERR_UNSUPPORTED,
+                            "%s has no bank state (manifest.bin): its cluster is unknown", db->dir);
+    adb_bank_fields_t const *b = db->origin.b;
+    /* A database created from genesis starts at bank 0, whose only
+     * blockhash is the genesis hash. */
+    if (b->slot == 0 && b->blockhash_queue.has_last_hash) {
+        out->has_genesis_hash = true;
+        out->genesis_hash = b->blockhash_queue.last_hash;
+    }
+    adb_rent_t r = adb_bank_rent(db->db, &db->origin, adb_eng_root_slot(db->db, NULL));
+    out->lamports_per_byte_year = r.lamports_per_byte_year;
+    out->exemption_threshold = r.exemption_threshold;
+    out->slots_per_epoch = b->epoch_schedule.slots_per_epoch;
+    out->first_normal_epoch = b->epoch_schedule.first_normal_epoch;
+    out->first_normal_slot = b->epoch_schedule.first_normal_slot;
+    out->warmup = b->epoch_schedule.warmup;
+    return 0;
+}
+
+uint64_t
+acctdb_db_min_balance(acctdb_db_t *db, uint64_t data_len) {
+    if (!db || !db->has_man) return 0;
+    adb_api_begin();
+    adb_rent_t r = adb_bank_rent(db->db, &db->origin, adb_eng_root_slot(db->db, NULL));
+    return adb_rent_minimum_balance(&r, data_len);
+}
+
+int
+acctdb_db_token_scan(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key, bool by_mint,
+                     acctdb_pubkey_t const *program, acctdb_pubkey_t const *cursor, size_t limit,
+                     acctdb_scan_fn fn, void *ctx, acctdb_pubkey_t *next_out, bool *more_out) {
+    if (!db || !key || !fn) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    return adb_api_done(db, adb_eng_token_scan(db->db, slot, key, by_mint, program, cursor, limit,
+                                               fn, ctx, next_out, more_out));
+}
+
+int
+acctdb_db_set_root_hook(acctdb_db_t *db, acctdb_root_hook_fn fn, void *ctx) {
+    if (!db) return ACCTDB_ERR_INVALID;
+    adb_eng_set_root_hook(db->db, fn, ctx);
+    return 0;
+}
+
 uint64_t
 acctdb_db_root_slot(acctdb_db_t *db, uint64_t *durable_out) {
     if (!db) return 0;

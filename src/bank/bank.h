@@ -311,6 +311,10 @@ int adb_bank_manifest_fill(struct adb_db *db, adb_bank_origin_t const *o,
                            uint32_t hist_cnt, adb_arena_t *mem, adb_bank_fields_t *b_out,
                            adb_extra_fields_t *x_out);
 
+/* adb_bank_rent: the Rent sysvar of the bank at slot (the origin's rent
+ * collector's when the sysvar is absent or malformed). */
+adb_rent_t adb_bank_rent(struct adb_db *db, adb_bank_origin_t const *o, uint64_t slot);
+
 /* adb_bank_engine_src: a source reading the live bank at slot (ctx is an
  * adb_bank_eng_src_t the caller keeps). */
 typedef struct adb_bank_eng_src {

@@ -95,6 +95,17 @@ rent_of(adb_bank_src_t const *src, adb_bank_origin_t const *o, uint8_t **buf, si
     return o->b->rent_collector.rent;
 }
 
+adb_rent_t
+adb_bank_rent(struct adb_db *db, adb_bank_origin_t const *o, uint64_t slot) {
+    adb_bank_eng_src_t es = {db, slot, false};
+    adb_bank_src_t     src = adb_bank_engine_src(&es);
+    uint8_t           *buf = NULL;
+    size_t             cap = 0;
+    adb_rent_t         r = rent_of(&src, o, &buf, &cap);
+    adb_free(buf);
+    return r;
+}
+
 /* Agave update_sysvar_account: the old lamports and rent_epoch (new: 1 and
  * 0), lamports raised to the rent-exempt minimum (at least 1). */
 static void

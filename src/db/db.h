@@ -242,11 +242,19 @@ int adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
 #define ADB_ENG_HIST_MAX 301
 uint32_t adb_eng_hist(adb_db_t *db, acctdb_bank_info_t *out);
 int      adb_eng_root(adb_db_t *db, uint64_t slot);
-int      adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
-                      uint8_t *buf, size_t buf_max, uint64_t *slot_out);
-int      adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n,
-                            acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out);
-int      adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out);
+
+/* What a read service needs (db_serve.c; acctdb.h documents each). */
+int  adb_eng_slots(adb_db_t *db, acctdb_db_slots_t *out);
+int  adb_eng_confirm(adb_db_t *db, uint64_t slot);
+void adb_eng_set_root_hook(adb_db_t *db, acctdb_root_hook_fn fn, void *ctx);
+int  adb_eng_token_scan(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key, bool by_mint,
+                        acctdb_pubkey_t const *program, acctdb_pubkey_t const *cursor, size_t limit,
+                        acctdb_scan_fn fn, void *ctx, acctdb_pubkey_t *next_out, bool *more_out);
+int  adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_t *out,
+                  uint8_t *buf, size_t buf_max, uint64_t *slot_out);
+int  adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n,
+                        acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out);
+int  adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out);
 /* The parent of a live bank (or of the root); NOT_FOUND otherwise. */
 int                       adb_eng_bank_parent(adb_db_t *db, uint64_t slot, uint64_t *parent_out);
 int                       adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,

@@ -562,6 +562,7 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
         b->accts[pos] = c;
         if (e->owners && c->lamports && adb_eng_owner_tracked(e, c->owner.b))
             adb_owner_add(e->owners, &c->owner, &c->pubkey);
+        if (c->lamports) adb_eng_token_note(e, c->owner.b, c->pubkey.b, c->data, c->data_len);
         if (old) {
             b->bytes -= cacct_sz(old->data_len);
             atomic_fetch_sub(&e->cache_bytes, cacct_sz(old->data_len));
@@ -734,10 +735,10 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
     else if (b->state != ADB_BANK_FROZEN)
         rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "slot %llu is not frozen",
                          (unsigned long long)slot);
+    adb_bank_t *chain[1024], **cv = chain;
+    size_t      cn = 0, ccap = 1024;
     if (!rc) {
         /* The chain (root, slot] becomes rooted, oldest first into history. */
-        adb_bank_t *chain[1024], **cv = chain;
-        size_t      cn = 0, ccap = 1024;
         for (adb_bank_t *x = b; x && x->slot > e->root; x = adb_bank_find(e, x->parent)) {
             if (cn == ccap) {
                 adb_bank_t **nv = adb_malloc(2 * ccap * sizeof *nv);
@@ -756,7 +757,6 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
             cv[i]->state = ADB_BANK_ROOTED;
             adb_eng_hist_push(e, &cv[i]->info);
         }
-        if (cv != chain) adb_free(cv);
     }
     if (!rc) {
         /* Every other live bank not descending from slot is dead. */
@@ -775,7 +775,22 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
         atomic_fetch_add_explicit(&e->view_gen, 1, memory_order_release);
         atomic_fetch_add_explicit(&e->roots, 1, memory_order_relaxed);
     }
+    /* The root hook sees each newly rooted bank, oldest first: inside an
+     * epoch (a flush may retire the banks meanwhile), with writers still
+     * held, so slots reach it in order. */
+    bool hook = !rc && e->root_hook && cn;
+    if (hook) adb_epoch_enter();
     pthread_rwlock_unlock(&e->blk);
+    if (hook) {
+        for (size_t i = 0, j = cn - 1; i < j; i++, j--) {
+            adb_bank_t *t = cv[i];
+            cv[i] = cv[j];
+            cv[j] = t;
+        }
+        adb_eng_root_hook_run(e, cv, cn);
+        adb_epoch_exit();
+    }
+    if (cv != chain) adb_free(cv);
     pthread_mutex_unlock(&e->wmu);
     if (!rc && e->cfg.background) {
         pthread_mutex_lock(&e->svc_mu);
@@ -830,18 +845,16 @@ memcmp_match(acctdb_account_t const *a, acctdb_scan_filter_t const *f) {
     return true;
 }
 
-int
-adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
-             acctdb_pubkey_t const *cursor, size_t limit, acctdb_scan_fn fn, void *ctx,
-             acctdb_pubkey_t *next_out, bool *more_out) {
-    adb_eng_t *e = db->eng;
-    if (more_out) *more_out = false;
-    if (next_out) memset(next_out, 0, sizeof *next_out);
-    if (!e->owners || !adb_eng_owner_tracked(e, f->owner.b))
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_UNSUPPORTED,
-                           "scans need the owner index (owner_index = true)");
-    if (f->memcmp_cnt > 4)
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "at most 4 memcmp filters");
+/* The candidates of ixkey in ix, after *cursor, each read at slot and kept
+ * when match says so; candidates with no version left at all are pruned.
+ * The owner scan and the token scans are this with their own index and
+ * predicate. */
+typedef bool (*cand_match_fn)(void *mctx, acctdb_account_t const *a);
+
+static int
+cand_scan(adb_db_t *db, uint64_t slot, adb_owner_ix_t *ix, acctdb_pubkey_t const *ixkey,
+          acctdb_pubkey_t const *cursor, size_t limit, cand_match_fn match, void *mctx,
+          acctdb_scan_fn fn, void *ctx, acctdb_pubkey_t *next_out, bool *more_out) {
     view_t w;
     int    rc = view_build(db, slot, &w);
     if (rc) {
@@ -856,8 +869,7 @@ adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
     bool            has_after = cursor != NULL, more = true;
     if (cursor) after = *cursor;
     while (!rc && more) {
-        size_t n =
-            adb_owner_page(e->owners, &f->owner, has_after ? &after : NULL, keys, PAGE, &more);
+        size_t n = adb_owner_page(ix, ixkey, has_after ? &after : NULL, keys, PAGE, &more);
         for (size_t i = 0; !rc && i < n; i++) {
             adb_index_ver_t        vb[VMAX];
             adb_index_ver_t const *vis;
@@ -884,9 +896,8 @@ adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
             bool     none = !rc && !vis && adb_index_vget(db->ix, keys[i].b, vb, 1) == 0;
             adb_epoch_exit();
             if (rc) break;
-            if (none) adb_owner_del(e->owners, &f->owner, &keys[i]);
-            if (!vis || !a.lamports || memcmp(a.owner.b, f->owner.b, 32) || !memcmp_match(&a, f))
-                continue;
+            if (none) adb_owner_del(ix, ixkey, &keys[i]);
+            if (!vis || !a.lamports || !match(mctx, &a)) continue;
             got++;
             if (next_out) *next_out = keys[i];
             rc = fn(ctx, &a, vslot);
@@ -895,6 +906,65 @@ adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
     adb_free(buf);
     view_fini(&w);
     return rc;
+}
+
+static bool
+owner_match(void *mctx, acctdb_account_t const *a) {
+    acctdb_scan_filter_t const *f = mctx;
+    return !memcmp(a->owner.b, f->owner.b, 32) && memcmp_match(a, f);
+}
+
+int
+adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
+             acctdb_pubkey_t const *cursor, size_t limit, acctdb_scan_fn fn, void *ctx,
+             acctdb_pubkey_t *next_out, bool *more_out) {
+    adb_eng_t *e = db->eng;
+    if (more_out) *more_out = false;
+    if (next_out) memset(next_out, 0, sizeof *next_out);
+    if (!e->owners || !adb_eng_owner_tracked(e, f->owner.b))
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_UNSUPPORTED,
+                           "scans need the owner index (owner_index = true)");
+    if (f->memcmp_cnt > 4)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "at most 4 memcmp filters");
+    return cand_scan(db, slot, e->owners, &f->owner, cursor, limit, owner_match, (void *)f, fn, ctx,
+                     next_out, more_out);
+}
+
+/* An SPL Token (or Token-2022) account: owned by one of the two programs
+ * (or the one asked for), at least the 165 bytes of the account layout,
+ * initialized or frozen (state byte at 108: 1 or 2), with key at the
+ * offset asked for (32: the token owner, 0: the mint). */
+typedef struct token_q {
+    acctdb_pubkey_t const *key, *program;
+    uint32_t               off;
+} token_q_t;
+
+static bool
+token_match(void *mctx, acctdb_account_t const *a) {
+    token_q_t const *q = mctx;
+    if (q->program ? memcmp(a->owner.b, q->program->b, 32) != 0
+                   : !adb_eng_is_token_program(a->owner.b))
+        return false;
+    return a->data_len >= ADB_TOKEN_ACCOUNT_SZ && (a->data[108] == 1 || a->data[108] == 2) &&
+           !memcmp(a->data + q->off, q->key->b, 32);
+}
+
+int
+adb_eng_token_scan(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key, bool by_mint,
+                   acctdb_pubkey_t const *program, acctdb_pubkey_t const *cursor, size_t limit,
+                   acctdb_scan_fn fn, void *ctx, acctdb_pubkey_t *next_out, bool *more_out) {
+    adb_eng_t *e = db->eng;
+    if (more_out) *more_out = false;
+    if (next_out) memset(next_out, 0, sizeof *next_out);
+    if (!e->tokens || !e->mints)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_UNSUPPORTED,
+                           "token queries need the owner index (owner_index = true)");
+    if (program && !adb_eng_is_token_program(program->b))
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                           "the program must be SPL Token or Token-2022");
+    token_q_t q = {.key = key, .program = program, .off = by_mint ? 0 : 32};
+    return cand_scan(db, slot, by_mint ? e->mints : e->tokens, key, cursor, limit, token_match, &q,
+                     fn, ctx, next_out, more_out);
 }
 
 /* ---- per-bank state of the layer above -------------------------------------- */

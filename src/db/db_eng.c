@@ -55,6 +55,7 @@ rec_cb(void *ctx, adb_acct_rec_t const *r) {
         memcpy(o.b, r->owner, 32);
         adb_owner_add(e->owners, &o, &k);
     }
+    adb_eng_token_note(e, r->owner, r->pubkey, r->data, r->data_len);
 }
 
 bool
@@ -81,6 +82,8 @@ static void
 eng_free(adb_eng_t *e) {
     if (!e) return;
     adb_owner_close(e->owners);
+    adb_owner_close(e->tokens);
+    adb_owner_close(e->mints);
     adb_rcache_close(e->rcache);
     adb_free(e->banks);
     adb_free(e->hist);
@@ -170,6 +173,10 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
     for (size_t i = 0; i < watch_cnt && i < ADB_ENG_WATCH_MAX; i++)
         e->watch[e->watch_cnt++] = watch[i];
     if ((e->cfg.owner_index || e->watch_cnt) && adb_owner_open(&e->owners)) {
+        eng_free(e);
+        return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    }
+    if (e->cfg.owner_index && (adb_owner_open(&e->tokens) || adb_owner_open(&e->mints))) {
         eng_free(e);
         return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     }

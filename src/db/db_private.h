@@ -272,7 +272,27 @@ typedef struct adb_eng {
     uint64_t         id;       /* unique per open engine (thread-local caches) */
     _Atomic uint64_t view_gen; /* bumped (under blk) when a view could change:
                                 * root, dead forks, banks unlinked */
+    /* what a read service needs (db_serve.c) */
+    adb_owner_ix_t     *tokens;    /* token owner -> SPL Token accounts (cfg.owner_index) */
+    adb_owner_ix_t     *mints;     /* mint -> SPL Token accounts */
+    uint64_t            confirmed; /* acctdb_db_confirm's slot (under blk); 0: none */
+    acctdb_root_hook_fn root_hook; /* called by root for each newly rooted slot (under wmu) */
+    void               *root_hook_ctx;
 } adb_eng_t;
+
+/* The SPL Token account layout's size, and whether owner is SPL Token or
+ * Token-2022. */
+#define ADB_TOKEN_ACCOUNT_SZ 165
+bool adb_eng_is_token_program(uint8_t const owner[32]);
+
+/* adb_eng_token_note: a stored or found account that may be an SPL Token
+ * account: its token owner and mint pairs go into the token indexes. */
+void adb_eng_token_note(adb_eng_t *e, uint8_t const owner[32], uint8_t const key[32],
+                        uint8_t const *data, uint64_t data_len);
+
+/* adb_eng_root_hook_run: calls the root hook for banks[0..n) (rooted just
+ * now, oldest first), with the caller inside an epoch. */
+void adb_eng_root_hook_run(adb_eng_t *e, adb_bank_t *const *banks, size_t n);
 
 /* adb_eng_fatal: puts the engine in the sticky fatal state (stores and
  * snapshots refused until reopen) and remembers why; the first cause wins.

@@ -1,0 +1,229 @@
+/* What a read service needs of the database (include/acctdb.h, "what a
+ * read service needs"): commitment slots and the confirmed mark, cluster
+ * facts, the token indexes against a plain owner scan with the same
+ * filter, and the root hook: every rooted slot once, in order, each the
+ * child of the one before, its accounts those the slot stored. */
+#include "../test.h"
+#include "acctdb_sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FULL_NAME "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
+#define INC_NAME  "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
+#define TOKEN     "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+
+static acctdb_db_t *
+make_db(char const *dir, bool background) {
+    acctdb_db_config_t cfg;
+    acctdb_db_config_default(&cfg);
+    cfg.owner_index = true;
+    cfg.background = background;
+    acctdb_db_source_t src = {.full_path = adb_test_data(FULL_NAME),
+                              .incremental_path = adb_test_data(INC_NAME)};
+    char               msg[512];
+    acctdb_db_t       *db = NULL;
+    if (acctdb_db_create(&db, dir, &src, &cfg, msg, sizeof msg)) fail_msg("create: %s", msg);
+    return db;
+}
+
+static void
+t_slots_confirm(void **state) {
+    (void)state;
+    char *d = adb_test_mkdtemp(), dir[4200];
+    snprintf(dir, sizeof dir, "%s/db", d);
+    acctdb_db_t      *db = make_db(dir, false);
+    acctdb_db_slots_t s;
+    assert_int_equal(acctdb_db_slots(db, &s), 0);
+    assert_int_equal(s.processed, 4);
+    assert_int_equal(s.confirmed, 4);
+    assert_int_equal(s.finalized, 4);
+    /* 5 <- 6 frozen, 7 open on 6; 8 frozen on 5 (a fork) */
+    acctdb_bank_meta_t m = {.unix_timestamp = 1};
+    assert_int_equal(acctdb_db_bank_begin(db, 5, 4, 1), 0);
+    assert_int_equal(acctdb_db_freeze(db, 5, &m, NULL), 0);
+    assert_int_equal(acctdb_db_bank_begin(db, 6, 5, 1), 0);
+    assert_int_equal(acctdb_db_freeze(db, 6, &m, NULL), 0);
+    assert_int_equal(acctdb_db_bank_begin(db, 7, 6, 1), 0);
+    assert_int_equal(acctdb_db_bank_begin(db, 8, 5, 1), 0);
+    assert_int_equal(acctdb_db_freeze(db, 8, &m, NULL), 0);
+    assert_int_equal(acctdb_db_slots(db, &s), 0);
+    assert_int_equal(s.processed, 8); /* the newest frozen bank */
+    assert_int_equal(s.confirmed, 4);
+    assert_int_equal(acctdb_db_confirm(db, 7), ACCTDB_ERR_INVALID); /* open */
+    assert_int_equal(acctdb_db_confirm(db, 99), ACCTDB_ERR_INVALID);
+    assert_int_equal(acctdb_db_confirm(db, 3), ACCTDB_ERR_TOO_OLD);
+    assert_int_equal(acctdb_db_confirm(db, 6), 0);
+    assert_int_equal(acctdb_db_slots(db, &s), 0);
+    assert_int_equal(s.confirmed, 6);
+    /* Rooting 8 kills 6 and 7: confirmed falls back to the root. */
+    assert_int_equal(acctdb_db_root(db, 8), 0);
+    assert_int_equal(acctdb_db_slots(db, &s), 0);
+    assert_int_equal(s.finalized, 8);
+    assert_int_equal(s.confirmed, 8);
+    assert_int_equal(s.processed, 8);
+    acctdb_db_cluster_t c;
+    assert_int_equal(acctdb_db_cluster(db, &c), 0);
+    assert_false(c.has_genesis_hash); /* created from archives */
+    assert_int_equal(c.slots_per_epoch, 432000);
+    assert_true(c.lamports_per_byte_year > 0);
+    /* Rent::minimum_balance under the archive's rent (3480, 2.0). */
+    assert_int_equal(acctdb_db_min_balance(db, 0), 890880);
+    assert_int_equal(acctdb_db_min_balance(db, 165), 2039280);
+    acctdb_db_close(db);
+    adb_test_rmtree(d);
+    free(d);
+}
+
+/* ---- token indexes -------------------------------------------------------------- */
+
+typedef struct keys {
+    acctdb_pubkey_t *k;
+    size_t           n, cap;
+} keys_t;
+
+static int
+collect(void *ctx, acctdb_account_t const *a, uint64_t slot) {
+    (void)slot;
+    keys_t *k = ctx;
+    if (k->n == k->cap) {
+        k->cap = k->cap ? 2 * k->cap : 64;
+        k->k = realloc(k->k, k->cap * sizeof *k->k);
+        assert_non_null(k->k);
+    }
+    k->k[k->n++] = a->pubkey;
+    return 0;
+}
+
+static void
+t_token_index(void **state) {
+    (void)state;
+    char *d = adb_test_mkdtemp(), dir[4200];
+    snprintf(dir, sizeof dir, "%s/db", d);
+    acctdb_db_t           *db = make_db(dir, true);
+    acctdb_workload_opts_t wo;
+    acctdb_workload_opts_default(&wo);
+    wo.slots = (uint64_t)adb_test_scaled(200);
+    wo.stores_min = 100;
+    wo.stores_max = 300;
+    wo.new_account_frac = 0.3;
+    wo.seed = adb_test_seed();
+    acctdb_workload_result_t wr;
+    if (acctdb_db_workload(db, &wo, &wr)) fail_msg("workload: %s", acctdb_db_errmsg(db));
+    acctdb_pubkey_t token;
+    assert_int_equal(acctdb_base58_decode_32(TOKEN, token.b), 0);
+    /* Every token account's owner and mint, from a plain scan. */
+    acctdb_scan_filter_t f = {.owner = token, .has_data_size = true, .data_size = 165};
+    keys_t               all = {0};
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t slot = pass ? wr.tip_slot : wr.root_slot;
+        all.n = 0;
+        assert_int_equal(acctdb_db_scan(db, slot, &f, NULL, 0, collect, &all, NULL, NULL), 0);
+        assert_true(all.n > 100);
+        size_t checked = 0;
+        for (size_t i = 0; i < all.n && checked < 40; i += all.n / 40 + 1, checked++) {
+            acctdb_account_t a;
+            uint8_t          buf[256];
+            assert_int_equal(acctdb_db_load(db, slot, &all.k[i], &a, buf, sizeof buf, NULL), 0);
+            for (int by_mint = 0; by_mint < 2; by_mint++) {
+                acctdb_pubkey_t key;
+                memcpy(key.b, buf + (by_mint ? 0 : 32), 32);
+                /* The reference: the owner scan with a memcmp on the key. */
+                acctdb_scan_filter_t g = f;
+                g.memcmp_cnt = 1;
+                g.memcmp[0] =
+                    (acctdb_memcmp_t){.offset = by_mint ? 0 : 32, .bytes = key.b, .len = 32};
+                keys_t want = {0}, got = {0};
+                assert_int_equal(acctdb_db_scan(db, slot, &g, NULL, 0, collect, &want, NULL, NULL),
+                                 0);
+                assert_int_equal(acctdb_db_token_scan(db, slot, &key, by_mint != 0, NULL, NULL, 0,
+                                                      collect, &got, NULL, NULL),
+                                 0);
+                assert_int_equal(got.n, want.n);
+                assert_memory_equal(got.k, want.k, got.n * sizeof *got.k);
+                /* Paged by two, the same keys in the same order. */
+                keys_t          paged = {0};
+                acctdb_pubkey_t cur, next;
+                bool            more = true, first = true;
+                while (more) {
+                    assert_int_equal(acctdb_db_token_scan(db, slot, &key, by_mint != 0, &token,
+                                                          first ? NULL : &cur, 2, collect, &paged,
+                                                          &next, &more),
+                                     0);
+                    cur = next;
+                    first = false;
+                }
+                assert_int_equal(paged.n, want.n);
+                assert_memory_equal(paged.k, want.k, paged.n * sizeof *paged.k);
+                free(want.k);
+                free(got.k);
+                free(paged.k);
+            }
+        }
+    }
+    /* Only the token programs. */
+    assert_int_equal(acctdb_db_token_scan(db, wr.root_slot, &token, false, &all.k[0], NULL, 0,
+                                          collect, &all, NULL, NULL),
+                     ACCTDB_ERR_INVALID);
+    free(all.k);
+    acctdb_db_close(db);
+    adb_test_rmtree(d);
+    free(d);
+}
+
+/* ---- the root hook ----------------------------------------------------------------- */
+
+typedef struct hooked {
+    acctdb_db_t *db;
+    uint64_t     last, slots, accounts, mismatches;
+} hooked_t;
+
+static void
+hook(void *ctx, acctdb_slot_changes_t const *c) {
+    hooked_t *h = ctx;
+    if (h->slots && c->parent_slot != h->last) h->mismatches++;
+    if (c->slot <= h->last) h->mismatches++;
+    if (c->info->slot != c->slot) h->mismatches++;
+    for (size_t i = 1; i < c->cnt; i++)
+        if (memcmp(c->accounts[i - 1].pubkey.b, c->accounts[i].pubkey.b, 32) >= 0) h->mismatches++;
+    h->last = c->slot;
+    h->slots++;
+    h->accounts += c->cnt;
+}
+
+static void
+t_root_hook(void **state) {
+    (void)state;
+    char *d = adb_test_mkdtemp(), dir[4200];
+    snprintf(dir, sizeof dir, "%s/db", d);
+    acctdb_db_t *db = make_db(dir, true);
+    hooked_t     h = {.db = db, .last = acctdb_db_root_slot(db, NULL)};
+    assert_int_equal(acctdb_db_set_root_hook(db, hook, &h), 0);
+    acctdb_workload_opts_t wo;
+    acctdb_workload_opts_default(&wo);
+    wo.slots = (uint64_t)adb_test_scaled(300);
+    wo.stores_min = 20;
+    wo.stores_max = 60;
+    wo.forks = 3;
+    wo.seed = adb_test_seed();
+    acctdb_workload_result_t wr;
+    if (acctdb_db_workload(db, &wo, &wr)) fail_msg("workload: %s", acctdb_db_errmsg(db));
+    assert_int_equal(h.mismatches, 0);
+    assert_int_equal(h.last, wr.root_slot);
+    /* Every rooted bank came through once: the rooted slots, and their
+     * stores (the workload's plus bank_begin's sysvars). */
+    assert_int_equal(h.slots, wr.slots_rooted);
+    assert_true(h.accounts >= wr.slots_rooted);
+    assert_int_equal(acctdb_db_set_root_hook(db, NULL, NULL), 0);
+    acctdb_db_close(db);
+    adb_test_rmtree(d);
+    free(d);
+}
+
+static struct CMUnitTest const tests[] = {
+    cmocka_unit_test(t_slots_confirm),
+    cmocka_unit_test(t_token_index),
+    cmocka_unit_test(t_root_hook),
+};
+ADB_TEST_GROUP(db_serve, tests);

@@ -293,10 +293,14 @@ typedef struct adb_eng_snap {
     size_t              cnt;
 } adb_eng_snap_t;
 
-/* Holds the service lock, flushes every rooted bank, and lists the
- * storages whose alive records make up the durable root's state (only
- * those with slot > base_slot when base_slot != UINT64_MAX).  Always pair
- * with adb_eng_snap_end. */
+/* Flushes every rooted bank (under the service lock) and pins the durable
+ * root for a snapshot: lists the storages whose alive records make up its
+ * state (only those with slot > base_slot when base_slot != UINT64_MAX),
+ * then lets the services go on (flush, purge; clean and shrink wait for
+ * adb_eng_snap_end), so stores never wait for the archive.  Until
+ * adb_eng_snap_end, the durable-root reads below (snap_get, each_owned,
+ * snap_ext, emit) see the pinned root.  One snapshot at a time.  Always
+ * pair with adb_eng_snap_end. */
 int adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_err_t *err);
 /* Streams the alive records of s->files[i], in storage order; fn gets
  * runs of record bytes; exactly s->sizes[i] bytes in total (else CORRUPT). */

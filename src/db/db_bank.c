@@ -338,6 +338,7 @@ adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_
              uint8_t *buf, size_t buf_max, uint64_t *slot_out) {
     memset(out, 0, sizeof *out);
     if (slot_out) *slot_out = 0;
+    ADB_TRY(adb_epoch_register());
     view_t        priv;
     view_t const *w;
     int           rc = view_get(db, slot, &w, &priv);
@@ -364,6 +365,7 @@ adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_
 int
 adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n,
                    acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out) {
+    ADB_TRY(adb_epoch_register());
     view_t        priv;
     view_t const *w;
     int           rc = view_get(db, slot, &w, &priv);
@@ -587,6 +589,7 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta, uint
                uint64_t lps, acctdb_bank_info_t *info_out) {
     adb_eng_t *e = db->eng;
     if (info_out) memset(info_out, 0, sizeof *info_out);
+    ADB_TRY(adb_epoch_register());
     pthread_mutex_lock(&e->wmu);
     pthread_rwlock_rdlock(&e->blk);
     adb_bank_t *b = adb_bank_find(e, slot);
@@ -722,6 +725,7 @@ descends(adb_eng_t const *e, adb_bank_t const *b, uint64_t anc) {
 int
 adb_eng_root(adb_db_t *db, uint64_t slot) {
     adb_eng_t *e = db->eng;
+    ADB_TRY(adb_epoch_register());
     pthread_mutex_lock(&e->wmu);
     pthread_rwlock_wrlock(&e->blk);
     adb_bank_t *b = adb_bank_find(e, slot);
@@ -855,6 +859,7 @@ static int
 cand_scan(adb_db_t *db, uint64_t slot, adb_owner_ix_t *ix, acctdb_pubkey_t const *ixkey,
           acctdb_pubkey_t const *cursor, size_t limit, cand_match_fn match, void *mctx,
           acctdb_scan_fn fn, void *ctx, acctdb_pubkey_t *next_out, bool *more_out) {
+    ADB_TRY(adb_epoch_register());
     view_t w;
     int    rc = view_build(db, slot, &w);
     if (rc) {

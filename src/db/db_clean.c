@@ -164,6 +164,9 @@ clean_keys(adb_db_t *db, acctdb_pubkey_t const *keys, size_t n, uint64_t last_fu
 int
 adb_eng_clean_pass(adb_db_t *db) {
     adb_eng_t *e = db->eng;
+    /* A snapshot being written reads the versions of its pinned root,
+     * tombstones included: none leaves the index meanwhile. */
+    if (atomic_load(&e->snap_active)) return 0;
     pthread_mutex_lock(&e->cand_mu);
     acctdb_pubkey_t *keys = e->cand;
     size_t           n = e->cand_cnt;

@@ -93,6 +93,7 @@ eng_free(adb_eng_t *e) {
     adb_free(e->cand);
     pthread_mutex_destroy(&e->wmu);
     pthread_mutex_destroy(&e->smu);
+    pthread_mutex_destroy(&e->snap_mu);
     pthread_rwlock_destroy(&e->blk);
     pthread_mutex_destroy(&e->ret_mu);
     pthread_mutex_destroy(&e->cand_mu);
@@ -136,6 +137,7 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
     e->lockfd = lockfd; /* ours from here: eng_free closes it */
     pthread_mutex_init(&e->wmu, NULL);
     pthread_mutex_init(&e->smu, NULL);
+    pthread_mutex_init(&e->snap_mu, NULL);
     /* Writer-preferring: readers take blk for a moment per call, and with
      * glibc's default (reader preference) a root or a flush could wait
      * behind a steady stream of them indefinitely. */

@@ -49,27 +49,39 @@ make_key(void) {
     pthread_key_create(&g_key, release_slot);
 }
 
+/* A free slot for this thread, or -1 when all READERS_MAX are taken (one
+ * pass over the table: no waiting). */
 static int
 claim_slot(void) {
     pthread_once(&g_once, make_key);
-    for (;;) {
-        for (int i = 0; i < READERS_MAX; i++) {
-            int z = 0;
-            if (atomic_load_explicit(&g_readers[i].used, memory_order_relaxed) == 0 &&
-                atomic_compare_exchange_strong(&g_readers[i].used, &z, 1)) {
-                pthread_setspecific(g_key, (void *)(intptr_t)(i + 1));
-                return i;
-            }
+    for (int i = 0; i < READERS_MAX; i++) {
+        int z = 0;
+        if (atomic_load_explicit(&g_readers[i].used, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong(&g_readers[i].used, &z, 1)) {
+            pthread_setspecific(g_key, (void *)(intptr_t)(i + 1));
+            return i;
         }
-        /* More concurrent reader threads than slots: wait for one. */
-        sched_yield();
     }
+    return -1;
+}
+
+int
+adb_epoch_register(void) {
+    if (t_slot >= 0) return 0;
+    t_slot = claim_slot();
+    if (t_slot >= 0) return 0;
+    return adb_err_set(adb_eng_err(), ACCTDB_ERR_FULL,
+                       "more than %d threads are reading databases at once: this thread got no "
+                       "reader slot (one frees when a reading thread exits)",
+                       READERS_MAX);
 }
 
 void
 adb_epoch_enter(void) {
     if (t_depth++ > 0) return;
-    if (t_slot < 0) t_slot = claim_slot();
+    /* Every entry point registered the thread first (adb_epoch_register),
+     * so the slot is there. */
+    ADB_ASSERT(t_slot >= 0);
     /* seq_cst: the announcement is visible before any pointer is read. */
     atomic_store(&g_readers[t_slot].epoch, atomic_load(&g_epoch));
 }

@@ -272,6 +272,14 @@ typedef struct adb_eng {
     uint64_t         id;       /* unique per open engine (thread-local caches) */
     _Atomic uint64_t view_gen; /* bumped (under blk) when a view could change:
                                 * root, dead forks, banks unlinked */
+    /* a snapshot being written (db_snap.c): one at a time (snap_mu, held
+     * from begin to end); while active, clean and shrink skip their passes
+     * (flush goes on), and reads "of the durable root" see the versions at
+     * snap_pin, however far flushing has moved since */
+    pthread_mutex_t snap_mu;
+    _Atomic bool    snap_active;
+    uint64_t        snap_pin;
+    adb_eng_ext_t  *snap_ext; /* the pinned root's bank state (a reference) */
     /* what a read service needs (db_serve.c) */
     adb_owner_ix_t     *tokens;    /* token owner -> SPL Token accounts (cfg.owner_index) */
     adb_owner_ix_t     *mints;     /* mint -> SPL Token accounts */
@@ -378,6 +386,11 @@ int adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t
  * Readers bracket every access to write-cache accounts and storage extents
  * with enter/exit; objects unlinked by writers and services are retired
  * and freed only when no reader that could have seen them is inside. */
+/* adb_epoch_register: gives the calling thread its reader slot (kept until
+ * the thread exits); every engine entry that reads calls it before
+ * adb_epoch_enter.  Errors: FULL (all 1,024 slots in use: the caller gets
+ * an error instead of waiting). */
+int  adb_epoch_register(void);
 void adb_epoch_enter(void);
 void adb_epoch_exit(void);
 void adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len);
@@ -423,6 +436,8 @@ int  adb_eng_shrink_pass(adb_db_t *db);
 void adb_eng_cand_add(adb_eng_t *e, acctdb_pubkey_t const *key);
 /* db_shrink.c: is key's record at (slot, loc) its alive version there? */
 bool adb_eng_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t loc);
+/* The same in the root a snapshot being written pinned (db_snap.c). */
+bool adb_eng_snap_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t loc);
 
 /* The root record for the durable root `root` with its state ext: written
  * after everything it names is durable. */

@@ -177,7 +177,9 @@ int
 adb_eng_shrink_pass(adb_db_t *db) {
     adb_eng_t *e = db->eng;
     double     ratio = e->cfg.shrink_ratio;
-    if (ratio <= 0 || atomic_load(&e->fatal)) return 0;
+    /* A snapshot being written reads storages of its pinned root: none is
+     * rewritten or punched meanwhile. */
+    if (ratio <= 0 || atomic_load(&e->fatal) || atomic_load(&e->snap_active)) return 0;
     uint32_t n = adb_db_file_cnt(db);
     cand_t  *c = NULL;
     size_t   nc = 0, cap = 0;

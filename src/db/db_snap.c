@@ -55,9 +55,11 @@ int
 adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_err_t *err) {
     adb_eng_t *e = db->eng;
     memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&e->snap_mu);
     pthread_mutex_lock(&e->smu);
     if (atomic_load(&e->fatal)) {
         pthread_mutex_unlock(&e->smu);
+        pthread_mutex_unlock(&e->snap_mu);
         return adb_err_set(err, ACCTDB_ERR_FATAL,
                            "the database is in a fatal state since a durable write failed (%s); "
                            "reopen it",
@@ -66,6 +68,7 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
     int rc = adb_eng_flush_pass(db);
     if (rc < 0) {
         pthread_mutex_unlock(&e->smu);
+        pthread_mutex_unlock(&e->snap_mu);
         return adb_err_set(err, rc, "%s", adb_eng_err()->msg);
     }
     out->root = e->durable_info;
@@ -79,6 +82,7 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
     if (!out->hist || !out->files || !out->sizes || !out->slots) {
         snap_free(out);
         pthread_mutex_unlock(&e->smu);
+        pthread_mutex_unlock(&e->snap_mu);
         return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     }
     pthread_rwlock_rdlock(&e->blk);
@@ -94,7 +98,14 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
         out->slots[out->cnt] = f->slot;
         out->cnt++;
     }
-    return 0; /* smu stays held until adb_eng_snap_end */
+    /* The root is pinned: from here the services go on (flush, purge),
+     * except clean and shrink, and reads of "the durable root" see the
+     * versions of this slot. */
+    e->snap_pin = out->root.slot;
+    e->snap_ext = adb_eng_ext_ref(e->durable_ext);
+    atomic_store(&e->snap_active, true);
+    pthread_mutex_unlock(&e->smu);
+    return 0; /* snap_mu stays held until adb_eng_snap_end */
 }
 
 int
@@ -120,7 +131,7 @@ adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes
     int      rc = 0;
     while (!rc && adb_acctfile_iter_next(&it, &r)) {
         uint64_t sz = adb_acct_rec_sz(r.data_len);
-        if (!adb_eng_rec_alive(db, r.pubkey, f->slot, adb_db_loc(idx, r.off, r.lamports == 0)))
+        if (!adb_eng_snap_rec_alive(db, r.pubkey, f->slot, adb_db_loc(idx, r.off, r.lamports == 0)))
             continue;
         if (run_len && run_start + run_len == r.off) {
             run_len += sz;
@@ -148,21 +159,44 @@ adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes
     return rc;
 }
 
-int
-adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, uint8_t **buf,
-                 size_t *buf_cap) {
+/* The version of key in the pinned root: the newest stored (not cached)
+ * one at or below the pin.  Its DEAD flag is ignored: a flush since the
+ * pin may have superseded it by a newer slot.  1 found, 0 none, < 0 an
+ * error. */
+static int
+ver_at_pin(adb_db_t *db, uint8_t const key[32], adb_index_ver_t *out) {
     adb_index_ver_t vb[ADB_DB_VERS_INLINE], *v;
     size_t          n;
     int             rc = adb_db_versions(db, key, vb, &v, &n);
     if (rc) return rc;
-    rc = ACCTDB_ERR_NOT_FOUND;
+    uint64_t pin = db->eng->snap_pin;
+    rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (adb_val_is_cache(v[i].val)) continue;
-        if (!adb_val_is_dead(v[i].val))
-            rc = adb_db_read_rec(db, v[i].slot, v[i].val, out, buf, buf_cap);
+        if (adb_val_is_cache(v[i].val) || v[i].slot > pin) continue;
+        *out = v[i];
+        out->val &= ~ADB_VAL_DEAD;
+        rc = 1;
         break;
     }
     adb_db_versions_free(v, vb);
+    return rc;
+}
+
+bool
+adb_eng_snap_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t loc) {
+    adb_index_ver_t v;
+    return ver_at_pin(db, key, &v) == 1 && v.slot == slot && v.val == loc;
+}
+
+int
+adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, uint8_t **buf,
+                 size_t *buf_cap) {
+    adb_index_ver_t v;
+    int             rc = ver_at_pin(db, key, &v);
+    if (rc < 0) return rc;
+    if (!rc || adb_db_loc_is_zero(v.val)) return ACCTDB_ERR_NOT_FOUND;
+    rc = adb_db_read_rec(db, v.slot, v.val, out, buf, buf_cap);
+    if (!rc && !out->a.lamports) rc = ACCTDB_ERR_NOT_FOUND;
     return rc;
 }
 
@@ -199,13 +233,14 @@ adb_eng_snap_each_owned(adb_db_t *db, acctdb_pubkey_t const                   *o
 
 adb_eng_ext_t *
 adb_eng_snap_ext(adb_db_t *db) {
-    return adb_eng_ext_ref(db->eng->durable_ext);
+    return adb_eng_ext_ref(db->eng->snap_ext);
 }
 
 int
 adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot) {
     adb_eng_t *e = db->eng;
     int        rc = 0;
+    pthread_mutex_lock(&e->smu);
     if (full_slot != UINT64_MAX) {
         uint64_t old = e->last_full_slot;
         e->last_full_slot = full_slot;
@@ -216,7 +251,11 @@ adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot) {
                              acctdb_strerror(rc));
         }
     }
+    atomic_store(&e->snap_active, false);
+    adb_eng_ext_unref(e->snap_ext);
+    e->snap_ext = NULL;
     pthread_mutex_unlock(&e->smu);
+    pthread_mutex_unlock(&e->snap_mu);
     snap_free(s);
     return rc;
 }

@@ -6,9 +6,12 @@
 #include "../test.h"
 #include "acctdb_sim.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FULL_NAME "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
 #define INC_NAME  "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
@@ -221,9 +224,165 @@ t_root_hook(void **state) {
     free(d);
 }
 
+/* ---- a snapshot while stores go on -------------------------------------------- */
+
+typedef struct snapper {
+    acctdb_db_t *db;
+    char         out[4200];
+    _Atomic int  stop;
+    int          made, rc;
+    char         paths[8][4096];
+} snapper_t;
+
+static void *
+snap_main(void *arg) {
+    snapper_t *s = arg;
+    while (!atomic_load(&s->stop) && s->made < 8) {
+        char path[4096];
+        int  rc = acctdb_db_snapshot(s->db, s->out, false, path);
+        if (rc) {
+            s->rc = rc;
+            break;
+        }
+        snprintf(s->paths[s->made++], sizeof s->paths[0], "%s", path);
+    }
+    return NULL;
+}
+
+/* Snapshots written from a second thread while the workload stores, freezes,
+ * roots and flushes: each archive is the pinned root, whole (every check of
+ * a full verification passes), though flushing went on during the write. */
+static void
+t_snapshot_while_storing(void **state) {
+    (void)state;
+    char *d = adb_test_mkdtemp(), dir[4200];
+    snprintf(dir, sizeof dir, "%s/db", d);
+    acctdb_db_t *db = make_db(dir, true);
+    snapper_t    sn = {.db = db};
+    snprintf(sn.out, sizeof sn.out, "%s/out", d);
+    assert_int_equal(adb_test_sh(NULL, 0, "mkdir -p '%s'", sn.out), 0);
+    /* Something to snapshot first, with bank state. */
+    acctdb_workload_opts_t wo;
+    acctdb_workload_opts_default(&wo);
+    wo.slots = 60;
+    wo.stores_min = 200;
+    wo.stores_max = 400;
+    wo.root_lag = 8;
+    wo.seed = adb_test_seed();
+    acctdb_workload_result_t wr;
+    if (acctdb_db_workload(db, &wo, &wr)) fail_msg("workload: %s", acctdb_db_errmsg(db));
+    acctdb_db_close(db);
+    acctdb_db_config_t cfg;
+    acctdb_db_config_default(&cfg);
+    cfg.owner_index = true;
+    cfg.flush_max_delay_ms = 0; /* flush every root: flushing overlaps the writes */
+    char msg[512];
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, msg, sizeof msg), 0);
+    sn.db = db;
+    snapper_t *sp = &sn;
+    pthread_t  t;
+    assert_int_equal(pthread_create(&t, NULL, snap_main, sp), 0);
+    wo.slots = (uint64_t)adb_test_scaled(400);
+    wo.seed += 1;
+    int rc = acctdb_db_workload(db, &wo, &wr);
+    atomic_store(&sn.stop, 1);
+    pthread_join(t, NULL);
+    if (rc) fail_msg("workload: %s", acctdb_db_errmsg(db));
+    if (sn.rc) fail_msg("snapshot: %d: %s", sn.rc, acctdb_db_errmsg(db));
+    assert_true(sn.made >= 1);
+    acctdb_db_close(db);
+    int verified = 0;
+    for (int i = 0; i < sn.made; i++) {
+        if (access(sn.paths[i], R_OK)) continue; /* retention removed it */
+        verified++;
+        acctdb_snapshot_opts_t o = {.threads = 2};
+        acctdb_snapshot_t     *s = NULL;
+        rc = acctdb_snapshot_open(&s, sn.paths[i], NULL, &o);
+        if (rc) fail_msg("%s: %s", sn.paths[i], acctdb_snapshot_errmsg(s));
+        acctdb_snapshot_close(s);
+    }
+    assert_true(verified >= 1);
+    print_message("    %d snapshots written while the workload ran (%llu slots); the %d retention "
+                  "kept verify\n",
+                  sn.made, (unsigned long long)wr.slots_created, verified);
+    adb_test_rmtree(d);
+    free(d);
+}
+
+/* ---- more reading threads than reader slots ------------------------------------ */
+
+typedef struct rd {
+    acctdb_db_t       *db;
+    pthread_barrier_t *hold;
+    int                rc;
+} rd_t;
+
+static void *
+rd_main(void *arg) {
+    rd_t            *r = arg;
+    acctdb_pubkey_t  k;
+    acctdb_account_t a;
+    uint8_t          buf[64];
+    assert_int_equal(acctdb_base58_decode_32("SysvarRent111111111111111111111111111111111", k.b),
+                     0);
+    r->rc = acctdb_db_load(r->db, acctdb_db_root_slot(r->db, NULL), &k, &a, buf, sizeof buf, NULL);
+    pthread_barrier_wait(r->hold); /* keep the slot until every thread tried */
+    return NULL;
+}
+
+/* 1,100 threads read at once: the registry has 1,024 reader slots; those
+ * left over get FULL at once (no thread waits or spins), the others read. */
+static void
+t_reader_slots(void **state) {
+    (void)state;
+    char *d = adb_test_mkdtemp(), dir[4200];
+    snprintf(dir, sizeof dir, "%s/db", d);
+    acctdb_db_t *db = make_db(dir, false);
+    enum { N = 1100 };
+    static rd_t       r[N];
+    static pthread_t  t[N];
+    pthread_barrier_t hold;
+    assert_int_equal(pthread_barrier_init(&hold, NULL, N + 1), 0);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 256u << 10);
+    for (int i = 0; i < N; i++) {
+        r[i] = (rd_t){.db = db, .hold = &hold, .rc = -1};
+        assert_int_equal(pthread_create(&t[i], &at, rd_main, &r[i]), 0);
+    }
+    pthread_barrier_wait(&hold);
+    int ok = 0, full = 0, other = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        if (r[i].rc == 0)
+            ok++;
+        else if (r[i].rc == ACCTDB_ERR_FULL)
+            full++;
+        else
+            other++;
+    }
+    pthread_attr_destroy(&at);
+    pthread_barrier_destroy(&hold);
+    print_message("    %d threads read, %d were refused a reader slot (FULL)\n", ok, full);
+    assert_int_equal(other, 0);
+    assert_true(full >= N - 1024);
+    assert_true(ok >= 1000);
+    /* The slots came back as the threads exited. */
+    acctdb_pubkey_t  k;
+    acctdb_account_t a;
+    uint8_t          buf[64];
+    assert_int_equal(acctdb_base58_decode_32("SysvarRent111111111111111111111111111111111", k.b),
+                     0);
+    assert_int_equal(
+        acctdb_db_load(db, acctdb_db_root_slot(db, NULL), &k, &a, buf, sizeof buf, NULL), 0);
+    acctdb_db_close(db);
+    adb_test_rmtree(d);
+    free(d);
+}
+
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(t_slots_confirm),
-    cmocka_unit_test(t_token_index),
+    cmocka_unit_test(t_reader_slots),  cmocka_unit_test(t_snapshot_while_storing),
+    cmocka_unit_test(t_slots_confirm), cmocka_unit_test(t_token_index),
     cmocka_unit_test(t_root_hook),
 };
 ADB_TEST_GROUP(db_serve, tests);

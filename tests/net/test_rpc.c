@@ -966,7 +966,7 @@ collect_ref(void *ctx, acctdb_account_t const *a, uint64_t slot) {
     ref_t *x = &r->v[r->n++];
     x->a = *a;
     x->data = malloc(a->data_len + 1);
-    memcpy(x->data, a->data, a->data_len);
+    if (a->data_len) memcpy(x->data, a->data, a->data_len);
     x->a.data = x->data;
     return 0;
 }
@@ -2247,6 +2247,7 @@ t_threads(void **state) {
  * writer stores lamports = slot), whatever the commitment. */
 typedef struct live_reader {
     adb_rpc_t   *r;
+    char         key[ACCTDB_BASE58_32_SZ]; /* g_changing (b58() is not thread-safe) */
     int          bad, answered;
     _Atomic int *stop;
 } live_reader_t;
@@ -2264,7 +2265,7 @@ live_reader_main(void *arg) {
             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"getProgramAccounts\",\"params\":[\"" SYSTEM
             "\",{\"commitment\":\"%s\",\"encoding\":\"base64\",\"withContext\":true,\"filters\":[{"
             "\"dataSize\":2}]}]}]",
-            b58(&g_changing), com[i % 3], com[(i + 1) % 3]);
+            lr->key, com[i % 3], com[(i + 1) % 3]);
         char  *t = NULL;
         size_t sz = 0;
         adb_rpc_handle(lr->r, body, strlen(body), &t, &sz);
@@ -2291,7 +2292,7 @@ live_reader_main(void *arg) {
                     uint64_t l = json_object_get_uint64(json_object_object_get(acct, "lamports"));
                     if (bslot >= 103 &&
                         !strcmp(json_object_get_string(json_object_object_get(e, "pubkey")),
-                                b58(&g_changing)) &&
+                                lr->key) &&
                         l != bslot)
                         lr->bad++;
                 }
@@ -2316,6 +2317,7 @@ t_live_writer(void **state) {
     live_reader_t lr[T];
     for (int i = 0; i < T; i++) {
         lr[i] = (live_reader_t){.r = g_fx.rlive, .stop = &stop};
+        acctdb_base58_encode_32(g_changing.b, lr[i].key);
         assert_int_equal(pthread_create(&th[i], NULL, live_reader_main, &lr[i]), 0);
     }
     acctdb_bank_meta_t meta = {.unix_timestamp = 1700000001};

@@ -2344,6 +2344,54 @@ t_live_writer(void **state) {
     assert_true(answered > 0);
 }
 
+/* Out of memory at every allocation of a few calls: no crash, no leak
+ * (ASan), and an answer that is JSON or none (500/503). */
+static void
+t_oom(void **state) {
+    (void)state;
+    fx_need();
+    char bodies[4][512];
+    snprintf(
+        bodies[0], 512,
+        "[{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"getAccountInfo\",\"params\":[\"%s\","
+        "{\"encoding\":\"jsonParsed\"}]},{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getSlot\"}]",
+        b58(&g_tok2));
+    snprintf(bodies[1], 512,
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"getProgramAccounts\",\"params\":[\"" TOKEN
+             "\",{\"encoding\":\"base64+zstd\",\"filters\":[{\"dataSize\":165}]}]}");
+    snprintf(
+        bodies[2], 512,
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"getTokenAccountsByOwner\",\"params\":[\"%s\","
+        "{\"mint\":\"%s\"},{\"encoding\":\"jsonParsed\"}]}",
+        b58(&g_wallet), b58(&g_mint));
+    snprintf(bodies[3], 512,
+             "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"getMultipleAccounts\",\"params\":[[\"%s\","
+             "\"%s\"],{\"encoding\":\"base58\",\"minContextSlot\":12345678901234567890}]}",
+             b58(&g_testdata), b58(&g_mint));
+    for (int b = 0; b < 4; b++) {
+        /* How many allocations a clean run makes. */
+        adb_alloc_fail_after(0);
+        resp_t   x = call_raw(g_fx.rlive, bodies[b], strlen(bodies[b]));
+        uint64_t allocs = adb_alloc_fail_after(0);
+        resp_free(&x);
+        for (uint64_t n = 1; n <= allocs + 2; n++) {
+            adb_alloc_fail_after(n);
+            char  *t = NULL;
+            size_t sz = 0;
+            int    st = adb_rpc_handle(g_fx.rlive, bodies[b], strlen(bodies[b]), &t, &sz);
+            adb_alloc_fail_after(0);
+            assert_true(st == 200 || st == 500 || st == 503);
+            if (t) {
+                json_object *j = parse_exact(t, sz);
+                json_object_put(j);
+                adb_free(t);
+            } else {
+                assert_int_equal(st, 503);
+            }
+        }
+    }
+}
+
 static void
 t_stats(void **state) {
     (void)state;
@@ -2385,6 +2433,7 @@ static struct CMUnitTest const tests[] = {
     cmocka_unit_test(t_commitment),
     cmocka_unit_test(t_mutations),
     cmocka_unit_test(t_threads),
+    cmocka_unit_test(t_oom),
     cmocka_unit_test(t_live_writer),
     cmocka_unit_test(t_stats),
     cmocka_unit_test(t_zz_cleanup),

@@ -375,6 +375,7 @@ enum {
     M_RPC_BAD = 1 << 8,         /* getHighestSnapshotSlot answers garbage */
     M_FLIP = 1 << 9,            /* a byte in the middle of each archive flipped on the way */
     M_CHUNKED_STREAM = 1 << 10, /* GET /stream: a chunked body */
+    M_SILENT = 1 << 11,         /* reads the request, never answers */
 };
 
 typedef struct srv {
@@ -546,6 +547,11 @@ conn_main(void *arg) {
         if ((end = strstr(req, "\r\n\r\n")) != NULL) break;
     }
     if (!end) goto out;
+    if (s->mode & M_SILENT) {
+        while (!s->stop)
+            nap_ms(s, 50);
+        goto out;
+    }
     char method[8] = "", path[1024] = "";
     sscanf(req, "%7s %1023s", method, path);
     char const *rg = strcasestr(req, "\r\nRange: ");
@@ -829,6 +835,17 @@ test_http_strict(void **state) {
     assert_int_equal(adb_fetch_run(&r), 0);
     assert_int_equal(r.head.status, 206);
     assert_true(r.head.has_range && r.head.range_total == 238008 && r.body_sz == 1024);
+    adb_fetch_req_fini(&r);
+    srv_stop(s);
+    /* connected, but no answer: the first-byte timeout */
+    s = srv_start(d, 0, M_SILENT);
+    join(url, sizeof url, s->url, DATA_FULL);
+    r = (adb_fetch_req_t){.url = url, .connect_s = 1, .first_s = 1};
+    double t0 = now_s();
+    assert_int_not_equal(adb_fetch_run(&r), 0);
+    assert_int_equal(r.why, ADB_FETCH_TIMEOUT);
+    assert_non_null(strstr(r.err.msg, "no response within 2 s"));
+    assert_true(now_s() - t0 < 5);
     adb_fetch_req_fini(&r);
     srv_stop(s);
     /* nobody there */
@@ -1183,8 +1200,16 @@ test_boot_equal(void **state) {
     join(a, sizeof a, arch, inc);
     assert_true(exists(a));
     assert_int_equal(count_tmp(arch), 0);
-    /* equal: root slot, lattice checksum, bank hash, capitalization, ... */
+    /* equal: root slot, lattice checksum, bank hash, capitalization, ...
+     * of the served database (acctdb serve's, once it has stopped and let
+     * go of it; else one made from the same archives) */
     static char js[1 << 16], jc[1 << 16];
+    if (p.pid > 0) {
+        kill(p.pid, SIGTERM);
+        waitpid(p.pid, NULL, 0);
+        p.pid = -1;
+        join(sdb, sizeof sdb, p.db, "db");
+    }
     db_info(tool, sdb, js, sizeof js);
     db_info(tool, cdb, jc, sizeof jc);
     static char const *const keys[] = {"root_slot",        "lt_checksum",       "bank_hash",
@@ -1200,10 +1225,12 @@ test_boot_equal(void **state) {
     /* a second bootstrap into the now non-empty DIR refuses before
      * downloading anything */
     unsigned gets = p.srv ? p.srv->archive_gets : 0;
-    rc = adb_test_sh(g_out, sizeof g_out, "'%s' bootstrap --peer %s --dir '%s' 2>&1", tool, p.url,
+    rc = adb_test_sh(g_out, sizeof g_out,
+                     "'%s' bootstrap --peer http://127.0.0.1:%u --dir '%s' 2>&1", tool, dead_port(),
                      cdb);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(g_out, "is not empty"));
+    assert_null(strstr(g_out, "probing"));
     if (p.srv) assert_int_equal(p.srv->archive_gets, gets);
     peer_stop(&p);
     adb_test_rmtree(set);

@@ -929,7 +929,6 @@ acctdb_bootstrap(acctdb_bootstrap_opts_t const *o, acctdb_bootstrap_result_t *ou
             logf_(b, "the incremental snapshot came from %s", b->inc_peer->url);
     } else {
         if (!b->err.code) adb_err_set(&b->err, rc, "%s", acctdb_strerror(rc));
-        logf_(b, "bootstrap failed: %s", b->err.msg);
         if (msg_out && msg_max) snprintf(msg_out, msg_max, "%s", b->err.msg);
     }
     out->seconds = (double)(adb_fetch_now_ns() - b->t0) / 1e9;

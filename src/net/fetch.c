@@ -116,8 +116,6 @@ typedef struct boot {
     peer_t         *full_peer, *inc_peer;
     adb_snap_name_t full_name, inc_name;
     char            full_file[4096], inc_file[4096];
-    char            downloaded[8][4096]; /* for the fail-closed cleanup */
-    size_t          downloaded_cnt;
     char            msg[1024];
     adb_err_t       err;
 } boot_t;
@@ -238,21 +236,15 @@ remove_db(boot_t *b) {
 }
 
 /* Fail closed: the archives this call downloaded go, and the archive
- * directory when this call made it (and it is empty). */
+ * directory when this call made it (and it is empty).  The ones in hand
+ * are all there are: a failed download leaves nothing, and a blamed
+ * archive is removed when it is blamed. */
 static void
 remove_downloads(boot_t *b) {
-    for (size_t i = 0; i < b->downloaded_cnt; i++)
-        unlink(b->downloaded[i]);
-    b->downloaded_cnt = 0;
+    if (b->full_file[0]) unlink(b->full_file);
+    if (b->inc_file[0]) unlink(b->inc_file);
+    b->full_file[0] = b->inc_file[0] = 0;
     if (b->made_archive_dir) rmdir(b->archive_dir);
-}
-
-static void
-note_download(boot_t *b, char const *path) {
-    for (size_t i = 0; i < b->downloaded_cnt; i++)
-        if (!strcmp(b->downloaded[i], path)) return;
-    if (b->downloaded_cnt < ADB_ARRAY_CNT(b->downloaded))
-        snprintf(b->downloaded[b->downloaded_cnt++], sizeof b->downloaded[0], "%s", path);
 }
 
 /* ---- CHECK --------------------------------------------------------------- */
@@ -673,7 +665,6 @@ download(boot_t *b, peer_t *p, adb_snap_name_t const *n, char const *path, char 
         logf_(b, "downloaded %s from %s: %s in %.1f s (%.1f MiB/s)", nm, p->url,
               mib(d.received, sz, sizeof sz), d.seconds, d.rate / 1048576.0);
         snprintf(file_out, 4096, "%s", d.path);
-        note_download(b, d.path);
         return 0;
     }
     mib(d.received, got, sizeof got);

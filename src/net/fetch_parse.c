@@ -62,8 +62,8 @@ value_is(char const *v, size_t n, char const *want) {
 /* A printable, bounded copy of untrusted text for messages. */
 static char const *
 show(char const *p, size_t n, char *buf, size_t max) {
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 5 < max; i++) {
+    size_t o = 0, i = 0;
+    for (; i < n && o + 5 < max; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c >= 0x20 && c < 0x7f && c != '\\') {
             buf[o++] = (char)c;
@@ -72,11 +72,8 @@ show(char const *p, size_t n, char *buf, size_t max) {
             o += 4;
         }
     }
-    if (o + 5 >= max && n) {
-        buf[o] = 0;
-        if (o >= 3) memcpy(buf + o - 3, "...", 3);
-    }
     buf[o] = 0;
+    if (i < n && o >= 3) memcpy(buf + o - 3, "...", 3); /* cut */
     return buf;
 }
 

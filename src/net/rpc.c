@@ -26,6 +26,7 @@
 #include "net/rpc.h"
 
 #include <stdio.h>
+#include <zstd.h>
 
 /* ---- errors a method raises ----------------------------------------------------- */
 
@@ -70,6 +71,7 @@ adb_rpc_new(adb_rpc_opts_t const *o, adb_rpc_t **out, adb_err_t *err) {
     r->max_body_sz = o->max_body_sz ? o->max_body_sz : 50u << 10;
     r->max_response_sz = o->max_response_sz ? o->max_response_sz : 64u << 20;
     r->max_batch = o->max_batch ? o->max_batch : 100;
+    pthread_mutex_init(&r->zmu, NULL);
     if (o->snapshot_dir && !(r->snapshot_dir = adb_strdup(o->snapshot_dir))) {
         adb_free(r);
         return adb_err_set(err, ACCTDB_ERR_NOMEM, "rpc: out of memory");
@@ -81,8 +83,32 @@ adb_rpc_new(adb_rpc_opts_t const *o, adb_rpc_t **out, adb_err_t *err) {
 void
 adb_rpc_free(adb_rpc_t *r) {
     if (!r) return;
+    for (size_t i = 0; i < r->zcnt; i++)
+        ZSTD_freeCCtx(r->zpool[i]);
+    pthread_mutex_destroy(&r->zmu);
     adb_free(r->snapshot_dir);
     adb_free(r);
+}
+
+void *
+adb_rpc_zctx_get(adb_rpc_t *r) {
+    void *z = NULL;
+    pthread_mutex_lock(&r->zmu);
+    if (r->zcnt) z = r->zpool[--r->zcnt];
+    pthread_mutex_unlock(&r->zmu);
+    return z ? z : ZSTD_createCCtx();
+}
+
+void
+adb_rpc_zctx_put(adb_rpc_t *r, void *z) {
+    if (!z) return;
+    pthread_mutex_lock(&r->zmu);
+    if (r->zcnt < ADB_RPC_ZPOOL) {
+        r->zpool[r->zcnt++] = z;
+        z = NULL;
+    }
+    pthread_mutex_unlock(&r->zmu);
+    ZSTD_freeCCtx(z);
 }
 
 void

@@ -102,7 +102,7 @@ adb_rpc_call_fini(adb_rpc_call_t *c) {
     adb_free(c->text);
     adb_free(c->zbuf);
     adb_free(c->mints);
-    ZSTD_freeCCtx(c->zctx);
+    if (c->zctx) adb_rpc_zctx_put(c->r, c->zctx);
     c->data = NULL;
     c->text = NULL;
     c->zbuf = NULL;
@@ -116,7 +116,7 @@ adb_rpc_call_fini(adb_rpc_call_t *c) {
 int
 adb_rpc_zstd(adb_rpc_call_t *c, void const *src, size_t n, size_t *sz_out) {
     *sz_out = 0;
-    if (!c->zctx && !(c->zctx = ZSTD_createCCtx())) return ACCTDB_ERR_NOMEM;
+    if (!c->zctx && !(c->zctx = adb_rpc_zctx_get(c->r))) return ACCTDB_ERR_NOMEM;
     ZSTD_CCtx *z = c->zctx;
     ZSTD_CCtx_reset(z, ZSTD_reset_session_and_parameters);
     if (ZSTD_isError(ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, 3))) return ACCTDB_ERR_IO;

@@ -1806,6 +1806,7 @@ t_encodings_exact(void **state) {
     /* The zstd frame has no content size and no checksum, window 2 MiB. */
     adb_rpc_call_t c;
     memset(&c, 0, sizeof c);
+    c.r = r;
     size_t zn;
     assert_int_equal(adb_rpc_zstd(&c, g_big_data, sizeof g_big_data, &zn), 0);
     assert_memory_equal(c.zbuf, "\x28\xb5\x2f\xfd\x00\x58", 6);

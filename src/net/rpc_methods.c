@@ -186,7 +186,9 @@ typedef struct scan_ctx {
     bool                 recheck; /* some filter the database scan cannot apply */
     acctdb_pubkey_t      mint;    /* getTokenAccountsByOwner's mint, when has_mint */
     bool                 has_mint;
-    int                  rc; /* why the scan was stopped */
+    bool                 index; /* the token index answers: Agave's index holds only
+                                 * valid_account_data accounts */
+    int rc;                     /* why the scan was stopped */
 } scan_ctx_t;
 
 #define SCAN_STOP 1 /* a positive return ends the database's scan */
@@ -198,6 +200,7 @@ scan_cb(void *ctx, acctdb_account_t const *a, uint64_t slot) {
     if (cfg->has_changed_since && slot < cfg->changed_since) return 0;
     if ((s->all || s->recheck) && !filters_match(cfg, a)) return 0;
     if (s->has_mint && memcmp(a->data, s->mint.b, 32)) return 0;
+    if (s->index && !valid_token_account(a)) return 0;
     int rc = keyed_account(s->c, cfg, a, s->mode);
     if (rc == ADB_RPC_SKIP) return 0;
     if (rc) {
@@ -288,7 +291,7 @@ program_accounts(adb_rpc_call_t *c, bool v2) {
     acctdb_pubkey_t ixkey;
     bool            by_mint = false;
     bool            use_ix = token && token_index_query(&cfg, &ixkey, &by_mint);
-    s.all = use_ix;
+    s.all = s.index = use_ix;
 
     if (cfg.with_context) ctx_begin(c, slot);
     if (paged) {
@@ -388,7 +391,7 @@ m_get_token_accounts_by_owner(adb_rpc_call_t *c) {
                                 "Invalid param: unrecognized Token program id");
         program = fkey;
     }
-    scan_ctx_t s = {.c = c, .cfg = &cfg, .mode = ADB_RPC_PARSED_LIST};
+    scan_ctx_t s = {.c = c, .cfg = &cfg, .mode = ADB_RPC_PARSED_LIST, .index = true};
     if (by_mint) {
         s.has_mint = true;
         s.mint = fkey;

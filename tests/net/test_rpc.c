@@ -215,6 +215,14 @@ live_setup(acctdb_db_t *db) {
     memcpy(t22 + 174, &withheld, 8);
     store1(db, 101, 100, &g_tok22, &tp22, 2500000, t22, sizeof t22);
 
+    /* A Token-2022 account of 200 bytes without the account type byte:
+     * initialized at 108 with the wallet at 32, but not a token account
+     * to spl-token-2022 (valid_account_data), so no index holds it. */
+    uint8_t odd[200] = {0};
+    token_account(odd, &g_mint22, &g_wallet, 1, 1);
+    acctdb_pubkey_t odd_key = key_of("odd22");
+    store1(db, 101, 100, &odd_key, &tp22, 2500000, odd, sizeof odd);
+
     /* Multisig 2 of 3. */
     uint8_t ms[355] = {0};
     ms[0] = 2, ms[1] = 3, ms[2] = 1;
@@ -1641,6 +1649,15 @@ t_token_parsed(void **state) {
         b58(&g_wallet));
     assert_int_equal(gpa_keys(at(x.j, "result.value"), keys, 16), 1);
     assert_string_equal(str_at(x.j, "result.value.0.account.data.program"), "spl-token-2022");
+    resp_free(&x);
+    /* ... and base64 leaves out what is not a valid token account (odd22). */
+    x = call(
+        r,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getTokenAccountsByOwner\",\"params\":[\"%s\","
+        "{\"programId\":\"" TOKEN22 "\"},{\"encoding\":\"base64\"}]}",
+        b58(&g_wallet));
+    assert_int_equal(gpa_keys(at(x.j, "result.value"), keys, 16), 1);
+    assert_memory_equal(keys[0].b, g_tok22.b, 32);
     resp_free(&x);
     x = call(
         r,

@@ -41,7 +41,7 @@ int
 cmd_follow(int argc, char **argv) {
     char const *peer = NULL, *dir = NULL;
     uint64_t    slots = 0, secs = 0, min_speed = 0;
-    for (int i = 0; i < argc; i++) {
+    for (int i = 1; i < argc; i++) { /* argv[0]: "follow" */
         char const *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int         rc = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

@@ -54,6 +54,7 @@
 #define ATTEMPTS_MAX 3            /* downloads per peer per run */
 #define FAILS_MAX    2            /* failed downloads before a peer is dropped */
 #define SAMPLE_SZ    (256u << 10) /* the speed sample: a Range read of the full archive */
+#define PROBE_BATCH  64
 #define RPC_BODY     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getHighestSnapshotSlot\"}"
 
 typedef enum drop {
@@ -441,7 +442,10 @@ probe(boot_t *b) {
             rp[i * 3 + (size_t)k] = r;
         }
     }
-    adb_fetch_run_many(rp, n * 3);
+    /* At most PROBE_BATCH peers at once (three requests each), so the
+     * probe's sockets stay well under the usual 1024 descriptors. */
+    for (size_t i = 0; i < n; i += PROBE_BATCH)
+        adb_fetch_run_many(rp + i * 3, ADB_MIN(PROBE_BATCH, n - i) * 3);
     for (size_t i = 0; i < n; i++) {
         peer_t          *p = &b->peers[i];
         adb_fetch_req_t *rf = &rq[i * 3], *ri = &rq[i * 3 + 1], *rr = &rq[i * 3 + 2];
@@ -741,7 +745,8 @@ get_inc(boot_t *b) {
         rp[n] = &rq[n];
         who[n++] = p;
     }
-    adb_fetch_run_many(rp, n);
+    for (size_t i = 0; i < n; i += PROBE_BATCH * 3)
+        adb_fetch_run_many(rp + i, ADB_MIN(PROBE_BATCH * 3, n - i));
     for (size_t i = 0; i < n; i++) {
         peer_t *p = who[i];
         drop_t  d = eval_redirect(b, p, &rq[i], rq[i].why ? -1 : 0, true, &p->inc, p->inc_path,

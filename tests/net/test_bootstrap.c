@@ -1531,6 +1531,20 @@ test_boot_no_peer(void **state) {
         fail_msg("%s", g_out);
     assert_false(exists(dir));
 
+    /* many peers: probed in batches, every one counted */
+    char        urls[70][64];
+    char const *pp[70];
+    for (int i = 0; i < 70; i++) {
+        snprintf(urls[i], sizeof urls[i], "http://127.0.0.%d:%u", i + 1, d1);
+        pp[i] = urls[i];
+    }
+    acctdb_bootstrap_opts_t   o = {.peers = pp, .peer_cnt = 70, .dir = dir, .connect_timeout_s = 2};
+    acctdb_bootstrap_result_t res;
+    char                      msg[1024];
+    assert_int_equal(acctdb_bootstrap(&o, &res, msg, sizeof msg), ACCTDB_ERR_NOT_FOUND);
+    assert_non_null(strstr(msg, "70 peers, 70 discarded: 70 unreachable or timed out"));
+    assert_false(exists(dir));
+
     srv_t *none = srv_start(empty, 0, 0), *abs_ = srv_start(set, 0, M_ABS_LOCATION),
           *fold = srv_start(set, 0, M_FOLD), *trunc = srv_start(set, 0, M_TRUNCATE),
           *busy = srv_start(set, 0, M_FAIL_503), *rpc = srv_start(set, 0, M_RPC_BAD | M_STALL);

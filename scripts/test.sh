@@ -84,6 +84,7 @@ phase "layer/symbol checks"  make -s MODE=release check
 phase "format check"         scripts/check_format.sh
 unit  "unit tests (release)" build/release "$SCALE"
 phase "oracle (python)"      sh tests/oracle/test_oracle.sh
+phase "kit (node)"           sh tests/kit/run.sh build/release/acctdb
 phase "fuzz replay (release)" replay build/release
 phase "install + pkg-config" install_smoke
 phase "build asan+ubsan"     make -j"$JOBS" MODE=asan tests tools replay

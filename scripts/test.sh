@@ -72,10 +72,16 @@ int main(void) {
     return 0;
 }
 C
+    # Shared: what pkg-config gives. (Not --static: that expands libcurl's
+    # own private dependencies, whose -dev packages a host need not have.)
     PKG_CONFIG_SYSROOT_DIR="$d" PKG_CONFIG_PATH="$d/usr/lib/pkgconfig" \
         cc -o "$d/t" "$d/t.c" $(PKG_CONFIG_SYSROOT_DIR="$d" PKG_CONFIG_PATH="$d/usr/lib/pkgconfig" \
-        pkg-config --cflags --libs --static acctdb) || return 1
-    LD_LIBRARY_PATH="$d/usr/lib" "$d/t" && rm -rf "$d"
+        pkg-config --cflags --libs acctdb) || return 1
+    LD_LIBRARY_PATH="$d/usr/lib" "$d/t" || return 1
+    # Static: the archive and the .pc file's Libs.private.
+    cc -o "$d/t2" "$d/t.c" -I"$d/usr/include" "$d/usr/lib/libacctdb.a" \
+        $(sed -n 's/^Libs.private: //p' "$d/usr/lib/pkgconfig/acctdb.pc") || return 1
+    "$d/t2" && rm -rf "$d"
 }
 
 phase "deps"                 scripts/deps.sh

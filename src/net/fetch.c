@@ -914,7 +914,8 @@ acctdb_bootstrap(acctdb_bootstrap_opts_t const *o, acctdb_bootstrap_result_t *ou
     if (!rc) rc = probe(b);
     if (!rc) rc = trust(b);
     if (!rc) rc = create(b);
-    if (rc == ACCTDB_ERR_MISMATCH) remove_downloads(b); /* fail closed */
+    if (rc == ACCTDB_ERR_MISMATCH) remove_downloads(b);   /* fail closed */
+    if (rc && b->made_archive_dir) rmdir(b->archive_dir); /* only if it stayed empty */
     if (!rc) {
         snprintf(out->peer, sizeof out->peer, "%s", b->full_peer->url);
         snprintf(out->full_path, sizeof out->full_path, "%s", b->full_file);

@@ -1564,6 +1564,9 @@ test_boot_no_peer(void **state) {
         fail_msg("expected '%s' in the output above", want);
     }
     assert_false(exists(dir));
+    char arch[8192];
+    join(arch, sizeof arch, w, "db.archives");
+    assert_false(exists(arch)); /* made for the downloads, removed again: empty */
     /* bounded: the truncating peer was tried once (a protocol breach),
      * the 503 one twice, and the stalling one once (too slow) */
     assert_int_equal(trunc->archive_gets, 1);

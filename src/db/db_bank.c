@@ -224,11 +224,42 @@ pick(view_t const *w, adb_index_ver_t const *v, size_t n) {
         if (v[i].slot > w->slot) continue;
         if (adb_val_is_cache(v[i].val)) {
             if (view_has(w, v[i].slot)) return &v[i];
-        } else if (!adb_val_is_dead(v[i].val) && v[i].slot <= w->root) {
+        } else if (!adb_val_is_dead(v[i].val) && (v[i].slot <= w->root || view_has(w, v[i].slot))) {
+            /* a bank of the view flushed since it was built: its versions
+             * moved from the cache to storage */
             return &v[i];
         }
     }
     return NULL;
+}
+
+/* Whether a read of w that began at ix_gen g0 may have missed versions: a
+ * service pass ran meanwhile (flush marks what a newer rooted slot
+ * replaced DEAD and drops superseded cache versions; clean, shrink and
+ * purge drop entries) and the slot is no longer readable (the root moved
+ * past it, or its fork died).  Versions of a readable slot are never
+ * taken away, so then the answer stands.  0, or TOO_OLD / INVALID: ask
+ * again at a newer slot. */
+static int
+read_stale(adb_db_t *db, view_t const *w, uint64_t g0) {
+    adb_eng_t *e = db->eng;
+    uint64_t   g1 = atomic_load_explicit(&e->ix_gen, memory_order_acquire);
+    if (g1 == g0 && !(g0 & 1)) return 0;
+    int rc = 0;
+    pthread_rwlock_rdlock(&e->blk);
+    if (w->slot < e->root) {
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_TOO_OLD,
+                         "slot %llu: the root moved to %llu during the read (ask again)",
+                         (unsigned long long)w->slot, (unsigned long long)e->root);
+    } else if (w->slot > e->root) {
+        adb_bank_t *b = adb_bank_find(e, w->slot);
+        if (!b || b->state == ADB_BANK_DEAD)
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                             "slot %llu: its fork died during the read",
+                             (unsigned long long)w->slot);
+    }
+    pthread_rwlock_unlock(&e->blk);
+    return rc;
 }
 
 /* ---- reading a version --------------------------------------------------- */
@@ -348,6 +379,7 @@ adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_
     }
     adb_index_ver_t        vb[VMAX];
     adb_index_ver_t const *vis;
+    uint64_t               g0 = atomic_load_explicit(&db->eng->ix_gen, memory_order_acquire);
     adb_epoch_enter();
     rc = lookup(db, w, key, vb, &vis);
     if (!rc && !vis) rc = ACCTDB_ERR_NOT_FOUND;
@@ -357,6 +389,14 @@ adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_
         if (slot_out) *slot_out = vis->slot;
     }
     adb_epoch_exit();
+    if (rc == 0 || rc == ACCTDB_ERR_NOT_FOUND || rc == ACCTDB_ERR_FULL) {
+        int st = read_stale(db, w, g0);
+        if (st) {
+            memset(out, 0, sizeof *out);
+            if (slot_out) *slot_out = 0;
+            rc = st;
+        }
+    }
     view_fini(&priv);
     count_loads(db->eng, 1);
     return rc;
@@ -378,6 +418,7 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
     size_t          cnt[B];
     uint8_t const  *kp[B];
     size_t          used = 0;
+    uint64_t        g0 = atomic_load_explicit(&db->eng->ix_gen, memory_order_acquire);
     adb_epoch_enter();
     for (size_t base = 0; base < n; base += B) {
         size_t m = ADB_MIN((size_t)B, n - base);
@@ -409,9 +450,10 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
         }
     }
     adb_epoch_exit();
+    rc = read_stale(db, w, g0);
     view_fini(&priv);
     count_loads(db->eng, n);
-    return 0;
+    return rc;
 }
 
 /* ---- store ---------------------------------------------------------------- */
@@ -873,6 +915,7 @@ cand_scan(adb_db_t *db, uint64_t slot, adb_owner_ix_t *ix, acctdb_pubkey_t const
     acctdb_pubkey_t keys[PAGE], after;
     bool            has_after = cursor != NULL, more = true;
     if (cursor) after = *cursor;
+    uint64_t g0 = atomic_load_explicit(&db->eng->ix_gen, memory_order_acquire);
     while (!rc && more) {
         size_t n = adb_owner_page(ix, ixkey, has_after ? &after : NULL, keys, PAGE, &more);
         for (size_t i = 0; !rc && i < n; i++) {
@@ -907,7 +950,9 @@ cand_scan(adb_db_t *db, uint64_t slot, adb_owner_ix_t *ix, acctdb_pubkey_t const
             if (next_out) *next_out = keys[i];
             rc = fn(ctx, &a, vslot);
         }
+        if (!rc) rc = read_stale(db, &w, g0); /* each page: stop early */
     }
+    if (!rc) rc = read_stale(db, &w, g0);
     adb_free(buf);
     view_fini(&w);
     return rc;

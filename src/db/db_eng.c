@@ -264,7 +264,9 @@ adb_eng_service_step(adb_db_t *db, acctdb_service_t which) {
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no service %d", (int)which);
     pthread_mutex_lock(&e->smu);
     uint64_t t0 = adb_now_ns();
-    int      rc = run_pass(db, (int)which);
+    atomic_fetch_add(&e->ix_gen, 1);
+    int rc = run_pass(db, (int)which);
+    atomic_fetch_add(&e->ix_gen, 1);
     adb_eng_reclaim(db, false);
     uint64_t dt = adb_now_ns() - t0;
     pthread_mutex_unlock(&e->smu);

@@ -272,6 +272,10 @@ typedef struct adb_eng {
     uint64_t         id;       /* unique per open engine (thread-local caches) */
     _Atomic uint64_t view_gen; /* bumped (under blk) when a view could change:
                                 * root, dead forks, banks unlinked */
+    _Atomic uint64_t ix_gen;   /* +1 as a service pass starts and as it ends
+                                * (odd while one runs): a read that spans a
+                                * change checks that its slot is still
+                                * readable (db_bank.c, read_stale) */
     /* a snapshot being written (db_snap.c): one at a time (snap_mu, held
      * from begin to end); while active, clean and shrink skip their passes
      * (flush goes on), and reads "of the durable root" see the versions at

@@ -65,7 +65,9 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
                            "reopen it",
                            adb_eng_fatal_msg(e));
     }
+    atomic_fetch_add(&e->ix_gen, 1); /* see adb_eng_service_step */
     int rc = adb_eng_flush_pass(db);
+    atomic_fetch_add(&e->ix_gen, 1);
     if (rc < 0) {
         pthread_mutex_unlock(&e->smu);
         pthread_mutex_unlock(&e->snap_mu);

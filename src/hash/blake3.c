@@ -181,7 +181,7 @@ adb_blake3_one_set(adb_blake3_one_t mode) {
 
 bool
 adb_blake3_one_is_simd(adb_blake3_impl_t impl) {
-    if ((unsigned)impl >= ADB_BLAKE3_IMPL_CNT) return false;
+    if ((unsigned)impl >= ADB_BLAKE3_IMPL_CNT || !adb_blake3_impl_supported(impl)) return false;
     adb_b3_ops_t const *o = table(impl);
     return impl != ADB_BLAKE3_IMPL_PORTABLE && o->compress_cv == k_ops[impl]->compress_cv;
 }

@@ -461,7 +461,9 @@ t_readers_rss(void **state) {
     assert_int_equal(ft[1].rc, 0);
     assert_true(ft[0].r.slots_applied > 0 && ft[1].r.slots_applied > 0);
     assert_true(reading > 0);
+#ifndef ADB_SANITIZE /* ASan's shadow memory and quarantine are not the server's */
     assert_true(rss52 <= allowed);
+#endif
     adb_test_rmtree(e.tmp);
     free(e.tmp);
 }

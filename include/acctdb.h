@@ -780,12 +780,13 @@ typedef struct acctdb_server_opts {
     char const *addr;         /* "IP:PORT" to listen on; default "127.0.0.1:8899"; port 0
                                * picks a free one (acctdb_server_port tells which) */
     char const *snapshot_dir; /* archives to serve (and getHighestSnapshotSlot); NULL: none */
-    char const *genesis_path; /* the cluster's genesis.bin (getGenesisHash, /genesis.tar.bz2);
+    char const *genesis_path; /* the cluster's genesis.bin (getGenesisHash);
                                * NULL: what the database knows */
     uint64_t max_send_rate;   /* bytes/s per archive transfer; 0: unlimited */
     uint32_t history_slots;   /* rooted slots the change stream keeps; default 600 */
     uint64_t history_max_sz;  /* their byte budget; default 256 MiB */
-    unsigned threads;         /* connection threads; default 4 */
+    unsigned threads;         /* JSON-RPC workers; default 4 (0: each connection's
+                               * thread runs its own calls) */
     uint32_t max_connections; /* default 1024 */
     uint32_t idle_timeout_s;  /* a connection idle this long is cut; default 30 */
     uint64_t max_body_sz;     /* request body limit; default 50 KiB */

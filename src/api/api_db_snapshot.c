@@ -4,7 +4,8 @@
  * rooted bank first) as a full archive, or as an incremental one with the
  * storages newer than the last full snapshot.  Steps:
  *
- *   BEGIN   the engine holds its services off and lists the storages with
+ *   BEGIN   the engine pins the durable root (flush goes on; clean and
+ *           shrink skip their passes until END) and lists the storages with
  *           alive records (adb_eng_snap_begin)
  *   STATE   the bank module's fields of the root (src/bank
  *           adb_bank_manifest_fill: heights, counts, hashes, epoch, rent

@@ -327,6 +327,7 @@ acctdb_follow(acctdb_follow_opts_t const *o, acctdb_follow_result_t *out, char *
         long      status = 0;
         char      body[512] = "";
         adb_err_t ferr = {0};
+        uint64_t  applied0 = out->slots_applied;
         int       frc = adb_fetch_stream(url, 10, IDLE_TIMEOUT_S, pump_cb, &pu, &status, body,
                                          sizeof body, &ferr);
         adb_changes_dec_free(pu.dec);
@@ -374,6 +375,7 @@ acctdb_follow(acctdb_follow_opts_t const *o, acctdb_follow_result_t *out, char *
             rc = frc;
             break;
         }
+        if (out->slots_applied != applied0) failures = 0; /* that connection made progress */
         if (++failures > RECONNECT_MAX) {
             snprintf(msg_out, msg_max, "%s: %s", url,
                      ferr.msg[0]     ? ferr.msg

@@ -37,6 +37,10 @@ typedef struct adb_rpc_opts {
     uint64_t      max_body_sz;     /* default 50 KiB */
     uint64_t      max_response_sz; /* default 64 MiB */
     uint32_t      max_batch;       /* default 100 */
+    /* getHealth: "ok", or anything else for NodeUnhealthy (the server's
+     * /health verdict); NULL: always "ok" */
+    char const *(*health)(void *ctx);
+    void *health_ctx;
 } adb_rpc_opts_t;
 
 typedef struct adb_rpc adb_rpc_t;
@@ -116,7 +120,7 @@ void adb_changes_stats(adb_changes_t *c, adb_changes_stats_t *out);
 
 /* adb_changes_reader_open: a reader of the slots after from_slot.  Errors:
  * TOO_OLD (*oldest_out: the oldest slot the window still holds, so
- * from_slot must be at least oldest_out - 1), NOMEM, STOPPED. */
+ * from_slot must be at least that slot's parent), NOMEM, STOPPED. */
 int adb_changes_reader_open(adb_changes_t *c, uint64_t from_slot, adb_changes_reader_t **out,
                             uint64_t *oldest_out);
 

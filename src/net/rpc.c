@@ -71,6 +71,8 @@ adb_rpc_new(adb_rpc_opts_t const *o, adb_rpc_t **out, adb_err_t *err) {
     r->max_body_sz = o->max_body_sz ? o->max_body_sz : 50u << 10;
     r->max_response_sz = o->max_response_sz ? o->max_response_sz : 64u << 20;
     r->max_batch = o->max_batch ? o->max_batch : 100;
+    r->health = o->health;
+    r->health_ctx = o->health_ctx;
     pthread_mutex_init(&r->zmu, NULL);
     if (o->snapshot_dir && !(r->snapshot_dir = adb_strdup(o->snapshot_dir))) {
         adb_free(r);
@@ -386,7 +388,9 @@ put_error(buf_t *b, req_id_t const *id, int code, char const *msg, int data_kind
     puts_(b, t);
     puts_(b, ",\"message\":");
     put_json_value_str(b, msg, strlen(msg));
-    if (data_kind) {
+    if (data_kind == 3) {
+        puts_(b, ",\"data\":{\"numSlotsBehind\":null}");
+    } else if (data_kind) {
         snprintf(t, sizeof t, ",\"data\":{\"%s\":%llu}",
                  data_kind == 1 ? "contextSlot" : "numSlotsBehind", (unsigned long long)data);
         puts_(b, t);

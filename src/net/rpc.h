@@ -71,12 +71,14 @@ typedef enum adb_rpc_commitment {
 } adb_rpc_commitment_t;
 
 struct adb_rpc {
-    acctdb_db_t     *db;
-    char            *snapshot_dir; /* NULL: none */
-    bool             has_genesis_hash;
-    acctdb_hash_t    genesis_hash;
-    uint64_t         max_body_sz, max_response_sz;
-    uint32_t         max_batch;
+    acctdb_db_t  *db;
+    char         *snapshot_dir; /* NULL: none */
+    bool          has_genesis_hash;
+    acctdb_hash_t genesis_hash;
+    uint64_t      max_body_sz, max_response_sz;
+    uint32_t      max_batch;
+    char const *(*health)(void *ctx);
+    void            *health_ctx;
     _Atomic uint64_t calls, errors, bytes_in, bytes_out;
     /* zstd compression contexts kept for reuse (a new one costs ~45 us
      * and 3.6 MiB for a level-3, 2 MiB-window stream): at most
@@ -100,10 +102,11 @@ typedef struct adb_rpc_call {
     adb_json_t   out;    /* the result value */
     int          err_code;
     char         err_msg[512];
-    int          err_data; /* 0 none, 1 {"contextSlot":N}, 2 {"numSlotsBehind":N} */
-    uint64_t     err_data_u64;
-    bool         has_slot; /* the slot this evaluation reads (for retries) */
-    uint64_t     slot;
+    int          err_data; /* 0 none, 1 {"contextSlot":N}, 2 {"numSlotsBehind":N},
+                            * 3 {"numSlotsBehind":null} */
+    uint64_t err_data_u64;
+    bool     has_slot; /* the slot this evaluation reads (for retries) */
+    uint64_t slot;
     /* scratch, kept across the call's accounts */
     uint8_t        *data; /* account data loads */
     size_t          data_cap;

@@ -427,9 +427,14 @@ m_get_health(adb_rpc_call_t *c) {
     size_t n;
     int    rc;
     if ((rc = adb_rpc_params(c, 0, 0, &n))) return rc;
-    /* The database is whole (created verified, reopened with its checks)
-     * and serves what it holds; it follows no cluster, so it is never
-     * behind one. */
+    /* The database is whole (created verified, reopened with its checks);
+     * it follows no cluster, so "behind" means what the server's /health
+     * says: its root stopped moving.  Agave's answer then: NodeUnhealthy
+     * with numSlotsBehind null (no cluster slot to count from). */
+    if (c->r->health && strcmp(c->r->health(c->r->health_ctx), "ok")) {
+        c->err_data = 3;
+        return adb_rpc_fail(c, ADB_RPC_NODE_UNHEALTHY, "Node is unhealthy");
+    }
     adb_json_str(&c->out, "ok");
     return ADB_RPC_OK;
 }

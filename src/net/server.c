@@ -453,6 +453,11 @@ root_hook(void *ctx, acctdb_slot_changes_t const *sc) {
     adb_changes_hook(s->chg, sc);
 }
 
+static char const *
+server_health_cb(void *ctx) {
+    return adb_server_health(ctx);
+}
+
 char const *
 adb_server_health(adb_srv_t *s) {
     if (!atomic_load_explicit(&s->root_moved, memory_order_relaxed)) return "ok";
@@ -793,7 +798,9 @@ acctdb_server_start(acctdb_server_t **srv_out, acctdb_db_t *db, acctdb_server_op
         .max_body_sz = o->max_body_sz,
         .max_response_sz = o->max_response_sz,
         .max_batch = o->max_batch,
+        .health = server_health_cb,
     };
+    ro.health_ctx = s;
     if (s->genesis_path) {
         acctdb_genesis_info_t gi;
         char                  gm[256] = "";

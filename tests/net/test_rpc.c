@@ -308,6 +308,14 @@ call_raw(adb_rpc_t *r, char const *body, size_t len) {
 
 static resp_t call(adb_rpc_t *r, char const *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static char const *g_health = "behind";
+
+static char const *
+health_behind(void *ctx) {
+    (void)ctx;
+    return g_health;
+}
+
 static resp_t
 call(adb_rpc_t *r, char const *fmt, ...) {
     static char body[1 << 20];
@@ -699,6 +707,21 @@ t_body_limit(void **state) {
     expect_error(&x, -32600, "Too many requests in one batch; max 2");
     resp_free(&x);
     adb_rpc_free(small);
+    /* getHealth follows the server's verdict: NodeUnhealthy when it is not
+     * "ok", with numSlotsBehind null (Agave's shape without a cluster). */
+    adb_rpc_opts_t ho = {.db = g_fx.v42, .health = health_behind};
+    adb_rpc_t     *hr = NULL;
+    assert_int_equal(adb_rpc_new(&ho, &hr, &e), 0);
+    x = call(hr, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getHealth\"}");
+    assert_int_equal(x.status, 200);
+    expect_error(&x, -32005, "Node is unhealthy");
+    assert_non_null(strstr(x.text, "\"data\":{\"numSlotsBehind\":null}"));
+    resp_free(&x);
+    g_health = "ok";
+    x = call(hr, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getHealth\"}");
+    assert_non_null(strstr(x.text, "\"result\":\"ok\""));
+    resp_free(&x);
+    adb_rpc_free(hr);
     /* The default batch cap: 100 answered, 101 refused. */
     size_t cap = 101 * 64 + 16;
     char  *bb = malloc(cap);

@@ -43,7 +43,7 @@ enum {
 
 /* Response bodies of archive transfers are read in blocks of this size
  * (the content reader's buffer, one per transfer). */
-#define ADB_SRV_FILE_BLOCK_SZ (256u << 10)
+#define ADB_SRV_FILE_BLOCK_SZ (1024u << 10)
 /* Change streams: the response's own buffer.  Chunked (HTTP/1.1) replies
  * never use it: libmicrohttpd has the reader fill the connection's write
  * buffer (from its pool) directly; only an HTTP/1.0 reader goes through

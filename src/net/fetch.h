@@ -99,9 +99,10 @@ int adb_fetch_peer_parse(char const *url, size_t n, char *norm_out, size_t norm_
 /* The minimum-speed window (fetch_parse.c)                                  */
 /* ======================================================================== */
 
-/* A download's progress is sampled (time, bytes) as it goes; after the
- * warm-up (counted from the first body byte) the rate over the last
- * window_ns is checked against min_rate, and a peer is dropped only after
+/* A download's progress is sampled (time, bytes) as it goes; from half a
+ * window after the warm-up (counted from the first body byte) the rate
+ * over the last window_ns (at most back to the warm-up's end) is checked
+ * against min_rate, and a peer is dropped only after
  * the windowed rate has stayed below the minimum for grace_ns (hysteresis:
  * one slow moment inside a good window is not enough, nor is a window that
  * only just dips).  Value object: init, then feed; no allocation. */

@@ -483,15 +483,21 @@ adb_fetch_speed_feed(adb_fetch_speed_t *s, uint64_t now_ns, uint64_t bytes) {
         s->head = (s->head + 1) % ADB_FETCH_SPEED_SAMPLES;
         if (s->cnt < ADB_FETCH_SPEED_SAMPLES) s->cnt++;
     }
-    if (now_ns - s->t0 < s->warmup_ns + s->window_ns) return false;
-    /* The newest sample at least a window old (else the oldest kept). */
+    /* Judged from half a window after the warm-up, so a slow peer goes
+     * within seconds; the rate never reaches back into the warm-up (a
+     * connection's first burst fills socket buffers). */
+    if (now_ns - s->t0 < s->warmup_ns + s->window_ns / 2) return false;
+    /* The newest sample at least a window old, else the oldest one taken
+     * after the warm-up. */
     uint32_t oldest = (s->head + ADB_FETCH_SPEED_SAMPLES - s->cnt) % ADB_FETCH_SPEED_SAMPLES;
-    uint32_t pick = oldest;
+    uint32_t pick = UINT32_MAX;
     for (uint32_t k = 0; k < s->cnt; k++) {
         uint32_t idx = (oldest + k) % ADB_FETCH_SPEED_SAMPLES;
-        if (now_ns - s->t[idx] < s->window_ns) break;
+        if (s->t[idx] - s->t0 < s->warmup_ns) continue;
+        if (pick != UINT32_MAX && now_ns - s->t[idx] < s->window_ns) break;
         pick = idx;
     }
+    if (pick == UINT32_MAX) return false;
     uint64_t span = now_ns - s->t[pick];
     if (span < s->window_ns / 2) return false;
     s->rate = (double)(bytes - s->b[pick]) * 1e9 / (double)span;

@@ -117,7 +117,8 @@ typedef struct adb_fetch_speed {
     bool     is_below;
     uint32_t head, cnt; /* ring of samples */
     uint64_t t[ADB_FETCH_SPEED_SAMPLES], b[ADB_FETCH_SPEED_SAMPLES];
-    double   rate; /* the last windowed rate (bytes/s), once there is one */
+    double   rate;    /* the last windowed rate (bytes/s), once there is one */
+    uint64_t span_ns; /* ... and the span it was measured over */
     bool     has_rate;
 } adb_fetch_speed_t;
 

@@ -657,8 +657,8 @@ dl_tick(void *ctx, uint64_t now_ns, uint64_t bytes) {
     if (adb_fetch_speed_feed(&x->speed, now_ns, bytes)) {
         d->rate = x->speed.rate;
         return dl_fail(x, ADB_FETCH_SLOW, ACCTDB_ERR_IO,
-                       "%.2f MiB/s over the last %u s, below the minimum of %.2f MiB/s",
-                       x->speed.rate / 1048576.0, (unsigned)(x->speed.window_ns / 1000000000ull),
+                       "%.2f MiB/s over the last %.1f s, below the minimum of %.2f MiB/s",
+                       x->speed.rate / 1048576.0, (double)x->speed.span_ns / 1e9,
                        (double)d->min_speed / 1048576.0);
     }
     if (x->started && !x->deadline_ns) {

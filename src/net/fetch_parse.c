@@ -501,6 +501,7 @@ adb_fetch_speed_feed(adb_fetch_speed_t *s, uint64_t now_ns, uint64_t bytes) {
     uint64_t span = now_ns - s->t[pick];
     if (span < s->window_ns / 2) return false;
     s->rate = (double)(bytes - s->b[pick]) * 1e9 / (double)span;
+    s->span_ns = span;
     s->has_rate = true;
     if (!s->min_rate || s->rate >= (double)s->min_rate) {
         s->is_below = false;

@@ -230,10 +230,13 @@ remove_db_dir(char const *dir) {
         closedir(d);
         rmdir(p);
     }
-    char const *files[] = {"acctdb.meta", "manifest.bin", "status_cache.bin", "acctdb.conf",
-                           "acctdb.meta.tmp"};
+    /* The database's files, and the temporaries of their atomic writes
+     * (".tmp-NAME", src/util/io.c) that a crash mid-commit leaves. */
+    char const *files[] = {"acctdb.meta", "manifest.bin", "status_cache.bin", "acctdb.conf"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/.tmp-%s", dir, files[i]);
         unlink(p);
     }
     if (rmdir(dir) && errno != ENOENT) return -errno;

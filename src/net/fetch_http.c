@@ -27,10 +27,10 @@
 #include "net/fetch.h"
 
 #include "snapshot/stream.h"
+#include "snapshot/write.h"
 #include "util/io.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -41,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TMP_PREFIX    "tmp-snapshot-archive-"
+#define TMP_PREFIX    ADB_SNAP_TMP_PREFIX
 #define TICK_NS       100000000ull
 #define SPARE_SZ      (64ull << 20) /* free space kept beyond an archive */
 #define FRAME_SCRATCH (1u << 20)
@@ -470,29 +470,8 @@ unsigned
 adb_fetch_sweep(char const *dir) {
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return 0;
-    int  ifd = dup(dfd);
-    DIR *d = ifd >= 0 ? fdopendir(ifd) : NULL;
-    if (!d) {
-        if (ifd >= 0) close(ifd);
-        close(dfd);
-        return 0;
-    }
-    unsigned       n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        char const *name = de->d_name;
-        struct stat st, fst, now;
-        if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1)) continue;
-        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) continue;
-        int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0) continue;
-        if (!fstat(fd, &fst) && same_file(&st, &fst) && !flock(fd, LOCK_EX | LOCK_NB) &&
-            !fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) && same_file(&fst, &now) &&
-            !adb_io_unlinkat(dfd, name, 0))
-            n++;
-        close(fd);
-    }
-    closedir(d);
+    unsigned n =
+        adb_snap_sweep_tmps(dfd); /* the archive writer's sweep: the same names and locks */
     close(dfd);
     return n;
 }

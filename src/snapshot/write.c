@@ -47,7 +47,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TMP_PREFIX "tmp-snapshot-archive-"
+#define TMP_PREFIX ADB_SNAP_TMP_PREFIX
 
 struct adb_snap_out {
     adb_comp_t *comp;
@@ -141,11 +141,10 @@ same_file(struct stat const *a, struct stat const *b) {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* SWEEP: removes the temporary files of writers that died (their flock is
- * free); best effort, so errors only leave files for a later sweep.
- * Returns how many it removed. */
-static unsigned
-sweep(int dfd) {
+/* SWEEP (write.h): best effort, so errors only leave files for a later
+ * sweep. */
+unsigned
+adb_snap_sweep_tmps(int dfd) {
     int ifd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (ifd < 0) return 0;
     DIR *d = fdopendir(ifd);
@@ -284,7 +283,7 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
                         .tmp = tmp};
     int            lock_fd = -1;
     bool           had_final = false; /* the final name existed before our rename */
-    sweep(dfd);
+    adb_snap_sweep_tmps(dfd);
     rc = create_temp(dfd, tmp, sizeof tmp, &o.fd, &lock_fd);
     if (rc) {
         adb_err_set(err, rc, "cannot create %s/%s: %s", dir, tmp, acctdb_strerror(rc));

@@ -68,4 +68,12 @@ typedef struct adb_snap_write_stats {
 } adb_snap_write_stats_t;
 void adb_snap_write_last_stats(adb_snap_write_stats_t *out);
 
+/* The temporary archives in dfd (tmp-snapshot-archive-*, regular files)
+ * whose writers died (their flock is free) are removed: every writer of
+ * that name, the archive writer and bootstrap's downloads, holds the lock
+ * until it renames or removes its file.  Best effort.  Returns how many it
+ * removed. */
+#define ADB_SNAP_TMP_PREFIX "tmp-snapshot-archive-"
+unsigned adb_snap_sweep_tmps(int dfd);
+
 #endif

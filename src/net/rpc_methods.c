@@ -58,22 +58,31 @@ keyed_account(adb_rpc_call_t *c, adb_rpc_cfg_t const *cfg, acctdb_account_t cons
 
 /* ---- getAccountInfo, getMultipleAccounts, getBalance ------------------------------ */
 
+/* The calls on one pubkey: [pubkey, config?] checked in Agave's order,
+ * the context slot chosen, the account loaded (*found false: absent). */
 static int
-m_get_account_info(adb_rpc_call_t *c) {
+one_account(adb_rpc_call_t *c, unsigned cfg_kind, adb_rpc_cfg_t *cfg, uint64_t *slot,
+            acctdb_account_t *a, bool *found) {
     size_t n;
     int    rc;
     if ((rc = adb_rpc_params(c, 1, 2, &n))) return rc;
-    json_object  *pk = adb_rpc_param(c, 0);
-    adb_rpc_cfg_t cfg;
+    json_object *pk = adb_rpc_param(c, 0);
     if ((rc = expect_str(c, pk))) return rc;
-    if ((rc = adb_rpc_config(c, adb_rpc_param(c, 1), ADB_RPC_CFG_ACCOUNT, &cfg))) return rc;
+    if ((rc = adb_rpc_config(c, adb_rpc_param(c, 1), cfg_kind, cfg))) return rc;
     acctdb_pubkey_t key;
     if ((rc = adb_rpc_pubkey(c, pk, &key))) return rc;
-    uint64_t slot;
-    if ((rc = adb_rpc_ctx_slot(c, &cfg, &slot))) return rc;
+    if ((rc = adb_rpc_ctx_slot(c, cfg, slot))) return rc;
+    return adb_rpc_load(c, &key, a, found);
+}
+
+static int
+m_get_account_info(adb_rpc_call_t *c) {
+    adb_rpc_cfg_t    cfg;
+    uint64_t         slot;
     acctdb_account_t a;
     bool             found;
-    if ((rc = adb_rpc_load(c, &key, &a, &found))) return rc;
+    int              rc = one_account(c, ADB_RPC_CFG_ACCOUNT, &cfg, &slot, &a, &found);
+    if (rc) return rc;
     adb_rpc_plan_t plan;
     if (found && (rc = adb_rpc_account_plan(c, &cfg, &a, ADB_RPC_PARSED_LONE, &plan))) return rc;
     ctx_begin(c, slot);
@@ -134,20 +143,12 @@ m_get_multiple_accounts(adb_rpc_call_t *c) {
 
 static int
 m_get_balance(adb_rpc_call_t *c) {
-    size_t n;
-    int    rc;
-    if ((rc = adb_rpc_params(c, 1, 2, &n))) return rc;
-    json_object  *pk = adb_rpc_param(c, 0);
-    adb_rpc_cfg_t cfg;
-    if ((rc = expect_str(c, pk))) return rc;
-    if ((rc = adb_rpc_config(c, adb_rpc_param(c, 1), ADB_RPC_CFG_CONTEXT, &cfg))) return rc;
-    acctdb_pubkey_t key;
-    if ((rc = adb_rpc_pubkey(c, pk, &key))) return rc;
-    uint64_t slot;
-    if ((rc = adb_rpc_ctx_slot(c, &cfg, &slot))) return rc;
+    adb_rpc_cfg_t    cfg;
+    uint64_t         slot;
     acctdb_account_t a;
     bool             found;
-    if ((rc = adb_rpc_load(c, &key, &a, &found))) return rc;
+    int              rc = one_account(c, ADB_RPC_CFG_CONTEXT, &cfg, &slot, &a, &found);
+    if (rc) return rc;
     ctx_begin(c, slot);
     adb_json_u64(&c->out, found ? a.lamports : 0);
     ctx_end(c);

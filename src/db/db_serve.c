@@ -120,14 +120,7 @@ adb_eng_root_hook_run(adb_eng_t *e, adb_bank_t *const *banks, size_t n) {
         for (uint32_t i = 0; i < b->cap && m < b->cnt; i++) {
             adb_cacct_t const *c = b->accts[i];
             if (!c) continue;
-            acctdb_account_t *a = &v[m++];
-            a->pubkey = c->pubkey;
-            a->owner = c->owner;
-            a->lamports = c->lamports;
-            a->rent_epoch = c->rent_epoch;
-            a->data_len = c->data_len;
-            a->data = c->data;
-            a->executable = c->executable;
+            adb_acct_rec_to_account_c(c, &v[m++]);
         }
         if (m > 1) qsort(v, m, sizeof *v, cmp_acct);
         acctdb_slot_changes_t c = {b->slot, b->parent, &b->info, v, m};

@@ -173,7 +173,7 @@ acctdb_db_config_read(acctdb_db_config_t *cfg, char const *dir, char *msg_out, s
     if (dfd < 0) return errno == ENOENT ? 0 : -errno;
     uint8_t *buf;
     size_t   sz;
-    int      rc = adb_io_read_file(dfd, "acctdb.conf", 1u << 20, &buf, &sz);
+    int      rc = adb_io_read_file(adb_io(), dfd, "acctdb.conf", 1u << 20, &buf, &sz);
     close(dfd);
     if (rc == -ENOENT) return 0;
     if (rc) {

@@ -85,7 +85,7 @@ load_state(acctdb_db_t *h, char const *dir, adb_err_t *err) {
     if (dfd < 0) return adb_err_set(err, -errno, "%s: %s", dir, acctdb_strerror(-errno));
     uint8_t *buf = NULL;
     size_t   sz = 0;
-    int      rc = adb_io_read_file(dfd, "manifest.bin", MANIFEST_MAX_SZ, &buf, &sz);
+    int      rc = adb_io_read_file(adb_io(), dfd, "manifest.bin", MANIFEST_MAX_SZ, &buf, &sz);
     if (rc == -ENOENT) {
         rc = 0; /* a database made before bank state was kept: no snapshots */
     } else if (!rc) {
@@ -107,7 +107,8 @@ load_state(acctdb_db_t *h, char const *dir, adb_err_t *err) {
     }
     adb_free(buf);
     if (!rc) {
-        rc = adb_io_read_file(dfd, "status_cache.bin", MANIFEST_MAX_SZ, &h->sc_raw, &h->sc_raw_sz);
+        rc = adb_io_read_file(adb_io(), dfd, "status_cache.bin", MANIFEST_MAX_SZ, &h->sc_raw,
+                              &h->sc_raw_sz);
         if (rc == -ENOENT)
             rc = 0;
         else if (rc)

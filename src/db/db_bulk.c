@@ -321,9 +321,10 @@ run_write(adb_db_t *db, adb_db_file_t *f) {
     int           rc = -EINVAL;
     if (sg->dfd >= 0) {
         memset(f->map + f->written, 0, (size_t)(padded - f->written));
-        rc = adb_io_pwrite_all(sg->dfd, f->map, (size_t)padded, f->seg_off);
+        rc = adb_io_pwrite_all(adb_io(), sg->dfd, f->map, (size_t)padded, f->seg_off);
     }
-    if (rc == -EINVAL) rc = adb_io_pwrite_all(sg->fd, f->map, (size_t)f->written, f->seg_off);
+    if (rc == -EINVAL)
+        rc = adb_io_pwrite_all(adb_io(), sg->fd, f->map, (size_t)f->written, f->seg_off);
     if (rc)
         adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc, "writing %s/accounts/seg-%06u: %s",
                     db->dir, f->seg, acctdb_strerror(rc));
@@ -355,11 +356,12 @@ place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
         if (n == ADB_DB_SEGS_MAX) return adb_db_fail(db, ACCTDB_ERR_FULL, "too many segments");
         char name[32];
         snprintf(name, sizeof name, "seg-%06u", n);
-        int fd = adb_io_openat(db->accdirfd, name, O_RDWR | O_CREAT | excl | O_NOFOLLOW, 0644);
+        int fd =
+            adb_io_openat(adb_io(), db->accdirfd, name, O_RDWR | O_CREAT | excl | O_NOFOLLOW, 0644);
         if (fd < 0)
             return adb_db_fail(db, fd, "cannot create %s/accounts/%s: %s", db->dir, name,
                                acctdb_strerror(fd));
-        int dfd = adb_io_openat(db->accdirfd, name, O_RDWR | O_DIRECT | O_NOFOLLOW, 0);
+        int dfd = adb_io_openat(adb_io(), db->accdirfd, name, O_RDWR | O_DIRECT | O_NOFOLLOW, 0);
         db->segs[n] = (adb_db_seg_t){fd, dfd < 0 ? -1 : dfd, 0, NULL, 0};
         atomic_store(&db->seg_cnt, n + 1);
         cur = &db->segs[n];
@@ -566,7 +568,7 @@ adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err) {
                          "%s already holds a database or a load; use an empty directory", cfg->dir);
         goto fail;
     }
-    rc = adb_io_mkdirat(db->dirfd, "accounts", 0755);
+    rc = adb_io_mkdirat(adb_io(), db->dirfd, "accounts", 0755);
     if (rc) {
         rc = adb_err_set(err, rc, "cannot create %s/accounts: %s", cfg->dir, acctdb_strerror(rc));
         goto fail;
@@ -664,7 +666,7 @@ adb_db_bulk_file_append(adb_db_t *db, uint32_t file, void const *p, size_t sz) {
         return 0;
     }
     /* A large storage is written through to its extent as it comes. */
-    int rc = adb_io_pwrite_all(adb_db_file_fd(db, f), p, sz, f->seg_off + f->written);
+    int rc = adb_io_pwrite_all(adb_io(), adb_db_file_fd(db, f), p, sz, f->seg_off + f->written);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "writing %s/accounts/seg-%06u: %s", db->dir, f->seg,
@@ -828,8 +830,8 @@ adb_db_storage_write(adb_db_t *db, uint32_t idx, void const *p, uint64_t sz, boo
     int            rc = -EINVAL;
     if (sz != f->size) return ACCTDB_ERR_INVALID;
     if (direct && sg->dfd >= 0 && !((uintptr_t)p & 4095))
-        rc = adb_io_pwrite_all(sg->dfd, p, (size_t)((sz + 4095) & ~4095ull), f->seg_off);
-    if (rc == -EINVAL) rc = adb_io_pwrite_all(sg->fd, p, (size_t)sz, f->seg_off);
+        rc = adb_io_pwrite_all(adb_io(), sg->dfd, p, (size_t)((sz + 4095) & ~4095ull), f->seg_off);
+    if (rc == -EINVAL) rc = adb_io_pwrite_all(adb_io(), sg->fd, p, (size_t)sz, f->seg_off);
     if (rc) return rc == -ENOSPC ? ACCTDB_ERR_FULL : rc;
     f->written = sz;
     f->valid_len = sz;

@@ -125,7 +125,7 @@ free_retired(adb_db_t *db, adb_retired_t const *r) {
             size_t         ncap = e->punch_cap ? e->punch_cap * 2 : 256;
             adb_retired_t *np = adb_realloc(e->punch, ncap * sizeof *np);
             if (!np) {
-                if (r->len) adb_io_punch(db->segs[r->seg].fd, r->off, r->len);
+                if (r->len) adb_io_punch(adb_io(), db->segs[r->seg].fd, r->off, r->len);
                 break;
             }
             e->punch = np;
@@ -158,7 +158,8 @@ punch_queued(adb_db_t *db, bool all) {
         for (j = i + 1;
              j < e->punch_cnt && e->punch[j].seg == e->punch[i].seg && e->punch[j].off <= end; j++)
             end = ADB_MAX(end, e->punch[j].off + e->punch[j].len);
-        adb_io_punch(db->segs[e->punch[i].seg].fd, e->punch[i].off, end - e->punch[i].off);
+        adb_io_punch(adb_io(), db->segs[e->punch[i].seg].fd, e->punch[i].off,
+                     end - e->punch[i].off);
     }
     e->punch_cnt = 0;
     e->punch_bytes = 0;

@@ -232,7 +232,7 @@ adb_eng_flush_pass(adb_db_t *db) {
     if (!rc)
         for (uint32_t s = 0; s < atomic_load(&db->seg_cnt) && !rc; s++) {
             snprintf(what, sizeof what, "fdatasync of accounts/seg-%06u", s);
-            rc = adb_io_fdatasync(db->segs[s].fd);
+            rc = adb_io_fdatasync(adb_io(), db->segs[s].fd);
         }
     if (rc) {
         char why[256];

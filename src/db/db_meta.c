@@ -135,8 +135,9 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
     uint8_t ck[32];
     adb_blake3_hash(wr.buf, wr.sz, ck, 32);
     adb_bc_put_bytes(&wr, ck, 32);
-    int rc = wr.err ? ACCTDB_ERR_NOMEM
-                    : adb_io_write_file_atomic(db->dirfd, ADB_DB_META_NAME, wr.buf, wr.sz);
+    int rc = wr.err
+                 ? ACCTDB_ERR_NOMEM
+                 : adb_io_write_file_atomic(adb_io(), db->dirfd, ADB_DB_META_NAME, wr.buf, wr.sz);
     adb_bc_wr_fini(&wr);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
@@ -152,12 +153,13 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     uint32_t nseg = atomic_load(&db->seg_cnt);
     int      rc = 0;
     for (uint32_t i = 0; i < nseg && !rc; i++)
-        rc = adb_io_fdatasync(db->segs[i].fd);
-    if (!rc) rc = adb_io_fsync_dir(db->accdirfd);
+        rc = adb_io_fdatasync(adb_io(), db->segs[i].fd);
+    if (!rc) rc = adb_io_fsync_dir(adb_io(), db->accdirfd);
     if (!rc && manifest)
-        rc = adb_io_write_file_atomic(db->dirfd, "manifest.bin", manifest, manifest_sz);
+        rc = adb_io_write_file_atomic(adb_io(), db->dirfd, "manifest.bin", manifest, manifest_sz);
     if (!rc && status_cache)
-        rc = adb_io_write_file_atomic(db->dirfd, "status_cache.bin", status_cache, status_cache_sz);
+        rc = adb_io_write_file_atomic(adb_io(), db->dirfd, "status_cache.bin", status_cache,
+                                      status_cache_sz);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "making the load durable in %s: %s", db->dir, acctdb_strerror(rc));
@@ -265,7 +267,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
         return adb_err_set(err, -errno, "cannot open %s: %s", dir, acctdb_strerror(-errno));
     uint8_t *buf;
     size_t   sz;
-    int      rc = adb_io_read_file(dfd, ADB_DB_META_NAME, 1u << 30, &buf, &sz);
+    int      rc = adb_io_read_file(adb_io(), dfd, ADB_DB_META_NAME, 1u << 30, &buf, &sz);
     if (rc == -ENOENT) {
         close(dfd);
         return adb_err_set(err, ACCTDB_ERR_NOT_FOUND,

@@ -243,7 +243,7 @@ adb_eng_shrink_pass(adb_db_t *db) {
         int      src = 0;
         uint32_t sg;
         for (sg = lo; lo != UINT32_MAX && sg <= hi; sg++)
-            if ((src = adb_io_fdatasync(db->segs[sg].fd)) != 0) break;
+            if ((src = adb_io_fdatasync(adb_io(), db->segs[sg].fd)) != 0) break;
         if (src) {
             char why[256];
             snprintf(why, sizeof why, "shrink: fdatasync of accounts/seg-%06u: %s", sg,

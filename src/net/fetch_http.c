@@ -513,25 +513,26 @@ dl_temp(dl_st_t *x) {
         if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
             rnd = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull + adb_fetch_now_ns();
         snprintf(x->tmp, sizeof x->tmp, TMP_PREFIX "%016llx", (unsigned long long)rnd);
-        int fd = adb_io_openat(x->dfd, x->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+        int fd =
+            adb_io_openat(adb_io(), x->dfd, x->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
         if (fd == -EEXIST) continue;
         if (fd < 0) return fd;
         struct stat mine, now;
         if (flock(fd, LOCK_EX | LOCK_NB)) {
             if (errno == EWOULDBLOCK) {
-                adb_io_close(fd);
+                adb_io_close(adb_io(), fd);
                 continue;
             }
         } else if (fstat(fd, &mine) || fstatat(x->dfd, x->tmp, &now, AT_SYMLINK_NOFOLLOW) ||
                    !same_file(&mine, &now)) {
-            adb_io_close(fd);
+            adb_io_close(adb_io(), fd);
             continue;
         }
         int lk = fcntl(fd, F_DUPFD_CLOEXEC, 0);
         if (lk < 0) {
             rc = -errno;
-            adb_io_close(fd);
-            adb_io_unlinkat(x->dfd, x->tmp, 0);
+            adb_io_close(adb_io(), fd);
+            adb_io_unlinkat(adb_io(), x->dfd, x->tmp, 0);
             return rc;
         }
         x->fd = fd;
@@ -560,7 +561,7 @@ dl_begin(dl_st_t *x) {
     }
     if (d->length) {
         adb_io_t const *io = adb_io();
-        int             frc = io->fallocate(io->ctx, x->fd, 0, d->length);
+        int             frc = adb_io_fallocate(io, x->fd, 0, d->length);
         if (frc == -ENOSPC)
             return dl_fail(x, ADB_FETCH_LOCAL, ACCTDB_ERR_FULL, "%s: no space for %llu bytes",
                            d->dir, (unsigned long long)d->length);
@@ -619,7 +620,7 @@ static int
 dl_sink(void *ctx, void const *p, size_t n) {
     dl_st_t *x = ctx;
     if (!x->started) ADB_TRY(dl_begin(x));
-    int rc = adb_io_write_all(x->fd, p, n);
+    int rc = adb_io_write_all(adb_io(), x->fd, p, n);
     if (rc)
         return dl_fail(x, ADB_FETCH_LOCAL, rc == -ENOSPC ? ACCTDB_ERR_FULL : ACCTDB_ERR_IO,
                        "writing %s/%s: %s", x->d->dir, x->tmp, acctdb_strerror(rc));
@@ -737,21 +738,21 @@ adb_fetch_download(adb_fetch_dl_t *d) {
     }
     if (d->progress) d->progress(d->progress_ctx, "download", d->received, d->length);
     /* SYNC -> RENAME -> DIRSYNC */
-    if ((rc = adb_io_fsync(x.fd)) != 0 || (rc = adb_io_close(x.fd)) != 0) {
+    if ((rc = adb_io_fsync(adb_io(), x.fd)) != 0 || (rc = adb_io_close(adb_io(), x.fd)) != 0) {
         x.fd = -1;
         rc = dl_fail(&x, ADB_FETCH_LOCAL, ACCTDB_ERR_IO, "syncing %s/%s: %s", d->dir, x.tmp,
                      acctdb_strerror(rc));
         goto cleanup;
     }
     x.fd = -1;
-    if ((rc = adb_io_renameat(x.dfd, x.tmp, x.dfd, d->name)) != 0) {
+    if ((rc = adb_io_renameat(adb_io(), x.dfd, x.tmp, x.dfd, d->name)) != 0) {
         rc = dl_fail(&x, ADB_FETCH_LOCAL, ACCTDB_ERR_IO, "renaming %s/%s to %s: %s", d->dir, x.tmp,
                      d->name, acctdb_strerror(rc));
         goto cleanup;
     }
     x.tmp[0] = 0; /* renamed: nothing to unlink */
-    if ((rc = adb_io_fsync_dir(x.dfd)) != 0) {
-        adb_io_unlinkat(x.dfd, d->name, 0);
+    if ((rc = adb_io_fsync_dir(adb_io(), x.dfd)) != 0) {
+        adb_io_unlinkat(adb_io(), x.dfd, d->name, 0);
         rc = dl_fail(&x, ADB_FETCH_LOCAL, ACCTDB_ERR_IO, "syncing %s: %s", d->dir,
                      acctdb_strerror(rc));
         goto cleanup;
@@ -760,8 +761,8 @@ adb_fetch_download(adb_fetch_dl_t *d) {
     rc = 0;
 cleanup:
     if (rc && !d->err.code) dl_fail(&x, ADB_FETCH_LOCAL, rc, "%s", acctdb_strerror(rc));
-    if (x.fd >= 0) adb_io_close(x.fd);
-    if (x.tmp[0] && x.dfd >= 0) adb_io_unlinkat(x.dfd, x.tmp, 0); /* still locked */
+    if (x.fd >= 0) adb_io_close(adb_io(), x.fd);
+    if (x.tmp[0] && x.dfd >= 0) adb_io_unlinkat(adb_io(), x.dfd, x.tmp, 0); /* still locked */
     if (x.lockfd >= 0) close(x.lockfd);
     if (x.dfd >= 0) close(x.dfd);
     adb_decomp_close(x.dec);

@@ -191,8 +191,8 @@ acctdb_cluster_genesis_write(acctdb_cluster_opts_t const *o, char const *path, c
         if (fd < 0) {
             rc = -errno;
         } else {
-            rc = adb_io_write_all(fd, enc, esz);
-            if (!rc) rc = adb_io_fsync(fd);
+            rc = adb_io_write_all(adb_io(), fd, enc, esz);
+            if (!rc) rc = adb_io_fsync(adb_io(), fd);
             close(fd);
         }
     }

@@ -18,7 +18,7 @@ static int
 read_genesis(char const *path, adb_genesis_t *g, size_t *file_sz, adb_err_t *err) {
     uint8_t *buf;
     size_t   sz;
-    int      rc = adb_io_read_file(AT_FDCWD, path, GENESIS_MAX_SZ, &buf, &sz);
+    int      rc = adb_io_read_file(adb_io(), AT_FDCWD, path, GENESIS_MAX_SZ, &buf, &sz);
     if (rc)
         return adb_err_set(err, rc, "%s: %s", path,
                            rc == ACCTDB_ERR_FULL ? "larger than 1 GiB" : acctdb_strerror(rc));

@@ -72,7 +72,7 @@ adb_snap_write_last_stats(adb_snap_write_stats_t *out) {
 static int
 sink(void *ctx, void const *p, size_t sz) {
     adb_snap_out_t *o = ctx;
-    return adb_io_write_all(o->fd, p, sz); /* -errno kept: ENOSPC, EIO, EDQUOT... */
+    return adb_io_write_all(adb_io(), o->fd, p, sz); /* -errno kept: ENOSPC, EIO, EDQUOT... */
 }
 
 static int
@@ -165,7 +165,7 @@ adb_snap_sweep_tmps(int dfd) {
          * still names the file we locked. */
         if (!fstat(fd, &fst) && same_file(&st, &fst) && !flock(fd, LOCK_EX | LOCK_NB) &&
             !fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) && same_file(&fst, &now) &&
-            !adb_io_unlinkat(dfd, name, 0))
+            !adb_io_unlinkat(adb_io(), dfd, name, 0))
             n++;
         close(fd); /* drops the lock */
     }
@@ -186,25 +186,25 @@ create_temp(int dfd, char *tmp, size_t tmp_max, int *fd_out, int *lock_out) {
         if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
             rnd = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull + (uint64_t)attempt;
         snprintf(tmp, tmp_max, TMP_PREFIX "%016llx", (unsigned long long)rnd);
-        int fd = adb_io_openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+        int fd = adb_io_openat(adb_io(), dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
         if (fd == -EEXIST) continue;
         if (fd < 0) return fd;
         struct stat mine, now;
         if (flock(fd, LOCK_EX | LOCK_NB)) {
             if (errno == EWOULDBLOCK) { /* a sweep took it in between: it goes */
-                adb_io_close(fd);
+                adb_io_close(adb_io(), fd);
                 continue;
             }
         } else if (fstat(fd, &mine) || fstatat(dfd, tmp, &now, AT_SYMLINK_NOFOLLOW) ||
                    !same_file(&mine, &now)) {
-            adb_io_close(fd); /* swept before we locked it: gone already */
+            adb_io_close(adb_io(), fd); /* swept before we locked it: gone already */
             continue;
         }
         int lk = fcntl(fd, F_DUPFD_CLOEXEC, 0);
         if (lk < 0) {
             rc = -errno;
-            adb_io_close(fd);
-            adb_io_unlinkat(dfd, tmp, 0);
+            adb_io_close(adb_io(), fd);
+            adb_io_unlinkat(adb_io(), dfd, tmp, 0);
             return rc;
         }
         *fd_out = fd;
@@ -325,11 +325,11 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     adb_snap_write_stats_t stats = {o.tar_sz, adb_comp_out_total(o.comp), o.frames};
     adb_comp_close(o.comp);
     o.comp = NULL;
-    if ((rc = adb_io_fsync(o.fd)) != 0) {
+    if ((rc = adb_io_fsync(adb_io(), o.fd)) != 0) {
         adb_err_set(err, rc, "fsync of %s/%s: %s", dir, tmp, acctdb_strerror(rc));
         goto cleanup;
     }
-    rc = adb_io_close(o.fd); /* lock_fd keeps the lock */
+    rc = adb_io_close(adb_io(), o.fd); /* lock_fd keeps the lock */
     o.fd = -1;
     if (rc) {
         adb_err_set(err, rc, "closing %s/%s: %s", dir, tmp, acctdb_strerror(rc));
@@ -337,18 +337,19 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     }
     struct stat fst;
     had_final = fstatat(dfd, final, &fst, AT_SYMLINK_NOFOLLOW) == 0;
-    if ((rc = adb_io_renameat(dfd, tmp, dfd, final)) != 0) {
+    if ((rc = adb_io_renameat(adb_io(), dfd, tmp, dfd, final)) != 0) {
         adb_err_set(err, rc, "renaming %s/%s to %s: %s", dir, tmp, final, acctdb_strerror(rc));
         goto cleanup;
     }
     tmp[0] = 0; /* renamed: nothing to remove */
-    if ((rc = adb_io_fsync_dir(dfd)) != 0) {
+    if ((rc = adb_io_fsync_dir(adb_io(), dfd)) != 0) {
         /* The name may not survive a crash: take it back rather than
          * report a failure with an archive in place (one that was there
          * before, with the same name and so the same state, stays). */
         adb_err_set(err, rc, "fsync of %s after renaming to %s: %s", dir, final,
                     acctdb_strerror(rc));
-        if (!had_final && !adb_io_unlinkat(dfd, final, 0)) adb_io_fsync_dir(dfd);
+        if (!had_final && !adb_io_unlinkat(adb_io(), dfd, final, 0))
+            adb_io_fsync_dir(adb_io(), dfd);
         goto cleanup;
     }
     g_last = stats;
@@ -356,8 +357,8 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     if (name_out) *name_out = name;
 cleanup:
     adb_comp_close(o.comp);
-    if (o.fd >= 0) adb_io_close(o.fd);
-    if (rc && tmp[0]) adb_io_unlinkat(dfd, tmp, 0); /* while still locked */
+    if (o.fd >= 0) adb_io_close(adb_io(), o.fd);
+    if (rc && tmp[0]) adb_io_unlinkat(adb_io(), dfd, tmp, 0); /* while still locked */
     if (lock_fd >= 0) close(lock_fd);
     close(dfd);
     adb_free(mbuf);

@@ -879,8 +879,8 @@ dl(srv_t *s, char const *dir, char const *name, uint64_t min_speed, adb_fetch_dl
 static int      g_enospc;
 static adb_io_t g_io;
 static int
-io_fallocate_full(void *ctx, int fd, uint64_t off, uint64_t sz) {
-    (void)ctx, (void)fd, (void)off, (void)sz;
+io_fallocate_full(void *ctx, int fd, uint64_t off, uint64_t sz, char const *site) {
+    (void)ctx, (void)fd, (void)off, (void)sz, (void)site;
     return g_enospc ? -ENOSPC : 0;
 }
 

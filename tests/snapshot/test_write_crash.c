@@ -371,31 +371,31 @@ typedef struct fault {
 static fault_t g_fault;
 
 static ssize_t
-f_write(void *ctx, int fd, void const *buf, size_t sz) {
+f_write(void *ctx, int fd, void const *buf, size_t sz, char const *site) {
     (void)ctx;
     if (atomic_fetch_add(&g_fault.writes, 1) + 1 == g_fault.write_at) return g_fault.err;
-    return adb_io_posix()->write(NULL, fd, buf, sz);
+    return adb_io_posix()->write(NULL, fd, buf, sz, site);
 }
 
 static int
-f_fsync(void *ctx, int fd) {
+f_fsync(void *ctx, int fd, char const *site) {
     (void)ctx;
     if (atomic_fetch_add(&g_fault.fsyncs, 1) + 1 == g_fault.fsync_at) return g_fault.err;
-    return adb_io_posix()->fsync(NULL, fd);
+    return adb_io_posix()->fsync(NULL, fd, site);
 }
 
 static int
-f_renameat(void *ctx, int od, char const *op, int nd, char const *np) {
+f_renameat(void *ctx, int od, char const *op, int nd, char const *np, char const *site) {
     (void)ctx;
     if (atomic_fetch_add(&g_fault.renames, 1) + 1 == g_fault.rename_at) return g_fault.err;
-    return adb_io_posix()->renameat(NULL, od, op, nd, np);
+    return adb_io_posix()->renameat(NULL, od, op, nd, np, site);
 }
 
 static int
-f_openat(void *ctx, int dirfd, char const *path, int flags, int mode) {
+f_openat(void *ctx, int dirfd, char const *path, int flags, int mode, char const *site) {
     (void)ctx;
     if (atomic_fetch_add(&g_fault.opens, 1) + 1 == g_fault.open_at) return g_fault.err;
-    return adb_io_posix()->openat(NULL, dirfd, path, flags, mode);
+    return adb_io_posix()->openat(NULL, dirfd, path, flags, mode, site);
 }
 
 static adb_io_t g_faulty;

@@ -106,51 +106,51 @@ static fault_t  g_f;
 static adb_io_t g_io;
 
 static int
-f_openat(void *ctx, int dirfd, char const *path, int flags, int mode) {
+f_openat(void *ctx, int dirfd, char const *path, int flags, int mode, char const *site) {
     (void)ctx;
     bool is_tmp = !strncmp(path, TMP_PREFIX, strlen(TMP_PREFIX));
     if (is_tmp && g_f.fail_create) return g_f.err;
-    int fd = adb_io_posix()->openat(NULL, dirfd, path, flags, mode);
+    int fd = adb_io_posix()->openat(NULL, dirfd, path, flags, mode, site);
     if (is_tmp && fd >= 0) atomic_store(&g_f.tmp_fd, fd);
     return fd;
 }
 
 static int
-f_close(void *ctx, int fd) {
+f_close(void *ctx, int fd, char const *site) {
     (void)ctx;
     int want = fd; /* on a mismatch the CAS writes the current value here */
     atomic_compare_exchange_strong(&g_f.tmp_fd, &want, -1);
-    return adb_io_posix()->close(NULL, fd);
+    return adb_io_posix()->close(NULL, fd, site);
 }
 
 static ssize_t
-f_write(void *ctx, int fd, void const *buf, size_t sz) {
+f_write(void *ctx, int fd, void const *buf, size_t sz, char const *site) {
     (void)ctx;
     if (g_f.write_at && fd == atomic_load(&g_f.tmp_fd) &&
         atomic_fetch_add(&g_f.writes, 1) + 1 == g_f.write_at)
         return g_f.err;
-    return adb_io_posix()->write(NULL, fd, buf, sz);
+    return adb_io_posix()->write(NULL, fd, buf, sz, site);
 }
 
 static int
-f_fsync(void *ctx, int fd) {
+f_fsync(void *ctx, int fd, char const *site) {
     (void)ctx;
     if (g_f.fail_fsync && fd == atomic_load(&g_f.tmp_fd)) return g_f.err;
-    return adb_io_posix()->fsync(NULL, fd);
+    return adb_io_posix()->fsync(NULL, fd, site);
 }
 
 static int
-f_fdatasync(void *ctx, int fd) {
+f_fdatasync(void *ctx, int fd, char const *site) {
     (void)ctx;
     if (g_f.fail_fdatasync) return g_f.err;
-    return adb_io_posix()->fdatasync(NULL, fd);
+    return adb_io_posix()->fdatasync(NULL, fd, site);
 }
 
 static int
-f_renameat(void *ctx, int od, char const *op, int nd, char const *np) {
+f_renameat(void *ctx, int od, char const *op, int nd, char const *np, char const *site) {
     (void)ctx;
     if (g_f.fail_rename && !strncmp(op, TMP_PREFIX, strlen(TMP_PREFIX))) return g_f.err;
-    return adb_io_posix()->renameat(NULL, od, op, nd, np);
+    return adb_io_posix()->renameat(NULL, od, op, nd, np, site);
 }
 
 static void

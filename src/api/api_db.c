@@ -173,15 +173,24 @@ acctdb_db_open(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *
     return open_handle(db_out, dir, -1, cfg, msg_out, msg_max);
 }
 
-void
-acctdb_db_close(acctdb_db_t *db) {
-    if (!db) return;
-    adb_eng_close(db->db);
+int
+adb_api_db_close(acctdb_db_t *db) {
+    if (!db) return 0;
+    int rc = adb_eng_close(db->db);
+    /* The handle's last error is this one until it is freed below; the
+     * calling thread's engine message keeps it after. */
+    if (rc) adb_api_done(db, rc);
     adb_manifest_fini(&db->man);
     adb_free(db->man_raw);
     adb_free(db->sc_raw);
     pthread_mutex_destroy(&db->err_mu);
     adb_free(db);
+    return rc;
+}
+
+void
+acctdb_db_close(acctdb_db_t *db) {
+    adb_api_db_close(db);
 }
 
 /* ---- create ------------------------------------------------------------------ */

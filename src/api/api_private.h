@@ -43,4 +43,11 @@ int adb_api_done(acctdb_db_t *h, int rc);
 int adb_api_fail(acctdb_db_t *h, int rc, char const *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* adb_api_db_close: acctdb_db_close with its result: 0 when the newest
+ * root is durable, else the final flush's error (FATAL if the database
+ * already was), its message left in the calling thread's engine error
+ * (adb_eng_err()).  The handle is freed either way.  (acctdb_db_close
+ * returns void; a status-returning shutdown builds on this.) */
+int adb_api_db_close(acctdb_db_t *db);
+
 #endif

@@ -38,7 +38,7 @@ typedef struct adb_db_cfg {
     char const *dir;               /* created if missing; must be empty */
     unsigned    threads;           /* worker threads; 0 = number of CPUs */
     uint64_t    expected_accounts; /* index pre-size hint */
-    uint64_t    backlog_max_sz;    /* bytes written but not yet scanned; 0 = 1 GiB */
+    uint64_t    backlog_max_sz;    /* bytes written but not yet scanned; 0 = 512 MiB */
 } adb_db_cfg_t;
 
 /* Totals over the live set (newest version per pubkey, lamports > 0). */
@@ -223,9 +223,11 @@ int adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err);
  * those of adb_db_open_dir. */
 int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
                  acctdb_pubkey_t const *watch, size_t watch_cnt, adb_err_t *err);
-/* Flushes rooted banks (unless a durable write failed), stops the
- * services, frees everything and releases the lock. */
-void adb_eng_close(adb_db_t *db);
+/* Stops the services, flushes rooted banks (unless a durable write
+ * failed), frees everything and releases the lock, whatever happens.
+ * Returns 0 when the newest root is durable, else the final flush's error
+ * (FATAL when the database already was; adb_eng_err() says why). */
+int adb_eng_close(adb_db_t *db);
 
 int adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a,
                   size_t n);

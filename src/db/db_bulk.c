@@ -363,6 +363,7 @@ place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
                                acctdb_strerror(fd));
         int dfd = adb_io_openat(adb_io(), db->accdirfd, name, O_RDWR | O_DIRECT | O_NOFOLLOW, 0);
         db->segs[n] = (adb_db_seg_t){fd, dfd < 0 ? -1 : dfd, 0, NULL, 0};
+        db->seg_dir_dirty = true; /* its entry is durable after an fsync of accounts/ */
         atomic_store(&db->seg_cnt, n + 1);
         cur = &db->segs[n];
         n++;

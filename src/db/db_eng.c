@@ -309,13 +309,13 @@ svc_main(void *arg) {
 
 /* ---- close ----------------------------------------------------------------- */
 
-void
+int
 adb_eng_close(adb_db_t *db) {
-    if (!db) return;
+    if (!db) return 0;
     adb_eng_t *e = db->eng;
     if (!e) {
         adb_db_close(db);
-        return;
+        return 0;
     }
     pthread_mutex_lock(&e->svc_mu);
     e->svc_stop = true;
@@ -324,8 +324,19 @@ adb_eng_close(adb_db_t *db) {
     pthread_mutex_unlock(&e->svc_mu);
     for (int i = 0; i < ACCTDB_SERVICE_CNT; i++)
         if (e->thr_started[i]) pthread_join(e->thr[i], NULL);
-    /* The newest root becomes durable (a graceful shutdown). */
-    if (!atomic_load(&e->fatal)) adb_eng_service_step(db, ACCTDB_SERVICE_FLUSH);
+    /* The newest root becomes durable (a graceful shutdown).  Whether it
+     * did is the result: the caller's only way to know the rooted banks
+     * still cached were not lost. */
+    int rc = 0;
+    if (atomic_load(&e->fatal)) {
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                         "close: nothing flushed: the database is in a fatal state since a "
+                         "durable write failed (%s); the durable root stays at %llu",
+                         adb_eng_fatal_msg(e), (unsigned long long)atomic_load(&e->durable_root));
+    } else {
+        int r = adb_eng_service_step(db, ACCTDB_SERVICE_FLUSH);
+        if (r < 0) rc = r; /* its message stays in adb_eng_err() */
+    }
     /* Banks still cached: their accounts, then the banks. */
     for (uint32_t i = 0; i < e->banks_cap; i++) {
         adb_bank_t *b = e->banks[i];
@@ -340,6 +351,7 @@ adb_eng_close(adb_db_t *db) {
     db->eng = NULL;
     adb_db_close(db);
     eng_free(e);
+    return rc;
 }
 
 /* ---- small queries --------------------------------------------------------- */

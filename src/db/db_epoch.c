@@ -103,6 +103,26 @@ min_active(void) {
     return m;
 }
 
+/* Gives an extent no root record or reader names back to the file system.
+ * A failure is counted, not fatal: the bytes stay allocated (space, not
+ * data, is lost: nothing refers to them, and a crash before the punch would
+ * leave them the same way), and the next reopen carries on as usual.
+ * Never retried: the extent is forgotten (ret_mu held). */
+static void
+punch(adb_db_t *db, uint32_t seg, uint64_t off, uint64_t len) {
+    int rc = adb_io_punch(adb_io(), db->segs[seg].fd, off, len);
+    if (!rc) return;
+    adb_eng_t *e = db->eng;
+    e->punch_errors++;
+    e->punch_err_bytes += len;
+    if (!e->punch_err_code) {
+        e->punch_err_code = rc;
+        snprintf(e->punch_err_msg, sizeof e->punch_err_msg,
+                 "punching %llu bytes at %llu of accounts/seg-%06u: %s (space not given back)",
+                 (unsigned long long)len, (unsigned long long)off, seg, acctdb_strerror(rc));
+    }
+}
+
 static void
 free_retired(adb_db_t *db, adb_retired_t const *r) {
     switch (r->kind) {
@@ -125,7 +145,7 @@ free_retired(adb_db_t *db, adb_retired_t const *r) {
             size_t         ncap = e->punch_cap ? e->punch_cap * 2 : 256;
             adb_retired_t *np = adb_realloc(e->punch, ncap * sizeof *np);
             if (!np) {
-                if (r->len) adb_io_punch(adb_io(), db->segs[r->seg].fd, r->off, r->len);
+                if (r->len) punch(db, r->seg, r->off, r->len);
                 break;
             }
             e->punch = np;
@@ -158,8 +178,7 @@ punch_queued(adb_db_t *db, bool all) {
         for (j = i + 1;
              j < e->punch_cnt && e->punch[j].seg == e->punch[i].seg && e->punch[j].off <= end; j++)
             end = ADB_MAX(end, e->punch[j].off + e->punch[j].len);
-        adb_io_punch(adb_io(), db->segs[e->punch[i].seg].fd, e->punch[i].off,
-                     end - e->punch[i].off);
+        punch(db, e->punch[i].seg, e->punch[i].off, end - e->punch[i].off);
     }
     e->punch_cnt = 0;
     e->punch_bytes = 0;

@@ -234,6 +234,13 @@ adb_eng_flush_pass(adb_db_t *db) {
             snprintf(what, sizeof what, "fdatasync of accounts/seg-%06u", s);
             rc = adb_io_fdatasync(adb_io(), db->segs[s].fd);
         }
+    /* A segment this pass created is named by the record only once its
+     * directory entry is durable too. */
+    if (!rc && (rc = adb_db_sync_seg_dir(db, "flush")) != 0) {
+        adb_free(items);
+        adb_free(banks);
+        return rc; /* fatal, with its message (adb_db_sync) */
+    }
     if (rc) {
         char why[256];
         snprintf(why, sizeof why, "flush: %s: %s", what, acctdb_strerror(rc));

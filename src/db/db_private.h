@@ -5,6 +5,7 @@
 #include "db/db.h"
 #include "hash/lthash.h"
 #include "store/acctfile.h"
+#include "util/io.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -263,6 +264,9 @@ typedef struct adb_eng {
     adb_retired_t *punch;
     size_t         punch_cnt, punch_cap;
     uint64_t       punch_bytes;
+    uint64_t       punch_errors, punch_err_bytes; /* failed punches (db_epoch.c: counted) */
+    int            punch_err_code;                /* the first one's */
+    char           punch_err_msg[160];
     uint64_t       tombstones_cleaned, shrink_moved_bytes, purged_banks;
     /* clean: blocked tombstones, looked at again only after the last full
      * snapshot moved or shrink dropped records (under smu) */
@@ -357,6 +361,8 @@ struct adb_db {
     uint32_t        watch_cnt;
     adb_db_rec_fn   rec_fn; /* called for each record indexed at reopen */
     void           *rec_ctx;
+    bool            seg_dir_dirty; /* a segment was created since accounts/ was last
+                                    * fsynced (adb_db_sync_seg_dir; producer or smu) */
 };
 
 static inline adb_db_file_t *
@@ -371,6 +377,21 @@ adb_db_file_fd(adb_db_t const *db, adb_db_file_t const *f) {
 
 /* Maps a storage's bytes (PROT_READ); NULL with errno on failure. */
 void *adb_db_file_map(adb_db_t const *db, adb_db_file_t const *f, uint64_t len);
+
+/* adb_db_sync: fdatasync (ADB_DB_SYNC_DATA) or fsync (ADB_DB_SYNC_FULL:
+ * directories) of fd, fail-stop (db_io.c): on failure a live database goes
+ * fatal with "what: <errno text>" and ACCTDB_ERR_FATAL is returned (the
+ * message in adb_eng_err()); a bulk load records it as its error and gets
+ * the -errno (FULL for ENOSPC).  Never called again after a failure: with
+ * the engine fatal it returns FATAL without syncing. */
+enum { ADB_DB_SYNC_DATA, ADB_DB_SYNC_FULL };
+int adb_db_sync_(adb_db_t *db, int fd, int how, char const *what, char const *site);
+#define adb_db_sync(db, fd, how, what) adb_db_sync_((db), (fd), (how), (what), ADB_IO_SITE)
+/* adb_db_sync_seg_dir: if a segment was created since the last call,
+ * fsyncs accounts/ (adb_db_sync; pass names the caller in the message).
+ * Every writer of a root record calls it before writing. */
+int adb_db_sync_seg_dir_(adb_db_t *db, char const *pass, char const *site);
+#define adb_db_sync_seg_dir(db, pass) adb_db_sync_seg_dir_((db), (pass), ADB_IO_SITE)
 
 /* Records the first error (thread-safe). */
 int adb_db_fail(adb_db_t *db, int code, char const *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -251,6 +251,8 @@ adb_eng_shrink_pass(adb_db_t *db) {
             adb_eng_fatal(e, why);
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", why);
         }
+        /* A new segment's directory entry, before the record names it. */
+        if (!src && (src = adb_db_sync_seg_dir(db, "shrink")) != 0) rc = src;
     }
     if (nj && !atomic_load(&e->fatal)) {
         for (size_t i = 0; i < nj; i++) {

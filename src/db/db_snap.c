@@ -246,12 +246,20 @@ adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot) {
     if (full_slot != UINT64_MAX) {
         uint64_t old = e->last_full_slot;
         e->last_full_slot = full_slot;
-        rc = adb_eng_write_meta(db, &e->durable_info, e->durable_ext);
-        if (rc) {
-            e->last_full_slot = old;
-            rc = adb_err_set(adb_eng_err(), rc, "recording the full snapshot: %s",
-                             acctdb_strerror(rc));
+        rc = adb_db_sync_seg_dir(db, "snapshot");
+        if (!rc) rc = adb_eng_write_meta(db, &e->durable_info, e->durable_ext);
+        if (rc && rc != ACCTDB_ERR_FATAL) {
+            /* The record may be half-synced (an fsync failed inside the
+             * write): nothing may retry it (the next flush would), so the
+             * database goes fatal, as for a flush's record. */
+            char why[256];
+            snprintf(why, sizeof why, "snapshot: recording the full snapshot of slot %llu: %s",
+                     (unsigned long long)full_slot, acctdb_strerror(rc));
+            adb_eng_fatal(e, why);
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                             "%s; the database refuses writes until reopened", why);
         }
+        if (rc) e->last_full_slot = old;
     }
     atomic_store(&e->snap_active, false);
     adb_eng_ext_unref(e->snap_ext);

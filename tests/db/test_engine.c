@@ -4,7 +4,8 @@
  *
  *   lock          a second open of an open directory is BUSY; after close it opens
  *   root_record   no acctdb.meta: NOT_FOUND; a newer format version (checksum
- *                 recomputed): UNSUPPORTED_VERSION; a flipped body byte: CORRUPT
+ *                 recomputed): UNSUPPORTED_VERSION; version 0: CORRUPT; a
+ *                 flipped body byte: CORRUPT
  *   config        key = value parsing, sizes, comments, line numbers in errors;
  *                 DIR/acctdb.conf applies when open gets no cfg
  *   create        non-empty target, truncated archives (nothing left behind),
@@ -418,6 +419,15 @@ test_root_record(void **state) {
     write_all(meta, b, sz);
     assert_int_equal(open_rc(dir, &cfg, msg, sizeof msg), ACCTDB_ERR_UNSUPPORTED_VERSION);
     assert_non_null(strstr(msg, "99"));
+
+    /* Format version 0, correctly checksummed: no acctdb ever wrote it, so
+     * it is damage (a zeroed field), not an old database. */
+    memcpy(b, orig, sz);
+    memset(b + 8, 0, 4);
+    adb_blake3_hash(b, sz - 32, b + sz - 32, 32);
+    write_all(meta, b, sz);
+    assert_int_equal(open_rc(dir, &cfg, msg, sizeof msg), ACCTDB_ERR_CORRUPT);
+    if (!strstr(msg, "format version 0")) fail_msg("version 0: '%s'", msg);
 
     /* One flipped byte in the body (the checksum no longer matches). */
     size_t const offs[3] = {24, 24 + (sz - 24 - 32) / 2, sz - 33};

@@ -1,0 +1,549 @@
+/* The I/O table under a database (src/util/io.h): a recording table sees
+ * the order of the engine's file operations, and failing one of them gives
+ * a clean error or the fatal state, never a crash or a half-made state.
+ *
+ *   seg_dir        a flush that creates a segment fsyncs accounts/ after
+ *                  creating it and before the root record is written
+ *   snap_end       a snapshot whose root record write fails puts the database
+ *                  in the fatal state (no later flush may retry the record)
+ *   close_result   the final flush's failure at close is the close's result
+ *
+ * The recorder: every op of the table is logged with its call site and the
+ * path of its file (from /proc/self/fd); a rule fails the nth op of a kind
+ * whose site or path matches. */
+#include "../test.h"
+
+#include "api/api_private.h"
+#include "db/db.h"
+#include "util/io.h"
+
+#include "acctdb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define F3    "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
+#define I3    "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
+#define ROOT3 4
+
+#define DB_OK(db, expr)                                                                            \
+    do {                                                                                           \
+        int _rc = (expr);                                                                          \
+        if (_rc < 0) {                                                                             \
+            print_message("%s:%d: %s failed: %s (%d): %s\n", __FILE__, __LINE__, #expr,            \
+                          acctdb_strerror(_rc), _rc, acctdb_db_errmsg(db));                        \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* ---- the recording table ------------------------------------------------------------ */
+
+enum {
+    OP_OPENAT,
+    OP_CLOSE,
+    OP_PREAD,
+    OP_PWRITE,
+    OP_WRITE,
+    OP_FSYNC,
+    OP_FDATASYNC,
+    OP_FTRUNCATE,
+    OP_FALLOCATE,
+    OP_PUNCH,
+    OP_RENAMEAT,
+    OP_UNLINKAT,
+    OP_MKDIRAT,
+    OP_FSTAT,
+    OP_MMAP,
+    OP_MUNMAP,
+    OP_CNT
+};
+static char const *const op_names[OP_CNT] = {
+    "openat",    "close", "pread",    "pwrite",   "write",   "fsync", "fdatasync", "ftruncate",
+    "fallocate", "punch", "renameat", "unlinkat", "mkdirat", "fstat", "mmap",      "munmap"};
+
+typedef struct ev {
+    int  op;
+    int  flags;  /* openat */
+    bool is_dir; /* the file is a directory */
+    char site[48];
+    char path[PATH_MAX]; /* the file (openat: the one named; renameat: the new name) */
+} ev_t;
+
+typedef struct rule {
+    int         op;       /* OP_CNT: none */
+    char const *site;     /* prefix of the site ("db_clean.c"), or NULL */
+    char const *path_has; /* substring of the path, or NULL */
+    bool        writes;   /* openat: only opens for writing */
+    int         nth;      /* fail the nth match (1 = first) */
+    int         err;
+    int         seen, fired;
+} rule_t;
+
+typedef struct rec {
+    adb_io_t        io;
+    pthread_mutex_t mu;
+    bool            on; /* recording */
+    ev_t           *ev;
+    size_t          n, cap;
+    rule_t          rule;
+} rec_t;
+
+static void
+fd_path(int fd, char *out, size_t max, bool *is_dir) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    ssize_t r = readlink(p, out, max - 1);
+    out[r > 0 ? r : 0] = 0;
+    struct stat st;
+    *is_dir = fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void
+at_path(int dirfd, char const *name, char *out, size_t max) {
+    if (name[0] == '/' || dirfd == AT_FDCWD) {
+        snprintf(out, max, "%s", name);
+        return;
+    }
+    bool d;
+    char dir[PATH_MAX];
+    fd_path(dirfd, dir, sizeof dir, &d);
+    size_t k = strlen(dir);
+    if (k + 1 + strlen(name) >= max) k = 0; /* too long: the name alone */
+    memcpy(out, dir, k);
+    out[k] = '/';
+    snprintf(out + k + 1, max - k - 1, "%s", name);
+}
+
+/* Logs the op; returns the error to inject (0: none). */
+static int
+note(rec_t *r, int op, int fd, int dirfd, char const *name, int flags, char const *site) {
+    ev_t e = {.op = op, .flags = flags};
+    snprintf(e.site, sizeof e.site, "%s", site);
+    if (name)
+        at_path(dirfd, name, e.path, sizeof e.path);
+    else if (fd >= 0)
+        fd_path(fd, e.path, sizeof e.path, &e.is_dir);
+    int inject = 0;
+    pthread_mutex_lock(&r->mu);
+    rule_t *u = &r->rule;
+    if (u->op == op && !u->fired && (!u->site || !strncmp(site, u->site, strlen(u->site))) &&
+        (!u->path_has || strstr(e.path, u->path_has)) &&
+        (!u->writes || (flags & (O_WRONLY | O_RDWR | O_CREAT))) && ++u->seen == u->nth) {
+        u->fired = 1;
+        inject = u->err;
+    }
+    if (r->on) {
+        if (r->n == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 1024;
+            r->ev = realloc(r->ev, r->cap * sizeof *r->ev);
+            assert_non_null(r->ev);
+        }
+        r->ev[r->n++] = e;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return inject;
+}
+
+#define POSIX adb_io_posix()
+
+static int
+r_openat(void *ctx, int dirfd, char const *path, int flags, int mode, char const *site) {
+    int x = note(ctx, OP_OPENAT, -1, dirfd, path, flags, site);
+    return x ? x : POSIX->openat(NULL, dirfd, path, flags, mode, site);
+}
+static int
+r_close(void *ctx, int fd, char const *site) {
+    int x = note(ctx, OP_CLOSE, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->close(NULL, fd, site);
+}
+static ssize_t
+r_pread(void *ctx, int fd, void *buf, size_t sz, uint64_t off, char const *site) {
+    int x = note(ctx, OP_PREAD, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->pread(NULL, fd, buf, sz, off, site);
+}
+static ssize_t
+r_pwrite(void *ctx, int fd, void const *buf, size_t sz, uint64_t off, char const *site) {
+    int x = note(ctx, OP_PWRITE, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->pwrite(NULL, fd, buf, sz, off, site);
+}
+static ssize_t
+r_write(void *ctx, int fd, void const *buf, size_t sz, char const *site) {
+    int x = note(ctx, OP_WRITE, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->write(NULL, fd, buf, sz, site);
+}
+static int
+r_fsync(void *ctx, int fd, char const *site) {
+    int x = note(ctx, OP_FSYNC, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->fsync(NULL, fd, site);
+}
+static int
+r_fdatasync(void *ctx, int fd, char const *site) {
+    int x = note(ctx, OP_FDATASYNC, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->fdatasync(NULL, fd, site);
+}
+static int
+r_ftruncate(void *ctx, int fd, uint64_t sz, char const *site) {
+    int x = note(ctx, OP_FTRUNCATE, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->ftruncate(NULL, fd, sz, site);
+}
+static int
+r_fallocate(void *ctx, int fd, uint64_t off, uint64_t sz, char const *site) {
+    int x = note(ctx, OP_FALLOCATE, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->fallocate(NULL, fd, off, sz, site);
+}
+static int
+r_punch(void *ctx, int fd, uint64_t off, uint64_t len, char const *site) {
+    int x = note(ctx, OP_PUNCH, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->punch(NULL, fd, off, len, site);
+}
+static int
+r_renameat(void *ctx, int od, char const *op, int nd, char const *np, char const *site) {
+    int x = note(ctx, OP_RENAMEAT, -1, nd, np, 0, site);
+    return x ? x : POSIX->renameat(NULL, od, op, nd, np, site);
+}
+static int
+r_unlinkat(void *ctx, int dirfd, char const *path, int flags, char const *site) {
+    int x = note(ctx, OP_UNLINKAT, -1, dirfd, path, 0, site);
+    return x ? x : POSIX->unlinkat(NULL, dirfd, path, flags, site);
+}
+static int
+r_mkdirat(void *ctx, int dirfd, char const *path, int mode, char const *site) {
+    int x = note(ctx, OP_MKDIRAT, -1, dirfd, path, 0, site);
+    return x ? x : POSIX->mkdirat(NULL, dirfd, path, mode, site);
+}
+static int
+r_fstat(void *ctx, int fd, struct stat *st, char const *site) {
+    int x = note(ctx, OP_FSTAT, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->fstat(NULL, fd, st, site);
+}
+static int
+r_mmap(void *ctx, int fd, uint64_t off, size_t len, void **out, char const *site) {
+    int x = note(ctx, OP_MMAP, fd, 0, NULL, 0, site);
+    return x ? x : POSIX->mmap(NULL, fd, off, len, out, site);
+}
+static int
+r_munmap(void *ctx, void *p, size_t len, char const *site) {
+    int x = note(ctx, OP_MUNMAP, -1, 0, NULL, 0, site);
+    return x ? x : POSIX->munmap(NULL, p, len, site);
+}
+
+static void
+rec_init(rec_t *r) {
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    r->rule.op = OP_CNT;
+    r->io = (adb_io_t){.openat = r_openat,
+                       .close = r_close,
+                       .pread = r_pread,
+                       .pwrite = r_pwrite,
+                       .write = r_write,
+                       .fsync = r_fsync,
+                       .fdatasync = r_fdatasync,
+                       .ftruncate = r_ftruncate,
+                       .fallocate = r_fallocate,
+                       .punch = r_punch,
+                       .renameat = r_renameat,
+                       .unlinkat = r_unlinkat,
+                       .mkdirat = r_mkdirat,
+                       .fstat = r_fstat,
+                       .mmap = r_mmap,
+                       .munmap = r_munmap,
+                       .ctx = r};
+}
+
+static void
+rec_fini(rec_t *r) {
+    free(r->ev);
+    pthread_mutex_destroy(&r->mu);
+}
+
+static void
+rec_clear(rec_t *r, bool on) {
+    pthread_mutex_lock(&r->mu);
+    r->n = 0;
+    r->on = on;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void
+rec_stop(rec_t *r) {
+    pthread_mutex_lock(&r->mu);
+    r->on = false;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void
+rec_arm(rec_t *r, rule_t u) {
+    pthread_mutex_lock(&r->mu);
+    r->rule = u;
+    r->rule.seen = r->rule.fired = 0;
+    if (!r->rule.nth) r->rule.nth = 1;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int
+rec_fired(rec_t *r) {
+    pthread_mutex_lock(&r->mu);
+    int f = r->rule.fired;
+    pthread_mutex_unlock(&r->mu);
+    return f;
+}
+
+static void
+rec_dump(rec_t const *r, size_t from, size_t to) {
+    for (size_t i = from; i < to && i < r->n; i++)
+        print_message("  %4zu %-9s %-22s %s%s\n", i, op_names[r->ev[i].op], r->ev[i].site,
+                      r->ev[i].path, r->ev[i].is_dir ? " (dir)" : "");
+}
+
+static char const *
+base_name(char const *p) {
+    char const *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* Is e a write of the root record (whatever its file is called: acctdb.*,
+ * its temporary name, a catalog)? */
+static bool
+is_record_write(ev_t const *e) {
+    char const *b = base_name(e->path);
+    bool        named = strstr(b, "acctdb.") || !strncmp(b, "catalog", 7);
+    if (!named || strstr(b, "acctdb.conf")) return false;
+    return (e->op == OP_OPENAT && (e->flags & (O_WRONLY | O_RDWR | O_CREAT))) ||
+           e->op == OP_RENAMEAT || e->op == OP_PWRITE || e->op == OP_WRITE;
+}
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+static void
+cfg_stepped(acctdb_db_config_t *c) {
+    acctdb_db_config_default(c);
+    c->background = false;
+    c->index_bins = 64;
+    c->threads = 2;
+    c->flush_min_sz = 0;
+}
+
+static void
+join(char *out, char const *a, char const *b) {
+    int n = snprintf(out, PATH_MAX, "%s/%s", a, b);
+    assert_true(n > 0 && n < PATH_MAX);
+}
+
+static acctdb_db_t *
+create_pair(char const *dir, acctdb_db_config_t const *cfg) {
+    acctdb_db_source_t src = {.full_path = adb_test_data(F3),
+                              .incremental_path = adb_test_data(I3)};
+    acctdb_db_t       *db = NULL;
+    char               msg[1024];
+    int                rc = acctdb_db_create(&db, dir, &src, cfg, msg, sizeof msg);
+    if (rc) fail_msg("create %s: %s (%s)", dir, msg, acctdb_strerror(rc));
+    return db;
+}
+
+static acctdb_db_t *
+open_ok(char const *dir, acctdb_db_config_t const *cfg) {
+    acctdb_db_t *db = NULL;
+    char         msg[1024];
+    int          rc = acctdb_db_open(&db, dir, cfg, msg, sizeof msg);
+    if (rc) fail_msg("open %s: %s (%s)", dir, msg, acctdb_strerror(rc));
+    return db;
+}
+
+static acctdb_pubkey_t
+key_of(uint64_t tag) {
+    acctdb_pubkey_t k;
+    uint8_t         in[16] = "iotable-test-key";
+    memcpy(in + 8, &tag, 8);
+    acctdb_blake3(in, sizeof in, k.b, 32);
+    return k;
+}
+
+static acctdb_bank_meta_t
+meta_of(uint64_t slot) {
+    acctdb_bank_meta_t m;
+    memset(&m, 0, sizeof m);
+    acctdb_blake3(&slot, sizeof slot, m.blockhash.b, 32);
+    m.unix_timestamp = 1700000000 + (int64_t)slot;
+    return m;
+}
+
+/* One bank on the root (begun with its sysvars, so snapshots work) storing
+ * n accounts with tags from tag0 (lamports 0 closes them), frozen and
+ * rooted.  Returns the new root. */
+static uint64_t
+advance(acctdb_db_t *db, uint64_t tag0, size_t n, uint64_t lamports) {
+    uint64_t         root = acctdb_db_root_slot(db, NULL), s = root + 1;
+    static uint8_t   data[512];
+    acctdb_account_t a[64];
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        a[i].pubkey = key_of(tag0 + i);
+        a[i].lamports = lamports;
+        a[i].rent_epoch = UINT64_MAX;
+        a[i].data_len = lamports ? sizeof data : 0;
+        a[i].data = lamports ? data : NULL;
+    }
+    DB_OK(db, acctdb_db_bank_begin(db, s, root, 1700000000 + (int64_t)s));
+    if (n) DB_OK(db, acctdb_db_store(db, s, root, a, n));
+    acctdb_bank_meta_t m = meta_of(s);
+    DB_OK(db, acctdb_db_freeze(db, s, &m, NULL));
+    DB_OK(db, acctdb_db_root(db, s));
+    return s;
+}
+
+/* ---- seg_dir: the directory entry of a new segment is durable before the record -------- */
+
+static void
+test_seg_dir(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[PATH_MAX], seg0[PATH_MAX], acc[PATH_MAX];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    acctdb_db_close(create_pair(dir, &cfg));
+    /* A full first segment (sparse): the next storage opens seg-000001. */
+    join(seg0, dir, "accounts/seg-000000");
+    assert_int_equal(truncate(seg0, 1ll << 30), 0);
+    join(acc, dir, "accounts");
+    char acc_real[PATH_MAX];
+    assert_non_null(realpath(acc, acc_real));
+
+    rec_t r;
+    rec_init(&r);
+    adb_io_set(&r.io);
+    acctdb_db_t *db = open_ok(dir, &cfg);
+    advance(db, 1, 8, 1000);
+    rec_clear(&r, true);
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+    rec_stop(&r);
+    acctdb_db_stats_t st;
+    DB_OK(db, acctdb_db_stats(db, &st));
+    acctdb_db_close(db);
+    adb_io_set(NULL);
+    assert_int_equal(st.segments, 2);
+
+    size_t i_create = SIZE_MAX, i_dsync = SIZE_MAX, i_rec = SIZE_MAX;
+    for (size_t i = 0; i < r.n; i++) {
+        ev_t const *e = &r.ev[i];
+        if (i_create == SIZE_MAX && e->op == OP_OPENAT && (e->flags & O_CREAT) &&
+            !strcmp(base_name(e->path), "seg-000001"))
+            i_create = i;
+        if (i_create != SIZE_MAX && i_dsync == SIZE_MAX && e->op == OP_FSYNC && e->is_dir &&
+            !strcmp(e->path, acc_real))
+            i_dsync = i;
+        if (i_create != SIZE_MAX && i_rec == SIZE_MAX && is_record_write(e)) i_rec = i;
+    }
+    if (i_create == SIZE_MAX || i_dsync == SIZE_MAX || i_rec == SIZE_MAX || i_dsync > i_rec) {
+        rec_dump(&r, 0, r.n);
+        fail_msg("segment create at %zu, fsync of accounts/ at %zu, record write at %zu "
+                 "(want create < fsync < record)",
+                 i_create, i_dsync, i_rec);
+    }
+    rec_fini(&r);
+    /* It reopens at the flushed root, from both segments. */
+    db = open_ok(dir, &cfg);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), ROOT3 + 1);
+    acctdb_db_close(db);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- snap_end: a failed record after a snapshot is fatal ------------------------------- */
+
+static void
+test_snap_end(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[PATH_MAX], arch[PATH_MAX], path[4096];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    join(arch, tmp, "archives");
+    assert_int_equal(mkdir(arch, 0755), 0);
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    acctdb_db_t *db = create_pair(dir, &cfg);
+    uint64_t     root = advance(db, 1, 8, 1000);
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+    acctdb_db_stats_t st;
+    DB_OK(db, acctdb_db_stats(db, &st));
+    uint64_t full0 = st.last_full_snapshot_slot;
+
+    rec_t r;
+    rec_init(&r);
+    adb_io_set(&r.io);
+    /* The archive is written; recording it in the root record fails. */
+    rec_arm(&r, (rule_t){.op = OP_OPENAT, .path_has = "acctdb.", .writes = true, .err = -EIO});
+    int rc = acctdb_db_snapshot(db, arch, false, path);
+    adb_io_set(NULL);
+    assert_int_equal(rec_fired(&r), 1);
+    if (rc != ACCTDB_ERR_FATAL || !strstr(acctdb_db_errmsg(db), "recording the full snapshot") ||
+        !strstr(acctdb_db_errmsg(db), "(EIO)"))
+        fail_msg("snapshot: %s: %s", acctdb_strerror(rc), acctdb_db_errmsg(db));
+    /* Sticky: writes and flushes are refused, the record is not retried. */
+    acctdb_account_t a = {.pubkey = key_of(99), .lamports = 5, .rent_epoch = UINT64_MAX};
+    assert_int_equal(acctdb_db_store(db, root + 1, root, &a, 1), ACCTDB_ERR_FATAL);
+    assert_non_null(strstr(acctdb_db_errmsg(db), "recording the full snapshot"));
+    DB_OK(db, acctdb_db_stats(db, &st));
+    assert_int_equal(st.last_full_snapshot_slot, full0);
+    acctdb_db_close(db);
+    rec_fini(&r);
+    /* The last good record opens. */
+    db = open_ok(dir, &cfg);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), root);
+    acctdb_db_close(db);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- close_result: the final flush's failure is close's result -------------------------- */
+
+static void
+test_close_result(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[PATH_MAX];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    acctdb_db_t *db = create_pair(dir, &cfg);
+    uint64_t     root = advance(db, 1, 8, 1000);
+    /* A clean close: the newest root durable, result 0. */
+    assert_int_equal(adb_api_db_close(db), 0);
+    db = open_ok(dir, &cfg);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), root);
+    uint64_t next = advance(db, 100, 8, 2000);
+
+    rec_t r;
+    rec_init(&r);
+    adb_io_set(&r.io);
+    rec_arm(&r, (rule_t){.op = OP_FDATASYNC, .err = -EIO});
+    int rc = adb_api_db_close(db);
+    adb_io_set(NULL);
+    rec_fini(&r);
+    if (rc != ACCTDB_ERR_FATAL || !strstr(adb_eng_err()->msg, "fdatasync") ||
+        !strstr(adb_eng_err()->msg, "(EIO)"))
+        fail_msg("close: %s: '%s'", acctdb_strerror(rc), adb_eng_err()->msg);
+    db = open_ok(dir, &cfg);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), root); /* next was not made durable */
+    assert_true(next > root);
+    acctdb_db_close(db);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+static struct CMUnitTest const tests[] = {
+    cmocka_unit_test(test_seg_dir),
+    cmocka_unit_test(test_snap_end),
+    cmocka_unit_test(test_close_result),
+};
+
+ADB_TEST_GROUP(iotable, tests);

@@ -692,9 +692,21 @@ typedef struct acctdb_db_stats {
     uint64_t service_ns[ACCTDB_SERVICE_CNT];
     uint64_t flushed_bytes;
     uint64_t retired_pending; /* objects waiting for readers to leave */
+    uint64_t service_errors;  /* background failures since open (acctdb_db_service_error) */
 } acctdb_db_stats_t;
 
 ACCTDB_API int acctdb_db_stats(acctdb_db_t *db, acctdb_db_stats_t *out);
+
+/* acctdb_db_service_error: how many background failures there were since
+ * open (stats.service_errors): service passes that failed (on the service
+ * threads, or stepped) and space the reclaimer could not give back (a
+ * punch; no data is lost).  msg_out (may be NULL) gets the last one's
+ * message, "" if none.  A pass that failed on a service thread is also
+ * returned once, as its error code with its message, by the next call of
+ * acctdb_db_store, acctdb_db_bank_begin, acctdb_db_root,
+ * acctdb_db_service_step or acctdb_db_snapshot, which then does nothing
+ * else (retry it).  A failed durable write (FATAL) stays until reopen. */
+ACCTDB_API uint64_t acctdb_db_service_error(acctdb_db_t *db, char *msg_out, size_t msg_max);
 
 /* ---- what a read service needs ------------------------------------------- */
 

@@ -327,7 +327,9 @@ acctdb_db_store(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, acctdb_acc
                 size_t n) {
     if (!db || (n && !accts)) return ACCTDB_ERR_INVALID;
     adb_api_begin();
-    return adb_api_done(db, adb_eng_store(db->db, slot, parent_slot, accts, n));
+    int rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_eng_store(db->db, slot, parent_slot, accts, n);
+    return adb_api_done(db, rc);
 }
 
 int
@@ -337,7 +339,9 @@ acctdb_db_bank_begin(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, int64
     if (!db->has_man)
         return adb_api_fail(db, ACCTDB_ERR_UNSUPPORTED,
                             "%s has no bank state (manifest.bin): banks cannot begin", db->dir);
-    return adb_api_done(db, adb_bank_begin(db->db, &db->origin, slot, parent_slot, unix_timestamp));
+    int rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_bank_begin(db->db, &db->origin, slot, parent_slot, unix_timestamp);
+    return adb_api_done(db, rc);
 }
 
 int
@@ -354,7 +358,9 @@ int
 acctdb_db_root(acctdb_db_t *db, uint64_t slot) {
     if (!db) return ACCTDB_ERR_INVALID;
     adb_api_begin();
-    return adb_api_done(db, adb_eng_root(db->db, slot));
+    int rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_eng_root(db->db, slot);
+    return adb_api_done(db, rc);
 }
 
 /* Reads: a missing account is an answer, not an error; anything else is
@@ -471,7 +477,9 @@ int
 acctdb_db_service_step(acctdb_db_t *db, acctdb_service_t which) {
     if (!db) return ACCTDB_ERR_INVALID;
     adb_api_begin();
-    return adb_api_done(db, adb_eng_service_step(db->db, which));
+    int rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_eng_service_step(db->db, which);
+    return adb_api_done(db, rc);
 }
 
 int
@@ -501,4 +509,11 @@ acctdb_db_stats(acctdb_db_t *db, acctdb_db_stats_t *out) {
     if (!db || !out) return ACCTDB_ERR_INVALID;
     adb_api_begin();
     return adb_api_done(db, adb_eng_stats(db->db, out));
+}
+
+uint64_t
+acctdb_db_service_error(acctdb_db_t *db, char *msg_out, size_t msg_max) {
+    if (msg_out && msg_max) msg_out[0] = 0;
+    if (!db) return 0;
+    return adb_eng_svc_err(db->db, NULL, msg_out, msg_max);
 }

@@ -193,8 +193,10 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
     struct stat st;
     if (stat(archive_dir, &st) || !S_ISDIR(st.st_mode))
         return adb_api_fail(h, ACCTDB_ERR_INVALID, "%s is not a directory", archive_dir);
+    int rc = adb_eng_svc_err_take(h->db);
+    if (rc) return adb_api_done(h, rc);
     adb_eng_snap_t s;
-    int            rc = adb_eng_snap_begin(h->db, UINT64_MAX, &s, err);
+    rc = adb_eng_snap_begin(h->db, UINT64_MAX, &s, err);
     if (rc) return adb_api_done(h, rc);
     uint64_t const root = s.root.slot;
     uint64_t const base = s.last_full_slot;

@@ -258,13 +258,20 @@ int  adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys
                         acctdb_account_t *out, uint8_t *buf, size_t buf_sz, int *rc_out);
 int  adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out);
 /* The parent of a live bank (or of the root); NOT_FOUND otherwise. */
-int                       adb_eng_bank_parent(adb_db_t *db, uint64_t slot, uint64_t *parent_out);
-int                       adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
-                                       acctdb_pubkey_t const *cursor, size_t limit, acctdb_scan_fn fn, void *ctx,
-                                       acctdb_pubkey_t *next_out, bool *more_out);
-uint64_t                  adb_eng_root_slot(adb_db_t *db, uint64_t *durable_out);
-int                       adb_eng_service_step(adb_db_t *db, acctdb_service_t which);
-int                       adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out);
+int      adb_eng_bank_parent(adb_db_t *db, uint64_t slot, uint64_t *parent_out);
+int      adb_eng_scan(adb_db_t *db, uint64_t slot, acctdb_scan_filter_t const *f,
+                      acctdb_pubkey_t const *cursor, size_t limit, acctdb_scan_fn fn, void *ctx,
+                      acctdb_pubkey_t *next_out, bool *more_out);
+uint64_t adb_eng_root_slot(adb_db_t *db, uint64_t *durable_out);
+int      adb_eng_service_step(adb_db_t *db, acctdb_service_t which);
+/* Background failures (a service thread's pass, a punch; stepped passes
+ * are counted too): adb_eng_svc_err_take returns the last one once if no
+ * call has returned it yet (its code; adb_eng_err() says what failed), else
+ * 0; public write calls start with it.  adb_eng_svc_err: how many so far,
+ * the last one's code and message ("" if none). */
+int      adb_eng_svc_err_take(adb_db_t *db);
+uint64_t adb_eng_svc_err(adb_db_t *db, int *code_out, char *msg_out, size_t msg_max);
+int      adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out);
 acctdb_db_config_t const *adb_eng_config(adb_db_t const *db);
 
 /* Recomputes the lattice hash, capitalization and data length of the

@@ -60,15 +60,15 @@ typedef struct clean_ctx {
 } clean_ctx_t;
 
 /* The size of the record at storage location val (its header's data
- * length); 0 on a read error. */
-static uint64_t
-rec_size(adb_db_t *db, uint64_t val) {
+ * length) into *sz; 0 or the read's error. */
+static int
+rec_size(adb_db_t *db, uint64_t val, uint64_t *sz) {
     adb_db_file_t const *f = adb_db_file(db, adb_db_loc_file(val));
     uint8_t              h[16];
-    if (pread(adb_db_file_fd(db, f), h, sizeof h, (off_t)(f->seg_off + adb_db_loc_off(val))) !=
-        (ssize_t)sizeof h)
-        return 0;
-    return adb_acct_rec_sz(adb_load_u64(h + 8));
+    int                  rc = adb_io_pread_all(adb_io(), adb_db_file_fd(db, f), h, sizeof h,
+                                               f->seg_off + adb_db_loc_off(val));
+    *sz = rc ? 0 : adb_acct_rec_sz(adb_load_u64(h + 8));
+    return rc;
 }
 
 static int
@@ -89,9 +89,10 @@ clean_cb(void *ctx, adb_index_ver_t *v, size_t *cnt) {
         c->verdict = 1; /* other versions exist, or an incremental needs it */
         return 0;
     }
-    uint64_t sz = rec_size(c->db, v[t].val);
-    if (!sz) {
-        c->io_err = ACCTDB_ERR_IO;
+    uint64_t sz;
+    int      rc = rec_size(c->db, v[t].val, &sz);
+    if (rc) {
+        c->io_err = rc; /* the tombstone stays (parked): tried again later */
         c->verdict = 1;
         return 0;
     }

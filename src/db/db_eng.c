@@ -257,11 +257,57 @@ run_pass(adb_db_t *db, int which) {
     return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no service %d", which);
 }
 
+static char const *const svc_names[ACCTDB_SERVICE_CNT] = {"flush", "clean", "shrink", "purge"};
+
+void
+adb_eng_svc_err_note(adb_eng_t *e, char const *what, int code, char const *msg, bool pending) {
+    pthread_mutex_lock(&e->svc_mu);
+    e->svc_err.code = code;
+    snprintf(e->svc_err.msg, sizeof e->svc_err.msg, "%s: %.440s", what,
+             msg && msg[0] ? msg : acctdb_strerror(code));
+    e->svc_err.cnt++;
+    e->svc_err.pending = pending;
+    pthread_mutex_unlock(&e->svc_mu);
+}
+
 int
-adb_eng_service_step(adb_db_t *db, acctdb_service_t which) {
+adb_eng_svc_err_take(adb_db_t *db) {
     adb_eng_t *e = db->eng;
-    if ((int)which < 0 || (int)which >= ACCTDB_SERVICE_CNT)
-        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no service %d", (int)which);
+    pthread_mutex_lock(&e->svc_mu);
+    int rc = 0;
+    if (e->svc_err.pending) {
+        e->svc_err.pending = false;
+        rc = adb_err_set(adb_eng_err(), e->svc_err.code,
+                         "%s (a background pass failed; this call did nothing and may be "
+                         "retried)",
+                         e->svc_err.msg);
+    }
+    pthread_mutex_unlock(&e->svc_mu);
+    return rc;
+}
+
+uint64_t
+adb_eng_svc_err(adb_db_t *db, int *code_out, char *msg_out, size_t msg_max) {
+    adb_eng_t *e = db->eng;
+    pthread_mutex_lock(&e->svc_mu);
+    uint64_t n = e->svc_err.cnt;
+    if (code_out) *code_out = e->svc_err.code;
+    if (msg_out && msg_max) snprintf(msg_out, msg_max, "%s", n ? e->svc_err.msg : "");
+    pthread_mutex_unlock(&e->svc_mu);
+    return n;
+}
+
+/* One pass of a service (what a step and a service thread run).  A flush
+ * after a failed durable write is refused: it would write and sync again
+ * what a failed fsync may have lost (fsyncgate), and name it. */
+static int
+run_step(adb_db_t *db, int which) {
+    adb_eng_t *e = db->eng;
+    if (which == ACCTDB_SERVICE_FLUSH && atomic_load(&e->fatal))
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                           "flush refused: the database is in a fatal state since a durable "
+                           "write failed (%s); reopen it",
+                           adb_eng_fatal_msg(e));
     pthread_mutex_lock(&e->smu);
     uint64_t t0 = adb_now_ns();
     atomic_fetch_add(&e->ix_gen, 1);
@@ -276,7 +322,15 @@ adb_eng_service_step(adb_db_t *db, acctdb_service_t which) {
     return rc;
 }
 
-static char const *const svc_names[ACCTDB_SERVICE_CNT] = {"flush", "clean", "shrink", "purge"};
+int
+adb_eng_service_step(adb_db_t *db, acctdb_service_t which) {
+    if ((int)which < 0 || (int)which >= ACCTDB_SERVICE_CNT)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no service %d", (int)which);
+    int rc = run_step(db, (int)which);
+    /* Counted with the background failures; the caller has it already. */
+    if (rc < 0) adb_eng_svc_err_note(db->eng, svc_names[which], rc, adb_eng_err()->msg, false);
+    return rc;
+}
 
 static void *
 svc_main(void *arg) {
@@ -294,14 +348,15 @@ svc_main(void *arg) {
         if (e->svc_stop) break;
         pthread_mutex_unlock(&e->svc_mu);
         /* Flushes wait for enough rooted bytes (large writes, one sync for
-         * many roots); the other services run at every wake-up. */
-        int rc = a->which == ACCTDB_SERVICE_FLUSH && !adb_eng_flush_due(db)
-                     ? 0
-                     : adb_eng_service_step(db, (acctdb_service_t)a->which);
+         * many roots); the other services run at every wake-up.  After a
+         * failed durable write flush stays idle (the fatal state says why;
+         * every write call returns it). */
+        bool idle =
+            a->which == ACCTDB_SERVICE_FLUSH && (atomic_load(&e->fatal) || !adb_eng_flush_due(db));
+        int rc = idle ? 0 : run_step(db, a->which);
+        /* Nobody waits for this pass: the next write call returns it. */
+        if (rc < 0) adb_eng_svc_err_note(e, svc_names[a->which], rc, adb_eng_err()->msg, true);
         pthread_mutex_lock(&e->svc_mu);
-        if (rc < 0 && !e->bg_msg[0])
-            snprintf(e->bg_msg, sizeof e->bg_msg, "%s: %.400s", svc_names[a->which],
-                     adb_eng_err()->msg);
     }
     pthread_mutex_unlock(&e->svc_mu);
     return NULL;
@@ -334,7 +389,7 @@ adb_eng_close(adb_db_t *db) {
                          "durable write failed (%s); the durable root stays at %llu",
                          adb_eng_fatal_msg(e), (unsigned long long)atomic_load(&e->durable_root));
     } else {
-        int r = adb_eng_service_step(db, ACCTDB_SERVICE_FLUSH);
+        int r = run_step(db, ACCTDB_SERVICE_FLUSH);
         if (r < 0) rc = r; /* its message stays in adb_eng_err() */
     }
     /* Banks still cached: their accounts, then the banks. */
@@ -446,6 +501,7 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
         out->service_ns[i] = atomic_load(&e->ns[i]);
     }
     out->flushed_bytes = atomic_load(&e->flushed_bytes);
+    out->service_errors = adb_eng_svc_err(db, NULL, NULL, 0);
     pthread_mutex_lock(&e->ret_mu);
     out->retired_pending = e->ret_cnt;
     pthread_mutex_unlock(&e->ret_mu);

@@ -115,12 +115,12 @@ punch(adb_db_t *db, uint32_t seg, uint64_t off, uint64_t len) {
     adb_eng_t *e = db->eng;
     e->punch_errors++;
     e->punch_err_bytes += len;
-    if (!e->punch_err_code) {
-        e->punch_err_code = rc;
-        snprintf(e->punch_err_msg, sizeof e->punch_err_msg,
-                 "punching %llu bytes at %llu of accounts/seg-%06u: %s (space not given back)",
-                 (unsigned long long)len, (unsigned long long)off, seg, acctdb_strerror(rc));
-    }
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "punching %llu bytes at %llu of accounts/seg-%06u: %s (space not given back; no "
+             "data lost)",
+             (unsigned long long)len, (unsigned long long)off, seg, acctdb_strerror(rc));
+    adb_eng_svc_err_note(e, "reclaim", rc, msg, false);
 }
 
 static void

@@ -259,14 +259,21 @@ typedef struct adb_eng {
         adb_db_t *db;
         int       which;
     } svc_arg[ACCTDB_SERVICE_CNT];
-    char bg_msg[512]; /* first background failure (under svc_mu) */
+    /* Background failures (under svc_mu): service passes that failed and
+     * space that could not be given back.  The last one's code and message,
+     * how many so far, and whether the next public write call still has to
+     * return it (adb_eng_svc_err_take: once). */
+    struct {
+        int      code;
+        char     msg[480];
+        uint64_t cnt;
+        bool     pending;
+    } svc_err;
     /* extents free of readers, punched in batches (under ret_mu) */
     adb_retired_t *punch;
     size_t         punch_cnt, punch_cap;
     uint64_t       punch_bytes;
     uint64_t       punch_errors, punch_err_bytes; /* failed punches (db_epoch.c: counted) */
-    int            punch_err_code;                /* the first one's */
-    char           punch_err_msg[160];
     uint64_t       tombstones_cleaned, shrink_moved_bytes, purged_banks;
     /* clean: blocked tombstones, looked at again only after the last full
      * snapshot moved or shrink dropped records (under smu) */
@@ -309,6 +316,13 @@ void adb_eng_token_note(adb_eng_t *e, uint8_t const owner[32], uint8_t const key
 /* adb_eng_root_hook_run: calls the root hook for banks[0..n) (rooted just
  * now, oldest first), with the caller inside an epoch. */
 void adb_eng_root_hook_run(adb_eng_t *e, adb_bank_t *const *banks, size_t n);
+
+/* adb_eng_svc_err_note: records a background failure (what: "flush",
+ * "clean", "reclaim"...; msg its message): counted, kept as the last one,
+ * and when pending, returned once by the next public write call
+ * (adb_eng_svc_err_take).  A failure the caller already got (a stepped
+ * pass) or that loses nothing (a punch) is noted without pending. */
+void adb_eng_svc_err_note(adb_eng_t *e, char const *what, int code, char const *msg, bool pending);
 
 /* adb_eng_fatal: puts the engine in the sticky fatal state (stores and
  * snapshots refused until reopen) and remembers why; the first cause wins.

@@ -103,7 +103,9 @@ shrink_copy(adb_db_t *db, uint32_t idx, job_t *j) {
     size_t         capk = 0;
     int            rc = in && out ? 0 : ACCTDB_ERR_NOMEM;
     *j = (job_t){.idx = idx, .nidx = UINT32_MAX};
-    if (!rc) rc = adb_db_storage_read(db, idx, 0, in, (size_t)len);
+    if (!rc && (rc = adb_db_storage_read(db, idx, 0, in, (size_t)len)) != 0)
+        rc = adb_err_set(adb_eng_err(), rc, "shrink: reading the storage of slot %llu: %s",
+                         (unsigned long long)f->slot, acctdb_strerror(rc));
     if (!rc) {
         adb_acctfile_iter_t it;
         adb_acct_rec_t      r;

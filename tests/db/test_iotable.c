@@ -7,6 +7,10 @@
  *   snap_end       a snapshot whose root record write fails puts the database
  *                  in the fatal state (no later flush may retry the record)
  *   close_result   the final flush's failure at close is the close's result
+ *   svc_err_*      a clean pass whose tombstone read fails (EIO): stepped, the
+ *                  step returns it; on the service threads, the next store
+ *                  returns it once (and does nothing); both count in
+ *                  stats.service_errors with the message kept
  *
  * The recorder: every op of the table is logged with its call site and the
  * path of its file (from /proc/self/fd); a rule fails the nth op of a kind
@@ -540,10 +544,108 @@ test_close_result(void **state) {
     free(tmp);
 }
 
+/* ---- svc_err: a failed background pass reaches the caller once ------------------------ */
+
+/* A database with one tombstone (a new key closed at once) in the last full
+ * snapshot's root, so the next clean pass reads its header (db_clean.c). */
+static acctdb_db_t *
+tombstone_db(char const *tmp, acctdb_db_config_t const *cfg, uint64_t *root_out) {
+    char dir[PATH_MAX], arch[PATH_MAX], path[4096];
+    join(dir, tmp, "db");
+    join(arch, tmp, "archives");
+    assert_int_equal(mkdir(arch, 0755), 0);
+    acctdb_db_t *db = create_pair(dir, cfg);
+    uint64_t     root = advance(db, 1, 8, 1000);
+    root = advance(db, 500, 1, 0);
+    DB_OK(db, acctdb_db_snapshot(db, arch, false, path)); /* flushes first */
+    *root_out = root;
+    return db;
+}
+
+static void
+test_svc_err_stepped(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp();
+    assert_non_null(tmp);
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    rec_t r;
+    rec_init(&r);
+    adb_io_set(&r.io);
+    uint64_t     root;
+    acctdb_db_t *db = tombstone_db(tmp, &cfg, &root);
+    rec_arm(&r, (rule_t){.op = OP_PREAD, .site = "db_clean.c", .err = -EIO});
+    int rc = acctdb_db_service_step(db, ACCTDB_SERVICE_CLEAN);
+    assert_int_equal(rec_fired(&r), 1);
+    char const *m = acctdb_db_errmsg(db);
+    if (rc != -EIO || !strstr(m, "clean") || !strstr(m, "(EIO)"))
+        fail_msg("clean step: %s: '%s'", acctdb_strerror(rc), m);
+    acctdb_db_stats_t st;
+    DB_OK(db, acctdb_db_stats(db, &st));
+    assert_int_equal(st.service_errors, 1);
+    char last[512];
+    assert_int_equal(acctdb_db_service_error(db, last, sizeof last), 1);
+    if (!strstr(last, "clean") || !strstr(last, "(EIO)")) fail_msg("service error: '%s'", last);
+    /* The step returned it: no later call returns it again. */
+    advance(db, 600, 4, 1000);
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+    acctdb_db_close(db);
+    adb_io_set(NULL);
+    rec_fini(&r);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+static void
+test_svc_err_threaded(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp();
+    assert_non_null(tmp);
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    cfg.background = true;
+    cfg.service_interval_ms = 2;
+    cfg.flush_max_delay_ms = 0;
+    rec_t r;
+    rec_init(&r);
+    adb_io_set(&r.io);
+    /* Armed before the snapshot: the clean thread's first tombstone read
+     * after it (the snapshot moves the last full slot) fails. */
+    rec_arm(&r, (rule_t){.op = OP_PREAD, .site = "db_clean.c", .err = -EIO});
+    uint64_t          root;
+    acctdb_db_t      *db = tombstone_db(tmp, &cfg, &root);
+    acctdb_db_stats_t st = {0};
+    for (int i = 0; i < 20000 && !st.service_errors; i++) {
+        DB_OK(db, acctdb_db_stats(db, &st));
+        if (!st.service_errors) usleep(1000);
+    }
+    assert_int_equal(rec_fired(&r), 1);
+    assert_int_equal(st.service_errors, 1);
+    /* The next write call returns it, with its message, and does nothing. */
+    uint64_t         s = root + 1;
+    acctdb_account_t a = {.pubkey = key_of(700), .lamports = 5, .rent_epoch = UINT64_MAX};
+    int              rc = acctdb_db_store(db, s, root, &a, 1);
+    char const      *m = acctdb_db_errmsg(db);
+    if (rc != -EIO || !strstr(m, "clean") || !strstr(m, "(EIO)") || !strstr(m, "background"))
+        fail_msg("store after the failed pass: %s: '%s'", acctdb_strerror(rc), m);
+    DB_OK(db, acctdb_db_stats(db, &st));
+    assert_int_equal(st.banks_open, 0); /* the store did nothing */
+    /* Once: the same call now works, and the count stays. */
+    DB_OK(db, acctdb_db_store(db, s, root, &a, 1));
+    char last[512];
+    assert_int_equal(acctdb_db_service_error(db, last, sizeof last), 1);
+    assert_non_null(strstr(last, "clean"));
+    acctdb_db_close(db);
+    adb_io_set(NULL);
+    rec_fini(&r);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_seg_dir),
-    cmocka_unit_test(test_snap_end),
-    cmocka_unit_test(test_close_result),
+    cmocka_unit_test(test_seg_dir),          cmocka_unit_test(test_snap_end),
+    cmocka_unit_test(test_close_result),     cmocka_unit_test(test_svc_err_stepped),
+    cmocka_unit_test(test_svc_err_threaded),
 };
 
 ADB_TEST_GROUP(iotable, tests);

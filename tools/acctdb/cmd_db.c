@@ -661,6 +661,7 @@ do_info(args_t const *a, acctdb_db_t *db) {
         json_kv_u("index_ram_sz", st.index_ram_sz, false);
         json_kv_u("owner_index_keys", st.owner_index_keys, false);
         json_kv_u("read_cache_sz", st.read_cache_sz, false);
+        json_kv_u("service_errors", st.service_errors, false);
         json_kv_u("write_cache_sz", st.write_cache_sz, true);
         printf("}\n");
         return 0;
@@ -690,6 +691,11 @@ do_info(args_t const *a, acctdb_db_t *db) {
     printf("index:                %llu keys, %llu in version lists, %.1f MiB\n", U(st.index_keys),
            U(st.index_versions_listed), (double)st.index_ram_sz / 1048576.0);
     printf("owner index:          %llu (owner, pubkey) pairs\n", U(st.owner_index_keys));
+    if (st.service_errors) {
+        char last[512];
+        acctdb_db_service_error(db, last, sizeof last);
+        printf("service errors:       %llu (last: %s)\n", U(st.service_errors), last);
+    }
     return 0;
 }
 

@@ -167,14 +167,20 @@ acctdb_db_config_parse(acctdb_db_config_t *cfg, char const *text, char *msg_out,
 
 int
 acctdb_db_config_read(acctdb_db_config_t *cfg, char const *dir, char *msg_out, size_t msg_max) {
+    return adb_api_config_read(cfg, dir, adb_io(), msg_out, msg_max);
+}
+
+int
+adb_api_config_read(acctdb_db_config_t *cfg, char const *dir, adb_io_t const *io, char *msg_out,
+                    size_t msg_max) {
     if (msg_out && msg_max) msg_out[0] = 0;
     if (!cfg || !dir) return ACCTDB_ERR_INVALID;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return errno == ENOENT ? 0 : -errno;
+    int dfd = adb_io_openat(io, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+    if (dfd < 0) return dfd == -ENOENT ? 0 : dfd;
     uint8_t *buf;
     size_t   sz;
-    int      rc = adb_io_read_file(adb_io(), dfd, "acctdb.conf", 1u << 20, &buf, &sz);
-    close(dfd);
+    int      rc = adb_io_read_file(io, dfd, "acctdb.conf", 1u << 20, &buf, &sz);
+    adb_io_close(io, dfd);
     if (rc == -ENOENT) return 0;
     if (rc) {
         if (msg_out) snprintf(msg_out, msg_max, "%s/acctdb.conf: %s", dir, acctdb_strerror(rc));

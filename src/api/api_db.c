@@ -81,11 +81,11 @@ msg_set(char *out, size_t max, char const *msg) {
  * the root record's checksum. */
 static int
 load_state(acctdb_db_t *h, char const *dir, adb_err_t *err) {
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return adb_err_set(err, -errno, "%s: %s", dir, acctdb_strerror(-errno));
+    int dfd = adb_io_openat(h->io, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+    if (dfd < 0) return adb_err_set(err, dfd, "%s: %s", dir, acctdb_strerror(dfd));
     uint8_t *buf = NULL;
     size_t   sz = 0;
-    int      rc = adb_io_read_file(adb_io(), dfd, "manifest.bin", MANIFEST_MAX_SZ, &buf, &sz);
+    int      rc = adb_io_read_file(h->io, dfd, "manifest.bin", MANIFEST_MAX_SZ, &buf, &sz);
     if (rc == -ENOENT) {
         rc = 0; /* a database made before bank state was kept: no snapshots */
     } else if (!rc) {
@@ -107,7 +107,7 @@ load_state(acctdb_db_t *h, char const *dir, adb_err_t *err) {
     }
     adb_free(buf);
     if (!rc) {
-        rc = adb_io_read_file(adb_io(), dfd, "status_cache.bin", MANIFEST_MAX_SZ, &h->sc_raw,
+        rc = adb_io_read_file(h->io, dfd, "status_cache.bin", MANIFEST_MAX_SZ, &h->sc_raw,
                               &h->sc_raw_sz);
         if (rc == -ENOENT)
             rc = 0;
@@ -116,24 +116,26 @@ load_state(acctdb_db_t *h, char const *dir, adb_err_t *err) {
         else
             rc = adb_eng_origin_verify(h->db, 1, h->sc_raw, h->sc_raw_sz, err);
     }
-    close(dfd);
+    adb_io_close(h->io, dfd);
     return rc;
 }
 
-/* Opens DIR under lockfd (a lock adb_eng_lock_dir took, or -1). */
+/* Opens DIR under lockfd (a lock adb_eng_lock_dir took through io, or
+ * -1), every file operation through io. */
 static int
 open_handle(acctdb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
-            char *msg_out, size_t msg_max) {
+            adb_io_t const *io, char *msg_out, size_t msg_max) {
     *db_out = NULL;
     acctdb_db_t *h = adb_calloc(1, sizeof *h);
     if (!h) {
-        if (lockfd >= 0) close(lockfd);
+        adb_io_close(io, lockfd);
         return ACCTDB_ERR_NOMEM;
     }
+    h->io = io;
     pthread_mutex_init(&h->err_mu, NULL);
     adb_manifest_init(&h->man);
     if (snprintf(h->dir, sizeof h->dir, "%s", dir) >= (int)sizeof h->dir) {
-        if (lockfd >= 0) close(lockfd);
+        adb_io_close(io, lockfd);
         acctdb_db_close(h);
         msg_set(msg_out, msg_max, "directory path too long");
         return ACCTDB_ERR_INVALID;
@@ -145,15 +147,15 @@ open_handle(acctdb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_
         c = *cfg;
     } else {
         acctdb_db_config_default(&c);
-        rc = acctdb_db_config_read(&c, dir, e.msg, sizeof e.msg);
+        rc = adb_api_config_read(&c, dir, io, e.msg, sizeof e.msg);
         if (rc) e.code = rc;
     }
     /* The bank module reads vote and stake accounts by owner. */
     acctdb_pubkey_t const watch[2] = {*adb_vote_program_id(), *adb_stake_program_id()};
     if (!rc)
-        rc = adb_eng_open(&h->db, dir, lockfd, &c, watch, 2, &e);
-    else if (lockfd >= 0)
-        close(lockfd);
+        rc = adb_eng_open(&h->db, dir, lockfd, &c, watch, 2, io, &e);
+    else
+        adb_io_close(io, lockfd);
     if (!rc) rc = load_state(h, dir, &e);
     if (rc) {
         msg_set(msg_out, msg_max, e.msg[0] ? e.msg : acctdb_strerror(rc));
@@ -167,10 +169,18 @@ open_handle(acctdb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_
 int
 acctdb_db_open(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg, char *msg_out,
                size_t msg_max) {
+    /* The process default as it is now: a test's adb_io_set applies to
+     * the handles opened after it. */
+    return adb_api_db_open_io(db_out, dir, cfg, adb_io(), msg_out, msg_max);
+}
+
+int
+adb_api_db_open_io(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg,
+                   adb_io_t const *io, char *msg_out, size_t msg_max) {
     if (msg_out && msg_max) msg_out[0] = 0;
-    if (!db_out || !dir) return ACCTDB_ERR_INVALID;
+    if (!db_out || !dir || !io) return ACCTDB_ERR_INVALID;
     adb_api_begin();
-    return open_handle(db_out, dir, -1, cfg, msg_out, msg_max);
+    return open_handle(db_out, dir, -1, cfg, io, msg_out, msg_max);
 }
 
 int
@@ -195,13 +205,21 @@ acctdb_db_close(acctdb_db_t *db) {
 
 /* ---- create ------------------------------------------------------------------ */
 
+/* The table a failed creation's cleanup removes through (nftw has no
+ * context argument). */
+static _Thread_local adb_io_t const *t_rm_io;
+
 static int
 rm_cb(char const *p, struct stat const *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag;
-    return ftw->level > 0 ? remove(p) : 0;
+    (void)sb;
+    if (ftw->level == 0) return 0;
+    return adb_io_unlinkat(t_rm_io, AT_FDCWD, p,
+                           flag == FTW_DP || flag == FTW_DNR ? AT_REMOVEDIR : 0);
 }
 
-/* Is dir empty?  0 yes, INVALID no, -errno. */
+/* Is dir empty?  0 yes, INVALID no, -errno.  (Listing a directory is not
+ * an operation of the I/O table: read only, and nothing depends on its
+ * durability.) */
 static int
 check_empty(char const *dir, adb_err_t *err) {
     DIR *d = opendir(dir);
@@ -224,10 +242,11 @@ progress_tramp(void *ctx, char const *what, uint64_t done, uint64_t total) {
     s->progress(s->progress_ctx, what, done, total);
 }
 
-/* Loads the source into dir (verified; the completion record last). */
+/* Loads the source into dir (verified; the completion record last); the
+ * new database's files through io. */
 static int
 load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t const *cfg,
-            adb_err_t *e) {
+            adb_io_t const *io, adb_err_t *e) {
     char *full = NULL, *inc = NULL;
     int   rc = 0;
     if (src->archive_dir) rc = adb_snap_find_in_dir(src->archive_dir, &full, &inc, e);
@@ -236,6 +255,7 @@ load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t c
     lo.store_dir = dir;
     lo.verify = true;
     lo.engine_root = true;
+    lo.io = io;
     if (cfg) lo.threads = cfg->threads;
     if (src->progress) {
         lo.progress = progress_tramp;
@@ -272,8 +292,15 @@ load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t c
 int
 acctdb_db_create(acctdb_db_t **db_out, char const *dir, acctdb_db_source_t const *src,
                  acctdb_db_config_t const *cfg, char *msg_out, size_t msg_max) {
+    return adb_api_db_create_io(db_out, dir, src, cfg, adb_io(), msg_out, msg_max);
+}
+
+int
+adb_api_db_create_io(acctdb_db_t **db_out, char const *dir, acctdb_db_source_t const *src,
+                     acctdb_db_config_t const *cfg, adb_io_t const *io, char *msg_out,
+                     size_t msg_max) {
     if (msg_out && msg_max) msg_out[0] = 0;
-    if (!db_out || !dir || !src) return ACCTDB_ERR_INVALID;
+    if (!db_out || !dir || !src || !io) return ACCTDB_ERR_INVALID;
     *db_out = NULL;
     adb_api_begin();
     adb_err_t e = {0};
@@ -284,36 +311,37 @@ acctdb_db_create(acctdb_db_t **db_out, char const *dir, acctdb_db_source_t const
                 "directory, or a genesis file");
         return ACCTDB_ERR_INVALID;
     }
-    bool made = mkdir(dir, 0755) == 0;
-    if (!made && errno != EEXIST) {
-        int rc = -errno;
-        adb_err_set(&e, rc, "cannot create %s: %s", dir, acctdb_strerror(rc));
+    int  mrc = adb_io_mkdirat(io, AT_FDCWD, dir, 0755);
+    bool made = mrc == 0;
+    if (!made && mrc != -EEXIST) {
+        adb_err_set(&e, mrc, "cannot create %s: %s", dir, acctdb_strerror(mrc));
         msg_set(msg_out, msg_max, e.msg);
-        return rc;
+        return mrc;
     }
     /* The lock first: a second creation (or an opener) of this directory
      * gets "in use" and touches nothing. */
     int lockfd = -1;
-    int rc = adb_eng_lock_dir(dir, &lockfd, &e);
+    int rc = adb_eng_lock_dir(io, dir, &lockfd, &e);
     if (!rc) rc = check_empty(dir, &e);
     if (rc) {
-        if (lockfd >= 0) close(lockfd);
+        adb_io_close(io, lockfd);
         msg_set(msg_out, msg_max, e.msg);
         return rc;
     }
-    rc = load_source(dir, src, cfg, &e);
+    rc = load_source(dir, src, cfg, io, &e);
     acctdb_db_t *h = NULL;
     if (!rc) {
-        rc = open_handle(&h, dir, lockfd, cfg, e.msg, sizeof e.msg);
+        rc = open_handle(&h, dir, lockfd, cfg, io, e.msg, sizeof e.msg);
         lockfd = -1; /* the handle's, or closed */
     }
     if (rc) {
         msg_set(msg_out, msg_max, e.msg);
         /* Nothing half-made stays behind: the directory's contents go (and
          * the directory itself if this call made it), still under the lock. */
+        t_rm_io = io;
         nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-        if (made) rmdir(dir);
-        if (lockfd >= 0) close(lockfd);
+        if (made) adb_io_unlinkat(io, AT_FDCWD, dir, AT_REMOVEDIR);
+        adb_io_close(io, lockfd);
         return rc;
     }
     *db_out = h;

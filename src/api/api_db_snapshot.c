@@ -111,8 +111,10 @@ cmp_arch(void const *a, void const *b) {
     return 0;
 }
 
+/* Listing and sizing the archives (opendir, readdir, fstatat) is not in
+ * the I/O table; the deletions are, through the handle's io. */
 static void
-retain(char const *dir, acctdb_db_config_t const *cfg, char const *keep_path) {
+retain(adb_io_t const *io, char const *dir, acctdb_db_config_t const *cfg, char const *keep_path) {
     DIR *d = opendir(dir);
     if (!d) return;
     arch_t        *a = NULL;
@@ -173,7 +175,7 @@ retain(char const *dir, acctdb_db_config_t const *cfg, char const *keep_path) {
             }
     }
     for (size_t i = 0; i < n; i++)
-        if (a[i].del && strcmp(a[i].name, keep)) unlinkat(dfd, a[i].name, 0);
+        if (a[i].del && strcmp(a[i].name, keep)) adb_io_unlinkat(io, dfd, a[i].name, 0);
     closedir(d);
     adb_free(a);
 }
@@ -283,7 +285,8 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
     emit_ctx_t            ec = {h->db, &s, map};
     adb_snap_write_opts_t wo = {.incremental = incremental,
                                 .base_slot = incremental ? base : 0,
-                                .workers = adb_eng_config(h->db)->threads};
+                                .workers = adb_eng_config(h->db)->threads,
+                                .io = h->io};
     rc = adb_snap_write(archive_dir, &m, scb, scsz, st_arr, st_cnt, emit_cb, &ec, &wo, path, NULL,
                         &e);
     if (rc) {
@@ -294,7 +297,7 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
 done:;
     int erc = adb_eng_snap_end(h->db, &s, !rc && !incremental ? root : UINT64_MAX);
     if (!rc && erc) rc = erc;
-    if (!rc) retain(archive_dir, adb_eng_config(h->db), path);
+    if (!rc) retain(h->io, archive_dir, adb_eng_config(h->db), path);
     adb_api_done(h, rc);
     adb_manifest_fini(&m);
     adb_free(shbuf);

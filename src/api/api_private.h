@@ -9,11 +9,13 @@
 #include "db/db.h"
 #include "snapshot/load.h"
 #include "snapshot/manifest.h"
+#include "util/io.h"
 
 #include <pthread.h>
 
 struct acctdb_db {
     adb_db_t         *db;
+    adb_io_t const   *io; /* the database's file operations (adb_io() at open, or a test's) */
     char              dir[4096];
     adb_manifest_t    man; /* DIR/manifest.bin: the origin's bank state */
     bool              has_man;
@@ -42,6 +44,21 @@ int adb_api_done(acctdb_db_t *h, int rc);
 /* adb_api_fail: sets the handle's last error from fmt and returns rc. */
 int adb_api_fail(acctdb_db_t *h, int rc, char const *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Test-only entry points: acctdb_db_open / acctdb_db_create with every file
+ * operation of the database (its state files, the archives it writes, its
+ * lock) through io instead of the process default adb_io() (input archives
+ * are read through adb_io()).  acctdb_db_config_t stays free of pointers:
+ * a table is not configuration. */
+int adb_api_db_open_io(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *cfg,
+                       adb_io_t const *io, char *msg_out, size_t msg_max);
+int adb_api_db_create_io(acctdb_db_t **db_out, char const *dir, acctdb_db_source_t const *src,
+                         acctdb_db_config_t const *cfg, adb_io_t const *io, char *msg_out,
+                         size_t msg_max);
+
+/* acctdb_db_config_read through io (api_config.c). */
+int adb_api_config_read(acctdb_db_config_t *cfg, char const *dir, adb_io_t const *io, char *msg_out,
+                        size_t msg_max);
 
 /* adb_api_db_close: acctdb_db_close with its result: 0 when the newest
  * root is durable, else the final flush's error (FATAL if the database

@@ -23,6 +23,7 @@
 
 #include "index/index.h"
 #include "store/acctfile.h"
+#include "util/io.h"
 #include "util/util.h"
 
 typedef struct adb_db      adb_db_t;
@@ -35,10 +36,11 @@ typedef enum adb_db_hash_mode {
 } adb_db_hash_mode_t;
 
 typedef struct adb_db_cfg {
-    char const *dir;               /* created if missing; must be empty */
-    unsigned    threads;           /* worker threads; 0 = number of CPUs */
-    uint64_t    expected_accounts; /* index pre-size hint */
-    uint64_t    backlog_max_sz;    /* bytes written but not yet scanned; 0 = 512 MiB */
+    char const     *dir;               /* created if missing; must be empty */
+    unsigned        threads;           /* worker threads; 0 = number of CPUs */
+    uint64_t        expected_accounts; /* index pre-size hint */
+    uint64_t        backlog_max_sz;    /* bytes written but not yet scanned; 0 = 512 MiB */
+    adb_io_t const *io;                /* the new database's file operations (NULL: adb_io()) */
 } adb_db_cfg_t;
 
 /* Totals over the live set (newest version per pubkey, lamports > 0). */
@@ -187,10 +189,12 @@ int adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *meta);
 int adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb_err_t *err);
 
 /* As adb_db_open_loaded, calling rec_fn for every record indexed (the
- * engine fills its owner index this way). */
+ * engine fills its owner index this way), every file operation through io
+ * (NULL: adb_io()), the database's table from here on. */
 typedef void (*adb_db_rec_fn)(void *ctx, adb_acct_rec_t const *r);
 int adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out,
-                    adb_db_rec_fn rec_fn, void *rec_ctx, uint32_t bin_bits, adb_err_t *err);
+                    adb_db_rec_fn rec_fn, void *rec_ctx, uint32_t bin_bits, adb_io_t const *io,
+                    adb_err_t *err);
 
 /* Frees what adb_db_open_dir allocated in *m (history, bank state). */
 void adb_db_meta_fini(adb_db_meta_t *m);
@@ -210,19 +214,22 @@ void adb_db_close(adb_db_t *db);
 adb_err_t *adb_eng_err(void);
 
 /* adb_eng_lock_dir: takes the database lock of DIR (an exclusive flock on
- * the directory itself; no file is created) into *fd_out.  Errors: BUSY
- * "database in use", NOT_FOUND, -errno. */
-int adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err);
+ * the directory itself, opened through io; no file is created) into
+ * *fd_out (close it through io).  Errors: BUSY "database in use",
+ * NOT_FOUND, -errno. */
+int adb_eng_lock_dir(adb_io_t const *io, char const *dir, int *fd_out, adb_err_t *err);
 
 /* Opens DIR (a completed load or an engine directory) under its lock:
  * lockfd is a lock adb_eng_lock_dir took (owned from here on, closed on
  * error too), or -1 to take it now.  watch[0..watch_cnt) (at most 4) are
  * owners whose accounts the owner index keeps even when cfg.owner_index is
  * off, so adb_eng_scan works for them (the bank module's vote and stake
- * programs).  Errors: BUSY "database in use", and
- * those of adb_db_open_dir. */
+ * programs).  Every file operation of the database goes through io (NULL:
+ * adb_io(), the process default at this call), lockfd's too.  Errors:
+ * BUSY "database in use", and those of adb_db_open_dir. */
 int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
-                 acctdb_pubkey_t const *watch, size_t watch_cnt, adb_err_t *err);
+                 acctdb_pubkey_t const *watch, size_t watch_cnt, adb_io_t const *io,
+                 adb_err_t *err);
 /* Stops the services, flushes rooted banks (unless a durable write
  * failed), frees everything and releases the lock, whatever happens.
  * Returns 0 when the newest root is durable, else the final flush's error

@@ -148,7 +148,10 @@ adb_db_pool_free(adb_db_t *db) {
 static void
 job_done(adb_db_t *db, adb_db_file_t *f) {
     bool last = atomic_fetch_sub(&f->jobs, 1) == 1;
-    if (last && f->map && !f->in_buf) munmap(f->map, f->map_sz);
+    if (last && f->map && !f->in_buf) {
+        adb_db_view_t v = {f->map, f->map_sz, f->map_heap};
+        adb_db_unview(db, &v);
+    }
     pthread_mutex_lock(&db->mu);
     if (last) {
         if (f->map && f->in_buf) buf_put_locked(db, f->map, f->buf_class);
@@ -202,15 +205,17 @@ run_scan(adb_db_worker_t *w, adb_db_file_t *f) {
         return;
     }
     if (!f->in_buf) {
-        void *m = adb_db_file_map(db, f, f->written);
-        if (!m) {
-            adb_db_fail(db, -errno, "mapping account file %llu.%u: %s", (unsigned long long)f->slot,
-                        f->idx, acctdb_strerror(-errno));
+        adb_db_view_t v;
+        int           vrc = adb_db_view(db, f, f->written, &v);
+        if (vrc) {
+            adb_db_fail(db, vrc, "reading account file %llu.%u back: %s",
+                        (unsigned long long)f->slot, f->idx, acctdb_strerror(vrc));
             return;
         }
-        madvise(m, f->written, MADV_SEQUENTIAL);
-        f->map = m;
+        if (!v.heap) madvise(v.p, f->written, MADV_SEQUENTIAL); /* a hint: raw */
+        f->map = v.p;
         f->map_sz = f->written;
+        f->map_heap = v.heap;
     } else {
         atomic_fetch_add(&f->jobs, 1);
         pthread_mutex_lock(&db->mu);
@@ -321,10 +326,10 @@ run_write(adb_db_t *db, adb_db_file_t *f) {
     int           rc = -EINVAL;
     if (sg->dfd >= 0) {
         memset(f->map + f->written, 0, (size_t)(padded - f->written));
-        rc = adb_io_pwrite_all(adb_io(), sg->dfd, f->map, (size_t)padded, f->seg_off);
+        rc = adb_io_pwrite_all(db->io, sg->dfd, f->map, (size_t)padded, f->seg_off);
     }
     if (rc == -EINVAL)
-        rc = adb_io_pwrite_all(adb_io(), sg->fd, f->map, (size_t)f->written, f->seg_off);
+        rc = adb_io_pwrite_all(db->io, sg->fd, f->map, (size_t)f->written, f->seg_off);
     if (rc)
         adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc, "writing %s/accounts/seg-%06u: %s",
                     db->dir, f->seg, acctdb_strerror(rc));
@@ -338,8 +343,8 @@ adb_db_seg_map(adb_db_t *db, uint32_t k) {
     if (sg->map && sg->tail <= sg->map_sz) return;
     if (sg->map) return; /* never remapped while readers may use it */
     uint64_t sz = ADB_MAX(ADB_DB_SEG_MAX_SZ, sg->tail);
-    void    *m = mmap(NULL, (size_t)sz, PROT_READ, MAP_SHARED, sg->fd, 0);
-    if (m == MAP_FAILED) return;
+    void    *m;
+    if (adb_io_mmap(db->io, sg->fd, 0, (size_t)sz, &m)) return;
     sg->map = m;
     sg->map_sz = sz;
 }
@@ -357,11 +362,11 @@ place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
         char name[32];
         snprintf(name, sizeof name, "seg-%06u", n);
         int fd =
-            adb_io_openat(adb_io(), db->accdirfd, name, O_RDWR | O_CREAT | excl | O_NOFOLLOW, 0644);
+            adb_io_openat(db->io, db->accdirfd, name, O_RDWR | O_CREAT | excl | O_NOFOLLOW, 0644);
         if (fd < 0)
             return adb_db_fail(db, fd, "cannot create %s/accounts/%s: %s", db->dir, name,
                                acctdb_strerror(fd));
-        int dfd = adb_io_openat(adb_io(), db->accdirfd, name, O_RDWR | O_DIRECT | O_NOFOLLOW, 0);
+        int dfd = adb_io_openat(db->io, db->accdirfd, name, O_RDWR | O_DIRECT | O_NOFOLLOW, 0);
         db->segs[n] = (adb_db_seg_t){fd, dfd < 0 ? -1 : dfd, 0, NULL, 0};
         db->seg_dir_dirty = true; /* its entry is durable after an fsync of accounts/ */
         atomic_store(&db->seg_cnt, n + 1);
@@ -387,16 +392,16 @@ read_window(adb_db_t *db, adb_db_file_t const *f, uint64_t off, uint64_t len, ui
     int      fd = sg->dfd >= 0 ? sg->dfd : sg->fd;
     uint64_t got = 0, need = abs + len - a0;
     while (got < need) {
-        ssize_t r = pread(fd, scratch + got, (size_t)(a1 - a0 - got), (off_t)(a0 + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && errno == EINVAL && fd == sg->dfd) {
+        ssize_t r = adb_io_pread(db->io, fd, scratch + got, (size_t)(a1 - a0 - got), a0 + got);
+        if (r == -EINVAL && fd == sg->dfd) {
             fd = sg->fd; /* O_DIRECT refused for reads: buffered */
             continue;
         }
         if (r <= 0)
-            return adb_db_fail(db, r < 0 ? -errno : ACCTDB_ERR_CORRUPT,
-                               "reading back the storage of slot %llu in %s",
-                               (unsigned long long)f->slot, db->dir);
+            return adb_db_fail(db, r < 0 ? (int)r : ACCTDB_ERR_CORRUPT,
+                               "reading back the storage of slot %llu in %s: %s",
+                               (unsigned long long)f->slot, db->dir,
+                               acctdb_strerror(r < 0 ? (int)r : ACCTDB_ERR_CORRUPT));
         got += (uint64_t)r;
     }
     *p_out = scratch + (abs - a0);
@@ -519,10 +524,11 @@ worker_main(void *arg) {
 
 int
 adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t bin_bits,
-             adb_err_t *err) {
+             adb_io_t const *io, adb_err_t *err) {
     *db_out = NULL;
     adb_db_t *db = adb_calloc(1, sizeof *db);
     if (!db) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    db->io = io ? io : adb_io();
     db->dirfd = db->accdirfd = -1;
     db->hash_mode = ADB_DB_HASH_CURRENT;
     pthread_mutex_init(&db->mu, NULL);
@@ -545,38 +551,47 @@ adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t bin
     return 0;
 }
 
+/* Does DIR/name exist (as anything the open can reach: a file, a directory,
+ * a dangling or looping symlink)?  Only "no such entry" says no. */
+static bool
+exists_at(adb_db_t *db, char const *name) {
+    int fd = adb_io_openat(db->io, db->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+    if (fd >= 0) adb_io_close(db->io, fd);
+    return fd != -ENOENT;
+}
+
 int
 adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err) {
     *db_out = NULL;
     if (!cfg || !cfg->dir || !cfg->dir[0])
         return adb_err_set(err, ACCTDB_ERR_INVALID, "no target directory given");
     adb_db_t *db;
-    ADB_TRY(adb_db_alloc(&db, cfg->dir, cfg->expected_accounts, 0, err));
-    int rc = 0;
-
-    if (mkdir(cfg->dir, 0755) && errno != EEXIST) {
-        rc = adb_err_set(err, -errno, "cannot create %s: %s", cfg->dir, acctdb_strerror(-errno));
+    ADB_TRY(adb_db_alloc(&db, cfg->dir, cfg->expected_accounts, 0, cfg->io, err));
+    int rc = adb_io_mkdirat(db->io, AT_FDCWD, cfg->dir, 0755);
+    if (rc && rc != -EEXIST) {
+        rc = adb_err_set(err, rc, "cannot create %s: %s", cfg->dir, acctdb_strerror(rc));
         goto fail;
     }
-    db->dirfd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    db->dirfd = adb_io_openat(db->io, AT_FDCWD, cfg->dir, O_RDONLY | O_DIRECTORY, 0);
     if (db->dirfd < 0) {
-        rc = adb_err_set(err, -errno, "cannot open %s: %s", cfg->dir, acctdb_strerror(-errno));
+        rc =
+            adb_err_set(err, db->dirfd, "cannot open %s: %s", cfg->dir, acctdb_strerror(db->dirfd));
         goto fail;
     }
-    if (faccessat(db->dirfd, ADB_DB_META_NAME, F_OK, 0) == 0 ||
-        faccessat(db->dirfd, "accounts", F_OK, 0) == 0) {
+    if (exists_at(db, ADB_DB_META_NAME) || exists_at(db, "accounts")) {
         rc = adb_err_set(err, ACCTDB_ERR_INVALID,
                          "%s already holds a database or a load; use an empty directory", cfg->dir);
         goto fail;
     }
-    rc = adb_io_mkdirat(adb_io(), db->dirfd, "accounts", 0755);
+    rc = adb_io_mkdirat(db->io, db->dirfd, "accounts", 0755);
     if (rc) {
         rc = adb_err_set(err, rc, "cannot create %s/accounts: %s", cfg->dir, acctdb_strerror(rc));
         goto fail;
     }
-    db->accdirfd = openat(db->dirfd, "accounts", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    db->accdirfd = adb_io_openat(db->io, db->dirfd, "accounts", O_RDONLY | O_DIRECTORY, 0);
     if (db->accdirfd < 0) {
-        rc = adb_err_set(err, -errno, "cannot open %s/accounts", cfg->dir);
+        rc = adb_err_set(err, db->accdirfd, "cannot open %s/accounts: %s", cfg->dir,
+                         acctdb_strerror(db->accdirfd));
         goto fail;
     }
 
@@ -667,7 +682,7 @@ adb_db_bulk_file_append(adb_db_t *db, uint32_t file, void const *p, size_t sz) {
         return 0;
     }
     /* A large storage is written through to its extent as it comes. */
-    int rc = adb_io_pwrite_all(adb_io(), adb_db_file_fd(db, f), p, sz, f->seg_off + f->written);
+    int rc = adb_io_pwrite_all(db->io, adb_db_file_fd(db, f), p, sz, f->seg_off + f->written);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "writing %s/accounts/seg-%06u: %s", db->dir, f->seg,
@@ -831,8 +846,8 @@ adb_db_storage_write(adb_db_t *db, uint32_t idx, void const *p, uint64_t sz, boo
     int            rc = -EINVAL;
     if (sz != f->size) return ACCTDB_ERR_INVALID;
     if (direct && sg->dfd >= 0 && !((uintptr_t)p & 4095))
-        rc = adb_io_pwrite_all(adb_io(), sg->dfd, p, (size_t)((sz + 4095) & ~4095ull), f->seg_off);
-    if (rc == -EINVAL) rc = adb_io_pwrite_all(adb_io(), sg->fd, p, (size_t)sz, f->seg_off);
+        rc = adb_io_pwrite_all(db->io, sg->dfd, p, (size_t)((sz + 4095) & ~4095ull), f->seg_off);
+    if (rc == -EINVAL) rc = adb_io_pwrite_all(db->io, sg->fd, p, (size_t)sz, f->seg_off);
     if (rc) return rc == -ENOSPC ? ACCTDB_ERR_FULL : rc;
     f->written = sz;
     f->valid_len = sz;

@@ -65,7 +65,7 @@ static int
 rec_size(adb_db_t *db, uint64_t val, uint64_t *sz) {
     adb_db_file_t const *f = adb_db_file(db, adb_db_loc_file(val));
     uint8_t              h[16];
-    int                  rc = adb_io_pread_all(adb_io(), adb_db_file_fd(db, f), h, sizeof h,
+    int                  rc = adb_io_pread_all(db->io, adb_db_file_fd(db, f), h, sizeof h,
                                                f->seg_off + adb_db_loc_off(val));
     *sz = rc ? 0 : adb_acct_rec_sz(adb_load_u64(h + 8));
     return rc;

@@ -102,22 +102,22 @@ eng_free(adb_eng_t *e) {
     pthread_cond_destroy(&e->room_cv);
     adb_eng_ext_unref(e->root_ext);
     adb_eng_ext_unref(e->durable_ext);
-    if (e->lockfd >= 0) close(e->lockfd);
+    adb_io_close(e->io, e->lockfd); /* -1 is fine */
     adb_free(e);
 }
 
 int
-adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err) {
+adb_eng_lock_dir(adb_io_t const *io, char const *dir, int *fd_out, adb_err_t *err) {
     *fd_out = -1;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        int rc = -errno;
-        return adb_err_set(err, rc == -ENOENT ? ACCTDB_ERR_NOT_FOUND : rc, "cannot open %s: %s",
-                           dir, acctdb_strerror(rc));
-    }
+    int fd = adb_io_openat(io, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0)
+        return adb_err_set(err, fd == -ENOENT ? ACCTDB_ERR_NOT_FOUND : fd, "cannot open %s: %s",
+                           dir, acctdb_strerror(fd));
+    /* flock is not in the I/O table: a lock is process state, not a file
+     * operation a crash or an I/O error could make durable or not. */
     if (flock(fd, LOCK_EX | LOCK_NB)) {
         int rc = errno == EWOULDBLOCK ? ACCTDB_ERR_BUSY : -errno;
-        close(fd);
+        adb_io_close(io, fd);
         return adb_err_set(err, rc, "%s: database in use (another process or handle has it open)",
                            dir);
     }
@@ -127,13 +127,15 @@ adb_eng_lock_dir(char const *dir, int *fd_out, adb_err_t *err) {
 
 int
 adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
-             acctdb_pubkey_t const *watch, size_t watch_cnt, adb_err_t *err) {
+             acctdb_pubkey_t const *watch, size_t watch_cnt, adb_io_t const *io, adb_err_t *err) {
     *db_out = NULL;
+    if (!io) io = adb_io();
     adb_eng_t *e = adb_calloc(1, sizeof *e);
     if (!e) {
-        if (lockfd >= 0) close(lockfd);
+        adb_io_close(io, lockfd);
         return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     }
+    e->io = io;
     e->lockfd = lockfd; /* ours from here: eng_free closes it */
     pthread_mutex_init(&e->wmu, NULL);
     pthread_mutex_init(&e->smu, NULL);
@@ -165,7 +167,7 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
      * command run on a directory that is not a database leaves it as it
      * was) and a creation can hold it from before the first byte. */
     if (lockfd < 0) {
-        int rc = adb_eng_lock_dir(dir, &e->lockfd, err);
+        int rc = adb_eng_lock_dir(io, dir, &e->lockfd, err);
         if (rc) {
             eng_free(e);
             return rc;
@@ -187,7 +189,7 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
         bits++;
     adb_db_meta_t meta;
     adb_db_t     *db;
-    int           rc = adb_db_open_dir(&db, dir, &meta, rec_cb, e, bits, err);
+    int           rc = adb_db_open_dir(&db, dir, &meta, rec_cb, e, bits, io, err);
     if (rc) {
         eng_free(e);
         return rc;

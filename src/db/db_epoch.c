@@ -110,7 +110,7 @@ min_active(void) {
  * Never retried: the extent is forgotten (ret_mu held). */
 static void
 punch(adb_db_t *db, uint32_t seg, uint64_t off, uint64_t len) {
-    int rc = adb_io_punch(adb_io(), db->segs[seg].fd, off, len);
+    int rc = adb_io_punch(db->io, db->segs[seg].fd, off, len);
     if (!rc) return;
     adb_eng_t *e = db->eng;
     e->punch_errors++;

@@ -229,17 +229,19 @@ adb_eng_flush_pass(adb_db_t *db) {
     adb_aligned_free(buf);
     adb_free(seen.k);
     /* Durable before anything points at it. */
-    if (!rc)
-        for (uint32_t s = 0; s < atomic_load(&db->seg_cnt) && !rc; s++) {
-            snprintf(what, sizeof what, "fdatasync of accounts/seg-%06u", s);
-            rc = adb_io_fdatasync(adb_io(), db->segs[s].fd);
-        }
+    int src = 0;
+    for (uint32_t s = 0; !rc && !src && s < atomic_load(&db->seg_cnt); s++) {
+        char sw[64];
+        snprintf(sw, sizeof sw, "flush: fdatasync of accounts/seg-%06u", s);
+        src = adb_db_sync(db, db->segs[s].fd, ADB_DB_SYNC_DATA, sw);
+    }
     /* A segment this pass created is named by the record only once its
      * directory entry is durable too. */
-    if (!rc && (rc = adb_db_sync_seg_dir(db, "flush")) != 0) {
+    if (!rc && !src) src = adb_db_sync_seg_dir(db, "flush");
+    if (src) {
         adb_free(items);
         adb_free(banks);
-        return rc; /* fatal, with its message (adb_db_sync) */
+        return src; /* fatal, with its message (adb_db_sync) */
     }
     if (rc) {
         char why[256];

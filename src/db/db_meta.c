@@ -135,9 +135,8 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
     uint8_t ck[32];
     adb_blake3_hash(wr.buf, wr.sz, ck, 32);
     adb_bc_put_bytes(&wr, ck, 32);
-    int rc = wr.err
-                 ? ACCTDB_ERR_NOMEM
-                 : adb_io_write_file_atomic(adb_io(), db->dirfd, ADB_DB_META_NAME, wr.buf, wr.sz);
+    int rc = wr.err ? ACCTDB_ERR_NOMEM
+                    : adb_io_write_file_atomic(db->io, db->dirfd, ADB_DB_META_NAME, wr.buf, wr.sz);
     adb_bc_wr_fini(&wr);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
@@ -152,13 +151,16 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     ADB_TRY(adb_db_bulk_wait(db));
     uint32_t nseg = atomic_load(&db->seg_cnt);
     int      rc = 0;
-    for (uint32_t i = 0; i < nseg && !rc; i++)
-        rc = adb_io_fdatasync(adb_io(), db->segs[i].fd);
-    if (!rc) rc = adb_io_fsync_dir(adb_io(), db->accdirfd);
+    char     what[64];
+    for (uint32_t i = 0; i < nseg && !rc; i++) {
+        snprintf(what, sizeof what, "fdatasync of accounts/seg-%06u", i);
+        rc = adb_db_sync(db, db->segs[i].fd, ADB_DB_SYNC_DATA, what);
+    }
+    if (!rc) rc = adb_db_sync(db, db->accdirfd, ADB_DB_SYNC_FULL, "fsync of accounts/");
     if (!rc && manifest)
-        rc = adb_io_write_file_atomic(adb_io(), db->dirfd, "manifest.bin", manifest, manifest_sz);
+        rc = adb_io_write_file_atomic(db->io, db->dirfd, "manifest.bin", manifest, manifest_sz);
     if (!rc && status_cache)
-        rc = adb_io_write_file_atomic(adb_io(), db->dirfd, "status_cache.bin", status_cache,
+        rc = adb_io_write_file_atomic(db->io, db->dirfd, "status_cache.bin", status_cache,
                                       status_cache_sz);
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
@@ -204,9 +206,11 @@ index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, bool sealed, adb_err_t
                 /* The older record's size: read its header from its storage
                  * (a zero-lamport record from an archive may carry data). */
                 uint8_t h[16];
-                if (pread(db->segs[o->seg].fd, h, 16,
-                          (off_t)(o->seg_off + adb_db_loc_off(v[0].val))) != 16)
-                    return adb_err_set(err, ACCTDB_ERR_IO, "re-reading a record header");
+                int     hrc = adb_io_pread_all(db->io, db->segs[o->seg].fd, h, 16,
+                                               o->seg_off + adb_db_loc_off(v[0].val));
+                if (hrc)
+                    return adb_err_set(err, hrc, "%s: re-reading a record header: %s", db->dir,
+                                       acctdb_strerror(hrc));
                 uint64_t osz = adb_acct_rec_sz(adb_load_u64(h + 8));
                 atomic_fetch_sub(&o->alive_bytes, osz);
                 atomic_fetch_sub(&o->alive_cnt, 1);
@@ -254,29 +258,29 @@ cmp_slot_idx(void const *a, void const *b) {
 
 int
 adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb_err_t *err) {
-    return adb_db_open_dir(db_out, dir, meta_out, NULL, NULL, 0, err);
+    return adb_db_open_dir(db_out, dir, meta_out, NULL, NULL, 0, NULL, err);
 }
 
 int
 adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb_db_rec_fn rec_fn,
-                void *rec_ctx, uint32_t bin_bits, adb_err_t *err) {
+                void *rec_ctx, uint32_t bin_bits, adb_io_t const *io, adb_err_t *err) {
     *db_out = NULL;
     memset(meta_out, 0, sizeof *meta_out);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return adb_err_set(err, -errno, "cannot open %s: %s", dir, acctdb_strerror(-errno));
+    if (!io) io = adb_io();
+    int dfd = adb_io_openat(io, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+    if (dfd < 0) return adb_err_set(err, dfd, "cannot open %s: %s", dir, acctdb_strerror(dfd));
     uint8_t *buf;
     size_t   sz;
-    int      rc = adb_io_read_file(adb_io(), dfd, ADB_DB_META_NAME, 1u << 30, &buf, &sz);
+    int      rc = adb_io_read_file(io, dfd, ADB_DB_META_NAME, 1u << 30, &buf, &sz);
     if (rc == -ENOENT) {
-        close(dfd);
+        adb_io_close(io, dfd);
         return adb_err_set(err, ACCTDB_ERR_NOT_FOUND,
                            "%s: incomplete load: no root record (%s); the creation did not "
                            "finish or failed verification, so nothing here may be trusted",
                            dir, ADB_DB_META_NAME);
     }
     if (rc) {
-        close(dfd);
+        adb_io_close(io, dfd);
         return adb_err_set(err, rc, "%s/%s: %s", dir, ADB_DB_META_NAME, acctdb_strerror(rc));
     }
     adb_db_t *db = NULL;
@@ -342,14 +346,14 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
                          adb_bc_ok(&rd) ? "too many segments" : rd.err.msg);
         goto done;
     }
-    rc =
-        adb_db_alloc(&db, dir, meta_out->totals.live_cnt + meta_out->totals.dup_cnt, bin_bits, err);
+    rc = adb_db_alloc(&db, dir, meta_out->totals.live_cnt + meta_out->totals.dup_cnt, bin_bits, io,
+                      err);
     if (rc) goto done;
     db->rec_fn = rec_fn;
     db->rec_ctx = rec_ctx;
     db->dirfd = dfd;
     dfd = -1;
-    db->accdirfd = openat(db->dirfd, "accounts", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    db->accdirfd = adb_io_openat(db->io, db->dirfd, "accounts", O_RDONLY | O_DIRECTORY, 0);
     if (db->accdirfd < 0) {
         rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/accounts is missing", dir);
         goto done;
@@ -363,11 +367,11 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
         char name[32];
         snprintf(name, sizeof name, "seg-%06u", k);
         /* Read-write: the engine appends new storages to the last one. */
-        db->segs[k].fd = openat(db->accdirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        db->segs[k].fd = adb_io_openat(db->io, db->accdirfd, name, O_RDWR | O_NOFOLLOW, 0);
         db->segs[k].dfd = -1;
         atomic_store(&db->seg_cnt, k + 1);
         struct stat st;
-        if (db->segs[k].fd < 0 || fstat(db->segs[k].fd, &st)) {
+        if (db->segs[k].fd < 0 || adb_io_fstat(db->io, db->segs[k].fd, &st)) {
             rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/accounts/%s is missing", dir, name);
             adb_free(seg_sz);
             goto done;
@@ -444,19 +448,19 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
         uint32_t       i = (uint32_t)order[2 * k + 1];
         adb_db_file_t *f = adb_db_file(db, i);
         if (!f->written) continue;
-        void *m = adb_db_file_map(db, f, f->written);
-        if (!m) {
-            rc = adb_err_set(err, -errno, "mapping the storage of slot %llu in %s",
-                             (unsigned long long)f->slot, dir);
+        adb_db_view_t v;
+        if ((rc = adb_db_view(db, f, f->written, &v)) != 0) {
+            rc = adb_err_set(err, rc, "reading the storage of slot %llu in %s: %s",
+                             (unsigned long long)f->slot, dir, acctdb_strerror(rc));
             break;
         }
-        rc = index_storage(db, i, m, meta_out->version >= 2, err);
-        munmap(m, f->written);
+        rc = index_storage(db, i, v.p, meta_out->version >= 2, err);
+        adb_db_unview(db, &v);
     }
 done:
     adb_free(order);
     adb_free(buf);
-    if (dfd >= 0) close(dfd);
+    adb_io_close(io, dfd); /* -1 (the db's now) is fine */
     if (rc) {
         adb_db_meta_fini(meta_out);
         adb_db_close(db);

@@ -53,10 +53,6 @@ typedef struct adb_db_seg {
  * it already covers the tail; failure leaves reads on pread. */
 void adb_db_seg_map(adb_db_t *db, uint32_t k);
 
-/* pread of exactly sz bytes (EINTR retried): 0, -errno, or CORRUPT at end
- * of file. */
-int adb_db_pread_all(int fd, void *buf, size_t sz, uint64_t off);
-
 typedef struct adb_db_file {
     uint64_t slot;
     uint64_t size;      /* declared size */
@@ -67,7 +63,8 @@ typedef struct adb_db_file {
     uint8_t *map;       /* the bytes while being scanned/hashed: the
                          * pool buffer, or a mapping of a large file */
     uint64_t    map_sz;
-    bool        in_buf; /* map is a pool buffer (written by a WRITE job) */
+    bool        in_buf;   /* map is a pool buffer (written by a WRITE job) */
+    bool        map_heap; /* map is an adb_malloc'ed copy (the mapping failed) */
     int         buf_class;
     _Atomic int jobs; /* outstanding jobs on this file */
     uint32_t    idx;
@@ -208,6 +205,7 @@ bool adb_eng_owner_tracked(
 
 typedef struct adb_eng {
     acctdb_db_config_t  cfg;
+    adb_io_t const     *io; /* the database's (db->io), for lockfd */
     int                 lockfd;
     pthread_mutex_t     wmu;   /* API writers */
     pthread_mutex_t     smu;   /* one service pass at a time */
@@ -344,6 +342,7 @@ adb_eng_fatal_msg(adb_eng_t *e) {
 }
 
 struct adb_db {
+    adb_io_t const  *io; /* every file operation on the database's files */
     char             dir[4096];
     int              dirfd;
     int              accdirfd;
@@ -389,8 +388,20 @@ adb_db_file_fd(adb_db_t const *db, adb_db_file_t const *f) {
     return db->segs[f->seg].fd;
 }
 
-/* Maps a storage's bytes (PROT_READ); NULL with errno on failure. */
-void *adb_db_file_map(adb_db_t const *db, adb_db_file_t const *f, uint64_t len);
+/* adb_db_view: the first len bytes of storage f in memory: mapped
+ * (PROT_READ, through db->io), or, when the mapping fails (ENOMEM,
+ * vm.max_map_count), read into an allocated copy.  Release with
+ * adb_db_unview.  Errors: the read's, NOMEM. */
+typedef struct adb_db_view {
+    uint8_t *p;
+    uint64_t len;
+    bool     heap; /* a copy (adb_free), not a mapping */
+} adb_db_view_t;
+int  adb_db_view_(adb_db_t const *db, adb_db_file_t const *f, uint64_t len, adb_db_view_t *v,
+                  char const *site);
+void adb_db_unview_(adb_db_t const *db, adb_db_view_t *v, char const *site);
+#define adb_db_view(db, f, len, v) adb_db_view_((db), (f), (len), (v), ADB_IO_SITE)
+#define adb_db_unview(db, v)       adb_db_unview_((db), (v), ADB_IO_SITE)
 
 /* adb_db_sync: fdatasync (ADB_DB_SYNC_DATA) or fsync (ADB_DB_SYNC_FULL:
  * directories) of fd, fail-stop (db_io.c): on failure a live database goes
@@ -417,9 +428,10 @@ int adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *ou
 /* Frees the buffer pool (at close). */
 void adb_db_pool_free(adb_db_t *db);
 
-/* Allocates the db struct with its index and file table (no workers). */
+/* Allocates the db struct with its index and file table (no workers);
+ * io: its file operations (NULL: adb_io()). */
 int adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t bin_bits,
-                 adb_err_t *err);
+                 adb_io_t const *io, adb_err_t *err);
 
 /* ---- reader registry (db_epoch.c) -------------------------------------------
  * Readers bracket every access to write-cache accounts and storage extents

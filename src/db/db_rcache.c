@@ -156,6 +156,13 @@ put(adb_rcache_t *rc, uint64_t key, acctdb_account_t const *a) {
     pthread_mutex_unlock(&s->mu);
 }
 
+/* A failed read of storage f: rc, with a message naming it. */
+static int
+read_failed(adb_db_t const *db, adb_db_file_t const *f, int rc) {
+    return adb_err_set(adb_eng_err(), rc, "reading the storage of slot %llu in %s: %s",
+                       (unsigned long long)f->slot, db->dir, acctdb_strerror(rc));
+}
+
 int
 adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out, uint8_t *buf,
                 size_t buf_max) {
@@ -184,8 +191,8 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
     int fd = adb_db_file_fd(db, f);
     if (m)
         h = m + off;
-    else if ((r = adb_db_pread_all(fd, hb, sizeof hb, f->seg_off + off)) != 0)
-        return r;
+    else if ((r = adb_io_pread_all(db->io, fd, hb, sizeof hb, f->seg_off + off)) != 0)
+        return read_failed(db, f, r);
     memset(out, 0, sizeof *out);
     adb_acct_hdr_to_account(h, out);
     out->data = buf;
@@ -195,9 +202,9 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
     if (out->data_len > buf_max) return ACCTDB_ERR_FULL;
     if (out->data_len && m)
         memcpy(buf, m + off + ADB_ACCT_HDR_SZ, (size_t)out->data_len);
-    else if (out->data_len && (r = adb_db_pread_all(fd, buf, (size_t)out->data_len,
+    else if (out->data_len && (r = adb_io_pread_all(db->io, fd, buf, (size_t)out->data_len,
                                                     f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
-        return r;
+        return read_failed(db, f, r);
     if (rc) put(rc, key, out);
     return 0;
 }

@@ -15,15 +15,6 @@
 
 /* ---- record reads ------------------------------------------------------- */
 
-void *
-adb_db_file_map(adb_db_t const *db, adb_db_file_t const *f, uint64_t len) {
-    /* seg_off is 4 KiB aligned, as mmap wants. */
-    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, adb_db_file_fd(db, f), (off_t)f->seg_off);
-    if (m == MAP_FAILED) return NULL;
-    madvise(m, len, MADV_WILLNEED);
-    return m;
-}
-
 uint32_t
 adb_db_storage_cnt(adb_db_t const *db) {
     return adb_db_file_cnt(db);
@@ -39,21 +30,6 @@ adb_db_storage_get(adb_db_t const *db, uint32_t i, adb_db_storage_t *out) {
 }
 
 int
-adb_db_pread_all(int fd, void *buf, size_t sz, uint64_t off) {
-    uint8_t *p = buf;
-    while (sz) {
-        ssize_t r = pread(fd, p, sz, (off_t)off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return -errno;
-        if (r == 0) return ACCTDB_ERR_CORRUPT;
-        p += r;
-        sz -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
-int
 adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, uint8_t **buf,
                 size_t *buf_cap) {
     memset(out, 0, sizeof *out);
@@ -64,7 +40,7 @@ adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, u
     uint8_t        h[ADB_ACCT_HDR_SZ];
     if (off + ADB_ACCT_HDR_SZ > f->valid_len) return ACCTDB_ERR_CORRUPT;
     int fd = adb_db_file_fd(db, f);
-    int rc = adb_db_pread_all(fd, h, sizeof h, f->seg_off + off);
+    int rc = adb_io_pread_all(db->io, fd, h, sizeof h, f->seg_off + off);
     if (rc)
         return adb_db_fail(db, rc, "reading the storage of slot %llu in %s",
                            (unsigned long long)f->slot, db->dir);
@@ -77,9 +53,10 @@ adb_db_read_rec(adb_db_t *db, uint64_t slot, uint64_t loc, adb_db_acct_t *out, u
         *buf = nb;
         *buf_cap = (size_t)dl;
     }
-    if (dl &&
-        (rc = adb_db_pread_all(fd, *buf, (size_t)dl, f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
-        return rc;
+    if (dl && (rc = adb_io_pread_all(db->io, fd, *buf, (size_t)dl,
+                                     f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
+        return adb_db_fail(db, rc, "reading the storage of slot %llu in %s",
+                           (unsigned long long)f->slot, db->dir);
     adb_acct_hdr_to_account(h, &out->a);
     out->a.data = dl ? *buf : NULL;
     out->slot = slot;
@@ -91,7 +68,7 @@ adb_db_storage_read(adb_db_t const *db, uint32_t i, uint64_t off, void *buf, siz
     if (i >= adb_db_file_cnt(db)) return ACCTDB_ERR_INVALID;
     adb_db_file_t const *f = adb_db_file(db, i);
     if (off > f->written || sz > f->written - off) return ACCTDB_ERR_INVALID;
-    return adb_db_pread_all(adb_db_file_fd(db, f), buf, sz, f->seg_off + off);
+    return adb_io_pread_all(db->io, adb_db_file_fd(db, f), buf, sz, f->seg_off + off);
 }
 
 int
@@ -274,15 +251,17 @@ adb_db_close(adb_db_t *db) {
     uint32_t n = adb_db_file_cnt(db);
     for (uint32_t i = 0; i < n; i++) {
         adb_db_file_t *f = adb_db_file(db, i);
-        if (f->map && f->in_buf)
+        if (f->map && f->in_buf) {
             adb_aligned_free(f->map);
-        else if (f->map)
-            munmap(f->map, f->map_sz);
+        } else if (f->map) {
+            adb_db_view_t v = {f->map, f->map_sz, f->map_heap};
+            adb_db_unview(db, &v);
+        }
     }
     for (uint32_t k = 0; db->segs && k < atomic_load(&db->seg_cnt); k++) {
-        if (db->segs[k].fd >= 0) close(db->segs[k].fd);
-        if (db->segs[k].dfd >= 0) close(db->segs[k].dfd);
-        if (db->segs[k].map) munmap(db->segs[k].map, (size_t)db->segs[k].map_sz);
+        adb_io_close(db->io, db->segs[k].fd); /* -1 is fine */
+        adb_io_close(db->io, db->segs[k].dfd);
+        adb_io_munmap(db->io, db->segs[k].map, (size_t)db->segs[k].map_sz);
     }
     adb_free(db->segs);
     adb_db_pool_free(db);
@@ -292,8 +271,8 @@ adb_db_close(adb_db_t *db) {
     adb_free(db->chunks);
     adb_free(db->q);
     adb_index_close(db->ix);
-    if (db->accdirfd >= 0) close(db->accdirfd);
-    if (db->dirfd >= 0) close(db->dirfd);
+    adb_io_close(db->io, db->accdirfd);
+    adb_io_close(db->io, db->dirfd);
     pthread_mutex_destroy(&db->mu);
     pthread_cond_destroy(&db->work_cv);
     pthread_cond_destroy(&db->idle_cv);

@@ -242,19 +242,15 @@ adb_eng_shrink_pass(adb_db_t *db) {
             lo = ADB_MIN(lo, sg);
             hi = ADB_MAX(hi, sg);
         }
-        int      src = 0;
-        uint32_t sg;
-        for (sg = lo; lo != UINT32_MAX && sg <= hi; sg++)
-            if ((src = adb_io_fdatasync(adb_io(), db->segs[sg].fd)) != 0) break;
-        if (src) {
-            char why[256];
-            snprintf(why, sizeof why, "shrink: fdatasync of accounts/seg-%06u: %s", sg,
-                     acctdb_strerror(src));
-            adb_eng_fatal(e, why);
-            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", why);
+        int src = 0;
+        for (uint32_t sg = lo; !src && lo != UINT32_MAX && sg <= hi; sg++) {
+            char what[64];
+            snprintf(what, sizeof what, "shrink: fdatasync of accounts/seg-%06u", sg);
+            src = adb_db_sync(db, db->segs[sg].fd, ADB_DB_SYNC_DATA, what);
         }
         /* A new segment's directory entry, before the record names it. */
-        if (!src && (src = adb_db_sync_seg_dir(db, "shrink")) != 0) rc = src;
+        if (!src) src = adb_db_sync_seg_dir(db, "shrink");
+        if (src) rc = src; /* fatal, with its message (adb_db_sync) */
     }
     if (nj && !atomic_load(&e->fatal)) {
         for (size_t i = 0; i < nj; i++) {

@@ -115,15 +115,17 @@ adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes
     uint32_t       idx = s->files[i];
     adb_db_file_t *f = adb_db_file(db, idx);
     if (!f->valid_len) return ACCTDB_ERR_CORRUPT;
-    uint8_t *m = adb_db_file_map(db, f, f->written);
-    if (!m)
-        return adb_err_set(adb_eng_err(), -errno, "mapping the storage of slot %llu: %s",
-                           (unsigned long long)f->slot, acctdb_strerror(-errno));
-    madvise(m, f->written, MADV_SEQUENTIAL);
+    adb_db_view_t v;
+    int           src = adb_db_view(db, f, f->written, &v);
+    if (src)
+        return adb_err_set(adb_eng_err(), src, "reading the storage of slot %llu: %s",
+                           (unsigned long long)f->slot, acctdb_strerror(src));
+    uint8_t const *m = v.p;
+    if (!v.heap) madvise(v.p, f->written, MADV_SEQUENTIAL); /* a hint: raw */
     /* No archive is made from a storage whose bytes changed. */
-    int src = seal_check(db, f, m, adb_eng_err());
+    src = seal_check(db, f, m, adb_eng_err());
     if (src) {
-        munmap(m, f->written);
+        adb_db_unview(db, &v);
         return src;
     }
     adb_acctfile_iter_t it;
@@ -157,7 +159,7 @@ adb_eng_snap_emit(adb_db_t *db, adb_eng_snap_t const *s, size_t i, adb_eng_bytes
                          "storage of slot %llu: %llu alive bytes found, %llu accounted",
                          (unsigned long long)f->slot, (unsigned long long)total,
                          (unsigned long long)s->sizes[i]);
-    munmap(m, f->written);
+    adb_db_unview(db, &v);
     return rc;
 }
 
@@ -355,12 +357,17 @@ check_locked(adb_db_t *db, adb_err_t *err) {
             }
             adb_db_file_t const *f = adb_db_file(db, fi);
             uint8_t              h[ADB_ACCT_HDR_SZ];
-            if (off + sizeof h > f->valid_len ||
-                pread(adb_db_file_fd(db, f), h, sizeof h, (off_t)(f->seg_off + off)) !=
-                    (ssize_t)sizeof h) {
+            if (off + sizeof h > f->valid_len) {
                 rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
                                  "I2: a version points outside storage %u (slot %llu)", fi,
                                  (unsigned long long)f->slot);
+                break;
+            }
+            int hrc =
+                adb_io_pread_all(db->io, adb_db_file_fd(db, f), h, sizeof h, f->seg_off + off);
+            if (hrc) {
+                rc = adb_err_set(err, hrc, "reading a record header of storage %u (slot %llu): %s",
+                                 fi, (unsigned long long)f->slot, acctdb_strerror(hrc));
                 break;
             }
             if (memcmp(h + ADB_ACCT_OFF_PUBKEY, c.items[i].key, 32) ||
@@ -427,16 +434,17 @@ adb_eng_verify(adb_db_t *db, adb_err_t *err) {
     for (uint32_t i = 0; !rc && i < n; i++) {
         adb_db_file_t *f = adb_db_file(db, i);
         if (atomic_load(&f->replaced) || !atomic_load(&f->alive_cnt) || !f->valid_len) continue;
-        uint8_t *m = adb_db_file_map(db, f, f->written);
-        if (!m) {
-            rc = adb_err_set(err, -errno, "mapping the storage of slot %llu: %s",
-                             (unsigned long long)f->slot, acctdb_strerror(-errno));
+        adb_db_view_t v;
+        if ((rc = adb_db_view(db, f, f->written, &v)) != 0) {
+            rc = adb_err_set(err, rc, "reading the storage of slot %llu: %s",
+                             (unsigned long long)f->slot, acctdb_strerror(rc));
             break;
         }
+        uint8_t const *m = v.p;
         /* Every byte of every record, rent_epoch and padding included, is
          * under the seal; the lattice hash below covers only some fields. */
         if ((rc = seal_check(db, f, m, err))) {
-            munmap(m, f->written);
+            adb_db_unview(db, &v);
             break;
         }
         adb_acctfile_iter_t it;
@@ -459,7 +467,7 @@ adb_eng_verify(adb_db_t *db, adb_err_t *err) {
         if (it.err.code)
             rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "storage of slot %llu: %s",
                              (unsigned long long)f->slot, it.err.msg);
-        munmap(m, f->written);
+        adb_db_unview(db, &v);
     }
     acctdb_bank_info_t root = e->durable_info;
     pthread_mutex_unlock(&e->smu);

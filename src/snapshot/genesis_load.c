@@ -127,6 +127,7 @@ adb_snap_load_genesis(adb_snap_t **snap_out, char const *path, adb_load_opts_t c
     if (rc) return rc;
     adb_db_cfg_t                cfg = {.dir = opts->store_dir,
                                        .threads = opts->threads,
+                                       .io = opts->io,
                                        .expected_accounts = g.accounts_cnt + g.rewards_pools_cnt};
     uint8_t                    *buf = NULL, *mbuf = NULL;
     size_t                      msz = 0;

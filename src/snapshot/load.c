@@ -942,7 +942,7 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
     if (!s->opts.store_dir && !s->opts.manifest_only)
         return adb_err_set(&s->err, ACCTDB_ERR_INVALID, "no store directory given");
 
-    adb_db_cfg_t cfg = {.dir = s->opts.store_dir, .threads = s->opts.threads};
+    adb_db_cfg_t cfg = {.dir = s->opts.store_dir, .threads = s->opts.threads, .io = s->opts.io};
     int          rc = 0;
     if (!s->opts.manifest_only) {
         rc = adb_db_bulk_create(&s->db, &cfg, &s->err);

@@ -54,6 +54,8 @@ typedef struct adb_load_opts {
     adb_bank_genesis_t const *genesis; /* the cluster's: genesis field checks (else skipped) */
     adb_progress_fn           progress;
     void                     *progress_ctx;
+    adb_io_t const           *io; /* the new database's file operations (NULL: adb_io());
+                                   * the archives are read through adb_io() */
 } adb_load_opts_t;
 
 void adb_load_opts_default(adb_load_opts_t *o);

@@ -50,16 +50,17 @@
 #define TMP_PREFIX ADB_SNAP_TMP_PREFIX
 
 struct adb_snap_out {
-    adb_comp_t *comp;
-    int         fd;
-    uint64_t    frame_sz;
-    uint64_t    since_frame;
-    uint64_t    entry_left; /* data bytes still expected for the entry */
-    uint64_t    tar_sz;
-    uint64_t    frames;
-    int         err;
-    adb_err_t  *e;
-    char const *dir, *tmp; /* for messages */
+    adb_io_t const *io;
+    adb_comp_t     *comp;
+    int             fd;
+    uint64_t        frame_sz;
+    uint64_t        since_frame;
+    uint64_t        entry_left; /* data bytes still expected for the entry */
+    uint64_t        tar_sz;
+    uint64_t        frames;
+    int             err;
+    adb_err_t      *e;
+    char const     *dir, *tmp; /* for messages */
 };
 
 static _Thread_local adb_snap_write_stats_t g_last;
@@ -72,7 +73,7 @@ adb_snap_write_last_stats(adb_snap_write_stats_t *out) {
 static int
 sink(void *ctx, void const *p, size_t sz) {
     adb_snap_out_t *o = ctx;
-    return adb_io_write_all(adb_io(), o->fd, p, sz); /* -errno kept: ENOSPC, EIO, EDQUOT... */
+    return adb_io_write_all(o->io, o->fd, p, sz); /* -errno kept: ENOSPC, EIO, EDQUOT... */
 }
 
 static int
@@ -142,9 +143,16 @@ same_file(struct stat const *a, struct stat const *b) {
 }
 
 /* SWEEP (write.h): best effort, so errors only leave files for a later
- * sweep. */
+ * sweep.  Listing the directory (its own descriptor, for fdopendir),
+ * fstatat and flock are not operations of the I/O table; each file is
+ * opened, checked and removed through io. */
 unsigned
 adb_snap_sweep_tmps(int dfd) {
+    return adb_snap_sweep_tmps_io(adb_io(), dfd);
+}
+
+unsigned
+adb_snap_sweep_tmps_io(adb_io_t const *io, int dfd) {
     int ifd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (ifd < 0) return 0;
     DIR *d = fdopendir(ifd);
@@ -159,15 +167,15 @@ adb_snap_sweep_tmps(int dfd) {
         struct stat st, fst, now;
         if (strncmp(name, TMP_PREFIX, sizeof TMP_PREFIX - 1)) continue;
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) continue;
-        int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        int fd = adb_io_openat(io, dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
         if (fd < 0) continue;
         /* Locked: its writer lives.  Else it is ours to remove, if the name
          * still names the file we locked. */
-        if (!fstat(fd, &fst) && same_file(&st, &fst) && !flock(fd, LOCK_EX | LOCK_NB) &&
+        if (!adb_io_fstat(io, fd, &fst) && same_file(&st, &fst) && !flock(fd, LOCK_EX | LOCK_NB) &&
             !fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) && same_file(&fst, &now) &&
-            !adb_io_unlinkat(adb_io(), dfd, name, 0))
+            !adb_io_unlinkat(io, dfd, name, 0))
             n++;
-        close(fd); /* drops the lock */
+        adb_io_close(io, fd); /* drops the lock */
     }
     closedir(d);
     return n;
@@ -178,7 +186,7 @@ adb_snap_sweep_tmps(int dfd) {
  * file system without flock (ENOLCK, EOPNOTSUPP...) gets an unlocked file:
  * sweeps there cannot lock either, so they leave it alone. */
 static int
-create_temp(int dfd, char *tmp, size_t tmp_max, int *fd_out, int *lock_out) {
+create_temp(adb_io_t const *io, int dfd, char *tmp, size_t tmp_max, int *fd_out, int *lock_out) {
     *fd_out = *lock_out = -1;
     int rc = -EEXIST;
     for (int attempt = 0; attempt < 16; attempt++) {
@@ -186,25 +194,26 @@ create_temp(int dfd, char *tmp, size_t tmp_max, int *fd_out, int *lock_out) {
         if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
             rnd = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull + (uint64_t)attempt;
         snprintf(tmp, tmp_max, TMP_PREFIX "%016llx", (unsigned long long)rnd);
-        int fd = adb_io_openat(adb_io(), dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+        int fd = adb_io_openat(io, dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
         if (fd == -EEXIST) continue;
         if (fd < 0) return fd;
         struct stat mine, now;
         if (flock(fd, LOCK_EX | LOCK_NB)) {
             if (errno == EWOULDBLOCK) { /* a sweep took it in between: it goes */
-                adb_io_close(adb_io(), fd);
+                adb_io_close(io, fd);
                 continue;
             }
-        } else if (fstat(fd, &mine) || fstatat(dfd, tmp, &now, AT_SYMLINK_NOFOLLOW) ||
+        } else if (adb_io_fstat(io, fd, &mine) || fstatat(dfd, tmp, &now, AT_SYMLINK_NOFOLLOW) ||
                    !same_file(&mine, &now)) {
-            adb_io_close(adb_io(), fd); /* swept before we locked it: gone already */
+            adb_io_close(io, fd); /* swept before we locked it: gone already */
             continue;
         }
+        /* The lock's own descriptor: a dup (raw, as flock), closed raw. */
         int lk = fcntl(fd, F_DUPFD_CLOEXEC, 0);
         if (lk < 0) {
             rc = -errno;
-            adb_io_close(adb_io(), fd);
-            adb_io_unlinkat(adb_io(), dfd, tmp, 0);
+            adb_io_close(io, fd);
+            adb_io_unlinkat(io, dfd, tmp, 0);
             return rc;
         }
         *fd_out = fd;
@@ -270,21 +279,22 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     adb_snap_name_format(&name, final, sizeof final);
     snprintf(tmp, sizeof tmp, TMP_PREFIX "*");
 
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    adb_io_t const *io = opts->io ? opts->io : adb_io();
+    int             dfd = adb_io_openat(io, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
     if (dfd < 0) {
-        rc = -errno;
         adb_free(mbuf);
-        return adb_err_set(err, rc, "cannot open %s: %s", dir, acctdb_strerror(rc));
+        return adb_err_set(err, dfd, "cannot open %s: %s", dir, acctdb_strerror(dfd));
     }
-    adb_snap_out_t o = {.fd = -1,
+    adb_snap_out_t o = {.io = io,
+                        .fd = -1,
                         .frame_sz = opts->frame_sz ? opts->frame_sz : (32u << 20),
                         .e = err,
                         .dir = dir,
                         .tmp = tmp};
     int            lock_fd = -1;
     bool           had_final = false; /* the final name existed before our rename */
-    adb_snap_sweep_tmps(dfd);
-    rc = create_temp(dfd, tmp, sizeof tmp, &o.fd, &lock_fd);
+    adb_snap_sweep_tmps_io(io, dfd);
+    rc = create_temp(io, dfd, tmp, sizeof tmp, &o.fd, &lock_fd);
     if (rc) {
         adb_err_set(err, rc, "cannot create %s/%s: %s", dir, tmp, acctdb_strerror(rc));
         tmp[0] = 0; /* nothing of ours to remove */
@@ -325,11 +335,11 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     adb_snap_write_stats_t stats = {o.tar_sz, adb_comp_out_total(o.comp), o.frames};
     adb_comp_close(o.comp);
     o.comp = NULL;
-    if ((rc = adb_io_fsync(adb_io(), o.fd)) != 0) {
+    if ((rc = adb_io_fsync(io, o.fd)) != 0) {
         adb_err_set(err, rc, "fsync of %s/%s: %s", dir, tmp, acctdb_strerror(rc));
         goto cleanup;
     }
-    rc = adb_io_close(adb_io(), o.fd); /* lock_fd keeps the lock */
+    rc = adb_io_close(io, o.fd); /* lock_fd keeps the lock */
     o.fd = -1;
     if (rc) {
         adb_err_set(err, rc, "closing %s/%s: %s", dir, tmp, acctdb_strerror(rc));
@@ -337,19 +347,18 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     }
     struct stat fst;
     had_final = fstatat(dfd, final, &fst, AT_SYMLINK_NOFOLLOW) == 0;
-    if ((rc = adb_io_renameat(adb_io(), dfd, tmp, dfd, final)) != 0) {
+    if ((rc = adb_io_renameat(io, dfd, tmp, dfd, final)) != 0) {
         adb_err_set(err, rc, "renaming %s/%s to %s: %s", dir, tmp, final, acctdb_strerror(rc));
         goto cleanup;
     }
     tmp[0] = 0; /* renamed: nothing to remove */
-    if ((rc = adb_io_fsync_dir(adb_io(), dfd)) != 0) {
+    if ((rc = adb_io_fsync_dir(io, dfd)) != 0) {
         /* The name may not survive a crash: take it back rather than
          * report a failure with an archive in place (one that was there
          * before, with the same name and so the same state, stays). */
         adb_err_set(err, rc, "fsync of %s after renaming to %s: %s", dir, final,
                     acctdb_strerror(rc));
-        if (!had_final && !adb_io_unlinkat(adb_io(), dfd, final, 0))
-            adb_io_fsync_dir(adb_io(), dfd);
+        if (!had_final && !adb_io_unlinkat(io, dfd, final, 0)) adb_io_fsync_dir(io, dfd);
         goto cleanup;
     }
     g_last = stats;
@@ -357,10 +366,10 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     if (name_out) *name_out = name;
 cleanup:
     adb_comp_close(o.comp);
-    if (o.fd >= 0) adb_io_close(adb_io(), o.fd);
-    if (rc && tmp[0]) adb_io_unlinkat(adb_io(), dfd, tmp, 0); /* while still locked */
+    if (o.fd >= 0) adb_io_close(io, o.fd);
+    if (rc && tmp[0]) adb_io_unlinkat(io, dfd, tmp, 0); /* while still locked */
     if (lock_fd >= 0) close(lock_fd);
-    close(dfd);
+    adb_io_close(io, dfd);
     adb_free(mbuf);
     if (rc && err && !err->code) adb_err_set(err, rc, "%s", acctdb_strerror(rc));
     return rc;

@@ -27,6 +27,7 @@
 
 #include "snapshot/manifest.h"
 #include "snapshot/naming.h"
+#include "util/io.h"
 
 typedef struct adb_snap_out adb_snap_out_t;
 
@@ -40,11 +41,12 @@ typedef struct adb_snap_storage {
 typedef int (*adb_snap_emit_fn)(void *ctx, size_t i, adb_snap_out_t *out);
 
 typedef struct adb_snap_write_opts {
-    int      level;    /* zstd level; 0 -> 1 */
-    unsigned workers;  /* zstd worker threads; 0 -> CPUs */
-    uint64_t frame_sz; /* uncompressed bytes per frame; 0 -> 32 MiB */
-    bool     incremental;
-    uint64_t base_slot; /* incremental only */
+    int             level;    /* zstd level; 0 -> 1 */
+    unsigned        workers;  /* zstd worker threads; 0 -> CPUs */
+    uint64_t        frame_sz; /* uncompressed bytes per frame; 0 -> 32 MiB */
+    bool            incremental;
+    uint64_t        base_slot; /* incremental only */
+    adb_io_t const *io;        /* the archive's file operations (NULL: adb_io()) */
 } adb_snap_write_opts_t;
 
 /* Writes the archive into dir.  m->accounts_db.storages (and slot) and
@@ -75,5 +77,7 @@ void adb_snap_write_last_stats(adb_snap_write_stats_t *out);
  * removed. */
 #define ADB_SNAP_TMP_PREFIX "tmp-snapshot-archive-"
 unsigned adb_snap_sweep_tmps(int dfd);
+/* The same with the files opened, checked and removed through io. */
+unsigned adb_snap_sweep_tmps_io(adb_io_t const *io, int dfd);
 
 #endif

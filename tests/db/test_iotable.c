@@ -85,7 +85,8 @@ typedef struct rule {
     char const *site;     /* prefix of the site ("db_clean.c"), or NULL */
     char const *path_has; /* substring of the path, or NULL */
     bool        writes;   /* openat: only opens for writing */
-    int         nth;      /* fail the nth match (1 = first) */
+    int         nth;      /* fail from the nth match on (1 = first) */
+    int         times;    /* how many (0: one; -1: every one) */
     int         err;
     int         seen, fired;
 } rule_t;
@@ -137,10 +138,11 @@ note(rec_t *r, int op, int fd, int dirfd, char const *name, int flags, char cons
     int inject = 0;
     pthread_mutex_lock(&r->mu);
     rule_t *u = &r->rule;
-    if (u->op == op && !u->fired && (!u->site || !strncmp(site, u->site, strlen(u->site))) &&
+    if (u->op == op && (u->times < 0 || u->fired < (u->times ? u->times : 1)) &&
+        (!u->site || !strncmp(site, u->site, strlen(u->site))) &&
         (!u->path_has || strstr(e.path, u->path_has)) &&
-        (!u->writes || (flags & (O_WRONLY | O_RDWR | O_CREAT))) && ++u->seen == u->nth) {
-        u->fired = 1;
+        (!u->writes || (flags & (O_WRONLY | O_RDWR | O_CREAT))) && ++u->seen >= u->nth) {
+        u->fired++;
         inject = u->err;
     }
     if (r->on) {
@@ -341,22 +343,26 @@ join(char *out, char const *a, char const *b) {
     assert_true(n > 0 && n < PATH_MAX);
 }
 
+/* The pair's database in dir, its files through io (NULL: the public
+ * call, i.e. the process default). */
 static acctdb_db_t *
-create_pair(char const *dir, acctdb_db_config_t const *cfg) {
+create_pair(char const *dir, acctdb_db_config_t const *cfg, adb_io_t const *io) {
     acctdb_db_source_t src = {.full_path = adb_test_data(F3),
                               .incremental_path = adb_test_data(I3)};
     acctdb_db_t       *db = NULL;
     char               msg[1024];
-    int                rc = acctdb_db_create(&db, dir, &src, cfg, msg, sizeof msg);
+    int                rc = io ? adb_api_db_create_io(&db, dir, &src, cfg, io, msg, sizeof msg)
+                               : acctdb_db_create(&db, dir, &src, cfg, msg, sizeof msg);
     if (rc) fail_msg("create %s: %s (%s)", dir, msg, acctdb_strerror(rc));
     return db;
 }
 
 static acctdb_db_t *
-open_ok(char const *dir, acctdb_db_config_t const *cfg) {
+open_ok(char const *dir, acctdb_db_config_t const *cfg, adb_io_t const *io) {
     acctdb_db_t *db = NULL;
     char         msg[1024];
-    int          rc = acctdb_db_open(&db, dir, cfg, msg, sizeof msg);
+    int          rc = io ? adb_api_db_open_io(&db, dir, cfg, io, msg, sizeof msg)
+                         : acctdb_db_open(&db, dir, cfg, msg, sizeof msg);
     if (rc) fail_msg("open %s: %s (%s)", dir, msg, acctdb_strerror(rc));
     return db;
 }
@@ -414,7 +420,7 @@ test_seg_dir(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_close(create_pair(dir, &cfg));
+    acctdb_db_close(create_pair(dir, &cfg, NULL));
     /* A full first segment (sparse): the next storage opens seg-000001. */
     join(seg0, dir, "accounts/seg-000000");
     assert_int_equal(truncate(seg0, 1ll << 30), 0);
@@ -424,8 +430,7 @@ test_seg_dir(void **state) {
 
     rec_t r;
     rec_init(&r);
-    adb_io_set(&r.io);
-    acctdb_db_t *db = open_ok(dir, &cfg);
+    acctdb_db_t *db = open_ok(dir, &cfg, &r.io);
     advance(db, 1, 8, 1000);
     rec_clear(&r, true);
     DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
@@ -433,7 +438,6 @@ test_seg_dir(void **state) {
     acctdb_db_stats_t st;
     DB_OK(db, acctdb_db_stats(db, &st));
     acctdb_db_close(db);
-    adb_io_set(NULL);
     assert_int_equal(st.segments, 2);
 
     size_t i_create = SIZE_MAX, i_dsync = SIZE_MAX, i_rec = SIZE_MAX;
@@ -455,7 +459,7 @@ test_seg_dir(void **state) {
     }
     rec_fini(&r);
     /* It reopens at the flushed root, from both segments. */
-    db = open_ok(dir, &cfg);
+    db = open_ok(dir, &cfg, NULL);
     assert_int_equal(acctdb_db_root_slot(db, NULL), ROOT3 + 1);
     acctdb_db_close(db);
     adb_test_rmtree(tmp);
@@ -474,20 +478,18 @@ test_snap_end(void **state) {
     assert_int_equal(mkdir(arch, 0755), 0);
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_t *db = create_pair(dir, &cfg);
+    rec_t r;
+    rec_init(&r);
+    acctdb_db_t *db = create_pair(dir, &cfg, &r.io);
     uint64_t     root = advance(db, 1, 8, 1000);
     DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
     acctdb_db_stats_t st;
     DB_OK(db, acctdb_db_stats(db, &st));
     uint64_t full0 = st.last_full_snapshot_slot;
 
-    rec_t r;
-    rec_init(&r);
-    adb_io_set(&r.io);
     /* The archive is written; recording it in the root record fails. */
     rec_arm(&r, (rule_t){.op = OP_OPENAT, .path_has = "acctdb.", .writes = true, .err = -EIO});
     int rc = acctdb_db_snapshot(db, arch, false, path);
-    adb_io_set(NULL);
     assert_int_equal(rec_fired(&r), 1);
     if (rc != ACCTDB_ERR_FATAL || !strstr(acctdb_db_errmsg(db), "recording the full snapshot") ||
         !strstr(acctdb_db_errmsg(db), "(EIO)"))
@@ -501,7 +503,7 @@ test_snap_end(void **state) {
     acctdb_db_close(db);
     rec_fini(&r);
     /* The last good record opens. */
-    db = open_ok(dir, &cfg);
+    db = open_ok(dir, &cfg, NULL);
     assert_int_equal(acctdb_db_root_slot(db, NULL), root);
     acctdb_db_close(db);
     adb_test_rmtree(tmp);
@@ -518,25 +520,23 @@ test_close_result(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_t *db = create_pair(dir, &cfg);
+    acctdb_db_t *db = create_pair(dir, &cfg, NULL);
     uint64_t     root = advance(db, 1, 8, 1000);
     /* A clean close: the newest root durable, result 0. */
     assert_int_equal(adb_api_db_close(db), 0);
-    db = open_ok(dir, &cfg);
-    assert_int_equal(acctdb_db_root_slot(db, NULL), root);
-    uint64_t next = advance(db, 100, 8, 2000);
-
     rec_t r;
     rec_init(&r);
-    adb_io_set(&r.io);
+    db = open_ok(dir, &cfg, &r.io);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), root);
+    uint64_t next = advance(db, 100, 8, 2000);
     rec_arm(&r, (rule_t){.op = OP_FDATASYNC, .err = -EIO});
     int rc = adb_api_db_close(db);
-    adb_io_set(NULL);
+    assert_int_equal(rec_fired(&r), 1);
     rec_fini(&r);
     if (rc != ACCTDB_ERR_FATAL || !strstr(adb_eng_err()->msg, "fdatasync") ||
         !strstr(adb_eng_err()->msg, "(EIO)"))
         fail_msg("close: %s: '%s'", acctdb_strerror(rc), adb_eng_err()->msg);
-    db = open_ok(dir, &cfg);
+    db = open_ok(dir, &cfg, NULL);
     assert_int_equal(acctdb_db_root_slot(db, NULL), root); /* next was not made durable */
     assert_true(next > root);
     acctdb_db_close(db);
@@ -548,15 +548,23 @@ test_close_result(void **state) {
 
 /* A database with one tombstone (a new key closed at once) in the last full
  * snapshot's root, so the next clean pass reads its header (db_clean.c). */
+/* A failing tombstone read: clean's first after the rule is armed. */
+static rule_t const clean_eio = {.op = OP_PREAD, .site = "db_clean.c", .err = -EIO};
+
+/* The database's files go through r; with arm, clean_eio is armed just
+ * before the snapshot (no clean pass can read the tombstone earlier: it is
+ * newer than the last full snapshot until this one). */
 static acctdb_db_t *
-tombstone_db(char const *tmp, acctdb_db_config_t const *cfg, uint64_t *root_out) {
+tombstone_db(char const *tmp, acctdb_db_config_t const *cfg, rec_t *r, bool arm,
+             uint64_t *root_out) {
     char dir[PATH_MAX], arch[PATH_MAX], path[4096];
     join(dir, tmp, "db");
     join(arch, tmp, "archives");
     assert_int_equal(mkdir(arch, 0755), 0);
-    acctdb_db_t *db = create_pair(dir, cfg);
+    acctdb_db_t *db = create_pair(dir, cfg, &r->io);
     uint64_t     root = advance(db, 1, 8, 1000);
     root = advance(db, 500, 1, 0);
+    if (arm) rec_arm(r, clean_eio);
     DB_OK(db, acctdb_db_snapshot(db, arch, false, path)); /* flushes first */
     *root_out = root;
     return db;
@@ -571,10 +579,9 @@ test_svc_err_stepped(void **state) {
     cfg_stepped(&cfg);
     rec_t r;
     rec_init(&r);
-    adb_io_set(&r.io);
     uint64_t     root;
-    acctdb_db_t *db = tombstone_db(tmp, &cfg, &root);
-    rec_arm(&r, (rule_t){.op = OP_PREAD, .site = "db_clean.c", .err = -EIO});
+    acctdb_db_t *db = tombstone_db(tmp, &cfg, &r, false, &root);
+    rec_arm(&r, clean_eio);
     int rc = acctdb_db_service_step(db, ACCTDB_SERVICE_CLEAN);
     assert_int_equal(rec_fired(&r), 1);
     char const *m = acctdb_db_errmsg(db);
@@ -590,7 +597,6 @@ test_svc_err_stepped(void **state) {
     advance(db, 600, 4, 1000);
     DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
     acctdb_db_close(db);
-    adb_io_set(NULL);
     rec_fini(&r);
     adb_test_rmtree(tmp);
     free(tmp);
@@ -608,12 +614,10 @@ test_svc_err_threaded(void **state) {
     cfg.flush_max_delay_ms = 0;
     rec_t r;
     rec_init(&r);
-    adb_io_set(&r.io);
     /* Armed before the snapshot: the clean thread's first tombstone read
      * after it (the snapshot moves the last full slot) fails. */
-    rec_arm(&r, (rule_t){.op = OP_PREAD, .site = "db_clean.c", .err = -EIO});
     uint64_t          root;
-    acctdb_db_t      *db = tombstone_db(tmp, &cfg, &root);
+    acctdb_db_t      *db = tombstone_db(tmp, &cfg, &r, true, &root);
     acctdb_db_stats_t st = {0};
     for (int i = 0; i < 20000 && !st.service_errors; i++) {
         DB_OK(db, acctdb_db_stats(db, &st));
@@ -636,8 +640,208 @@ test_svc_err_threaded(void **state) {
     assert_int_equal(acctdb_db_service_error(db, last, sizeof last), 1);
     assert_non_null(strstr(last, "clean"));
     acctdb_db_close(db);
-    adb_io_set(NULL);
     rec_fini(&r);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- handles: one handle's table sees all of its file operations, none of another's ------ */
+
+static bool
+under(char const *path, char const *dir, char const *dir_real) {
+    size_t a = strlen(dir), b = strlen(dir_real);
+    return (!strncmp(path, dir, a) && (path[a] == '/' || !path[a])) ||
+           (!strncmp(path, dir_real, b) && (path[b] == '/' || !path[b]));
+}
+
+/* The account at key in db's root: lamports. */
+static uint64_t
+lamports_of(acctdb_db_t *db, uint64_t tag) {
+    static uint8_t   buf[4096];
+    acctdb_pubkey_t  k = key_of(tag);
+    acctdb_account_t a;
+    int rc = acctdb_db_load(db, acctdb_db_root_slot(db, NULL), &k, &a, buf, sizeof buf, NULL);
+    if (rc)
+        fail_msg("load %llu: %s: %s", (unsigned long long)tag, acctdb_strerror(rc),
+                 acctdb_db_errmsg(db));
+    return a.lamports;
+}
+
+/* Stores, roots and flushes, then shrink (the first storages are mostly
+ * dead), a tombstone, a full snapshot, clean (removes it), reads, check and
+ * verify. */
+static void
+workload(acctdb_db_t *db, char const *arch) {
+    for (uint64_t i = 0; i < 3; i++) {
+        advance(db, 1, 64, 1000 + i);
+        DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+    }
+    advance(db, 1, 32, 5000);
+    advance(db, 500, 1, 0);
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+    char path[4096];
+    DB_OK(db, acctdb_db_snapshot(db, arch, false, path));
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_CLEAN));
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_SHRINK));
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+    acctdb_db_stats_t st;
+    DB_OK(db, acctdb_db_stats(db, &st));
+    assert_true(st.service_work[ACCTDB_SERVICE_CLEAN] >= 1);  /* the tombstone went */
+    assert_true(st.service_work[ACCTDB_SERVICE_SHRINK] >= 1); /* storages rewritten */
+    assert_int_equal(lamports_of(db, 1), 5000);
+    assert_int_equal(lamports_of(db, 40), 1002);
+    char msg[1024];
+    if (acctdb_db_check(db, msg, sizeof msg)) fail_msg("check: %s", msg);
+    if (acctdb_db_verify(db, msg, sizeof msg)) fail_msg("verify: %s", msg);
+}
+
+static void
+test_handles(void **state) {
+    (void)state;
+    char *t1 = adb_test_mkdtemp(), *t2 = adb_test_mkdtemp();
+    assert_non_null(t1);
+    assert_non_null(t2);
+    char d1[PATH_MAX], d2[PATH_MAX], a1[PATH_MAX], a2[PATH_MAX], r1[PATH_MAX], r2[PATH_MAX];
+    join(d1, t1, "db");
+    join(d2, t2, "db");
+    join(a1, t1, "archives");
+    join(a2, t2, "archives");
+    assert_int_equal(mkdir(a1, 0755), 0);
+    assert_int_equal(mkdir(a2, 0755), 0);
+    assert_non_null(realpath(t1, r1));
+    assert_non_null(realpath(t2, r2));
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    cfg.mmap_reads = true;
+    cfg.shrink_per_file = true;
+    rec_t r;
+    rec_init(&r);
+    rec_clear(&r, true);
+    /* Handle 1 records; handle 2, in the same process at the same time,
+     * uses the process default (POSIX). */
+    acctdb_db_t *h1 = create_pair(d1, &cfg, &r.io);
+    acctdb_db_t *h2 = create_pair(d2, &cfg, NULL);
+    workload(h1, a1);
+    workload(h2, a2);
+    uint64_t root = acctdb_db_root_slot(h1, NULL);
+    assert_int_equal(adb_api_db_close(h1), 0);
+    h1 = open_ok(d1, &cfg, &r.io);
+    assert_int_equal(acctdb_db_root_slot(h1, NULL), root);
+    assert_int_equal(lamports_of(h1, 2), 5000);
+    assert_int_equal(lamports_of(h2, 2), 5000);
+    acctdb_db_close(h1);
+    rec_stop(&r);
+    acctdb_db_close(h2);
+
+    size_t cnt[OP_CNT] = {0}, dir_fsyncs = 0, sites = 0;
+    char   seen[256][48];
+    for (size_t i = 0; i < r.n; i++) {
+        ev_t const *e = &r.ev[i];
+        cnt[e->op]++;
+        if (e->op == OP_FSYNC && e->is_dir) dir_fsyncs++;
+        size_t k = 0;
+        while (k < sites && strcmp(seen[k], e->site))
+            k++;
+        if (k == sites && sites < 256) snprintf(seen[sites++], sizeof seen[0], "%s", e->site);
+        if (!e->path[0]) continue; /* munmap: no file */
+        if (under(e->path, t2, r2)) {
+            rec_dump(&r, i, i + 1);
+            fail_msg("handle 2's file operation went through handle 1's table");
+        }
+        if (!under(e->path, t1, r1)) {
+            rec_dump(&r, i, i + 1);
+            fail_msg("an operation outside handle 1's database and archives");
+        }
+    }
+    print_message("  %zu operations from %zu call sites:", r.n, sites);
+    for (int op = 0; op < OP_CNT; op++)
+        if (cnt[op]) print_message(" %s %zu", op_names[op], cnt[op]);
+    print_message("; %zu directory fsyncs\n", dir_fsyncs);
+    int const want[] = {OP_OPENAT, OP_CLOSE,     OP_PREAD,    OP_PWRITE,  OP_WRITE,
+                        OP_FSYNC,  OP_FDATASYNC, OP_RENAMEAT, OP_MKDIRAT, OP_FSTAT,
+                        OP_MMAP,   OP_MUNMAP,    OP_PUNCH};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!cnt[want[i]]) fail_msg("no %s went through the handle's table", op_names[want[i]]);
+    assert_true(dir_fsyncs > 0);
+    rec_fini(&r);
+    adb_test_rmtree(t1);
+    adb_test_rmtree(t2);
+    free(t1);
+    free(t2);
+}
+
+/* ---- read_error: a failed pread during a read is a clean error ---------------------------- */
+
+static void
+test_read_error(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[PATH_MAX];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    cfg.mmap_reads = false; /* reads by pread: an EIO through a mapping is a SIGBUS */
+    cfg.read_cache_max_sz = 0;
+    rec_t r;
+    rec_init(&r);
+    acctdb_db_t *db = create_pair(dir, &cfg, &r.io);
+    uint64_t     root = advance(db, 1, 8, 1000);
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+    static uint8_t   buf[4096];
+    acctdb_pubkey_t  k = key_of(3);
+    acctdb_account_t a;
+    rec_arm(&r, (rule_t){.op = OP_PREAD, .err = -EIO});
+    int rc = acctdb_db_load(db, root, &k, &a, buf, sizeof buf, NULL);
+    assert_int_equal(rec_fired(&r), 1);
+    char const *m = acctdb_db_errmsg(db);
+    if (rc != -EIO || !strstr(m, "reading the storage") || !strstr(m, "(EIO)"))
+        fail_msg("load with a failing pread: %s: '%s'", acctdb_strerror(rc), m);
+    /* Nothing sticks: the next read works. */
+    DB_OK(db, acctdb_db_load(db, root, &k, &a, buf, sizeof buf, NULL));
+    assert_int_equal(a.lamports, 1000);
+    acctdb_db_close(db);
+    rec_fini(&r);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- mmap_fallback: without mappings everything reads by pread ----------------------------- */
+
+static void
+test_mmap_fallback(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[PATH_MAX], arch[PATH_MAX], path[4096];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    join(arch, tmp, "archives");
+    assert_int_equal(mkdir(arch, 0755), 0);
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    acctdb_db_t *db = create_pair(dir, &cfg, NULL);
+    advance(db, 1, 8, 1000);
+    acctdb_db_close(db);
+    /* Every mmap fails (as with vm.max_map_count reached): open indexes,
+     * reads, verify and a snapshot read the storages instead. */
+    rec_t r;
+    rec_init(&r);
+    rec_arm(&r, (rule_t){.op = OP_MMAP, .times = -1, .err = -ENOMEM});
+    db = open_ok(dir, &cfg, &r.io);
+    assert_true(rec_fired(&r) > 0);
+    assert_int_equal(lamports_of(db, 5), 1000);
+    advance(db, 1, 8, 2000);
+    DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+    assert_int_equal(lamports_of(db, 5), 2000);
+    char msg[1024];
+    if (acctdb_db_verify(db, msg, sizeof msg)) fail_msg("verify: %s", msg);
+    if (acctdb_db_check(db, msg, sizeof msg)) fail_msg("check: %s", msg);
+    DB_OK(db, acctdb_db_snapshot(db, arch, false, path));
+    acctdb_db_close(db);
+    rec_fini(&r);
+    /* The archive it wrote is whole. */
+    acctdb_snapshot_t *s = NULL;
+    int                rc = acctdb_snapshot_open(&s, path, NULL, NULL);
+    if (rc) fail_msg("the archive written without mappings: %s", acctdb_snapshot_errmsg(s));
+    acctdb_snapshot_close(s);
     adb_test_rmtree(tmp);
     free(tmp);
 }
@@ -645,7 +849,8 @@ test_svc_err_threaded(void **state) {
 static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_seg_dir),          cmocka_unit_test(test_snap_end),
     cmocka_unit_test(test_close_result),     cmocka_unit_test(test_svc_err_stepped),
-    cmocka_unit_test(test_svc_err_threaded),
+    cmocka_unit_test(test_svc_err_threaded), cmocka_unit_test(test_handles),
+    cmocka_unit_test(test_read_error),       cmocka_unit_test(test_mmap_fallback),
 };
 
 ADB_TEST_GROUP(iotable, tests);

@@ -343,6 +343,8 @@ src_close(src_t *s) {
     adb_snap_close(s->s);
 }
 
+static adb_io_t const *g_wio; /* the writer's table (NULL: the default; arm sets it) */
+
 /* Writes s into out; returns the writer's result (message in msg). */
 static int
 src_write(src_t *s, char const *out, char *msg, size_t max) {
@@ -351,7 +353,7 @@ src_write(src_t *s, char const *out, char *msg, size_t max) {
     assert_int_equal(
         adb_manifest_decode(s->s->full.manifest_raw, s->s->full.manifest_raw_sz, 0, &m, &e), 0);
     /* a frame per entry: several writes, so a middle one can fail */
-    adb_snap_write_opts_t wo = {.workers = 1, .frame_sz = 1};
+    adb_snap_write_opts_t wo = {.workers = 1, .frame_sz = 1, .io = g_wio};
     char                  path[4096];
     int rc = adb_snap_write(out, &m, s->s->full.status_cache_raw, s->s->full.status_cache_raw_sz,
                             s->st, s->n, emit_src, s, &wo, path, NULL, &e);
@@ -361,7 +363,9 @@ src_write(src_t *s, char const *out, char *msg, size_t max) {
 }
 
 /* The I/O table with one failing call: the nth write, fsync, rename or
- * openat (counted from 1 since arming; 0: never; every call is counted). */
+ * file creation (counted from 1 since arming; 0: never; every call is
+ * counted), given to the writer in its options (adb_snap_write_opts_t.io):
+ * the rest of the process keeps POSIX. */
 typedef struct fault {
     atomic_int writes, fsyncs, renames, opens;
     int        write_at, fsync_at, rename_at, open_at;
@@ -369,6 +373,11 @@ typedef struct fault {
 } fault_t;
 
 static fault_t g_fault;
+
+static void
+disarm(void) {
+    g_wio = NULL;
+}
 
 static ssize_t
 f_write(void *ctx, int fd, void const *buf, size_t sz, char const *site) {
@@ -394,7 +403,9 @@ f_renameat(void *ctx, int od, char const *op, int nd, char const *np, char const
 static int
 f_openat(void *ctx, int dirfd, char const *path, int flags, int mode, char const *site) {
     (void)ctx;
-    if (atomic_fetch_add(&g_fault.opens, 1) + 1 == g_fault.open_at) return g_fault.err;
+    /* Creations only: the directory is opened through the table too. */
+    if ((flags & O_CREAT) && atomic_fetch_add(&g_fault.opens, 1) + 1 == g_fault.open_at)
+        return g_fault.err;
     return adb_io_posix()->openat(NULL, dirfd, path, flags, mode, site);
 }
 
@@ -408,7 +419,7 @@ arm(fault_t f) {
     g_faulty.fsync = f_fsync;
     g_faulty.renameat = f_renameat;
     g_faulty.openat = f_openat;
-    adb_io_set(&g_faulty);
+    g_wio = &g_faulty;
 }
 
 /* dir holds exactly `keep` (NULL: nothing): no temp file, no other
@@ -444,7 +455,7 @@ test_failing_write(void **state) {
     assert_int_equal(mkdir(scratch, 0755), 0);
     arm((fault_t){0});
     assert_int_equal(src_write(&s, scratch, msg, sizeof msg), 0);
-    adb_io_set(NULL);
+    disarm();
     int writes = atomic_load(&g_fault.writes);
     assert_true(writes >= 2);
 
@@ -465,7 +476,7 @@ test_failing_write(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         arm(cases[i].f);
         int rc = src_write(&s, out, msg, sizeof msg);
-        adb_io_set(NULL);
+        disarm();
         if (rc != cases[i].f.err)
             fail_msg("%s: rc %d (%s), expected %d: %s", cases[i].label, rc, acctdb_strerror(rc),
                      cases[i].f.err, msg);
@@ -492,7 +503,7 @@ test_failing_write(void **state) {
     snprintf(name, sizeof name, "%s", names[0]);
     arm((fault_t){.fsync_at = 2, .err = -EIO});
     int rc = src_write(&s, out, msg, sizeof msg);
-    adb_io_set(NULL);
+    disarm();
     assert_int_equal(rc, -EIO);
     assert_only(out, name, "directory fsync over an existing archive");
     src_close(&s);

@@ -9,11 +9,13 @@
  *              gets ENOSPC / EDQUOT / EIO / EROFS / EACCES from the I/O table
  *              (src/util/io.h) returns that -errno, with a message naming
  *              the errno and the temp file.
- *   fatal:     a flush whose fdatasync gets ENOSPC puts the database in the
- *              sticky fatal state; later stores and snapshots are refused
- *              with a message that carries that first cause. */
+ *   fatal:     a flush whose fdatasync gets ENOSPC (from the database's own
+ *              table, adb_api_db_create_io) puts the database in the sticky
+ *              fatal state; later stores and snapshots are refused with a
+ *              message that carries that first cause. */
 #include "../test.h"
 
+#include "api/api_private.h"
 #include "util/io.h"
 
 #include "acctdb.h"
@@ -153,8 +155,10 @@ f_renameat(void *ctx, int od, char const *op, int nd, char const *np, char const
     return adb_io_posix()->renameat(NULL, od, op, nd, np, site);
 }
 
+/* Sets the fault (g_io's calls consult it), for a handle that holds
+ * &g_io; arm also makes g_io the process default. */
 static void
-arm(int write_at, int err, bool fsync, bool create, bool rename_, bool fdatasync_) {
+set_fault(int write_at, int err, bool fsync, bool create, bool rename_, bool fdatasync_) {
     memset(&g_f, 0, sizeof g_f);
     g_f.write_at = write_at;
     g_f.err = err;
@@ -170,6 +174,11 @@ arm(int write_at, int err, bool fsync, bool create, bool rename_, bool fdatasync
     g_io.fsync = f_fsync;
     g_io.fdatasync = f_fdatasync;
     g_io.renameat = f_renameat;
+}
+
+static void
+arm(int write_at, int err, bool fsync, bool create, bool rename_, bool fdatasync_) {
+    set_fault(write_at, err, fsync, create, rename_, fdatasync_);
     adb_io_set(&g_io);
 }
 
@@ -232,7 +241,9 @@ test_fatal_keeps_cause(void **state) {
     acctdb_db_source_t src = {.full_path = adb_test_data(FULL_NAME),
                               .incremental_path = adb_test_data(INC_NAME)};
     acctdb_db_t       *db = NULL;
-    int                rc = acctdb_db_create(&db, db_dir, &src, &cfg, msg, sizeof msg);
+    /* The database's own table (the handle keeps it): no fault yet. */
+    set_fault(0, 0, false, false, false, false);
+    int rc = adb_api_db_create_io(&db, db_dir, &src, &cfg, &g_io, msg, sizeof msg);
     if (rc) fail_msg("create: %s", msg);
 
     /* one rooted bank with one new account, not yet flushed */
@@ -249,9 +260,8 @@ test_fatal_keeps_cause(void **state) {
     if (rc) fail_msg("bank %llu: %s", (unsigned long long)s, acctdb_db_errmsg(db));
 
     /* the flush's fdatasync: ENOSPC */
-    arm(0, -ENOSPC, false, false, false, true);
+    set_fault(0, -ENOSPC, false, false, false, true);
     rc = acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH);
-    adb_io_set(NULL);
     assert_int_equal(rc, ACCTDB_ERR_FATAL);
     char const *e = acctdb_db_errmsg(db);
     if (!strstr(e, "fdatasync of accounts/seg-") || !strstr(e, "No space left on device (ENOSPC)"))
@@ -272,6 +282,7 @@ test_fatal_keeps_cause(void **state) {
     if (!strstr(e, "fatal state") || !strstr(e, "(ENOSPC)"))
         fail_msg("snapshot after the failure: '%s'", e);
     acctdb_db_close(db);
+    set_fault(0, 0, false, false, false, false);
     adb_test_rmtree(dir);
     free(dir);
 }

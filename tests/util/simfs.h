@@ -58,6 +58,8 @@ typedef struct simfs_crash_opts {
 /* What a crash undid. */
 typedef struct simfs_crash_report {
     uint64_t dir_ops, dir_undone; /* uncommitted name ops, of them undone */
+    uint64_t dir_skipped;         /* undos whose name a raw op (outside the table)
+                                   * had removed since: nothing to undo */
     uint64_t changes, sectors;    /* unsynced data changes, their sectors */
     uint64_t sectors_restored;    /* of them, set back to the pre-image */
     uint64_t files_truncated;     /* set back to their synced size */

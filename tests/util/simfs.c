@@ -25,6 +25,10 @@ typedef struct chg {
     uint8_t *pre;
 } chg_t;
 
+typedef struct range {
+    uint64_t off, len;
+} range_t;
+
 typedef struct sino {
     dev_t    dev;
     ino_t    ino;
@@ -32,6 +36,13 @@ typedef struct sino {
     uint64_t synced_sz; /* size at the last sync (or when first seen) */
     chg_t   *chg;
     size_t   chg_cnt, chg_cap;
+    /* chg[0 .. doomed) were pending when a sync failed: their writeback
+     * failed, so no later sync makes them durable (Linux marks the pages
+     * clean after the error: "fsyncgate"); a crash restores them, except
+     * where a later write was synced (post). */
+    size_t   doomed;
+    range_t *post;
+    size_t   post_cnt, post_cap;
 } sino_t;
 
 typedef struct sdir {
@@ -70,6 +81,15 @@ struct simfs {
     bool            frozen;
     char            crash_site[128];
     char const     *crash_op;
+    /* one injected failure */
+    char     fail_site[128], fail_op[16];
+    uint64_t fail_nth, fail_hits;
+    int      fail_err;
+    bool     fail_fired;
+    char     fail_at[160];
+    /* every op, for a dry run */
+    void (*rec)(void *ctx, char const *site, char const *op);
+    void *rec_ctx;
 };
 
 static uint8_t const g_zero[SECTOR_SZ];
@@ -90,10 +110,20 @@ grow(void **p, size_t *cap, size_t need, size_t elt) {
 
 /* ---- the gate: counting, triggers, freezing ---------------------------------- */
 
-/* 0: go on; -EIO: frozen (now or before).  Under mu. */
+/* 0: go on; -EIO: frozen (now or before); or the injected error (*inj
+ * set).  Under mu. */
 static int
-gate(simfs_t *sf, bool mutating, char const *site, char const *op) {
+gate(simfs_t *sf, bool mutating, char const *site, char const *op, bool *inj) {
+    *inj = false;
     if (sf->frozen) return -EIO;
+    if (sf->rec) sf->rec(sf->rec_ctx, site ? site : "?", op);
+    if (sf->fail_err && !sf->fail_fired && site && !strcmp(site, sf->fail_site) &&
+        (!sf->fail_op[0] || !strcmp(op, sf->fail_op)) && ++sf->fail_hits == sf->fail_nth) {
+        sf->fail_fired = true;
+        snprintf(sf->fail_at, sizeof sf->fail_at, "%s %s", site, op);
+        *inj = true;
+        return sf->fail_err;
+    }
     bool fire = false;
     if (sf->trig_site[0] && site && !strcmp(site, sf->trig_site) && ++sf->site_hits == sf->trig_nth)
         fire = true;
@@ -221,12 +251,30 @@ chg_add(sino_t *n, uint64_t off, uint64_t len, uint64_t sz) {
     return 0;
 }
 
-static void
+/* A successful sync: the changes since the last failed one are durable. */
+static int
 chg_clear(sino_t *n, uint64_t size) {
+    int rc = 0;
+    for (size_t i = n->doomed; i < n->chg_cnt; i++) {
+        if (n->doomed) {
+            if (grow((void **)&n->post, &n->post_cap, n->post_cnt + 1, sizeof *n->post))
+                n->post[n->post_cnt++] = (range_t){n->chg[i].off, n->chg[i].len};
+            else
+                rc = -ENOMEM;
+        }
+        free(n->chg[i].pre);
+    }
+    n->chg_cnt = n->doomed;
+    n->synced_sz = size;
+    return rc;
+}
+
+/* Forgets everything (after a crash, or at free). */
+static void
+chg_drop(sino_t *n) {
     for (size_t i = 0; i < n->chg_cnt; i++)
         free(n->chg[i].pre);
-    n->chg_cnt = 0;
-    n->synced_sz = size;
+    n->chg_cnt = n->doomed = n->post_cnt = 0;
 }
 
 /* ---- the ops --------------------------------------------------------------------------- */
@@ -234,7 +282,8 @@ chg_clear(sino_t *n, uint64_t size) {
 #define SF simfs_t *sf = ctx
 #define LOCK_GATE(mut, name)                                                                       \
     pthread_mutex_lock(&sf->mu);                                                                   \
-    int g_ = gate(sf, (mut), site, (name));                                                        \
+    bool inj_;                                                                                     \
+    int  g_ = gate(sf, (mut), site, (name), &inj_);                                                \
     if (g_) {                                                                                      \
         pthread_mutex_unlock(&sf->mu);                                                             \
         return g_;                                                                                 \
@@ -287,14 +336,18 @@ out:
     return rc;
 }
 
+/* Close and munmap always release the descriptor or mapping (they change
+ * no data, and a frozen handle's close must not leak); an injected error is
+ * returned after. */
 static int
 s_close(void *ctx, int fd, char const *site) {
     SF;
-    (void)site;
-    /* Never gated: closing changes no data, and a frozen handle's close must
-     * still release the descriptor. */
-    (void)sf;
-    return close(fd) ? -errno : 0;
+    pthread_mutex_lock(&sf->mu);
+    bool inj;
+    int  rc = sf->frozen ? 0 : gate(sf, false, site, "close", &inj);
+    pthread_mutex_unlock(&sf->mu);
+    int r = close(fd) ? -errno : 0;
+    return rc ? rc : r;
 }
 
 static ssize_t
@@ -374,27 +427,41 @@ do_sync(simfs_t *sf, int fd) {
     }
     if (S_ISREG(st.st_mode)) {
         sino_t *n = ino_of_st(sf, &st, fd);
-        if (n) chg_clear(n, (uint64_t)st.st_size);
+        if (n) return chg_clear(n, (uint64_t)st.st_size);
     }
     return 0;
 }
 
+/* An injected sync failure: what is pending on the file never becomes
+ * durable (a directory's name ops just stay pending). */
+static void
+doom(simfs_t *sf, int fd) {
+    uint64_t size;
+    sino_t  *n = ino_of_fd(sf, fd, &size);
+    if (n) n->doomed = n->chg_cnt;
+}
+
 static int
-s_fsync(void *ctx, int fd, char const *site) {
-    SF;
-    LOCK_GATE(true, "fsync");
-    int rc = do_sync(sf, fd);
-    UNLOCK();
+sync_op(simfs_t *sf, int fd, char const *site, char const *name) {
+    pthread_mutex_lock(&sf->mu);
+    bool inj;
+    int  rc = gate(sf, true, site, name, &inj);
+    if (inj)
+        doom(sf, fd);
+    else if (!rc)
+        rc = do_sync(sf, fd);
+    pthread_mutex_unlock(&sf->mu);
     return rc;
 }
 
 static int
+s_fsync(void *ctx, int fd, char const *site) {
+    return sync_op(ctx, fd, site, "fsync");
+}
+
+static int
 s_fdatasync(void *ctx, int fd, char const *site) {
-    SF;
-    LOCK_GATE(true, "fdatasync");
-    int rc = do_sync(sf, fd);
-    UNLOCK();
-    return rc;
+    return sync_op(ctx, fd, site, "fdatasync");
 }
 
 static int
@@ -557,8 +624,13 @@ s_mmap(void *ctx, int fd, uint64_t off, size_t len, void **out, char const *site
 
 static int
 s_munmap(void *ctx, void *p, size_t len, char const *site) {
-    (void)ctx, (void)site; /* never gated, as close */
-    return munmap(p, len) ? -errno : 0;
+    SF;
+    pthread_mutex_lock(&sf->mu);
+    bool inj;
+    int  rc = sf->frozen ? 0 : gate(sf, false, site, "munmap", &inj);
+    pthread_mutex_unlock(&sf->mu);
+    int r = munmap(p, len) ? -errno : 0;
+    return rc ? rc : r;
 }
 
 /* ---- life cycle ------------------------------------------------------------------------ */
@@ -600,8 +672,9 @@ void
 simfs_free(simfs_t *sf) {
     if (!sf) return;
     for (size_t i = 0; i < sf->ino_cnt; i++) {
-        chg_clear(&sf->ino[i], 0);
+        chg_drop(&sf->ino[i]);
         free(sf->ino[i].chg);
+        free(sf->ino[i].post);
         if (sf->ino[i].fd >= 0) close(sf->ino[i].fd);
     }
     for (size_t i = 0; i < sf->dir_cnt; i++)
@@ -656,6 +729,31 @@ simfs_crash_site(simfs_t const *sf) {
 char const *
 simfs_crash_op(simfs_t const *sf) {
     return sf->crash_op ? sf->crash_op : "";
+}
+
+void
+simfs_fail(simfs_t *sf, char const *site, char const *op, uint64_t nth, int err) {
+    pthread_mutex_lock(&sf->mu);
+    snprintf(sf->fail_site, sizeof sf->fail_site, "%s", site);
+    snprintf(sf->fail_op, sizeof sf->fail_op, "%s", op ? op : "");
+    sf->fail_nth = nth;
+    sf->fail_hits = 0;
+    sf->fail_err = err;
+    sf->fail_fired = false;
+    pthread_mutex_unlock(&sf->mu);
+}
+
+char const *
+simfs_failed_at(simfs_t const *sf) {
+    return sf->fail_fired ? sf->fail_at : NULL;
+}
+
+void
+simfs_record(simfs_t *sf, void (*fn)(void *ctx, char const *site, char const *op), void *ctx) {
+    pthread_mutex_lock(&sf->mu);
+    sf->rec = fn;
+    sf->rec_ctx = ctx;
+    pthread_mutex_unlock(&sf->mu);
 }
 
 /* ---- the crash ---------------------------------------------------------------------------- */
@@ -775,6 +873,31 @@ restore(sino_t *n, chg_t const *c, uint64_t lo, uint64_t hi) {
     return w == (ssize_t)len ? 0 : w < 0 ? -errno : -EIO;
 }
 
+/* A doomed change's sector part [lo, hi): restored except the bytes a write
+ * synced after the failure covers. */
+static int
+restore_doomed(sino_t *n, chg_t const *c, uint64_t lo, uint64_t hi) {
+    bool keep[SECTOR_SZ] = {0};
+    for (size_t i = 0; i < n->post_cnt; i++) {
+        uint64_t a = ADB_MAX(lo, n->post[i].off), b = ADB_MIN(hi, n->post[i].off + n->post[i].len);
+        for (uint64_t x = a; x < b; x++)
+            keep[x - lo] = true;
+    }
+    for (uint64_t x = lo; x < hi;) {
+        if (keep[x - lo]) {
+            x++;
+            continue;
+        }
+        uint64_t y = x;
+        while (y < hi && !keep[y - lo])
+            y++;
+        int rc = restore(n, c, x, y);
+        if (rc) return rc;
+        x = y;
+    }
+    return 0;
+}
+
 static int
 crash_data(simfs_t *sf, acctdb_rng_t *r, simfs_crash_opts_t const *o, simfs_crash_report_t *rep) {
     for (size_t i = 0; i < sf->ino_cnt; i++) {
@@ -790,14 +913,16 @@ crash_data(simfs_t *sf, acctdb_rng_t *r, simfs_crash_opts_t const *o, simfs_cras
         rep->files_dirty++;
         for (size_t k = n->chg_cnt; k-- > 0;) {
             chg_t const *c = &n->chg[k];
+            bool         doomed = k < n->doomed;
             rep->changes++;
+            rep->doomed += doomed;
             bool whole = !o->tear && coin(r, 0.5);
             for (uint64_t s = c->off / SECTOR_SZ * SECTOR_SZ; s < c->off + c->len; s += SECTOR_SZ) {
                 uint64_t lo = ADB_MAX(s, c->off), hi = ADB_MIN(s + SECTOR_SZ, c->off + c->len);
                 rep->sectors++;
-                if (o->tear ? !coin(r, 0.5) : !whole) continue;
+                if (!doomed && (o->tear ? !coin(r, 0.5) : !whole)) continue;
                 rep->sectors_restored++;
-                int rc = restore(n, c, lo, hi);
+                int rc = doomed ? restore_doomed(n, c, lo, hi) : restore(n, c, lo, hi);
                 if (rc) return rc;
             }
         }
@@ -805,7 +930,7 @@ crash_data(simfs_t *sf, acctdb_rng_t *r, simfs_crash_opts_t const *o, simfs_cras
             if (ftruncate(n->fd, (off_t)n->synced_sz)) return -errno;
             rep->files_truncated++;
         }
-        chg_clear(n, n->synced_sz);
+        chg_drop(n);
     }
     return 0;
 }
@@ -1107,6 +1232,72 @@ test_unlink(void **state) {
     assert_true(back > 0 && created_gone > 0);
 }
 
+static int
+do_fdatasync(adb_io_t const *io, int fd) {
+    return adb_io_fdatasync(io, fd); /* the line sync_line names */
+}
+static int
+sync_line(void) {
+    return __LINE__ - 4;
+}
+
+/* fsyncgate: a write pending at a failed fsync is lost at the crash even
+ * though a retried fsync succeeded; a write synced after the failure is
+ * kept where it overlaps; the failure fires once, at the nth op of its
+ * site and kind. */
+static void
+test_fsync_failure(void **state) {
+    (void)state;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        fx_t f;
+        fx_open(&f);
+        uint8_t old[8192], nw[8192];
+        memset(old, 'o', sizeof old);
+        memset(nw, 'n', sizeof nw);
+        put_file(f.dfd, "a", old, sizeof old);
+        adb_io_t const *io = simfs_io(f.sf);
+        int             fd = adb_io_openat(io, f.dfd, "a", O_RDWR, 0);
+        assert_true(fd >= 0);
+        char site[128];
+        snprintf(site, sizeof site, "%s:%d", __FILE_NAME__, sync_line());
+        simfs_fail(f.sf, site, "fdatasync", 2, -EIO);
+        assert_int_equal(adb_io_pwrite_all(io, fd, nw, sizeof nw, 0), 0);
+        assert_int_equal(do_fdatasync(io, fd), 0); /* the 1st: fine */
+        assert_null(simfs_failed_at(f.sf));
+        assert_int_equal(adb_io_pwrite_all(io, fd, nw, 100, 8192 - 100), 0); /* new tail */
+        assert_int_equal(adb_io_pwrite_all(io, fd, "XY", 2, 10), 0);
+        assert_int_equal(do_fdatasync(io, fd), -EIO); /* the 2nd: fails */
+        assert_non_null(simfs_failed_at(f.sf));
+        assert_int_equal(do_fdatasync(io, fd), 0); /* the retry "succeeds" */
+        assert_int_equal(adb_io_pwrite_all(io, fd, "Z", 1, 11), 0);
+        assert_int_equal(adb_io_fdatasync(io, fd), 0);
+        simfs_crash_report_t rep;
+        assert_int_equal(simfs_crash(f.sf, seed, &g_tear, &rep), 0);
+        assert_int_equal(rep.doomed, 2);
+        adb_io_close(io, fd);
+        ssize_t  sz;
+        uint8_t *p = get_file(f.dfd, "a", &sz);
+        assert_int_equal(sz, 8192);
+        /* Synced before the failure: kept; pending at it: back to the
+         * pre-image ("XY" was written over 'n'); synced after it: kept. */
+        assert_int_equal(p[0], 'n');
+        assert_int_equal(p[10], 'n');
+        assert_int_equal(p[11], 'Z');
+        assert_int_equal(p[12], 'n');
+        assert_int_equal(p[8191], 'n'); /* the tail rewrote 'n' with 'n' */
+        fx_close(&f);
+    }
+    /* An injected close error still closes. */
+    fx_t f;
+    fx_open(&f);
+    adb_io_t const *io = simfs_io(f.sf);
+    int             fd = adb_io_openat(io, f.dfd, "c", O_RDWR | O_CREAT, 0644);
+    simfs_fail(f.sf, "x.c:1", "close", 1, -EIO);
+    assert_int_equal(io->close(io->ctx, fd, "x.c:1"), -EIO);
+    assert_int_equal(fcntl(fd, F_GETFD), -1); /* gone */
+    fx_close(&f);
+}
+
 /* A pwrite from one line, and that line. */
 static int
 pw(adb_io_t const *io, int fd, uint64_t off) {
@@ -1159,6 +1350,7 @@ static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_unsynced_write), cmocka_unit_test(test_synced_write),
     cmocka_unit_test(test_tear),           cmocka_unit_test(test_rename),
     cmocka_unit_test(test_unlink),         cmocka_unit_test(test_trigger),
+    cmocka_unit_test(test_fsync_failure),
 };
 
 ADB_TEST_GROUP(simfs, tests);

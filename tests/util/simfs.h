@@ -61,6 +61,7 @@ typedef struct simfs_crash_report {
     uint64_t dir_skipped;         /* undos whose name a raw op (outside the table)
                                    * had removed since: nothing to undo */
     uint64_t changes, sectors;    /* unsynced data changes, their sectors */
+    uint64_t doomed;              /* of the changes, pending at a failed sync */
     uint64_t sectors_restored;    /* of them, set back to the pre-image */
     uint64_t files_truncated;     /* set back to their synced size */
     uint64_t files_dirty;         /* inodes with unsynced changes */
@@ -81,6 +82,21 @@ adb_io_t const *simfs_io(simfs_t *sf);
 void simfs_trigger_op(simfs_t *sf, uint64_t k);
 /* Crash at the nth (1-based) op of any kind from site (copied). */
 void simfs_trigger_site(simfs_t *sf, char const *site, uint64_t nth);
+
+/* simfs_fail: the nth (1-based) op from site (and of kind op, e.g. "fsync";
+ * NULL: any) fails with err (-EIO, -ENOSPC...) and changes nothing; later
+ * ops go on (a transient error).  A failed fsync or fdatasync dooms what was
+ * pending on the file: no later sync makes it durable (Linux marks the pages
+ * clean after a writeback error, so a retried fsync succeeds without
+ * writing them: "fsyncgate"), and a crash restores it whatever the draw
+ * (except bytes a later synced write covers).  A failed directory fsync
+ * leaves its name ops pending.  Close and munmap release the descriptor or
+ * mapping before returning the error. */
+void simfs_fail(simfs_t *sf, char const *site, char const *op, uint64_t nth, int err);
+/* "site op" of the injected failure once it fired, else NULL. */
+char const *simfs_failed_at(simfs_t const *sf);
+/* fn(ctx, site, op) for every op before it runs (not after freezing). */
+void simfs_record(simfs_t *sf, void (*fn)(void *ctx, char const *site, char const *op), void *ctx);
 
 /* Mutating ops run so far (the triggering one not included). */
 uint64_t simfs_mut_ops(simfs_t const *sf);

@@ -146,6 +146,21 @@ cwl_init(cwl_t *w, uint64_t seed, uint32_t banks, char const *arch_dir, cwl_root
     snprintf(w->arch, sizeof w->arch, "%s", arch_dir);
     w->base = *base;
     w->durable = base->slot;
+    w->next = base->slot + 1;
+}
+
+bool
+cwl_resume(cwl_t *w, uint64_t root) {
+    if (root == w->base.slot) {
+        w->chain_len = w->rooted = 0;
+        return true;
+    }
+    for (size_t i = 0; i < w->rooted; i++)
+        if (w->chain[i] == root) {
+            w->chain_len = w->rooted = i + 1;
+            return true;
+        }
+    return false;
 }
 
 /* ---- the run ----------------------------------------------------------------------------- */
@@ -198,12 +213,17 @@ void
 cwl_run(cwl_t *w, acctdb_db_t *db) {
     static uint8_t   data[CWL_KEYS][DATA_MAX];
     acctdb_account_t accts[CWL_KEYS];
-    acctdb_rng_t     r = acctdb_rng_seed(w->seed);
+    acctdb_rng_t     r = acctdb_rng_at(w->seed, w->leg++, 0xC3A1);
     call(w, db, "set_root_hook", acctdb_db_set_root_hook(db, hook, w));
-    uint64_t next = w->base.slot + 1, last_full = 0;
-    for (uint32_t b = 0; b < w->banks; b++) {
+    /* Incrementals only on a full this test wrote (the base's origin full
+     * is not in the archive directory). */
+    acctdb_db_stats_t st;
+    uint64_t          last_full = 0;
+    if (!acctdb_db_stats(db, &st) && st.last_full_snapshot_slot > w->base.slot)
+        last_full = st.last_full_snapshot_slot;
+    for (uint32_t b = 0; b < w->banks && w->chain_len < CWL_BANKS_MAX; b++) {
         if (w->stop && w->stop(w->stop_ctx)) break;
-        uint64_t s = next++;
+        uint64_t s = w->next++;
         /* A fork: a sibling of the tip (on the tip's parent, at or above
          * the root), dead at the next root. */
         bool     fork = w->chain_len > w->rooted && acctdb_rng_below(&r, 5) == 0;

@@ -50,6 +50,8 @@ typedef struct cwl {
     /* the model: the main chain of frozen banks, oldest first */
     uint64_t chain[CWL_BANKS_MAX], mask[CWL_BANKS_MAX];
     size_t   chain_len, rooted; /* chain[0 .. rooted) are rooted */
+    uint64_t next;              /* the next slot number to use */
+    uint32_t leg;               /* runs so far (each draws its own stream) */
     /* what the root hook saw */
     cwl_root_t hook[CWL_BANKS_MAX];
     size_t     hook_cnt;
@@ -77,6 +79,10 @@ void cwl_init(cwl_t *w, uint64_t seed, uint32_t banks, char const *arch_dir,
  * root hook first.  Every call's result is checked to be 0 or a clean
  * error code (w->unclean counts the others). */
 void cwl_run(cwl_t *w, acctdb_db_t *db);
+/* After a kill (the process stopped at some op, nothing undone) and a
+ * reopen at root: the model goes back to that root, so a next cwl_run
+ * continues from it.  False if root is not one the model knows. */
+bool cwl_resume(cwl_t *w, uint64_t root);
 /* Reopens dir (with whatever I/O table is the default: POSIX) and judges
  * it; prints each problem prefixed with tag; returns how many. */
 int cwl_check(cwl_t const *w, char const *dir, acctdb_db_config_t const *cfg, char const *tag);

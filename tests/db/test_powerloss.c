@@ -10,15 +10,21 @@
  * durable root reported, the root hook's lattice checksum and
  * capitalization, verify, check, every key's value, every archive).
  *
- *   powerloss   adb_test_scaled(1000) crashes over 6 workload seeds; prints
- *               crashes=N corruptions=M and where the crashes landed (call
- *               site and op).  A failure prints its replay line:
- *               ACCTDB_POWERLOSS_REPLAY=wseed:k:cseed runs that one crash.
+ * One crash in four is preceded by a kill: the process dies at an op of a
+ * first run (nothing is undone: the page cache survives), a new one
+ * reopens, reports its durable root and works on, and the power goes in
+ * that second run (a kill -9, a restart, then a power loss: what the dead
+ * process left unsynced may still go).
  *
- * Single-threaded (background off, services stepped), so a (wseed, k,
- * cseed) triple replays the same crash (the zstd compressor's worker may
- * split an archive's writes differently from run to run, which only moves
- * which op k names inside a snapshot). */
+ *   powerloss   adb_test_scaled(1000) power losses over 6 workload seeds;
+ *               prints crashes=N corruptions=M and where the power went
+ *               (call site and op).  A failure prints its replay line:
+ *               ACCTDB_POWERLOSS_REPLAY=wseed:kill:k:cseed runs that one.
+ *
+ * Single-threaded (background off, services stepped), so a replay line
+ * gives the same run (the zstd compressor's worker may split an archive's
+ * writes differently from run to run, which only moves which op a k inside
+ * a snapshot names). */
 #include "../test.h"
 #include "../util/simfs.h"
 #include "crash_wl.h"
@@ -38,19 +44,23 @@ typedef struct site_cnt {
     uint64_t n;
 } site_cnt_t;
 
-static site_cnt_t g_hist[256];
-static size_t     g_hist_cnt;
+typedef struct hist {
+    site_cnt_t s[256];
+    size_t     cnt;
+} hist_t;
+
+static hist_t g_power, g_kill;
 
 static void
-hist_add(char const *site) {
-    for (size_t i = 0; i < g_hist_cnt; i++)
-        if (!strcmp(g_hist[i].site, site)) {
-            g_hist[i].n++;
+hist_add(hist_t *h, char const *site) {
+    for (size_t i = 0; i < h->cnt; i++)
+        if (!strcmp(h->s[i].site, site)) {
+            h->s[i].n++;
             return;
         }
-    if (g_hist_cnt == 256) return;
-    snprintf(g_hist[g_hist_cnt].site, sizeof g_hist[0].site, "%s", site);
-    g_hist[g_hist_cnt++].n = 1;
+    if (h->cnt == 256) return;
+    snprintf(h->s[h->cnt].site, sizeof h->s[0].site, "%s", site);
+    h->s[h->cnt++].n = 1;
 }
 
 static int
@@ -59,28 +69,45 @@ hist_cmp(void const *a, void const *b) {
     return x->n != y->n ? (x->n < y->n ? 1 : -1) : strcmp(x->site, y->site);
 }
 
+static void
+hist_print(hist_t *h, char const *title) {
+    qsort(h->s, h->cnt, sizeof *h->s, hist_cmp);
+    print_message("%s (call site, op: count):\n", title);
+    for (size_t i = 0; i < h->cnt; i++)
+        print_message("  %-44s %llu\n", h->s[i].site, (unsigned long long)h->s[i].n);
+}
+
 static bool
 is_frozen(void *ctx) {
     return simfs_frozen(ctx);
 }
 
 typedef struct cycle {
-    uint64_t wseed, k, cseed;
+    uint64_t wseed, kill_k, k, cseed; /* kill_k 0: no kill; k 0: power loss after close */
     /* out */
-    uint64_t             ops;       /* mutating ops the run made */
-    char                 site[112]; /* "db_flush.c:235 fdatasync" or "(none)" */
+    uint64_t             ops;       /* mutating ops the runs made */
+    char                 site[112]; /* "db_flush.c:235 fdatasync" or "(after close)" */
+    char                 kill_site[112];
     simfs_crash_report_t rep;
     uint64_t             durable, calls, errors, fulls, incs, flushes, shrinks, cleans;
     char                 first_err[320];
 } cycle_t;
 
-/* One crash: a copy of the base, the workload under simfs until op k (0:
- * none, the power goes after close), the crash, the oracle.  Returns the
- * problems found. */
+static void
+where(simfs_t *sf, char *out, size_t out_sz) {
+    if (simfs_frozen(sf))
+        snprintf(out, out_sz, "%s %s", simfs_crash_site(sf), simfs_crash_op(sf));
+    else
+        snprintf(out, out_sz, "(after close)");
+}
+
+/* One power loss: a copy of the base; the workload under simfs until op
+ * k (with kill_k: first a run killed at op kill_k, then a reopen and a
+ * second run); the crash; the oracle.  Returns the problems found. */
 static int
 run_cycle(char const *tmp, char const *base_dir, cwl_root_t const *base,
           acctdb_db_config_t const *cfg, cycle_t *c) {
-    char cyc[4096], dir[4200], arch[4400], graves[4200], tag[160];
+    char cyc[4096], dir[4200], arch[4400], graves[4200], tag[200];
     snprintf(cyc, sizeof cyc, "%s/cycle", tmp);
     adb_test_rmtree(cyc);
     assert_int_equal(mkdir(cyc, 0755), 0);
@@ -91,29 +118,55 @@ run_cycle(char const *tmp, char const *base_dir, cwl_root_t const *base,
     snprintf(arch, sizeof arch, "%s/%s", c->wseed & 1 ? dir : cyc, "snapshots");
     assert_int_equal(mkdir(arch, 0755), 0);
     snprintf(graves, sizeof graves, "%s/graves", cyc);
-    snprintf(tag, sizeof tag, "powerloss wseed=%llu k=%llu cseed=%llu",
-             (unsigned long long)c->wseed, (unsigned long long)c->k, (unsigned long long)c->cseed);
+    snprintf(tag, sizeof tag, "powerloss %llu:%llu:%llu:%llu", (unsigned long long)c->wseed,
+             (unsigned long long)c->kill_k, (unsigned long long)c->k, (unsigned long long)c->cseed);
 
     simfs_t *sf = simfs_new(graves);
     assert_non_null(sf);
-    simfs_trigger_op(sf, c->k);
     static cwl_t w;
     cwl_init(&w, c->wseed, BANKS, arch, base);
     w.stop = is_frozen;
     w.stop_ctx = sf;
     int problems = 0;
     /* The handle takes the default table at open (and, before per-handle
-     * tables, every op reads it): set it for the whole life of the handle. */
+     * tables, every op reads it): set it for the life of the handles. */
     adb_io_set(simfs_io(sf));
-    acctdb_db_t *db = NULL;
-    char         msg[1024] = "";
-    int          rc = acctdb_db_open(&db, dir, cfg, msg, sizeof msg);
-    if (!rc) {
-        cwl_run(&w, db);
-        acctdb_db_close(db); /* frozen: every op fails, nothing changes */
-    } else if (!simfs_frozen(sf)) {
-        print_message("%s: open failed before any crash: %s (%s)\n", tag, msg, acctdb_strerror(rc));
-        problems++;
+    int legs = c->kill_k ? 2 : 1;
+    for (int leg = 0; leg < legs; leg++) {
+        uint64_t at = leg == legs - 1 ? c->k : c->kill_k;
+        simfs_trigger_op(sf, at ? simfs_mut_ops(sf) + at : 0);
+        acctdb_db_t *db = NULL;
+        char         msg[1024] = "";
+        int          rc = acctdb_db_open(&db, dir, cfg, msg, sizeof msg);
+        if (rc) {
+            if (!simfs_frozen(sf)) {
+                print_message("%s: open (run %d) failed with no crash: %s (%s)\n", tag, leg + 1,
+                              msg, acctdb_strerror(rc));
+                problems++;
+            }
+            break;
+        }
+        bool go = true;
+        if (leg) {
+            uint64_t root = acctdb_db_root_slot(db, NULL);
+            if (root < w.durable) {
+                print_message("%s: reopened after the kill at root %llu, older than the durable "
+                              "root %llu reported\n",
+                              tag, (unsigned long long)root, (unsigned long long)w.durable);
+                problems++;
+            }
+            if (!(go = cwl_resume(&w, root))) {
+                print_message("%s: reopened after the kill at root %llu, which was never rooted\n",
+                              tag, (unsigned long long)root);
+                problems++;
+            }
+        }
+        if (go) cwl_run(&w, db);
+        acctdb_db_close(db); /* if frozen: every op fails, nothing changes */
+        if (leg < legs - 1) {
+            where(sf, c->kill_site, sizeof c->kill_site);
+            simfs_thaw(sf);
+        }
     }
     adb_io_set(NULL);
     c->ops = simfs_mut_ops(sf);
@@ -123,14 +176,11 @@ run_cycle(char const *tmp, char const *base_dir, cwl_root_t const *base,
     c->fulls = w.fulls, c->incs = w.incrementals, c->flushes = w.flushes;
     c->shrinks = w.shrinks, c->cleans = w.cleans;
     snprintf(c->first_err, sizeof c->first_err, "%s: %s", w.first_call, w.first_msg);
-    if (simfs_frozen(sf))
-        snprintf(c->site, sizeof c->site, "%s %s", simfs_crash_site(sf), simfs_crash_op(sf));
-    else
-        snprintf(c->site, sizeof c->site, "(after close)");
+    where(sf, c->site, sizeof c->site);
     simfs_crash_opts_t o = {.tear = c->cseed % 4 != 0, /* 1 in 4: whole writes lost or kept */
                             .truncate = (c->cseed >> 2) % 2 == 0,
                             .dir_undo_p = 0.5};
-    rc = simfs_crash(sf, c->cseed, &o, &c->rep);
+    int                rc = simfs_crash(sf, c->cseed, &o, &c->rep);
     if (rc) print_message("%s: the crash itself failed: %s\n", tag, strerror(-rc));
     assert_int_equal(rc, 0);
     simfs_free(sf);
@@ -141,15 +191,18 @@ run_cycle(char const *tmp, char const *base_dir, cwl_root_t const *base,
     problems += cwl_check(&w, dir, cfg, tag);
     if (problems)
         print_message(
-            "%s: %d problem(s); crash at %s after %llu mutating ops, durable root "
-            "reported %llu; undone: %llu of %llu name ops, %llu of %llu sectors, %llu "
-            "files cut\n"
-            "  replay: ACCTDB_TEST_FILTER=powerloss ACCTDB_POWERLOSS_REPLAY=%llu:%llu:%llu\n",
-            tag, problems, c->site, (unsigned long long)c->ops, (unsigned long long)c->durable,
-            (unsigned long long)c->rep.dir_undone, (unsigned long long)c->rep.dir_ops,
-            (unsigned long long)c->rep.sectors_restored, (unsigned long long)c->rep.sectors,
-            (unsigned long long)c->rep.files_truncated, (unsigned long long)c->wseed,
-            (unsigned long long)c->k, (unsigned long long)c->cseed);
+            "%s: %d problem(s); %s%s%spower lost at %s after %llu mutating ops; durable "
+            "root reported %llu; undone: %llu of %llu name ops, %llu of %llu sectors, "
+            "%llu files cut\n"
+            "  replay: ACCTDB_TEST_FILTER=powerloss ACCTDB_POWERLOSS_REPLAY=%llu:%llu:"
+            "%llu:%llu\n",
+            tag, problems, c->kill_k ? "killed at " : "", c->kill_k ? c->kill_site : "",
+            c->kill_k ? ", " : "", c->site, (unsigned long long)c->ops,
+            (unsigned long long)c->durable, (unsigned long long)c->rep.dir_undone,
+            (unsigned long long)c->rep.dir_ops, (unsigned long long)c->rep.sectors_restored,
+            (unsigned long long)c->rep.sectors, (unsigned long long)c->rep.files_truncated,
+            (unsigned long long)c->wseed, (unsigned long long)c->kill_k, (unsigned long long)c->k,
+            (unsigned long long)c->cseed);
     return problems;
 }
 
@@ -175,13 +228,13 @@ test_powerloss(void **state) {
     char const *replay = getenv("ACCTDB_POWERLOSS_REPLAY");
     if (replay && *replay) {
         cycle_t            c = {0};
-        unsigned long long a, b, d;
-        assert_int_equal(sscanf(replay, "%llu:%llu:%llu", &a, &b, &d), 3);
-        c.wseed = a, c.k = b, c.cseed = d;
+        unsigned long long a, b, k, d;
+        assert_int_equal(sscanf(replay, "%llu:%llu:%llu:%llu", &a, &b, &k, &d), 4);
+        c.wseed = a, c.kill_k = b, c.k = k, c.cseed = d;
         int p = run_cycle(tmp, base_dir, &base, &cfg, &c);
-        print_message("replay wseed=%llu k=%llu cseed=%llu: crash at %s after %llu ops: %d "
-                      "problem(s)\n",
-                      a, b, d, c.site, (unsigned long long)c.ops, p);
+        print_message("replay %s: %s%s power lost at %s after %llu ops: %d problem(s)\n", replay,
+                      c.kill_k ? "killed at " : "", c.kill_k ? c.kill_site : "", c.site,
+                      (unsigned long long)c.ops, p);
         assert_int_equal(p, 0);
         adb_test_rmtree(tmp);
         free(tmp);
@@ -195,7 +248,6 @@ test_powerloss(void **state) {
     int          corruptions = 0;
     for (int i = 0; i < SEEDS; i++) {
         cycle_t c = {.wseed = acctdb_rng_next(&r) >> 1 << 1 | (uint64_t)(i & 1),
-                     .k = 0,
                      .cseed = acctdb_rng_next(&r)};
         corruptions += run_cycle(tmp, base_dir, &base, &cfg, &c) > 0;
         wseed[i] = c.wseed;
@@ -215,30 +267,37 @@ test_powerloss(void **state) {
         assert_true(c.ops > 0);
     }
 
-    size_t   crashes = adb_test_scaled(1000);
-    uint64_t restored = 0, sectors = 0, undone = 0, dirops = 0, cut = 0;
+    size_t   crashes = adb_test_scaled(1000), kills = 0;
+    uint64_t restored = 0, sectors = 0, undone = 0, dirops = 0, cut = 0, doomed = 0;
     for (size_t n = 0; n < crashes; n++) {
         int     i = (int)(n % SEEDS);
-        cycle_t c = {.wseed = wseed[i],
-                     .k = 1 + acctdb_rng_below(&r, nops[i]),
-                     .cseed = acctdb_rng_next(&r)};
+        cycle_t c = {.wseed = wseed[i], .cseed = acctdb_rng_next(&r)};
+        if (n % 4 == 3) {
+            /* A kill somewhere in the first run, the power loss anywhere in
+             * the second (its length is about the same). */
+            c.kill_k = 1 + acctdb_rng_below(&r, nops[i]);
+            kills++;
+        }
+        c.k = 1 + acctdb_rng_below(&r, nops[i]);
         corruptions += run_cycle(tmp, base_dir, &base, &cfg, &c) > 0;
-        hist_add(c.site);
+        hist_add(&g_power, c.site);
+        if (c.kill_k) hist_add(&g_kill, c.kill_site);
         restored += c.rep.sectors_restored;
         sectors += c.rep.sectors;
         undone += c.rep.dir_undone;
         dirops += c.rep.dir_ops;
         cut += c.rep.files_truncated;
+        doomed += c.rep.doomed;
     }
-    qsort(g_hist, g_hist_cnt, sizeof *g_hist, hist_cmp);
-    print_message("crashes=%zu corruptions=%d (%.1f s); unsynced sectors restored %llu of %llu, "
-                  "name ops undone %llu of %llu, files cut to their synced size %llu\n",
-                  crashes, corruptions, now_s() - t0, (unsigned long long)restored,
+    print_message("crashes=%zu corruptions=%d (%zu after a kill and a reopen; %.1f s); unsynced "
+                  "sectors restored %llu of %llu, name ops undone %llu of %llu, files cut to their "
+                  "synced size %llu\n",
+                  crashes, corruptions, kills, now_s() - t0, (unsigned long long)restored,
                   (unsigned long long)sectors, (unsigned long long)undone,
                   (unsigned long long)dirops, (unsigned long long)cut);
-    print_message("where the power went (call site, op: crashes):\n");
-    for (size_t i = 0; i < g_hist_cnt; i++)
-        print_message("  %-44s %llu\n", g_hist[i].site, (unsigned long long)g_hist[i].n);
+    assert_int_equal(doomed, 0); /* no injected failures here */
+    hist_print(&g_power, "where the power went");
+    hist_print(&g_kill, "where the kills landed");
     assert_int_equal(corruptions, 0);
     adb_test_rmtree(tmp);
     free(tmp);

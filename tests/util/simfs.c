@@ -732,6 +732,17 @@ simfs_crash_op(simfs_t const *sf) {
 }
 
 void
+simfs_thaw(simfs_t *sf) {
+    pthread_mutex_lock(&sf->mu);
+    sf->frozen = false;
+    sf->trig_k = 0;
+    sf->trig_site[0] = 0;
+    sf->crash_site[0] = 0;
+    sf->crash_op = NULL;
+    pthread_mutex_unlock(&sf->mu);
+}
+
+void
 simfs_fail(simfs_t *sf, char const *site, char const *op, uint64_t nth, int err) {
     pthread_mutex_lock(&sf->mu);
     snprintf(sf->fail_site, sizeof sf->fail_site, "%s", site);

@@ -105,6 +105,13 @@ bool     simfs_frozen(simfs_t const *sf);
 char const *simfs_crash_site(simfs_t const *sf);
 char const *simfs_crash_op(simfs_t const *sf);
 
+/* simfs_thaw: after a trigger froze the table and no crash followed (the
+ * process was killed: the page cache survives), lets ops through again with
+ * the journal kept, so a later simfs_crash still undoes what the killed
+ * process left unsynced (a kill -9, a restart, then a power loss).  Clears
+ * the triggers and the op count goes on. */
+void simfs_thaw(simfs_t *sf);
+
 /* simfs_crash: freezes (if not yet) and undoes what the power loss loses,
  * drawing every choice from seed.  rep may be NULL.  Returns 0, or -errno if
  * an undo step failed on the real file system (the test should fail). */

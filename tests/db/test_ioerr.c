@@ -24,7 +24,20 @@
  * src/util/io.h says the same).
  *
  *   ioerr   prints the number of (site, op) pairs and cases, and the cases
- *           whose failure the run never reached. */
+ *           whose failure the run never reached.  A failing case prints its
+ *           replay line (ACCTDB_IOERR_CASE; ACCTDB_IOERR_TRACE=1 lists the
+ *           ops after the failure).
+ *
+ * Engine bugs this sweep finds (reported for issue 9; fixes go to src/):
+ *   A. a flush pass runs in the fatal state: after a failed fdatasync
+ *      (flush's, db_flush.c, or shrink's, db_shrink.c) the next flush
+ *      writes again, its fdatasync succeeds (the failed pages were marked
+ *      clean) and its root record names the storage whose writeback failed;
+ *      after the power loss open fails ("the storage of slot N ends early").
+ *   B. open reports as durable a root record that is not durable yet: the
+ *      directory fsync after the record's rename failed in the previous
+ *      handle's close (whose error nobody sees); the power loss then goes
+ *      back to an older root. */
 #include "../test.h"
 #include "../util/simfs.h"
 #include "crash_wl.h"

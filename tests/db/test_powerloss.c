@@ -13,13 +13,20 @@
  * One crash in four is preceded by a kill: the process dies at an op of a
  * first run (nothing is undone: the page cache survives), a new one
  * reopens, reports its durable root and works on, and the power goes in
- * that second run (a kill -9, a restart, then a power loss: what the dead
- * process left unsynced may still go).
+ * that second run, half the time within its first 16 ops (a kill -9, a
+ * restart, then a power loss: what the dead process left unsynced may
+ * still go).
  *
  *   powerloss   adb_test_scaled(1000) power losses over 6 workload seeds;
  *               prints crashes=N corruptions=M and where the power went
  *               (call site and op).  A failure prints its replay line:
  *               ACCTDB_POWERLOSS_REPLAY=wseed:kill:k:cseed runs that one.
+ *
+ * Engine bug this test finds (reported for issue 9; the fix goes to src/):
+ * open reports as durable a root record that is not durable yet (renamed
+ * by a process killed before its directory fsync), so a power loss soon
+ * after the restart goes back to an older root than the reopened handle
+ * reported (a few times per 1,000 crashes, in the runs after a kill).
  *
  * Single-threaded (background off, services stepped), so a replay line
  * gives the same run (the zstd compressor's worker may split an archive's
@@ -272,13 +279,17 @@ test_powerloss(void **state) {
     for (size_t n = 0; n < crashes; n++) {
         int     i = (int)(n % SEEDS);
         cycle_t c = {.wseed = wseed[i], .cseed = acctdb_rng_next(&r)};
+        /* A kill somewhere in the first run, the power loss anywhere in the
+         * second (its length is about the same) or, one time in two, within
+         * its first 16 ops: while what the dead process left unsynced is
+         * still pending. */
+        bool soon = false;
         if (n % 4 == 3) {
-            /* A kill somewhere in the first run, the power loss anywhere in
-             * the second (its length is about the same). */
             c.kill_k = 1 + acctdb_rng_below(&r, nops[i]);
+            soon = n % 8 == 7;
             kills++;
         }
-        c.k = 1 + acctdb_rng_below(&r, nops[i]);
+        c.k = 1 + acctdb_rng_below(&r, soon ? 16 : nops[i]);
         corruptions += run_cycle(tmp, base_dir, &base, &cfg, &c) > 0;
         hist_add(&g_power, c.site);
         if (c.kill_k) hist_add(&g_kill, c.kill_site);

@@ -246,9 +246,9 @@ test_ioerr(void **state) {
                      .cseed = acctdb_rng_next(&r)};
         int     p = run_case(tmp, base_dir, &base, &cfg, &c);
         print_message("case %s: %s, %d problem(s)\n", only, c.fired ? "fired" : "never reached", p);
-        assert_int_equal(p, 0);
         adb_test_rmtree(tmp);
         free(tmp);
+        assert_int_equal(p, 0);
         return;
     }
     for (size_t i = 0; i < nsites; i++) {
@@ -275,9 +275,9 @@ test_ioerr(void **state) {
     print_message("sites=%zu cases=%zu failing=%d (%zu cases made an API call fail, %zu never "
                   "reached their failure; %.1f s)\n",
                   nsites, cases, failures, with_error, unreached, now_s() - t0);
-    assert_int_equal(failures, 0);
     adb_test_rmtree(tmp);
     free(tmp);
+    assert_int_equal(failures, 0);
 }
 
 static struct CMUnitTest const tests[] = {

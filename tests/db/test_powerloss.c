@@ -242,9 +242,9 @@ test_powerloss(void **state) {
         print_message("replay %s: %s%s power lost at %s after %llu ops: %d problem(s)\n", replay,
                       c.kill_k ? "killed at " : "", c.kill_k ? c.kill_site : "", c.site,
                       (unsigned long long)c.ops, p);
-        assert_int_equal(p, 0);
         adb_test_rmtree(tmp);
         free(tmp);
+        assert_int_equal(p, 0);
         return;
     }
 
@@ -309,9 +309,9 @@ test_powerloss(void **state) {
     assert_int_equal(doomed, 0); /* no injected failures here */
     hist_print(&g_power, "where the power went");
     hist_print(&g_kill, "where the kills landed");
-    assert_int_equal(corruptions, 0);
     adb_test_rmtree(tmp);
     free(tmp);
+    assert_int_equal(corruptions, 0);
 }
 
 static struct CMUnitTest const tests[] = {

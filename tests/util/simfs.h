@@ -37,8 +37,14 @@
  * (raw opens) are tracked by inode on first use, their size then taken as
  * durable.
  *
- * Thread-safe (one mutex), but a replayable crash point needs one thread
- * doing I/O (cfg.background off). */
+ * A kill (the process dies, the page cache survives) is a trigger without
+ * simfs_crash: simfs_thaw lets a new handle go on with the journal kept.
+ * An injected failure (simfs_fail) makes one op return an errno; a failed
+ * sync dooms what was pending ("fsyncgate").
+ *
+ * Durability is simulated: simfs never calls the real fsync or fdatasync
+ * (they would only cost time).  Thread-safe (one mutex), but a replayable
+ * crash point needs one thread doing I/O (cfg.background off). */
 #ifndef ADB_TESTS_SIMFS_H
 #define ADB_TESTS_SIMFS_H
 

@@ -173,15 +173,32 @@ acctdb_db_open(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t const *
     return open_handle(db_out, dir, -1, cfg, msg_out, msg_max);
 }
 
-void
-acctdb_db_close(acctdb_db_t *db) {
-    if (!db) return;
-    adb_eng_close(db->db);
+int
+acctdb_db_shutdown(acctdb_db_t *db, acctdb_shutdown_report_t *rep, char *msg_out, size_t msg_max) {
+    if (msg_out && msg_max) msg_out[0] = 0;
+    if (rep) memset(rep, 0, sizeof *rep);
+    if (!db) return 0;
+    adb_api_begin();
+    int rc = adb_eng_shutdown(db->db, rep);
+    if (rc && msg_out && msg_max)
+        snprintf(msg_out, msg_max, "%s",
+                 adb_eng_err()->msg[0] ? adb_eng_err()->msg : acctdb_strerror(rc));
     adb_manifest_fini(&db->man);
     adb_free(db->man_raw);
     adb_free(db->sc_raw);
     pthread_mutex_destroy(&db->err_mu);
     adb_free(db);
+    return rc;
+}
+
+void
+acctdb_db_close(acctdb_db_t *db) {
+    acctdb_db_shutdown(db, NULL, NULL, 0);
+}
+
+void
+acctdb_db_interrupt(acctdb_db_t *db) {
+    if (db) atomic_store_explicit(&db->interrupted, 1, memory_order_relaxed);
 }
 
 /* ---- create ------------------------------------------------------------------ */

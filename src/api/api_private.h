@@ -11,6 +11,7 @@
 #include "snapshot/manifest.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct acctdb_db {
     adb_db_t         *db;
@@ -24,6 +25,7 @@ struct acctdb_db {
     size_t            sc_raw_sz;
     pthread_mutex_t   err_mu;
     char              err[ADB_ERRMSG_SZ]; /* the handle's last error (acctdb_db_errmsg) */
+    _Atomic int       interrupted;        /* acctdb_db_interrupt (from a signal handler) */
 };
 
 /* adb_api_begin: what every public call on a handle does first: the calling

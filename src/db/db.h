@@ -225,7 +225,13 @@ int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_confi
                  acctdb_pubkey_t const *watch, size_t watch_cnt, adb_err_t *err);
 /* Flushes rooted banks (unless a durable write failed), stops the
  * services, frees everything and releases the lock. */
-void adb_eng_close(adb_db_t *db);
+/* adb_eng_close: adb_eng_shutdown without a report; returns its code. */
+int adb_eng_close(adb_db_t *db);
+/* adb_eng_shutdown: stops the services between passes, flushes and commits
+ * the newest root, frees everything; *rep (may be NULL) says what it took.
+ * Returns 0, or the final flush's error (the message in adb_eng_err()): the
+ * database is closed either way, at its last durable root. */
+int adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep);
 
 int adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a,
                   size_t n);

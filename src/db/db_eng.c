@@ -309,14 +309,35 @@ svc_main(void *arg) {
 
 /* ---- close ----------------------------------------------------------------- */
 
-void
+int
 adb_eng_close(adb_db_t *db) {
-    if (!db) return;
+    return adb_eng_shutdown(db, NULL);
+}
+
+static double
+mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int
+adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
+    acctdb_shutdown_report_t r = {0};
+    if (!db) {
+        if (rep) *rep = r;
+        return 0;
+    }
     adb_eng_t *e = db->eng;
     if (!e) {
         adb_db_close(db);
-        return;
+        if (rep) *rep = r;
+        return 0;
     }
+    double t0 = mono_s();
+    /* Stop between atomic steps: the services see svc_stop only between
+     * passes, so a pass in flight (a flush up to the write cache, a shrink
+     * up to its byte budget, a clean) finishes with its record written. */
     pthread_mutex_lock(&e->svc_mu);
     e->svc_stop = true;
     pthread_cond_broadcast(&e->svc_cv);
@@ -324,12 +345,27 @@ adb_eng_close(adb_db_t *db) {
     pthread_mutex_unlock(&e->svc_mu);
     for (int i = 0; i < ACCTDB_SERVICE_CNT; i++)
         if (e->thr_started[i]) pthread_join(e->thr[i], NULL);
+    double t1 = mono_s();
+    r.wait_s = t1 - t0;
     /* The newest root becomes durable (a graceful shutdown). */
-    if (!atomic_load(&e->fatal)) adb_eng_service_step(db, ACCTDB_SERVICE_FLUSH);
+    int rc = 0;
+    if (atomic_load(&e->fatal)) {
+        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", adb_eng_fatal_msg(e));
+    } else {
+        int w = adb_eng_service_step(db, ACCTDB_SERVICE_FLUSH);
+        if (w < 0)
+            rc = w;
+        else
+            r.flushed_bytes = (uint64_t)w;
+    }
+    r.flush_s = mono_s() - t1;
+    r.root_slot = adb_eng_root_slot(db, &r.durable_slot);
+    r.clean = rc == 0 && r.durable_slot == r.root_slot;
     /* Banks still cached: their accounts, then the banks. */
     for (uint32_t i = 0; i < e->banks_cap; i++) {
         adb_bank_t *b = e->banks[i];
         if (!b) continue;
+        if (b->slot > r.root_slot) r.dropped_banks++;
         for (uint32_t k = 0; k < b->cap; k++)
             adb_free(b->accts[k]);
         adb_free(b->accts);
@@ -340,6 +376,9 @@ adb_eng_close(adb_db_t *db) {
     db->eng = NULL;
     adb_db_close(db);
     eng_free(e);
+    r.total_s = mono_s() - t0;
+    if (rep) *rep = r;
+    return rc;
 }
 
 /* ---- small queries --------------------------------------------------------- */

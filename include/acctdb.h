@@ -533,6 +533,37 @@ ACCTDB_API int acctdb_db_open(acctdb_db_t **db_out, char const *dir, acctdb_db_c
  * is fine. */
 ACCTDB_API void acctdb_db_close(acctdb_db_t *db);
 
+/* What a graceful shutdown did (acctdb_db_shutdown). */
+typedef struct acctdb_shutdown_report {
+    uint64_t root_slot;     /* the newest root at shutdown */
+    uint64_t durable_slot;  /* the root the last commit names: a reopen comes back here */
+    uint64_t flushed_bytes; /* account bytes the final flush wrote */
+    uint64_t dropped_banks; /* unrooted banks dropped (their slots are gone) */
+    double   wait_s;        /* waiting for the service passes in flight */
+    double   flush_s;       /* the final flush and its commit */
+    double   total_s;       /* the whole shutdown */
+    bool     clean;         /* the newest root is durable and the shutdown recorded */
+} acctdb_shutdown_report_t;
+
+/* acctdb_db_shutdown: acctdb_db_close, reporting what it did and whether
+ * the newest root became durable.  It never interrupts an atomic step: a
+ * service pass in flight finishes (a flush writes at most the write cache,
+ * a shrink at most its per-pass budget), then the final flush commits the
+ * newest root.  rep and msg_out may be NULL.  The handle is released
+ * whatever the result.  Returns 0, or the final flush's error (FATAL, IO,
+ * FULL: msg_out says why; the database then reopens at rep->durable_slot). */
+ACCTDB_API int acctdb_db_shutdown(acctdb_db_t *db, acctdb_shutdown_report_t *rep, char *msg_out,
+                                  size_t msg_max);
+
+/* acctdb_db_interrupt: asks the long calls on db to stop at their next
+ * atomic step, for a SIGINT or SIGTERM handler (it only stores to an atomic
+ * flag, so it is async-signal-safe).  acctdb_db_snapshot then returns
+ * ACCTDB_ERR_STOPPED between two account files, its temporary archive
+ * removed and nothing registered, and so does every later call of it on
+ * this handle.  Stores, roots, reads and acctdb_db_shutdown still work, so
+ * the caller can finish its slot and shut down. */
+ACCTDB_API void acctdb_db_interrupt(acctdb_db_t *db);
+
 /* acctdb_db_errmsg: the last error's message (per handle; not
  * thread-local: read it from the thread that got the error). */
 ACCTDB_API char const *acctdb_db_errmsg(acctdb_db_t const *db);

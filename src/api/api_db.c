@@ -184,12 +184,20 @@ adb_api_db_open_io(acctdb_db_t **db_out, char const *dir, acctdb_db_config_t con
 }
 
 int
-adb_api_db_close(acctdb_db_t *db) {
+acctdb_db_shutdown(acctdb_db_t *db, acctdb_shutdown_report_t *rep, char *msg_out, size_t msg_max) {
+    if (msg_out && msg_max) msg_out[0] = 0;
+    if (rep) memset(rep, 0, sizeof *rep);
     if (!db) return 0;
-    int rc = adb_eng_close(db->db);
+    adb_api_begin();
+    int rc = adb_eng_shutdown(db->db, rep);
     /* The handle's last error is this one until it is freed below; the
      * calling thread's engine message keeps it after. */
-    if (rc) adb_api_done(db, rc);
+    if (rc) {
+        adb_api_done(db, rc);
+        if (msg_out && msg_max)
+            snprintf(msg_out, msg_max, "%s",
+                     adb_eng_err()->msg[0] ? adb_eng_err()->msg : acctdb_strerror(rc));
+    }
     adb_manifest_fini(&db->man);
     adb_free(db->man_raw);
     adb_free(db->sc_raw);
@@ -200,7 +208,12 @@ adb_api_db_close(acctdb_db_t *db) {
 
 void
 acctdb_db_close(acctdb_db_t *db) {
-    adb_api_db_close(db);
+    acctdb_db_shutdown(db, NULL, NULL, 0);
+}
+
+void
+acctdb_db_interrupt(acctdb_db_t *db) {
+    if (db) atomic_store_explicit(&db->interrupted, 1, memory_order_relaxed);
 }
 
 /* ---- create ------------------------------------------------------------------ */

@@ -45,7 +45,8 @@
 typedef struct emit_ctx {
     adb_db_t             *db;
     adb_eng_snap_t const *s;
-    size_t const         *map; /* archive storage i -> s->files index */
+    size_t const         *map;  /* archive storage i -> s->files index */
+    _Atomic int const    *stop; /* acctdb_db_interrupt: stop before the next file */
 } emit_ctx_t;
 
 static int
@@ -56,6 +57,9 @@ out_tramp(void *ctx, void const *p, size_t sz) {
 static int
 emit_cb(void *ctx, size_t i, adb_snap_out_t *out) {
     emit_ctx_t *c = ctx;
+    if (atomic_load_explicit(c->stop, memory_order_relaxed))
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_STOPPED,
+                           "stopped: the database was interrupted (after %zu account files)", i);
     return adb_eng_snap_emit(c->db, c->s, c->map[i], out_tramp, out);
 }
 
@@ -188,6 +192,9 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
     if (path_out) path_out[0] = 0;
     adb_api_begin();
     adb_err_t *err = adb_eng_err();
+    if (atomic_load_explicit(&h->interrupted, memory_order_relaxed))
+        return adb_api_fail(h, ACCTDB_ERR_STOPPED,
+                            "stopped: the database was interrupted; no snapshot started");
     if (!h->has_man)
         return adb_api_fail(h, ACCTDB_ERR_UNSUPPORTED,
                             "%s has no bank state (manifest.bin), so it cannot write snapshots",
@@ -282,7 +289,7 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
         st_arr[st_cnt] = (adb_snap_storage_t){s.slots[i], s.files[i], s.sizes[i]};
         st_cnt++;
     }
-    emit_ctx_t            ec = {h->db, &s, map};
+    emit_ctx_t            ec = {h->db, &s, map, &h->interrupted};
     adb_snap_write_opts_t wo = {.incremental = incremental,
                                 .base_slot = incremental ? base : 0,
                                 .workers = adb_eng_config(h->db)->threads,

@@ -12,6 +12,7 @@
 #include "util/io.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct acctdb_db {
     adb_db_t         *db;
@@ -26,6 +27,7 @@ struct acctdb_db {
     size_t            sc_raw_sz;
     pthread_mutex_t   err_mu;
     char              err[ADB_ERRMSG_SZ]; /* the handle's last error (acctdb_db_errmsg) */
+    _Atomic int       interrupted;        /* acctdb_db_interrupt (from a signal handler) */
 };
 
 /* adb_api_begin: what every public call on a handle does first: the calling
@@ -59,12 +61,5 @@ int adb_api_db_create_io(acctdb_db_t **db_out, char const *dir, acctdb_db_source
 /* acctdb_db_config_read through io (api_config.c). */
 int adb_api_config_read(acctdb_db_config_t *cfg, char const *dir, adb_io_t const *io, char *msg_out,
                         size_t msg_max);
-
-/* adb_api_db_close: acctdb_db_close with its result: 0 when the newest
- * root is durable, else the final flush's error (FATAL if the database
- * already was), its message left in the calling thread's engine error
- * (adb_eng_err()).  The handle is freed either way.  (acctdb_db_close
- * returns void; a status-returning shutdown builds on this.) */
-int adb_api_db_close(acctdb_db_t *db);
 
 #endif

@@ -230,10 +230,14 @@ int adb_eng_lock_dir(adb_io_t const *io, char const *dir, int *fd_out, adb_err_t
 int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
                  acctdb_pubkey_t const *watch, size_t watch_cnt, adb_io_t const *io,
                  adb_err_t *err);
-/* Stops the services, flushes rooted banks (unless a durable write
- * failed), frees everything and releases the lock, whatever happens.
- * Returns 0 when the newest root is durable, else the final flush's error
- * (FATAL when the database already was; adb_eng_err() says why). */
+/* adb_eng_shutdown: stops the services between passes (a pass in flight
+ * finishes), flushes and commits the newest root (unless a durable write
+ * failed), frees everything and releases the lock, whatever happens; *rep
+ * (may be NULL) says what it took.  Returns 0 when the newest root is
+ * durable, else the final flush's error (FATAL when the database already
+ * was; adb_eng_err() says why): the database then reopens at its last
+ * durable root.  adb_eng_close: the same without a report. */
+int adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep);
 int adb_eng_close(adb_db_t *db);
 
 int adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a,

@@ -368,12 +368,33 @@ svc_main(void *arg) {
 
 int
 adb_eng_close(adb_db_t *db) {
-    if (!db) return 0;
+    return adb_eng_shutdown(db, NULL);
+}
+
+static double
+mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int
+adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
+    acctdb_shutdown_report_t r = {0};
+    if (!db) {
+        if (rep) *rep = r;
+        return 0;
+    }
     adb_eng_t *e = db->eng;
     if (!e) {
         adb_db_close(db);
+        if (rep) *rep = r;
         return 0;
     }
+    double t0 = mono_s();
+    /* Stop between atomic steps: the services see svc_stop only between
+     * passes, so a pass in flight (a flush up to the write cache, a shrink
+     * up to its byte budget, a clean) finishes with its record written. */
     pthread_mutex_lock(&e->svc_mu);
     e->svc_stop = true;
     pthread_cond_broadcast(&e->svc_cv);
@@ -381,6 +402,8 @@ adb_eng_close(adb_db_t *db) {
     pthread_mutex_unlock(&e->svc_mu);
     for (int i = 0; i < ACCTDB_SERVICE_CNT; i++)
         if (e->thr_started[i]) pthread_join(e->thr[i], NULL);
+    double t1 = mono_s();
+    r.wait_s = t1 - t0;
     /* The newest root becomes durable (a graceful shutdown).  Whether it
      * did is the result: the caller's only way to know the rooted banks
      * still cached were not lost. */
@@ -391,13 +414,20 @@ adb_eng_close(adb_db_t *db) {
                          "durable write failed (%s); the durable root stays at %llu",
                          adb_eng_fatal_msg(e), (unsigned long long)atomic_load(&e->durable_root));
     } else {
-        int r = run_step(db, ACCTDB_SERVICE_FLUSH);
-        if (r < 0) rc = r; /* its message stays in adb_eng_err() */
+        int w = run_step(db, ACCTDB_SERVICE_FLUSH);
+        if (w < 0)
+            rc = w; /* its message stays in adb_eng_err() */
+        else
+            r.flushed_bytes = (uint64_t)w;
     }
+    r.flush_s = mono_s() - t1;
+    r.root_slot = adb_eng_root_slot(db, &r.durable_slot);
+    r.clean = rc == 0 && r.durable_slot == r.root_slot;
     /* Banks still cached: their accounts, then the banks. */
     for (uint32_t i = 0; i < e->banks_cap; i++) {
         adb_bank_t *b = e->banks[i];
         if (!b) continue;
+        if (b->slot > r.root_slot) r.dropped_banks++;
         for (uint32_t k = 0; k < b->cap; k++)
             adb_free(b->accts[k]);
         adb_free(b->accts);
@@ -408,6 +438,8 @@ adb_eng_close(adb_db_t *db) {
     db->eng = NULL;
     adb_db_close(db);
     eng_free(e);
+    r.total_s = mono_s() - t0;
+    if (rep) *rep = r;
     return rc;
 }
 

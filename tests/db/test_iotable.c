@@ -523,14 +523,14 @@ test_close_result(void **state) {
     acctdb_db_t *db = create_pair(dir, &cfg, NULL);
     uint64_t     root = advance(db, 1, 8, 1000);
     /* A clean close: the newest root durable, result 0. */
-    assert_int_equal(adb_api_db_close(db), 0);
+    assert_int_equal(acctdb_db_shutdown(db, NULL, NULL, 0), 0);
     rec_t r;
     rec_init(&r);
     db = open_ok(dir, &cfg, &r.io);
     assert_int_equal(acctdb_db_root_slot(db, NULL), root);
     uint64_t next = advance(db, 100, 8, 2000);
     rec_arm(&r, (rule_t){.op = OP_FDATASYNC, .err = -EIO});
-    int rc = adb_api_db_close(db);
+    int rc = acctdb_db_shutdown(db, NULL, NULL, 0);
     assert_int_equal(rec_fired(&r), 1);
     rec_fini(&r);
     if (rc != ACCTDB_ERR_FATAL || !strstr(adb_eng_err()->msg, "fdatasync") ||
@@ -724,7 +724,7 @@ test_handles(void **state) {
     workload(h1, a1);
     workload(h2, a2);
     uint64_t root = acctdb_db_root_slot(h1, NULL);
-    assert_int_equal(adb_api_db_close(h1), 0);
+    assert_int_equal(acctdb_db_shutdown(h1, NULL, NULL, 0), 0);
     h1 = open_ok(d1, &cfg, &r.io);
     assert_int_equal(acctdb_db_root_slot(h1, NULL), root);
     assert_int_equal(lamports_of(h1, 2), 5000);

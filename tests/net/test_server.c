@@ -1675,7 +1675,7 @@ t_serve_cli(void **state) {
     while (fgets(line, sizeof line, so)) {
         fulls += !strncmp(line, "snapshot: full ", 15);
         incs += !strncmp(line, "snapshot: incremental ", 22);
-        stopped |= !strncmp(line, "stopped: ", 9);
+        stopped |= !strncmp(line, "shutdown: ", 10);
     }
     fclose(so);
     assert_int_equal(st, 0);

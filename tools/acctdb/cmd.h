@@ -69,6 +69,18 @@ int tool_arg_size(char const *opt, char const *s, uint64_t unit, uint64_t min, u
 int tool_arg_double(char const *opt, char const *what, char const *s, double min, double max,
                     double *out);
 
+/* Graceful stop (cmd_stop.c).  tool_stop_install: SIGINT and SIGTERM set
+ * tool_stop_sig (usable as a workload's stop flag) and interrupt the
+ * database given to tool_stop_watch; a second signal kills.  tool_shutdown:
+ * acctdb_db_shutdown, then "stopped:" (if a signal came) and "shutdown:"
+ * lines on stdout (time, final flush, durable root); returns 0, or 2 with
+ * the error on stderr if the newest root could not be made durable. */
+extern volatile int tool_stop_sig;
+void                tool_stop_install(void);
+void                tool_stop_watch(acctdb_db_t *db);
+char const         *tool_stop_name(void);
+int                 tool_shutdown(acctdb_db_t *db, char const *who);
+
 /* Print "acctdb: <what>: <strerror(err)>" to stderr; returns 2. */
 int tool_fail(int err, char const *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -900,6 +900,7 @@ do_workload(args_t const *a, acctdb_db_t *db, acctdb_db_config_t const *cfg) {
     }
     acctdb_workload_opts_t o = a->wl;
     if (!cfg->background) o.service_every = 8;
+    o.stop = &tool_stop_sig; /* SIGINT/SIGTERM: after the current slot */
     tool_bar_t bar = {.unit = "slots"};
     if (!a->quiet && isatty(2)) {
         o.progress = tool_progress;
@@ -984,12 +985,16 @@ cmd_db(int argc, char **argv) {
         free(a);
         return status;
     }
+    /* The commands that write: a signal ends them between atomic steps
+     * and the newest root is committed before exit. */
+    bool const graceful = a->sub == S_WORKLOAD || a->sub == S_SNAPSHOT;
+    if (graceful) tool_stop_install();
     acctdb_db_t *db = NULL;
     if ((status = open_db(a->pos[0], &cfg, &db))) {
         free(a);
         return status;
     }
-    double t0 = now_s();
+    if (graceful) tool_stop_watch(db);
     switch (a->sub) {
     case S_INFO:
         status = do_info(a, db);
@@ -1012,11 +1017,13 @@ cmd_db(int argc, char **argv) {
     default:
         break;
     }
-    t0 = now_s();
-    acctdb_db_close(db);
-    if (a->sub == S_WORKLOAD && status == 0)
-        printf("close:                %.2f s (flushes the root: durable from now on)\n",
-               now_s() - t0);
+    if (graceful) {
+        if (fflush(stdout) != 0) status = tool_fail(0, "writing output failed");
+        int st = tool_shutdown(db, a->sub == S_WORKLOAD ? "db workload" : "db snapshot");
+        if (!status) status = st;
+    } else {
+        acctdb_db_close(db);
+    }
     free(a);
     if (fflush(stdout) != 0) return tool_fail(0, "writing output failed");
     return status;

@@ -146,14 +146,6 @@ typedef struct args {
     size_t                 cfg_cnt;
 } args_t;
 
-static volatile int g_stop;
-
-static void
-on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
 static double
 now_s(void) {
     struct timespec t;
@@ -378,6 +370,14 @@ snap_one(snapper_t *sn, bool inc) {
     double t0 = now_s();
     int    rc = acctdb_db_snapshot(sn->db, sn->dir, inc, path);
     double dt = now_s() - t0;
+    if (rc == ACCTDB_ERR_STOPPED) {
+        /* A signal interrupted it between two account files: its temporary
+         * is gone and nothing was registered; not an error. */
+        printf("snapshot: %s stopped after %.2f s (%s)\n", inc ? "incremental" : "full", dt,
+               tool_stop_name());
+        fflush(stdout);
+        return false;
+    }
     if (rc) {
         fprintf(stderr, "acctdb serve: %s snapshot: %s\n", inc ? "incremental" : "full",
                 acctdb_db_errmsg(sn->db));
@@ -501,12 +501,7 @@ cmd_serve(int argc, char **argv) {
         return status;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    tool_stop_install();
     signal(SIGPIPE, SIG_IGN);
 
     char         msg[1024];
@@ -519,6 +514,8 @@ cmd_serve(int argc, char **argv) {
         free(a);
         return rc == ACCTDB_ERR_BUSY ? 3 : 2;
     }
+    tool_stop_watch(db);
+    bool             quit = false; /* --exit-after-workload, or a failure */
     acctdb_server_t *srv = NULL;
     rc = acctdb_server_start(&srv, db, &a->so, msg, sizeof msg);
     if (rc) {
@@ -544,15 +541,15 @@ cmd_serve(int argc, char **argv) {
         if (pthread_create(&snap_thread, NULL, snapper_main, &sn)) {
             fprintf(stderr, "acctdb serve: cannot start the snapshot thread\n");
             status = 2;
-            g_stop = 1;
+            quit = true;
         } else {
             has_snapper = true;
         }
     }
 
-    if (a->wl.slots && !g_stop) {
+    if (a->wl.slots && !quit && !tool_stop_sig) {
         acctdb_workload_opts_t o = a->wl;
-        o.stop = &g_stop;
+        o.stop = &tool_stop_sig;
         if (!cfg.background) o.service_every = 8;
         acctdb_workload_result_t r;
         rc = acctdb_db_workload(db, &o, &r);
@@ -564,12 +561,12 @@ cmd_serve(int argc, char **argv) {
             printf("workload: %llu slots (%llu rooted), %llu stores, %.1f slots/s, %.0f "
                    "stores/s, root %llu%s\n",
                    U(r.slots_created), U(r.slots_rooted), U(r.stores), (double)r.slots_created / s,
-                   (double)r.stores / s, U(r.root_slot), g_stop ? " (stopped)" : "");
+                   (double)r.stores / s, U(r.root_slot), tool_stop_sig ? " (stopped)" : "");
             fflush(stdout);
         }
-        if (a->exit_after || rc) g_stop = 1;
+        if (a->exit_after || rc) quit = true;
     }
-    while (!g_stop) {
+    while (!quit && !tool_stop_sig) {
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -587,11 +584,10 @@ cmd_serve(int argc, char **argv) {
     acctdb_server_stats_t ss;
     acctdb_server_stats(srv, &ss);
     acctdb_server_stop(srv);
-    uint64_t root = acctdb_db_root_slot(db, NULL);
-    acctdb_db_close(db);
-    printf("stopped: %llu requests, %llu archives sent, %llu snapshots written; root %llu "
-           "durable\n",
-           U(ss.requests), U(ss.archives_sent), U(sn.fulls + sn.incs), U(root));
+    printf("served:               %llu requests, %llu archives sent, %llu snapshots written\n",
+           U(ss.requests), U(ss.archives_sent), U(sn.fulls + sn.incs));
+    int st = tool_shutdown(db, "serve");
+    if (!status) status = st;
     free(a);
     if (fflush(stdout) != 0) return tool_fail(0, "writing output failed");
     return status;

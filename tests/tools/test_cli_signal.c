@@ -1,0 +1,301 @@
+/* Graceful shutdown through the CLI: SIGTERM at random moments of
+ * `acctdb db workload`, of `acctdb serve` running a workload and writing
+ * snapshots, and of `acctdb db snapshot`.  Each run must exit cleanly (0, or
+ * 2 with "stopped" for a snapshot that was cut short), print its shutdown
+ * line with the durable root, and leave a database that reopens at exactly
+ * that root and verifies, with every archive left in place verifying and no
+ * temporary archive behind.  The delays come from the test seed
+ * (ACCTDB_TEST_SEED), printed so that a failure can be replayed. */
+#include "../test.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXZ(a, b) ((a) > (b) ? (a) : (b))
+
+static char g_out[1 << 20];
+
+static double
+now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void
+sleep_s(double s) {
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Starts `tool ARGS` with stdout and stderr to out_path. */
+static pid_t
+spawn(char const *tool, char const *args, char const *out_path) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char cmd[16384];
+        if (snprintf(cmd, sizeof cmd, "exec '%s' %s >'%s' 2>&1", tool, args, out_path) >=
+            (int)sizeof cmd)
+            _exit(126);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* The exit status; -1 if it did not exit within timeout_s (a hang: then it
+ * is killed).  The bound only detects a hang; the time a shutdown takes is
+ * what the tool reports. */
+static int
+wait_exit(pid_t pid, double timeout_s) {
+    double end = now_s() + timeout_s;
+    int    st;
+    while (now_s() < end) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        sleep_s(0.02);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+static char *
+slurp(char const *path) {
+    size_t   sz = 0;
+    uint8_t *b = adb_test_read_file(path, &sz);
+    assert_non_null(b);
+    char *s = realloc(b, sz + 1);
+    assert_non_null(s);
+    s[sz] = 0;
+    return s;
+}
+
+/* From "shutdown: ... root N durable": N; fails the test if absent. */
+static uint64_t
+shutdown_root(char const *out) {
+    char const *l = strstr(out, "shutdown:             ");
+    if (!l) fail_msg("no shutdown line in:\n%s", out);
+    char const *r = strstr(l, "); root ");
+    if (!r) fail_msg("no durable root in: %s", l);
+    assert_null(strstr(l, "NOT the newest root"));
+    return strtoull(r + 8, NULL, 10);
+}
+
+static uint64_t
+jnum(cJSON const *j, char const *k) {
+    cJSON const *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    if (!cJSON_IsNumber(v)) fail_msg("db info: no number %s", k);
+    return (uint64_t)v->valuedouble;
+}
+
+/* The database reopens at root and verifies. */
+static void
+check_reopen(char const *tool, char const *db, uint64_t root) {
+    int rc = adb_test_sh(g_out, sizeof g_out, "'%s' db info '%s' --json 2>&1", tool, db);
+    if (rc) fail_msg("db info: exit %d: %s", rc, g_out);
+    cJSON *j = cJSON_Parse(g_out);
+    assert_non_null(j);
+    assert_int_equal(jnum(j, "root_slot"), root);
+    assert_int_equal(jnum(j, "durable_root_slot"), root);
+    cJSON_Delete(j);
+    rc = adb_test_sh(g_out, sizeof g_out, "'%s' db verify '%s' 2>&1", tool, db);
+    if (rc)
+        fail_msg("db verify after the shutdown at root %llu: exit %d: %s", (unsigned long long)root,
+                 rc, g_out);
+}
+
+/* Every file in dir is a finished archive that verifies; returns how many. */
+static size_t
+check_archives(char const *tool, char const *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    size_t         n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        if (strncmp(de->d_name, "snapshot-", 9) && strncmp(de->d_name, "incremental-snapshot-", 21))
+            fail_msg("%s: a file that is not an archive was left: %s", dir, de->d_name);
+        /* An incremental archive verifies on the full one of its base slot
+         * ("incremental-snapshot-BASE-SLOT-HASH" on "snapshot-BASE-HASH"). */
+        char full[600] = "";
+        if (!strncmp(de->d_name, "incremental-", 12)) {
+            unsigned long long b = strtoull(de->d_name + 21, NULL, 10);
+            if (adb_test_sh(full, sizeof full, "cd '%s' && ls snapshot-%llu-*", dir, b))
+                fail_msg("%s: no full archive of slot %llu beside it", de->d_name, b);
+            full[strcspn(full, "\n")] = 0;
+        }
+        int rc =
+            adb_test_sh(g_out, sizeof g_out, "cd '%s' && '%s' snapshot verify --quiet %s '%s' 2>&1",
+                        dir, tool, full, de->d_name);
+        if (rc) {
+            /* The checks that did not pass (the output is long). */
+            for (char *l = strtok(g_out, "\n"); l; l = strtok(NULL, "\n"))
+                if (!strstr(l, ": ok")) print_message("    %s\n", l);
+            fail_msg("%s does not verify (exit %d)", de->d_name, rc);
+        }
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A database from a generated genesis (4 validators, 64-slot epochs). */
+static char *
+make_db(char const *tool, char const *base) {
+    char *db = malloc(4096);
+    assert_non_null(db);
+    snprintf(db, 4096, "%s/db", base);
+    int rc = adb_test_sh(g_out, sizeof g_out,
+                         "'%s' genesis make '%s/genesis.bin' --validators 4 --slots-per-epoch 64 "
+                         ">/dev/null 2>&1 && '%s' db create --quiet '%s' --genesis "
+                         "'%s/genesis.bin' >/dev/null 2>&1",
+                         tool, base, tool, db, base);
+    assert_int_equal(rc, 0);
+    return db;
+}
+
+/* A delay uniform in [lo, hi) seconds. */
+static double
+draw(adb_test_rng_t *r, double lo, double hi) {
+    return lo + (hi - lo) * (double)adb_test_rng_below(r, 1000000) / 1e6;
+}
+
+static void
+t_workload_sigterm(void **state) {
+    (void)state;
+    char const    *tool = adb_test_tool_or_skip();
+    char          *base = adb_test_mkdtemp(), out[4096], args[4096];
+    char          *db = make_db(tool, base);
+    adb_test_rng_t rng = {adb_test_seed() ^ 0x51675e41};
+    size_t const   runs = MAXZ(adb_test_scaled(8), (size_t)3);
+    uint64_t       prev = 0;
+    snprintf(out, sizeof out, "%s/out", base);
+    for (size_t i = 0; i < runs; i++) {
+        double delay = draw(&rng, 0.02, 2.0);
+        snprintf(args, sizeof args,
+                 "db workload '%s' --slots 10000000 --forks 3 --stores-min 100 --stores-max 400 "
+                 "--seed %zu",
+                 db, i);
+        pid_t pid = spawn(tool, args, out);
+        sleep_s(delay);
+        kill(pid, SIGTERM);
+        int   st = wait_exit(pid, 300);
+        char *o = slurp(out);
+        if (st != 0) fail_msg("run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
+        assert_non_null(strstr(o, "stopped:              by SIGTERM"));
+        uint64_t root = shutdown_root(o);
+        print_message("  workload run %zu: SIGTERM after %.3f s -> root %llu\n", i, delay,
+                      (unsigned long long)root);
+        assert_true(root >= prev);
+        prev = root;
+        free(o);
+        check_reopen(tool, db, root);
+    }
+    assert_true(prev > 0);
+    free(db);
+    adb_test_rmtree(base);
+    free(base);
+}
+
+static void
+t_serve_sigterm(void **state) {
+    (void)state;
+    char const    *tool = adb_test_tool_or_skip();
+    char          *base = adb_test_mkdtemp(), out[4096], args[8192], adir[4096];
+    char          *db = make_db(tool, base);
+    adb_test_rng_t rng = {adb_test_seed() ^ 0x5e77e};
+    size_t const   runs = MAXZ(adb_test_scaled(5), (size_t)2);
+    snprintf(out, sizeof out, "%s/out", base);
+    snprintf(adir, sizeof adir, "%s/archives", base);
+    assert_int_equal(adb_test_sh(NULL, 0, "mkdir '%s'", adir), 0);
+    size_t archives = 0;
+    for (size_t i = 0; i < runs; i++) {
+        double delay = draw(&rng, 0.3, 3.0);
+        snprintf(args, sizeof args,
+                 "serve '%s' --rpc-addr 127.0.0.1:0 --snapshots '%s' --workload-slots 1000000 "
+                 "--slot-ms 2 --stores-min 100 --stores-max 300 --root-lag 4 "
+                 "--snapshot-every-slots 40 --incremental-every-slots 10 --seed %zu",
+                 db, adir, i);
+        pid_t pid = spawn(tool, args, out);
+        sleep_s(delay);
+        kill(pid, SIGTERM);
+        int   st = wait_exit(pid, 300);
+        char *o = slurp(out);
+        if (st != 0)
+            fail_msg("serve run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
+        uint64_t root = shutdown_root(o);
+        print_message("  serve run %zu: SIGTERM after %.3f s -> root %llu\n", i, delay,
+                      (unsigned long long)root);
+        free(o);
+        check_reopen(tool, db, root);
+        archives = check_archives(tool, adir);
+    }
+    print_message("  %zu archives kept, each verifies\n", archives);
+    free(db);
+    adb_test_rmtree(base);
+    free(base);
+}
+
+static void
+t_snapshot_sigterm(void **state) {
+    (void)state;
+    char const    *tool = adb_test_tool_or_skip();
+    char          *base = adb_test_mkdtemp(), out[4096], args[8192], adir[4096];
+    char          *db = make_db(tool, base);
+    adb_test_rng_t rng = {adb_test_seed() ^ 0x5a95};
+    snprintf(out, sizeof out, "%s/out", base);
+    snprintf(adir, sizeof adir, "%s/archives", base);
+    assert_int_equal(adb_test_sh(NULL, 0, "mkdir '%s'", adir), 0);
+    /* Enough accounts that an archive takes a while to write. */
+    int rc = adb_test_sh(g_out, sizeof g_out,
+                         "'%s' db workload --quiet '%s' --slots %zu --stores-min 500 "
+                         "--stores-max 1000 --new-frac 0.5 2>&1",
+                         tool, db, MAXZ(adb_test_scaled(400), (size_t)40));
+    if (rc) fail_msg("workload: %s", g_out);
+    assert_int_equal(adb_test_sh(g_out, sizeof g_out, "'%s' db info '%s' --json", tool, db), 0);
+    cJSON *j = cJSON_Parse(g_out);
+    assert_non_null(j);
+    uint64_t const root = jnum(j, "root_slot");
+    cJSON_Delete(j);
+    size_t const runs = MAXZ(adb_test_scaled(6), (size_t)3);
+    size_t       stopped = 0, done = 0;
+    for (size_t i = 0; i < runs; i++) {
+        double delay = draw(&rng, 0.0, 2.0);
+        snprintf(args, sizeof args, "db snapshot '%s' --out '%s'", db, adir);
+        pid_t pid = spawn(tool, args, out);
+        sleep_s(delay);
+        kill(pid, SIGTERM);
+        int   st = wait_exit(pid, 300);
+        char *o = slurp(out);
+        if (st == 2 && strstr(o, "stopped: the database was interrupted"))
+            stopped++;
+        else if (st == 0)
+            done++;
+        else
+            fail_msg("snapshot run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
+        assert_int_equal(shutdown_root(o), root);
+        free(o);
+        check_reopen(tool, db, root);
+        check_archives(tool, adir);
+    }
+    print_message("  db snapshot: %zu stopped by SIGTERM, %zu finished first\n", stopped, done);
+    free(db);
+    adb_test_rmtree(base);
+    free(base);
+}
+
+static struct CMUnitTest const tests[] = {
+    cmocka_unit_test(t_workload_sigterm),
+    cmocka_unit_test(t_serve_sigterm),
+    cmocka_unit_test(t_snapshot_sigterm),
+};
+ADB_TEST_GROUP(cli_signal, tests);

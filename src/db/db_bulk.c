@@ -522,6 +522,7 @@ adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t bin
     *db_out = NULL;
     adb_db_t *db = adb_calloc(1, sizeof *db);
     if (!db) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    db->io = adb_io();
     db->dirfd = db->accdirfd = -1;
     db->hash_mode = ADB_DB_HASH_CURRENT;
     pthread_mutex_init(&db->mu, NULL);
@@ -562,8 +563,7 @@ adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err) {
         rc = adb_err_set(err, -errno, "cannot open %s: %s", cfg->dir, acctdb_strerror(-errno));
         goto fail;
     }
-    if (faccessat(db->dirfd, ADB_DB_META_NAME, F_OK, 0) == 0 ||
-        faccessat(db->dirfd, "accounts", F_OK, 0) == 0) {
+    if (adb_db_is_database(db->dirfd) || faccessat(db->dirfd, "accounts", F_OK, 0) == 0) {
         rc = adb_err_set(err, ACCTDB_ERR_INVALID,
                          "%s already holds a database or a load; use an empty directory", cfg->dir);
         goto fail;

@@ -41,8 +41,9 @@
  * Invariants:
  *   1. A commit writes its catalog (create, write, fdatasync), fsyncs the
  *      directory, then writes its slot and fdatasyncs it, all after every
- *      segment byte the catalog names was fdatasync'ed: what a valid record
- *      names is durable.
+ *      segment byte the catalog names was fdatasync'ed and accounts/ was
+ *      fsynced for segments created since the last commit: what a valid
+ *      record names is durable.
  *   2. Both slots' catalogs exist until a commit overwrites the slot that
  *      named one; then it is unlinked (an unlink a crash loses is swept at
  *      the next open).
@@ -253,6 +254,14 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
     unsigned        s = (unsigned)(gen & 1);
     uint32_t        nseg = atomic_load(&db->seg_cnt);
     adb_bc_wr_t     wr;
+    /* Segments created since the last commit: their directory entries
+     * durable before a record names them. */
+    if (nseg > db->seg_synced) {
+        int rc = adb_io_fsync_dir(io, db->accdirfd);
+        if (rc)
+            return adb_db_fail(db, rc, "fsync of %s/accounts: %s", db->dir, acctdb_strerror(rc));
+        db->seg_synced = nseg;
+    }
     if (build_file(db, m, nseg, true, gen, &wr))
         return adb_db_fail(db, ACCTDB_ERR_NOMEM, "out of memory");
     char cname[32];
@@ -330,6 +339,7 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     for (uint32_t i = 0; i < nseg && !rc; i++)
         rc = adb_io_fdatasync(io, db->segs[i].fd);
     if (!rc) rc = adb_io_fsync_dir(io, db->accdirfd);
+    if (!rc) db->seg_synced = nseg;
     if (!rc && manifest)
         rc = adb_io_write_file_atomic(io, db->dirfd, "manifest.bin", manifest, manifest_sz);
     if (!rc && status_cache)
@@ -987,6 +997,15 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
     if (db->accdirfd < 0) {
         rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/accounts is missing", dir);
         goto done;
+    }
+    if (flags & ADB_DB_OPEN_RECLAIM) {
+        /* The segments' entries too (a format-2 writer did not sync them). */
+        rc = adb_io_fsync_dir(io, db->accdirfd);
+        if (rc) {
+            rc = adb_err_set(err, rc, "fsync of %s/accounts: %s", dir, acctdb_strerror(rc));
+            goto done;
+        }
+        db->seg_synced = nseg;
     }
     seg_sz = adb_calloc(nseg ? nseg : 1, sizeof *seg_sz);
     if (!seg_sz) {

@@ -370,6 +370,7 @@ struct adb_db {
     bool             commit_file;  /* acctdb.commit exists (else the next commit creates it) */
     bool             legacy_meta;  /* a format-2 acctdb.meta to remove after the next commit */
     uint64_t         commits;      /* commits since open */
+    uint32_t         seg_synced;   /* segments whose directory entries are durable */
     adb_retired_t   *orphans;      /* at open: extents only the older slot names */
     size_t           orphan_cnt;
 };

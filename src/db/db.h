@@ -12,7 +12,7 @@
  *   adb_db_bulk_totals()               live count, capitalization, data
  *                                      length, lattice hash over the live set
  *                                      (losers of duplicate pubkeys mixed out)
- *   adb_db_commit_load()               writes the completion record last
+ *   adb_db_commit_load()               writes the first commit record last
  *   adb_db_open_loaded(dir)            reopens a completed load (read-only)
  *
  * THREADS: one caller thread drives the bulk calls; the db runs its own
@@ -148,13 +148,25 @@ int adb_db_get(adb_db_t *db, uint8_t const pubkey[32], adb_db_acct_t *out, uint8
 typedef int (*adb_db_visit_fn)(void *ctx, adb_db_acct_t const *acct);
 int adb_db_visit_sorted(adb_db_t *db, bool include_zero, adb_db_visit_fn fn, void *ctx);
 
-/* ---- the root record --------------------------------------------------
- * DIR/acctdb.meta names the durable state: the root bank, the rooted
- * history the next snapshot's blockhash queue and status cache need, and
- * every storage (slot, extent, length).  It is written last and atomically
- * (temporary name, fsync, rename, directory fsync) after every byte it
- * names is durable; a directory without it refuses to open.  The
- * durability issue doubles it. */
+/* ---- the commit record --------------------------------------------------
+ * DIR/acctdb.commit holds two 4 KiB commit records (slots), written in
+ * place in turn (LMDB's two meta pages): commit gen goes to slot gen & 1.
+ * Each names the durable root (slot, bank hash, lattice checksum,
+ * capitalization), a flags word, the index generation, and an immutable
+ * catalog file DIR/catalog-<gen> (by length and BLAKE3): the root bank, the
+ * rooted history the next snapshot's blockhash queue and status cache
+ * need, every storage (slot, extent, length, seal), the origin files'
+ * checksums and the root's bank state.  A commit writes and fdatasyncs the
+ * catalog, fsyncs the directory, then writes and fdatasyncs its slot:
+ * everything a record names is durable before the record.  Open takes the
+ * newest valid slot (checksum, catalog present and intact), so a torn
+ * write of the newest leaves the previous one.  A directory with neither
+ * acctdb.commit nor the format-2 acctdb.meta (read as before; the first
+ * commit replaces it) refuses to open. */
+#define ADB_DB_COMMIT_NAME  "acctdb.commit"
+#define ADB_DB_META_NAME    "acctdb.meta" /* formats 1 and 2: one record, renamed into place */
+#define ADB_DB_COMMIT_CLEAN 1u            /* flags: written by the final commit of a close */
+
 typedef struct adb_db_meta {
     uint32_t           version;        /* of the record read (ADB_DB_FORMAT_VERSION when written) */
     uint64_t           slot;           /* the durable root */
@@ -169,32 +181,82 @@ typedef struct adb_db_meta {
     size_t              ext_sz;
     uint8_t             origin_ck[2][32]; /* BLAKE3-256 of manifest.bin, status_cache.bin */
     uint8_t             origin_has_ck;    /* bit 0: manifest, bit 1: status cache */
+    /* the commit record (format 3); read: the chosen one's, 0 for format 1-2 */
+    uint64_t gen;       /* read only: the commit generation */
+    uint32_t flags;     /* ADB_DB_COMMIT_CLEAN */
+    uint64_t index_gen; /* persisted index generation; 0: none, rebuild (always 0 today) */
 } adb_db_meta_t;
 
 /* Writes DIR/manifest.bin and DIR/status_cache.bin (raw copies of the
  * archive's; either may be NULL), fsyncs every segment and the directories,
- * then writes the root record (last). */
+ * then writes the first commit record (gen 1, CLEAN: nothing else has the
+ * database open yet). */
 int adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest,
                        size_t manifest_sz, void const *status_cache, size_t status_cache_sz);
 
-/* Writes the root record for meta (segments already durable). */
+/* Commits meta (segments already durable) as the next generation: catalog,
+ * directory fsync, then the slot; the catalog neither slot names any more
+ * is unlinked, and a format-2 acctdb.meta is removed (migration).  meta's
+ * flags and index_gen are written as given.  Errors: FULL (ENOSPC),
+ * -errno, NOMEM; after an error the old records stand. */
 int adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *meta);
 
-/* Opens a database directory read-only at its root record and rebuilds the
- * index from every storage: each record is a version of its key (the
- * newest slot alive, older ones DEAD), and the alive bytes of every storage
- * are counted.  meta_out->hist is allocated (adb_free).  Errors: NOT_FOUND
- * "incomplete load" when the root record is missing, CORRUPT on a bad
- * record or file, UNSUPPORTED_VERSION for a newer format. */
+/* For tests of the migration: writes meta as a format-2 DIR/acctdb.meta
+ * (temporary name, fsync, rename, directory fsync), what acctdb wrote
+ * before format 3. */
+int adb_db_write_meta_v2(adb_db_t *db, adb_db_meta_t const *meta);
+
+/* The commit generation (0: none yet, or a format-2 record) and the flags
+ * of the newest durable commit record of an open database. */
+uint64_t adb_db_commit_gen(adb_db_t const *db, uint32_t *flags_out);
+
+/* What DIR/acctdb.commit says, read without opening the database: the
+ * newest valid record's fields, and why each slot is or is not valid. */
+typedef struct adb_db_commit_info {
+    uint64_t gen, root_slot, capitalization, index_gen, catalog_gen;
+    uint32_t flags, seg_cnt;
+    uint8_t  bank_hash[32], lt_checksum[32];
+    bool     valid[2];
+    char     why[2][160]; /* "" when valid */
+} adb_db_commit_info_t;
+/* Errors: NOT_FOUND (no acctdb.commit), CORRUPT (no valid slot: both
+ * reasons in err), UNSUPPORTED_VERSION, -errno. */
+int adb_db_commit_peek(char const *dir, adb_db_commit_info_t *out, adb_err_t *err);
+
+/* The files a database directory holds at its top level, for tools that
+ * recognise or remove one (src/net's follower): adb_db_is_database is true
+ * when dirfd holds a commit record (acctdb.commit, or a format-2
+ * acctdb.meta); adb_db_own_file is true for a name the database writes
+ * there: the records, catalog-<gen>, manifest.bin, status_cache.bin, and
+ * the temporaries of their atomic writes (".tmp-NAME").  accounts/ is the
+ * database's too. */
+bool adb_db_is_database(int dirfd);
+bool adb_db_own_file(char const *name);
+
+/* Opens a database directory read-only at its newest valid commit record
+ * and rebuilds the index from every storage: each record is a version of
+ * its key (the newest slot alive, older ones DEAD), and the alive bytes of
+ * every storage are counted.  meta_out->hist is allocated (adb_free).
+ * Errors: NOT_FOUND "incomplete load" when there is no commit record,
+ * CORRUPT on a bad record (both slots invalid: each slot's reason) or
+ * file, UNSUPPORTED_VERSION for a newer format. */
 int adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb_err_t *err);
 
 /* As adb_db_open_loaded, calling rec_fn for every record indexed (the
  * engine fills its owner index this way), every file operation through io
- * (NULL: adb_io()), the database's table from here on. */
+ * (NULL: adb_io()), the database's table from here on.  With ADB_DB_OPEN_RECLAIM (the
+ * engine, under the directory lock) the open first makes the record it
+ * chose durable, then gives back what no valid record names: segment bytes
+ * past the last storage either valid slot names (a flush killed before its
+ * commit) are truncated, segments past the last named are unlinked, and so
+ * are catalogs no valid slot names and temporaries; extents only the older
+ * slot names (shrink retired them at the newer) are left in
+ * adb_db_t.orphans for the engine to punch after the next commit. */
+#define ADB_DB_OPEN_RECLAIM 1u
 typedef void (*adb_db_rec_fn)(void *ctx, adb_acct_rec_t const *r);
 int adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out,
-                    adb_db_rec_fn rec_fn, void *rec_ctx, uint32_t bin_bits, adb_io_t const *io,
-                    adb_err_t *err);
+                    adb_db_rec_fn rec_fn, void *rec_ctx, uint32_t bin_bits, unsigned flags,
+                    adb_io_t const *io, adb_err_t *err);
 
 /* Frees what adb_db_open_dir allocated in *m (history, bank state). */
 void adb_db_meta_fini(adb_db_meta_t *m);
@@ -362,10 +424,11 @@ int adb_eng_snap_get(adb_db_t *db, uint8_t const key[32], adb_db_acct_t *out, ui
  * of that slot was written (the root record is rewritten). */
 int adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot);
 
-#define ADB_DB_META_NAME "acctdb.meta"
-/* Format of acctdb.meta and the store layout.  2 added per-storage seals
- * (CRC-32C and scan end), the origin files' checksums and the root's bank
- * state; version 1 records are read (storages are sealed at open). */
-#define ADB_DB_FORMAT_VERSION 2u
+/* Format of the commit record and the store layout.  2 added per-storage
+ * seals (CRC-32C and scan end), the origin files' checksums and the root's
+ * bank state; 3 replaced acctdb.meta with acctdb.commit's two slots and
+ * catalog-<gen> (the format-2 body).  Formats 1 and 2 are read (storages of
+ * a format-1 record are sealed at open). */
+#define ADB_DB_FORMAT_VERSION 3u
 
 #endif

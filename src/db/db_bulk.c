@@ -357,7 +357,7 @@ place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
     int           excl = db->eng ? O_TRUNC : O_EXCL;
     uint32_t      n = atomic_load(&db->seg_cnt);
     adb_db_seg_t *cur = n ? &db->segs[n - 1] : NULL;
-    if (!cur || (cur->tail && cur->tail + size > ADB_DB_SEG_MAX_SZ)) {
+    if (!cur || (cur->tail && cur->tail + size > db->seg_max_sz)) {
         if (n == ADB_DB_SEGS_MAX) return adb_db_fail(db, ACCTDB_ERR_FULL, "too many segments");
         char name[32];
         snprintf(name, sizeof name, "seg-%06u", n);
@@ -531,6 +531,7 @@ adb_db_alloc(adb_db_t **db_out, char const *dir, uint64_t expected, uint32_t bin
     db->io = io ? io : adb_io();
     db->dirfd = db->accdirfd = -1;
     db->hash_mode = ADB_DB_HASH_CURRENT;
+    db->seg_max_sz = ADB_DB_SEG_MAX_SZ;
     pthread_mutex_init(&db->mu, NULL);
     pthread_cond_init(&db->work_cv, NULL);
     pthread_cond_init(&db->idle_cv, NULL);
@@ -578,7 +579,7 @@ adb_db_bulk_create(adb_db_t **db_out, adb_db_cfg_t const *cfg, adb_err_t *err) {
             adb_err_set(err, db->dirfd, "cannot open %s: %s", cfg->dir, acctdb_strerror(db->dirfd));
         goto fail;
     }
-    if (exists_at(db, ADB_DB_META_NAME) || exists_at(db, "accounts")) {
+    if (adb_db_is_database(db->dirfd) || exists_at(db, "accounts")) {
         rc = adb_err_set(err, ACCTDB_ERR_INVALID,
                          "%s already holds a database or a load; use an empty directory", cfg->dir);
         goto fail;

@@ -189,11 +189,19 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
         bits++;
     adb_db_meta_t meta;
     adb_db_t     *db;
-    int           rc = adb_db_open_dir(&db, dir, &meta, rec_cb, e, bits, io, err);
+    int rc = adb_db_open_dir(&db, dir, &meta, rec_cb, e, bits, ADB_DB_OPEN_RECLAIM, io, err);
     if (rc) {
         eng_free(e);
         return rc;
     }
+    /* Extents only the older commit record names: punched once the next
+     * commit overwrites it (db_epoch.c). */
+    e->punch = db->orphans;
+    e->punch_cnt = e->punch_cap = db->orphan_cnt;
+    for (size_t i = 0; i < db->orphan_cnt; i++)
+        e->punch_bytes += db->orphans[i].len;
+    db->orphans = NULL;
+    db->orphan_cnt = 0;
     db->rec_fn = NULL;
     db->eng = e;
     static _Atomic uint64_t ids;
@@ -423,6 +431,24 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
     r.flush_s = mono_s() - t1;
     r.root_slot = adb_eng_root_slot(db, &r.durable_slot);
     r.clean = rc == 0 && r.durable_slot == r.root_slot;
+    /* The last commit record says the database was closed cleanly (none
+     * is written when the newest already says so and nothing was committed
+     * since open: closing an unchanged database writes nothing). */
+    pthread_mutex_lock(&e->smu);
+    uint32_t cflags;
+    adb_db_commit_gen(db, &cflags);
+    if (!rc && !atomic_load(&e->fatal) && (db->commits || !(cflags & ADB_DB_COMMIT_CLEAN))) {
+        int crc = adb_eng_commit(db, &e->durable_info, e->durable_ext, ADB_DB_COMMIT_CLEAN);
+        if (crc) {
+            char why[256];
+            snprintf(why, sizeof why, "close: writing the final commit record: %s",
+                     acctdb_strerror(crc));
+            adb_eng_fatal(e, why);
+            rc = adb_err_set(adb_eng_err(), crc, "%s", why);
+        }
+    }
+    pthread_mutex_unlock(&e->smu);
+    r.clean = rc == 0 && r.durable_slot == r.root_slot;
     /* Banks still cached: their accounts, then the banks. */
     for (uint32_t i = 0; i < e->banks_cap; i++) {
         adb_bank_t *b = e->banks[i];
@@ -542,12 +568,19 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
     return 0;
 }
 
-/* ---- the root record --------------------------------------------------------- */
+/* ---- the commit record ------------------------------------------------------- */
 
 int
 adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext) {
+    return adb_eng_commit(db, root, ext, 0);
+}
+
+int
+adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext, uint32_t flags) {
     adb_eng_t    *e = db->eng;
-    adb_db_meta_t m = {.slot = root->slot,
+    adb_db_meta_t m = {.flags = flags,
+                       .index_gen = 0, /* no persisted index yet: reopen rebuilds it */
+                       .slot = root->slot,
                        .base_slot = e->base_slot,
                        .totals = e->load_totals,
                        .root = *root,

@@ -145,7 +145,11 @@ free_retired(adb_db_t *db, adb_retired_t const *r) {
             size_t         ncap = e->punch_cap ? e->punch_cap * 2 : 256;
             adb_retired_t *np = adb_realloc(e->punch, ncap * sizeof *np);
             if (!np) {
-                if (r->len) punch(db, r->seg, r->off, r->len);
+                /* Out of memory: punch now if no commit record can name the
+                 * extent any more, else leave its space (lost until it is
+                 * found again at an open) rather than punch named bytes. */
+                if (r->len && r->gen < atomic_load(&db->commit_gen))
+                    punch(db, r->seg, r->off, r->len);
                 break;
             }
             e->punch = np;
@@ -167,27 +171,53 @@ cmp_extent(void const *a, void const *b) {
 
 #define PUNCH_BATCH_SZ (16ull << 20)
 
-/* Punches the queued extents, adjacent ones as one range (ret_mu held). */
+/* Punches the queued extents no commit record can name any more, adjacent
+ * ones as one range (ret_mu held).  An extent commit g stopped naming is
+ * still named by the other slot (g - 1) until commit g + 1 overwrites it:
+ * the rest wait in the queue. */
 static void
 punch_queued(adb_db_t *db, bool all) {
     adb_eng_t *e = db->eng;
     if (!e->punch_cnt || (!all && e->punch_bytes < PUNCH_BATCH_SZ)) return;
-    qsort(e->punch, e->punch_cnt, sizeof *e->punch, cmp_extent);
-    for (size_t i = 0, j; i < e->punch_cnt; i = j) {
+    uint64_t durable = atomic_load(&db->commit_gen), ready_bytes = 0;
+    size_t   ready = 0;
+    for (size_t i = 0; i < e->punch_cnt; i++)
+        if (e->punch[i].gen < durable) {
+            adb_retired_t t = e->punch[ready];
+            e->punch[ready] = e->punch[i];
+            e->punch[i] = t;
+            ready_bytes += e->punch[ready++].len;
+        }
+    if (!ready || (!all && ready_bytes < PUNCH_BATCH_SZ)) return;
+    qsort(e->punch, ready, sizeof *e->punch, cmp_extent);
+    for (size_t i = 0, j; i < ready; i = j) {
         uint64_t end = e->punch[i].off + e->punch[i].len;
-        for (j = i + 1;
-             j < e->punch_cnt && e->punch[j].seg == e->punch[i].seg && e->punch[j].off <= end; j++)
+        for (j = i + 1; j < ready && e->punch[j].seg == e->punch[i].seg && e->punch[j].off <= end;
+             j++)
             end = ADB_MAX(end, e->punch[j].off + e->punch[j].len);
         punch(db, e->punch[i].seg, e->punch[i].off, end - e->punch[i].off);
     }
-    e->punch_cnt = 0;
-    e->punch_bytes = 0;
+    memmove(e->punch, e->punch + ready, (e->punch_cnt - ready) * sizeof *e->punch);
+    e->punch_cnt -= ready;
+    e->punch_bytes -= ready_bytes;
 }
+
+static void retire_one(adb_db_t *db, adb_retired_t r);
 
 void
 adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len) {
-    adb_eng_t    *e = db->eng;
-    adb_retired_t r = {atomic_fetch_add(&g_epoch, 1), kind, p, seg, off, len};
+    retire_one(db, (adb_retired_t){0, kind, p, seg, off, len, 0});
+}
+
+void
+adb_eng_retire_extent(adb_db_t *db, uint32_t seg, uint64_t off, uint64_t len, uint64_t gen) {
+    retire_one(db, (adb_retired_t){0, ADB_RET_EXTENT, NULL, seg, off, len, gen});
+}
+
+static void
+retire_one(adb_db_t *db, adb_retired_t r) {
+    adb_eng_t *e = db->eng;
+    r.epoch = atomic_fetch_add(&g_epoch, 1);
     pthread_mutex_lock(&e->ret_mu);
     if (e->ret_cnt == e->ret_cap) {
         size_t         ncap = e->ret_cap ? e->ret_cap * 2 : 1024;
@@ -230,7 +260,7 @@ adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n) {
         e->ret_cap = ncap;
     }
     for (size_t i = 0; i < n; i++)
-        e->ret[e->ret_cnt++] = (adb_retired_t){ep, kind, p[i], 0, 0, 0};
+        e->ret[e->ret_cnt++] = (adb_retired_t){ep, kind, p[i], 0, 0, 0, 0};
     pthread_mutex_unlock(&e->ret_mu);
 }
 

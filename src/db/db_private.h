@@ -189,6 +189,8 @@ typedef struct adb_retired {
     void    *p;
     uint32_t seg;
     uint64_t off, len;
+    uint64_t gen; /* EXTENT: the first commit that no longer names it; the
+                   * older slot still does until gen + 1 is durable */
 } adb_retired_t;
 
 typedef struct adb_owner_ix adb_owner_ix_t;
@@ -346,6 +348,8 @@ struct adb_db {
     char             dir[4096];
     int              dirfd;
     int              accdirfd;
+    uint64_t         seg_max_sz; /* a new segment starts past this (ADB_DB_SEG_MAX_SZ;
+                                  * tests lower it to reach a second segment) */
     adb_db_seg_t    *segs; /* ADB_DB_SEGS_MAX entries */
     _Atomic uint32_t seg_cnt;
     adb_index_t     *ix;
@@ -376,6 +380,17 @@ struct adb_db {
     void           *rec_ctx;
     bool            seg_dir_dirty; /* a segment was created since accounts/ was last
                                     * fsynced (adb_db_sync_seg_dir; producer or smu) */
+
+    /* the commit record (db_meta.c; written under the engine's smu) */
+    _Atomic uint64_t commit_gen;   /* newest durable commit; 0: none, or format 2 */
+    uint32_t         commit_flags; /* its flags */
+    uint64_t         index_gen;    /* its index generation */
+    uint64_t         cat_gen[2];   /* catalog each slot names (0: none or invalid) */
+    bool             commit_file;  /* acctdb.commit exists (else the next commit creates it) */
+    bool             legacy_meta;  /* a format-2 acctdb.meta to remove after the next commit */
+    uint64_t         commits;      /* commits since open */
+    adb_retired_t   *orphans;      /* at open: extents only the older slot names */
+    size_t           orphan_cnt;
 };
 
 static inline adb_db_file_t *
@@ -445,6 +460,10 @@ int  adb_epoch_register(void);
 void adb_epoch_enter(void);
 void adb_epoch_exit(void);
 void adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len);
+/* An extent commit `gen` stopped naming: freed when readers leave, punched
+ * only once commit gen + 1 is durable (until then the other slot of
+ * acctdb.commit, gen - 1, may still name it and be the one a reopen takes). */
+void adb_eng_retire_extent(adb_db_t *db, uint32_t seg, uint64_t off, uint64_t len, uint64_t gen);
 /* The same for n objects of one kind at once (one epoch, one lock). */
 void   adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n);
 size_t adb_eng_reclaim(adb_db_t *db, bool all);
@@ -490,8 +509,12 @@ bool adb_eng_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t
 /* The same in the root a snapshot being written pinned (db_snap.c). */
 bool adb_eng_snap_rec_alive(adb_db_t *db, uint8_t const *key, uint64_t slot, uint64_t loc);
 
-/* The root record for the durable root `root` with its state ext: written
- * after everything it names is durable. */
+/* The commit record for the durable root `root` with its state ext: written
+ * after everything it names is durable.  adb_eng_commit also takes the
+ * record's flags (ADB_DB_COMMIT_CLEAN at close); adb_eng_write_meta writes
+ * none. */
+int adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext,
+                   uint32_t flags);
 int adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext);
 
 /* Bank states (db_bank.c). */

@@ -257,7 +257,7 @@ adb_eng_shrink_pass(adb_db_t *db) {
             shrink_repoint(db, &jobs[i]);
             moved += jobs[i].osz;
         }
-        /* RECORD: the root record stops naming the old storages. */
+        /* RECORD: the commit record stops naming the old storages. */
         int mrc = adb_eng_write_meta(db, &e->durable_info, e->durable_ext);
         if (mrc) {
             char why[256];
@@ -265,10 +265,13 @@ adb_eng_shrink_pass(adb_db_t *db) {
             adb_eng_fatal(e, why);
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", why);
         } else {
+            /* Stamped with the commit that stopped naming them: the other
+             * slot still does until the next commit. */
+            uint64_t gen = adb_db_commit_gen(db, NULL);
             for (size_t i = 0; i < nj; i++) {
                 adb_db_file_t const *f = adb_db_file(db, jobs[i].idx);
-                adb_eng_retire(db, ADB_RET_EXTENT, NULL, f->seg, f->seg_off,
-                               (f->valid_len + 4095) & ~4095ull);
+                adb_eng_retire_extent(db, f->seg, f->seg_off, (f->valid_len + 4095) & ~4095ull,
+                                      gen);
             }
         }
     }

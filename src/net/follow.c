@@ -17,8 +17,11 @@
  * error. */
 #include "net/net.h"
 
+#include "db/db.h"
+
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,13 +210,17 @@ pump_cb(void *ctx, void const *p, size_t n) {
 
 static bool
 is_db_dir(char const *dir) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/acctdb.meta", dir);
-    return access(p, F_OK) == 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool yes = adb_db_is_database(fd);
+    close(fd);
+    return yes;
 }
 
 /* Removes a database directory the follower made (its accounts/ and the
- * files a database holds); refuses anything that does not look like one. */
+ * files a database holds, as src/db names them, with the temporaries of
+ * their atomic writes that a crash mid-commit leaves); refuses anything
+ * that does not look like one. */
 static int
 remove_db_dir(char const *dir) {
     char p[4300];
@@ -230,14 +237,17 @@ remove_db_dir(char const *dir) {
         closedir(d);
         rmdir(p);
     }
-    /* The database's files, and the temporaries of their atomic writes
-     * (".tmp-NAME", src/util/io.c) that a crash mid-commit leaves. */
-    char const *files[] = {"acctdb.meta", "manifest.bin", "status_cache.bin", "acctdb.conf"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        unlink(p);
-        snprintf(p, sizeof p, "%s/.tmp-%s", dir, files[i]);
-        unlink(p);
+    d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (adb_db_own_file(e->d_name) || !strcmp(e->d_name, "acctdb.conf") ||
+                !strcmp(e->d_name, ".tmp-acctdb.conf")) {
+                char q[8400];
+                snprintf(q, sizeof q, "%s/%s", dir, e->d_name);
+                unlink(q);
+            }
+        closedir(d);
     }
     if (rmdir(dir) && errno != ENOENT) return -errno;
     return 0;

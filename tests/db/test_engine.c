@@ -3,9 +3,9 @@
  * stepped with acctdb_db_service_step unless a test is about processes):
  *
  *   lock          a second open of an open directory is BUSY; after close it opens
- *   root_record   no acctdb.meta: NOT_FOUND; a newer format version (checksum
- *                 recomputed): UNSUPPORTED_VERSION; version 0: CORRUPT; a
- *                 flipped body byte: CORRUPT
+ *   root_record   no acctdb.commit: NOT_FOUND; a newer format version (checksum
+ *                 recomputed): UNSUPPORTED_VERSION; version 0, a flipped byte,
+ *                 a truncated file: CORRUPT (tests/db/test_commit.c: the rest)
  *   config        key = value parsing, sizes, comments, line numbers in errors;
  *                 DIR/acctdb.conf applies when open gets no cfg
  *   create        non-empty target, truncated archives (nothing left behind),
@@ -390,63 +390,64 @@ test_root_record(void **state) {
     char *tmp = adb_test_mkdtemp(), dir[4096], meta[4096], moved[4096], empty[4096], msg[1024];
     assert_non_null(tmp);
     join(dir, tmp, "db");
-    join(meta, dir, "acctdb.meta");
-    join(moved, tmp, "acctdb.meta.saved");
+    join(meta, dir, "acctdb.commit");
+    join(moved, tmp, "acctdb.commit.saved");
     join(empty, tmp, "empty");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
     acctdb_db_close(create_pair(dir, &cfg));
+    /* Two 4 KiB slots; the creation's commit (gen 1) is in slot 1, slot 0
+     * was never written (closing an unchanged database writes nothing). */
     size_t   sz;
     uint8_t *orig = adb_test_read_file(meta, &sz);
-    assert_true(sz > 24 + 32);
-    assert_memory_equal(orig, "ACCTDBM1", 8);
+    assert_int_equal(sz, 8192);
+    assert_memory_equal(orig + 4096, "ACCTDBC1", 8);
+    for (size_t i = 0; i < 4096; i++)
+        assert_int_equal(orig[i], 0);
 
-    /* No root record: not a database (or a creation that never finished). */
+    /* No commit record: not a database (or a creation that never finished). */
     mkdir_ok(empty);
     assert_int_equal(open_rc(empty, &cfg, msg, sizeof msg), ACCTDB_ERR_NOT_FOUND);
     assert_int_equal(rename(meta, moved), 0);
     assert_int_equal(open_rc(dir, &cfg, msg, sizeof msg), ACCTDB_ERR_NOT_FOUND);
     assert_int_equal(rename(moved, meta), 0);
 
-    /* A newer format version, correctly checksummed. */
-    uint8_t *b = malloc(sz);
+    /* A newer format version, correctly checksummed (the record's BLAKE3
+     * covers its first 168 bytes and sits at 168). */
+    uint8_t *b = malloc(sz), *rec = b + 4096;
     assert_non_null(b);
     memcpy(b, orig, sz);
     uint32_t v = 99;
     uint8_t  le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    memcpy(b + 8, le, 4);
-    adb_blake3_hash(b, sz - 32, b + sz - 32, 32);
+    memcpy(rec + 8, le, 4);
+    adb_blake3_hash(rec, 168, rec + 168, 32);
     write_all(meta, b, sz);
     assert_int_equal(open_rc(dir, &cfg, msg, sizeof msg), ACCTDB_ERR_UNSUPPORTED_VERSION);
     assert_non_null(strstr(msg, "99"));
-
-    /* Format version 0, correctly checksummed: no acctdb ever wrote it, so
-     * it is damage (a zeroed field), not an old database. */
-    memcpy(b, orig, sz);
-    memset(b + 8, 0, 4);
-    adb_blake3_hash(b, sz - 32, b + sz - 32, 32);
+    /* Format version 0, correctly checksummed: no valid record. */
+    memset(rec + 8, 0, 4);
+    adb_blake3_hash(rec, 168, rec + 168, 32);
     write_all(meta, b, sz);
     assert_int_equal(open_rc(dir, &cfg, msg, sizeof msg), ACCTDB_ERR_CORRUPT);
-    if (!strstr(msg, "format version 0")) fail_msg("version 0: '%s'", msg);
+    assert_non_null(strstr(msg, "format version 0"));
 
-    /* One flipped byte in the body (the checksum no longer matches). */
-    size_t const offs[3] = {24, 24 + (sz - 24 - 32) / 2, sz - 33};
+    /* One flipped byte in the record (the checksum no longer matches). */
+    size_t const offs[3] = {16, 100, 199};
     for (int i = 0; i < 3; i++) {
         memcpy(b, orig, sz);
-        b[offs[i]] ^= 0x20;
+        rec[offs[i]] ^= 0x20;
         write_all(meta, b, sz);
         int rc = open_rc(dir, &cfg, msg, sizeof msg);
         if (rc != ACCTDB_ERR_CORRUPT)
-            print_message("flip at %zu of %zu: %s: %s\n", offs[i], sz, acctdb_strerror(rc), msg);
+            print_message("flip at %zu: %s: %s\n", offs[i], acctdb_strerror(rc), msg);
         assert_int_equal(rc, ACCTDB_ERR_CORRUPT);
+        assert_non_null(strstr(msg, "both commit records are invalid"));
+        assert_non_null(strstr(msg, "checksum mismatch"));
     }
-    /* ... or in the checksum, or a truncated record. */
-    memcpy(b, orig, sz);
-    b[sz - 1] ^= 1;
-    write_all(meta, b, sz);
+    /* ... or a truncated file. */
+    write_all(meta, orig, sz / 2 + 100);
     assert_int_equal(open_rc(dir, &cfg, msg, sizeof msg), ACCTDB_ERR_CORRUPT);
-    write_all(meta, orig, sz / 2);
-    assert_int_equal(open_rc(dir, &cfg, msg, sizeof msg), ACCTDB_ERR_CORRUPT);
+    assert_non_null(strstr(msg, "the file ends before it"));
 
     /* The original record opens again: the edits alone were refused. */
     write_all(meta, orig, sz);

@@ -734,19 +734,25 @@ test_completion_record(void **state) {
     assert_int_equal(a.slot, 4);
     adb_free(buf);
     adb_db_close(db);
-    /* A damaged record is refused. */
-    char meta_path[4300];
-    snprintf(meta_path, sizeof meta_path, "%s/acctdb.meta", store);
-    FILE *f = fopen(meta_path, "r+b");
+    /* A damaged record is refused: the load's commit record (gen 1, in
+     * slot 1 of acctdb.commit) names catalog-1, whose checksum it holds. */
+    char meta_path[4300], cat_path[4300];
+    snprintf(meta_path, sizeof meta_path, "%s/acctdb.commit", store);
+    snprintf(cat_path, sizeof cat_path, "%s/catalog-1", store);
+    FILE *f = fopen(cat_path, "r+b");
+    assert_non_null(f);
     fseek(f, 40, SEEK_SET);
-    fputc(0x5a, f);
+    int c = fgetc(f);
+    fseek(f, 40, SEEK_SET);
+    fputc(c ^ 0x5a, f);
     fclose(f);
     memset(&e, 0, sizeof e);
     assert_int_equal(adb_db_open_loaded(&db, store, &meta, &e), ACCTDB_ERR_CORRUPT);
     assert_non_null(strstr(e.msg, "checksum"));
     /* A newer format version is refused by name. */
     f = fopen(meta_path, "r+b");
-    fseek(f, 8, SEEK_SET);
+    assert_non_null(f);
+    fseek(f, 4096 + 8, SEEK_SET);
     fputc(99, f);
     fclose(f);
     memset(&e, 0, sizeof e);

@@ -15,6 +15,7 @@
 #include "db/db_private.h"
 
 #include "util/io.h"
+#include "util/point.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,6 +153,7 @@ static void
 punch_queued(adb_db_t *db, bool all) {
     adb_eng_t *e = db->eng;
     if (!e->punch_cnt || (!all && e->punch_bytes < PUNCH_BATCH_SZ)) return;
+    ADB_POINT("punch.begin");
     qsort(e->punch, e->punch_cnt, sizeof *e->punch, cmp_extent);
     for (size_t i = 0, j; i < e->punch_cnt; i = j) {
         uint64_t end = e->punch[i].off + e->punch[i].len;
@@ -163,6 +165,7 @@ punch_queued(adb_db_t *db, bool all) {
     }
     e->punch_cnt = 0;
     e->punch_bytes = 0;
+    ADB_POINT("punch.end");
 }
 
 void

@@ -31,6 +31,7 @@
 #include "util/bincode.h"
 #include "util/crc32c.h"
 #include "util/io.h"
+#include "util/point.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,14 +153,18 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     ADB_TRY(adb_db_bulk_wait(db));
     uint32_t nseg = atomic_load(&db->seg_cnt);
     int      rc = 0;
+    ADB_POINT("create.written");
     for (uint32_t i = 0; i < nseg && !rc; i++)
         rc = adb_io_fdatasync(adb_io(), db->segs[i].fd);
     if (!rc) rc = adb_io_fsync_dir(adb_io(), db->accdirfd);
+    if (!rc) ADB_POINT("create.synced");
     if (!rc && manifest)
         rc = adb_io_write_file_atomic(adb_io(), db->dirfd, "manifest.bin", manifest, manifest_sz);
+    if (!rc && manifest) ADB_POINT("create.manifest");
     if (!rc && status_cache)
         rc = adb_io_write_file_atomic(adb_io(), db->dirfd, "status_cache.bin", status_cache,
                                       status_cache_sz);
+    if (!rc && status_cache) ADB_POINT("create.status_cache");
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "making the load durable in %s: %s", db->dir, acctdb_strerror(rc));
@@ -172,7 +177,10 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
         adb_blake3_hash(status_cache, status_cache_sz, m.origin_ck[1], 32);
         m.origin_has_ck |= 2;
     }
-    return adb_db_write_meta(db, &m);
+    ADB_POINT_ARG("create.commit", m.slot);
+    rc = adb_db_write_meta(db, &m);
+    if (!rc) ADB_POINT_ARG("create.committed", m.slot);
+    return rc;
 }
 
 /* ---- reopen --------------------------------------------------------------- */

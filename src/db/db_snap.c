@@ -20,6 +20,7 @@
 #include "index/owner.h"
 #include "util/base58.h"
 #include "util/crc32c.h"
+#include "util/point.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -246,12 +247,14 @@ adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot) {
     if (full_slot != UINT64_MAX) {
         uint64_t old = e->last_full_slot;
         e->last_full_slot = full_slot;
+        ADB_POINT_ARG("snapshot.register", e->durable_info.slot);
         rc = adb_eng_write_meta(db, &e->durable_info, e->durable_ext);
         if (rc) {
             e->last_full_slot = old;
             rc = adb_err_set(adb_eng_err(), rc, "recording the full snapshot: %s",
                              acctdb_strerror(rc));
         }
+        if (!rc) ADB_POINT_ARG("snapshot.registered", e->durable_info.slot);
     }
     atomic_store(&e->snap_active, false);
     adb_eng_ext_unref(e->snap_ext);

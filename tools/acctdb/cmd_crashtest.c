@@ -42,11 +42,14 @@
  *
  * Where it died: a point hook (acctdb_sim_set_point_hook) keeps the phases
  * in progress (flush, commit, shrink, clean, snapshot writing; open is the
- * child's own) in the shared page.  Half the cycles are phase-targeted:
- * the parent picks a phase and one of its points, and the child kills
- * itself (SIGKILL, the same page-cache semantics as an outside kill) the
- * first time it reaches that point after the delay; commits last
- * microseconds, so outside kills alone would almost never land in one. */
+ * child's own) in the shared page.  Every other cycle is phase-targeted:
+ * the parent picks a phase (in turn, g_rotation) and one of its points at
+ * random, and the child kills itself (SIGKILL, the same page-cache
+ * semantics as an outside kill) the first time it reaches that point
+ * after the delay, steering its workload towards that path once the delay
+ * has passed; commits last microseconds, so outside kills alone would
+ * almost never land in one.  A target not reached within 1 s of the delay
+ * gets an outside kill (counted). */
 #include "cmd.h"
 
 #include <dirent.h>
@@ -93,7 +96,7 @@ static char const USAGE[] =
 
 #define DELAY_MIN_NS   20000000ull   /* 20 ms */
 #define DELAY_MAX_NS   2000000000ull /* 2 s */
-#define FALLBACK_NS    2000000000ull /* a targeted cycle's outside kill: delay + 2 s */
+#define FALLBACK_NS    1000000000ull /* a targeted cycle's outside kill: delay + 1 s */
 #define REF_WAIT_NS    20000000000ull
 #define RING_SZ        (1u << 16)   /* slot references kept (rooted slots of a cycle) */
 #define KEYS_MAX       (8ull << 20) /* distinct pubkeys the reference can hold */
@@ -109,7 +112,13 @@ enum { PH_FLUSH, PH_COMMIT, PH_SHRINK, PH_SNAPSHOT, PH_CLEAN, PH_OPEN, PH_CNT };
 static char const *const g_phase_names[PH_CNT + 1] = {"flush", "commit", "shrink",  "snapshot",
                                                       "clean", "open",   "workload"};
 #define PH_WORKLOAD PH_CNT /* no phase in progress: the foreground workload only */
-#define PH_TARGETS  4      /* flush, commit, shrink, snapshot: targeted phases */
+
+/* The phases targeted cycles aim at, in turn: commit and snapshot writing
+ * twice as often as flush and shrink, which outside kills already land in
+ * often (commits take microseconds, snapshots are a small share of the
+ * child's time), so each of the four is well above 10% of the kills. */
+static int const g_rotation[] = {PH_COMMIT, PH_SNAPSHOT, PH_SHRINK,
+                                 PH_COMMIT, PH_SNAPSHOT, PH_FLUSH};
 
 #define B(p) (1u << (p))
 enum { P_DURABLE = 1, P_WAITREF = 2 };
@@ -181,7 +190,8 @@ typedef struct shm {
     _Atomic int      target_hit;
     _Atomic uint64_t keys_cnt;
     _Atomic uint64_t hits[POINT_CNT]; /* over all cycles */
-    _Atomic uint64_t unknown_points;  /* points this tool does not know */
+    _Atomic uint64_t unknown_points;  /* points this tool does not know ... */
+    char             unknown[64];     /* ... the first one's name */
     _Atomic uint64_t chunks, slots, steps, snaps_full, snaps_inc;
     char             err[1024]; /* why the child failed */
     ref_t            ring[RING_SZ];
@@ -265,8 +275,8 @@ kset_grow(kset_t *s) {
     return 0;
 }
 
-/* Lists k (at g_keys[*cnt], publishing the new count) unless it is
- * listed.  Returns 0, or -ENOSPC / -ENOMEM. */
+/* Appends k to the shared list (publishing the new count) unless it is
+ * listed already.  Returns 0, or -ENOSPC / -ENOMEM. */
 static int
 key_add(kset_t *s, acctdb_pubkey_t const *k) {
     if ((s->n + 1) * 2 > s->cap && kset_grow(s)) return -ENOMEM;
@@ -311,8 +321,9 @@ static void
 point_hook(void *ctx, char const *name, uint64_t arg) {
     shm_t *sh = ctx;
     int    id = point_find(name);
-    if (id < 0) {
-        atomic_fetch_add(&sh->unknown_points, 1);
+    if (id < 0) { /* a point added since: only counted (its path's bracket still holds) */
+        if (atomic_fetch_add(&sh->unknown_points, 1) == 0)
+            snprintf(sh->unknown, sizeof sh->unknown, "%s", name);
         return;
     }
     point_t const *p = &g_points[id];
@@ -380,9 +391,13 @@ child_chunk(acctdb_db_t *db, acctdb_rng_t *r, uint64_t seed) {
     o.root_lag = (uint32_t)acctdb_rng_below(r, 17);
     o.stores_min = 5 + (uint32_t)acctdb_rng_below(r, 40);
     o.stores_max = o.stores_min + (uint32_t)acctdb_rng_below(r, 200);
-    o.new_account_frac = 0.002 + 0.008 * acctdb_rng_unit(r);
+    /* New accounts in one chunk of three (closures take the chunk's own),
+     * and paced slots: the database stays small (every account is loaded
+     * at each check, every storage is an entry of each archive) while the
+     * services get plenty of rooted data, dead bytes and tombstones. */
+    o.new_account_frac = acctdb_rng_below(r, 3) ? 0 : 0.002 + 0.006 * acctdb_rng_unit(r);
     o.close_frac = 0.002 + 0.008 * acctdb_rng_unit(r);
-    o.slot_us = 2000 + (uint32_t)acctdb_rng_below(r, 13001); /* a slot takes 2 - 15 ms */
+    o.slot_us = 4000 + (uint32_t)acctdb_rng_below(r, 16001); /* a slot takes 4 - 20 ms */
     o.fork_frac = 0.1 + 0.2 * acctdb_rng_unit(r);
     o.loads_per_store = acctdb_rng_below(r, 2);
     o.known_max = KNOWN_MAX;
@@ -407,10 +422,10 @@ child_chunk(acctdb_db_t *db, acctdb_rng_t *r, uint64_t seed) {
 }
 
 static void
-child_snapshot(acctdb_db_t *db, acctdb_rng_t *r, char const *arch) {
+child_snapshot(acctdb_db_t *db, acctdb_rng_t *r, char const *arch, bool full) {
     acctdb_db_stats_t st;
     if (acctdb_db_stats(db, &st)) child_fail("stats: %s", acctdb_db_errmsg(db));
-    bool inc = st.last_full_snapshot_slot != UINT64_MAX &&
+    bool inc = !full && st.last_full_snapshot_slot != UINT64_MAX &&
                st.root_slot > st.last_full_snapshot_slot && acctdb_rng_below(r, 3) != 0;
     char path[4096];
     if (acctdb_db_snapshot(db, arch, inc, path))
@@ -443,7 +458,22 @@ child_main(char const *dbdir, char const *arch, uint64_t seed, uint64_t cycle) {
     if (acctdb_db_open(&db, dbdir, &cfg, msg, sizeof msg)) child_fail("open: %s", msg);
     if (acctdb_db_set_root_hook(db, root_hook, NULL)) child_fail("set_root_hook failed");
     atomic_store(&g_sh->active[PH_OPEN], 0);
-    for (uint64_t n = 0;; n++) {
+    for (;;) {
+        if (g_sh->target >= 0 && now_ns() >= g_sh->target_ns) {
+            /* Past a targeted cycle's delay: head for the target's path
+             * (a service thread may get there first, just as well). */
+            char const *t = g_points[g_sh->target].name;
+            if (!strncmp(t, "snapshot.", 9)) {
+                child_snapshot(db, &r, arch, strstr(t, "register") != NULL);
+            } else {
+                child_chunk(db, &r, acctdb_rng_next(&r));
+                acctdb_service_t s =
+                    strncmp(t, "shrink.", 7) ? ACCTDB_SERVICE_FLUSH : ACCTDB_SERVICE_SHRINK;
+                if (acctdb_db_service_step(db, s) < 0)
+                    child_fail("service step %d: %s", (int)s, acctdb_db_errmsg(db));
+            }
+            continue;
+        }
         uint64_t a = acctdb_rng_below(&r, 100);
         if (a < 80) {
             child_chunk(db, &r, acctdb_rng_next(&r));
@@ -453,7 +483,7 @@ child_main(char const *dbdir, char const *arch, uint64_t seed, uint64_t cycle) {
                 child_fail("service step %d: %s", (int)s, acctdb_db_errmsg(db));
             atomic_fetch_add(&g_sh->steps, 1);
         } else {
-            child_snapshot(db, &r, arch);
+            child_snapshot(db, &r, arch, false);
         }
     }
 }
@@ -856,10 +886,10 @@ static int
 one_cycle(run_t *u, tally_t *t) {
     acctdb_rng_t r = acctdb_rng_at(u->seed, u->cycle, 0x706c616e);
     uint64_t     delay = DELAY_MIN_NS + acctdb_rng_below(&r, DELAY_MAX_NS - DELAY_MIN_NS + 1);
-    bool         targeted = acctdb_rng_below(&r, 2);
+    bool         targeted = u->cycle % 2 == 0; /* every other cycle */
     int          target = -1;
     if (targeted) {
-        int    ph = (int)acctdb_rng_below(&r, PH_TARGETS);
+        int    ph = g_rotation[(u->cycle / 2) % (sizeof g_rotation / sizeof *g_rotation)];
         size_t cand[POINT_CNT], nc = 0;
         for (size_t i = 0; i < POINT_CNT; i++)
             if (g_points[i].phase == ph) cand[nc++] = i;
@@ -1047,7 +1077,7 @@ cmd_crashtest(int argc, char **argv) {
 
     printf("cycles=%llu\n", (unsigned long long)cycles);
     printf("kills: %llu outside (uniform 20 ms - 2 s), %llu phase-targeted (%llu at their "
-           "point, %llu killed outside 2 s later)\n",
+           "point, %llu killed outside 1 s later)\n",
            (unsigned long long)t.external, (unsigned long long)t.targeted,
            (unsigned long long)t.target_hits, (unsigned long long)(t.targeted - t.target_hits));
     printf("killed phases (of %llu kills; a kill can land in several, the services run on "
@@ -1067,6 +1097,9 @@ cmd_crashtest(int argc, char **argv) {
     for (size_t i = 0; i < POINT_CNT; i++)
         printf(" %s %llu%s", g_points[i].name, (unsigned long long)atomic_load(&g_sh->hits[i]),
                i + 1 < POINT_CNT ? "," : "\n");
+    if (atomic_load(&g_sh->unknown_points))
+        printf("points this tool does not know: %llu passes (the first: %s)\n",
+               (unsigned long long)atomic_load(&g_sh->unknown_points), g_sh->unknown);
     printf("checked: root %llu at the last reopen, %llu live accounts of %llu pubkeys, %llu "
            "archives verified (%llu incrementals without their full skipped; at most %llu "
            "temporary files of killed writers at once)\n",

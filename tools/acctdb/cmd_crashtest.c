@@ -983,21 +983,80 @@ one_cycle(run_t *u, tally_t *t) {
     for (uint32_t i = 0; i < RING_SZ; i++)
         if (atomic_load(&sh->ring[i].slot1) > u->root + 1) atomic_store(&sh->ring[i].slot1, 0);
     if (u->verbose) {
-        int lp = atomic_load(&sh->last_point);
-        printf("cycle %llu: %s kill after %.3f s%s in %s (last point %s); reopened at %llu "
-               "(reported durable %llu), %llu live accounts of %llu keys checked%s\n",
-               (unsigned long long)u->cycle, targeted ? "targeted" : "external", life,
-               targeted ? (hit ? " at its point" : " (point not reached)") : "", where,
-               lp ? g_points[lp - 1].name : "-", (unsigned long long)u->root,
-               (unsigned long long)reported, (unsigned long long)u->keys_found,
-               (unsigned long long)atomic_load(&sh->keys_cnt), u->bad ? ": FAILED" : "");
-        printf("  %llu storages, %.1f MiB\n", (unsigned long long)u->storages,
-               (double)u->storage_bytes / 1048576.0);
+        int  lp = atomic_load(&sh->last_point);
+        char how[128];
         if (targeted)
-            printf("  target: %s after %.3f s\n", g_points[target].name, (double)delay * 1e-9);
+            snprintf(how, sizeof how, "kill at %s (from %.3f s)%s", g_points[target].name,
+                     (double)delay * 1e-9, hit ? "" : " not reached: outside kill");
+        else
+            snprintf(how, sizeof how, "outside kill");
+        printf("cycle %llu: %s after %.3f s, in %s (last point %s); reopened at %llu (durable "
+               "reported %llu): %llu live accounts of %llu pubkeys, %llu storages, %.1f MiB%s\n",
+               (unsigned long long)u->cycle, how, life, where, lp ? g_points[lp - 1].name : "-",
+               (unsigned long long)u->root, (unsigned long long)reported,
+               (unsigned long long)u->keys_found, (unsigned long long)atomic_load(&sh->keys_cnt),
+               (unsigned long long)u->storages, (double)u->storage_bytes / 1048576.0,
+               u->bad ? ": FAILED" : "");
         fflush(stdout);
     }
     return 0;
+}
+
+/* Setup, the cycles and the summary; the exit status. */
+static int
+run_all(run_t *u, uint64_t cycles) {
+    printf("crashtest: %s, seed %llu, %llu cycles\n", u->dir, (unsigned long long)u->seed,
+           (unsigned long long)cycles);
+    fflush(stdout);
+    uint64_t t0 = now_ns();
+    int      rc = setup(u);
+    if (rc) return rc;
+    tally_t t;
+    memset(&t, 0, sizeof t);
+    for (u->cycle = 1; u->cycle <= cycles; u->cycle++)
+        if ((rc = one_cycle(u, &t))) return rc;
+    double secs = (double)(now_ns() - t0) * 1e-9;
+
+    printf("cycles=%llu\n", (unsigned long long)cycles);
+    printf("kills: %llu outside (uniform 20 ms - 2 s), %llu phase-targeted (%llu at their "
+           "point, %llu killed outside 1 s later)\n",
+           (unsigned long long)t.external, (unsigned long long)t.targeted,
+           (unsigned long long)t.target_hits, (unsigned long long)(t.targeted - t.target_hits));
+    printf("killed phases (of %llu kills; a kill can land in several, the services run on "
+           "their own threads):\n",
+           (unsigned long long)cycles);
+    for (int i = 0; i <= PH_CNT; i++)
+        printf("  %-9s %6llu %5.1f%%\n", g_phase_names[i], (unsigned long long)t.phase[i],
+               100.0 * (double)t.phase[i] / (double)cycles);
+    printf("child work: %llu workload chunks (%llu slots), %llu service steps, %llu full and "
+           "%llu incremental snapshots completed\n",
+           (unsigned long long)atomic_load(&g_sh->chunks),
+           (unsigned long long)atomic_load(&g_sh->slots),
+           (unsigned long long)atomic_load(&g_sh->steps),
+           (unsigned long long)atomic_load(&g_sh->snaps_full),
+           (unsigned long long)atomic_load(&g_sh->snaps_inc));
+    printf("points reached:");
+    for (size_t i = 0; i < POINT_CNT; i++)
+        printf(" %s %llu%s", g_points[i].name, (unsigned long long)atomic_load(&g_sh->hits[i]),
+               i + 1 < POINT_CNT ? "," : "\n");
+    if (atomic_load(&g_sh->unknown_points))
+        printf("points this tool does not know: %llu passes (the first: %s)\n",
+               (unsigned long long)atomic_load(&g_sh->unknown_points), g_sh->unknown);
+    printf("checked: root %llu at the last reopen, %llu live accounts of %llu pubkeys, %llu "
+           "archives verified (%llu incrementals without their full skipped; at most %llu "
+           "temporary files of killed writers at once)\n",
+           (unsigned long long)u->root, (unsigned long long)u->keys_found,
+           (unsigned long long)atomic_load(&g_sh->keys_cnt),
+           (unsigned long long)u->archives_verified, (unsigned long long)u->orphans,
+           (unsigned long long)u->tmps_max);
+    printf("time: %.1f s (%.1f s reopening and checking the database, %.1f s verifying "
+           "archives)\n",
+           secs, (double)u->check_ns * 1e-9, (double)u->arch_ns * 1e-9);
+    if (t.child_errors)
+        printf("child errors: %llu (see above)\n", (unsigned long long)t.child_errors);
+    printf("corruptions=%llu\n", (unsigned long long)t.corruptions);
+    fflush(stdout);
+    return t.corruptions || t.child_errors ? 1 : 0;
 }
 
 int
@@ -1058,61 +1117,18 @@ cmd_crashtest(int argc, char **argv) {
     u.bout = malloc(LOAD_BATCH * sizeof *u.bout);
     u.brc = malloc(LOAD_BATCH * sizeof *u.brc);
     u.bbuf = malloc(4u << 20);
-    if (g_sh == MAP_FAILED || g_keys == MAP_FAILED || !u.seen || !u.big || !u.bkeys || !u.bout ||
-        !u.brc || !u.bbuf)
-        return tool_fail(-ENOMEM, "crashtest");
-    g_sh->target = -1;
-
-    printf("crashtest: %s, seed %llu, %llu cycles\n", u.dir, (unsigned long long)u.seed,
-           (unsigned long long)cycles);
-    fflush(stdout);
-    uint64_t t0 = now_ns();
-    int      rc = setup(&u);
-    if (rc) return rc;
-    tally_t t;
-    memset(&t, 0, sizeof t);
-    for (u.cycle = 1; u.cycle <= cycles; u.cycle++)
-        if ((rc = one_cycle(&u, &t))) return rc;
-    double secs = (double)(now_ns() - t0) * 1e-9;
-
-    printf("cycles=%llu\n", (unsigned long long)cycles);
-    printf("kills: %llu outside (uniform 20 ms - 2 s), %llu phase-targeted (%llu at their "
-           "point, %llu killed outside 1 s later)\n",
-           (unsigned long long)t.external, (unsigned long long)t.targeted,
-           (unsigned long long)t.target_hits, (unsigned long long)(t.targeted - t.target_hits));
-    printf("killed phases (of %llu kills; a kill can land in several, the services run on "
-           "their own threads):\n",
-           (unsigned long long)cycles);
-    for (int i = 0; i <= PH_CNT; i++)
-        printf("  %-9s %6llu %5.1f%%\n", g_phase_names[i], (unsigned long long)t.phase[i],
-               100.0 * (double)t.phase[i] / (double)cycles);
-    printf("child work: %llu workload chunks (%llu slots), %llu service steps, %llu full and "
-           "%llu incremental snapshots completed\n",
-           (unsigned long long)atomic_load(&g_sh->chunks),
-           (unsigned long long)atomic_load(&g_sh->slots),
-           (unsigned long long)atomic_load(&g_sh->steps),
-           (unsigned long long)atomic_load(&g_sh->snaps_full),
-           (unsigned long long)atomic_load(&g_sh->snaps_inc));
-    printf("points reached:");
-    for (size_t i = 0; i < POINT_CNT; i++)
-        printf(" %s %llu%s", g_points[i].name, (unsigned long long)atomic_load(&g_sh->hits[i]),
-               i + 1 < POINT_CNT ? "," : "\n");
-    if (atomic_load(&g_sh->unknown_points))
-        printf("points this tool does not know: %llu passes (the first: %s)\n",
-               (unsigned long long)atomic_load(&g_sh->unknown_points), g_sh->unknown);
-    printf("checked: root %llu at the last reopen, %llu live accounts of %llu pubkeys, %llu "
-           "archives verified (%llu incrementals without their full skipped; at most %llu "
-           "temporary files of killed writers at once)\n",
-           (unsigned long long)u.root, (unsigned long long)u.keys_found,
-           (unsigned long long)atomic_load(&g_sh->keys_cnt),
-           (unsigned long long)u.archives_verified, (unsigned long long)u.orphans,
-           (unsigned long long)u.tmps_max);
-    printf("time: %.1f s (%.1f s reopening and checking the database, %.1f s verifying "
-           "archives)\n",
-           secs, (double)u.check_ns * 1e-9, (double)u.arch_ns * 1e-9);
-    if (t.child_errors)
-        printf("child errors: %llu (see above)\n", (unsigned long long)t.child_errors);
-    printf("corruptions=%llu\n", (unsigned long long)t.corruptions);
-    fflush(stdout);
-    return t.corruptions || t.child_errors ? 1 : 0;
+    int rc = g_sh == MAP_FAILED || g_keys == MAP_FAILED || !u.seen || !u.big || !u.bkeys ||
+                     !u.bout || !u.brc || !u.bbuf
+                 ? tool_fail(-ENOMEM, "crashtest")
+                 : run_all(&u, cycles);
+    if (g_sh != MAP_FAILED) munmap(g_sh, sizeof *g_sh);
+    if (g_keys != MAP_FAILED) munmap(g_keys, KEYS_MAX * sizeof *g_keys);
+    free(g_kset.slot);
+    free(u.seen);
+    free(u.big);
+    free(u.bkeys);
+    free(u.bout);
+    free(u.brc);
+    free(u.bbuf);
+    return rc;
 }

@@ -295,6 +295,57 @@ ACCTDB_API void acctdb_workload_opts_default(acctdb_workload_opts_t *o);
 ACCTDB_API int acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const *o,
                                   acctdb_workload_result_t *out);
 
+/* ======================================================================== */
+/* Crash-test points                                                        */
+/* ======================================================================== */
+
+/* Named points on the durable write paths, between dependent writes.  A
+ * crash test sets a hook, which each point calls on the thread that
+ * reached it, with the point's name and argument: to record where the
+ * process was when it died, or to kill it right there (raise(SIGKILL)).
+ * Without a hook a point costs one relaxed atomic load.
+ *
+ * Names are "<path>.<step>"; arg is 0 except at the commit points (*.commit
+ * before a commit record is written, *.committed after it is durable, and
+ * snapshot.register / .registered), where it is the root slot the record
+ * names.  In order along each path:
+ *
+ *   flush     flush.begin (rooted banks collected, nothing written yet)
+ *             -> segment.created (if a new segment file was needed)
+ *             -> flush.written (account files written, not yet synced)
+ *             -> flush.synced (segments fdatasync'ed, index not repointed)
+ *             -> flush.repointed (index repointed, no commit record yet)
+ *             -> flush.commit -> flush.committed (the root is durable)
+ *   shrink    shrink.begin -> shrink.copied (live records copied into new
+ *             account files, not synced) -> shrink.synced ->
+ *             shrink.repointed -> shrink.commit -> shrink.committed (the
+ *             old files are no longer named; their extents are retired)
+ *             -> shrink.end; later, once readers left: punch.begin ->
+ *             punch.end (the retired extents' holes punched)
+ *   clean     clean.begin -> clean.end (index only: nothing durable)
+ *   snapshot  snapshot.begin -> snapshot.created (temporary archive) ->
+ *             snapshot.written (not synced) -> snapshot.synced ->
+ *             snapshot.renamed (final name, directory not synced) ->
+ *             snapshot.dirsynced; for a full snapshot then
+ *             snapshot.register -> snapshot.registered (the commit record
+ *             names it as the base of incrementals)
+ *   create    create.written (account files of a new database written)
+ *             -> create.synced (segments and accounts/ synced) ->
+ *             create.manifest (manifest.bin) -> create.status_cache
+ *             (status_cache.bin) -> create.commit -> create.committed (the
+ *             first commit record: the database exists)
+ *   inside every commit record, between *.commit and *.committed:
+ *             commit.catalog (catalog-<gen> durable, no slot names it) ->
+ *             commit.slot (the slot written and synced: durable; the
+ *             catalog only the overwritten slot named not yet unlinked)
+ *
+ * The hook must not call into acctdb.  Set it while no database is open
+ * (a point racing the change may see the new function with the old ctx);
+ * NULL removes it.  Process-wide: every database in the process reaches
+ * the same hook.  More points may be added between these. */
+typedef void (*acctdb_point_fn)(void *ctx, char const *point, uint64_t arg);
+ACCTDB_API void acctdb_sim_set_point_hook(acctdb_point_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

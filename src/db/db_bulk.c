@@ -27,6 +27,7 @@
 #include "util/crc32c.h"
 
 #include "util/io.h"
+#include "util/point.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -370,6 +371,7 @@ place(adb_db_t *db, adb_db_file_t *f, uint64_t size) {
         db->segs[n] = (adb_db_seg_t){fd, dfd < 0 ? -1 : dfd, 0, NULL, 0};
         db->seg_dir_dirty = true; /* its entry is durable after an fsync of accounts/ */
         atomic_store(&db->seg_cnt, n + 1);
+        ADB_POINT("segment.created");
         cur = &db->segs[n];
         n++;
     }

@@ -28,6 +28,7 @@
  *   2. A tombstone newer than the last full snapshot stays.
  *   3. Purge touches only DEAD banks; no view can be built on them. */
 #include "db/db_private.h"
+#include "util/point.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -168,6 +169,7 @@ adb_eng_clean_pass(adb_db_t *db) {
     /* A snapshot being written reads the versions of its pinned root,
      * tombstones included: none leaves the index meanwhile. */
     if (atomic_load(&e->snap_active)) return 0;
+    ADB_POINT("clean.begin");
     pthread_mutex_lock(&e->cand_mu);
     acctdb_pubkey_t *keys = e->cand;
     size_t           n = e->cand_cnt;
@@ -207,6 +209,7 @@ adb_eng_clean_pass(adb_db_t *db) {
         }
     }
     e->tombstones_cleaned += removed;
+    ADB_POINT("clean.end");
     if (rc)
         return adb_err_set(adb_eng_err(), rc, "clean: reading a tombstone's header failed: %s",
                            acctdb_strerror(rc));

@@ -15,6 +15,7 @@
 #include "db/db_private.h"
 
 #include "util/io.h"
+#include "util/point.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -189,6 +190,7 @@ punch_queued(adb_db_t *db, bool all) {
             ready_bytes += e->punch[ready++].len;
         }
     if (!ready || (!all && ready_bytes < PUNCH_BATCH_SZ)) return;
+    ADB_POINT("punch.begin");
     qsort(e->punch, ready, sizeof *e->punch, cmp_extent);
     for (size_t i = 0, j; i < ready; i = j) {
         uint64_t end = e->punch[i].off + e->punch[i].len;
@@ -200,6 +202,7 @@ punch_queued(adb_db_t *db, bool all) {
     memmove(e->punch, e->punch + ready, (e->punch_cnt - ready) * sizeof *e->punch);
     e->punch_cnt -= ready;
     e->punch_bytes -= ready_bytes;
+    ADB_POINT("punch.end");
 }
 
 static void retire_one(adb_db_t *db, adb_retired_t r);

@@ -26,6 +26,7 @@
 #include "db/db_private.h"
 
 #include "util/io.h"
+#include "util/point.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,7 @@ adb_eng_flush_pass(adb_db_t *db) {
         adb_free(banks);
         return rc ? adb_err_set(adb_eng_err(), rc, "flush: out of memory") : 0;
     }
+    ADB_POINT("flush.begin");
 
     /* BUILD + WRITE, newest bank first. */
     size_t total = 0;
@@ -228,6 +230,7 @@ adb_eng_flush_pass(adb_db_t *db) {
     }
     adb_aligned_free(buf);
     adb_free(seen.k);
+    if (!rc) ADB_POINT("flush.written");
     /* Durable before anything points at it. */
     int src = 0;
     for (uint32_t s = 0; !rc && !src && s < atomic_load(&db->seg_cnt); s++) {
@@ -252,6 +255,7 @@ adb_eng_flush_pass(adb_db_t *db) {
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
                            "%s; the database refuses writes until reopened", why);
     }
+    ADB_POINT("flush.synced");
 
     /* REPOINT: per key, the group of this pass's items with that key (the
      * written one first). */
@@ -287,9 +291,11 @@ adb_eng_flush_pass(adb_db_t *db) {
         if (c->lamports == 0) adb_eng_cand_add(e, &c->pubkey);
     }
     adb_free(grp);
+    ADB_POINT("flush.repointed");
 
     /* RECORD: the newest flushed root. */
     acctdb_bank_info_t root = banks[0]->info;
+    ADB_POINT_ARG("flush.commit", root.slot);
     rc = adb_eng_write_meta(db, &root, banks[0]->ext);
     if (rc) {
         char why[256];
@@ -301,6 +307,7 @@ adb_eng_flush_pass(adb_db_t *db) {
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
                            "%s; the database refuses writes until reopened", why);
     }
+    ADB_POINT_ARG("flush.committed", root.slot);
     atomic_store(&e->durable_root, root.slot);
 
     /* RELEASE */

@@ -56,6 +56,7 @@
 #include "util/bincode.h"
 #include "util/crc32c.h"
 #include "util/io.h"
+#include "util/point.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -271,6 +272,7 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc, "writing %s/%s: %s", db->dir,
                            cname, acctdb_strerror(rc));
+    ADB_POINT("commit.catalog");
     uint8_t rec[SLOT_SZ];
     slot_encode(rec, gen, m, nseg, cat_sz, cat_ck);
     if (db->commit_file) {
@@ -292,6 +294,7 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "writing the commit record %s/%s (slot %u, gen %llu): %s", db->dir,
                            ADB_DB_COMMIT_NAME, s, (unsigned long long)gen, acctdb_strerror(rc));
+    ADB_POINT("commit.slot");
     uint64_t old = db->cat_gen[s];
     db->cat_gen[s] = gen;
     db->commit_flags = m->flags;
@@ -334,17 +337,21 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     uint32_t        nseg = atomic_load(&db->seg_cnt);
     int             rc = 0;
     char            what[64];
+    ADB_POINT("create.written");
     for (uint32_t i = 0; i < nseg && !rc; i++) {
         snprintf(what, sizeof what, "fdatasync of accounts/seg-%06u", i);
         rc = adb_db_sync(db, db->segs[i].fd, ADB_DB_SYNC_DATA, what);
     }
     if (!rc) rc = adb_db_sync(db, db->accdirfd, ADB_DB_SYNC_FULL, "fsync of accounts/");
     if (!rc) db->seg_dir_dirty = false;
+    if (!rc) ADB_POINT("create.synced");
     if (!rc && manifest)
         rc = adb_io_write_file_atomic(io, db->dirfd, "manifest.bin", manifest, manifest_sz);
+    if (!rc && manifest) ADB_POINT("create.manifest");
     if (!rc && status_cache)
         rc = adb_io_write_file_atomic(io, db->dirfd, "status_cache.bin", status_cache,
                                       status_cache_sz);
+    if (!rc && status_cache) ADB_POINT("create.status_cache");
     if (rc)
         return adb_db_fail(db, rc == -ENOSPC ? ACCTDB_ERR_FULL : rc,
                            "making the load durable in %s: %s", db->dir, acctdb_strerror(rc));
@@ -360,7 +367,10 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
     /* Nothing has the new database open: it is as a clean close left it. */
     m.flags = ADB_DB_COMMIT_CLEAN;
     m.index_gen = 0;
-    return adb_db_write_meta(db, &m);
+    ADB_POINT_ARG("create.commit", m.slot);
+    rc = adb_db_write_meta(db, &m);
+    if (!rc) ADB_POINT_ARG("create.committed", m.slot);
+    return rc;
 }
 
 /* ---- the database's files ---------------------------------------------------- */

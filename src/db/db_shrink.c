@@ -30,6 +30,7 @@
 #include "db/db_private.h"
 
 #include "util/io.h"
+#include "util/point.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,7 @@ adb_eng_shrink_pass(adb_db_t *db) {
     job_t   *jobs = adb_calloc(nc, sizeof *jobs);
     size_t   nj = 0;
     int      rc = jobs ? 0 : ACCTDB_ERR_NOMEM;
+    ADB_POINT("shrink.begin");
     for (size_t i = 0; !rc && i < nc && read < SHRINK_BUDGET; i++) {
         adb_db_file_t const *f = adb_db_file(db, c[i].idx);
         /* Total-space mode: the sparsest files until the total is back at
@@ -233,6 +235,7 @@ adb_eng_shrink_pass(adb_db_t *db) {
             adb_free(jobs[nj].k);
     }
     adb_free(c);
+    if (nj) ADB_POINT("shrink.copied");
     /* One fdatasync per segment written, then the index moves. */
     if (nj && !atomic_load(&e->fatal)) {
         uint32_t lo = UINT32_MAX, hi = 0;
@@ -253,10 +256,13 @@ adb_eng_shrink_pass(adb_db_t *db) {
         if (src) rc = src; /* fatal, with its message (adb_db_sync) */
     }
     if (nj && !atomic_load(&e->fatal)) {
+        ADB_POINT("shrink.synced");
         for (size_t i = 0; i < nj; i++) {
             shrink_repoint(db, &jobs[i]);
             moved += jobs[i].osz;
         }
+        ADB_POINT("shrink.repointed");
+        ADB_POINT_ARG("shrink.commit", e->durable_info.slot);
         /* RECORD: the commit record stops naming the old storages. */
         int mrc = adb_eng_write_meta(db, &e->durable_info, e->durable_ext);
         if (mrc) {
@@ -265,6 +271,7 @@ adb_eng_shrink_pass(adb_db_t *db) {
             adb_eng_fatal(e, why);
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", why);
         } else {
+            ADB_POINT_ARG("shrink.committed", e->durable_info.slot);
             /* Stamped with the commit that stopped naming them: the other
              * slot still does until the next commit. */
             uint64_t gen = adb_db_commit_gen(db, NULL);
@@ -278,6 +285,7 @@ adb_eng_shrink_pass(adb_db_t *db) {
     for (size_t i = 0; i < nj; i++)
         adb_free(jobs[i].k);
     adb_free(jobs);
+    ADB_POINT("shrink.end");
     size_t nd = nj;
     e->shrink_moved_bytes += moved;
     if (nd) e->shrink_gen++;

@@ -20,6 +20,7 @@
 #include "index/owner.h"
 #include "util/base58.h"
 #include "util/crc32c.h"
+#include "util/point.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -248,6 +249,7 @@ adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot) {
     if (full_slot != UINT64_MAX) {
         uint64_t old = e->last_full_slot;
         e->last_full_slot = full_slot;
+        ADB_POINT_ARG("snapshot.register", e->durable_info.slot);
         rc = adb_db_sync_seg_dir(db, "snapshot");
         if (!rc) rc = adb_eng_write_meta(db, &e->durable_info, e->durable_ext);
         if (rc && rc != ACCTDB_ERR_FATAL) {
@@ -262,6 +264,7 @@ adb_eng_snap_end(adb_db_t *db, adb_eng_snap_t *s, uint64_t full_slot) {
                              "%s; the database refuses writes until reopened", why);
         }
         if (rc) e->last_full_slot = old;
+        if (!rc) ADB_POINT_ARG("snapshot.registered", e->durable_info.slot);
     }
     atomic_store(&e->snap_active, false);
     adb_eng_ext_unref(e->snap_ext);

@@ -38,6 +38,7 @@
 #include "snapshot/stream.h"
 #include "snapshot/tar.h"
 #include "util/io.h"
+#include "util/point.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -293,6 +294,7 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
                         .tmp = tmp};
     int            lock_fd = -1;
     bool           had_final = false; /* the final name existed before our rename */
+    ADB_POINT("snapshot.begin");
     adb_snap_sweep_tmps_io(io, dfd);
     rc = create_temp(io, dfd, tmp, sizeof tmp, &o.fd, &lock_fd);
     if (rc) {
@@ -300,6 +302,7 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
         tmp[0] = 0; /* nothing of ours to remove */
         goto cleanup;
     }
+    ADB_POINT("snapshot.created");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     rc = adb_comp_open(&o.comp, opts->level ? opts->level : 1,
                        opts->workers ? opts->workers : (unsigned)(ncpu > 0 ? ncpu : 1), sink, &o);
@@ -335,10 +338,12 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     adb_snap_write_stats_t stats = {o.tar_sz, adb_comp_out_total(o.comp), o.frames};
     adb_comp_close(o.comp);
     o.comp = NULL;
+    ADB_POINT("snapshot.written");
     if ((rc = adb_io_fsync(io, o.fd)) != 0) {
         adb_err_set(err, rc, "fsync of %s/%s: %s", dir, tmp, acctdb_strerror(rc));
         goto cleanup;
     }
+    ADB_POINT("snapshot.synced");
     rc = adb_io_close(io, o.fd); /* lock_fd keeps the lock */
     o.fd = -1;
     if (rc) {
@@ -352,6 +357,7 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
         goto cleanup;
     }
     tmp[0] = 0; /* renamed: nothing to remove */
+    ADB_POINT("snapshot.renamed");
     if ((rc = adb_io_fsync_dir(io, dfd)) != 0) {
         /* The name may not survive a crash: take it back rather than
          * report a failure with an archive in place (one that was there
@@ -361,6 +367,7 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
         if (!had_final && !adb_io_unlinkat(io, dfd, final, 0)) adb_io_fsync_dir(io, dfd);
         goto cleanup;
     }
+    ADB_POINT("snapshot.dirsynced");
     g_last = stats;
     if (path_out) snprintf(path_out, 4096, "%s/%s", dir, final);
     if (name_out) *name_out = name;

@@ -487,6 +487,13 @@ typedef struct acctdb_db_config {
                                          * every root).  The write cache budget and
                                          * close always flush; stepped passes flush
                                          * everything rooted */
+    bool sync;                          /* default on: every commit is fsynced after
+                                         * what it names (durable roots).  Off: no
+                                         * fsync or fdatasync at all (LMDB's
+                                         * MDB_NOSYNC): for benchmarks and throwaway
+                                         * copies only; a kill -9 still reopens at
+                                         * the last commit, a power loss or OS crash
+                                         * may lose or damage the database */
 } acctdb_db_config_t;
 
 ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);

@@ -28,6 +28,7 @@ acctdb_db_config_default(acctdb_db_config_t *cfg) {
     cfg->mmap_reads = true;
     cfg->flush_min_sz = 64ull << 20;
     cfg->flush_max_delay_ms = 400;
+    cfg->sync = true;
 }
 
 static bool
@@ -100,6 +101,8 @@ config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
         if (!parse_bool(v, &cfg->shrink_per_file)) return "must be true or false";
     } else if (!strcmp(k, "mmap_reads")) {
         if (!parse_bool(v, &cfg->mmap_reads)) return "must be true or false";
+    } else if (!strcmp(k, "sync")) {
+        if (!parse_bool(v, &cfg->sync)) return "must be true or false";
     } else if (!strcmp(k, "flush_min_sz")) {
         if (!parse_u64(v, &x)) return "must be a size (0: flush every root)";
         cfg->flush_min_sz = x;

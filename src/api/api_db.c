@@ -150,6 +150,11 @@ open_handle(acctdb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_
         rc = adb_api_config_read(&c, dir, io, e.msg, sizeof e.msg);
         if (rc) e.code = rc;
     }
+    /* sync off: the same table without its syncs, for the database's life. */
+    if (!rc && !c.sync) {
+        adb_io_nosync_init(&h->nosync, io);
+        io = h->io = &h->nosync;
+    }
     /* The bank module reads vote and stake accounts by owner. */
     acctdb_pubkey_t const watch[2] = {*adb_vote_program_id(), *adb_stake_program_id()};
     if (!rc)

@@ -16,7 +16,8 @@
 
 struct acctdb_db {
     adb_db_t         *db;
-    adb_io_t const   *io; /* the database's file operations (adb_io() at open, or a test's) */
+    adb_io_t const   *io;     /* the database's file operations (adb_io() at open, or a test's) */
+    adb_io_t          nosync; /* io without syncs (config sync = false): io then points here */
     char              dir[4096];
     adb_manifest_t    man; /* DIR/manifest.bin: the origin's bank state */
     bool              has_man;

@@ -60,6 +60,9 @@ adb_io_t const *adb_io(void);
  * start.  Prefer a per-handle table. */
 void            adb_io_set(adb_io_t const *io);
 adb_io_t const *adb_io_posix(void);
+/* *out: inner with fsync and fdatasync doing nothing (the config key
+ * sync = false); every other op is inner's, with inner's ctx. */
+void adb_io_nosync_init(adb_io_t *out, adb_io_t const *inner);
 
 /* Wrappers: the table first, the site supplied by the macro. */
 int adb_io_openat_(adb_io_t const *io, int dirfd, char const *path, int flags, int mode,

@@ -806,6 +806,56 @@ test_read_error(void **state) {
     free(tmp);
 }
 
+/* ---- nosync: the config key sync = false takes every sync away, and only that ------------ */
+
+static void
+test_nosync(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[PATH_MAX];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    acctdb_db_close(create_pair(dir, &cfg, NULL));
+    rec_t r;
+    rec_init(&r);
+    size_t counts[2][OP_CNT];
+    for (int off = 0; off < 2; off++) {
+        cfg.sync = !off;
+        rec_clear(&r, true);
+        acctdb_db_t *db = open_ok(dir, &cfg, &r.io);
+        advance(db, 16 * (uint64_t)off + 1, 8, 1000);
+        DB_OK(db, acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH));
+        DB_OK(db, acctdb_db_shutdown(db, NULL, NULL, 0));
+        rec_stop(&r);
+        memset(counts[off], 0, sizeof counts[off]);
+        for (size_t i = 0; i < r.n; i++) {
+            counts[off][r.ev[i].op]++;
+            if (off && (r.ev[i].op == OP_FSYNC || r.ev[i].op == OP_FDATASYNC))
+                print_message("  a sync with sync off, at %s\n", r.ev[i].site);
+        }
+    }
+    /* With sync the open, the flush and the close sync; without, nothing
+     * does, and the same writes still happen. */
+    assert_true(counts[0][OP_FSYNC] > 0 && counts[0][OP_FDATASYNC] > 0);
+    assert_int_equal(counts[1][OP_FSYNC], 0);
+    assert_int_equal(counts[1][OP_FDATASYNC], 0);
+    assert_int_equal(counts[1][OP_PWRITE], counts[0][OP_PWRITE]);
+    /* Both roots are there after a reopen. */
+    acctdb_db_t *db = open_ok(dir, &cfg, NULL);
+    uint64_t     durable = 0, root = acctdb_db_root_slot(db, &durable);
+    assert_int_equal(root, durable);
+    static uint8_t   buf[4096];
+    acctdb_account_t a;
+    acctdb_pubkey_t  k1 = key_of(1), k2 = key_of(17);
+    DB_OK(db, acctdb_db_load(db, durable, &k1, &a, buf, sizeof buf, NULL));
+    DB_OK(db, acctdb_db_load(db, durable, &k2, &a, buf, sizeof buf, NULL));
+    acctdb_db_close(db);
+    rec_fini(&r);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
 /* ---- mmap_fallback: without mappings everything reads by pread ----------------------------- */
 
 static void
@@ -852,6 +902,7 @@ static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_close_result),     cmocka_unit_test(test_svc_err_stepped),
     cmocka_unit_test(test_svc_err_threaded), cmocka_unit_test(test_handles),
     cmocka_unit_test(test_read_error),       cmocka_unit_test(test_mmap_fallback),
+    cmocka_unit_test(test_nosync),
 };
 
 ADB_TEST_GROUP(iotable, tests);

@@ -547,7 +547,7 @@ typedef struct acctdb_shutdown_report {
     uint64_t flushed_bytes; /* account bytes the final flush wrote */
     uint64_t dropped_banks; /* unrooted banks dropped (their slots are gone) */
     double   wait_s;        /* waiting for the service passes in flight */
-    double   flush_s;       /* the final flush and its commit */
+    double   flush_s;       /* the final flush and the final (clean) commit */
     double   total_s;       /* the whole shutdown */
     bool     clean;         /* the newest root is durable and the shutdown recorded */
 } acctdb_shutdown_report_t;

@@ -428,9 +428,7 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
         else
             r.flushed_bytes = (uint64_t)w;
     }
-    r.flush_s = mono_s() - t1;
     r.root_slot = adb_eng_root_slot(db, &r.durable_slot);
-    r.clean = rc == 0 && r.durable_slot == r.root_slot;
     /* The last commit record says the database was closed cleanly (none
      * is written when the newest already says so and nothing was committed
      * since open: closing an unchanged database writes nothing). */
@@ -448,6 +446,7 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
         }
     }
     pthread_mutex_unlock(&e->smu);
+    r.flush_s = mono_s() - t1;
     r.clean = rc == 0 && r.durable_slot == r.root_slot;
     /* Banks still cached: their accounts, then the banks. */
     for (uint32_t i = 0; i < e->banks_cap; i++) {

@@ -57,8 +57,8 @@ tool_shutdown(acctdb_db_t *db, char const *who) {
     char                     msg[1024];
     int                      rc = acctdb_db_shutdown(db, &r, msg, sizeof msg);
     if (tool_stop_sig) printf("stopped:              by %s\n", tool_stop_name());
-    printf("shutdown:             %.2f s (service passes in flight %.2f s, final flush %.1f MiB "
-           "in %.2f s); root %llu durable%s",
+    printf("shutdown:             %.2f s (service passes in flight %.2f s; final flush of %.1f MiB "
+           "and commit %.2f s); root %llu durable%s",
            r.total_s, r.wait_s, (double)r.flushed_bytes / (1 << 20), r.flush_s,
            (unsigned long long)r.durable_slot, r.clean ? "" : " (NOT the newest root)");
     if (r.dropped_banks)

@@ -455,14 +455,14 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
     /* The last commit record says the database was closed cleanly and
      * names the index file written just before it, which the next open
      * loads instead of scanning every storage.  None is written when the
-     * newest already says so, names an index file and nothing was
-     * committed since open (closing an unchanged database writes nothing
-     * once it has its index file). */
+     * newest already says so, nothing was committed since open and the
+     * open loaded the index file it names (closing an unchanged database
+     * writes nothing once its index file loads). */
     pthread_mutex_lock(&e->smu);
     uint32_t cflags;
     uint64_t cgen = adb_db_commit_gen(db, &cflags);
     bool     due = db->commits || !(cflags & ADB_DB_COMMIT_CLEAN);
-    if (!rc && !atomic_load(&e->fatal) && (due || !db->index_gen)) {
+    if (!rc && !atomic_load(&e->fatal) && (due || db->ix_rebuilt)) {
         /* A failed write leaves no index file and the commit names none (the
          * next open scans); a failed sync is fatal: no CLEAN commit.  When
          * the index file was the only reason to commit, none is written
@@ -470,13 +470,15 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
         adb_err_t ierr = {0};
         int       irc = adb_ixfile_write(db, cgen + 1, &e->durable_info, &ierr);
         db->ix_next = irc ? 0 : cgen + 1;
-        if (irc == ACCTDB_ERR_FATAL)
+        if (irc == ACCTDB_ERR_FATAL) {
+            adb_err_clear(adb_eng_err()); /* the sync's message, said again below */
             rc = adb_err_set(adb_eng_err(), irc,
                              "close: writing the index file: %s; the durable root stays at %llu, "
                              "without a clean-shutdown record",
                              ierr.msg, (unsigned long long)atomic_load(&e->durable_root));
-        else if (irc)
+        } else if (irc) {
             adb_eng_svc_err_note(e, "close", irc, ierr.msg, false);
+        }
     }
     if (!rc && !atomic_load(&e->fatal) && (due || db->ix_next)) {
         int crc = adb_eng_commit(db, &e->durable_info, e->durable_ext, ADB_DB_COMMIT_CLEAN);
@@ -621,7 +623,7 @@ adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *
 
 int
 adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext, uint32_t flags) {
-    adb_eng_t    *e = db->eng;
+    adb_eng_t *e = db->eng;
     /* The index file the close wrote for this commit (db_ixfile.c); every
      * other commit names none: the state it describes moved on. */
     adb_db_meta_t m = {.flags = flags,

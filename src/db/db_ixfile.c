@@ -72,7 +72,7 @@
 #define IX_HDR_SZ     256u
 #define IX_TRAILER_SZ 64u /* four counts and the checksum */
 #define IX_BUF_SZ     (1u << 20)
-#define IX_GROUP_MAX  4096u    /* pubkeys in one group (the writer makes <= 256) */
+#define IX_GROUP_MAX  4096u      /* pubkeys in one group (the writer makes <= 256) */
 #define IX_VERS_MAX   (1u << 24) /* versions of one key: far more than forks make */
 
 enum { IX_F_OWNERS_ALL = 1, IX_F_TOKENS = 2, IX_F_OVERFLOW = 4 };
@@ -376,19 +376,18 @@ r_at(ixr_t const *r) {
 }
 
 typedef struct ixload {
-    ixr_t          r;
-    adb_db_t      *db;
-    adb_eng_t     *e;
-    uint32_t       flags, nfiles;
-    uint64_t       keys, vers, cands, pairs;
-    char          *why;
-    size_t         why_max;
-    int            nomem; /* applying ran out of memory */
-    char           name[32];
+    ixr_t      r;
+    adb_db_t  *db;
+    adb_eng_t *e;
+    uint32_t   flags, nfiles;
+    uint64_t   keys, vers, cands, pairs;
+    char      *why;
+    size_t     why_max;
+    int        nomem; /* applying ran out of memory */
+    char       name[32];
 } ixload_t;
 
-static int
-damaged(ixload_t *L, char const *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int damaged(ixload_t *L, char const *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "index file damaged: index-N: what" (or unreadable), returns 1. */
 static int
@@ -531,9 +530,8 @@ check_header(ixload_t *L, uint8_t const *h, adb_db_meta_t const *m) {
         snprintf(L->why, L->why_max,
                  "index file of another commit (%s: gen %llu, root %llu, %llu storages; the "
                  "commit: gen %llu, root %llu, %u storages)",
-                 L->name, (unsigned long long)gen, (unsigned long long)root,
-                 (unsigned long long)nf, (unsigned long long)m->index_gen,
-                 (unsigned long long)m->slot, L->nfiles);
+                 L->name, (unsigned long long)gen, (unsigned long long)root, (unsigned long long)nf,
+                 (unsigned long long)m->index_gen, (unsigned long long)m->slot, L->nfiles);
         return 1;
     }
     uint32_t bits = adb_load_u32(h + 64), want = bin_bits_of(L->db->ix);

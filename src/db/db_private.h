@@ -344,13 +344,13 @@ adb_eng_fatal_msg(adb_eng_t *e) {
 }
 
 struct adb_db {
-    adb_io_t const  *io; /* every file operation on the database's files */
-    char             dir[4096];
-    int              dirfd;
-    int              accdirfd;
-    uint64_t         seg_max_sz; /* a new segment starts past this (ADB_DB_SEG_MAX_SZ;
-                                  * tests lower it to reach a second segment) */
-    adb_db_seg_t    *segs; /* ADB_DB_SEGS_MAX entries */
+    adb_io_t const *io; /* every file operation on the database's files */
+    char            dir[4096];
+    int             dirfd;
+    int             accdirfd;
+    uint64_t        seg_max_sz; /* a new segment starts past this (ADB_DB_SEG_MAX_SZ;
+                                 * tests lower it to reach a second segment) */
+    adb_db_seg_t    *segs;      /* ADB_DB_SEGS_MAX entries */
     _Atomic uint32_t seg_cnt;
     adb_index_t     *ix;
     adb_db_file_t  **chunks; /* ADB_DB_FILE_CHUNKS_MAX pointers */
@@ -393,11 +393,11 @@ struct adb_db {
     size_t           orphan_cnt;
 
     /* the index file (db_ixfile.c; under the engine's smu like the record) */
-    uint64_t ix_slot[2];      /* index file each slot names (0: none or invalid slot) */
-    uint64_t ix_next;         /* written by the close for its commit to name; 0: none */
-    bool     ix_rebuilt;      /* this open scanned every storage */
-    char     ix_reason[120];  /* why, or "loaded from index-N" */
-    uint64_t ix_open_ns;      /* what loading or rebuilding the index took */
+    uint64_t ix_slot[2];     /* index file each slot names (0: none or invalid slot) */
+    uint64_t ix_next;        /* written by the close for its commit to name; 0: none */
+    bool     ix_rebuilt;     /* this open scanned every storage */
+    char     ix_reason[120]; /* why, or "loaded from index-N" */
+    uint64_t ix_open_ns;     /* what loading or rebuilding the index took */
 };
 
 static inline adb_db_file_t *

@@ -299,14 +299,17 @@ int adb_eng_lock_dir(adb_io_t const *io, char const *dir, int *fd_out, adb_err_t
  * owners whose accounts the owner index keeps even when cfg.owner_index is
  * off, so adb_eng_scan works for them (the bank module's vote and stake
  * programs).  Every file operation of the database goes through io (NULL:
- * adb_io(), the process default at this call), lockfd's too.  Errors:
- * BUSY "database in use", and those of adb_db_open_dir. */
+ * adb_io(), the process default at this call), lockfd's too.  The index
+ * is loaded from the index file the last clean close wrote when it fits
+ * (db_ixfile.c), else rebuilt by scanning every storage; stats say which
+ * and why.  Errors: BUSY "database in use", and those of adb_db_open_dir. */
 int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
                  acctdb_pubkey_t const *watch, size_t watch_cnt, adb_io_t const *io,
                  adb_err_t *err);
 /* adb_eng_shutdown: stops the services between passes (a pass in flight
  * finishes), flushes and commits the newest root (unless a durable write
- * failed), frees everything and releases the lock, whatever happens; *rep
+ * failed) with the CLEAN flag, naming the index file written just before
+ * (db_ixfile.c), frees everything and releases the lock, whatever happens; *rep
  * (may be NULL) says what it took.  Returns 0 when the newest root is
  * durable, else the final flush's error (FATAL when the database already
  * was; adb_eng_err() says why): the database then reopens at its last

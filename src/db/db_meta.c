@@ -5,7 +5,7 @@
  * to slot gen & 1, written in place (one pwrite, one fdatasync):
  *   "ACCTDBC1" | u32 format (3) | u32 rec_sz (200) | u64 gen | u64 root slot |
  *   root bank hash [32] | root lt_checksum [32] | u64 capitalization |
- *   u64 index_gen | u32 flags | u32 seg_cnt |
+ *   u64 index_gen (index-<gen>, db_ixfile.c; 0: none) | u32 flags | u32 seg_cnt |
  *   u64 catalog gen | u64 catalog size | catalog BLAKE3 [32] |
  *   BLAKE3-256 of the rec_sz - 32 bytes before it; zeros to 4 KiB.
  * A record lies in one 4 KiB page, so a torn write leaves it old, new or
@@ -32,11 +32,13 @@
  * punched once the other slot no longer names them either).
  *
  * Seals.  Every storage carries the CRC-32C of its bytes and the end of its
- * last record as the scan that indexed it saw.  Reopening checks both (a
- * zeroed header or page, a flipped bit anywhere, rent_epoch included, is
- * a named error instead of older versions served in silence); verify and
- * snapshot writing check the CRC again.  A version 1 record has no seals:
- * they are taken at that open and written with the next record.
+ * last record as the scan that indexed it saw.  A reopen that scans checks
+ * both (a zeroed header or page, a flipped bit anywhere, rent_epoch
+ * included, is a named error instead of older versions served in silence);
+ * a reopen that loads the index file a clean close wrote (db_ixfile.c)
+ * reads no storage and checks neither: the price of not reading every
+ * byte at open.  verify and snapshot writing check the CRC every time.  A version 1 record has no
+ * seals: they are taken at that open and written with the next record.
  *
  * Invariants:
  *   1. A commit writes its catalog (create, write, fdatasync), fsyncs the
@@ -44,9 +46,10 @@
  *      segment byte the catalog names was fdatasync'ed and accounts/ was
  *      fsynced for segments created since the last commit: what a valid
  *      record names is durable.
- *   2. Both slots' catalogs exist until a commit overwrites the slot that
- *      named one; then it is unlinked (an unlink a crash loses is swept at
- *      the next open).
+ *   2. Both slots' catalogs and index files exist until a commit
+ *      overwrites the slot that named one; then it is unlinked (an unlink a
+ *      crash loses is swept at the next open).  Only a close's CLEAN commit
+ *      names an index file; every other commit names none.
  *   3. An extent only the older slot names is punched only after the next
  *      commit (db_epoch.c); bytes neither valid slot names are given back
  *      at open, after the record chosen was made durable. */

@@ -51,7 +51,7 @@ static char const USAGE[] =
     "  --read-cache SIZE      read cache, 0 to 16T (64M); 0 disables\n"
     "  --shrink-ratio R       rewrite account files whose live share falls below R,\n"
     "                         0 to 1 (0.8)\n"
-    "  --owner-index          keep the owner index (owner -> pubkeys; rebuilt at open)\n"
+    "  --owner-index          keep the owner index (owner -> pubkeys; built at open)\n"
     "  --no-owner-index       no owner index (scan then fails; workload then only\n"
     "                         updates the accounts it creates)\n"
     "  --no-background        no service threads (workload then steps them itself)\n"
@@ -471,7 +471,8 @@ parse_args(int argc, char **argv, args_t *a) {
 }
 
 /* Defaults, then DIR/acctdb.conf, then what the command needs (scan and
- * workload: the owner index, which the engine rebuilds at every open; info,
+ * workload: the owner index, which an open loads from the index file a
+ * clean close wrote with it, or rebuilds; info,
  * verify, get, scan: no service threads), then the options in order. */
 static int
 make_config(args_t const *a, char const *dir, acctdb_db_config_t *cfg) {

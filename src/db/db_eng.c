@@ -449,9 +449,7 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
         else
             r.flushed_bytes = (uint64_t)w;
     }
-    r.flush_s = mono_s() - t1;
     r.root_slot = adb_eng_root_slot(db, &r.durable_slot);
-    r.clean = rc == 0 && r.durable_slot == r.root_slot;
     /* The last commit record says the database was closed cleanly and
      * names the index file written just before it, which the next open
      * loads instead of scanning every storage.  None is written when the
@@ -491,6 +489,7 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
         }
     }
     pthread_mutex_unlock(&e->smu);
+    r.flush_s = mono_s() - t1;
     r.clean = rc == 0 && r.durable_slot == r.root_slot;
     /* Banks still cached: their accounts, then the banks. */
     for (uint32_t i = 0; i < e->banks_cap; i++) {

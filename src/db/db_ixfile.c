@@ -491,8 +491,8 @@ load_pairs(ixload_t *L, adb_owner_ix_t *ix, bool cands, bool owners, char const 
 /* Undoes what a failed load applied: an empty index, zero counters, no
  * candidates, empty owner indexes.  Errors: NOMEM. */
 static int
-undo(adb_db_t *db, adb_eng_t *e) {
-    adb_index_cfg_t icfg = {.bin_bits = bin_bits_of(db->ix)};
+undo(adb_db_t *db, adb_eng_t *e, uint64_t expected) {
+    adb_index_cfg_t icfg = {.bin_bits = bin_bits_of(db->ix), .expected_keys = expected};
     adb_index_close(db->ix);
     db->ix = NULL;
     int rc = adb_index_open(&db->ix, &icfg);
@@ -679,6 +679,6 @@ adb_ixfile_load(adb_db_t *db, adb_eng_t *e, adb_db_meta_t const *m, char *why, s
         snprintf(why, why_max, "loaded from %s", L.name);
         return 0;
     }
-    if (applied && undo(db, e)) return ACCTDB_ERR_NOMEM;
+    if (applied && undo(db, e, m->totals.live_cnt + m->totals.dup_cnt)) return ACCTDB_ERR_NOMEM;
     return 1;
 }

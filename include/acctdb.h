@@ -731,6 +731,16 @@ typedef struct acctdb_db_stats {
     uint64_t flushed_bytes;
     uint64_t retired_pending; /* objects waiting for readers to leave */
     uint64_t service_errors;  /* background failures since open (acctdb_db_service_error) */
+    /* The index at open: loaded from the index file the last clean close
+     * wrote (index_rebuilt false, index_reason "loaded from index-N"), or
+     * rebuilt by scanning every account file, index_reason saying why ("no
+     * clean shutdown", "no index file", "index file damaged: ...", "index
+     * file of another commit ...", "format 2 database", ...).  A load does
+     * not check the account files' seals (CRC-32C) as a rebuild does;
+     * acctdb_db_verify and snapshot writing still do. */
+    bool     index_rebuilt;
+    char     index_reason[120];
+    uint64_t index_open_ns; /* what loading or rebuilding the index took */
 } acctdb_db_stats_t;
 
 ACCTDB_API int acctdb_db_stats(acctdb_db_t *db, acctdb_db_stats_t *out);

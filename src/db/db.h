@@ -184,7 +184,8 @@ typedef struct adb_db_meta {
     /* the commit record (format 3); read: the chosen one's, 0 for format 1-2 */
     uint64_t gen;       /* read only: the commit generation */
     uint32_t flags;     /* ADB_DB_COMMIT_CLEAN */
-    uint64_t index_gen; /* persisted index generation; 0: none, rebuild (always 0 today) */
+    uint64_t index_gen; /* the index file index-<gen> it names (a close's CLEAN commit,
+                         * db_ixfile.c); 0: none, open rebuilds the index */
 } adb_db_meta_t;
 
 /* Writes DIR/manifest.bin and DIR/status_cache.bin (raw copies of the
@@ -227,7 +228,8 @@ int adb_db_commit_peek(char const *dir, adb_db_commit_info_t *out, adb_err_t *er
  * recognise or remove one (src/net's follower): adb_db_is_database is true
  * when dirfd holds a commit record (acctdb.commit, or a format-2
  * acctdb.meta); adb_db_own_file is true for a name the database writes
- * there: the records, catalog-<gen>, manifest.bin, status_cache.bin, and
+ * there: the records, catalog-<gen>, index-<gen>, manifest.bin,
+ * status_cache.bin, and
  * the temporaries of their atomic writes (".tmp-NAME").  accounts/ is the
  * database's too. */
 bool adb_db_is_database(int dirfd);
@@ -253,10 +255,20 @@ int adb_db_open_loaded(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_o
  * slot names (shrink retired them at the newer) are left in
  * adb_db_t.orphans for the engine to punch after the next commit. */
 #define ADB_DB_OPEN_RECLAIM 1u
+/* ADB_DB_OPEN_NO_SCAN: the index is left empty; the caller loads it (the
+ * engine: the index file) or calls adb_db_index_scan. */
+#define ADB_DB_OPEN_NO_SCAN 2u
 typedef void (*adb_db_rec_fn)(void *ctx, adb_acct_rec_t const *r);
 int adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out,
                     adb_db_rec_fn rec_fn, void *rec_ctx, uint32_t bin_bits, unsigned flags,
                     adb_io_t const *io, adb_err_t *err);
+
+/* adb_db_index_scan: what adb_db_open_dir does last unless NO_SCAN:
+ * indexes every storage, oldest slot first (rec_fn gets each record),
+ * counting alive bytes, and checks each storage's seal (its scan end and
+ * CRC-32C, meta->version >= 2; a format-1 record's seals are taken).
+ * Errors: CORRUPT (a seal or record), IO, NOMEM; on error close db. */
+int adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, adb_err_t *err);
 
 /* Frees what adb_db_open_dir allocated in *m (history, bank state). */
 void adb_db_meta_fini(adb_db_meta_t *m);
@@ -287,14 +299,17 @@ int adb_eng_lock_dir(adb_io_t const *io, char const *dir, int *fd_out, adb_err_t
  * owners whose accounts the owner index keeps even when cfg.owner_index is
  * off, so adb_eng_scan works for them (the bank module's vote and stake
  * programs).  Every file operation of the database goes through io (NULL:
- * adb_io(), the process default at this call), lockfd's too.  Errors:
- * BUSY "database in use", and those of adb_db_open_dir. */
+ * adb_io(), the process default at this call), lockfd's too.  The index
+ * is loaded from the index file the last clean close wrote when it fits
+ * (db_ixfile.c), else rebuilt by scanning every storage; stats say which
+ * and why.  Errors: BUSY "database in use", and those of adb_db_open_dir. */
 int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t const *cfg,
                  acctdb_pubkey_t const *watch, size_t watch_cnt, adb_io_t const *io,
                  adb_err_t *err);
 /* adb_eng_shutdown: stops the services between passes (a pass in flight
  * finishes), flushes and commits the newest root (unless a durable write
- * failed), frees everything and releases the lock, whatever happens; *rep
+ * failed) with the CLEAN flag, naming the index file written just before
+ * (db_ixfile.c), frees everything and releases the lock, whatever happens; *rep
  * (may be NULL) says what it took.  Returns 0 when the newest root is
  * durable, else the final flush's error (FATAL when the database already
  * was; adb_eng_err() says why): the database then reopens at its last

@@ -189,8 +189,29 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
         bits++;
     adb_db_meta_t meta;
     adb_db_t     *db;
-    int rc = adb_db_open_dir(&db, dir, &meta, rec_cb, e, bits, ADB_DB_OPEN_RECLAIM, io, err);
+    int           rc = adb_db_open_dir(&db, dir, &meta, rec_cb, e, bits,
+                                       ADB_DB_OPEN_RECLAIM | ADB_DB_OPEN_NO_SCAN, io, err);
     if (rc) {
+        eng_free(e);
+        return rc;
+    }
+    /* The index: loaded from the index file the last clean close wrote, or
+     * rebuilt by scanning every storage (db_ixfile.c says what a load does
+     * not check that the scan does: the storages' seals). */
+    uint64_t t0 = adb_now_ns();
+    rc = adb_ixfile_load(db, e, &meta, db->ix_reason, sizeof db->ix_reason);
+    if (rc < 0) {
+        rc = adb_err_set(err, rc, "%s: loading the index: %s", dir, acctdb_strerror(rc));
+    } else if (rc > 0) {
+        db->ix_rebuilt = true;
+        rc = adb_db_index_scan(db, &meta, err);
+    }
+    db->ix_open_ns = adb_now_ns() - t0;
+    if (rc) {
+        adb_db_meta_fini(&meta);
+        adb_free(db->orphans);
+        db->orphans = NULL;
+        adb_db_close(db);
         eng_free(e);
         return rc;
     }
@@ -429,13 +450,35 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
             r.flushed_bytes = (uint64_t)w;
     }
     r.root_slot = adb_eng_root_slot(db, &r.durable_slot);
-    /* The last commit record says the database was closed cleanly (none
-     * is written when the newest already says so and nothing was committed
-     * since open: closing an unchanged database writes nothing). */
+    /* The last commit record says the database was closed cleanly and
+     * names the index file written just before it, which the next open
+     * loads instead of scanning every storage.  None is written when the
+     * newest already says so, nothing was committed since open and the
+     * open loaded the index file it names (closing an unchanged database
+     * writes nothing once its index file loads). */
     pthread_mutex_lock(&e->smu);
     uint32_t cflags;
-    adb_db_commit_gen(db, &cflags);
-    if (!rc && !atomic_load(&e->fatal) && (db->commits || !(cflags & ADB_DB_COMMIT_CLEAN))) {
+    uint64_t cgen = adb_db_commit_gen(db, &cflags);
+    bool     due = db->commits || !(cflags & ADB_DB_COMMIT_CLEAN);
+    if (!rc && !atomic_load(&e->fatal) && (due || db->ix_rebuilt)) {
+        /* A failed write leaves no index file and the commit names none (the
+         * next open scans); a failed sync is fatal: no CLEAN commit.  When
+         * the index file was the only reason to commit, none is written
+         * without it (a read-only directory stays untouched). */
+        adb_err_t ierr = {0};
+        int       irc = adb_ixfile_write(db, cgen + 1, &e->durable_info, &ierr);
+        db->ix_next = irc ? 0 : cgen + 1;
+        if (irc == ACCTDB_ERR_FATAL) {
+            adb_err_clear(adb_eng_err()); /* the sync's message, said again below */
+            rc = adb_err_set(adb_eng_err(), irc,
+                             "close: writing the index file: %s; the durable root stays at %llu, "
+                             "without a clean-shutdown record",
+                             ierr.msg, (unsigned long long)atomic_load(&e->durable_root));
+        } else if (irc) {
+            adb_eng_svc_err_note(e, "close", irc, ierr.msg, false);
+        }
+    }
+    if (!rc && !atomic_load(&e->fatal) && (due || db->ix_next)) {
         int crc = adb_eng_commit(db, &e->durable_info, e->durable_ext, ADB_DB_COMMIT_CLEAN);
         if (crc) {
             char why[256];
@@ -561,6 +604,9 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
     }
     out->flushed_bytes = atomic_load(&e->flushed_bytes);
     out->service_errors = adb_eng_svc_err(db, NULL, NULL, 0);
+    out->index_rebuilt = db->ix_rebuilt;
+    snprintf(out->index_reason, sizeof out->index_reason, "%s", db->ix_reason);
+    out->index_open_ns = db->ix_open_ns;
     pthread_mutex_lock(&e->ret_mu);
     out->retired_pending = e->ret_cnt;
     pthread_mutex_unlock(&e->ret_mu);
@@ -576,9 +622,11 @@ adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *
 
 int
 adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext, uint32_t flags) {
-    adb_eng_t    *e = db->eng;
+    adb_eng_t *e = db->eng;
+    /* The index file the close wrote for this commit (db_ixfile.c); every
+     * other commit names none: the state it describes moved on. */
     adb_db_meta_t m = {.flags = flags,
-                       .index_gen = 0, /* no persisted index yet: reopen rebuilds it */
+                       .index_gen = (flags & ADB_DB_COMMIT_CLEAN) ? db->ix_next : 0,
                        .slot = root->slot,
                        .base_slot = e->base_slot,
                        .totals = e->load_totals,
@@ -599,6 +647,7 @@ adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext,
     m.hist = h;
     m.hist_cnt = n;
     int rc = adb_db_write_meta(db, &m);
+    db->ix_next = 0;
     adb_free(h);
     if (!rc) {
         e->durable_info = *root;

@@ -5,7 +5,7 @@
  * to slot gen & 1, written in place (one pwrite, one fdatasync):
  *   "ACCTDBC1" | u32 format (3) | u32 rec_sz (200) | u64 gen | u64 root slot |
  *   root bank hash [32] | root lt_checksum [32] | u64 capitalization |
- *   u64 index_gen | u32 flags | u32 seg_cnt |
+ *   u64 index_gen (index-<gen>, db_ixfile.c; 0: none) | u32 flags | u32 seg_cnt |
  *   u64 catalog gen | u64 catalog size | catalog BLAKE3 [32] |
  *   BLAKE3-256 of the rec_sz - 32 bytes before it; zeros to 4 KiB.
  * A record lies in one 4 KiB page, so a torn write leaves it old, new or
@@ -32,11 +32,13 @@
  * punched once the other slot no longer names them either).
  *
  * Seals.  Every storage carries the CRC-32C of its bytes and the end of its
- * last record as the scan that indexed it saw.  Reopening checks both (a
- * zeroed header or page, a flipped bit anywhere, rent_epoch included, is
- * a named error instead of older versions served in silence); verify and
- * snapshot writing check the CRC again.  A version 1 record has no seals:
- * they are taken at that open and written with the next record.
+ * last record as the scan that indexed it saw.  A reopen that scans checks
+ * both (a zeroed header or page, a flipped bit anywhere, rent_epoch
+ * included, is a named error instead of older versions served in silence);
+ * a reopen that loads the index file a clean close wrote (db_ixfile.c)
+ * reads no storage and checks neither: the price of not reading every
+ * byte at open.  verify and snapshot writing check the CRC every time.  A version 1 record has no
+ * seals: they are taken at that open and written with the next record.
  *
  * Invariants:
  *   1. A commit writes its catalog (create, write, fdatasync), fsyncs the
@@ -44,9 +46,10 @@
  *      segment byte the catalog names was fdatasync'ed and accounts/ was
  *      fsynced for segments created since the last commit: what a valid
  *      record names is durable.
- *   2. Both slots' catalogs exist until a commit overwrites the slot that
- *      named one; then it is unlinked (an unlink a crash loses is swept at
- *      the next open).
+ *   2. Both slots' catalogs and index files exist until a commit
+ *      overwrites the slot that named one; then it is unlinked (an unlink a
+ *      crash loses is swept at the next open).  Only a close's CLEAN commit
+ *      names an index file; every other commit names none.
  *   3. An extent only the older slot names is punched only after the next
  *      commit (db_epoch.c); bytes neither valid slot names are given back
  *      at open, after the record chosen was made durable. */
@@ -295,8 +298,9 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
                            "writing the commit record %s/%s (slot %u, gen %llu): %s", db->dir,
                            ADB_DB_COMMIT_NAME, s, (unsigned long long)gen, acctdb_strerror(rc));
     ADB_POINT("commit.slot");
-    uint64_t old = db->cat_gen[s];
+    uint64_t old = db->cat_gen[s], oix = db->ix_slot[s];
     db->cat_gen[s] = gen;
+    db->ix_slot[s] = m->index_gen;
     db->commit_flags = m->flags;
     db->index_gen = m->index_gen;
     db->commit_file = true;
@@ -306,6 +310,13 @@ adb_db_write_meta(adb_db_t *db, adb_db_meta_t const *m) {
      * A failed or lost unlink leaves a file the next open sweeps. */
     if (old && old != db->cat_gen[s ^ 1]) {
         cat_name(cname, old);
+        adb_io_unlinkat(io, db->dirfd, cname, 0);
+    }
+    /* The index file likewise: the first commit after an open names none
+     * (index_gen 0: what it describes is no longer the newest state), the
+     * one after it overwrites the last slot naming the file. */
+    if (oix && oix != db->ix_slot[s ^ 1] && oix != m->index_gen) {
+        snprintf(cname, sizeof cname, "index-%llu", (unsigned long long)oix);
         adb_io_unlinkat(io, db->dirfd, cname, 0);
     }
     /* Migration: acctdb.commit is durable (renamed, directory fsynced), so
@@ -395,7 +406,7 @@ adb_db_own_file(char const *name) {
     if (!strncmp(name, ".tmp-", 5)) name += 5;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         if (!strcmp(name, files[i])) return true;
-    return is_catalog_name(name, NULL);
+    return is_catalog_name(name, NULL) || adb_ixfile_name(name, NULL);
 }
 
 bool
@@ -838,8 +849,8 @@ ext_end(cat_ent_t const *e) {
 
 /* Under the directory lock, after the chosen record was made durable:
  * truncates each segment after the last byte either valid record names,
- * unlinks segments past the last named one, catalogs no valid slot names
- * and temporaries; lists in db->orphans the extents only the older record
+ * unlinks segments past the last named one, catalogs and index files no
+ * valid slot names and temporaries; lists in db->orphans the extents only the older record
  * names (seg_sz: the segments' sizes, updated). */
 static int
 reclaim_unnamed(adb_db_t *db, cat_ent_t const *ents, uint64_t n, uint32_t nseg,
@@ -897,7 +908,9 @@ reclaim_unnamed(adb_db_t *db, cat_ent_t const *ents, uint64_t n, uint32_t nseg,
     adb_free(end);
     adb_free(keys);
     if (rc) return rc;
-    /* Catalogs no valid slot names, and temporaries of atomic writes. */
+    /* Catalogs and index files no valid slot names (a close killed between
+     * its index file and its commit, a lost unlink), and temporaries of
+     * atomic writes. */
     int  fd = adb_io_openat(io, db->dirfd, ".", O_RDONLY | O_DIRECTORY, 0);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
@@ -908,7 +921,9 @@ reclaim_unnamed(adb_db_t *db, cat_ent_t const *ents, uint64_t n, uint32_t nseg,
     while ((de = readdir(d))) {
         uint64_t g;
         bool     tmp = !strncmp(de->d_name, ".tmp-", 5) && adb_db_own_file(de->d_name);
-        if (tmp || (is_catalog_name(de->d_name, &g) && g != db->cat_gen[0] && g != db->cat_gen[1]))
+        if (tmp ||
+            (is_catalog_name(de->d_name, &g) && g != db->cat_gen[0] && g != db->cat_gen[1]) ||
+            (adb_ixfile_name(de->d_name, &g) && g != db->ix_slot[0] && g != db->ix_slot[1]))
             adb_io_unlinkat(io, db->dirfd, de->d_name, 0);
     }
     closedir(d);
@@ -939,7 +954,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
     uint32_t       version = 0, nseg = 0, onseg = 0;
     char           name[32] = ADB_DB_META_NAME;
     adb_db_t      *db = NULL;
-    uint64_t      *order = NULL, *seg_sz = NULL, n = 0, on = 0;
+    uint64_t      *seg_sz = NULL, n = 0, on = 0;
     cat_ent_t     *ents = NULL, *oents = NULL;
     int            rc = read_commit(io, dfd, dir, sl, &ch, err);
     if (rc == -ENOENT) {
@@ -985,8 +1000,10 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
     atomic_store(&db->commit_gen, meta_out->gen);
     db->commit_flags = meta_out->flags;
     db->index_gen = meta_out->index_gen;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         db->cat_gen[i] = ch >= 0 && sl[i].valid ? sl[i].cat_gen : 0;
+        db->ix_slot[i] = ch >= 0 && sl[i].valid ? sl[i].index_gen : 0;
+    }
     db->commit_file = ch >= 0;
     db->legacy_meta =
         ch < 0 || faccessat(db->dirfd, ADB_DB_META_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
@@ -1074,31 +1091,8 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
                              .scan_end = c->send};
         atomic_store(&db->file_cnt, (uint32_t)i + 1);
     }
-    /* Index the storages oldest slot first, so each record meets only older
-     * versions of its key (which it kills). */
-    order = adb_malloc((n ? n : 1) * 2 * sizeof *order);
-    if (!order) {
-        rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (uint64_t i = 0; i < n; i++)
-        order[2 * i] = adb_db_file(db, (uint32_t)i)->slot, order[2 * i + 1] = i;
-    qsort(order, n, 2 * sizeof *order, cmp_slot_idx);
-    for (uint64_t k = 0; k < n && !rc; k++) {
-        uint32_t       i = (uint32_t)order[2 * k + 1];
-        adb_db_file_t *f = adb_db_file(db, i);
-        if (!f->written) continue;
-        adb_db_view_t v;
-        if ((rc = adb_db_view(db, f, f->written, &v)) != 0) {
-            rc = adb_err_set(err, rc, "reading the storage of slot %llu in %s: %s",
-                             (unsigned long long)f->slot, dir, acctdb_strerror(rc));
-            break;
-        }
-        rc = index_storage(db, i, v.p, meta_out->version >= 2, err);
-        adb_db_unview(db, &v);
-    }
+    if (!(flags & ADB_DB_OPEN_NO_SCAN)) rc = adb_db_index_scan(db, meta_out, err);
 done:
-    adb_free(order);
     adb_free(seg_sz);
     adb_free(ents);
     adb_free(oents);
@@ -1116,6 +1110,34 @@ done:
     }
     *db_out = db;
     return 0;
+}
+
+int
+adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, adb_err_t *err) {
+    /* Index the storages oldest slot first, so each record meets only older
+     * versions of its key (which it kills). */
+    uint32_t  n = adb_db_file_cnt(db);
+    uint64_t *order = adb_malloc((n ? n : 1) * 2 * sizeof *order);
+    if (!order) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        order[2 * i] = adb_db_file(db, i)->slot, order[2 * i + 1] = i;
+    qsort(order, n, 2 * sizeof *order, cmp_slot_idx);
+    int rc = 0;
+    for (uint32_t k = 0; k < n && !rc; k++) {
+        uint32_t       i = (uint32_t)order[2 * k + 1];
+        adb_db_file_t *f = adb_db_file(db, i);
+        if (!f->written) continue;
+        adb_db_view_t v;
+        if ((rc = adb_db_view(db, f, f->written, &v)) != 0) {
+            rc = adb_err_set(err, rc, "reading the storage of slot %llu in %s: %s",
+                             (unsigned long long)f->slot, db->dir, acctdb_strerror(rc));
+            break;
+        }
+        rc = index_storage(db, i, v.p, meta->version >= 2, err);
+        adb_db_unview(db, &v);
+    }
+    adb_free(order);
+    return rc;
 }
 
 void

@@ -344,13 +344,13 @@ adb_eng_fatal_msg(adb_eng_t *e) {
 }
 
 struct adb_db {
-    adb_io_t const  *io; /* every file operation on the database's files */
-    char             dir[4096];
-    int              dirfd;
-    int              accdirfd;
-    uint64_t         seg_max_sz; /* a new segment starts past this (ADB_DB_SEG_MAX_SZ;
-                                  * tests lower it to reach a second segment) */
-    adb_db_seg_t    *segs; /* ADB_DB_SEGS_MAX entries */
+    adb_io_t const *io; /* every file operation on the database's files */
+    char            dir[4096];
+    int             dirfd;
+    int             accdirfd;
+    uint64_t        seg_max_sz; /* a new segment starts past this (ADB_DB_SEG_MAX_SZ;
+                                 * tests lower it to reach a second segment) */
+    adb_db_seg_t    *segs;      /* ADB_DB_SEGS_MAX entries */
     _Atomic uint32_t seg_cnt;
     adb_index_t     *ix;
     adb_db_file_t  **chunks; /* ADB_DB_FILE_CHUNKS_MAX pointers */
@@ -391,6 +391,13 @@ struct adb_db {
     uint64_t         commits;      /* commits since open */
     adb_retired_t   *orphans;      /* at open: extents only the older slot names */
     size_t           orphan_cnt;
+
+    /* the index file (db_ixfile.c; under the engine's smu like the record) */
+    uint64_t ix_slot[2];     /* index file each slot names (0: none or invalid slot) */
+    uint64_t ix_next;        /* written by the close for its commit to name; 0: none */
+    bool     ix_rebuilt;     /* this open scanned every storage */
+    char     ix_reason[120]; /* why, or "loaded from index-N" */
+    uint64_t ix_open_ns;     /* what loading or rebuilding the index took */
 };
 
 static inline adb_db_file_t *
@@ -521,6 +528,35 @@ int adb_eng_write_meta(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext
 adb_eng_ext_t *adb_eng_ext_new(void const *p, size_t sz); /* refs 1; NULL: no memory */
 adb_eng_ext_t *adb_eng_ext_ref(adb_eng_ext_t *x);
 /* adb_eng_ext_unref is public (db.h). */
+
+/* ---- the index file (db_ixfile.c) ---------------------------------------------
+ * index-<gen>: the account index, each storage's alive counters, the clean
+ * candidates and the owner indexes as a graceful close left them, written
+ * before the close's CLEAN commit <gen>, which names it (index_gen).  The
+ * next open loads it instead of scanning every storage. */
+
+/* adb_ixfile_name: is name "index-<gen>" (*gen_out, may be NULL)? */
+bool adb_ixfile_name(char const *name, uint64_t *gen_out);
+
+/* adb_ixfile_write: writes DIR/index-<gen> for the commit gen about to be
+ * written at root (the durable root: storages only, write-cache versions
+ * left out), fdatasyncs it and fsyncs the directory (adb_db_sync).  Under
+ * smu with the services stopped.  Returns 0 when it is durable; on any
+ * error no file is left under the name: ACCTDB_ERR_FATAL (a sync failed:
+ * the engine is fatal), or another code when it could not be written
+ * (ENOSPC, EIO, an incomplete owner index...), the commit then names
+ * none.  err: why. */
+int adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb_err_t *err);
+
+/* adb_ixfile_load: at open (before the services start), loads the index,
+ * the storages' alive counters, the candidates and the owner indexes of e
+ * from the index file m (the commit chosen) names, when there is one that
+ * fits (CLEAN commit, index_gen != 0, the file present with its magic,
+ * format, generation, root, index bins, storages, owner index coverage and
+ * BLAKE3).  Returns 0 when loaded (why: "loaded from index-N"), 1 when not
+ * (why: the reason; everything it had loaded is undone, the caller scans),
+ * or NOMEM when undoing failed. */
+int adb_ixfile_load(adb_db_t *db, adb_eng_t *e, adb_db_meta_t const *m, char *why, size_t why_max);
 
 /* Storage table growth for the engine (a new extent for slot, size bytes). */
 int adb_db_storage_new(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *idx_out);

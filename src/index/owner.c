@@ -293,3 +293,92 @@ uint64_t
 adb_owner_misses(adb_owner_ix_t const *o) {
     return atomic_load(&((adb_owner_ix_t *)o)->misses);
 }
+
+/* ---- whole-index access (the index file, src/db/db_ixfile.c) ---------------- */
+
+int
+adb_owner_visit(adb_owner_ix_t *o, adb_owner_visit_fn fn, void *ctx) {
+    int rc = 0;
+    for (int i = 0; i < SHARDS && !rc; i++) {
+        oshard_t *s = &o->sh[i];
+        pthread_mutex_lock(&s->mu);
+        for (uint32_t j = 0; j < s->cap && !rc; j++) {
+            kset_t const *ks = s->sets[j];
+            for (uint32_t b = 0; ks && b < ks->nb && !rc; b++)
+                rc = fn(ctx, &ks->owner, ks->b[b]->k, ks->b[b]->n);
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
+}
+
+int
+adb_owner_add_sorted(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pubkey_t const *keys,
+                     size_t n) {
+    if (!n) return 0;
+    oshard_t *s = &o->sh[h64(owner->b) % SHARDS];
+    int       rc = 0;
+    size_t    i = 0;
+    pthread_mutex_lock(&s->mu);
+    kset_t **slot = NULL;
+    if ((s->cnt + 1) * 2 > s->cap && shard_grow(s)) {
+        rc = ACCTDB_ERR_NOMEM;
+        goto out;
+    }
+    slot = set_slot(s, owner);
+    if (!*slot) {
+        kset_t *ns = adb_calloc(1, sizeof *ns);
+        if (!ns) {
+            rc = ACCTDB_ERR_NOMEM;
+            goto out;
+        }
+        ns->owner = *owner;
+        *slot = ns;
+        s->cnt++;
+    }
+    kset_t *ks = *slot;
+    /* Keys past the set's last one fill its last block, then new full
+     * blocks (kset_add would split each full block in half). */
+    while (i < n) {
+        kblk_t *last = ks->nb ? ks->b[ks->nb - 1] : NULL;
+        if (last && memcmp(keys[i].b, last->k[last->n - 1].b, 32) <= 0) break;
+        if (i && memcmp(keys[i].b, keys[i - 1].b, 32) <= 0) break;
+        if (!last || last->n == BLK) {
+            kblk_t *nb = adb_malloc(sizeof *nb);
+            if (!nb || dir_insert(ks, ks->nb, nb)) {
+                adb_free(nb);
+                rc = ACCTDB_ERR_NOMEM;
+                goto out;
+            }
+            nb->n = 0;
+            last = nb;
+        }
+        last->k[last->n++] = keys[i++];
+        ks->cnt++;
+        atomic_fetch_add_explicit(&o->pairs, 1, memory_order_relaxed);
+    }
+    /* Anything else (out of order, or among the set's keys): one by one. */
+    for (; i < n; i++) {
+        int r = kset_add(ks, &keys[i]);
+        if (r < 0) {
+            rc = r;
+            goto out;
+        }
+        if (r) atomic_fetch_add_explicit(&o->pairs, 1, memory_order_relaxed);
+    }
+out:
+    if (slot && *slot && !(*slot)->cnt) {
+        /* A set made here that got no key: out, its cluster re-placed. */
+        kset_free(*slot);
+        *slot = NULL;
+        s->cnt--;
+        uint32_t at = (uint32_t)(slot - s->sets);
+        for (uint32_t j = (at + 1) & (s->cap - 1); s->sets[j]; j = (j + 1) & (s->cap - 1)) {
+            kset_t *x = s->sets[j];
+            s->sets[j] = NULL;
+            *set_slot(s, &x->owner) = x;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

@@ -33,4 +33,19 @@ size_t adb_owner_page(adb_owner_ix_t *o, acctdb_pubkey_t const *owner, acctdb_pu
 uint64_t adb_owner_pairs(adb_owner_ix_t const *o);
 uint64_t adb_owner_misses(adb_owner_ix_t const *o);
 
+/* adb_owner_visit: calls fn for every owner's keys, a run of at most 256
+ * at a time (each owner's in pubkey order), a shard at a time under its
+ * lock (fn must not call back into o); stops at fn's first non-zero result
+ * and returns it. */
+typedef int (*adb_owner_visit_fn)(void *ctx, acctdb_pubkey_t const *owner,
+                                  acctdb_pubkey_t const *keys, size_t n);
+int adb_owner_visit(adb_owner_ix_t *o, adb_owner_visit_fn fn, void *ctx);
+
+/* adb_owner_add_sorted: adds the pairs (owner, keys[i]) as adb_owner_add
+ * does; keys in increasing order past the owner's last key (a visit's
+ * runs, replayed) fill whole blocks instead of half ones.  Errors: NOMEM
+ * (the pairs before the failing one are in; not counted as misses). */
+int adb_owner_add_sorted(adb_owner_ix_t *o, acctdb_pubkey_t const *owner,
+                         acctdb_pubkey_t const *keys, size_t n);
+
 #endif

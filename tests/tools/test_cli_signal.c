@@ -3,8 +3,9 @@
  * snapshots, and of `acctdb db snapshot`.  Each run must exit cleanly (0, or
  * 2 with "stopped" for a snapshot that was cut short), print its shutdown
  * line with the durable root, and leave a database that reopens at exactly
- * that root and verifies, with every archive left in place verifying and no
- * temporary archive behind.  The delays come from the test seed
+ * that root without rebuilding its index (`db info --json`: index_rebuilt
+ * false, the index file the close wrote loaded) and verifies, with every archive left in place
+ * verifying and no temporary archive behind.  The delays come from the test seed
  * (ACCTDB_TEST_SEED), printed so that a failure can be replayed. */
 #include "../test.h"
 
@@ -97,7 +98,8 @@ jnum(cJSON const *j, char const *k) {
     return (uint64_t)v->valuedouble;
 }
 
-/* The database reopens at root and verifies. */
+/* The database reopens at root, without rebuilding its index (the index
+ * file the graceful close wrote is loaded), and verifies. */
 static void
 check_reopen(char const *tool, char const *db, uint64_t root) {
     int rc = adb_test_sh(g_out, sizeof g_out, "'%s' db info '%s' --json 2>&1", tool, db);
@@ -106,6 +108,13 @@ check_reopen(char const *tool, char const *db, uint64_t root) {
     assert_non_null(j);
     assert_int_equal(jnum(j, "root_slot"), root);
     assert_int_equal(jnum(j, "durable_root_slot"), root);
+    cJSON const *rb = cJSON_GetObjectItemCaseSensitive(j, "index_rebuilt");
+    cJSON const *why = cJSON_GetObjectItemCaseSensitive(j, "index_reason");
+    if (!cJSON_IsBool(rb) || !cJSON_IsString(why)) fail_msg("db info: no index_rebuilt/_reason");
+    if (cJSON_IsTrue(rb))
+        fail_msg("the reopen after the shutdown at root %llu rebuilt the index: %s",
+                 (unsigned long long)root, why->valuestring);
+    assert_non_null(strstr(why->valuestring, "loaded from index-"));
     cJSON_Delete(j);
     rc = adb_test_sh(g_out, sizeof g_out, "'%s' db verify '%s' 2>&1", tool, db);
     if (rc)

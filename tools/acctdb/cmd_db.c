@@ -51,7 +51,7 @@ static char const USAGE[] =
     "  --read-cache SIZE      read cache, 0 to 16T (64M); 0 disables\n"
     "  --shrink-ratio R       rewrite account files whose live share falls below R,\n"
     "                         0 to 1 (0.8)\n"
-    "  --owner-index          keep the owner index (owner -> pubkeys; rebuilt at open)\n"
+    "  --owner-index          keep the owner index (owner -> pubkeys; built at open)\n"
     "  --no-owner-index       no owner index (scan then fails; workload then only\n"
     "                         updates the accounts it creates)\n"
     "  --no-background        no service threads (workload then steps them itself)\n"
@@ -471,7 +471,8 @@ parse_args(int argc, char **argv, args_t *a) {
 }
 
 /* Defaults, then DIR/acctdb.conf, then what the command needs (scan and
- * workload: the owner index, which the engine rebuilds at every open; info,
+ * workload: the owner index, which an open loads from the index file a
+ * clean close wrote with it, or rebuilds; info,
  * verify, get, scan: no service threads), then the options in order. */
 static int
 make_config(args_t const *a, char const *dir, acctdb_db_config_t *cfg) {
@@ -605,6 +606,19 @@ json_kv_s(char const *k, char const *v) {
     printf("  \"%s\": \"%s\",\n", k, v);
 }
 
+/* s inside a JSON string. */
+static void
+json_esc(char const *s) {
+    for (char const *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if ((unsigned char)*p < 0x20)
+            printf("\\u%04x", (unsigned)(unsigned char)*p);
+        else
+            putchar(*p);
+    }
+}
+
 static int
 do_info(args_t const *a, acctdb_db_t *db) {
     acctdb_db_stats_t  st;
@@ -627,14 +641,7 @@ do_info(args_t const *a, acctdb_db_t *db) {
     if (a->json) {
         printf("{\n");
         printf("  \"dir\": \"");
-        for (char const *p = dir; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                printf("\\%c", *p);
-            else if ((unsigned char)*p < 0x20)
-                printf("\\u%04x", (unsigned)(unsigned char)*p);
-            else
-                putchar(*p);
-        }
+        json_esc(dir);
         printf("\",\n");
         json_kv_u("root_slot", root, false);
         json_kv_u("durable_root_slot", durable, false);
@@ -660,6 +667,11 @@ do_info(args_t const *a, acctdb_db_t *db) {
         json_kv_u("index_versions_listed", st.index_versions_listed, false);
         json_kv_u("index_ram_sz", st.index_ram_sz, false);
         json_kv_u("owner_index_keys", st.owner_index_keys, false);
+        printf("  \"index_rebuilt\": %s,\n", st.index_rebuilt ? "true" : "false");
+        printf("  \"index_reason\": \"");
+        json_esc(st.index_reason);
+        printf("\",\n");
+        json_kv_u("index_open_ns", st.index_open_ns, false);
         json_kv_u("read_cache_sz", st.read_cache_sz, false);
         json_kv_u("service_errors", st.service_errors, false);
         json_kv_u("write_cache_sz", st.write_cache_sz, true);
@@ -690,6 +702,12 @@ do_info(args_t const *a, acctdb_db_t *db) {
            U(st.segments));
     printf("index:                %llu keys, %llu in version lists, %.1f MiB\n", U(st.index_keys),
            U(st.index_versions_listed), (double)st.index_ram_sz / 1048576.0);
+    if (st.index_rebuilt)
+        printf("                      rebuilt at open: yes (%s), %.2f s\n", st.index_reason,
+               (double)st.index_open_ns * 1e-9);
+    else
+        printf("                      %s, %.2f s\n", st.index_reason,
+               (double)st.index_open_ns * 1e-9);
     printf("owner index:          %llu (owner, pubkey) pairs\n", U(st.owner_index_keys));
     if (st.service_errors) {
         char last[512];

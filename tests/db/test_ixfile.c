@@ -1,0 +1,1069 @@
+/* The index file (src/db/db_ixfile.c): a graceful close writes index-<gen>
+ * before its CLEAN commit, which names it; the next open loads it instead
+ * of scanning every storage.  Services are stepped (cfg.background off).
+ *
+ *   load_same     a workload on forks (owner index on, closures, shrink,
+ *                 clean) then close: the reopen loads the index file, and
+ *                 holds exactly what the engine held before the close: every
+ *                 key's storage versions (DEAD flags included), each
+ *                 storage's alive counters, the owner, token and mint pairs,
+ *                 the clean candidates; every account, owner and token scan
+ *                 reads the same, check and verify pass.  A reopen with the
+ *                 file removed rebuilds and reads the same accounts and
+ *                 scans.  The first commit after the load names no index
+ *                 file, the one after it removes the file; stray index
+ *                 files are swept at open
+ *   damaged       the file with a flipped byte (in a key, in the middle, in
+ *                 the header, in the checksum), truncated, or of another
+ *                 commit: the open rebuilds saying why, the database reads
+ *                 as before; its close writes a good file again
+ *   killed        a process that opens, commits a root and is SIGKILLed:
+ *                 the reopen rebuilds ("no clean shutdown") at that root;
+ *                 one killed before any commit leaves the file valid: loaded
+ *   write_fails   the handle's I/O table fails the index file at close: a
+ *                 failed open or write (EIO, ENOSPC) leaves no file and a
+ *                 CLEAN commit naming none (close returns 0); a failed
+ *                 fdatasync is fatal: close reports it, no CLEAN commit; a
+ *                 failed read at open rebuilds.  Each time the next open is
+ *                 correct
+ *   config        a file written without the owner index does not serve an
+ *                 open that wants it (rebuilt), one written with it serves an
+ *                 open without it (loaded, only the watched owners kept); a
+ *                 change of index_bins rebuilds */
+#include "../test.h"
+
+#include "api/api_private.h"
+#include "db/db.h"
+#include "db/db_private.h"
+#include "hash/blake3.h"
+#include "index/owner.h"
+#include "util/io.h"
+
+#include "acctdb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define F3 "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
+#define I3 "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
+
+#define DB_OK(db, expr)                                                                            \
+    do {                                                                                           \
+        int _rc = (expr);                                                                          \
+        if (_rc < 0) {                                                                             \
+            print_message("%s:%d: %s failed: %s (%d): %s\n", __FILE__, __LINE__, #expr,            \
+                          acctdb_strerror(_rc), _rc, acctdb_db_errmsg(db));                        \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* ---- helpers -------------------------------------------------------------------- */
+
+static uint8_t g_data[11u << 20];
+
+static void
+cfg_stepped(acctdb_db_config_t *c, bool owner_index) {
+    acctdb_db_config_default(c);
+    c->background = false;
+    c->index_bins = 64;
+    c->threads = 2;
+    c->owner_index = owner_index;
+}
+
+static void
+join(char *out, char const *a, char const *b) {
+    int n = snprintf(out, 4096, "%s/%s", a, b);
+    assert_true(n > 0 && n < 4096);
+}
+
+static bool
+exists(char const *dir, char const *name) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+static acctdb_db_t *
+open_io(char const *dir, acctdb_db_config_t const *cfg, adb_io_t const *io) {
+    acctdb_db_t *db = NULL;
+    char         msg[1024];
+    int          rc = adb_api_db_open_io(&db, dir, cfg, io ? io : adb_io(), msg, sizeof msg);
+    if (rc) print_message("open %s: %s (%s)\n", dir, msg, acctdb_strerror(rc));
+    assert_int_equal(rc, 0);
+    return db;
+}
+
+static acctdb_db_t *
+open_ok(char const *dir, acctdb_db_config_t const *cfg) {
+    return open_io(dir, cfg, NULL);
+}
+
+static void
+close_ok(acctdb_db_t *db) {
+    char msg[1024];
+    int  rc = acctdb_db_shutdown(db, NULL, msg, sizeof msg);
+    if (rc) print_message("close: %s (%s)\n", msg, acctdb_strerror(rc));
+    assert_int_equal(rc, 0);
+}
+
+static acctdb_db_stats_t
+stats_of(acctdb_db_t *db) {
+    acctdb_db_stats_t st;
+    DB_OK(db, acctdb_db_stats(db, &st));
+    return st;
+}
+
+/* The index was loaded from index-<gen>, or rebuilt for a reason holding
+ * `why`. */
+static void
+expect_loaded(acctdb_db_t *db, uint64_t gen) {
+    acctdb_db_stats_t st = stats_of(db);
+    char              want[64];
+    snprintf(want, sizeof want, "loaded from index-%llu", (unsigned long long)gen);
+    if (st.index_rebuilt || strcmp(st.index_reason, want))
+        print_message("index at open: rebuilt %d (%s), wanted %s\n", st.index_rebuilt,
+                      st.index_reason, want);
+    assert_false(st.index_rebuilt);
+    assert_string_equal(st.index_reason, want);
+}
+
+static void
+expect_rebuilt(acctdb_db_t *db, char const *why) {
+    acctdb_db_stats_t st = stats_of(db);
+    if (!st.index_rebuilt || !strstr(st.index_reason, why))
+        print_message("index at open: rebuilt %d (%s), wanted a rebuild for \"%s\"\n",
+                      st.index_rebuilt, st.index_reason, why);
+    assert_true(st.index_rebuilt);
+    assert_non_null(strstr(st.index_reason, why));
+}
+
+static adb_db_commit_info_t
+peek(char const *dir) {
+    adb_db_commit_info_t ci;
+    adb_err_t            e = {0};
+    int                  rc = adb_db_commit_peek(dir, &ci, &e);
+    if (rc) print_message("peek %s: %s\n", dir, e.msg);
+    assert_int_equal(rc, 0);
+    return ci;
+}
+
+static void
+check_verify(acctdb_db_t *db) {
+    char msg[1024] = "";
+    int  rc = acctdb_db_check(db, msg, sizeof msg);
+    if (rc) print_message("acctdb_db_check: %s\n", msg);
+    assert_int_equal(rc, 0);
+    rc = acctdb_db_verify(db, msg, sizeof msg);
+    if (rc) print_message("acctdb_db_verify: %s\n", msg);
+    assert_int_equal(rc, 0);
+}
+
+static acctdb_db_t *
+create_pair(char const *dir, acctdb_db_config_t const *cfg) {
+    acctdb_db_source_t src = {.full_path = adb_test_data(F3),
+                              .incremental_path = adb_test_data(I3)};
+    acctdb_db_t       *db = NULL;
+    char               msg[1024];
+    int                rc = acctdb_db_create(&db, dir, &src, cfg, msg, sizeof msg);
+    if (rc) print_message("create %s: %s (%s)\n", dir, msg, acctdb_strerror(rc));
+    assert_int_equal(rc, 0);
+    return db;
+}
+
+/* A workload of `slots` banks on up to 3 forks (closures included),
+ * every service stepped after every other root. */
+static void
+workload(acctdb_db_t *db, uint64_t slots, uint64_t seed) {
+    acctdb_workload_opts_t o;
+    acctdb_workload_opts_default(&o);
+    o.slots = slots;
+    o.forks = 3;
+    o.fork_frac = 0.3;
+    o.seed = seed;
+    o.stores_min = 20;
+    o.stores_max = 60;
+    o.new_account_frac = 0.3;
+    o.close_frac = 0.1;
+    o.root_lag = 4;
+    o.service_every = 2;
+    acctdb_workload_result_t r;
+    DB_OK(db, acctdb_db_workload(db, &o, &r));
+    assert_true(r.closed > 0 && r.slots_rooted > 0);
+}
+
+/* A new root on the current one storing one account, then a flush (one
+ * commit).  Returns the new root. */
+static uint64_t
+root_and_flush(acctdb_db_t *db, uint8_t k0) {
+    uint64_t         root = acctdb_db_root_slot(db, NULL), s = root + 1;
+    acctdb_account_t a;
+    memset(&a, 0, sizeof a);
+    a.pubkey.b[0] = k0;
+    a.pubkey.b[1] = 0x1f;
+    a.lamports = 1000000 + s;
+    a.data = g_data;
+    a.data_len = 40;
+    DB_OK(db, acctdb_db_store(db, s, root, &a, 1));
+    acctdb_bank_meta_t m = {0};
+    DB_OK(db, acctdb_db_freeze(db, s, &m, NULL));
+    DB_OK(db, acctdb_db_root(db, s));
+    assert_true(acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH) >= 0);
+    uint64_t durable = 0;
+    assert_int_equal(acctdb_db_root_slot(db, &durable), s);
+    assert_int_equal(durable, s);
+    return s;
+}
+
+static void
+copy_dir(char const *from, char const *to) {
+    assert_int_equal(adb_test_sh(NULL, 0, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to), 0);
+}
+
+static void
+ix_path(char *out, char const *dir, uint64_t gen) {
+    snprintf(out, 4200, "%s/index-%llu", dir, (unsigned long long)gen);
+}
+
+/* ---- what the engine holds ---------------------------------------------------- */
+
+typedef struct kdig {
+    uint8_t key[32];
+    uint8_t dig[32];
+} kdig_t;
+
+typedef struct pair {
+    uint8_t a[32], b[32];
+} pair_t;
+
+typedef struct fileinfo {
+    uint64_t slot, valid_len, alive_bytes, alive_cnt;
+} fileinfo_t;
+
+typedef struct state {
+    kdig_t           *keys; /* every key: its storage versions (file numbers left out) */
+    size_t            nkeys, capkeys;
+    fileinfo_t        files[4096];
+    size_t            nfiles;
+    pair_t           *pairs[3]; /* owners, tokens, mints */
+    size_t            npairs[3], cappairs[3];
+    pair_t           *cands; /* b unused */
+    size_t            ncands;
+    pair_t           *spairs[3]; /* the pairs scans_digest picks owners from */
+    size_t            nspairs[3];
+    acctdb_db_stats_t st;
+} state_t;
+
+static int
+cmp64(void const *a, void const *b) {
+    return memcmp(a, b, 64);
+}
+
+static int
+cmp32(void const *a, void const *b) {
+    return memcmp(a, b, 32);
+}
+
+static int
+cmp_file(void const *a, void const *b) {
+    fileinfo_t const *x = a, *y = b;
+    return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static int
+key_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t cnt) {
+    state_t     *s = ctx;
+    adb_blake3_t h;
+    adb_blake3_init(&h);
+    size_t n = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        if (adb_val_is_cache(v[i].val)) continue;
+        /* The slot, the record's offset and the DEAD and zero-lamport
+         * flags; the storage's number changes at reopen. */
+        uint64_t x[2] = {v[i].slot, v[i].val & ~(0x3FFFFFFFull << 32)};
+        adb_blake3_update(&h, x, sizeof x);
+        n++;
+    }
+    if (!n) return 0;
+    if (s->nkeys == s->capkeys) {
+        s->capkeys = s->capkeys ? 2 * s->capkeys : 4096;
+        s->keys = realloc(s->keys, s->capkeys * sizeof *s->keys);
+        assert_non_null(s->keys);
+    }
+    memcpy(s->keys[s->nkeys].key, key, 32);
+    adb_blake3_finalize(&h, s->keys[s->nkeys].dig, 32);
+    s->nkeys++;
+    return 0;
+}
+
+typedef struct pair_ctx {
+    state_t *s;
+    int      which;
+} pair_ctx_t;
+
+static int
+pair_cb(void *ctx, acctdb_pubkey_t const *owner, acctdb_pubkey_t const *keys, size_t n) {
+    pair_ctx_t *c = ctx;
+    state_t    *s = c->s;
+    int         w = c->which;
+    for (size_t i = 0; i < n; i++) {
+        if (s->npairs[w] == s->cappairs[w]) {
+            s->cappairs[w] = s->cappairs[w] ? 2 * s->cappairs[w] : 4096;
+            s->pairs[w] = realloc(s->pairs[w], s->cappairs[w] * sizeof(pair_t));
+            assert_non_null(s->pairs[w]);
+        }
+        memcpy(s->pairs[w][s->npairs[w]].a, owner->b, 32);
+        memcpy(s->pairs[w][s->npairs[w]].b, keys[i].b, 32);
+        s->npairs[w]++;
+    }
+    return 0;
+}
+
+/* Everything the open rebuilds or loads, as the engine holds it now. */
+static void
+capture(acctdb_db_t *h, state_t *s) {
+    memset(s, 0, sizeof *s);
+    s->st = stats_of(h);
+    adb_db_t  *db = h->db;
+    adb_eng_t *e = db->eng;
+    for (uint32_t b = 0; b < adb_index_bin_cnt(db->ix); b++)
+        assert_int_equal(adb_index_bin_vvisit(db->ix, b, key_cb, s), 0);
+    if (s->nkeys) qsort(s->keys, s->nkeys, sizeof *s->keys, cmp64);
+    for (uint32_t i = 0; i < adb_db_file_cnt(db); i++) {
+        adb_db_file_t const *f = adb_db_file(db, i);
+        if (atomic_load(&f->replaced)) continue;
+        assert_true(s->nfiles < 4096);
+        s->files[s->nfiles++] = (fileinfo_t){f->slot, f->valid_len, atomic_load(&f->alive_bytes),
+                                             atomic_load(&f->alive_cnt)};
+    }
+    qsort(s->files, s->nfiles, sizeof *s->files, cmp_file);
+    adb_owner_ix_t *oix[3] = {e->owners, e->tokens, e->mints};
+    for (int w = 0; w < 3; w++) {
+        pair_ctx_t c = {s, w};
+        if (oix[w]) assert_int_equal(adb_owner_visit(oix[w], pair_cb, &c), 0);
+        if (s->npairs[w]) qsort(s->pairs[w], s->npairs[w], sizeof(pair_t), cmp64);
+    }
+    pthread_mutex_lock(&e->cand_mu);
+    size_t n = e->cand_cnt + e->parked_cnt;
+    s->cands = calloc(n ? n : 1, sizeof *s->cands);
+    assert_non_null(s->cands);
+    for (size_t i = 0; i < e->cand_cnt; i++)
+        memcpy(s->cands[s->ncands++].a, e->cand[i].b, 32);
+    for (size_t i = 0; i < e->parked_cnt; i++)
+        memcpy(s->cands[s->ncands++].a, e->parked[i].b, 32);
+    pthread_mutex_unlock(&e->cand_mu);
+    qsort(s->cands, s->ncands, sizeof *s->cands, cmp32);
+    size_t u = 0; /* as a set */
+    for (size_t i = 0; i < s->ncands; i++)
+        if (!u || memcmp(s->cands[u - 1].a, s->cands[i].a, 32)) s->cands[u++] = s->cands[i];
+    s->ncands = u;
+}
+
+static void
+state_fini(state_t *s) {
+    free(s->keys);
+    for (int w = 0; w < 3; w++) {
+        free(s->pairs[w]);
+        free(s->spairs[w]);
+    }
+    free(s->cands);
+}
+
+/* x and y hold the same index, counters, pairs and candidates. */
+static void
+expect_same_state(state_t const *x, state_t const *y) {
+    assert_int_equal(x->nkeys, y->nkeys);
+    assert_memory_equal(x->keys, y->keys, x->nkeys * sizeof *x->keys);
+    assert_int_equal(x->nfiles, y->nfiles);
+    assert_memory_equal(x->files, y->files, x->nfiles * sizeof *x->files);
+    for (int w = 0; w < 3; w++) {
+        assert_int_equal(x->npairs[w], y->npairs[w]);
+        if (x->npairs[w])
+            assert_memory_equal(x->pairs[w], y->pairs[w], x->npairs[w] * sizeof(pair_t));
+    }
+    assert_int_equal(x->ncands, y->ncands);
+    if (x->ncands) assert_memory_equal(x->cands, y->cands, x->ncands * sizeof *x->cands);
+    assert_int_equal(x->st.storages, y->st.storages);
+    assert_int_equal(x->st.storage_bytes, y->st.storage_bytes);
+    assert_int_equal(x->st.storage_alive_bytes, y->st.storage_alive_bytes);
+    assert_int_equal(x->st.segments, y->st.segments);
+    assert_int_equal(x->st.owner_index_keys, y->st.owner_index_keys);
+}
+
+/* ---- what reads see ------------------------------------------------------------ */
+
+static void
+acct_hash(adb_blake3_t *h, int rc, acctdb_account_t const *a, uint64_t slot) {
+    adb_blake3_update(h, &rc, sizeof rc);
+    if (rc) return;
+    adb_blake3_update(h, a->pubkey.b, 32);
+    adb_blake3_update(h, a->owner.b, 32);
+    uint64_t f[4] = {a->lamports, a->rent_epoch, a->data_len, slot};
+    adb_blake3_update(h, f, sizeof f);
+    adb_blake3_update(h, &a->executable, 1);
+    adb_blake3_update(h, a->data, a->data_len);
+}
+
+/* Every key of keys[] loaded at the root: one digest each into out. */
+static void
+load_all(acctdb_db_t *db, kdig_t const *keys, size_t n, uint8_t (*out)[32]) {
+    uint64_t root = acctdb_db_root_slot(db, NULL);
+    for (size_t i = 0; i < n; i++) {
+        acctdb_pubkey_t  k;
+        acctdb_account_t a;
+        uint64_t         at = 0;
+        memcpy(k.b, keys[i].key, 32);
+        int rc = acctdb_db_load(db, root, &k, &a, g_data, sizeof g_data, &at);
+        assert_true(rc == 0 || rc == ACCTDB_ERR_NOT_FOUND);
+        adb_blake3_t h;
+        adb_blake3_init(&h);
+        acct_hash(&h, rc, &a, at);
+        adb_blake3_finalize(&h, out[i], 32);
+    }
+}
+
+static int
+scan_cb(void *ctx, acctdb_account_t const *a, uint64_t slot) {
+    acct_hash(ctx, 0, a, slot);
+    return 0;
+}
+
+/* One digest of the owner scans of every owner in pairs (at most 24 of
+ * them, the system program's first), and of the token scans by token owner
+ * and by mint of up to 16 of each. */
+static void
+scans_digest(acctdb_db_t *db, state_t const *s, uint8_t out[32]) {
+    uint64_t     root = acctdb_db_root_slot(db, NULL);
+    adb_blake3_t h;
+    adb_blake3_init(&h);
+    size_t done = 0;
+    for (size_t i = 0; i < s->nspairs[0] && done < 24; i++) {
+        if (i && !memcmp(s->spairs[0][i].a, s->spairs[0][i - 1].a, 32)) continue;
+        acctdb_scan_filter_t f;
+        memset(&f, 0, sizeof f);
+        memcpy(f.owner.b, s->spairs[0][i].a, 32);
+        acctdb_pubkey_t next;
+        bool            more;
+        DB_OK(db, acctdb_db_scan(db, root, &f, NULL, 0, scan_cb, &h, &next, &more));
+        assert_false(more);
+        done++;
+    }
+    for (int w = 1; w < 3; w++)
+        for (size_t i = 0, k = 0; i < s->nspairs[w] && k < 16; i++) {
+            if (i && !memcmp(s->spairs[w][i].a, s->spairs[w][i - 1].a, 32)) continue;
+            acctdb_pubkey_t key, next;
+            bool            more;
+            memcpy(key.b, s->spairs[w][i].a, 32);
+            DB_OK(db, acctdb_db_token_scan(db, root, &key, w == 2, NULL, NULL, 0, scan_cb, &h,
+                                           &next, &more));
+            k++;
+        }
+    assert_true(done > 1);
+    adb_blake3_finalize(&h, out, 32);
+}
+
+/* The reads of db equal those of the reference (ref: loads of its keys,
+ * ref_scans: its scans). */
+static void
+expect_same_reads(acctdb_db_t *db, state_t const *keys, uint8_t (*ref)[32],
+                  uint8_t const ref_scans[32]) {
+    uint8_t(*got)[32] = malloc((keys->nkeys ? keys->nkeys : 1) * 32);
+    assert_non_null(got);
+    load_all(db, keys->keys, keys->nkeys, got);
+    for (size_t i = 0; i < keys->nkeys; i++)
+        if (memcmp(got[i], ref[i], 32)) {
+            char hex[65];
+            adb_test_hex(hex, keys->keys[i].key, 32);
+            fail_msg("key %s reads differently", hex);
+        }
+    free(got);
+    uint8_t sc[32];
+    scans_digest(db, keys, sc);
+    assert_memory_equal(sc, ref_scans, 32);
+    check_verify(db);
+}
+
+/* ---- 1. load_same ------------------------------------------------------------------ */
+
+/* A database at dir after a workload, closed; its state before the close
+ * in *before, its reads in ref / ref_scans (malloc'ed). */
+static void
+make_base(char const *dir, state_t *before, uint8_t (**ref)[32], uint8_t ref_scans[32]) {
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+    acctdb_db_t *db = create_pair(dir, &cfg);
+    workload(db, adb_test_scaled(400), adb_test_seed());
+    /* Flushed now, so that the close's flush has nothing left to do; the
+     * reads go first (loads add owner pairs, scans prune them), so that
+     * the state captured last is the one the close writes. */
+    assert_true(acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH) >= 0);
+    state_t keys;
+    capture(db, &keys);
+    *ref = malloc((keys.nkeys ? keys.nkeys : 1) * 32);
+    assert_non_null(*ref);
+    load_all(db, keys.keys, keys.nkeys, *ref);
+    for (int w = 0; w < 3; w++) {
+        keys.spairs[w] = keys.pairs[w];
+        keys.nspairs[w] = keys.npairs[w];
+    }
+    scans_digest(db, &keys, ref_scans);
+    for (int w = 0; w < 3; w++)
+        keys.spairs[w] = NULL;
+    check_verify(db);
+    capture(db, before);
+    assert_int_equal(before->nkeys, keys.nkeys);
+    assert_memory_equal(before->keys, keys.keys, keys.nkeys * sizeof *keys.keys);
+    /* The scans pick their owners from the pairs seen first. */
+    for (int w = 0; w < 3; w++) {
+        before->spairs[w] = keys.pairs[w];
+        before->nspairs[w] = keys.npairs[w];
+        keys.pairs[w] = NULL;
+    }
+    state_fini(&keys);
+    close_ok(db);
+    adb_db_commit_info_t ci = peek(dir);
+    assert_int_equal(ci.flags, ADB_DB_COMMIT_CLEAN);
+    assert_int_equal(ci.index_gen, ci.gen);
+    char p[4200];
+    ix_path(p, dir, ci.gen);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    print_message("    index-%llu: %llu bytes: %zu keys, %zu storages, %zu + %zu + %zu owner, "
+                  "token and mint pairs, %zu candidates\n",
+                  (unsigned long long)ci.gen, (unsigned long long)st.st_size, before->nkeys,
+                  before->nfiles, before->npairs[0], before->npairs[1], before->npairs[2],
+                  before->ncands);
+    assert_true(before->nkeys > 0 && before->npairs[0] > 0 && before->npairs[1] > 0 &&
+                before->ncands > 0);
+}
+
+static void
+test_load_same(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096], copy[4096], p[4200];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    join(copy, tmp, "rebuilt");
+    state_t before, after, rebuilt;
+    uint8_t(*ref)[32], ref_scans[32];
+    make_base(dir, &before, &ref, ref_scans);
+    uint64_t           g = peek(dir).gen;
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+
+    /* Loaded: exactly what the engine held. */
+    acctdb_db_t *db = open_ok(dir, &cfg);
+    expect_loaded(db, g);
+    capture(db, &after);
+    expect_same_state(&before, &after);
+    assert_int_equal(after.st.index_keys, before.nkeys); /* keys only unrooted banks had: gone */
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+    assert_int_equal(peek(dir).gen, g); /* unchanged and loaded: nothing written */
+
+    /* Rebuilt without the file: the same reads.  (Its index may hold more
+     * keys: tombstones clean removed whose records are still in their
+     * storages come back until shrink drops them.) */
+    copy_dir(dir, copy);
+    ix_path(p, copy, g);
+    assert_int_equal(unlink(p), 0);
+    db = open_ok(copy, &cfg);
+    expect_rebuilt(db, "no index file");
+    capture(db, &rebuilt);
+    assert_true(rebuilt.st.index_keys >= after.st.index_keys);
+    assert_int_equal(rebuilt.st.storages, after.st.storages);
+    assert_int_equal(rebuilt.st.storage_bytes, after.st.storage_bytes);
+    assert_int_equal(rebuilt.st.segments, after.st.segments);
+    print_message(
+        "    loaded: %llu keys, %llu alive bytes, %.1f ms; rebuilt: %llu keys, %llu "
+        "alive bytes, %.1f ms\n",
+        (unsigned long long)after.st.index_keys, (unsigned long long)after.st.storage_alive_bytes,
+        after.st.index_open_ns / 1e6, (unsigned long long)rebuilt.st.index_keys,
+        (unsigned long long)rebuilt.st.storage_alive_bytes, rebuilt.st.index_open_ns / 1e6);
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+    /* That close wrote the file again (the open rebuilt). */
+    db = open_ok(copy, &cfg);
+    expect_loaded(db, g + 1);
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+    state_fini(&rebuilt);
+    state_fini(&after);
+
+    /* The first commit after the load names no index file; the file stays
+     * while the other slot names it, and goes with the commit after. */
+    db = open_ok(dir, &cfg);
+    expect_loaded(db, g);
+    root_and_flush(db, 1);
+    adb_db_commit_info_t ci = peek(dir);
+    assert_int_equal(ci.gen, g + 1);
+    assert_int_equal(ci.index_gen, 0);
+    assert_int_equal(ci.flags & ADB_DB_COMMIT_CLEAN, 0);
+    ix_path(p, dir, g);
+    assert_true(access(p, F_OK) == 0);
+    root_and_flush(db, 2);
+    assert_int_equal(peek(dir).gen, g + 2);
+    assert_false(access(p, F_OK) == 0);
+    close_ok(db);
+    ci = peek(dir);
+    assert_int_equal(ci.gen, g + 3);
+    assert_int_equal(ci.index_gen, g + 3);
+
+    /* Index files no valid slot names are swept at open; the named one
+     * stays. */
+    for (uint64_t x = 1; x <= g + 4; x++) {
+        ix_path(p, dir, x == g + 3 ? 999999 : x);
+        FILE *f = fopen(p, "wx");
+        if (f) fclose(f);
+    }
+    db = open_ok(dir, &cfg);
+    expect_loaded(db, g + 3);
+    for (uint64_t x = 1; x <= g + 4; x++) {
+        char name[64];
+        snprintf(name, sizeof name, "index-%llu", (unsigned long long)x);
+        assert_true(exists(dir, name) == (x == g + 3));
+    }
+    assert_false(exists(dir, "index-999999"));
+    check_verify(db);
+    close_ok(db);
+    state_fini(&before);
+    free(ref);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- 2. damaged ------------------------------------------------------------------ */
+
+static void
+flip(char const *path, uint64_t off) {
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t c;
+    assert_int_equal(pread(fd, &c, 1, (off_t)off), 1);
+    c ^= 0x40;
+    assert_int_equal(pwrite(fd, &c, 1, (off_t)off), 1);
+    close(fd);
+}
+
+static void
+test_damaged(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096], copy[4096], p[4200], old[4200];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    join(copy, tmp, "copy");
+    state_t before;
+    uint8_t(*ref)[32], ref_scans[32];
+    make_base(dir, &before, &ref, ref_scans);
+    uint64_t g = peek(dir).gen;
+    ix_path(p, dir, g);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    uint64_t const sz = (uint64_t)st.st_size;
+    /* The first key starts after the header and the storage list. */
+    uint64_t const     key0 = 256 + 24 * before.nfiles;
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+
+    struct {
+        char const *what;
+        uint64_t    flip_at; /* UINT64_MAX: truncate to half instead */
+        char const *why;
+    } const cases[] = {
+        {"a key's byte", key0 + 5, "index file damaged: index-"},
+        {"the middle", sz / 2, "index file damaged: index-"},
+        {"the checksum", sz - 7, "checksum mismatch"},
+        {"the magic", 2, "bad magic"},
+        {"the generation", 17, "index file of another commit"},
+        {"the root slot", 25, "index file of another commit"},
+        {"truncated", UINT64_MAX, "index file damaged: index-"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        copy_dir(dir, copy);
+        ix_path(p, copy, g);
+        if (cases[i].flip_at == UINT64_MAX)
+            assert_int_equal(truncate(p, (off_t)(sz / 2)), 0);
+        else
+            flip(p, cases[i].flip_at);
+        acctdb_db_t      *db = open_ok(copy, &cfg);
+        acctdb_db_stats_t s = stats_of(db);
+        print_message("    %-15s -> %s\n", cases[i].what, s.index_reason);
+        expect_rebuilt(db, cases[i].why);
+        expect_same_reads(db, &before, ref, ref_scans);
+        close_ok(db);
+        /* That close wrote a good file again. */
+        db = open_ok(copy, &cfg);
+        expect_loaded(db, g + 1);
+        expect_same_reads(db, &before, ref, ref_scans);
+        close_ok(db);
+    }
+
+    /* A whole file of another commit under the name the commit gives. */
+    copy_dir(dir, copy);
+    acctdb_db_t *db = open_ok(copy, &cfg);
+    root_and_flush(db, 7);
+    close_ok(db);
+    adb_db_commit_info_t ci = peek(copy);
+    assert_int_equal(ci.index_gen, g + 2);
+    ix_path(p, copy, g + 2);
+    ix_path(old, dir, g);
+    assert_int_equal(adb_test_sh(NULL, 0, "cp '%s' '%s'", old, p), 0);
+    db = open_ok(copy, &cfg);
+    expect_rebuilt(db, "index file of another commit");
+    check_verify(db);
+    close_ok(db);
+    state_fini(&before);
+    free(ref);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- 3. killed ------------------------------------------------------------------- */
+
+/* In a child: opens dir, commits a new root (unless !commit: only stores),
+ * writes the root to fd, then SIGKILLs itself. */
+static void
+killed_child(char const *dir, bool commit, int fd) {
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+    acctdb_db_t *db = NULL;
+    char         msg[1024];
+    if (acctdb_db_open(&db, dir, &cfg, msg, sizeof msg)) _exit(3);
+    uint64_t root = acctdb_db_root_slot(db, NULL);
+    if (commit) {
+        root = root_and_flush(db, 9);
+    } else {
+        acctdb_account_t a;
+        memset(&a, 0, sizeof a);
+        a.pubkey.b[0] = 0x77;
+        a.lamports = 5;
+        if (acctdb_db_store(db, root + 1, root, &a, 1)) _exit(4);
+    }
+    if (write(fd, &root, sizeof root) != sizeof root) _exit(5);
+    raise(SIGKILL);
+    _exit(6);
+}
+
+static uint64_t
+run_killed(char const *dir, bool commit) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        killed_child(dir, commit, fds[1]);
+    }
+    close(fds[1]);
+    uint64_t root = 0;
+    assert_int_equal(read(fds[0], &root, sizeof root), sizeof root);
+    close(fds[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    return root;
+}
+
+static void
+test_killed(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    state_t before;
+    uint8_t(*ref)[32], ref_scans[32];
+    make_base(dir, &before, &ref, ref_scans);
+    uint64_t           g = peek(dir).gen, root0;
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+    acctdb_db_t *db = open_ok(dir, &cfg);
+    root0 = acctdb_db_root_slot(db, NULL);
+    close_ok(db);
+
+    /* Killed before any commit: the clean commit and its file still hold. */
+    assert_int_equal(run_killed(dir, false), root0);
+    assert_int_equal(peek(dir).gen, g);
+    db = open_ok(dir, &cfg);
+    expect_loaded(db, g);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), root0);
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+
+    /* Killed after a commit: rebuilt, at the root it committed. */
+    uint64_t r = run_killed(dir, true);
+    assert_true(r > root0);
+    adb_db_commit_info_t ci = peek(dir);
+    assert_int_equal(ci.flags & ADB_DB_COMMIT_CLEAN, 0);
+    assert_int_equal(ci.index_gen, 0);
+    db = open_ok(dir, &cfg);
+    expect_rebuilt(db, "no clean shutdown");
+    uint64_t durable = 0;
+    assert_int_equal(acctdb_db_root_slot(db, &durable), r);
+    assert_int_equal(durable, r);
+    check_verify(db);
+    close_ok(db);
+    db = open_ok(dir, &cfg);
+    expect_loaded(db, peek(dir).gen);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), r);
+    check_verify(db);
+    close_ok(db);
+    state_fini(&before);
+    free(ref);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- 4. write_fails ---------------------------------------------------------------- */
+
+/* An I/O table over POSIX that fails one kind of call on index-* files. */
+enum { FAIL_OPEN, FAIL_WRITE, FAIL_SYNC, FAIL_READ };
+
+typedef struct ftab {
+    adb_io_t        io;
+    adb_io_t const *posix;
+    int             mode, err;
+    bool            ix_fd[65536];
+    int             fired;
+} ftab_t;
+
+static ftab_t g_ft;
+
+static bool
+is_ix(char const *path) {
+    char const *b = strrchr(path, '/');
+    return !strncmp(b ? b + 1 : path, "index-", 6);
+}
+
+static bool
+ix_fd(int fd) {
+    return fd >= 0 && fd < 65536 && g_ft.ix_fd[fd];
+}
+
+static int
+f_openat(void *ctx, int dirfd, char const *path, int flags, int mode, char const *site) {
+    (void)ctx;
+    if (is_ix(path) && g_ft.mode == FAIL_OPEN && (flags & O_CREAT)) {
+        g_ft.fired++;
+        return g_ft.err;
+    }
+    int fd = g_ft.posix->openat(g_ft.posix->ctx, dirfd, path, flags, mode, site);
+    if (fd >= 0 && fd < 65536) g_ft.ix_fd[fd] = is_ix(path);
+    return fd;
+}
+
+static int
+f_close(void *ctx, int fd, char const *site) {
+    (void)ctx;
+    if (fd >= 0 && fd < 65536) g_ft.ix_fd[fd] = false;
+    return g_ft.posix->close(g_ft.posix->ctx, fd, site);
+}
+
+static ssize_t
+f_pread(void *ctx, int fd, void *buf, size_t sz, uint64_t off, char const *site) {
+    (void)ctx;
+    if (ix_fd(fd) && g_ft.mode == FAIL_READ) {
+        g_ft.fired++;
+        return g_ft.err;
+    }
+    return g_ft.posix->pread(g_ft.posix->ctx, fd, buf, sz, off, site);
+}
+
+static ssize_t
+f_pwrite(void *ctx, int fd, void const *buf, size_t sz, uint64_t off, char const *site) {
+    (void)ctx;
+    if (ix_fd(fd) && g_ft.mode == FAIL_WRITE) {
+        g_ft.fired++;
+        return g_ft.err;
+    }
+    return g_ft.posix->pwrite(g_ft.posix->ctx, fd, buf, sz, off, site);
+}
+
+static ssize_t
+f_write(void *ctx, int fd, void const *buf, size_t sz, char const *site) {
+    (void)ctx;
+    if (ix_fd(fd) && g_ft.mode == FAIL_WRITE) {
+        g_ft.fired++;
+        return g_ft.err;
+    }
+    return g_ft.posix->write(g_ft.posix->ctx, fd, buf, sz, site);
+}
+
+static int
+f_fdatasync(void *ctx, int fd, char const *site) {
+    (void)ctx;
+    if (ix_fd(fd) && g_ft.mode == FAIL_SYNC) {
+        g_ft.fired++;
+        return g_ft.err;
+    }
+    return g_ft.posix->fdatasync(g_ft.posix->ctx, fd, site);
+}
+
+static adb_io_t const *
+fail_table(int mode, int err) {
+    memset(&g_ft, 0, sizeof g_ft);
+    g_ft.posix = adb_io_posix();
+    g_ft.io = *g_ft.posix; /* the other ops: POSIX's, with its context */
+    g_ft.io.openat = f_openat;
+    g_ft.io.close = f_close;
+    g_ft.io.pread = f_pread;
+    g_ft.io.pwrite = f_pwrite;
+    g_ft.io.write = f_write;
+    g_ft.io.fdatasync = f_fdatasync;
+    g_ft.mode = mode;
+    g_ft.err = err;
+    return &g_ft.io;
+}
+
+static void
+test_write_fails(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096], copy[4096];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    join(copy, tmp, "copy");
+    state_t before;
+    uint8_t(*ref)[32], ref_scans[32];
+    make_base(dir, &before, &ref, ref_scans);
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+    struct {
+        int         mode, err;
+        char const *what;
+    } const cases[] = {
+        {FAIL_OPEN, -EACCES, "create EACCES"},
+        {FAIL_WRITE, -EIO, "write EIO"},
+        {FAIL_WRITE, -ENOSPC, "write ENOSPC"},
+        {FAIL_SYNC, -EIO, "fdatasync EIO"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        copy_dir(dir, copy);
+        adb_io_t const *io = fail_table(cases[i].mode, cases[i].err);
+        acctdb_db_t    *db = open_io(copy, &cfg, io);
+        uint64_t        r = root_and_flush(db, 3); /* a commit: the close writes the file */
+        uint64_t        g = peek(copy).gen;
+        char            msg[1024] = "";
+        int             rc = acctdb_db_shutdown(db, NULL, msg, sizeof msg);
+        print_message("    %-14s -> close %s%s%s\n", cases[i].what, rc ? acctdb_strerror(rc) : "ok",
+                      msg[0] ? ": " : "", msg);
+        assert_true(g_ft.fired > 0);
+        char name[64];
+        snprintf(name, sizeof name, "index-%llu", (unsigned long long)(g + 1));
+        assert_false(exists(copy, name));
+        adb_db_commit_info_t ci = peek(copy);
+        assert_int_equal(ci.index_gen, 0);
+        db = open_ok(copy, &cfg);
+        if (cases[i].mode == FAIL_SYNC) {
+            /* Fail-stop: the close says so and writes no CLEAN commit. */
+            assert_int_equal(rc, ACCTDB_ERR_FATAL);
+            assert_non_null(strstr(msg, "index file"));
+            assert_int_equal(ci.gen, g);
+            expect_rebuilt(db, "no clean shutdown");
+        } else {
+            /* The root committed without an index file. */
+            assert_int_equal(rc, 0);
+            assert_int_equal(ci.gen, g + 1);
+            assert_int_equal(ci.flags, ADB_DB_COMMIT_CLEAN);
+            expect_rebuilt(db, "no index file");
+        }
+        uint64_t durable = 0;
+        assert_int_equal(acctdb_db_root_slot(db, &durable), r);
+        assert_int_equal(durable, r);
+        check_verify(db);
+        close_ok(db);
+        db = open_ok(copy, &cfg);
+        expect_loaded(db, peek(copy).gen);
+        check_verify(db);
+        close_ok(db);
+    }
+
+    /* A read error on the file at open: rebuilt, correct. */
+    copy_dir(dir, copy);
+    adb_io_t const *io = fail_table(FAIL_READ, -EIO);
+    acctdb_db_t    *db = open_io(copy, &cfg, io);
+    assert_true(g_ft.fired > 0);
+    expect_rebuilt(db, "index file unreadable");
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+    state_fini(&before);
+    free(ref);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- 5. config ------------------------------------------------------------------- */
+
+static void
+test_config(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096], copy[4096];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    join(copy, tmp, "copy");
+    state_t before;
+    uint8_t(*ref)[32], ref_scans[32];
+    make_base(dir, &before, &ref, ref_scans);
+    uint64_t g = peek(dir).gen;
+
+    /* Written with the owner index, opened without: loaded, the watched
+     * owners' pairs kept, as a rebuild without it has them. */
+    acctdb_db_config_t off, on;
+    cfg_stepped(&off, false);
+    cfg_stepped(&on, true);
+    copy_dir(dir, copy);
+    acctdb_db_t *db = open_ok(copy, &off);
+    expect_loaded(db, g);
+    state_t a, b;
+    capture(db, &a);
+    check_verify(db);
+    close_ok(db);
+    assert_int_equal(peek(copy).gen, g);
+    char p[4200];
+    ix_path(p, copy, g);
+    assert_int_equal(unlink(p), 0);
+    db = open_ok(copy, &off);
+    expect_rebuilt(db, "no index file");
+    capture(db, &b);
+    assert_true(a.npairs[0] < before.npairs[0]);
+    assert_int_equal(a.npairs[0], b.npairs[0]);
+    if (a.npairs[0]) assert_memory_equal(a.pairs[0], b.pairs[0], a.npairs[0] * sizeof(pair_t));
+    assert_int_equal(a.npairs[1] + b.npairs[1], 0);
+    state_fini(&a);
+    state_fini(&b);
+    close_ok(db);
+    /* That close wrote a file without the owner index: an open with it
+     * rebuilds, and scans as before. */
+    db = open_ok(copy, &on);
+    expect_rebuilt(db, "index file of another configuration");
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+    db = open_ok(copy, &on);
+    expect_loaded(db, g + 2);
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+
+    /* Another index_bins: rebuilt. */
+    on.index_bins = 256;
+    db = open_ok(copy, &on);
+    expect_rebuilt(db, "index file of another configuration");
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+    state_fini(&before);
+    free(ref);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+static struct CMUnitTest const tests[] = {
+    cmocka_unit_test(test_load_same), cmocka_unit_test(test_damaged),
+    cmocka_unit_test(test_killed),    cmocka_unit_test(test_write_fails),
+    cmocka_unit_test(test_config),
+};
+ADB_TEST_GROUP(ixfile, tests);

@@ -451,9 +451,13 @@ typedef enum acctdb_service {
  * them.  Keys are the field names. */
 typedef struct acctdb_db_config {
     uint32_t index_bins;                /* power of two; default 8192 */
-    uint64_t write_cache_max_sz;        /* unflushed account bytes before stores wait
-                                         * for the flusher (only rooted data can go);
-                                         * default 1 GiB */
+    uint64_t write_cache_max_sz;        /* the write cache's budget: bytes of unflushed
+                                         * accounts (with their index and bank overhead,
+                                         * and versions retired but not yet freed).  A
+                                         * store that does not fit waits for the
+                                         * services (write_cache_wait_ms), then fails
+                                         * with FULL; only rooted data can be flushed.
+                                         * Default 1 GiB */
     uint64_t read_cache_max_sz;         /* bytes of accounts read from files kept
                                          * in RAM; default 64 MiB; 0 disables */
     double shrink_ratio;                /* when live/total bytes of all account files
@@ -487,6 +491,12 @@ typedef struct acctdb_db_config {
                                          * every root).  The write cache budget and
                                          * close always flush; stepped passes flush
                                          * everything rooted */
+    uint32_t write_cache_wait_ms;       /* how long a store over the write cache
+                                         * budget waits for the flush and purge
+                                         * services to make room before it fails with
+                                         * FULL (only while they can: something is
+                                         * rooted or dead, and background is on);
+                                         * default 2000 */
 } acctdb_db_config_t;
 
 ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);
@@ -571,9 +581,21 @@ typedef struct acctdb_bank_info {
  * wins).  n == 0 only creates the bank.  Zero lamports closes an account:
  * it is kept as a bare tombstone (owner, data and flags dropped) until
  * clean may remove it (the all-zero pubkey cannot be closed: account files
- * cannot tell its tombstone from zero padding).  Data is copied.  Errors: INVALID (slot frozen or
- * dead, parent unknown, wrong parent, slot <= root), TOO_OLD, NOMEM, FULL (write cache over budget
- * with nothing rooted to flush), FATAL. */
+ * cannot tell its tombstone from zero padding).  Data is copied.
+ *
+ * Back-pressure: a store that would take the write cache over
+ * write_cache_max_sz changes nothing and, with background on and rooted
+ * banks to flush or dead forks to purge, wakes the services and waits up
+ * to write_cache_wait_ms for room; it then returns FULL, as it does at once
+ * when waiting cannot help (nothing rooted: the cache holds only unrooted
+ * banks, so root a bank or let forks die) or background is off (step the
+ * flush and purge services, then store again).  The message says how full
+ * the cache is and what holds it.  A FULL store leaves the database as it
+ * was (a new bank is not even created), so the caller can retry the same
+ * call.
+ *
+ * Errors: INVALID (slot frozen or dead, parent unknown, wrong parent, slot
+ * <= root), TOO_OLD, NOMEM, FULL (as above), FATAL. */
 ACCTDB_API int acctdb_db_store(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
                                acctdb_account_t const *accts, size_t n);
 

@@ -103,8 +103,22 @@ min_active(void) {
     return m;
 }
 
+/* What a retired account or bank is charged to the write cache (0 for
+ * extents): it stays in cache_bytes until freed here. */
+static uint64_t
+ret_charge(int kind, void const *p) {
+    if (kind == ADB_RET_CACCT) return adb_cacct_charge(((adb_cacct_t const *)p)->data_len);
+    if (kind == ADB_RET_BANK) return adb_bank_charge(p);
+    return 0;
+}
+
 static void
 free_retired(adb_db_t *db, adb_retired_t const *r) {
+    uint64_t charge = ret_charge(r->kind, r->p);
+    if (charge) {
+        atomic_fetch_sub(&db->eng->ret_bytes, charge);
+        atomic_fetch_sub(&db->eng->cache_bytes, charge);
+    }
     switch (r->kind) {
     case ADB_RET_CACCT:
         adb_free(r->p);
@@ -169,6 +183,7 @@ void
 adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len) {
     adb_eng_t    *e = db->eng;
     adb_retired_t r = {atomic_fetch_add(&g_epoch, 1), kind, p, seg, off, len};
+    atomic_fetch_add(&e->ret_bytes, ret_charge(kind, p));
     pthread_mutex_lock(&e->ret_mu);
     if (e->ret_cnt == e->ret_cap) {
         size_t         ncap = e->ret_cap ? e->ret_cap * 2 : 1024;
@@ -194,7 +209,9 @@ void
 adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n) {
     if (!n) return;
     adb_eng_t *e = db->eng;
-    uint64_t   ep = atomic_fetch_add(&g_epoch, 1);
+    uint64_t   ep = atomic_fetch_add(&g_epoch, 1), charge = 0;
+    for (size_t i = 0; i < n; i++)
+        charge += ret_charge(kind, p[i]);
     pthread_mutex_lock(&e->ret_mu);
     if (e->ret_cnt + n > e->ret_cap) {
         size_t ncap = e->ret_cap ? e->ret_cap : 1024;
@@ -210,6 +227,7 @@ adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n) {
         e->ret = nr;
         e->ret_cap = ncap;
     }
+    atomic_fetch_add(&e->ret_bytes, charge);
     for (size_t i = 0; i < n; i++)
         e->ret[e->ret_cnt++] = (adb_retired_t){ep, kind, p[i], 0, 0, 0};
     pthread_mutex_unlock(&e->ret_mu);
@@ -232,5 +250,11 @@ adb_eng_reclaim(adb_db_t *db, bool all) {
     e->ret_cnt = w;
     punch_queued(db, all);
     pthread_mutex_unlock(&e->ret_mu);
+    if (freed) {
+        /* A store may be waiting for room (db_bank.c, room_wait). */
+        pthread_mutex_lock(&e->svc_mu);
+        pthread_cond_broadcast(&e->room_cv);
+        pthread_mutex_unlock(&e->svc_mu);
+    }
     return freed;
 }

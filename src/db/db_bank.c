@@ -592,15 +592,16 @@ room_wait(adb_db_t *db, room_t const *r, uint64_t *deadline_ms) {
     /* Retired memory first: it is ours to free once readers left. */
     if (r->retired && adb_eng_reclaim(db, false)) return 0;
     uint64_t freeable = r->flushable + r->dead + r->retired;
-    /* A service pass between unlinking banks and retiring them holds
-     * memory no survey sees: worth waiting for. */
-    bool busy = atomic_load(&e->ix_gen) & 1;
+    /* Charged bytes no bank holds and not yet counted retired: a flush or
+     * purge between unlinking banks and retiring them (worth waiting for;
+     * otherwise the charge is exactly banks + retired). */
+    bool transit = r->used > r->flushable + r->dead + r->unrooted + r->retired;
     char held[160] = "";
     if (r->retired)
         snprintf(held, sizeof held,
                  "; %llu bytes retired, freed when the readers holding them leave",
                  (unsigned long long)r->retired);
-    if (!busy && r->used - ADB_MIN(freeable, r->used) + r->need > r->max)
+    if (!transit && r->used - ADB_MIN(freeable, r->used) + r->need > r->max)
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_FULL,
                            "write cache full: %llu of %llu bytes in use, this store needs %llu; "
                            "nothing rooted since slot %llu: %u unrooted banks (up to slot %llu) "

@@ -239,7 +239,11 @@ adb_eng_reclaim(adb_db_t *db, bool all) {
     uint64_t   m = all ? UINT64_MAX : min_active();
     size_t     freed = 0, w = 0;
     pthread_mutex_lock(&e->ret_mu);
-    for (size_t i = 0; i < e->ret_cnt; i++) {
+    /* The oldest entry (near enough: retirements append in epoch order but
+     * for races of a few) still held: nothing to free yet, no walk (stores
+     * call this while a long reader holds memory). */
+    size_t n = e->ret_cnt && e->ret[0].epoch >= m ? 0 : e->ret_cnt;
+    for (size_t i = 0; i < n; i++) {
         if (e->ret[i].epoch < m) {
             free_retired(db, &e->ret[i]);
             freed++;
@@ -247,7 +251,7 @@ adb_eng_reclaim(adb_db_t *db, bool all) {
             e->ret[w++] = e->ret[i];
         }
     }
-    e->ret_cnt = w;
+    if (n) e->ret_cnt = w;
     punch_queued(db, all);
     pthread_mutex_unlock(&e->ret_mu);
     if (freed) {

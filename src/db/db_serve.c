@@ -176,7 +176,7 @@ adb_eng_pairs_flushed(adb_db_t *db, adb_cacct_t const *w, adb_cacct_t const *x) 
     adb_eng_pairs_of(e, w->owner.b, w->lamports, w->data, w->data_len, &pw);
     bool gone = x != w && cacct_pairs(e, x, &px) && !adb_eng_pairs_within(&px, &pw);
     if ((!gone && !x->prev_moved) || adb_epoch_register()) return;
-    static _Thread_local pairs_set_t leave, keep;
+    pairs_set_t leave, keep; /* on the stack: thread-local storage would cost every thread */
     leave.n = keep.n = 0;
     leave.overflow = keep.overflow = false;
     pairs_push(&keep, &pw);
@@ -202,7 +202,7 @@ void
 adb_eng_pairs_dropped(adb_db_t *db, adb_cacct_t const *c) {
     adb_eng_t *e = db->eng;
     if (!e->owners && !e->tokens) return;
-    static _Thread_local pairs_set_t leave, keep;
+    pairs_set_t leave, keep; /* on the stack: thread-local storage would cost every thread */
     leave.n = keep.n = 0;
     leave.overflow = keep.overflow = false;
     adb_pairs_t x;

@@ -705,7 +705,9 @@ typedef struct acctdb_db_stats {
     uint64_t banks_open, banks_frozen, banks_rooted_unflushed, banks_dead;
     uint64_t index_keys, index_versions_listed, index_ram_sz;
     uint64_t storages, storage_bytes, storage_alive_bytes, segments;
-    uint64_t write_cache_sz, write_cache_accounts;
+    uint64_t write_cache_sz;       /* charged against write_cache_max_sz (overhead
+                                    * and retired-but-held versions included) */
+    uint64_t write_cache_accounts; /* versions in live banks */
     uint64_t read_cache_sz, read_cache_hits, read_cache_misses;
     uint64_t owner_index_keys;
     uint64_t stores, loads, freezes, roots;

@@ -8,8 +8,9 @@
  * oldest; a slot larger than bytes_max on its own is never kept (nor one
  * whose blob could not be made): the window empties and remembers it as a
  * gap, so readers that still need it get TOO_OLD at once and the bytes
- * never pass bytes_max.  Readers hold no slot: a read copies what is due under the lock
- * straight into the caller's buffer (at most ADB_CHG_READER_BUF_SZ), and
+ * never pass bytes_max.  Readers hold no slot: a read copies what is due
+ * under the lock straight into the caller's buffer (at most
+ * ADB_CHG_READER_BUF_SZ), and
  * remembers a position (the slot and an offset in its blob).  A reader
  * whose slot was dropped meanwhile gets a TOO_OLD frame and the end of the
  * stream, so memory never depends on the number or speed of readers.
@@ -43,10 +44,9 @@ struct adb_changes {
     chg_slot_t     *q; /* ring of slots_max */
     uint32_t        head, cnt;
     uint64_t        bytes;
-    uint64_t        gap; /* the newest slot the window could not keep (0: none):
-                          * a reader that has not sent it is too old */
-    uint64_t readers;
-    bool     stop;
+    uint64_t        gap; /* newest slot it could not keep (0: none) */
+    uint64_t        readers;
+    bool            stop;
 };
 
 struct adb_changes_reader {
@@ -262,6 +262,7 @@ first_after(adb_changes_t *c, uint64_t after) {
  * dropped). */
 static bool
 too_old(adb_changes_t const *c, uint64_t after) {
+    /* ... or after is older than a slot the window could not keep. */
     return (c->cnt && c->q[c->head].parent > after) || after < c->gap;
 }
 

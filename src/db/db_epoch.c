@@ -252,6 +252,14 @@ adb_eng_reclaim(adb_db_t *db, bool all) {
         }
     }
     if (n) e->ret_cnt = w;
+    /* The list's entries are charged to the write cache with the versions
+     * they hold (adb_cacct_charge): give the room back once it is mostly
+     * empty, so a flush's peak does not stay allocated. */
+    if (e->ret_cap > 4096 && e->ret_cnt < e->ret_cap / 4) {
+        size_t         ncap = ADB_MAX(e->ret_cap / 2, (size_t)4096);
+        adb_retired_t *nr = adb_realloc(e->ret, ncap * sizeof *nr);
+        if (nr) e->ret = nr, e->ret_cap = ncap;
+    }
     punch_queued(db, all);
     pthread_mutex_unlock(&e->ret_mu);
     if (freed) {

@@ -166,18 +166,6 @@ adb_cacct_val(adb_cacct_t const *c) {
 
 enum { ADB_BANK_OPEN, ADB_BANK_FROZEN, ADB_BANK_ROOTED, ADB_BANK_DEAD };
 
-/* What the write cache budget (cache_bytes) is charged for an account
- * version: its allocation as malloc sizes it (an 8-byte header, rounded up
- * to 16) plus its share of the index: a 16-byte version in a key's version
- * list, which grows by doubling (32).  Charged when stored, uncharged when
- * the version is freed (after readers left), not when flush or purge
- * unlink it: retired-but-held memory counts. */
-#define ADB_CACHE_VER_CHARGE 32u
-static inline uint64_t
-adb_cacct_charge(uint64_t data_len) {
-    return ((sizeof(adb_cacct_t) + data_len + 8 + 15) & ~15ull) + ADB_CACHE_VER_CHARGE;
-}
-
 /* The state a layer above keeps per bank (src/bank: stake history, epoch
  * stakes): an immutable, reference-counted blob the engine never reads.  A
  * new bank shares its parent's; rooting carries it to the root; the root
@@ -198,12 +186,6 @@ typedef struct adb_bank {
     acctdb_bank_info_t info;  /* valid once frozen */
 } adb_bank_t;
 
-/* A bank's own charge: the struct and its account map. */
-static inline uint64_t
-adb_bank_charge(adb_bank_t const *b) {
-    return ((sizeof *b + 8 + 15) & ~15ull) + (uint64_t)b->cap * sizeof *b->accts;
-}
-
 /* Deferred frees (epoch-based reclamation). */
 enum { ADB_RET_CACCT, ADB_RET_BANK, ADB_RET_EXTENT };
 typedef struct adb_retired {
@@ -213,6 +195,27 @@ typedef struct adb_retired {
     uint32_t seg;
     uint64_t off, len;
 } adb_retired_t;
+
+/* What the write cache budget (cache_bytes) is charged for an account
+ * version: its allocation as malloc sizes it (an 8-byte header, rounded up
+ * to 16), its share of the index (a 16-byte version in a key's version
+ * list, which grows by doubling: 32) and the entry it takes in the retired
+ * list when flush or purge unlinks it (every version ends there, all of a
+ * flush's at once).  Charged when stored, uncharged when the version is
+ * freed (after readers left), not when flush or purge unlink it:
+ * retired-but-held memory counts. */
+#define ADB_CACHE_VER_CHARGE (32u + sizeof(adb_retired_t))
+static inline uint64_t
+adb_cacct_charge(uint64_t data_len) {
+    return ((sizeof(adb_cacct_t) + data_len + 8 + 15) & ~15ull) + ADB_CACHE_VER_CHARGE;
+}
+
+/* A bank's own charge: the struct, its account map, its retired entry. */
+static inline uint64_t
+adb_bank_charge(adb_bank_t const *b) {
+    return ((sizeof *b + 8 + 15) & ~15ull) + (uint64_t)b->cap * sizeof *b->accts +
+           sizeof(adb_retired_t);
+}
 
 typedef struct adb_parked {
     acctdb_pubkey_t key;

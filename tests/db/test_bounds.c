@@ -742,16 +742,20 @@ soak(soak_cfg_t const *sc) {
             step(db, ACCTDB_SERVICE_CLEAN);
             rss[next_sample] = rss_anon();
             acctdb_db_stats_t st = stats(db);
+            struct mallinfo2  mi = mallinfo2(); /* every arena: in use, and free inside */
             if (sc->report)
                 print_message(
-                    "  slot %llu (%.0f%%): RSS %.1f MiB, index %llu keys %llu versions "
-                    "listed, owner pairs %llu, write cache %.1f MiB, read cache %.1f "
-                    "MiB, storage %.0f MiB (%.0f%% alive), %.0f s\n",
+                    "  slot %llu (%.0f%%): RSS %.1f MiB (heap in use %.1f, free in it "
+                    "%.1f), index %llu keys %llu versions listed %.1f MiB, owner pairs "
+                    "%llu, write cache %.1f MiB, read cache %.1f MiB, storage %.0f MiB "
+                    "(%.0f%% alive), %.0f s\n",
                     (unsigned long long)i, 100.0 * (double)i / (double)sc->slots,
-                    (double)rss[next_sample] / (1 << 20), (unsigned long long)st.index_keys,
-                    (unsigned long long)st.index_versions_listed,
-                    (unsigned long long)st.owner_index_keys, (double)st.write_cache_sz / (1 << 20),
-                    (double)st.read_cache_sz / (1 << 20), (double)st.storage_bytes / (1 << 20),
+                    (double)rss[next_sample] / (1 << 20),
+                    (double)(mi.uordblks + mi.hblkhd) / (1 << 20), (double)mi.fordblks / (1 << 20),
+                    (unsigned long long)st.index_keys, (unsigned long long)st.index_versions_listed,
+                    (double)st.index_ram_sz / (1 << 20), (unsigned long long)st.owner_index_keys,
+                    (double)st.write_cache_sz / (1 << 20), (double)st.read_cache_sz / (1 << 20),
+                    (double)st.storage_bytes / (1 << 20),
                     st.storage_bytes
                         ? 100.0 * (double)st.storage_alive_bytes / (double)st.storage_bytes
                         : 0.0,

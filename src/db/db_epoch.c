@@ -112,6 +112,32 @@ ret_charge(int kind, void const *p) {
     return 0;
 }
 
+/* A replaced storage's file-table entry is free once no reader can reach
+ * the storage (ret_mu held).  Without memory for the list the entry is
+ * simply not reused. */
+static void
+file_free_push(adb_eng_t *e, uint32_t idx) {
+    if (e->file_free_cnt == e->file_free_cap) {
+        size_t    ncap = e->file_free_cap ? e->file_free_cap * 2 : 256;
+        uint32_t *nf = adb_realloc(e->file_free, ncap * sizeof *nf);
+        if (!nf) return;
+        e->file_free = nf;
+        e->file_free_cap = ncap;
+    }
+    e->file_free[e->file_free_cnt++] = idx;
+}
+
+bool
+adb_eng_file_take(adb_db_t *db, uint32_t *idx_out) {
+    adb_eng_t *e = db->eng;
+    if (!e) return false;
+    pthread_mutex_lock(&e->ret_mu);
+    bool ok = e->file_free_cnt > 0;
+    if (ok) *idx_out = e->file_free[--e->file_free_cnt];
+    pthread_mutex_unlock(&e->ret_mu);
+    return ok;
+}
+
 static void
 free_retired(adb_db_t *db, adb_retired_t const *r) {
     uint64_t charge = ret_charge(r->kind, r->p);
@@ -147,6 +173,7 @@ free_retired(adb_db_t *db, adb_retired_t const *r) {
         }
         e->punch[e->punch_cnt++] = *r;
         e->punch_bytes += r->len;
+        if (r->file != UINT32_MAX) file_free_push(e, r->file);
         break;
     }
     }
@@ -182,7 +209,13 @@ punch_queued(adb_db_t *db, bool all) {
 void
 adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len) {
     adb_eng_t    *e = db->eng;
-    adb_retired_t r = {atomic_fetch_add(&g_epoch, 1), kind, p, seg, off, len};
+    adb_retired_t r = {.epoch = atomic_fetch_add(&g_epoch, 1),
+                       .kind = kind,
+                       .file = UINT32_MAX,
+                       .p = p,
+                       .seg = seg,
+                       .off = off,
+                       .len = len};
     atomic_fetch_add(&e->ret_bytes, ret_charge(kind, p));
     pthread_mutex_lock(&e->ret_mu);
     if (e->ret_cnt == e->ret_cap) {
@@ -195,6 +228,33 @@ adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint
                 sched_yield();
             pthread_mutex_lock(&e->ret_mu);
             free_retired(db, &r);
+            pthread_mutex_unlock(&e->ret_mu);
+            return;
+        }
+        e->ret = nr;
+        e->ret_cap = ncap;
+    }
+    e->ret[e->ret_cnt++] = r;
+    pthread_mutex_unlock(&e->ret_mu);
+}
+
+void
+adb_eng_retire_storage(adb_db_t *db, uint32_t idx) {
+    adb_db_file_t const *f = adb_db_file(db, idx);
+    adb_eng_t           *e = db->eng;
+    adb_retired_t        r = {.epoch = atomic_fetch_add(&g_epoch, 1),
+                              .kind = ADB_RET_EXTENT,
+                              .file = idx,
+                              .seg = f->seg,
+                              .off = f->seg_off,
+                              .len = (f->valid_len + 4095) & ~4095ull};
+    pthread_mutex_lock(&e->ret_mu);
+    if (e->ret_cnt == e->ret_cap) {
+        size_t         ncap = e->ret_cap ? e->ret_cap * 2 : 1024;
+        adb_retired_t *nr = adb_realloc(e->ret, ncap * sizeof *nr);
+        if (!nr) {
+            /* Cannot defer: the extent stays (space, not correctness), the
+             * entry is not reused. */
             pthread_mutex_unlock(&e->ret_mu);
             return;
         }
@@ -229,7 +289,8 @@ adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n) {
     }
     atomic_fetch_add(&e->ret_bytes, charge);
     for (size_t i = 0; i < n; i++)
-        e->ret[e->ret_cnt++] = (adb_retired_t){ep, kind, p[i], 0, 0, 0};
+        e->ret[e->ret_cnt++] =
+            (adb_retired_t){.epoch = ep, .kind = kind, .file = UINT32_MAX, .p = p[i]};
     pthread_mutex_unlock(&e->ret_mu);
 }
 
@@ -261,6 +322,11 @@ adb_eng_reclaim(adb_db_t *db, bool all) {
         if (nr) e->ret = nr, e->ret_cap = ncap;
     }
     punch_queued(db, all);
+    if (all) { /* at close: no storage is made any more */
+        adb_free(e->file_free);
+        e->file_free = NULL;
+        e->file_free_cnt = e->file_free_cap = 0;
+    }
     pthread_mutex_unlock(&e->ret_mu);
     if (freed) {
         /* A store may be waiting for room (db_bank.c, room_wait). */

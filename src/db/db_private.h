@@ -80,6 +80,8 @@ typedef struct adb_db_file {
      * verify and before a snapshot is written */
     uint32_t crc;
     uint64_t scan_end;
+    uint32_t gen; /* +1 each time the engine reuses the entry for a new storage
+                   * (db_epoch.c): read cache keys carry it */
 } adb_db_file_t;
 
 /* Pool of reusable aligned buffers for account files being loaded: power
@@ -191,6 +193,7 @@ enum { ADB_RET_CACCT, ADB_RET_BANK, ADB_RET_EXTENT };
 typedef struct adb_retired {
     uint64_t epoch;
     int      kind;
+    uint32_t file; /* EXTENT: the replaced storage's entry, reused once freed */
     void    *p;
     uint32_t seg;
     uint64_t off, len;
@@ -265,6 +268,11 @@ typedef struct adb_eng {
     adb_retired_t   *ret;
     size_t           ret_cnt, ret_cap;
     _Atomic uint64_t ret_bytes; /* charge of retired accounts and banks not yet freed */
+    /* file-table entries of replaced storages no reader can reach any more,
+     * for new storages (under ret_mu): the table stays as large as the
+     * storages alive at once, not as all ever written */
+    uint32_t *file_free;
+    size_t    file_free_cnt, file_free_cap;
     /* clean: zero-lamport rooted keys to consider */
     pthread_mutex_t  cand_mu;
     acctdb_pubkey_t *cand;
@@ -463,6 +471,12 @@ int  adb_epoch_register(void);
 void adb_epoch_enter(void);
 void adb_epoch_exit(void);
 void adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len);
+/* adb_eng_retire_storage: retires the extent of storage idx, which shrink
+ * replaced (nothing points at it any more); once readers left, its space is
+ * punched and its file-table entry reused (adb_eng_file_take). */
+void adb_eng_retire_storage(adb_db_t *db, uint32_t idx);
+/* A free file-table entry, if any (false: none, or no engine). */
+bool adb_eng_file_take(adb_db_t *db, uint32_t *idx_out);
 /* The same for n objects of one kind at once (one epoch, one lock). */
 void   adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n);
 size_t adb_eng_reclaim(adb_db_t *db, bool all);

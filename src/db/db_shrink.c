@@ -265,11 +265,8 @@ adb_eng_shrink_pass(adb_db_t *db) {
             adb_eng_fatal(e, why);
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL, "%s", why);
         } else {
-            for (size_t i = 0; i < nj; i++) {
-                adb_db_file_t const *f = adb_db_file(db, jobs[i].idx);
-                adb_eng_retire(db, ADB_RET_EXTENT, NULL, f->seg, f->seg_off,
-                               (f->valid_len + 4095) & ~4095ull);
-            }
+            for (size_t i = 0; i < nj; i++)
+                adb_eng_retire_storage(db, jobs[i].idx);
         }
     }
     for (size_t i = 0; i < nj; i++)

@@ -18,6 +18,10 @@
  *   parked_retry         a tombstone blocked by a dead fork's version is
  *                        cleaned once the root moved on, with no snapshot
  *                        and no shrink
+ *   file_table_reused    the storage table's entries of replaced storages are
+ *                        reused (it holds the live storages, not every one
+ *                        ever written) and reads through the read cache never
+ *                        see an older storage's record at a reused location
  *   changes_oversize     a rooted slot larger than the change window's byte
  *                        budget is not kept; readers that need it get TOO_OLD
  *   soak                 forks, roots, loads over a fixed key space: RSS
@@ -29,6 +33,7 @@
 #include "../test.h"
 
 #include "acctdb.h"
+#include "api/api_private.h"
 #include "db/db_private.h"
 #include "net/net.h"
 
@@ -571,6 +576,62 @@ test_parked_retry(void **state) {
     free(tmp);
 }
 
+/* ---- the storage table ------------------------------------------------------------ */
+
+static void
+test_file_table_reused(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096];
+    db_path(dir, sizeof dir, tmp);
+    acctdb_db_config_t cfg;
+    acctdb_db_config_default(&cfg);
+    cfg.background = false;
+    cfg.index_bins = 64;
+    cfg.mmap_reads = false; /* every read through the read cache */
+    cfg.read_cache_max_sz = 4u << 20;
+    acctdb_db_t *db = create_genesis(dir, &cfg);
+    uint64_t     r = acctdb_db_root_slot(db, NULL);
+    enum { N = 200 };
+    static acctdb_account_t a[N];
+    static uint8_t          data[N][64];
+    acctdb_pubkey_t         keys[N], owner = key_of(3);
+    for (size_t i = 0; i < N; i++)
+        keys[i] = key_of(880000 + i);
+    size_t const slots = ADB_MAX(adb_test_scaled(400), 50);
+    uint64_t     rng = 99;
+    for (uint64_t s = r + 1; s <= r + slots; s++) {
+        /* Every key again: the previous slot's storage dies whole, shrink
+         * replaces it, and the next flush's storage takes its entry,
+         * records at the same offsets. */
+        for (size_t i = 0; i < N; i++)
+            a[i] = mk(&keys[i], &owner, s * 1000 + i, data[i], sizeof data[i], s);
+        bank(db, s, s - 1, a, N);
+        DB_OK(db, acctdb_db_root(db, s));
+        step(db, ACCTDB_SERVICE_FLUSH);
+        step(db, ACCTDB_SERVICE_SHRINK);
+        /* Reads through the read cache see this slot's records, never an
+         * older storage's at the same location. */
+        for (int j = 0; j < 20; j++) {
+            size_t           i = adb_test_rand(&rng) % N;
+            acctdb_account_t out;
+            uint8_t          buf[64];
+            DB_OK(db, acctdb_db_load(db, s, &keys[i], &out, buf, sizeof buf, NULL));
+            assert_int_equal(out.lamports, s * 1000 + i);
+        }
+    }
+    acctdb_db_stats_t st = stats(db);
+    uint32_t          files = adb_db_file_cnt(db->db);
+    print_message("storage table: %u entries for %llu live storages after %zu slots\n", files,
+                  (unsigned long long)st.storages, slots);
+    assert_true(files <= st.storages + 16);
+    char msg[1024] = "";
+    DB_OK(db, acctdb_db_check(db, msg, sizeof msg));
+    DB_OK(db, acctdb_db_verify(db, msg, sizeof msg));
+    acctdb_db_close(db);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
 /* ---- change window ----------------------------------------------------------------- */
 
 static void
@@ -810,10 +871,15 @@ test_soak(void **state) {
 }
 
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_frozen_root_stepped), cmocka_unit_test(test_frozen_root_bg),
-    cmocka_unit_test(test_full_after_wait),     cmocka_unit_test(test_retired_counted),
-    cmocka_unit_test(test_owner_pruned),        cmocka_unit_test(test_parked_retry),
-    cmocka_unit_test(test_changes_oversize),    cmocka_unit_test(test_soak),
+    cmocka_unit_test(test_frozen_root_stepped),
+    cmocka_unit_test(test_frozen_root_bg),
+    cmocka_unit_test(test_full_after_wait),
+    cmocka_unit_test(test_retired_counted),
+    cmocka_unit_test(test_owner_pruned),
+    cmocka_unit_test(test_parked_retry),
+    cmocka_unit_test(test_file_table_reused),
+    cmocka_unit_test(test_changes_oversize),
+    cmocka_unit_test(test_soak),
 };
 
 ADB_TEST_GROUP(bounds, tests);

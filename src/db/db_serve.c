@@ -108,10 +108,25 @@ stored_pairs(adb_db_t *db, uint64_t slot, uint64_t val, adb_pairs_t *out) {
     return true;
 }
 
-/* Deletes the pairs of key in leave that no version in keep holds. */
+/* The key's versions now in the index (inside an epoch: cache versions
+ * are read through their pointers). */
+static size_t
+key_versions(adb_db_t *db, uint8_t const key[32], adb_index_ver_t *v, bool *overflow) {
+    size_t n = adb_index_vget(db->ix, key, v, PAIRS_MAX);
+    if (n > PAIRS_MAX) {
+        *overflow = true;
+        n = PAIRS_MAX;
+    }
+    return n;
+}
+
+/* Deletes the pairs of key in leave that no version in keep holds; the
+ * deleted ones go to *gone (for pairs_recheck). */
 static void
-pairs_prune(adb_eng_t *e, uint8_t const key[32], pairs_set_t const *leave,
-            pairs_set_t const *keep) {
+pairs_prune(adb_eng_t *e, uint8_t const key[32], pairs_set_t const *leave, pairs_set_t const *keep,
+            pairs_set_t *gone) {
+    gone->n = 0;
+    gone->overflow = false;
     if (keep->overflow) return;
     acctdb_pubkey_t k;
     memcpy(k.b, key, 32);
@@ -130,7 +145,44 @@ pairs_prune(adb_eng_t *e, uint8_t const key[32], pairs_set_t const *leave,
         if (own) adb_owner_del(e->owners, &l->owner, &k);
         if (mint) adb_owner_del(e->mints, &l->mint, &k);
         if (tok) adb_owner_del(e->tokens, &l->tok, &k);
+        adb_pairs_t d = {
+            .has = (uint8_t)((own ? ADB_PAIR_OWNER : 0) | (mint || tok ? ADB_PAIR_TOKEN : 0)),
+            .owner = l->owner,
+            .mint = l->mint,
+            .tok = l->tok};
+        pairs_push(gone, &d);
     }
+}
+
+/* A store runs beside flush and purge: its new version enters the index
+ * first, then its pairs are added.  A version that entered after the
+ * versions were looked at may hold a pair just deleted: look again, and
+ * put back what one holds (adding is idempotent).  After this, a pair is
+ * missing only if no version in the index holds it. */
+static void
+pairs_recheck(adb_db_t *db, uint8_t const key[32], pairs_set_t const *gone) {
+    if (!gone->n) return;
+    adb_eng_t      *e = db->eng;
+    adb_index_ver_t v[PAIRS_MAX];
+    bool            over = false;
+    acctdb_pubkey_t k;
+    memcpy(k.b, key, 32);
+    adb_epoch_enter();
+    size_t n = key_versions(db, key, v, &over);
+    for (size_t i = 0; i < n; i++) {
+        adb_pairs_t y;
+        if (!adb_val_is_cache(v[i].val) || !cacct_pairs(e, adb_val_cacct(v[i].val), &y)) continue;
+        for (size_t j = 0; j < gone->n; j++) {
+            adb_pairs_t const *d = &gone->p[j];
+            if ((d->has & y.has & ADB_PAIR_OWNER) && !memcmp(d->owner.b, y.owner.b, 32))
+                adb_owner_add(e->owners, &d->owner, &k);
+            if ((d->has & y.has & ADB_PAIR_TOKEN) && !memcmp(d->mint.b, y.mint.b, 32))
+                adb_owner_add(e->mints, &d->mint, &k);
+            if ((d->has & y.has & ADB_PAIR_TOKEN) && !memcmp(d->tok.b, y.tok.b, 32))
+                adb_owner_add(e->tokens, &d->tok, &k);
+        }
+    }
+    adb_epoch_exit();
 }
 
 /* Whether every pair in leave is held by some version in keep. */
@@ -154,18 +206,6 @@ pairs_covered(pairs_set_t const *leave, pairs_set_t const *keep) {
     return true;
 }
 
-/* The key's versions now in the index (inside an epoch: cache versions
- * are read through their pointers). */
-static size_t
-key_versions(adb_db_t *db, uint8_t const key[32], adb_index_ver_t *v, bool *overflow) {
-    size_t n = adb_index_vget(db->ix, key, v, PAIRS_MAX);
-    if (n > PAIRS_MAX) {
-        *overflow = true;
-        n = PAIRS_MAX;
-    }
-    return n;
-}
-
 void
 adb_eng_pairs_flushed(adb_db_t *db, adb_cacct_t const *w, adb_cacct_t const *x) {
     adb_eng_t *e = db->eng;
@@ -174,13 +214,14 @@ adb_eng_pairs_flushed(adb_db_t *db, adb_cacct_t const *w, adb_cacct_t const *x) 
      * only pairs the written version holds. */
     adb_pairs_t pw, px;
     adb_eng_pairs_of(e, w->owner.b, w->lamports, w->data, w->data_len, &pw);
-    bool gone = x != w && cacct_pairs(e, x, &px) && !adb_eng_pairs_within(&px, &pw);
-    if ((!gone && !x->prev_moved) || adb_epoch_register()) return;
-    pairs_set_t leave, keep; /* on the stack: thread-local storage would cost every thread */
+    bool x_goes = x != w && cacct_pairs(e, x, &px) && !adb_eng_pairs_within(&px, &pw);
+    if ((!x_goes && !x->prev_moved) || adb_epoch_register()) return;
+    /* on the stack: thread-local storage would cost every thread */
+    pairs_set_t leave, keep, gone;
     leave.n = keep.n = 0;
     leave.overflow = keep.overflow = false;
     pairs_push(&keep, &pw);
-    if (gone) pairs_push(&leave, &px);
+    if (x_goes) pairs_push(&leave, &px);
     adb_index_ver_t v[PAIRS_MAX];
     adb_epoch_enter();
     size_t n = key_versions(db, w->pubkey.b, v, &keep.overflow);
@@ -195,14 +236,16 @@ adb_eng_pairs_flushed(adb_db_t *db, adb_cacct_t const *w, adb_cacct_t const *x) 
         }
     }
     adb_epoch_exit();
-    pairs_prune(e, w->pubkey.b, &leave, &keep);
+    pairs_prune(e, w->pubkey.b, &leave, &keep, &gone);
+    pairs_recheck(db, w->pubkey.b, &gone);
 }
 
 void
 adb_eng_pairs_dropped(adb_db_t *db, adb_cacct_t const *c) {
     adb_eng_t *e = db->eng;
     if (!e->owners && !e->tokens) return;
-    pairs_set_t leave, keep; /* on the stack: thread-local storage would cost every thread */
+    /* on the stack: thread-local storage would cost every thread */
+    pairs_set_t leave, keep, gone;
     leave.n = keep.n = 0;
     leave.overflow = keep.overflow = false;
     adb_pairs_t x;
@@ -230,7 +273,8 @@ adb_eng_pairs_dropped(adb_db_t *db, adb_cacct_t const *c) {
             keep.overflow = true; /* unknown: keep the pairs */
     }
     adb_epoch_exit();
-    pairs_prune(e, c->pubkey.b, &leave, &keep);
+    pairs_prune(e, c->pubkey.b, &leave, &keep, &gone);
+    pairs_recheck(db, c->pubkey.b, &gone);
 }
 
 /* ---- commitment ---------------------------------------------------------------- */

@@ -451,9 +451,13 @@ typedef enum acctdb_service {
  * them.  Keys are the field names. */
 typedef struct acctdb_db_config {
     uint32_t index_bins;                /* power of two; default 8192 */
-    uint64_t write_cache_max_sz;        /* unflushed account bytes before stores wait
-                                         * for the flusher (only rooted data can go);
-                                         * default 1 GiB */
+    uint64_t write_cache_max_sz;        /* the write cache's budget: bytes of unflushed
+                                         * accounts (with their index and bank overhead,
+                                         * and versions retired but not yet freed).  A
+                                         * store that does not fit waits for the
+                                         * services (write_cache_wait_ms), then fails
+                                         * with FULL; only rooted data can be flushed.
+                                         * Default 1 GiB */
     uint64_t read_cache_max_sz;         /* bytes of accounts read from files kept
                                          * in RAM; default 64 MiB; 0 disables */
     double shrink_ratio;                /* when live/total bytes of all account files
@@ -494,6 +498,12 @@ typedef struct acctdb_db_config {
                                          * copies only; a kill -9 still reopens at
                                          * the last commit, a power loss or OS crash
                                          * may lose or damage the database */
+    uint32_t write_cache_wait_ms;       /* how long a store over the write cache
+                                         * budget waits for the flush and purge
+                                         * services to make room before it fails with
+                                         * FULL (only while they can: something is
+                                         * rooted or dead, and background is on);
+                                         * default 2000 */
 } acctdb_db_config_t;
 
 ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);
@@ -609,9 +619,21 @@ typedef struct acctdb_bank_info {
  * wins).  n == 0 only creates the bank.  Zero lamports closes an account:
  * it is kept as a bare tombstone (owner, data and flags dropped) until
  * clean may remove it (the all-zero pubkey cannot be closed: account files
- * cannot tell its tombstone from zero padding).  Data is copied.  Errors: INVALID (slot frozen or
- * dead, parent unknown, wrong parent, slot <= root), TOO_OLD, NOMEM, FULL (write cache over budget
- * with nothing rooted to flush), FATAL. */
+ * cannot tell its tombstone from zero padding).  Data is copied.
+ *
+ * Back-pressure: a store that would take the write cache over
+ * write_cache_max_sz changes nothing and, with background on and rooted
+ * banks to flush or dead forks to purge, wakes the services and waits up
+ * to write_cache_wait_ms for room; it then returns FULL, as it does at once
+ * when waiting cannot help (nothing rooted: the cache holds only unrooted
+ * banks, so root a bank or let forks die) or background is off (step the
+ * flush and purge services, then store again).  The message says how full
+ * the cache is and what holds it.  A FULL store leaves the database as it
+ * was (a new bank is not even created), so the caller can retry the same
+ * call.
+ *
+ * Errors: INVALID (slot frozen or dead, parent unknown, wrong parent, slot
+ * <= root), TOO_OLD, NOMEM, FULL (as above), FATAL. */
 ACCTDB_API int acctdb_db_store(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
                                acctdb_account_t const *accts, size_t n);
 
@@ -721,7 +743,9 @@ typedef struct acctdb_db_stats {
     uint64_t banks_open, banks_frozen, banks_rooted_unflushed, banks_dead;
     uint64_t index_keys, index_versions_listed, index_ram_sz;
     uint64_t storages, storage_bytes, storage_alive_bytes, segments;
-    uint64_t write_cache_sz, write_cache_accounts;
+    uint64_t write_cache_sz;       /* charged against write_cache_max_sz (overhead
+                                    * and retired-but-held versions included) */
+    uint64_t write_cache_accounts; /* versions in live banks */
     uint64_t read_cache_sz, read_cache_hits, read_cache_misses;
     uint64_t owner_index_keys;
     uint64_t stores, loads, freezes, roots;

@@ -29,6 +29,7 @@ acctdb_db_config_default(acctdb_db_config_t *cfg) {
     cfg->flush_min_sz = 64ull << 20;
     cfg->flush_max_delay_ms = 400;
     cfg->sync = true;
+    cfg->write_cache_wait_ms = 2000;
 }
 
 static bool
@@ -109,6 +110,9 @@ config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
     } else if (!strcmp(k, "flush_max_delay_ms")) {
         if (!parse_u64(v, &x) || x > 3600000) return "must be 0 to 3600000";
         cfg->flush_max_delay_ms = (uint32_t)x;
+    } else if (!strcmp(k, "write_cache_wait_ms")) {
+        if (!parse_u64(v, &x) || x > 3600000) return "must be 0 to 3600000";
+        cfg->write_cache_wait_ms = (uint32_t)x;
     } else if (!strcmp(k, "threads")) {
         if (!parse_u64(v, &x) || x > 1024) return "must be 0 to 1024";
         cfg->threads = (unsigned)x;

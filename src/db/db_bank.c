@@ -119,7 +119,7 @@ adb_bank_get(adb_bank_t const *b, uint8_t const *k) {
 }
 
 static int
-acct_grow(adb_bank_t *b) {
+acct_grow(adb_eng_t *e, adb_bank_t *b) {
     uint32_t      ncap = b->cap ? b->cap * 2 : 64;
     adb_cacct_t **na = adb_calloc(ncap, sizeof *na);
     if (!na) return ACCTDB_ERR_NOMEM;
@@ -130,6 +130,7 @@ acct_grow(adb_bank_t *b) {
     for (uint32_t i = 0; i < ocap; i++)
         if (old[i]) b->accts[acct_pos(b, old[i]->pubkey.b)] = old[i];
     adb_free(old);
+    atomic_fetch_add(&e->cache_bytes, (uint64_t)(ncap - ocap) * sizeof *na);
     return 0;
 }
 
@@ -458,8 +459,10 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
 
 /* ---- store ---------------------------------------------------------------- */
 
+/* Checks a store at (slot, parent) (blk held): 0 with *out the open bank,
+ * or NULL when the store would create it. */
 static int
-bank_open_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **out) {
+bank_check_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **out) {
     adb_eng_t  *e = db->eng;
     adb_bank_t *b = adb_bank_find(e, slot);
     *out = NULL;
@@ -497,7 +500,15 @@ bank_open_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **out)
             return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "parent slot %llu is not frozen",
                                (unsigned long long)parent);
     }
-    b = adb_calloc(1, sizeof *b);
+    return 0;
+}
+
+/* Creates the bank bank_check_locked found missing (blk held). */
+static int
+bank_create_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **out) {
+    adb_eng_t  *e = db->eng;
+    adb_bank_t *b = adb_calloc(1, sizeof *b);
+    *out = NULL;
     if (!b) return adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
     b->slot = slot;
     b->parent = parent;
@@ -512,32 +523,128 @@ bank_open_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **out)
         adb_free(b);
         return adb_err_set(adb_eng_err(), rc, "out of memory");
     }
+    atomic_fetch_add(&e->cache_bytes, adb_bank_charge(b));
     *out = b;
     return 0;
 }
 
-/* Waits while the write cache is over budget and the flusher can help. */
+/* The most a store of n accounts whose versions charge vbytes can add to
+ * the write cache at b (NULL: a bank it creates): the versions, the bank,
+ * and its map grown as if every account were new. */
+static uint64_t
+store_charge(adb_bank_t const *b, size_t n, uint64_t vbytes) {
+    adb_bank_t nb = {0};
+    uint64_t   need = vbytes + (b ? 0 : adb_bank_charge(&nb));
+    uint64_t   cnt = b ? b->cnt : 0, cap = b ? b->cap : 0, ncap = cap;
+    while (n && (cnt + n) * 4 > ncap * 3)
+        ncap = ncap ? ncap * 2 : 64;
+    return need + (ncap - cap) * sizeof(adb_cacct_t *);
+}
+
+/* Where the write cache's bytes are, for a store that does not fit. */
+typedef struct room {
+    uint64_t used, need, max;
+    uint64_t flushable;      /* rooted banks (a flush frees them) */
+    uint64_t dead;           /* dead forks (a purge frees them) */
+    uint64_t retired;        /* unlinked, freed when readers leave */
+    uint64_t unrooted;       /* open and frozen banks */
+    uint32_t unrooted_banks; /* how many */
+    uint64_t newest, root;   /* newest unrooted slot; the root */
+} room_t;
+
 static void
-wait_for_room(adb_db_t *db) {
+room_survey_locked(adb_eng_t *e, room_t *r) {
+    for (uint32_t i = 0; i < e->banks_cap; i++) {
+        adb_bank_t const *b = e->banks[i];
+        if (!b) continue;
+        uint64_t sz = b->bytes + adb_bank_charge(b);
+        if (b->state == ADB_BANK_ROOTED) {
+            r->flushable += sz;
+        } else if (b->state == ADB_BANK_DEAD) {
+            r->dead += sz;
+        } else {
+            r->unrooted += sz;
+            r->unrooted_banks++;
+            r->newest = ADB_MAX(r->newest, b->slot);
+        }
+    }
+    r->root = e->root;
+    r->retired = atomic_load(&e->ret_bytes);
+}
+
+static uint64_t
+ms_now(void) {
+    return adb_now_ns() / 1000000u;
+}
+
+/* A store that does not fit now: 0 to try again (memory was freed, or
+ * after waiting a moment for the flusher), or FULL with what holds the
+ * cache and what would free it.  *deadline_ms: when waiting ends (0: not
+ * started). */
+static int
+room_wait(adb_db_t *db, room_t const *r, uint64_t *deadline_ms) {
     adb_eng_t *e = db->eng;
-    if (atomic_load(&e->cache_bytes) <= e->cfg.write_cache_max_sz || !e->cfg.background) return;
+    if (r->need > r->max)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FULL,
+                           "write cache full: this store needs %llu bytes, more than the whole "
+                           "budget of %llu (write_cache_max_sz): store fewer accounts per call",
+                           (unsigned long long)r->need, (unsigned long long)r->max);
+    /* Retired memory first: it is ours to free once readers left. */
+    if (r->retired && adb_eng_reclaim(db, false)) return 0;
+    uint64_t freeable = r->flushable + r->dead + r->retired;
+    /* Charged bytes no bank holds and not yet counted retired: a flush or
+     * purge between unlinking banks and retiring them (worth waiting for;
+     * otherwise the charge is exactly banks + retired). */
+    bool transit = r->used > r->flushable + r->dead + r->unrooted + r->retired;
+    char held[160] = "";
+    if (r->retired)
+        snprintf(held, sizeof held,
+                 "; %llu bytes retired, freed when the readers holding them leave",
+                 (unsigned long long)r->retired);
+    if (!transit && r->used - ADB_MIN(freeable, r->used) + r->need > r->max)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FULL,
+                           "write cache full: %llu of %llu bytes in use, this store needs %llu; "
+                           "nothing rooted since slot %llu: %u unrooted banks (up to slot %llu) "
+                           "hold %llu bytes, rooted banks %llu, dead forks %llu%s: root or purge "
+                           "forks",
+                           (unsigned long long)r->used, (unsigned long long)r->max,
+                           (unsigned long long)r->need, (unsigned long long)r->root,
+                           r->unrooted_banks, (unsigned long long)r->newest,
+                           (unsigned long long)r->unrooted, (unsigned long long)r->flushable,
+                           (unsigned long long)r->dead, held);
+    if (!e->cfg.background)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FULL,
+                           "write cache full: %llu of %llu bytes in use, this store needs %llu; "
+                           "%llu bytes of rooted banks wait for a flush and %llu of dead forks for "
+                           "a purge%s: step the flush and purge services (background is off)",
+                           (unsigned long long)r->used, (unsigned long long)r->max,
+                           (unsigned long long)r->need, (unsigned long long)r->flushable,
+                           (unsigned long long)r->dead, held);
+    uint64_t now = ms_now();
+    if (!*deadline_ms) *deadline_ms = now + e->cfg.write_cache_wait_ms;
+    if (now >= *deadline_ms)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FULL,
+                           "write cache full: %llu of %llu bytes in use, this store needs %llu; "
+                           "%llu bytes of rooted banks still flushable and %llu of dead forks "
+                           "purgeable after waiting %u ms for the services%s (write_cache_wait_ms)",
+                           (unsigned long long)r->used, (unsigned long long)r->max,
+                           (unsigned long long)r->need, (unsigned long long)r->flushable,
+                           (unsigned long long)r->dead, e->cfg.write_cache_wait_ms, held);
+    /* Wake the services and wait for them to free something (flush and
+     * purge passes end with a reclaim, which signals room_cv), a few ms at
+     * a time. */
+    uint64_t        left = ADB_MIN(*deadline_ms - now, 10u);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)(left * 1000000u);
+    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
     pthread_mutex_lock(&e->svc_mu);
-    pthread_cond_broadcast(&e->svc_cv);
-    for (int i = 0; i < 200 && atomic_load(&e->cache_bytes) > e->cfg.write_cache_max_sz; i++) {
-        pthread_rwlock_rdlock(&e->blk);
-        bool flushable = false;
-        for (adb_bank_t *b = adb_bank_find(e, e->root); b && !flushable;
-             b = adb_bank_find(e, b->parent))
-            flushable = b->state == ADB_BANK_ROOTED;
-        pthread_rwlock_unlock(&e->blk);
-        if (!flushable) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 10 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    if (!e->svc_stop) {
+        pthread_cond_broadcast(&e->svc_cv);
         pthread_cond_timedwait(&e->room_cv, &e->svc_mu, &ts);
     }
     pthread_mutex_unlock(&e->svc_mu);
+    return 0;
 }
 
 int
@@ -548,11 +655,14 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
                            "the database is in a fatal state since a durable write failed (%s); "
                            "reopen it",
                            adb_eng_fatal_msg(e));
-    for (size_t i = 0; i < n; i++)
+    uint64_t vbytes = 0;
+    for (size_t i = 0; i < n; i++) {
         if (a[i].data_len > ADB_ACCT_MAX_DATA_SZ || (a[i].data_len && !a[i].data))
             return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
                                "account %zu: data_len %llu (at most 10 MiB, with data)", i,
                                (unsigned long long)a[i].data_len);
+        vbytes += adb_cacct_charge(a[i].lamports ? a[i].data_len : 0);
+    }
     static uint8_t const zero[32];
     for (size_t i = 0; i < n; i++)
         if (a[i].lamports == 0 && !memcmp(a[i].pubkey.b, zero, 32))
@@ -560,16 +670,36 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
                                "account %zu: the all-zero pubkey (the System Program's id) cannot "
                                "be closed: account files cannot tell its tombstone from padding",
                                i);
-    wait_for_room(db);
-    pthread_mutex_lock(&e->wmu);
-    pthread_rwlock_wrlock(&e->blk);
-    adb_bank_t *b;
-    int         rc = bank_open_locked(db, slot, parent, &b);
-    pthread_rwlock_unlock(&e->blk);
+    /* Retired memory counts against the budget until readers leave and a
+     * reclaim frees it; when it piles up (no service pass ran, or a reader
+     * held it), free what the readers allow right here. */
+    if (atomic_load(&e->ret_bytes) > e->cfg.write_cache_max_sz / 8) adb_eng_reclaim(db, false);
+    /* Room for the whole batch is checked before anything changes, under
+     * wmu (the only path that adds to the cache), so a store that does not
+     * fit leaves no trace and the budget is never passed. */
+    adb_bank_t *b = NULL;
+    uint64_t    deadline = 0;
+    int         rc;
+    for (;;) {
+        pthread_mutex_lock(&e->wmu);
+        pthread_rwlock_wrlock(&e->blk);
+        rc = bank_check_locked(db, slot, parent, &b);
+        room_t r = {.used = atomic_load(&e->cache_bytes), .max = e->cfg.write_cache_max_sz};
+        if (!rc) r.need = store_charge(b, n, vbytes);
+        if (!rc && r.used + r.need <= r.max) {
+            if (!b) rc = bank_create_locked(db, slot, parent, &b);
+            pthread_rwlock_unlock(&e->blk);
+            break;
+        }
+        if (!rc) room_survey_locked(e, &r);
+        pthread_rwlock_unlock(&e->blk);
+        pthread_mutex_unlock(&e->wmu);
+        if (rc || (rc = room_wait(db, &r, &deadline)) != 0) return rc;
+    }
     for (size_t i = 0; !rc && i < n; i++) {
         acctdb_account_t const *x = &a[i];
         adb_cacct_t            *c = adb_malloc(cacct_sz(x->lamports ? x->data_len : 0));
-        if (!c || ((b->cnt + 1) * 4 > b->cap * 3 && acct_grow(b))) {
+        if (!c || ((b->cnt + 1) * 4 > b->cap * 3 && acct_grow(e, b))) {
             adb_free(c);
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory in the write cache");
             break;
@@ -577,6 +707,7 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
         c->slot = slot;
         c->prev_slot = UINT64_MAX;
         c->prev_sz = 0;
+        c->prev_moved = false;
         c->pubkey = x->pubkey;
         if (x->lamports == 0) {
             /* A closed account is kept as a bare tombstone: no owner, no
@@ -608,16 +739,15 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
             adb_owner_add(e->owners, &c->owner, &c->pubkey);
         if (c->lamports) adb_eng_token_note(e, c->owner.b, c->pubkey.b, c->data, c->data_len);
         if (old) {
-            b->bytes -= cacct_sz(old->data_len);
-            atomic_fetch_sub(&e->cache_bytes, cacct_sz(old->data_len));
-            atomic_fetch_sub(&e->cache_accts, 1);
+            /* Charged until it is freed (adb_eng_reclaim). */
+            b->bytes -= adb_cacct_charge(old->data_len);
             adb_eng_retire(db, ADB_RET_CACCT, old, 0, 0, 0);
         } else {
             b->cnt++;
+            atomic_fetch_add(&e->cache_accts, 1);
         }
-        b->bytes += cacct_sz(c->data_len);
-        atomic_fetch_add(&e->cache_bytes, cacct_sz(c->data_len));
-        atomic_fetch_add(&e->cache_accts, 1);
+        b->bytes += adb_cacct_charge(c->data_len);
+        atomic_fetch_add(&e->cache_bytes, adb_cacct_charge(c->data_len));
     }
     pthread_mutex_unlock(&e->wmu);
     atomic_fetch_add_explicit(&e->stores, n, memory_order_relaxed);
@@ -707,6 +837,14 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta, uint
             if (rc) break;
             c->prev_slot = prev->slot;
             c->prev_sz = adb_acct_rec_sz(s->data_len);
+            if (e->owners || e->tokens) {
+                /* Pairs only the replaced version holds go when a flush
+                 * retires it (adb_eng_pairs_flushed). */
+                adb_pairs_t pp, pc;
+                adb_eng_pairs_of(e, s->owner.b, s->lamports, s->data, s->data_len, &pp);
+                adb_eng_pairs_of(e, c->owner.b, c->lamports, c->data, c->data_len, &pc);
+                c->prev_moved = !adb_eng_pairs_within(&pp, &pc);
+            }
             if (s->lamports) {
                 in.capitalization -= s->lamports;
                 in.accounts_data_len -= s->data_len;

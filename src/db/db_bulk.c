@@ -819,17 +819,28 @@ adb_db_bulk_totals(adb_db_t *db, bool want_sums, adb_db_totals_t *out) {
  * segment tails).  A new entry is filled before file_cnt publishes it. */
 int
 adb_db_storage_new(adb_db_t *db, uint64_t slot, uint64_t size, uint32_t *idx_out) {
-    uint32_t idx = atomic_load(&db->file_cnt);
-    if (idx / ADB_DB_FILE_CHUNK >= ADB_DB_FILE_CHUNKS_MAX)
-        return adb_err_set(&db->err, ACCTDB_ERR_FULL, "too many account files");
     if (size > ADB_ACCTFILE_MAX_SZ || size == 0)
         return adb_err_set(&db->err, ACCTDB_ERR_INVALID, "storage of %llu bytes",
                            (unsigned long long)size);
-    adb_db_file_t **chunk = &db->chunks[idx / ADB_DB_FILE_CHUNK];
-    if (!*chunk && !(*chunk = adb_calloc(ADB_DB_FILE_CHUNK, sizeof(adb_db_file_t))))
-        return ACCTDB_ERR_NOMEM;
-    adb_db_file_t *f = &(*chunk)[idx % ADB_DB_FILE_CHUNK];
+    /* The entry of a replaced storage no reader can reach (db_epoch.c), or
+     * a new one: the table does not grow with every storage ever written. */
+    uint32_t idx;
+    bool     reuse = adb_eng_file_take(db, &idx);
+    if (!reuse) {
+        idx = atomic_load(&db->file_cnt);
+        if (idx / ADB_DB_FILE_CHUNK >= ADB_DB_FILE_CHUNKS_MAX)
+            return adb_err_set(&db->err, ACCTDB_ERR_FULL, "too many account files");
+        adb_db_file_t **chunk = &db->chunks[idx / ADB_DB_FILE_CHUNK];
+        if (!*chunk && !(*chunk = adb_calloc(ADB_DB_FILE_CHUNK, sizeof(adb_db_file_t))))
+            return ACCTDB_ERR_NOMEM;
+    }
+    adb_db_file_t *f = adb_db_file(db, idx);
+    uint32_t       gen = f->gen + reuse;
     memset(f, 0, sizeof *f);
+    f->gen = gen;
+    /* A reused entry is visible to loops over the table: it reads as
+     * replaced until its bytes are written. */
+    atomic_store(&f->replaced, reuse);
     f->slot = slot;
     f->size = size;
     f->idx = idx;
@@ -856,7 +867,8 @@ adb_db_storage_write(adb_db_t *db, uint32_t idx, void const *p, uint64_t sz, boo
     f->valid_len = sz;
     f->crc = adb_crc32c(0, p, (size_t)sz);
     f->scan_end = sz; /* records end to end */
-    atomic_store(&db->file_cnt, idx + 1);
+    atomic_store(&f->replaced, false);
+    if (idx >= atomic_load(&db->file_cnt)) atomic_store(&db->file_cnt, idx + 1);
     return 0;
 }
 

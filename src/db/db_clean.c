@@ -12,9 +12,15 @@
  *        snapshot: an incremental snapshot must still carry it, or a full +
  *        incremental restore would bring the closed account back
  *        (RELIABILITY.md C9))
- *     -> REQUEUE (blocked keys stay candidates; others are dropped).
- * With more candidates than the queue holds, the overflow flag makes the
- * next pass walk the whole index for tombstones instead.
+ *     -> PARK (blocked keys wait in the parked list with why; others are
+ *        dropped).
+ * Parked keys are looked at again when what blocked them may have changed,
+ * never on a counter alone that can stall: a new full snapshot or a shrink
+ * for all of them; for those blocked by other versions also once the root
+ * moved ADB_PARK_RETRY_SLOTS slots (flush and purge remove versions
+ * without moving the other counters).  With more candidates than the
+ * queue holds, the overflow flag makes the next pass walk the whole index
+ * for tombstones instead (and rebuild the parked list from what it finds).
  *
  * Purge pass states:
  *   COLLECT (DEAD banks: forks that can never be rooted) -> UNLINK (out of
@@ -33,7 +39,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define CAND_MAX (1u << 22) /* 128 MiB of keys */
+#define CAND_MAX             (1u << 22) /* 128 MiB of keys */
+#define ADB_PARK_RETRY_SLOTS 64u
+
+enum { ADB_PARK_SNAP = 1, ADB_PARK_VER = 2 };
 
 void
 adb_eng_cand_add(adb_eng_t *e, acctdb_pubkey_t const *key) {
@@ -56,7 +65,7 @@ adb_eng_cand_add(adb_eng_t *e, acctdb_pubkey_t const *key) {
 typedef struct clean_ctx {
     adb_db_t *db;
     uint64_t  last_full;
-    int       verdict; /* 0 drop, 1 keep as candidate, 2 removed */
+    int       verdict; /* 0 drop, 2 removed, else parked: ADB_PARK_SNAP or _VER (+2) */
     int       io_err;
 } clean_ctx_t;
 
@@ -86,15 +95,19 @@ clean_cb(void *ctx, adb_index_ver_t *v, size_t *cnt) {
         c->verdict = 0; /* no longer a tombstone */
         return 0;
     }
-    if (*cnt != 1 || (c->last_full != UINT64_MAX && v[t].slot > c->last_full)) {
-        c->verdict = 1; /* other versions exist, or an incremental needs it */
+    if (*cnt != 1) {
+        c->verdict = 2 + ADB_PARK_VER; /* other versions exist */
+        return 0;
+    }
+    if (c->last_full != UINT64_MAX && v[t].slot > c->last_full) {
+        c->verdict = 2 + ADB_PARK_SNAP; /* an incremental snapshot needs it */
         return 0;
     }
     uint64_t sz;
     int      rc = rec_size(c->db, v[t].val, &sz);
     if (rc) {
         c->io_err = rc; /* the tombstone stays (parked): tried again later */
-        c->verdict = 1;
+        c->verdict = 2 + ADB_PARK_VER;
         return 0;
     }
     adb_db_file_t *f = adb_db_file(c->db, adb_db_loc_file(v[t].val));
@@ -132,7 +145,7 @@ walk_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t cnt) 
 
 /* A blocked tombstone waits in the parked list (smu held). */
 static void
-park(adb_eng_t *e, acctdb_pubkey_t const *key) {
+park(adb_eng_t *e, acctdb_pubkey_t const *key, int why) {
     if (e->parked_cnt == e->parked_cap) {
         size_t ncap = e->parked_cap ? e->parked_cap * 2 : 1024;
         void  *np = ncap <= CAND_MAX ? adb_realloc(e->parked, ncap * sizeof *e->parked) : NULL;
@@ -145,22 +158,68 @@ park(adb_eng_t *e, acctdb_pubkey_t const *key) {
         e->parked = np;
         e->parked_cap = ncap;
     }
-    e->parked[e->parked_cnt++] = *key;
+    e->parked[e->parked_cnt++] = (adb_parked_t){*key, (uint8_t)why};
 }
 
+/* Keys from keys[] (stride bytes apart: candidates or parked entries). */
 static int
-clean_keys(adb_db_t *db, acctdb_pubkey_t const *keys, size_t n, uint64_t last_full,
+clean_keys(adb_db_t *db, void const *keys, size_t stride, size_t n, uint64_t last_full,
            uint64_t *removed) {
     adb_eng_t *e = db->eng;
     int        err = 0;
     for (size_t i = 0; i < n; i++) {
-        clean_ctx_t c = {db, last_full, 0, 0};
-        if (adb_index_vedit(db->ix, keys[i].b, clean_cb, &c)) continue; /* key gone */
+        acctdb_pubkey_t const *k = (acctdb_pubkey_t const *)((uint8_t const *)keys + i * stride);
+        clean_ctx_t            c = {db, last_full, 0, 0};
+        if (adb_index_vedit(db->ix, k->b, clean_cb, &c)) continue; /* key gone */
         if (c.io_err) err = c.io_err;
         if (c.verdict == 2) (*removed)++;
-        if (c.verdict == 1) park(e, &keys[i]);
+        if (c.verdict > 2) park(e, k, c.verdict - 2);
     }
     return err;
+}
+
+/* The parked entries to look at again now (taken out of the list; free
+ * with adb_free), *n_out of them. */
+static adb_parked_t *
+parked_due(adb_eng_t *e, uint64_t last_full, uint64_t root, bool walk, size_t *n_out) {
+    *n_out = 0;
+    adb_parked_t *pk = NULL;
+    if (walk) {
+        /* The index walk finds every tombstone again: start the list over. */
+        adb_free(e->parked);
+        e->parked = NULL;
+        e->parked_cnt = e->parked_cap = 0;
+    } else if (!e->parked_cnt) {
+        /* Nothing waits: what blocks a key parked from now on is measured
+         * from here. */
+    } else if (e->parked_full != last_full || e->parked_gen != e->shrink_gen) {
+        pk = e->parked; /* all of them */
+        *n_out = e->parked_cnt;
+        e->parked = NULL;
+        e->parked_cnt = e->parked_cap = 0;
+    } else if (root >= e->parked_root + ADB_PARK_RETRY_SLOTS) {
+        /* Only those blocked by other versions: a snapshot-blocked key
+         * waits for the next full snapshot whatever the root does. */
+        size_t k = 0, m = 0;
+        for (size_t i = 0; i < e->parked_cnt; i++)
+            m += e->parked[i].why == ADB_PARK_VER;
+        pk = m ? adb_malloc(m * sizeof *pk) : NULL;
+        if (pk) {
+            for (size_t i = 0; i < e->parked_cnt; i++) {
+                if (e->parked[i].why == ADB_PARK_VER)
+                    pk[(*n_out)++] = e->parked[i];
+                else
+                    e->parked[k++] = e->parked[i];
+            }
+            e->parked_cnt = k;
+        }
+    } else {
+        return NULL; /* nothing may have changed: parked_root stays */
+    }
+    e->parked_full = last_full;
+    e->parked_gen = e->shrink_gen;
+    e->parked_root = root;
+    return pk;
 }
 
 int
@@ -180,20 +239,14 @@ adb_eng_clean_pass(adb_db_t *db) {
     pthread_mutex_unlock(&e->cand_mu);
 
     uint64_t last_full = e->last_full_slot, removed = 0;
-    /* Parked tombstones: again only if what blocked them may have changed
-     * (a new full snapshot, or shrink dropped records). */
-    acctdb_pubkey_t *pk = NULL;
-    size_t           npk = 0;
-    if (e->parked_cnt && (e->parked_full != last_full || e->parked_gen != e->shrink_gen)) {
-        pk = e->parked;
-        npk = e->parked_cnt;
-        e->parked = NULL;
-        e->parked_cnt = e->parked_cap = 0;
-    }
-    e->parked_full = last_full;
-    e->parked_gen = e->shrink_gen;
-    int rc = clean_keys(db, keys, n, last_full, &removed);
-    int r2 = clean_keys(db, pk, npk, last_full, &removed);
+    pthread_rwlock_rdlock(&e->blk);
+    uint64_t root = e->root;
+    pthread_rwlock_unlock(&e->blk);
+    size_t        npk;
+    adb_parked_t *pk = parked_due(e, last_full, root, walk, &npk);
+    /* The walk meets every candidate too. */
+    int rc = walk ? 0 : clean_keys(db, keys, sizeof *keys, n, last_full, &removed);
+    int r2 = clean_keys(db, pk, sizeof *pk, npk, last_full, &removed);
     if (!rc) rc = r2;
     adb_free(keys);
     adb_free(pk);
@@ -203,7 +256,7 @@ adb_eng_clean_pass(adb_db_t *db) {
         for (uint32_t b = 0; b < bins; b++) {
             walk_ctx_t w = {0};
             int        r = adb_index_bin_vvisit(db->ix, b, walk_cb, &w);
-            if (!r) r = clean_keys(db, w.keys, w.n, last_full, &removed);
+            if (!r) r = clean_keys(db, w.keys, sizeof *w.keys, w.n, last_full, &removed);
             adb_free(w.keys);
             if (r && !rc) rc = r;
         }
@@ -254,7 +307,7 @@ adb_eng_purge_pass(adb_db_t *db) {
         adb_bank_unlink(e, dead[i]);
     pthread_rwlock_unlock(&e->blk);
 
-    uint64_t freed = 0, accts = 0;
+    uint64_t accts = 0;
     for (size_t i = 0; i < n; i++) {
         adb_bank_t *b = dead[i];
         for (uint32_t k = 0; k < b->cap; k++) {
@@ -262,13 +315,13 @@ adb_eng_purge_pass(adb_db_t *db) {
             if (!c) continue;
             uint64_t val = adb_cacct_val(c);
             adb_index_vedit(db->ix, c->pubkey.b, unindex_cb, &val);
-            freed += sizeof(adb_cacct_t) + c->data_len;
+            adb_eng_pairs_dropped(db, c);
             accts++;
             adb_eng_retire(db, ADB_RET_CACCT, c, 0, 0, 0);
         }
         adb_eng_retire(db, ADB_RET_BANK, b, 0, 0, 0);
     }
-    atomic_fetch_sub(&e->cache_bytes, freed);
+    /* cache_bytes keeps their charge until they are freed (reclaim). */
     atomic_fetch_sub(&e->cache_accts, accts);
     e->purged_banks += n;
     adb_free(dead);

@@ -124,8 +124,48 @@ punch(adb_db_t *db, uint32_t seg, uint64_t off, uint64_t len) {
     adb_eng_svc_err_note(e, "reclaim", rc, msg, false);
 }
 
+/* What a retired account or bank is charged to the write cache (0 for
+ * extents): it stays in cache_bytes until freed here. */
+static uint64_t
+ret_charge(int kind, void const *p) {
+    if (kind == ADB_RET_CACCT) return adb_cacct_charge(((adb_cacct_t const *)p)->data_len);
+    if (kind == ADB_RET_BANK) return adb_bank_charge(p);
+    return 0;
+}
+
+/* A replaced storage's file-table entry is free once no reader can reach
+ * the storage (ret_mu held).  Without memory for the list the entry is
+ * simply not reused. */
+static void
+file_free_push(adb_eng_t *e, uint32_t idx) {
+    if (e->file_free_cnt == e->file_free_cap) {
+        size_t    ncap = e->file_free_cap ? e->file_free_cap * 2 : 256;
+        uint32_t *nf = adb_realloc(e->file_free, ncap * sizeof *nf);
+        if (!nf) return;
+        e->file_free = nf;
+        e->file_free_cap = ncap;
+    }
+    e->file_free[e->file_free_cnt++] = idx;
+}
+
+bool
+adb_eng_file_take(adb_db_t *db, uint32_t *idx_out) {
+    adb_eng_t *e = db->eng;
+    if (!e) return false;
+    pthread_mutex_lock(&e->ret_mu);
+    bool ok = e->file_free_cnt > 0;
+    if (ok) *idx_out = e->file_free[--e->file_free_cnt];
+    pthread_mutex_unlock(&e->ret_mu);
+    return ok;
+}
+
 static void
 free_retired(adb_db_t *db, adb_retired_t const *r) {
+    uint64_t charge = ret_charge(r->kind, r->p);
+    if (charge) {
+        atomic_fetch_sub(&db->eng->ret_bytes, charge);
+        atomic_fetch_sub(&db->eng->cache_bytes, charge);
+    }
     switch (r->kind) {
     case ADB_RET_CACCT:
         adb_free(r->p);
@@ -158,6 +198,7 @@ free_retired(adb_db_t *db, adb_retired_t const *r) {
         }
         e->punch[e->punch_cnt++] = *r;
         e->punch_bytes += r->len;
+        if (r->file != UINT32_MAX) file_free_push(e, r->file);
         break;
     }
     }
@@ -209,18 +250,27 @@ static void retire_one(adb_db_t *db, adb_retired_t r);
 
 void
 adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len) {
-    retire_one(db, (adb_retired_t){0, kind, p, seg, off, len, 0});
+    retire_one(db,
+               (adb_retired_t){
+                   .kind = kind, .file = UINT32_MAX, .p = p, .seg = seg, .off = off, .len = len});
 }
 
 void
-adb_eng_retire_extent(adb_db_t *db, uint32_t seg, uint64_t off, uint64_t len, uint64_t gen) {
-    retire_one(db, (adb_retired_t){0, ADB_RET_EXTENT, NULL, seg, off, len, gen});
+adb_eng_retire_storage(adb_db_t *db, uint32_t idx, uint64_t gen) {
+    adb_db_file_t const *f = adb_db_file(db, idx);
+    retire_one(db, (adb_retired_t){.kind = ADB_RET_EXTENT,
+                                   .file = idx,
+                                   .seg = f->seg,
+                                   .off = f->seg_off,
+                                   .len = (f->valid_len + 4095) & ~4095ull,
+                                   .gen = gen});
 }
 
 static void
 retire_one(adb_db_t *db, adb_retired_t r) {
     adb_eng_t *e = db->eng;
     r.epoch = atomic_fetch_add(&g_epoch, 1);
+    atomic_fetch_add(&e->ret_bytes, ret_charge(r.kind, r.p));
     pthread_mutex_lock(&e->ret_mu);
     if (e->ret_cnt == e->ret_cap) {
         size_t         ncap = e->ret_cap ? e->ret_cap * 2 : 1024;
@@ -246,7 +296,9 @@ void
 adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n) {
     if (!n) return;
     adb_eng_t *e = db->eng;
-    uint64_t   ep = atomic_fetch_add(&g_epoch, 1);
+    uint64_t   ep = atomic_fetch_add(&g_epoch, 1), charge = 0;
+    for (size_t i = 0; i < n; i++)
+        charge += ret_charge(kind, p[i]);
     pthread_mutex_lock(&e->ret_mu);
     if (e->ret_cnt + n > e->ret_cap) {
         size_t ncap = e->ret_cap ? e->ret_cap : 1024;
@@ -262,8 +314,10 @@ adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n) {
         e->ret = nr;
         e->ret_cap = ncap;
     }
+    atomic_fetch_add(&e->ret_bytes, charge);
     for (size_t i = 0; i < n; i++)
-        e->ret[e->ret_cnt++] = (adb_retired_t){ep, kind, p[i], 0, 0, 0, 0};
+        e->ret[e->ret_cnt++] =
+            (adb_retired_t){.epoch = ep, .kind = kind, .file = UINT32_MAX, .p = p[i]};
     pthread_mutex_unlock(&e->ret_mu);
 }
 
@@ -273,7 +327,11 @@ adb_eng_reclaim(adb_db_t *db, bool all) {
     uint64_t   m = all ? UINT64_MAX : min_active();
     size_t     freed = 0, w = 0;
     pthread_mutex_lock(&e->ret_mu);
-    for (size_t i = 0; i < e->ret_cnt; i++) {
+    /* The oldest entry (near enough: retirements append in epoch order but
+     * for races of a few) still held: nothing to free yet, no walk (stores
+     * call this while a long reader holds memory). */
+    size_t n = e->ret_cnt && e->ret[0].epoch >= m ? 0 : e->ret_cnt;
+    for (size_t i = 0; i < n; i++) {
         if (e->ret[i].epoch < m) {
             free_retired(db, &e->ret[i]);
             freed++;
@@ -281,8 +339,27 @@ adb_eng_reclaim(adb_db_t *db, bool all) {
             e->ret[w++] = e->ret[i];
         }
     }
-    e->ret_cnt = w;
+    if (n) e->ret_cnt = w;
+    /* The list's entries are charged to the write cache with the versions
+     * they hold (adb_cacct_charge): give the room back once it is mostly
+     * empty, so a flush's peak does not stay allocated. */
+    if (e->ret_cap > 4096 && e->ret_cnt < e->ret_cap / 4) {
+        size_t         ncap = ADB_MAX(e->ret_cap / 2, (size_t)4096);
+        adb_retired_t *nr = adb_realloc(e->ret, ncap * sizeof *nr);
+        if (nr) e->ret = nr, e->ret_cap = ncap;
+    }
     punch_queued(db, all);
+    if (all) { /* at close: no storage is made any more */
+        adb_free(e->file_free);
+        e->file_free = NULL;
+        e->file_free_cnt = e->file_free_cap = 0;
+    }
     pthread_mutex_unlock(&e->ret_mu);
+    if (freed) {
+        /* A store may be waiting for room (db_bank.c, room_wait). */
+        pthread_mutex_lock(&e->svc_mu);
+        pthread_cond_broadcast(&e->room_cv);
+        pthread_mutex_unlock(&e->svc_mu);
+    }
     return freed;
 }

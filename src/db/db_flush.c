@@ -177,7 +177,6 @@ adb_eng_flush_pass(adb_db_t *db) {
     fitem_t *items = adb_calloc(total + 1, sizeof *items);
     uint8_t *buf = NULL;
     size_t   buf_cap = 0, ni = 0, written = 0;
-    uint64_t freed = 0;
     char     what[96] = "building the storages"; /* the step that failed */
     if (!seen.k || !items) rc = ACCTDB_ERR_NOMEM;
     for (size_t bi = 0; !rc && bi < nb; bi++) {
@@ -189,7 +188,6 @@ adb_eng_flush_pass(adb_db_t *db) {
             adb_cacct_t *c = b->accts[k];
             if (!c) continue;
             items[ni] = (fitem_t){c, UINT32_MAX, UINT32_MAX, 0};
-            freed += sizeof(adb_cacct_t) + c->data_len;
             uint32_t head = kset_add(&seen, items, c->pubkey.b, (uint32_t)ni);
             if (head == UINT32_MAX) {
                 items[ni].off = sz;
@@ -285,6 +283,8 @@ adb_eng_flush_pass(adb_db_t *db) {
         adb_cacct_t const *c = it->c;
         repoint_ctx_t      ctx = {db, grp, gn, adb_db_loc(it->file, it->off, c->lamports == 0)};
         adb_index_vedit(db->ix, c->pubkey.b, repoint_cb, &ctx);
+        for (size_t g = 0; e->owners && g < gn; g++)
+            adb_eng_pairs_flushed(db, c, grp[g]->c);
         adb_db_file_t *f = adb_db_file(db, it->file);
         atomic_fetch_add(&f->alive_bytes, adb_acct_rec_sz(c->data_len));
         atomic_fetch_add(&f->alive_cnt, 1);
@@ -321,7 +321,7 @@ adb_eng_flush_pass(adb_db_t *db) {
     adb_eng_retire_many(db, ADB_RET_CACCT, objs, ni);
     for (size_t bi = 0; bi < nb; bi++)
         adb_eng_retire(db, ADB_RET_BANK, banks[bi], 0, 0, 0);
-    atomic_fetch_sub(&e->cache_bytes, freed);
+    /* cache_bytes keeps their charge until they are freed (reclaim). */
     atomic_fetch_sub(&e->cache_accts, ni);
     pthread_mutex_lock(&e->svc_mu);
     pthread_cond_broadcast(&e->room_cv);

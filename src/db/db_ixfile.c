@@ -220,15 +220,20 @@ w_body(ixw_t *w, adb_db_t *db, adb_eng_t *e) {
     /* Candidates: those queued and those parked (blocked); at reopen all
      * are candidates again, as after a scan. */
     pthread_mutex_lock(&e->cand_mu);
-    acctdb_pubkey_t const *lists[2] = {e->cand, e->parked};
-    size_t const           cnts[2] = {e->cand_cnt, e->parked_cnt};
-    for (int l = 0; l < 2; l++)
-        for (size_t i = 0; i < cnts[l] && !w->err; i += 256) {
-            size_t k = ADB_MIN((size_t)256, cnts[l] - i);
-            w_group(w, NULL, (uint32_t)k);
-            w_put(w, lists[l] + i, k * sizeof *lists[l]);
-            w->cands += k;
-        }
+    for (size_t i = 0; i < e->cand_cnt && !w->err; i += 256) {
+        size_t k = ADB_MIN((size_t)256, e->cand_cnt - i);
+        w_group(w, NULL, (uint32_t)k);
+        w_put(w, e->cand + i, k * sizeof *e->cand);
+        w->cands += k;
+    }
+    /* Parked keys without why they wait: a reopen tries them again. */
+    for (size_t i = 0; i < e->parked_cnt && !w->err; i += 256) {
+        size_t k = ADB_MIN((size_t)256, e->parked_cnt - i);
+        w_group(w, NULL, (uint32_t)k);
+        for (size_t j = 0; j < k; j++)
+            w_put(w, &e->parked[i + j].key, sizeof e->parked[i + j].key);
+        w->cands += k;
+    }
     pthread_mutex_unlock(&e->cand_mu);
     w_group(w, NULL, 0);
     w_owner_section(w, e->owners);

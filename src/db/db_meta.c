@@ -899,6 +899,7 @@ reclaim_unnamed(adb_db_t *db, cat_ent_t const *ents, uint64_t n, uint32_t nseg,
                 continue;
             db->orphans[db->orphan_cnt++] =
                 (adb_retired_t){.kind = ADB_RET_EXTENT,
+                                .file = UINT32_MAX, /* no table entry */
                                 .seg = o->seg,
                                 .off = o->soff,
                                 .len = ADB_MIN(ext_end(o), seg_sz[o->seg]) - o->soff,

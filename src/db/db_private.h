@@ -78,6 +78,8 @@ typedef struct adb_db_file {
      * verify and before a snapshot is written */
     uint32_t crc;
     uint64_t scan_end;
+    uint32_t gen; /* +1 each time the engine reuses the entry for a new storage
+                   * (db_epoch.c): read cache keys carry it */
 } adb_db_file_t;
 
 /* Pool of reusable aligned buffers for account files being loaded: power
@@ -147,7 +149,10 @@ typedef struct adb_cacct {
     acctdb_pubkey_t owner;
     uint64_t        lamports, rent_epoch, data_len;
     bool            executable;
-    uint8_t         data[];
+    bool            prev_moved; /* set at freeze: the version it supersedes has an owner
+                                 * or token index pair this one lacks (a flush that
+                                 * retires that version deletes the pair) */
+    uint8_t data[];
 } adb_cacct_t;
 
 static inline adb_cacct_t *
@@ -177,8 +182,8 @@ typedef struct adb_bank {
     int                state;
     adb_cacct_t      **accts; /* open addressing by pubkey */
     uint32_t           cap, cnt;
-    uint64_t           bytes;
-    acctdb_bank_info_t info; /* valid once frozen */
+    uint64_t           bytes; /* charge of the accounts in its map */
+    acctdb_bank_info_t info;  /* valid once frozen */
 } adb_bank_t;
 
 /* Deferred frees (epoch-based reclamation). */
@@ -186,12 +191,39 @@ enum { ADB_RET_CACCT, ADB_RET_BANK, ADB_RET_EXTENT };
 typedef struct adb_retired {
     uint64_t epoch;
     int      kind;
+    uint32_t file; /* EXTENT: the replaced storage's entry, reused once freed */
     void    *p;
     uint32_t seg;
     uint64_t off, len;
     uint64_t gen; /* EXTENT: the first commit that no longer names it; the
                    * older slot still does until gen + 1 is durable */
 } adb_retired_t;
+
+/* What the write cache budget (cache_bytes) is charged for an account
+ * version: its allocation as malloc sizes it (an 8-byte header, rounded up
+ * to 16), its share of the index (a 16-byte version in a key's version
+ * list, which grows by doubling: 32) and the entry it takes in the retired
+ * list when flush or purge unlinks it (every version ends there, all of a
+ * flush's at once).  Charged when stored, uncharged when the version is
+ * freed (after readers left), not when flush or purge unlink it:
+ * retired-but-held memory counts. */
+#define ADB_CACHE_VER_CHARGE (32u + sizeof(adb_retired_t))
+static inline uint64_t
+adb_cacct_charge(uint64_t data_len) {
+    return ((sizeof(adb_cacct_t) + data_len + 8 + 15) & ~15ull) + ADB_CACHE_VER_CHARGE;
+}
+
+/* A bank's own charge: the struct, its account map, its retired entry. */
+static inline uint64_t
+adb_bank_charge(adb_bank_t const *b) {
+    return ((sizeof *b + 8 + 15) & ~15ull) + (uint64_t)b->cap * sizeof *b->accts +
+           sizeof(adb_retired_t);
+}
+
+typedef struct adb_parked {
+    acctdb_pubkey_t key;
+    uint8_t         why; /* ADB_PARK_SNAP, ADB_PARK_VER (db_clean.c) */
+} adb_parked_t;
 
 typedef struct adb_owner_ix adb_owner_ix_t;
 typedef struct adb_rcache   adb_rcache_t;
@@ -225,14 +257,23 @@ typedef struct adb_eng {
     uint8_t             origin_has_ck;    /* bit 0 manifest, bit 1 status cache */
     acctdb_bank_info_t *hist;             /* rooted banks, oldest first */
     uint32_t            hist_cnt;
-    /* write cache */
+    /* write cache: cache_bytes is the budget's charge (adb_cacct_charge,
+     * adb_bank_charge) of every account version and bank stored and not
+     * yet freed, retired ones included; cache_accts counts the versions
+     * in banks' maps */
     _Atomic uint64_t cache_bytes, cache_accts;
     _Atomic uint64_t unflushed_since_ns; /* first root not yet flushed (0: none) */
     pthread_cond_t   room_cv;
     /* reclamation */
-    pthread_mutex_t ret_mu;
-    adb_retired_t  *ret;
-    size_t          ret_cnt, ret_cap;
+    pthread_mutex_t  ret_mu;
+    adb_retired_t   *ret;
+    size_t           ret_cnt, ret_cap;
+    _Atomic uint64_t ret_bytes; /* charge of retired accounts and banks not yet freed */
+    /* file-table entries of replaced storages no reader can reach any more,
+     * for new storages (under ret_mu): the table stays as large as the
+     * storages alive at once, not as all ever written */
+    uint32_t *file_free;
+    size_t    file_free_cnt, file_free_cap;
     /* clean: zero-lamport rooted keys to consider */
     pthread_mutex_t  cand_mu;
     acctdb_pubkey_t *cand;
@@ -275,18 +316,22 @@ typedef struct adb_eng {
     uint64_t       punch_bytes;
     uint64_t       punch_errors, punch_err_bytes; /* failed punches (db_epoch.c: counted) */
     uint64_t       tombstones_cleaned, shrink_moved_bytes, purged_banks;
-    /* clean: blocked tombstones, looked at again only after the last full
-     * snapshot moved or shrink dropped records (under smu) */
-    acctdb_pubkey_t *parked;
-    size_t           parked_cnt, parked_cap;
-    uint64_t         parked_full, parked_gen, shrink_gen;
-    uint64_t         id;       /* unique per open engine (thread-local caches) */
-    _Atomic uint64_t view_gen; /* bumped (under blk) when a view could change:
-                                * root, dead forks, banks unlinked */
-    _Atomic uint64_t ix_gen;   /* +1 as a service pass starts and as it ends
-                                * (odd while one runs): a read that spans a
-                                * change checks that its slot is still
-                                * readable (db_bank.c, read_stale) */
+    /* clean: blocked tombstones (under smu), each with why: newer than the
+     * last full snapshot (looked at again when it moves), or other
+     * versions of the key exist (looked at again when shrink dropped
+     * records, or once the root moved ADB_PARK_RETRY_SLOTS past
+     * parked_root: flush and purge remove versions without moving the
+     * other two counters) */
+    struct adb_parked *parked;
+    size_t             parked_cnt, parked_cap;
+    uint64_t           parked_full, parked_gen, shrink_gen, parked_root;
+    uint64_t           id;       /* unique per open engine (thread-local caches) */
+    _Atomic uint64_t   view_gen; /* bumped (under blk) when a view could change:
+                                  * root, dead forks, banks unlinked */
+    _Atomic uint64_t ix_gen;     /* +1 as a service pass starts and as it ends
+                                  * (odd while one runs): a read that spans a
+                                  * change checks that its slot is still
+                                  * readable (db_bank.c, read_stale) */
     /* a snapshot being written (db_snap.c): one at a time (snap_mu, held
      * from begin to end); while active, clean and shrink skip their passes
      * (flush goes on), and reads "of the durable root" see the versions at
@@ -312,6 +357,34 @@ bool adb_eng_is_token_program(uint8_t const owner[32]);
  * account: its token owner and mint pairs go into the token indexes. */
 void adb_eng_token_note(adb_eng_t *e, uint8_t const owner[32], uint8_t const key[32],
                         uint8_t const *data, uint64_t data_len);
+
+/* Owner and token index pairs of one account version: (owner, key) in
+ * the owner index when the owner is tracked, (token owner, key) and (mint,
+ * key) in the token indexes for an SPL Token account.  The indexes are
+ * candidate sets (a scan re-reads each candidate); pairs no version holds
+ * any more are deleted when the version leaves: a flush replaced it (the
+ * storage version a flushed account supersedes, the older rooted versions
+ * of the same pass) or purge dropped it (a dead fork's), so the indexes
+ * never depend on scans to shrink (db_serve.c). */
+typedef struct adb_pairs {
+    uint8_t         has; /* ADB_PAIR_OWNER | ADB_PAIR_TOKEN */
+    acctdb_pubkey_t owner, mint, tok;
+} adb_pairs_t;
+#define ADB_PAIR_OWNER 1u
+#define ADB_PAIR_TOKEN 2u
+
+void adb_eng_pairs_of(adb_eng_t const *e, uint8_t const owner[32], uint64_t lamports,
+                      uint8_t const *data, uint64_t data_len, adb_pairs_t *out);
+/* Whether every pair of a is one of b's. */
+bool adb_eng_pairs_within(adb_pairs_t const *a, adb_pairs_t const *b);
+/* After flush repointed a key to w, its version written, for each version
+ * x of the pass's group (w itself, then the older rooted versions w
+ * superseded): the pairs only x (if not w) and the version x replaced held
+ * go (smu held). */
+void adb_eng_pairs_flushed(adb_db_t *db, adb_cacct_t const *w, adb_cacct_t const *x);
+/* After purge took c (a dead fork's version) out of the index (smu held,
+ * c not yet retired). */
+void adb_eng_pairs_dropped(adb_db_t *db, adb_cacct_t const *c);
 
 /* adb_eng_root_hook_run: calls the root hook for banks[0..n) (rooted just
  * now, oldest first), with the caller inside an epoch. */
@@ -467,10 +540,15 @@ int  adb_epoch_register(void);
 void adb_epoch_enter(void);
 void adb_epoch_exit(void);
 void adb_eng_retire(adb_db_t *db, int kind, void *p, uint32_t seg, uint64_t off, uint64_t len);
-/* An extent commit `gen` stopped naming: freed when readers leave, punched
- * only once commit gen + 1 is durable (until then the other slot of
- * acctdb.commit, gen - 1, may still name it and be the one a reopen takes). */
-void adb_eng_retire_extent(adb_db_t *db, uint32_t seg, uint64_t off, uint64_t len, uint64_t gen);
+/* adb_eng_retire_storage: retires the extent of storage idx, which shrink
+ * replaced and commit `gen` stopped naming (nothing points at it any
+ * more); once readers left its file-table entry is reused
+ * (adb_eng_file_take), and its space is punched once commit gen + 1 is
+ * durable (until then the other slot of acctdb.commit, gen - 1, may still
+ * name it and be the one a reopen takes). */
+void adb_eng_retire_storage(adb_db_t *db, uint32_t idx, uint64_t gen);
+/* A free file-table entry, if any (false: none, or no engine). */
+bool adb_eng_file_take(adb_db_t *db, uint32_t *idx_out);
 /* The same for n objects of one kind at once (one epoch, one lock). */
 void   adb_eng_retire_many(adb_db_t *db, int kind, void *const *p, size_t n);
 size_t adb_eng_reclaim(adb_db_t *db, bool all);

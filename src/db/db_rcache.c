@@ -2,7 +2,10 @@
  *
  * 64 shards, each a chained hash table with an LRU list under a mutex.
  * Invariant: shard bytes <= max / 64 after every insert (the least
- * recently used entries are evicted first); entries are immutable copies. */
+ * recently used entries are evicted first); entries are immutable copies.
+ * An entry is keyed by the record's location and its file-table entry's
+ * generation: the engine reuses the entries of replaced storages, so a
+ * location alone could name a record of an older storage. */
 #include "db/db_rcache.h"
 
 #include <stdio.h>
@@ -13,6 +16,7 @@
 
 typedef struct ent {
     uint64_t         key;
+    uint32_t         gen;
     struct ent      *chain, *prev, *next;
     uint64_t         sz;
     acctdb_account_t a; /* a.data points into data[] */
@@ -96,13 +100,13 @@ chain_unlink(shard_t *s, ent_t *e, uint64_t h) {
 }
 
 static bool
-get(adb_rcache_t *rc, uint64_t key, acctdb_account_t *out, uint8_t *buf, size_t buf_max,
-    int *rc_out) {
+get(adb_rcache_t *rc, uint64_t key, uint32_t gen, acctdb_account_t *out, uint8_t *buf,
+    size_t buf_max, int *rc_out) {
     uint64_t h = mixk(key);
     shard_t *s = &rc->sh[h % SHARDS];
     pthread_mutex_lock(&s->mu);
     ent_t *e = s->b[(h / SHARDS) % BUCKETS];
-    while (e && e->key != key)
+    while (e && (e->key != key || e->gen != gen))
         e = e->chain;
     if (e) {
         *out = e->a;
@@ -121,12 +125,13 @@ get(adb_rcache_t *rc, uint64_t key, acctdb_account_t *out, uint8_t *buf, size_t 
 }
 
 static void
-put(adb_rcache_t *rc, uint64_t key, acctdb_account_t const *a) {
+put(adb_rcache_t *rc, uint64_t key, uint32_t gen, acctdb_account_t const *a) {
     uint64_t sz = sizeof(ent_t) + a->data_len, cap = rc->max / SHARDS;
     if (sz > cap / 4) return; /* a huge account would flush the shard */
     ent_t *e = adb_malloc((size_t)sz);
     if (!e) return;
     e->key = key;
+    e->gen = gen;
     e->sz = sz;
     e->a = *a;
     if (a->data_len) memcpy(e->data, a->data, (size_t)a->data_len);
@@ -135,7 +140,7 @@ put(adb_rcache_t *rc, uint64_t key, acctdb_account_t const *a) {
     shard_t *s = &rc->sh[h % SHARDS];
     pthread_mutex_lock(&s->mu);
     ent_t *x = s->b[(h / SHARDS) % BUCKETS];
-    while (x && x->key != key)
+    while (x && (x->key != key || x->gen != gen))
         x = x->chain;
     if (x) { /* another reader inserted it meanwhile */
         pthread_mutex_unlock(&s->mu);
@@ -179,7 +184,7 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
      * serves the reads that cost a system call. */
     adb_rcache_t *rc = !m && db->eng ? db->eng->rcache : NULL;
     int           r;
-    if (rc && get(rc, key, out, buf, buf_max, &r)) {
+    if (rc && get(rc, key, f->gen, out, buf, buf_max, &r)) {
         atomic_fetch_add_explicit(&rc->hits, 1, memory_order_relaxed);
         return r;
     }
@@ -205,7 +210,7 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
     else if (out->data_len && (r = adb_io_pread_all(db->io, fd, buf, (size_t)out->data_len,
                                                     f->seg_off + off + ADB_ACCT_HDR_SZ)) != 0)
         return read_failed(db, f, r);
-    if (rc) put(rc, key, out);
+    if (rc) put(rc, key, f->gen, out);
     return 0;
 }
 

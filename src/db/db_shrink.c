@@ -275,11 +275,8 @@ adb_eng_shrink_pass(adb_db_t *db) {
             /* Stamped with the commit that stopped naming them: the other
              * slot still does until the next commit. */
             uint64_t gen = adb_db_commit_gen(db, NULL);
-            for (size_t i = 0; i < nj; i++) {
-                adb_db_file_t const *f = adb_db_file(db, jobs[i].idx);
-                adb_eng_retire_extent(db, f->seg, f->seg_off, (f->valid_len + 4095) & ~4095ull,
-                                      gen);
-            }
+            for (size_t i = 0; i < nj; i++)
+                adb_eng_retire_storage(db, jobs[i].idx, gen);
         }
     }
     for (size_t i = 0; i < nj; i++)

@@ -5,8 +5,12 @@
  * The window is a queue of slots, oldest first, each one immutable blob of
  * its encoded frames (SLOT, its ACCOUNTs, END), made once by the root hook.
  * It keeps at most slots_max slots and bytes_max bytes, dropping the
- * oldest.  Readers hold no slot: a read copies what is due under the lock
- * straight into the caller's buffer (at most ADB_CHG_READER_BUF_SZ), and
+ * oldest; a slot larger than bytes_max on its own is never kept (nor one
+ * whose blob could not be made): the window empties and remembers it as a
+ * gap, so readers that still need it get TOO_OLD at once and the bytes
+ * never pass bytes_max.  Readers hold no slot: a read copies what is due
+ * under the lock straight into the caller's buffer (at most
+ * ADB_CHG_READER_BUF_SZ), and
  * remembers a position (the slot and an offset in its blob).  A reader
  * whose slot was dropped meanwhile gets a TOO_OLD frame and the end of the
  * stream, so memory never depends on the number or speed of readers.
@@ -40,6 +44,7 @@ struct adb_changes {
     chg_slot_t     *q; /* ring of slots_max */
     uint32_t        head, cnt;
     uint64_t        bytes;
+    uint64_t        gap; /* newest slot it could not keep (0: none) */
     uint64_t        readers;
     bool            stop;
 };
@@ -86,12 +91,18 @@ put_bytes(uint8_t *p, void const *v, size_t n) {
     return p + n;
 }
 
-/* The blob of one rooted slot. */
-static uint8_t *
-encode_slot(acctdb_slot_changes_t const *sc, size_t *sz_out) {
-    size_t sz = FRAME_OVERHEAD + SLOT_PAYLOAD + FRAME_OVERHEAD + END_PAYLOAD;
+/* The size of one rooted slot's blob. */
+static uint64_t
+slot_size(acctdb_slot_changes_t const *sc) {
+    uint64_t sz = FRAME_OVERHEAD + SLOT_PAYLOAD + FRAME_OVERHEAD + END_PAYLOAD;
     for (size_t i = 0; i < sc->cnt; i++)
         sz += FRAME_OVERHEAD + ACCT_FIXED + sc->accounts[i].data_len;
+    return sz;
+}
+
+/* The blob of one rooted slot (sz bytes: slot_size). */
+static uint8_t *
+encode_slot(acctdb_slot_changes_t const *sc, size_t sz, size_t *sz_out) {
     uint8_t *b = adb_malloc(sz);
     if (!b) return NULL;
     uint8_t pl[END_PAYLOAD], *q;
@@ -189,14 +200,18 @@ drop_oldest(adb_changes_t *c) {
 void
 adb_changes_hook(void *ctx, acctdb_slot_changes_t const *sc) {
     adb_changes_t *c = ctx;
-    size_t         sz;
-    uint8_t       *b = encode_slot(sc, &sz); /* outside the lock */
+    uint64_t       need = slot_size(sc);
+    size_t         sz = 0;
+    /* Outside the lock; a slot over the budget is not even encoded. */
+    uint8_t *b = need <= c->bytes_max ? encode_slot(sc, (size_t)need, &sz) : NULL;
     pthread_mutex_lock(&c->mu);
     if (!b) {
-        /* Out of memory: the window can no longer be gapless, so it starts
-         * over; readers fall behind it and end with TOO_OLD. */
+        /* A slot larger than the whole budget, or out of memory: the window
+         * can no longer be gapless, so it starts over after this slot;
+         * readers that have not sent it end with TOO_OLD. */
         while (c->cnt)
             drop_oldest(c);
+        c->gap = sc->slot;
     } else {
         while (c->cnt && (c->cnt == c->slots_max || c->bytes + sz > c->bytes_max))
             drop_oldest(c);
@@ -247,7 +262,14 @@ first_after(adb_changes_t *c, uint64_t after) {
  * dropped). */
 static bool
 too_old(adb_changes_t const *c, uint64_t after) {
-    return c->cnt && c->q[c->head].parent > after;
+    /* ... or after is older than a slot the window could not keep. */
+    return (c->cnt && c->q[c->head].parent > after) || after < c->gap;
+}
+
+/* The oldest slot a reader can still start after (for TOO_OLD). */
+static uint64_t
+oldest_slot(adb_changes_t const *c) {
+    return c->cnt ? c->q[c->head].slot : c->gap;
 }
 
 int
@@ -261,7 +283,7 @@ adb_changes_reader_open(adb_changes_t *c, uint64_t from_slot, adb_changes_reader
         rc = ACCTDB_ERR_STOPPED;
     else if (too_old(c, from_slot)) {
         rc = ACCTDB_ERR_TOO_OLD;
-        if (oldest_out) *oldest_out = c->q[c->head].slot;
+        if (oldest_out) *oldest_out = oldest_slot(c);
     }
     adb_changes_reader_t *r = NULL;
     if (!rc && !(r = adb_calloc(1, sizeof *r))) rc = ACCTDB_ERR_NOMEM;
@@ -338,7 +360,7 @@ adb_changes_reader_read(adb_changes_reader_t *r, uint8_t *buf, size_t max, int w
              * inside a frame, the stream just ends there (the follower sees
              * a broken stream, reconnects and is told SlotTooOld). */
             if (!r->in_slot || r->off == r->frame_end)
-                reader_frame(r, ADB_CHG_TOO_OLD, c->cnt ? c->q[c->head].slot : 0);
+                reader_frame(r, ADB_CHG_TOO_OLD, oldest_slot(c));
             r->ending = true;
             continue;
         }

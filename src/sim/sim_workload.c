@@ -177,6 +177,24 @@ check_opts(acctdb_workload_opts_t const *o) {
     return 0;
 }
 
+/* ---- back-pressure ----------------------------------------------------------- */
+
+/* A store the write cache had no room for (FULL): the flush and purge
+ * services run once here (with background off that is the workload's job
+ * anyway; with it on, it frees what the threads had not reached within
+ * write_cache_wait_ms), and the caller retries once.  A second FULL stops
+ * the run with the engine's message (say, root_lag banks that do not fit
+ * the cache: nothing rooted to flush). */
+static int
+make_room(wl_t *w, uint64_t slot) {
+    static acctdb_service_t const svc[] = {ACCTDB_SERVICE_PURGE, ACCTDB_SERVICE_FLUSH};
+    for (size_t i = 0; i < sizeof svc / sizeof svc[0]; i++) {
+        int rc = acctdb_db_service_step(w->db, svc[i]);
+        if (rc < 0) return fail(w->db, rc, "service step (the write cache was full)", slot);
+    }
+    return 0;
+}
+
 /* ---- remembered accounts --------------------------------------------------- */
 
 static void
@@ -362,6 +380,10 @@ store_batch(wl_t *w, uint64_t slot, uint64_t parent, uint32_t *n_out) {
     for (uint32_t i = 0; i < n; i++)
         if (w->data_off[i] != UINT64_MAX) w->batch[i].data = w->arena + w->data_off[i];
     int rc = acctdb_db_store(w->db, slot, parent, w->batch, n);
+    if (rc == ACCTDB_ERR_FULL) { /* nothing was stored: again, after making room */
+        if ((rc = make_room(w, slot)) != 0) return rc;
+        rc = acctdb_db_store(w->db, slot, parent, w->batch, n);
+    }
     if (rc) return fail(w->db, rc, "store", slot);
     w->r->stores += n;
     *n_out = n;
@@ -493,6 +515,10 @@ one_slot(wl_t *w, uint64_t slot) {
     }
     int64_t ts = w->ts0 + (int64_t)((slot - w->r->start_root) * 2 / 5);
     int     rc = acctdb_db_bank_begin(w->db, slot, parent, ts);
+    if (rc == ACCTDB_ERR_FULL) {
+        if ((rc = make_room(w, slot)) != 0) return rc;
+        rc = acctdb_db_bank_begin(w->db, slot, parent, ts);
+    }
     if (rc) return fail(w->db, rc, "bank_begin", slot);
     w->r->slots_created++;
     w->r->last_slot = slot;

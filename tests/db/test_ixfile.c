@@ -357,7 +357,7 @@ capture(acctdb_db_t *h, state_t *s) {
     for (size_t i = 0; i < e->cand_cnt; i++)
         memcpy(s->cands[s->ncands++].a, e->cand[i].b, 32);
     for (size_t i = 0; i < e->parked_cnt; i++)
-        memcpy(s->cands[s->ncands++].a, e->parked[i].b, 32);
+        memcpy(s->cands[s->ncands++].a, e->parked[i].key.b, 32);
     pthread_mutex_unlock(&e->cand_mu);
     qsort(s->cands, s->ncands, sizeof *s->cands, cmp32);
     size_t u = 0; /* as a set */

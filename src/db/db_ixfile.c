@@ -79,15 +79,7 @@ enum { IX_F_OWNERS_ALL = 1, IX_F_TOKENS = 2, IX_F_OVERFLOW = 4 };
 
 bool
 adb_ixfile_name(char const *name, uint64_t *gen_out) {
-    if (strncmp(name, "index-", 6)) return false;
-    char const *p = name + 6;
-    uint64_t    g = 0;
-    size_t      n = 0;
-    for (; *p >= '0' && *p <= '9' && n < 20; p++, n++)
-        g = g * 10 + (uint64_t)(*p - '0');
-    if (!n || *p) return false;
-    if (gen_out) *gen_out = g;
-    return true;
+    return adb_db_gen_name(name, "index-", gen_out);
 }
 
 static void

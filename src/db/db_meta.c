@@ -386,10 +386,11 @@ adb_db_commit_load(adb_db_t *db, adb_db_meta_t const *meta, void const *manifest
 
 /* ---- the database's files ---------------------------------------------------- */
 
-static bool
-is_catalog_name(char const *name, uint64_t *gen_out) {
-    if (strncmp(name, "catalog-", 8)) return false;
-    char const *p = name + 8;
+bool
+adb_db_gen_name(char const *name, char const *prefix, uint64_t *gen_out) {
+    size_t pl = strlen(prefix);
+    if (strncmp(name, prefix, pl)) return false;
+    char const *p = name + pl;
     uint64_t    g = 0;
     size_t      n = 0;
     for (; *p >= '0' && *p <= '9' && n < 20; p++, n++)
@@ -406,7 +407,7 @@ adb_db_own_file(char const *name) {
     if (!strncmp(name, ".tmp-", 5)) name += 5;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         if (!strcmp(name, files[i])) return true;
-    return is_catalog_name(name, NULL) || adb_ixfile_name(name, NULL);
+    return adb_db_gen_name(name, "catalog-", NULL) || adb_ixfile_name(name, NULL);
 }
 
 bool
@@ -923,7 +924,7 @@ reclaim_unnamed(adb_db_t *db, cat_ent_t const *ents, uint64_t n, uint32_t nseg,
         uint64_t g;
         bool     tmp = !strncmp(de->d_name, ".tmp-", 5) && adb_db_own_file(de->d_name);
         if (tmp ||
-            (is_catalog_name(de->d_name, &g) && g != db->cat_gen[0] && g != db->cat_gen[1]) ||
+            (adb_db_gen_name(de->d_name, "catalog-", &g) && g != db->cat_gen[0] && g != db->cat_gen[1]) ||
             (adb_ixfile_name(de->d_name, &g) && g != db->ix_slot[0] && g != db->ix_slot[1]))
             adb_io_unlinkat(io, db->dirfd, de->d_name, 0);
     }

@@ -613,6 +613,10 @@ adb_eng_ext_t *adb_eng_ext_ref(adb_eng_ext_t *x);
  * before the close's CLEAN commit <gen>, which names it (index_gen).  The
  * next open loads it instead of scanning every storage. */
 
+/* adb_db_gen_name: is name prefix followed by a decimal generation (at
+ * most 20 digits, nothing after; *gen_out, may be NULL, gets it)?  The
+ * names of catalogs ("catalog-") and index files ("index-"). */
+bool adb_db_gen_name(char const *name, char const *prefix, uint64_t *gen_out);
 /* adb_ixfile_name: is name "index-<gen>" (*gen_out, may be NULL)? */
 bool adb_ixfile_name(char const *name, uint64_t *gen_out);
 

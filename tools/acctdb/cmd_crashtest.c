@@ -442,7 +442,11 @@ child_main(char const *dbdir, char const *arch, uint64_t seed, uint64_t cycle) {
     acctdb_db_config_default(&cfg);
     cfg.background = true;
     cfg.owner_index = true; /* the workload finds and updates older accounts */
-    cfg.write_cache_max_sz = (2 + acctdb_rng_below(&r, 15)) << 20;
+    /* Room for the unrooted banks a chunk can hold (root lag up to 16,
+     * about 0.5 MiB each with their maps): a store over the budget with
+     * nothing rooted is refused (FULL), as it should be.  Small enough
+     * that flushes stay frequent; flush_min_sz and the delay do the rest. */
+    cfg.write_cache_max_sz = (12 + acctdb_rng_below(&r, 21)) << 20;
     cfg.read_cache_max_sz = acctdb_rng_below(&r, 2) ? 4u << 20 : 0;
     cfg.flush_min_sz = (1 + acctdb_rng_below(&r, 8)) << 20;
     cfg.flush_max_delay_ms = (uint32_t)acctdb_rng_below(&r, 401);

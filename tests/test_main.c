@@ -188,5 +188,8 @@ main(int argc, char **argv) {
     }
     printf("%zu passed, %zu failed\n", passed, failed);
     if (failed) printf("seed was %llu\n", (unsigned long long)g_seed);
+    /* Out before LeakSanitizer's exit handler, which ends the process
+     * without flushing a piped stdout (the summary line would be lost). */
+    fflush(stdout);
     return failed ? 1 : 0;
 }

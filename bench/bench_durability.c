@@ -95,8 +95,16 @@ workload(char const *dir, bool sync, uint64_t slots, uint64_t seed) {
     return out;
 }
 
-/* Opens dir in a fresh child and reports the open's time (seconds), or dies. */
-static double
+/* What a timed open saw. */
+typedef struct open_res {
+    double seconds, index_s;
+    int    rebuilt;
+    char   reason[120];
+} open_res_t;
+
+/* Opens dir in a fresh child and reports the open's time and how its index
+ * came back (loaded from the index file, or rebuilt and why), or dies. */
+static open_res_t
 timed_open(char const *dir) {
     int p[2];
     if (pipe(p)) die("pipe: %s", strerror(errno));
@@ -111,23 +119,28 @@ timed_open(char const *dir) {
         char         msg[1024];
         double       t0 = now_s();
         int          rc = acctdb_db_open(&db, dir, &c, msg, sizeof msg);
-        double       dt = now_s() - t0;
+        open_res_t   o = {.seconds = now_s() - t0};
         if (rc) {
             fprintf(stderr, "open %s: %s\n", dir, msg);
             _exit(1);
         }
+        acctdb_db_stats_t st;
+        acctdb_db_stats(db, &st);
+        o.rebuilt = st.index_rebuilt;
+        o.index_s = (double)st.index_open_ns * 1e-9;
+        snprintf(o.reason, sizeof o.reason, "%s", st.index_reason);
         acctdb_db_close(db);
-        if (write(p[1], &dt, sizeof dt) != (ssize_t)sizeof dt) _exit(1);
+        if (write(p[1], &o, sizeof o) != (ssize_t)sizeof o) _exit(1);
         _exit(0);
     }
     close(p[1]);
-    double dt = -1;
-    if (read(p[0], &dt, sizeof dt) != (ssize_t)sizeof dt) dt = -1;
+    open_res_t o = {.seconds = -1};
+    if (read(p[0], &o, sizeof o) != (ssize_t)sizeof o) o.seconds = -1;
     close(p[0]);
     int st;
     waitpid(pid, &st, 0);
-    if (dt < 0) die("the timed open of %s failed", dir);
-    return dt;
+    if (o.seconds < 0) die("the timed open of %s failed", dir);
+    return o;
 }
 
 int
@@ -219,9 +232,11 @@ main(int argc, char **argv) {
            100.0 * (1.0 - a.stores_s / b.stores_s), a.stores_s / b.stores_s);
 
     /* Reopen after a clean close. */
-    double clean = timed_open(dsync);
-    printf("reopen after a clean close: %.2f s (%.0f%% of the cold load)\n", clean,
-           100.0 * clean / cold);
+    open_res_t oc = timed_open(dsync);
+    double     clean = oc.seconds;
+    printf(
+        "reopen after a clean close: %.2f s (%.0f%% of the cold load); index %s (%s) in %.2f s\n",
+        clean, 100.0 * clean / cold, oc.rebuilt ? "rebuilt" : "loaded", oc.reason, oc.index_s);
 
     /* Reopen after kill -9 in the middle of a workload. */
     pid_t pid = fork();
@@ -246,10 +261,12 @@ main(int argc, char **argv) {
     kill(pid, SIGKILL);
     int wst;
     waitpid(pid, &wst, 0);
-    double k9 = timed_open(dsync);
+    open_res_t ok = timed_open(dsync);
+    double     k9 = ok.seconds;
     printf("reopen after kill -9 (after %.1f s of workload): %.2f s (%.0f%% of the cold load; "
-           "goal 25%%)\n",
-           kill_after, k9, 100.0 * k9 / cold);
+           "goal 25%%); index %s (%s) in %.2f s\n",
+           kill_after, k9, 100.0 * k9 / cold, ok.rebuilt ? "rebuilt" : "loaded", ok.reason,
+           ok.index_s);
     printf("accounts=%llu slots=%llu cold_load_s=%.3f sync_stores_s=%.0f nosync_stores_s=%.0f "
            "sync_ratio=%.3f reopen_clean_s=%.3f reopen_kill9_s=%.3f kill9_vs_cold=%.3f\n",
            (unsigned long long)n, (unsigned long long)slots, cold, a.stores_s, b.stores_s,

@@ -924,7 +924,8 @@ reclaim_unnamed(adb_db_t *db, cat_ent_t const *ents, uint64_t n, uint32_t nseg,
         uint64_t g;
         bool     tmp = !strncmp(de->d_name, ".tmp-", 5) && adb_db_own_file(de->d_name);
         if (tmp ||
-            (adb_db_gen_name(de->d_name, "catalog-", &g) && g != db->cat_gen[0] && g != db->cat_gen[1]) ||
+            (adb_db_gen_name(de->d_name, "catalog-", &g) && g != db->cat_gen[0] &&
+             g != db->cat_gen[1]) ||
             (adb_ixfile_name(de->d_name, &g) && g != db->ix_slot[0] && g != db->ix_slot[1]))
             adb_io_unlinkat(io, db->dirfd, de->d_name, 0);
     }

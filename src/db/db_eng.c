@@ -400,11 +400,10 @@ adb_eng_close(adb_db_t *db) {
     return adb_eng_shutdown(db, NULL);
 }
 
+/* Seconds on the monotonic clock. */
 static double
 mono_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)adb_now_ns() * 1e-9;
 }
 
 int

@@ -75,6 +75,9 @@ adb_test_rng_fill(adb_test_rng_t *r, uint8_t *p, size_t n) {
 
 /* Path of a bundled data file; returns a static buffer per call slot. */
 char const *adb_test_data(char const *name);
+/* A database in dir created from the bundled 3.x full + incremental pair
+ * (the test fails, saying why, if the creation does). */
+acctdb_db_t *adb_test_create_pair(char const *dir, acctdb_db_config_t const *cfg);
 
 /* A fresh empty directory under $TMPDIR, removed by adb_test_rmtree. */
 char *adb_test_mkdtemp(void);

@@ -193,3 +193,17 @@ main(int argc, char **argv) {
     fflush(stdout);
     return failed ? 1 : 0;
 }
+
+acctdb_db_t *
+adb_test_create_pair(char const *dir, acctdb_db_config_t const *cfg) {
+    acctdb_db_source_t src = {
+        .full_path =
+            adb_test_data("snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"),
+        .incremental_path = adb_test_data(
+            "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst")};
+    acctdb_db_t *db = NULL;
+    char         msg[1024];
+    int          rc = acctdb_db_create(&db, dir, &src, cfg, msg, sizeof msg);
+    if (rc) fail_msg("create %s: %s (%s)", dir, msg, acctdb_strerror(rc));
+    return db;
+}

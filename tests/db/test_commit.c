@@ -45,8 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define F3    "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
-#define I3    "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
 #define ROOT3 4 /* the pair's slot */
 
 #define DB_OK(db, expr)                                                                            \
@@ -75,18 +73,6 @@ static void
 join(char *out, char const *a, char const *b) {
     int n = snprintf(out, 4096, "%s/%s", a, b);
     assert_true(n > 0 && n < 4096);
-}
-
-static acctdb_db_t *
-create_pair(char const *dir, acctdb_db_config_t const *cfg) {
-    acctdb_db_source_t src = {.full_path = adb_test_data(F3),
-                              .incremental_path = adb_test_data(I3)};
-    acctdb_db_t       *db = NULL;
-    char               msg[1024];
-    int                rc = acctdb_db_create(&db, dir, &src, cfg, msg, sizeof msg);
-    if (rc) print_message("create %s: %s (%s)\n", dir, msg, acctdb_strerror(rc));
-    assert_int_equal(rc, 0);
-    return db;
 }
 
 static int
@@ -230,7 +216,7 @@ static void
 three_commits(char const *dir, acctdb_db_t **db_out, uint64_t root[4], uint8_t lt[4][32]) {
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_t *db = create_pair(dir, &cfg);
+    acctdb_db_t *db = adb_test_create_pair(dir, &cfg);
     assert_int_equal(peek(dir).gen, 1);
     for (uint64_t g = 2; g <= 3; g++) {
         root[g] = root_and_flush(db, (uint8_t)(16 * g), 2, 100);
@@ -472,7 +458,7 @@ test_migrate_v2(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_t *db = create_pair(dir, &cfg);
+    acctdb_db_t *db = adb_test_create_pair(dir, &cfg);
     uint64_t     s = root_and_flush(db, 40, 3, 1000);
     uint8_t      lt[32];
     lt_of(db, s, lt);
@@ -518,7 +504,7 @@ test_shrink_punch(void **state) {
     join(c2, tmp, "newer");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_t *db = create_pair(dir, &cfg);
+    acctdb_db_t *db = adb_test_create_pair(dir, &cfg);
     /* Two 9 MiB accounts (one 18 MiB storage, over the 16 MiB punch
      * batch), then both replaced by small ones: that storage is dead. */
     root_and_flush(db, 90, 2, sizeof g_data);
@@ -709,7 +695,7 @@ test_op_order(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_close(create_pair(dir, &cfg));
+    acctdb_db_close(adb_test_create_pair(dir, &cfg));
     memset(&g_rec, 0, sizeof g_rec);
     adb_io_set(rec_table());
     acctdb_db_t *db = open_ok(dir, &cfg);
@@ -757,7 +743,7 @@ test_unnamed_tail(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_close(create_pair(dir, &cfg));
+    acctdb_db_close(adb_test_create_pair(dir, &cfg));
     memset(&g_rec, 0, sizeof g_rec);
     adb_io_set(rec_table()); /* this handle's table */
     acctdb_db_t *db = open_ok(dir, &cfg);
@@ -823,7 +809,7 @@ test_clean_flag(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_t         *db = create_pair(dir, &cfg);
+    acctdb_db_t         *db = adb_test_create_pair(dir, &cfg);
     adb_db_commit_info_t ci = peek(dir);
     assert_int_equal(ci.gen, 1);
     assert_int_equal(ci.flags, ADB_DB_COMMIT_CLEAN);
@@ -865,7 +851,7 @@ test_commit_cost(void **state) {
     join(dir, tmp, "db");
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg);
-    acctdb_db_close(create_pair(dir, &cfg));
+    acctdb_db_close(adb_test_create_pair(dir, &cfg));
     adb_db_t     *x;
     adb_db_meta_t m;
     adb_err_t     e = {0};

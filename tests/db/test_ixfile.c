@@ -51,9 +51,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define F3 "snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"
-#define I3 "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
-
 #define DB_OK(db, expr)                                                                            \
     do {                                                                                           \
         int _rc = (expr);                                                                          \
@@ -164,18 +161,6 @@ check_verify(acctdb_db_t *db) {
     rc = acctdb_db_verify(db, msg, sizeof msg);
     if (rc) print_message("acctdb_db_verify: %s\n", msg);
     assert_int_equal(rc, 0);
-}
-
-static acctdb_db_t *
-create_pair(char const *dir, acctdb_db_config_t const *cfg) {
-    acctdb_db_source_t src = {.full_path = adb_test_data(F3),
-                              .incremental_path = adb_test_data(I3)};
-    acctdb_db_t       *db = NULL;
-    char               msg[1024];
-    int                rc = acctdb_db_create(&db, dir, &src, cfg, msg, sizeof msg);
-    if (rc) print_message("create %s: %s (%s)\n", dir, msg, acctdb_strerror(rc));
-    assert_int_equal(rc, 0);
-    return db;
 }
 
 /* A workload of `slots` banks on up to 3 forks (closures included),
@@ -498,7 +483,7 @@ static void
 make_base(char const *dir, state_t *before, uint8_t (**ref)[32], uint8_t ref_scans[32]) {
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg, true);
-    acctdb_db_t *db = create_pair(dir, &cfg);
+    acctdb_db_t *db = adb_test_create_pair(dir, &cfg);
     workload(db, adb_test_scaled(400), adb_test_seed());
     /* Flushed now, so that the close's flush has nothing left to do; the
      * reads go first (loads add owner pairs, scans prune them), so that

@@ -5,7 +5,8 @@
  * line with the durable root, and leave a database that reopens at exactly
  * that root without rebuilding its index (`db info --json`: index_rebuilt
  * false, the index file the close wrote loaded) and verifies, with every archive left in place
- * verifying and no temporary archive behind.  The delays come from the test seed
+ * verifying and no temporary archive behind.  Each delay counts from the moment
+ * the tool has installed its handler, and comes from the test seed
  * (ACCTDB_TEST_SEED), printed so that a failure can be replayed. */
 #include "../test.h"
 
@@ -172,6 +173,40 @@ make_db(char const *tool, char const *base) {
     return db;
 }
 
+/* Waits until the process has exec'd the tool and installed its SIGTERM
+ * handler (SigCgt in /proc/PID/status), so that a drawn delay measures time
+ * into the command's work, not into exec and dynamic loading: a signal that
+ * comes before any program installs its handler gets the default action.  */
+static void
+wait_ready(pid_t pid, char const *tool) {
+    double end = now_s() + 60;
+    char   path[64];
+    while (now_s() < end) {
+        char     buf[8192];
+        ssize_t  n;
+        int      exe_ok = 0;
+        snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+        n = readlink(path, buf, sizeof buf - 1);
+        if (n > 0) {
+            buf[n] = 0;
+            char *rp = realpath(tool, NULL);
+            exe_ok = rp && strcmp(rp, buf) == 0;
+            free(rp);
+        }
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+        FILE *f = exe_ok ? fopen(path, "r") : NULL;
+        if (f) {
+            unsigned long long cgt = 0;
+            while (fgets(buf, sizeof buf, f))
+                if (sscanf(buf, "SigCgt: %llx", &cgt) == 1) break;
+            fclose(f);
+            if (cgt & (1ull << (SIGTERM - 1))) return;
+        }
+        sleep_s(0.002);
+    }
+    fail_msg("pid %d never installed a SIGTERM handler", (int)pid);
+}
+
 /* A delay uniform in [lo, hi) seconds. */
 static double
 draw(adb_test_rng_t *r, double lo, double hi) {
@@ -195,6 +230,7 @@ t_workload_sigterm(void **state) {
                  "--seed %zu",
                  db, i);
         pid_t pid = spawn(tool, args, out);
+        wait_ready(pid, tool);
         sleep_s(delay);
         kill(pid, SIGTERM);
         int   st = wait_exit(pid, 300);
@@ -235,6 +271,7 @@ t_serve_sigterm(void **state) {
                  "--snapshot-every-slots 40 --incremental-every-slots 10 --seed %zu",
                  db, adir, i);
         pid_t pid = spawn(tool, args, out);
+        wait_ready(pid, tool);
         sleep_s(delay);
         kill(pid, SIGTERM);
         int   st = wait_exit(pid, 300);
@@ -281,6 +318,7 @@ t_snapshot_sigterm(void **state) {
         double delay = draw(&rng, 0.0, 2.0);
         snprintf(args, sizeof args, "db snapshot '%s' --out '%s'", db, adir);
         pid_t pid = spawn(tool, args, out);
+        wait_ready(pid, tool);
         sleep_s(delay);
         kill(pid, SIGTERM);
         int   st = wait_exit(pid, 300);

@@ -182,9 +182,9 @@ wait_ready(pid_t pid, char const *tool) {
     double end = now_s() + 60;
     char   path[64];
     while (now_s() < end) {
-        char     buf[8192];
-        ssize_t  n;
-        int      exe_ok = 0;
+        char    buf[8192];
+        ssize_t n;
+        int     exe_ok = 0;
         snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
         n = readlink(path, buf, sizeof buf - 1);
         if (n > 0) {

@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- sources over the engine ------------------------------------------------ */
 
@@ -276,6 +277,21 @@ adb_bank_queue_make(adb_bank_origin_t const *o, acctdb_bank_info_t const *chain,
     for (uint64_t i = 0; i < k; i++)
         if (ages[i].hash_index <= last && last - ages[i].hash_index <= out->max_age)
             ages[w++] = ages[i];
+    /* Only the unbroken run of indices down from last: a hole (a bank the
+     * history no longer holds, see ADB_HIST_CAP) is what Firedancer
+     * refuses; a run cut short only loses the oldest blockhashes. */
+    uint8_t *have = adb_arena_alloc(mem, w + 1);
+    if (!have) return ACCTDB_ERR_NOMEM;
+    memset(have, 0, w + 1);
+    for (uint64_t i = 0; i < w; i++)
+        if (last - ages[i].hash_index <= w) have[last - ages[i].hash_index] = 1;
+    uint64_t run = 0; /* offsets 0..run are all present */
+    while (run < w && have[run + 1])
+        run++;
+    uint64_t kept = 0;
+    for (uint64_t i = 0; i < w; i++)
+        if (last - ages[i].hash_index <= run) ages[kept++] = ages[i];
+    w = kept;
     out->ages = ages;
     out->ages_cnt = w;
     out->last_hash_index = last;

@@ -326,9 +326,9 @@ int adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t
 int adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta,
                    uint64_t hard_fork_cnt, uint64_t lps, acctdb_bank_info_t *info_out);
 
-/* adb_eng_hist: the rooted banks the engine remembers (at most 301, the
- * root last), oldest first, into out (ADB_ENG_HIST_MAX entries); returns
- * how many.  Their lattice hashes are not kept (zero). */
+/* adb_eng_hist: the newest rooted banks the engine remembers, at most 301
+ * (the root last), oldest first, into out (ADB_ENG_HIST_MAX entries);
+ * returns how many.  Their lattice hashes are not kept (zero). */
 #define ADB_ENG_HIST_MAX 301
 uint32_t adb_eng_hist(adb_db_t *db, acctdb_bank_info_t *out);
 int      adb_eng_root(adb_db_t *db, uint64_t slot);

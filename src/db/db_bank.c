@@ -1006,11 +1006,32 @@ adb_eng_bank_info(adb_db_t *db, uint64_t slot, acctdb_bank_info_t *out) {
 
 void
 adb_eng_hist_push(adb_eng_t *e, acctdb_bank_info_t const *in) {
-    if (e->hist_cnt == ADB_HIST_MAX) {
-        memmove(e->hist, e->hist + 1, (ADB_HIST_MAX - 1) * sizeof *e->hist);
-        e->hist_cnt--;
+    /* Pruning: an entry goes once no queue can need it any more, i.e.
+     * more than 300 blocks below the durable root (every later commit,
+     * snapshot or freeze describes that root or a newer one), keeping the
+     * 301 newest; in batches (each drop moves the array).  At the cap the
+     * oldest goes regardless. */
+    uint64_t const floor = atomic_load(&e->durable_bh);
+    uint32_t       drop = 0;
+    while (e->hist_cnt - drop > ADB_HIST_KEEP &&
+           e->hist[drop].block_height + (ADB_HIST_KEEP - 1) < floor)
+        drop++;
+    if (e->hist_cnt == ADB_HIST_CAP && !drop) drop = 1;
+    if (drop >= 64 || e->hist_cnt == ADB_HIST_CAP) {
+        memmove(e->hist, e->hist + drop, (e->hist_cnt - drop) * sizeof *e->hist);
+        e->hist_cnt -= drop;
     }
     e->hist[e->hist_cnt++] = *in;
+}
+
+uint32_t
+adb_eng_hist_upto(adb_eng_t const *e, uint64_t slot, acctdb_bank_info_t *out) {
+    uint32_t end = e->hist_cnt; /* slots rise along the history */
+    while (end && e->hist[end - 1].slot > slot)
+        end--;
+    uint32_t first = end > ADB_HIST_KEEP ? end - ADB_HIST_KEEP : 0;
+    memcpy(out, e->hist + first, (end - first) * sizeof *out);
+    return end - first;
 }
 
 /* ---- scan by owner ------------------------------------------------------------

@@ -70,8 +70,7 @@ uint32_t
 adb_eng_hist(adb_db_t *db, acctdb_bank_info_t *out) {
     adb_eng_t *e = db->eng;
     pthread_rwlock_rdlock(&e->blk);
-    uint32_t n = e->hist_cnt;
-    memcpy(out, e->hist, n * sizeof *out);
+    uint32_t n = adb_eng_hist_upto(e, e->root, out);
     pthread_rwlock_unlock(&e->blk);
     return n;
 }
@@ -231,6 +230,7 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
     e->root_info = meta.root;
     e->durable_info = meta.root;
     atomic_store(&e->durable_root, meta.slot);
+    atomic_store(&e->durable_bh, meta.root.block_height);
     e->root_ext = adb_eng_ext_new(meta.ext, meta.ext_sz);
     e->durable_ext = adb_eng_ext_ref(e->root_ext);
     e->origin_has_ck = meta.origin_has_ck;
@@ -239,7 +239,7 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
     e->origin_slot = meta.origin_slot;
     e->base_slot = meta.base_slot;
     e->load_totals = meta.totals;
-    e->hist = adb_calloc(ADB_HIST_MAX, sizeof *e->hist);
+    e->hist = adb_calloc(ADB_HIST_CAP, sizeof *e->hist);
     if (!e->hist) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     if (!e->root_ext) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; !rc && i < meta.hist_cnt; i++)
@@ -636,12 +636,10 @@ adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext,
                        .ext_sz = ext ? ext->sz : 0,
                        .origin_has_ck = e->origin_has_ck};
     memcpy(m.origin_ck, e->origin_ck, sizeof m.origin_ck);
-    acctdb_bank_info_t *h = adb_malloc(ADB_HIST_MAX * sizeof *h);
+    acctdb_bank_info_t *h = adb_malloc(ADB_HIST_KEEP * sizeof *h);
     if (!h) return ACCTDB_ERR_NOMEM;
     pthread_rwlock_rdlock(&e->blk);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < e->hist_cnt; i++)
-        if (e->hist[i].slot <= root->slot) h[n++] = e->hist[i];
+    uint32_t n = adb_eng_hist_upto(e, root->slot, h);
     pthread_rwlock_unlock(&e->blk);
     m.hist = h;
     m.hist_cnt = n;
@@ -650,6 +648,7 @@ adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext,
     adb_free(h);
     if (!rc) {
         e->durable_info = *root;
+        atomic_store(&e->durable_bh, root->block_height);
         if (ext != e->durable_ext) {
             adb_eng_ext_t *old = e->durable_ext;
             e->durable_ext = adb_eng_ext_ref(ext);

@@ -228,7 +228,15 @@ typedef struct adb_parked {
 typedef struct adb_owner_ix adb_owner_ix_t;
 typedef struct adb_rcache   adb_rcache_t;
 
-#define ADB_HIST_MAX      301
+/* The rooted history (e->hist, oldest first).  A blockhash queue holds the
+ * 301 newest banks at or below the root it describes (ADB_HIST_KEEP).  A
+ * commit or a snapshot describes the durable root, which lags the root
+ * while a flush pass runs (the roots made meanwhile), so the history keeps
+ * the 300 banks below the durable root and every bank rooted since, at
+ * most ADB_HIST_CAP (a durable root more than 4,096 roots behind would
+ * lose the oldest: its archive's queue would be short, never gapped). */
+#define ADB_HIST_KEEP     301
+#define ADB_HIST_CAP      (ADB_HIST_KEEP + 4096)
 #define ADB_ENG_WATCH_MAX 4 /* owners indexed even without cfg.owner_index */
 
 /* Whether the owner index keeps accounts of this owner. */
@@ -249,6 +257,7 @@ typedef struct adb_eng {
     uint64_t            root;
     acctdb_bank_info_t  root_info;
     _Atomic uint64_t    durable_root;
+    _Atomic uint64_t    durable_bh;       /* the durable root's block height (hist pruning) */
     uint64_t            last_full_slot;   /* UINT64_MAX: none */
     uint64_t            origin_slot;      /* slot the database was created at */
     adb_eng_ext_t      *root_ext;         /* the root bank's state */
@@ -571,6 +580,9 @@ adb_bank_t  *adb_bank_find(adb_eng_t const *e, uint64_t slot);
 void         adb_bank_unlink(adb_eng_t *e, adb_bank_t *b);
 adb_cacct_t *adb_bank_get(adb_bank_t const *b, uint8_t const *key);
 void         adb_eng_hist_push(adb_eng_t *e, acctdb_bank_info_t const *in);
+/* The newest ADB_HIST_KEEP history entries at or below slot, oldest first,
+ * into out (ADB_HIST_KEEP entries); returns how many.  Caller holds blk. */
+uint32_t adb_eng_hist_upto(adb_eng_t const *e, uint64_t slot, acctdb_bank_info_t *out);
 
 /* services (db_flush.c, db_clean.c, db_shrink.c): one pass each, called
  * with smu held; return the work done or an error. */

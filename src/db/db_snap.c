@@ -77,7 +77,7 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
     out->root = e->durable_info;
     out->last_full_slot = e->last_full_slot;
     out->origin_slot = e->origin_slot;
-    out->hist = adb_malloc(ADB_HIST_MAX * sizeof *out->hist);
+    out->hist = adb_malloc(ADB_HIST_KEEP * sizeof *out->hist);
     uint32_t n = adb_db_file_cnt(db);
     out->files = adb_malloc((n ? n : 1) * sizeof *out->files);
     out->sizes = adb_malloc((n ? n : 1) * sizeof *out->sizes);
@@ -89,8 +89,7 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
         return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     }
     pthread_rwlock_rdlock(&e->blk);
-    for (uint32_t i = 0; i < e->hist_cnt; i++)
-        if (e->hist[i].slot <= out->root.slot) out->hist[out->hist_cnt++] = e->hist[i];
+    out->hist_cnt = adb_eng_hist_upto(e, out->root.slot, out->hist);
     pthread_rwlock_unlock(&e->blk);
     for (uint32_t i = 0; i < n; i++) {
         adb_db_file_t const *f = adb_db_file(db, i);

@@ -28,16 +28,24 @@
  *   op_order      a recording I/O table: one flush's segment fdatasync,
  *                 then catalog create, write, fdatasync, directory fsync,
  *                 then the slot's pwrite and fdatasync; no rename
- *   commit_cost   prints the median time of one commit (not asserted) */
+ *   commit_cost   prints the median time of one commit (not asserted)
+ *   hist_lag      20 roots while a flush is held at its commit point: the
+ *                 committed root reopens (a copy) and its archive loads
+ *                 under the loader's checks, blockhash queue gapless */
 #include "../test.h"
 
 #include "acctdb.h"
+#include "acctdb_sim.h"
 #include "db/db.h"
 #include "hash/blake3.h"
 #include "util/io.h"
 
+#include <cjson/cJSON.h>
+
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -880,12 +888,167 @@ test_commit_cost(void **state) {
     free(tmp);
 }
 
+/* ---- hist_lag: roots made while a flush pass commits ---------------------------
+ * A flush commits the root it collected; banks rooted meanwhile are in the
+ * rooted history already.  The commit (and every archive of its root) must
+ * still carry the 300 banks below it: before, the history kept only the
+ * 301 newest roots, so 20 roots during the commit cut the committed root's
+ * blockhash queue short, and with the origin's entries still in the window
+ * it had a gap (the crashtest found such an archive; Firedancer refuses
+ * it).  The flush is held at its commit point while the test roots. */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             stage; /* 1 the flush is at flush.commit, 2 go on */
+} lag_t;
+
+static lag_t g_lag = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+
+static void
+lag_hook(void *ctx, char const *point, uint64_t arg) {
+    (void)ctx;
+    (void)arg;
+    if (strcmp(point, "flush.commit")) return;
+    pthread_mutex_lock(&g_lag.mu);
+    g_lag.stage = 1;
+    pthread_cond_broadcast(&g_lag.cv);
+    while (g_lag.stage != 2)
+        pthread_cond_wait(&g_lag.cv, &g_lag.mu);
+    pthread_mutex_unlock(&g_lag.mu);
+}
+
+static void *
+lag_flush(void *arg) {
+    acctdb_db_t *db = arg;
+    return (void *)(intptr_t)acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH);
+}
+
+/* A bank at the root + 1 (begun: its sysvars) storing one account,
+ * frozen with its own blockhash, rooted. */
+static uint64_t
+lag_root(acctdb_db_t *db) {
+    uint64_t         root = acctdb_db_root_slot(db, NULL), s = root + 1;
+    acctdb_account_t a;
+    memset(&a, 0, sizeof a);
+    a.pubkey.b[0] = 0x1a;
+    a.pubkey.b[1] = (uint8_t)(s & 0xff);
+    a.lamports = 1000000 + s;
+    acctdb_bank_info_t p;
+    DB_OK(db, acctdb_db_bank_info(db, root, &p));
+    int64_t const ts = p.meta.unix_timestamp + 1;
+    DB_OK(db, acctdb_db_bank_begin(db, s, root, ts));
+    DB_OK(db, acctdb_db_store(db, s, root, &a, 1));
+    acctdb_bank_meta_t m = {.signature_count = 1,
+                            .transaction_count = p.meta.transaction_count + 1,
+                            .unix_timestamp = ts};
+    memcpy(m.blockhash.b, "lag bank", 8);
+    memcpy(m.blockhash.b + 8, &s, sizeof s);
+    DB_OK(db, acctdb_db_freeze(db, s, &m, NULL));
+    DB_OK(db, acctdb_db_root(db, s));
+    return s;
+}
+
+/* roots banks, then 20 more while the flush of the last holds at its
+ * commit point; the copy reopens there and its archive is checked. */
+static void
+hist_lag(char const *tool, int roots) {
+    char *tmp = adb_test_mkdtemp(), dir[4096], copy[4096], out[4096], path[4096];
+    join(dir, tmp, "db");
+    join(copy, tmp, "copy");
+    join(out, tmp, "out");
+    assert_int_equal(mkdir(out, 0755), 0);
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg);
+    acctdb_db_t *db = adb_test_create_pair(dir, &cfg);
+    uint64_t     r = 0;
+    for (int i = 0; i < roots; i++)
+        r = lag_root(db);
+    g_lag.stage = 0;
+    acctdb_sim_set_point_hook(lag_hook, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, lag_flush, db), 0);
+    pthread_mutex_lock(&g_lag.mu);
+    while (g_lag.stage != 1)
+        pthread_cond_wait(&g_lag.cv, &g_lag.mu);
+    pthread_mutex_unlock(&g_lag.mu);
+    for (int i = 0; i < 20; i++)
+        lag_root(db);
+    pthread_mutex_lock(&g_lag.mu);
+    g_lag.stage = 2;
+    pthread_cond_broadcast(&g_lag.cv);
+    pthread_mutex_unlock(&g_lag.mu);
+    void *ret;
+    assert_int_equal(pthread_join(th, &ret), 0);
+    acctdb_sim_set_point_hook(NULL, NULL);
+    assert_true((intptr_t)ret >= 0);
+    uint64_t durable = 0;
+    assert_int_equal(acctdb_db_root_slot(db, &durable), r + 20);
+    assert_int_equal(durable, r);
+    /* What a kill now leaves: the commit of r. */
+    copy_dir(dir, copy);
+    acctdb_db_close(db);
+    db = open_ok(copy, &cfg);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), r);
+    DB_OK(db, acctdb_db_snapshot(db, out, false, path));
+    acctdb_db_close(db);
+    /* The archive loads under the loader's checks (the queue gapless). */
+    acctdb_snapshot_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.threads = 1;
+    acctdb_snapshot_t *s = NULL;
+    int                rc = acctdb_snapshot_open(&s, path, NULL, &o);
+    if (rc) print_message("%s: %s\n", path, s ? acctdb_snapshot_errmsg(s) : acctdb_strerror(rc));
+    assert_int_equal(rc, 0);
+    acctdb_snapshot_info_t in;
+    assert_int_equal(acctdb_snapshot_info(s, &in), 0);
+    assert_true(in.verified);
+    assert_int_equal(in.slot, r);
+    acctdb_snapshot_close(s);
+    /* Not only gapless: full.  From the origin's queue (indices 0 .. 5) on,
+     * every bank registered one, so the newest 301 are all there. */
+    static char js[1 << 20];
+    assert_int_equal(adb_test_sh(js, sizeof js, "'%s' snapshot manifest --json '%s'", tool, path),
+                     0);
+    cJSON *j = cJSON_Parse(js);
+    assert_non_null(j);
+    cJSON const *q = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "bank_fields"), "blockhash_queue");
+    cJSON const *hs = cJSON_GetObjectItem(q, "hashes");
+    assert_non_null(hs);
+    uint64_t const last = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(q, "last_hash_index"));
+    uint64_t       lo = UINT64_MAX;
+    cJSON const   *h;
+    cJSON_ArrayForEach(h, hs) {
+        uint64_t x = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(h, "hash_index"));
+        if (x < lo) lo = x;
+    }
+    print_message("    root %llu: queue indices %llu .. %llu, %d hashes\n", (unsigned long long)r,
+                  (unsigned long long)lo, (unsigned long long)last, cJSON_GetArraySize(hs));
+    assert_int_equal(lo, last > 300 ? last - 300 : 0);
+    assert_int_equal(cJSON_GetArraySize(hs), last - lo + 1);
+    cJSON_Delete(j);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+static void
+test_hist_lag(void **state) {
+    (void)state;
+    char const *tool = adb_test_tool_or_skip();
+    /* The committed root's window reaches the origin's entries: a lost bank
+     * made a gap (what the crashtest found); then past them: it made a
+     * short queue that every loader accepts. */
+    hist_lag(tool, 285);
+    hist_lag(tool, 330);
+}
+
 static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_torn_newest), cmocka_unit_test(test_both_bad),
     cmocka_unit_test(test_catalog_bad), cmocka_unit_test(test_version0),
     cmocka_unit_test(test_migrate_v2),  cmocka_unit_test(test_shrink_punch),
     cmocka_unit_test(test_op_order),    cmocka_unit_test(test_unnamed_tail),
     cmocka_unit_test(test_clean_flag),  cmocka_unit_test(test_commit_cost),
+    cmocka_unit_test(test_hist_lag),
 };
 
 ADB_TEST_GROUP(commit, tests);

@@ -521,18 +521,22 @@ ACCTDB_API int acctdb_db_config_read(acctdb_db_config_t *cfg, char const *dir, c
 
 /* Where a new database comes from (exactly one). */
 typedef struct acctdb_db_source {
-    char const        *full_path;        /* a full snapshot archive ... */
-    char const        *incremental_path; /* ... and optionally its incremental */
-    char const        *archive_dir;      /* or: the newest full + incremental in a directory */
-    char const        *genesis_path;     /* or: a genesis.bin (state at slot 0) */
-    acctdb_progress_fn progress;         /* optional: loading progress */
-    void              *progress_ctx;
+    char const         *full_path;        /* a full snapshot archive ... */
+    char const         *incremental_path; /* ... and optionally its incremental */
+    char const         *archive_dir;      /* or: the newest full + incremental in a directory */
+    char const         *genesis_path;     /* or: a genesis.bin (state at slot 0) */
+    acctdb_progress_fn  progress;         /* optional: loading progress */
+    void               *progress_ctx;
+    volatile int const *stop; /* may be NULL: non-zero stops the creation (read between
+                               * chunks of the archive and between verification steps;
+                               * a signal handler may set it): STOPPED, nothing left */
 } acctdb_db_source_t;
 
 /* acctdb_db_create: creates DIR (must be empty or absent) from src,
  * verifying the archives fully, and opens it.  cfg NULL: defaults then
- * DIR/acctdb.conf if present.  Errors: as acctdb_snapshot_open, BUSY;
- * msg_out says what.  *db_out is NULL on error. */
+ * DIR/acctdb.conf if present.  Errors: as acctdb_snapshot_open, BUSY,
+ * STOPPED (src->stop); msg_out says what.  *db_out is NULL on error, and
+ * then DIR holds nothing the call made (removed if the call created it). */
 ACCTDB_API int acctdb_db_create(acctdb_db_t **db_out, char const *dir,
                                 acctdb_db_source_t const *src, acctdb_db_config_t const *cfg,
                                 char *msg_out, size_t msg_max);
@@ -921,7 +925,11 @@ typedef struct acctdb_bootstrap_opts {
     acctdb_progress_fn        progress; /* ("download", bytes, total) and the load's */
     void                     *progress_ctx;
     void (*log)(void *ctx, char const *line); /* what happened, a line each; may be NULL */
-    void *log_ctx;
+    void               *log_ctx;
+    volatile int const *stop; /* may be NULL: non-zero stops it (read at least every
+                               * 100 ms in transfers, and between steps; a signal
+                               * handler may set it): STOPPED, no database; archives
+                               * already complete stay in archive_dir */
 } acctdb_bootstrap_opts_t;
 
 typedef struct acctdb_bootstrap_result {
@@ -941,7 +949,7 @@ typedef struct acctdb_bootstrap_result {
  * archives, verified by every check of acctdb_snapshot_open.  Errors:
  * NOT_FOUND (no peer qualified: msg_out says how many were discarded and
  * why), MISMATCH (a known hash disagrees: nothing is created), FULL (disk
- * space), IO, INVALID. */
+ * space), IO, INVALID, STOPPED (o->stop: no database, no partial file). */
 ACCTDB_API int acctdb_bootstrap(acctdb_bootstrap_opts_t const *o, acctdb_bootstrap_result_t *out,
                                 char *msg_out, size_t msg_max);
 

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <cmocka.h>
 
 #include "acctdb_sim.h"
@@ -94,6 +95,22 @@ char const *adb_test_tool(void);
 /* adb_test_tool, or the calling test is skipped (saying why) when the tool
  * is not built. */
 char const *adb_test_tool_or_skip(void);
+
+/* Child processes of the tool, for signal tests.  adb_test_spawn: `tool
+ * ARGS` (a shell word list) with stdout and stderr to out_path.
+ * adb_test_wait_ready: waits until pid has exec'd the tool and installed its
+ * SIGTERM handler (SigCgt in /proc/PID/status), so a delay drawn after it
+ * measures time into the command's work, not into exec and dynamic
+ * loading (a signal before any handler gets the default action); fails the
+ * test after 60 s.  adb_test_wait_exit: the exit status (128 + signal if
+ * killed), or -1 if it did not exit within timeout_s (then it is killed:
+ * the bound only detects a hang).  adb_test_sleep: seconds;
+ * adb_test_now_s: CLOCK_MONOTONIC seconds. */
+pid_t  adb_test_spawn(char const *tool, char const *args, char const *out_path);
+void   adb_test_wait_ready(pid_t pid, char const *tool);
+int    adb_test_wait_exit(pid_t pid, double timeout_s);
+void   adb_test_sleep(double s);
+double adb_test_now_s(void);
 
 /* The whole file at path, malloc'ed (at least 1 byte; free it), *sz_out its
  * size.  The calling test fails if it cannot be read. */

@@ -5,10 +5,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,6 +113,80 @@ adb_test_tool_or_skip(void) {
         skip();
     }
     return t;
+}
+
+/* ---- child processes of the tool (signal tests) ------------------------------ */
+
+double
+adb_test_now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void
+adb_test_sleep(double s) {
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+pid_t
+adb_test_spawn(char const *tool, char const *args, char const *out_path) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char cmd[16384];
+        if (snprintf(cmd, sizeof cmd, "exec '%s' %s >'%s' 2>&1", tool, args, out_path) >=
+            (int)sizeof cmd)
+            _exit(126);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+void
+adb_test_wait_ready(pid_t pid, char const *tool) {
+    double end = adb_test_now_s() + 60;
+    char   path[64];
+    char  *rp = realpath(tool, NULL);
+    assert_non_null(rp);
+    while (adb_test_now_s() < end) {
+        char    buf[8192];
+        ssize_t n;
+        snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+        n = readlink(path, buf, sizeof buf - 1);
+        bool exe_ok = n > 0 && (buf[n] = 0, strcmp(rp, buf) == 0);
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+        FILE *f = exe_ok ? fopen(path, "r") : NULL;
+        if (f) {
+            unsigned long long cgt = 0;
+            while (fgets(buf, sizeof buf, f))
+                if (sscanf(buf, "SigCgt: %llx", &cgt) == 1) break;
+            fclose(f);
+            if (cgt & (1ull << (SIGTERM - 1))) {
+                free(rp);
+                return;
+            }
+        }
+        adb_test_sleep(0.002);
+    }
+    free(rp);
+    fail_msg("pid %d never installed a SIGTERM handler", (int)pid);
+}
+
+int
+adb_test_wait_exit(pid_t pid, double timeout_s) {
+    double end = adb_test_now_s() + timeout_s;
+    int    st;
+    while (adb_test_now_s() < end) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        adb_test_sleep(0.02);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
 }
 
 uint8_t *

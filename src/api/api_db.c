@@ -275,6 +275,7 @@ load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t c
     lo.engine_root = true;
     lo.io = io;
     if (cfg) lo.threads = cfg->threads;
+    lo.stop = src->stop;
     if (src->progress) {
         lo.progress = progress_tramp;
         lo.progress_ctx = (void *)src;

@@ -147,6 +147,18 @@ bfail(boot_t *b, int code, char const *fmt, ...) {
     return code;
 }
 
+/* The caller's stop flag (a signal): checked between steps and, through
+ * the requests, in every transfer. */
+static bool
+stopped(boot_t const *b) {
+    return b->o->stop && *b->o->stop;
+}
+
+static int
+stop_check(boot_t *b, char const *where) {
+    return stopped(b) ? bfail(b, ACCTDB_ERR_STOPPED, "stopped %s (interrupted)", where) : 0;
+}
+
 static char const *
 mib(uint64_t sz, char *buf, size_t max) {
     snprintf(buf, max, "%.1f MiB", (double)sz / 1048576.0);
@@ -439,6 +451,7 @@ probe(boot_t *b) {
             r->first_s = ADB_MAX(b->connect_s, 10u);
             r->total_s = b->connect_s + ADB_MAX(b->connect_s, 10u);
             r->body_max = k == 2 ? 64u << 10 : 0;
+            r->stop = b->o->stop;
             rp[i * 3 + (size_t)k] = r;
         }
     }
@@ -446,7 +459,7 @@ probe(boot_t *b) {
      * probe's sockets stay well under the usual 1024 descriptors. */
     for (size_t i = 0; i < n; i += PROBE_BATCH)
         adb_fetch_run_many(rp + i * 3, ADB_MIN(PROBE_BATCH, n - i) * 3);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !stopped(b); i++) { /* stopped: nothing to judge them by */
         peer_t          *p = &b->peers[i];
         adb_fetch_req_t *rf = &rq[i * 3], *ri = &rq[i * 3 + 1], *rr = &rq[i * 3 + 2];
         int              rcf = rf->why ? -1 : 0, rci = ri->why ? -1 : 0;
@@ -555,6 +568,7 @@ sample(boot_t *b, peer_t *p) {
         .body_truncate = true,
         .sink = sample_sink,
         .sink_ctx = &c,
+        .stop = b->o->stop,
     };
     p->sampled = true;
     int rc = adb_fetch_run(&r);
@@ -662,9 +676,13 @@ download(boot_t *b, peer_t *p, adb_snap_name_t const *n, char const *path, char 
         .frame_check = true,
         .progress = o->progress,
         .progress_ctx = o->progress_ctx,
+        .stop = o->stop,
     };
     int rc = adb_fetch_download(&d);
     b->res->bytes += d.received;
+    if (rc && stopped(b))
+        return bfail(b, ACCTDB_ERR_STOPPED, "stopped while downloading %s from %s (%s received)",
+                     nm, p->url, mib(d.received, got, sizeof got));
     if (!rc) {
         logf_(b, "downloaded %s from %s: %s in %.1f s (%.1f MiB/s)", nm, p->url,
               mib(d.received, sz, sizeof sz), d.seconds, d.rate / 1048576.0);
@@ -700,6 +718,7 @@ static int
 get_full(boot_t *b) {
     for (size_t guard = 0; guard <= b->peer_cnt * ATTEMPTS_MAX; guard++) {
         peer_t *p = pick_full(b);
+        ADB_TRY(stop_check(b, "while choosing a peer for the full snapshot"));
         if (!p) break;
         int rc = download(b, p, &p->full, p->full_path, b->full_file);
         if (rc < 0) return rc;
@@ -741,12 +760,14 @@ get_inc(boot_t *b) {
             .connect_s = b->connect_s,
             .first_s = ADB_MAX(b->connect_s, 10u),
             .total_s = b->connect_s + ADB_MAX(b->connect_s, 10u),
+            .stop = b->o->stop,
         };
         rp[n] = &rq[n];
         who[n++] = p;
     }
     for (size_t i = 0; i < n; i += PROBE_BATCH * 3)
         adb_fetch_run_many(rp + i, ADB_MIN(PROBE_BATCH * 3, n - i));
+    if ((rc = stop_check(b, "while asking for incremental snapshots")) != 0) goto cleanup;
     for (size_t i = 0; i < n; i++) {
         peer_t *p = who[i];
         drop_t  d = eval_redirect(b, p, &rq[i], rq[i].why ? -1 : 0, true, &p->inc, p->inc_path,
@@ -798,6 +819,7 @@ create_db(boot_t *b, bool with_inc, acctdb_db_t **db, char *m, size_t mm) {
         .incremental_path = with_inc ? b->inc_file : NULL,
         .progress = b->o->progress,
         .progress_ctx = b->o->progress_ctx,
+        .stop = b->o->stop,
     };
     logf_(b, "creating %s from %s%s%s (every check of acctdb snapshot verify)", b->o->dir,
           name_of(&b->full_name, f, sizeof f), with_inc ? " + " : "",
@@ -858,8 +880,11 @@ create(boot_t *b) {
             ADB_TRY(get_inc(b));
             inc_done = true;
         }
+        ADB_TRY(stop_check(b, "before creating the database"));
         acctdb_db_t *db = NULL;
         int          rc = create_db(b, b->inc_peer != NULL, &db, m, sizeof m);
+        if (rc == ACCTDB_ERR_STOPPED)
+            return bfail(b, rc, "stopped while creating %s (interrupted): %s", b->o->dir, m);
         if (!rc) {
             rc = check_root(b, db);
             acctdb_db_close(db);
@@ -912,6 +937,7 @@ acctdb_bootstrap(acctdb_bootstrap_opts_t const *o, acctdb_bootstrap_result_t *ou
     b->t0 = adb_fetch_now_ns();
     int rc = check_opts(b);
     if (!rc) rc = probe(b);
+    if (!rc) rc = stop_check(b, "after probing the peers");
     if (!rc) rc = trust(b);
     if (!rc) rc = create(b);
     if (rc == ACCTDB_ERR_MISMATCH) remove_downloads(b);   /* fail closed */

@@ -172,6 +172,9 @@ typedef struct adb_fetch_req {
      * or the why the callback sets in the request) */
     int (*tick)(void *ctx, uint64_t now_ns, uint64_t body_bytes);
     void *tick_ctx;
+    /* the caller's stop flag (may be NULL), read as the tick: non-zero
+     * ends the request (ABORTED, STOPPED) */
+    volatile int const *stop;
     /* out */
     adb_fetch_head_t head;
     bool             has_head;
@@ -203,15 +206,16 @@ uint64_t adb_fetch_now_ns(void);
 
 typedef struct adb_fetch_dl {
     /* in */
-    char const        *url;         /* the archive's URL */
-    char const        *dir;         /* archive directory (exists) */
-    char const        *name;        /* the archive name to rename to */
-    uint64_t           min_speed;   /* bytes/s, 0: none */
-    uint32_t           window_s;    /* the speed window */
-    uint32_t           connect_s;   /* connect and first-byte timeouts */
-    bool               frame_check; /* decompress as it arrives (zstd/lz4 stream check) */
-    acctdb_progress_fn progress;
-    void              *progress_ctx;
+    char const         *url;         /* the archive's URL */
+    char const         *dir;         /* archive directory (exists) */
+    char const         *name;        /* the archive name to rename to */
+    uint64_t            min_speed;   /* bytes/s, 0: none */
+    uint32_t            window_s;    /* the speed window */
+    uint32_t            connect_s;   /* connect and first-byte timeouts */
+    bool                frame_check; /* decompress as it arrives (zstd/lz4 stream check) */
+    acctdb_progress_fn  progress;
+    void               *progress_ctx;
+    volatile int const *stop; /* non-zero: ends it (ABORTED, STOPPED), nothing left */
     /* out */
     char            path[4096]; /* dir/name once renamed */
     uint64_t        length;     /* Content-Length */

@@ -202,6 +202,11 @@ on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, 
     adb_fetch_req_t *r = s->r;
     if (s->failed) return 1;
     if (s->stopped) return 0;
+    if (r->stop && *r->stop) {
+        sfail(s, ADB_FETCH_ABORTED, ACCTDB_ERR_STOPPED, "stopped (interrupted) after %llu bytes",
+              (unsigned long long)r->body_bytes);
+        return 1;
+    }
     uint64_t now = adb_fetch_now_ns(), el = now - r->t_start_ns;
     if (!s->head_done) {
         if (el > (uint64_t)(r->connect_s + r->first_s) * 1000000000ull) {
@@ -675,6 +680,7 @@ adb_fetch_download(adb_fetch_dl_t *d) {
         .sink_ctx = &x,
         .tick = dl_tick,
         .tick_ctx = &x,
+        .stop = d->stop,
     };
     x.r = &r;
     int rc;

@@ -262,7 +262,8 @@ bootstrap(fl_t *f, char *msg, size_t msg_max) {
                                     .dir = f->o->dir,
                                     .cfg = f->o->cfg,
                                     .log = f->o->log,
-                                    .log_ctx = f->o->log_ctx};
+                                    .log_ctx = f->o->log_ctx,
+                                    .stop = f->o->stop};
     acctdb_bootstrap_result_t br;
     int                       rc = acctdb_bootstrap(&bo, &br, msg, msg_max);
     if (!rc) {
@@ -293,6 +294,12 @@ acctdb_follow(acctdb_follow_opts_t const *o, acctdb_follow_result_t *out, char *
         if (o->stop && *o->stop) break;
         if (!is_db_dir(o->dir)) {
             rc = bootstrap(&f, msg_out, msg_max);
+            if (rc == ACCTDB_ERR_STOPPED && o->stop && *o->stop) {
+                logf_(&f, "%s; no database was created", msg_out); /* a stop, not a failure */
+                msg_out[0] = 0;
+                rc = 0;
+                break;
+            }
             if (rc) break;
         }
         acctdb_db_config_t cfg;

@@ -471,6 +471,11 @@ load_archive(adb_snap_t *s, adb_archive_info_t *ai, char const *path, bool is_in
         goto cleanup;
     }
     while (!rc && !eof) {
+        if (s->opts.stop && *s->opts.stop) {
+            rc = lfail(&l, ACCTDB_ERR_STOPPED, "stopped after %llu bytes (interrupted)",
+                       (unsigned long long)done);
+            break;
+        }
         ssize_t got = read(fd, in, IO_CHUNK);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) {
@@ -927,6 +932,13 @@ all_pass(adb_snap_t const *s) {
     return true;
 }
 
+/* The caller's stop flag, read between the steps of a load. */
+static int
+stop_check(adb_snap_t *s, char const *before) {
+    if (!s->opts.stop || !*s->opts.stop) return 0;
+    return adb_err_set(&s->err, ACCTDB_ERR_STOPPED, "stopped before %s (interrupted)", before);
+}
+
 int
 adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
               adb_load_opts_t const *opts) {
@@ -952,6 +964,7 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
         adb_db_bulk_watch(s->db, watch, 2);
     }
     rc = load_archive(s, &s->full, full, false, 0);
+    if (!rc && !s->opts.manifest_only) rc = stop_check(s, "verifying the full archive");
     if (!rc && s->opts.manifest_only && inc)
         rc = load_archive(s, &s->inc, inc, true, s->full.manifest.bank.slot);
     if (rc || s->opts.manifest_only) return rc;
@@ -959,6 +972,7 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
     if (rc) return rc;
     uint64_t full_slot = s->full.manifest.bank.slot;
     if (inc) {
+        ADB_TRY(stop_check(s, "loading the incremental archive"));
         check_add(s, "base slot", ADB_CHECK_PASS,
                   "incremental base %llu == full snapshot slot %llu", (unsigned long long)full_slot,
                   (unsigned long long)full_slot);
@@ -968,9 +982,11 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
             if (rc == ACCTDB_ERR_MISMATCH) s->checks[s->check_cnt - 1].status = ADB_CHECK_FAIL;
             return rc;
         }
+        ADB_TRY(stop_check(s, "verifying the incremental archive"));
         rc = verify_archive(s, &s->inc, true, full_slot);
         if (rc) return rc;
     }
+    ADB_TRY(stop_check(s, "the bank checks"));
     adb_archive_info_t *last = inc ? &s->inc : &s->full;
     if (s->opts.verify) {
         verify_status_cache(s, last);
@@ -978,6 +994,7 @@ adb_snap_load(adb_snap_t **snap_out, char const *full, char const *inc,
     }
     s->verified = all_pass(s);
     if (!s->verified) return s->err.code ? s->err.code : ACCTDB_ERR_MISMATCH;
+    ADB_TRY(stop_check(s, "writing the root record"));
 
     adb_db_meta_t meta = {.slot = last->manifest.bank.slot,
                           .base_slot = inc ? full_slot : UINT64_MAX,

@@ -56,6 +56,7 @@ typedef struct adb_load_opts {
     void                     *progress_ctx;
     adb_io_t const           *io; /* the new database's file operations (NULL: adb_io());
                                    * the archives are read through adb_io() */
+    volatile int const *stop;     /* non-zero: STOPPED at the next chunk or step */
 } adb_load_opts_t;
 
 void adb_load_opts_default(adb_load_opts_t *o);

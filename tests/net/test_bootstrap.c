@@ -12,7 +12,8 @@
  *      the served database; a 1 MiB/s peer with a 64 MiB+ archive is
  *      dropped for a full-speed one under --min-speed 8MiB/s, well within
  *      30 s; corrupt archives are rejected and their peers blacklisted;
- *      known hashes fail closed; no usable peer gives a counted reason.
+ *      known hashes fail closed; no usable peer gives a counted reason;
+ *      SIGTERM at any moment leaves no database and no partial download.
  *
  * The peers of part 3 are `acctdb serve` (--snapshots, --max-send-rate,
  * --rpc-addr 127.0.0.1:0) when the tool has it, else this file's server,
@@ -1650,6 +1651,78 @@ test_boot_cli(void **state) {
     free(w);
 }
 
+/* SIGTERM at random moments of `acctdb bootstrap` from a peer sending at
+ * 2 MiB/s (probe, speed sample, downloads, creation): a stopped run exits
+ * 2 with its "stopped:" line, leaves no database directory and no
+ * temporary download, only archives complete under their own names; a run
+ * that finished first verifies.  Then a bootstrap with no signal succeeds
+ * in the same places.  Delays from the test seed. */
+static void
+test_boot_sigterm(void **state) {
+    (void)state;
+    char const *tool = adb_test_tool_or_skip();
+    char       *set = gen(tool, 20000, 300, 500), *w = adb_test_mkdtemp(), full[256], inc[256];
+    names(set, full, inc);
+    peer_t p;
+    peer_start(&p, tool, set, NULL, 2u << 20, 0);
+    char cdb[4096], arch[4200], out[4200], args[16384];
+    join(cdb, sizeof cdb, w, "client");
+    join(arch, sizeof arch, w, "client.archives");
+    join(out, sizeof out, w, "out");
+    snprintf(args, sizeof args, "bootstrap --peer %s --dir '%s' --quiet", p.url, cdb);
+    adb_test_rng_t rng = {adb_test_seed() ^ 0xb0075};
+    size_t const   runs = adb_test_scaled(5) > 3 ? adb_test_scaled(5) : 3;
+    size_t         stopped = 0, done = 0;
+    for (size_t i = 0; i < runs; i++) {
+        double delay = 3.0 * (double)adb_test_rng_below(&rng, 1000000) / 1e6;
+        pid_t  pid = adb_test_spawn(tool, args, out);
+        adb_test_wait_ready(pid, tool);
+        adb_test_sleep(delay);
+        kill(pid, SIGTERM);
+        int    st = adb_test_wait_exit(pid, 120);
+        size_t sz = 0;
+        char  *o = (char *)adb_test_read_file(out, &sz);
+        o = realloc(o, sz + 1);
+        assert_non_null(o);
+        o[sz] = 0;
+        if (st == 2 && strstr(o, "stopped:              by SIGTERM")) {
+            stopped++;
+            if (exists(cdb)) fail_msg("run %zu: %s exists after the stop:\n%s", i, cdb, o);
+            if (count_tmp(arch)) fail_msg("run %zu: a temporary download was left:\n%s", i, o);
+            DIR *d = opendir(arch);
+            if (d) {
+                struct dirent *e;
+                while ((e = readdir(d)))
+                    if (e->d_name[0] != '.' && strcmp(e->d_name, full) && strcmp(e->d_name, inc))
+                        fail_msg("run %zu: %s/%s left after the stop:\n%s", i, arch, e->d_name, o);
+                closedir(d);
+            }
+            char const *why = strstr(o, "acctdb bootstrap: ");
+            printf("  bootstrap run %zu: SIGTERM after %.3f s -> %s", i, delay,
+                   why ? why + 18 : "stopped\n");
+        } else if (st == 0) {
+            done++;
+            if (adb_test_sh(g_out, sizeof g_out, "'%s' db verify '%s' 2>&1", tool, cdb))
+                fail_msg("run %zu: the bootstrapped database does not verify: %s", i, g_out);
+            printf("  bootstrap run %zu: SIGTERM after %.3f s -> finished first\n", i, delay);
+            assert_int_equal(adb_test_sh(NULL, 0, "rm -rf '%s'", cdb), 0);
+        } else {
+            fail_msg("bootstrap run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
+        }
+        free(o);
+    }
+    printf("  bootstrap: %zu stopped by SIGTERM, %zu finished first\n", stopped, done);
+    assert_true(stopped > 0);
+    int rc = adb_test_sh(g_out, sizeof g_out, "'%s' %s 2>&1", tool, args);
+    if (rc) fail_msg("bootstrap after the stops: exit %d: %s", rc, g_out);
+    assert_int_equal(adb_test_sh(g_out, sizeof g_out, "'%s' db verify '%s' 2>&1", tool, cdb), 0);
+    peer_stop(&p);
+    adb_test_rmtree(set);
+    adb_test_rmtree(w);
+    free(set);
+    free(w);
+}
+
 static struct CMUnitTest const g_tests[] = {
     cmocka_unit_test(test_head_parse),      cmocka_unit_test(test_location),
     cmocka_unit_test(test_highest),         cmocka_unit_test(test_known_and_peer),
@@ -1659,6 +1732,7 @@ static struct CMUnitTest const g_tests[] = {
     cmocka_unit_test(test_boot_equal),      cmocka_unit_test(test_boot_known),
     cmocka_unit_test(test_boot_known_late), cmocka_unit_test(test_boot_no_peer),
     cmocka_unit_test(test_boot_corrupt),    cmocka_unit_test(test_boot_slow_peer),
+    cmocka_unit_test(test_boot_sigterm),
 };
 
 ADB_TEST_GROUP(bootstrap, g_tests);

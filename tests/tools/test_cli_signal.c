@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,52 +24,6 @@
 #define MAXZ(a, b) ((a) > (b) ? (a) : (b))
 
 static char g_out[1 << 20];
-
-static double
-now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static void
-sleep_s(double s) {
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-/* Starts `tool ARGS` with stdout and stderr to out_path. */
-static pid_t
-spawn(char const *tool, char const *args, char const *out_path) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        char cmd[16384];
-        if (snprintf(cmd, sizeof cmd, "exec '%s' %s >'%s' 2>&1", tool, args, out_path) >=
-            (int)sizeof cmd)
-            _exit(126);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* The exit status; -1 if it did not exit within timeout_s (a hang: then it
- * is killed).  The bound only detects a hang; the time a shutdown takes is
- * what the tool reports. */
-static int
-wait_exit(pid_t pid, double timeout_s) {
-    double end = now_s() + timeout_s;
-    int    st;
-    while (now_s() < end) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        sleep_s(0.02);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
 
 static char *
 slurp(char const *path) {
@@ -173,40 +128,6 @@ make_db(char const *tool, char const *base) {
     return db;
 }
 
-/* Waits until the process has exec'd the tool and installed its SIGTERM
- * handler (SigCgt in /proc/PID/status), so that a drawn delay measures time
- * into the command's work, not into exec and dynamic loading: a signal that
- * comes before any program installs its handler gets the default action.  */
-static void
-wait_ready(pid_t pid, char const *tool) {
-    double end = now_s() + 60;
-    char   path[64];
-    while (now_s() < end) {
-        char    buf[8192];
-        ssize_t n;
-        int     exe_ok = 0;
-        snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-        n = readlink(path, buf, sizeof buf - 1);
-        if (n > 0) {
-            buf[n] = 0;
-            char *rp = realpath(tool, NULL);
-            exe_ok = rp && strcmp(rp, buf) == 0;
-            free(rp);
-        }
-        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-        FILE *f = exe_ok ? fopen(path, "r") : NULL;
-        if (f) {
-            unsigned long long cgt = 0;
-            while (fgets(buf, sizeof buf, f))
-                if (sscanf(buf, "SigCgt: %llx", &cgt) == 1) break;
-            fclose(f);
-            if (cgt & (1ull << (SIGTERM - 1))) return;
-        }
-        sleep_s(0.002);
-    }
-    fail_msg("pid %d never installed a SIGTERM handler", (int)pid);
-}
-
 /* A delay uniform in [lo, hi) seconds. */
 static double
 draw(adb_test_rng_t *r, double lo, double hi) {
@@ -229,11 +150,11 @@ t_workload_sigterm(void **state) {
                  "db workload '%s' --slots 10000000 --forks 3 --stores-min 100 --stores-max 400 "
                  "--seed %zu",
                  db, i);
-        pid_t pid = spawn(tool, args, out);
-        wait_ready(pid, tool);
-        sleep_s(delay);
+        pid_t pid = adb_test_spawn(tool, args, out);
+        adb_test_wait_ready(pid, tool);
+        adb_test_sleep(delay);
         kill(pid, SIGTERM);
-        int   st = wait_exit(pid, 300);
+        int   st = adb_test_wait_exit(pid, 300);
         char *o = slurp(out);
         if (st != 0) fail_msg("run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
         assert_non_null(strstr(o, "stopped:              by SIGTERM"));
@@ -270,11 +191,11 @@ t_serve_sigterm(void **state) {
                  "--slot-ms 2 --stores-min 100 --stores-max 300 --root-lag 4 "
                  "--snapshot-every-slots 40 --incremental-every-slots 10 --seed %zu",
                  db, adir, i);
-        pid_t pid = spawn(tool, args, out);
-        wait_ready(pid, tool);
-        sleep_s(delay);
+        pid_t pid = adb_test_spawn(tool, args, out);
+        adb_test_wait_ready(pid, tool);
+        adb_test_sleep(delay);
         kill(pid, SIGTERM);
-        int   st = wait_exit(pid, 300);
+        int   st = adb_test_wait_exit(pid, 300);
         char *o = slurp(out);
         if (st != 0)
             fail_msg("serve run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
@@ -312,16 +233,21 @@ t_snapshot_sigterm(void **state) {
     assert_non_null(j);
     uint64_t const root = jnum(j, "root_slot");
     cJSON_Delete(j);
+    /* The delays fall within the time an uninterrupted snapshot takes. */
+    snprintf(args, sizeof args, "db snapshot '%s' --out '%s'", db, adir);
+    double t0 = adb_test_now_s();
+    rc = adb_test_sh(g_out, sizeof g_out, "'%s' %s 2>&1", tool, args);
+    double const full = adb_test_now_s() - t0;
+    if (rc) fail_msg("db snapshot: %s", g_out);
     size_t const runs = MAXZ(adb_test_scaled(6), (size_t)3);
     size_t       stopped = 0, done = 0;
     for (size_t i = 0; i < runs; i++) {
-        double delay = draw(&rng, 0.0, 2.0);
-        snprintf(args, sizeof args, "db snapshot '%s' --out '%s'", db, adir);
-        pid_t pid = spawn(tool, args, out);
-        wait_ready(pid, tool);
-        sleep_s(delay);
+        double delay = draw(&rng, 0.0, 1.2 * full);
+        pid_t  pid = adb_test_spawn(tool, args, out);
+        adb_test_wait_ready(pid, tool);
+        adb_test_sleep(delay);
         kill(pid, SIGTERM);
-        int   st = wait_exit(pid, 300);
+        int   st = adb_test_wait_exit(pid, 300);
         char *o = slurp(out);
         if (st == 2 && strstr(o, "stopped: the database was interrupted"))
             stopped++;
@@ -334,8 +260,85 @@ t_snapshot_sigterm(void **state) {
         check_reopen(tool, db, root);
         check_archives(tool, adir);
     }
-    print_message("  db snapshot: %zu stopped by SIGTERM, %zu finished first\n", stopped, done);
+    print_message("  db snapshot (%.2f s uninterrupted): %zu stopped by SIGTERM, %zu finished "
+                  "first\n",
+                  full, stopped, done);
     free(db);
+    adb_test_rmtree(base);
+    free(base);
+}
+
+/* SIGTERM during `acctdb db create` of a generated archive: a stopped
+ * creation exits 2 with its "stopped:" line and leaves nothing (the
+ * directory removed when it made it, empty again when it was there
+ * empty), so the same create then succeeds; one that finished first
+ * verifies.  Delays are drawn within the time an uninterrupted create
+ * took on this machine. */
+static void
+t_create_sigterm(void **state) {
+    (void)state;
+    char const    *tool = adb_test_tool_or_skip();
+    char          *base = adb_test_mkdtemp(), out[4096], args[16384], arch[4096], dir[4096];
+    adb_test_rng_t rng = {adb_test_seed() ^ 0xc4ea7e};
+    snprintf(out, sizeof out, "%s/out", base);
+    snprintf(arch, sizeof arch, "%s/archives", base);
+    snprintf(dir, sizeof dir, "%s/db", base);
+    int rc = adb_test_sh(g_out, sizeof g_out,
+                         "mkdir '%s' && '%s' snapshot gen --accounts %zu --seed 5 --out '%s' 2>&1",
+                         arch, tool, MAXZ(adb_test_scaled(300000), (size_t)30000), arch);
+    if (rc) fail_msg("snapshot gen: %s", g_out);
+    snprintf(args, sizeof args, "db create '%s' --from-dir '%s' --quiet", dir, arch);
+    double t0 = adb_test_now_s();
+    rc = adb_test_sh(g_out, sizeof g_out, "'%s' %s 2>&1", tool, args);
+    double const full = adb_test_now_s() - t0;
+    if (rc) fail_msg("db create: %s", g_out);
+    assert_int_equal(adb_test_sh(NULL, 0, "rm -rf '%s'", dir), 0);
+    size_t const runs = MAXZ(adb_test_scaled(6), (size_t)3);
+    size_t       stopped = 0, done = 0;
+    for (size_t i = 0; i < runs; i++) {
+        bool const pre = i % 2; /* DIR there and empty, or absent */
+        if (pre) assert_int_equal(mkdir(dir, 0755), 0);
+        double delay = draw(&rng, 0.0, 0.7 * full);
+        pid_t  pid = adb_test_spawn(tool, args, out);
+        adb_test_wait_ready(pid, tool);
+        adb_test_sleep(delay);
+        kill(pid, SIGTERM);
+        int   st = adb_test_wait_exit(pid, 300);
+        char *o = slurp(out);
+        if (st == 2 && strstr(o, "stopped:              by SIGTERM")) {
+            stopped++;
+            struct stat sb;
+            if (pre) {
+                DIR *d = opendir(dir);
+                assert_non_null(d);
+                struct dirent *e;
+                size_t         n = 0;
+                while ((e = readdir(d)))
+                    n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+                closedir(d);
+                if (n) fail_msg("run %zu: %s holds %zu entries after the stop:\n%s", i, dir, n, o);
+            } else if (stat(dir, &sb) == 0) {
+                fail_msg("run %zu: %s is still there after the stop:\n%s", i, dir, o);
+            }
+            print_message("  create run %zu: SIGTERM after %.3f s -> stopped\n", i, delay);
+        } else if (st == 0) {
+            done++;
+            rc = adb_test_sh(g_out, sizeof g_out, "'%s' db verify '%s' 2>&1", tool, dir);
+            if (rc) fail_msg("run %zu: the finished database does not verify: %s", i, g_out);
+            print_message("  create run %zu: SIGTERM after %.3f s -> finished first\n", i, delay);
+        } else {
+            fail_msg("create run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
+        }
+        free(o);
+        /* Nothing left in the way: the same create succeeds. */
+        rc = adb_test_sh(g_out, sizeof g_out, "'%s' %s 2>&1", tool, args);
+        if (rc && st == 2) fail_msg("run %zu: create after the stop: %s", i, g_out);
+        assert_int_equal(adb_test_sh(NULL, 0, "rm -rf '%s'", dir), 0);
+    }
+    print_message(
+        "  db create (%.2f s uninterrupted): %zu stopped by SIGTERM, %zu finished first\n", full,
+        stopped, done);
+    assert_true(stopped > 0);
     adb_test_rmtree(base);
     free(base);
 }
@@ -344,5 +347,6 @@ static struct CMUnitTest const tests[] = {
     cmocka_unit_test(t_workload_sigterm),
     cmocka_unit_test(t_serve_sigterm),
     cmocka_unit_test(t_snapshot_sigterm),
+    cmocka_unit_test(t_create_sigterm),
 };
 ADB_TEST_GROUP(cli_signal, tests);

@@ -81,6 +81,12 @@ void                tool_stop_install(void);
 void                tool_stop_watch(acctdb_db_t *db);
 char const         *tool_stop_name(void);
 int                 tool_shutdown(acctdb_db_t *db, char const *who);
+/* Seconds from the first signal to now (0 without one). */
+double tool_stop_elapsed_s(void);
+/* A command that creates (db create, bootstrap) stopped by a signal before
+ * it finished: "stopped:" on stdout (the signal, what was left, how long
+ * stopping took) and the library's message on stderr; returns 2. */
+int tool_stopped_create(char const *who, char const *msg, char const *left);
 
 /* Print "acctdb: <what>: <strerror(err)>" to stderr; returns 2. */
 int tool_fail(int err, char const *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -323,10 +323,16 @@ cmd_bootstrap(int argc, char **argv) {
         .progress_ctx = &bar,
         .log = on_log,
         .log_ctx = &bar,
+        .stop = &tool_stop_sig,
     };
+    tool_stop_install();
     acctdb_bootstrap_result_t res;
     int                       rc = acctdb_bootstrap(&o, &res, msg, sizeof msg);
     bar_clear(&bar);
+    if (rc == ACCTDB_ERR_STOPPED && tool_stop_sig)
+        return tool_stopped_create("bootstrap", msg,
+                                   "no database; archives already downloaded in full are kept, "
+                                   "partial downloads removed");
     if (rc) {
         fprintf(stderr, "acctdb bootstrap: %s\n", msg[0] ? msg : acctdb_strerror(rc));
         return rc == ACCTDB_ERR_MISMATCH ? 1 : rc == ACCTDB_ERR_BUSY ? EXIT_BUSY : 2;

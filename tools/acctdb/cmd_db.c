@@ -551,12 +551,24 @@ do_create(args_t const *a, acctdb_db_config_t const *cfg) {
         src.progress = tool_progress;
         src.progress_ctx = &bar;
     }
+    /* A signal stops the load at its next chunk or step; the library
+     * removes what it made. */
+    tool_stop_install();
+    src.stop = &tool_stop_sig;
+    struct stat  pre;
+    bool const   existed = stat(dir, &pre) == 0;
     char         msg[1024];
     acctdb_db_t *db = NULL;
     double       t0 = now_s();
     int          rc = acctdb_db_create(&db, dir, &src, cfg, msg, sizeof msg);
     double       t1 = now_s();
     if (bar.drawn && rc) fputc('\n', stderr);
+    if (rc == ACCTDB_ERR_STOPPED && tool_stop_sig) {
+        char left[4300];
+        snprintf(left, sizeof left, "nothing was created (%s %s)", dir,
+                 existed ? "is empty again" : "was removed");
+        return tool_stopped_create("db create", msg, left);
+    }
     if (rc) {
         fprintf(stderr, "acctdb db create: %s\n", msg[0] ? msg : acctdb_strerror(rc));
         return rc == ACCTDB_ERR_BUSY ? EXIT_BUSY : rc == ACCTDB_ERR_MISMATCH ? 1 : 2;

@@ -8,13 +8,17 @@
 #include "cmd.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 volatile int tool_stop_sig;
 static acctdb_db_t *volatile g_db;
+static volatile struct timespec g_sig_ts; /* the first signal (clock_gettime: async-signal-safe) */
 
 static void
 on_signal(int sig) {
+    if (!tool_stop_sig) clock_gettime(CLOCK_MONOTONIC, (struct timespec *)&g_sig_ts);
     tool_stop_sig = sig;
     acctdb_db_t *db = g_db;
     if (db) acctdb_db_interrupt(db);
@@ -71,4 +75,21 @@ tool_shutdown(acctdb_db_t *db, char const *who) {
         return 2;
     }
     return 0;
+}
+
+double
+tool_stop_elapsed_s(void) {
+    if (!tool_stop_sig) return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - g_sig_ts.tv_sec) + (double)(now.tv_nsec - g_sig_ts.tv_nsec) * 1e-9;
+}
+
+int
+tool_stopped_create(char const *who, char const *msg, char const *left) {
+    printf("stopped:              by %s, %.2f s after the signal; %s\n", tool_stop_name(),
+           tool_stop_elapsed_s(), left);
+    fflush(stdout);
+    fprintf(stderr, "acctdb %s: %s\n", who, msg);
+    return 2;
 }

@@ -106,7 +106,12 @@ char const *adb_test_tool_or_skip(void);
  * killed), or -1 if it did not exit within timeout_s (then it is killed:
  * the bound only detects a hang).  adb_test_sleep: seconds;
  * adb_test_now_s: CLOCK_MONOTONIC seconds. */
-pid_t  adb_test_spawn(char const *tool, char const *args, char const *out_path);
+pid_t adb_test_spawn(char const *tool, char const *args, char const *out_path);
+/* adb_test_spawn, adb_test_wait_ready, delay seconds, SIGTERM, then
+ * adb_test_wait_exit (300 s) into *status; returns what it printed
+ * (malloc'ed, NUL-terminated). */
+char  *adb_test_sigterm_run(char const *tool, char const *args, char const *out_path, double delay,
+                            int *status);
 void   adb_test_wait_ready(pid_t pid, char const *tool);
 int    adb_test_wait_exit(pid_t pid, double timeout_s);
 void   adb_test_sleep(double s);

@@ -189,6 +189,22 @@ adb_test_wait_exit(pid_t pid, double timeout_s) {
     return -1;
 }
 
+char *
+adb_test_sigterm_run(char const *tool, char const *args, char const *out_path, double delay,
+                     int *status) {
+    pid_t pid = adb_test_spawn(tool, args, out_path);
+    adb_test_wait_ready(pid, tool);
+    adb_test_sleep(delay);
+    kill(pid, SIGTERM);
+    *status = adb_test_wait_exit(pid, 300);
+    size_t   sz = 0;
+    uint8_t *b = adb_test_read_file(out_path, &sz);
+    char    *o = realloc(b, sz + 1);
+    assert_non_null(o);
+    o[sz] = 0;
+    return o;
+}
+
 uint8_t *
 adb_test_read_file(char const *path, size_t *sz_out) {
     *sz_out = 0;

@@ -1675,16 +1675,8 @@ test_boot_sigterm(void **state) {
     size_t         stopped = 0, done = 0;
     for (size_t i = 0; i < runs; i++) {
         double delay = 3.0 * (double)adb_test_rng_below(&rng, 1000000) / 1e6;
-        pid_t  pid = adb_test_spawn(tool, args, out);
-        adb_test_wait_ready(pid, tool);
-        adb_test_sleep(delay);
-        kill(pid, SIGTERM);
-        int    st = adb_test_wait_exit(pid, 120);
-        size_t sz = 0;
-        char  *o = (char *)adb_test_read_file(out, &sz);
-        o = realloc(o, sz + 1);
-        assert_non_null(o);
-        o[sz] = 0;
+        int    st;
+        char  *o = adb_test_sigterm_run(tool, args, out, delay, &st);
         if (st == 2 && strstr(o, "stopped:              by SIGTERM")) {
             stopped++;
             if (exists(cdb)) fail_msg("run %zu: %s exists after the stop:\n%s", i, cdb, o);

@@ -25,17 +25,6 @@
 
 static char g_out[1 << 20];
 
-static char *
-slurp(char const *path) {
-    size_t   sz = 0;
-    uint8_t *b = adb_test_read_file(path, &sz);
-    assert_non_null(b);
-    char *s = realloc(b, sz + 1);
-    assert_non_null(s);
-    s[sz] = 0;
-    return s;
-}
-
 /* From "shutdown: ... root N durable": N; fails the test if absent. */
 static uint64_t
 shutdown_root(char const *out) {
@@ -150,12 +139,8 @@ t_workload_sigterm(void **state) {
                  "db workload '%s' --slots 10000000 --forks 3 --stores-min 100 --stores-max 400 "
                  "--seed %zu",
                  db, i);
-        pid_t pid = adb_test_spawn(tool, args, out);
-        adb_test_wait_ready(pid, tool);
-        adb_test_sleep(delay);
-        kill(pid, SIGTERM);
-        int   st = adb_test_wait_exit(pid, 300);
-        char *o = slurp(out);
+        int   st;
+        char *o = adb_test_sigterm_run(tool, args, out, delay, &st);
         if (st != 0) fail_msg("run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
         assert_non_null(strstr(o, "stopped:              by SIGTERM"));
         uint64_t root = shutdown_root(o);
@@ -191,12 +176,8 @@ t_serve_sigterm(void **state) {
                  "--slot-ms 2 --stores-min 100 --stores-max 300 --root-lag 4 "
                  "--snapshot-every-slots 40 --incremental-every-slots 10 --seed %zu",
                  db, adir, i);
-        pid_t pid = adb_test_spawn(tool, args, out);
-        adb_test_wait_ready(pid, tool);
-        adb_test_sleep(delay);
-        kill(pid, SIGTERM);
-        int   st = adb_test_wait_exit(pid, 300);
-        char *o = slurp(out);
+        int   st;
+        char *o = adb_test_sigterm_run(tool, args, out, delay, &st);
         if (st != 0)
             fail_msg("serve run %zu (SIGTERM after %.3f s): exit %d:\n%s", i, delay, st, o);
         uint64_t root = shutdown_root(o);
@@ -243,12 +224,8 @@ t_snapshot_sigterm(void **state) {
     size_t       stopped = 0, done = 0;
     for (size_t i = 0; i < runs; i++) {
         double delay = draw(&rng, 0.0, 1.2 * full);
-        pid_t  pid = adb_test_spawn(tool, args, out);
-        adb_test_wait_ready(pid, tool);
-        adb_test_sleep(delay);
-        kill(pid, SIGTERM);
-        int   st = adb_test_wait_exit(pid, 300);
-        char *o = slurp(out);
+        int    st;
+        char  *o = adb_test_sigterm_run(tool, args, out, delay, &st);
         if (st == 2 && strstr(o, "stopped: the database was interrupted"))
             stopped++;
         else if (st == 0)
@@ -299,12 +276,8 @@ t_create_sigterm(void **state) {
         bool const pre = i % 2; /* DIR there and empty, or absent */
         if (pre) assert_int_equal(mkdir(dir, 0755), 0);
         double delay = draw(&rng, 0.0, 0.7 * full);
-        pid_t  pid = adb_test_spawn(tool, args, out);
-        adb_test_wait_ready(pid, tool);
-        adb_test_sleep(delay);
-        kill(pid, SIGTERM);
-        int   st = adb_test_wait_exit(pid, 300);
-        char *o = slurp(out);
+        int    st;
+        char  *o = adb_test_sigterm_run(tool, args, out, delay, &st);
         if (st == 2 && strstr(o, "stopped:              by SIGTERM")) {
             stopped++;
             struct stat sb;

@@ -267,8 +267,11 @@ int adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out,
  * indexes every storage, oldest slot first (rec_fn gets each record),
  * counting alive bytes, and checks each storage's seal (its scan end and
  * CRC-32C, meta->version >= 2; a format-1 record's seals are taken).
+ * threads workers (0: one per CPU, at most 16) each take the keys of one
+ * part of the key space through every storage in slot order, so each key
+ * still meets its versions oldest first; rec_fn must then be thread-safe.
  * Errors: CORRUPT (a seal or record), IO, NOMEM; on error close db. */
-int adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, adb_err_t *err);
+int adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads, adb_err_t *err);
 
 /* Frees what adb_db_open_dir allocated in *m (history, bank state). */
 void adb_db_meta_fini(adb_db_meta_t *m);

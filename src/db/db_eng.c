@@ -203,7 +203,7 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
         rc = adb_err_set(err, rc, "%s: loading the index: %s", dir, acctdb_strerror(rc));
     } else if (rc > 0) {
         db->ix_rebuilt = true;
-        rc = adb_db_index_scan(db, &meta, err);
+        rc = adb_db_index_scan(db, &meta, e->cfg.threads, err);
     }
     db->ix_open_ns = adb_now_ns() - t0;
     if (rc) {

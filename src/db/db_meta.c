@@ -63,6 +63,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -416,17 +418,28 @@ adb_db_is_database(int dirfd) {
            faccessat(dirfd, ADB_DB_META_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-/* Adds every record of storage i as a version of its key: the newest slot
- * is alive, any older one DEAD.  Counts alive bytes as it goes (a later,
- * newer version of a key takes the bytes back from the older storage). */
+/* The part of the key space a key belongs to, of parts (the top bits of
+ * its first word: keys are hashes, so the parts are even). */
+static inline unsigned
+key_part(uint8_t const key[32], unsigned parts) {
+    return (unsigned)(((uint64_t)adb_load_u32(key) * parts) >> 32);
+}
+
+/* Adds every record of storage i whose key is in part (of parts) as a
+ * version of its key: the newest slot is alive, any older one DEAD.  Counts
+ * alive bytes as it goes (a later, newer version of a key takes the bytes
+ * back from the older storage).  seal: this call also checks (or, format
+ * 1, takes) the storage's seal; one of the parts does. */
 static int
-index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, bool sealed, adb_err_t *err) {
+index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, bool sealed, unsigned part,
+              unsigned parts, bool seal, adb_err_t *err) {
     adb_db_file_t      *f = adb_db_file(db, i);
     adb_acctfile_iter_t it;
     adb_acct_rec_t      r;
     adb_acctfile_iter_init(&it, m, f->valid_len, f->written);
     int rc = 0;
     while (!rc && adb_acctfile_iter_next(&it, &r)) {
+        if (parts > 1 && key_part(r.pubkey, parts) != part) continue;
         uint64_t        val = adb_db_loc(i, r.off, r.lamports == 0);
         uint64_t        sz = adb_acct_rec_sz(r.data_len);
         adb_index_ver_t v[8];
@@ -464,7 +477,7 @@ index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, bool sealed, adb_err_t
     if (!rc && it.err.code)
         rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: storage of slot %llu: %s", db->dir,
                          (unsigned long long)f->slot, it.err.msg);
-    if (rc) return rc;
+    if (rc || !seal) return rc;
     /* The seal: where the records end and the CRC of every byte. */
     uint32_t crc = adb_crc32c(0, m, (size_t)f->written);
     if (!sealed) {
@@ -1094,7 +1107,7 @@ adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out, adb
                              .scan_end = c->send};
         atomic_store(&db->file_cnt, (uint32_t)i + 1);
     }
-    if (!(flags & ADB_DB_OPEN_NO_SCAN)) rc = adb_db_index_scan(db, meta_out, err);
+    if (!(flags & ADB_DB_OPEN_NO_SCAN)) rc = adb_db_index_scan(db, meta_out, 1, err);
 done:
     adb_free(seg_sz);
     adb_free(ents);
@@ -1115,8 +1128,49 @@ done:
     return 0;
 }
 
+/* One part of a parallel index scan. */
+typedef struct scan {
+    adb_db_t            *db;
+    adb_db_meta_t const *meta;
+    uint64_t const      *order; /* (slot, storage) pairs, oldest first */
+    uint32_t             n;
+    unsigned             parts;
+    _Atomic bool         stop; /* a part failed: the others stop */
+} scan_t;
+
+typedef struct scan_part {
+    scan_t   *s;
+    unsigned  part;
+    int       rc;
+    adb_err_t err;
+    pthread_t thr;
+} scan_part_t;
+
+static void *
+scan_part(void *arg) {
+    scan_part_t *p = arg;
+    scan_t      *s = p->s;
+    adb_db_t    *db = s->db;
+    for (uint32_t k = 0; k < s->n && !p->rc && !atomic_load(&s->stop); k++) {
+        uint32_t       i = (uint32_t)s->order[2 * k + 1];
+        adb_db_file_t *f = adb_db_file(db, i);
+        if (!f->written) continue;
+        adb_db_view_t v;
+        if ((p->rc = adb_db_view(db, f, f->written, &v)) != 0) {
+            p->rc = adb_err_set(&p->err, p->rc, "reading the storage of slot %llu in %s: %s",
+                                (unsigned long long)f->slot, db->dir, acctdb_strerror(p->rc));
+            break;
+        }
+        p->rc = index_storage(db, i, v.p, s->meta->version >= 2, p->part, s->parts,
+                              k % s->parts == p->part, &p->err);
+        adb_db_unview(db, &v);
+    }
+    if (p->rc) atomic_store(&s->stop, true);
+    return NULL;
+}
+
 int
-adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, adb_err_t *err) {
+adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads, adb_err_t *err) {
     /* Index the storages oldest slot first, so each record meets only older
      * versions of its key (which it kills). */
     uint32_t  n = adb_db_file_cnt(db);
@@ -1125,20 +1179,39 @@ adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, adb_err_t *err) {
     for (uint32_t i = 0; i < n; i++)
         order[2 * i] = adb_db_file(db, i)->slot, order[2 * i + 1] = i;
     qsort(order, n, 2 * sizeof *order, cmp_slot_idx);
-    int rc = 0;
-    for (uint32_t k = 0; k < n && !rc; k++) {
-        uint32_t       i = (uint32_t)order[2 * k + 1];
-        adb_db_file_t *f = adb_db_file(db, i);
-        if (!f->written) continue;
-        adb_db_view_t v;
-        if ((rc = adb_db_view(db, f, f->written, &v)) != 0) {
-            rc = adb_err_set(err, rc, "reading the storage of slot %llu in %s: %s",
-                             (unsigned long long)f->slot, db->dir, acctdb_strerror(rc));
-            break;
-        }
-        rc = index_storage(db, i, v.p, meta->version >= 2, err);
-        adb_db_unview(db, &v);
+    if (!threads) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (unsigned)c : 1;
     }
+    if (threads > 16) threads = 16;
+    if (threads > n / 2) threads = n / 2 ? n / 2 : 1; /* a few storages: not worth threads */
+    scan_t       s = {.db = db, .meta = meta, .order = order, .n = n, .parts = threads};
+    scan_part_t *p = adb_calloc(threads, sizeof *p);
+    if (!p) {
+        adb_free(order);
+        return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    }
+    unsigned started = 1;
+    for (unsigned t = 0; t < threads; t++)
+        p[t] = (scan_part_t){.s = &s, .part = t};
+    /* Part 0 on this thread; a part whose thread cannot start runs here too. */
+    for (unsigned t = 1; t < threads; t++)
+        if (pthread_create(&p[t].thr, NULL, scan_part, &p[t]) == 0)
+            started = t + 1;
+        else
+            break;
+    scan_part(&p[0]);
+    for (unsigned t = 1; t < started; t++)
+        pthread_join(p[t].thr, NULL);
+    for (unsigned t = started; t < threads; t++)
+        scan_part(&p[t]);
+    int rc = 0;
+    for (unsigned t = 0; t < threads && !rc; t++)
+        if (p[t].rc) {
+            rc = p[t].rc;
+            adb_err_set(err, rc, "%s", p[t].err.msg);
+        }
+    adb_free(p);
     adb_free(order);
     return rc;
 }

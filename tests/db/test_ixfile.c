@@ -10,7 +10,8 @@
  *                 the clean candidates; every account, owner and token scan
  *                 reads the same, check and verify pass.  A reopen with the
  *                 file removed rebuilds and reads the same accounts and
- *                 scans.  The first commit after the load names no index
+ *                 scans, and a rebuild by one thread holds exactly what one by
+ *                 four holds.  The first commit after the load names no index
  *                 file, the one after it removes the file; stray index
  *                 files are swept at open
  *   damaged       the file with a flipped byte (in a key, in the middle, in
@@ -574,6 +575,31 @@ test_load_same(void **state) {
         (unsigned long long)rebuilt.st.storage_alive_bytes, rebuilt.st.index_open_ns / 1e6);
     expect_same_reads(db, &before, ref, ref_scans);
     close_ok(db);
+    /* A rebuild by one thread and by four (each taking a part of the key
+     * space through every storage) give the same index, counters, pairs
+     * and candidates. */
+    {
+        char    c1[4096], c4[4096];
+        state_t s1, s4;
+        join(c1, tmp, "rebuilt1");
+        join(c4, tmp, "rebuilt4");
+        acctdb_db_config_t cx = cfg;
+        for (int k = 0; k < 2; k++) {
+            char const *cd = k ? c4 : c1;
+            copy_dir(dir, cd);
+            ix_path(p, cd, g);
+            assert_int_equal(unlink(p), 0);
+            cx.threads = k ? 4 : 1;
+            acctdb_db_t *dx = open_ok(cd, &cx);
+            expect_rebuilt(dx, "no index file");
+            capture(dx, k ? &s4 : &s1);
+            acctdb_db_close(dx);
+        }
+        expect_same_state(&s1, &s4);
+        assert_int_equal(s1.st.index_keys, rebuilt.st.index_keys);
+        state_fini(&s1);
+        state_fini(&s4);
+    }
     /* That close wrote the file again (the open rebuilt). */
     db = open_ok(copy, &cfg);
     expect_loaded(db, g + 1);

@@ -432,7 +432,7 @@ key_part(uint8_t const key[32], unsigned parts) {
  * 1, takes) the storage's seal; one of the parts does. */
 static int
 index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, bool sealed, unsigned part,
-              unsigned parts, bool seal, adb_err_t *err) {
+              unsigned parts, bool seal, adb_db_view_t const *maps, adb_err_t *err) {
     adb_db_file_t      *f = adb_db_file(db, i);
     adb_acctfile_iter_t it;
     adb_acct_rec_t      r;
@@ -454,14 +454,22 @@ index_storage(adb_db_t *db, uint32_t i, uint8_t const *m, bool sealed, unsigned 
                 adb_db_file_t *o = adb_db_file(db, adb_db_loc_file(v[0].val));
                 rc = adb_index_vput(db->ix, r.pubkey, v[0].slot, v[0].val | ADB_VAL_DEAD);
                 /* The older record's size: read its header from its storage
-                 * (a zero-lamport record from an archive may carry data). */
-                uint8_t h[16];
-                int     hrc = adb_io_pread_all(db->io, db->segs[o->seg].fd, h, 16,
-                                               o->seg_off + adb_db_loc_off(v[0].val));
-                if (hrc)
-                    return adb_err_set(err, hrc, "%s: re-reading a record header: %s", db->dir,
-                                       acctdb_strerror(hrc));
-                uint64_t osz = adb_acct_rec_sz(adb_load_u64(h + 8));
+                 * (a zero-lamport record from an archive may carry data):
+                 * from the scan's mapping of it, else with a pread. */
+                uint32_t       oi = adb_db_loc_file(v[0].val);
+                uint64_t       ooff = adb_db_loc_off(v[0].val);
+                uint8_t        h[16];
+                uint8_t const *hp = h;
+                if (maps && maps[oi].p && ooff + 16 <= maps[oi].len) {
+                    hp = maps[oi].p + ooff;
+                } else {
+                    int hrc =
+                        adb_io_pread_all(db->io, db->segs[o->seg].fd, h, 16, o->seg_off + ooff);
+                    if (hrc)
+                        return adb_err_set(err, hrc, "%s: re-reading a record header: %s", db->dir,
+                                           acctdb_strerror(hrc));
+                }
+                uint64_t osz = adb_acct_rec_sz(adb_load_u64(hp + 8));
                 atomic_fetch_sub(&o->alive_bytes, osz);
                 atomic_fetch_sub(&o->alive_cnt, 1);
             }
@@ -1128,6 +1136,8 @@ done:
     return 0;
 }
 
+#define SCAN_MAPS_MAX 16384
+
 /* One part of a parallel index scan. */
 typedef struct scan {
     adb_db_t            *db;
@@ -1135,6 +1145,7 @@ typedef struct scan {
     uint64_t const      *order; /* (slot, storage) pairs, oldest first */
     uint32_t             n;
     unsigned             parts;
+    adb_db_view_t       *maps; /* every storage mapped for the scan (p NULL: not mapped) */
     _Atomic bool         stop; /* a part failed: the others stop */
 } scan_t;
 
@@ -1155,14 +1166,16 @@ scan_part(void *arg) {
         uint32_t       i = (uint32_t)s->order[2 * k + 1];
         adb_db_file_t *f = adb_db_file(db, i);
         if (!f->written) continue;
-        adb_db_view_t v;
-        if ((p->rc = adb_db_view(db, f, f->written, &v)) != 0) {
-            p->rc = adb_err_set(&p->err, p->rc, "reading the storage of slot %llu in %s: %s",
-                                (unsigned long long)f->slot, db->dir, acctdb_strerror(p->rc));
-            break;
+        adb_db_view_t v = {0};
+        if (!s->maps || !s->maps[i].p) {
+            if ((p->rc = adb_db_view(db, f, f->written, &v)) != 0) {
+                p->rc = adb_err_set(&p->err, p->rc, "reading the storage of slot %llu in %s: %s",
+                                    (unsigned long long)f->slot, db->dir, acctdb_strerror(p->rc));
+                break;
+            }
         }
-        p->rc = index_storage(db, i, v.p, s->meta->version >= 2, p->part, s->parts,
-                              k % s->parts == p->part, &p->err);
+        p->rc = index_storage(db, i, v.p ? v.p : s->maps[i].p, s->meta->version >= 2, p->part,
+                              s->parts, k % s->parts == p->part, s->maps, &p->err);
         adb_db_unview(db, &v);
     }
     if (p->rc) atomic_store(&s->stop, true);
@@ -1191,6 +1204,21 @@ adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads, adb
         adb_free(order);
         return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     }
+    /* Every storage mapped once for the whole scan (the parts share the
+     * mappings, and a superseded version's header is read from them
+     * instead of with a pread); one that cannot be mapped is read by each
+     * part when it gets there, as before.  Never a heap copy of them all,
+     * and at most SCAN_MAPS_MAX mappings (vm.max_map_count is 65,530 by
+     * default; past it a mapping fails and the view would read a copy). */
+    s.maps = adb_calloc(n ? n : 1, sizeof *s.maps);
+    for (uint32_t i = 0; s.maps && i < n && i < SCAN_MAPS_MAX; i++) {
+        adb_db_file_t *f = adb_db_file(db, i);
+        if (!f->written || adb_db_view(db, f, f->written, &s.maps[i])) {
+            s.maps[i] = (adb_db_view_t){0};
+            continue;
+        }
+        if (s.maps[i].heap) adb_db_unview(db, &s.maps[i]);
+    }
     unsigned started = 1;
     for (unsigned t = 0; t < threads; t++)
         p[t] = (scan_part_t){.s = &s, .part = t};
@@ -1211,6 +1239,9 @@ adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads, adb
             rc = p[t].rc;
             adb_err_set(err, rc, "%s", p[t].err.msg);
         }
+    for (uint32_t i = 0; s.maps && i < n; i++)
+        adb_db_unview(db, &s.maps[i]);
+    adb_free(s.maps);
     adb_free(p);
     adb_free(order);
     return rc;

@@ -1,0 +1,1030 @@
+/* src/index/disk.c - the disk tier: per-bin mapped index buckets and
+ * power-of-two data buckets (layout in disk.h).
+ *
+ * Invariants (per bin):
+ *   1. A key lies at or after its home h & (cap-1), cyclically, with no
+ *      free entry between home and itself (linear probing; deletion shifts
+ *      later entries back instead of leaving tombstones).
+ *   2. cnt <= cap * 3/4, so every probe meets a free entry.
+ *   3. A "many" entry's cell index is below its class file's used count,
+ *      its count is in (2^(class-1), 2^class] (class 1: exactly 2), and no
+ *      two entries share a cell; free cells form one list per class.
+ *   4. The header's cnt equals the number of non-free states.
+ * A reuse checks 2-4 on every entry before the tier is used, besides the
+ * checksums, so even a file that matches its checksum by accident cannot
+ * send a lookup out of bounds. */
+#include "index/disk.h"
+
+#include "util/crc32c.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE       4096u
+#define IX_MAGIC   "ADBIXB1"
+#define CL_MAGIC   "ADBIXC1"
+#define META_MAGIC "ADBIXM1"
+#define VERSION    1u
+#define CAP_MIN    16u
+#define CLS_N      24u /* classes 1..23: up to 2^23 versions of one key */
+#define META_NAME  "index.meta"
+
+enum { ST_FREE = 0, ST_ONE = 1, ST_MANY = 2 };
+enum { META_OPEN = 1, META_CLEAN = 2 };
+
+typedef struct dent {
+    uint8_t  key[32];
+    uint64_t a; /* ONE: slot; MANY: cell index */
+    uint64_t b; /* ONE: value; MANY: class << 32 | count */
+} dent_t;
+_Static_assert(sizeof(dent_t) == 48, "48-byte disk entries");
+
+typedef struct ixhdr {
+    char     magic[8];
+    uint32_t version, bin, bin_cnt, cap;
+    uint64_t cnt;
+    uint64_t seed;
+} ixhdr_t;
+
+typedef struct clhdr {
+    char     magic[8];
+    uint32_t version, bin, cls, pad;
+    uint64_t cap;       /* cells the file holds */
+    uint64_t used;      /* cells ever handed out (bump) */
+    uint64_t free_head; /* first free cell + 1, 0 when none */
+    uint64_t live;      /* cells in use */
+} clhdr_t;
+
+typedef struct meta_bin {
+    uint64_t cnt;
+    uint32_t crc;
+    uint32_t cls_mask; /* bit c: class c's file exists */
+} meta_bin_t;
+
+typedef struct meta_hdr {
+    char     magic[8];
+    uint32_t version, state, bin_cnt, pad;
+    uint64_t seed, gen, root, keys;
+} meta_hdr_t;
+
+typedef struct dcls {
+    int      fd;
+    uint8_t *map;
+    size_t   map_sz;
+} dcls_t;
+
+typedef struct dbin {
+    int      fd; /* -1: no file yet (an empty bin) */
+    uint8_t *map;
+    size_t   map_sz;
+    uint64_t resident; /* estimate, bytes */
+    uint32_t cls_mask;
+    dcls_t   cls[CLS_N];
+} dbin_t;
+
+struct adb_dtier {
+    adb_io_t const  *io;
+    int              dirfd;
+    uint32_t         bin_cnt;
+    uint64_t         seed;
+    dbin_t          *bins;
+    _Atomic uint64_t keys, entries, many, cells_live, cells_alloc, file_bytes, resident;
+    _Atomic uint64_t grows, shrinks;
+};
+
+/* ---- layout helpers ------------------------------------------------------ */
+
+static inline size_t
+bits_sz(uint32_t cap) {
+    return ADB_ALIGN_UP((size_t)cap / 4, (size_t)PAGE);
+}
+static inline size_t
+ix_file_sz(uint32_t cap) {
+    return PAGE + bits_sz(cap) + (size_t)cap * sizeof(dent_t);
+}
+static inline ixhdr_t *
+ix_hdr(dbin_t *b) {
+    return (ixhdr_t *)b->map;
+}
+static inline uint64_t *
+ix_bits(dbin_t *b) {
+    return (uint64_t *)(b->map + PAGE);
+}
+static inline dent_t *
+ix_ents(dbin_t *b) {
+    return (dent_t *)(b->map + PAGE + bits_sz(ix_hdr(b)->cap));
+}
+static inline unsigned
+st_get(uint64_t const *bits, uint64_t i) {
+    return (unsigned)(bits[i >> 5] >> ((i & 31) * 2)) & 3u;
+}
+static inline void
+st_set(uint64_t *bits, uint64_t i, unsigned s) {
+    uint64_t sh = (i & 31) * 2;
+    bits[i >> 5] = (bits[i >> 5] & ~(3ull << sh)) | ((uint64_t)s << sh);
+}
+static inline size_t
+cell_sz(uint32_t cls) {
+    return (size_t)sizeof(adb_index_ver_t) << cls;
+}
+static inline size_t
+cl_file_sz(uint32_t cls, uint64_t cap) {
+    return PAGE + (size_t)cap * cell_sz(cls);
+}
+static inline clhdr_t *
+cl_hdr(dcls_t *c) {
+    return (clhdr_t *)c->map;
+}
+static inline adb_index_ver_t *
+cl_cell(dcls_t *c, uint32_t cls, uint64_t i) {
+    return (adb_index_ver_t *)(c->map + PAGE + i * cell_sz(cls));
+}
+/* The smallest class whose cells hold cnt (>= 2) versions. */
+static inline uint32_t
+cls_of(size_t cnt) {
+    uint32_t c = 1;
+    while (((size_t)1 << c) < cnt)
+        c++;
+    return c;
+}
+
+static inline uint64_t
+dmix(uint64_t x) {
+    x ^= x >> 31;
+    x *= 0x7fb5d329728ea185ull;
+    x ^= x >> 27;
+    x *= 0x81dadef4bc2dd44dull;
+    x ^= x >> 33;
+    return x;
+}
+static inline uint64_t
+dhash(adb_dtier_t const *dt, uint8_t const *k) {
+    return dmix(adb_load_u64(k + 8) ^ dt->seed) ^ adb_load_u64(k + 16) ^ adb_load_u64(k + 24);
+}
+
+static void
+touch(adb_dtier_t *dt, dbin_t *b, uint64_t bytes) {
+    uint64_t lim = b->map_sz;
+    for (uint32_t c = 1; c < CLS_N; c++)
+        lim += b->cls[c].map_sz;
+    uint64_t nr = ADB_MIN(b->resident + bytes, lim);
+    if (nr != b->resident)
+        atomic_fetch_add_explicit(&dt->resident, nr - b->resident, memory_order_relaxed);
+    b->resident = nr;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static void
+name_ix(char *out, size_t sz, uint32_t bin, bool tmp) {
+    snprintf(out, sz, "b%05u.ix%s", bin, tmp ? ".tmp" : "");
+}
+static void
+name_cl(char *out, size_t sz, uint32_t bin, uint32_t cls, bool tmp) {
+    snprintf(out, sz, "b%05u.c%02u%s", bin, cls, tmp ? ".tmp" : "");
+}
+
+/* Creates (truncating) name at sz bytes, allocated so that writes through
+ * the mapping cannot fault on a full disk, and maps it read-write. */
+static int
+file_make(adb_dtier_t *dt, char const *name, size_t sz, int *fd_out, uint8_t **map_out) {
+    int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+    if (fd < 0) return fd;
+    int rc = adb_io_fallocate(dt->io, fd, 0, sz);
+    if (rc == -EOPNOTSUPP) rc = adb_io_ftruncate(dt->io, fd, sz);
+    if (rc == -ENOSPC) rc = ACCTDB_ERR_FULL;
+    void *m = MAP_FAILED;
+    if (!rc) {
+        m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) rc = -errno;
+    }
+    if (rc) {
+        adb_io_close(dt->io, fd);
+        adb_io_unlinkat(dt->io, dt->dirfd, name, 0);
+        return rc;
+    }
+    *fd_out = fd;
+    *map_out = m;
+    atomic_fetch_add(&dt->file_bytes, sz);
+    return 0;
+}
+
+static void
+file_drop(adb_dtier_t *dt, int fd, uint8_t *map, size_t sz) {
+    if (map) munmap(map, sz);
+    if (fd >= 0) adb_io_close(dt->io, fd);
+    atomic_fetch_sub(&dt->file_bytes, sz);
+}
+
+static void
+untouch_all(adb_dtier_t *dt, dbin_t *b) {
+    atomic_fetch_sub_explicit(&dt->resident, b->resident, memory_order_relaxed);
+    b->resident = 0;
+}
+
+/* ---- index bucket ------------------------------------------------------- */
+
+/* Makes a new index bucket for bin b at cap (in a temporary file, renamed
+ * over the old one once filled) holding b's entries. */
+static int
+ix_rebuild(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cap) {
+    char tmp[32], fin[32];
+    name_ix(tmp, sizeof tmp, bin, true);
+    name_ix(fin, sizeof fin, bin, false);
+    int      fd;
+    uint8_t *m;
+    ADB_TRY(file_make(dt, tmp, ix_file_sz(cap), &fd, &m));
+    dbin_t   nb = {.fd = fd, .map = m, .map_sz = ix_file_sz(cap)};
+    ixhdr_t *h = ix_hdr(&nb);
+    memcpy(h->magic, IX_MAGIC, 8);
+    h->version = VERSION;
+    h->bin = bin;
+    h->bin_cnt = dt->bin_cnt;
+    h->cap = cap;
+    h->seed = dt->seed;
+    uint64_t *nbits = ix_bits(&nb);
+    dent_t   *nents = ix_ents(&nb);
+    uint64_t  mask = cap - 1, cnt = 0;
+    if (b->fd >= 0) {
+        ixhdr_t const  *oh = ix_hdr(b);
+        uint64_t const *obits = ix_bits(b);
+        dent_t const   *oents = ix_ents(b);
+        for (uint64_t i = 0; i < oh->cap; i++) {
+            unsigned s = st_get(obits, i);
+            if (s == ST_FREE) continue;
+            uint64_t p = dhash(dt, oents[i].key) & mask;
+            while (st_get(nbits, p) != ST_FREE)
+                p = (p + 1) & mask;
+            nents[p] = oents[i];
+            st_set(nbits, p, s);
+            cnt++;
+        }
+    }
+    h->cnt = cnt;
+    int rc = adb_io_renameat(dt->io, dt->dirfd, tmp, dt->dirfd, fin);
+    if (rc) {
+        file_drop(dt, fd, m, nb.map_sz);
+        adb_io_unlinkat(dt->io, dt->dirfd, tmp, 0);
+        return rc;
+    }
+    atomic_fetch_add(&dt->entries, cap);
+    if (b->fd >= 0) {
+        atomic_fetch_sub(&dt->entries, ix_hdr(b)->cap);
+        file_drop(dt, b->fd, b->map, b->map_sz);
+    }
+    untouch_all(dt, b);
+    b->fd = fd;
+    b->map = m;
+    b->map_sz = nb.map_sz;
+    return 0;
+}
+
+/* Position of key in b, or -1; *ins gets the free entry ending its run. */
+static int64_t
+ix_find(adb_dtier_t const *dt, dbin_t *b, uint8_t const *key, uint64_t *ins) {
+    if (b->fd < 0) return -1;
+    ixhdr_t const  *h = ix_hdr(b);
+    uint64_t const *bits = ix_bits(b);
+    dent_t const   *ents = ix_ents(b);
+    uint64_t        mask = h->cap - 1, p = dhash(dt, key) & mask;
+    for (;;) {
+        if (st_get(bits, p) == ST_FREE) {
+            if (ins) *ins = p;
+            return -1;
+        }
+        if (!memcmp(ents[p].key, key, 32)) return (int64_t)p;
+        p = (p + 1) & mask;
+    }
+}
+
+/* Removes the entry at p, shifting later entries of its run back. */
+static void
+ix_erase(adb_dtier_t const *dt, dbin_t *b, uint64_t p) {
+    ixhdr_t  *h = ix_hdr(b);
+    uint64_t *bits = ix_bits(b);
+    dent_t   *ents = ix_ents(b);
+    uint64_t  mask = h->cap - 1, i = p, j = p;
+    for (;;) {
+        j = (j + 1) & mask;
+        unsigned s = st_get(bits, j);
+        if (s == ST_FREE) break;
+        uint64_t k = dhash(dt, ents[j].key) & mask;
+        /* j's entry may move to i iff its home is not cyclically in (i, j]. */
+        bool stay = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stay) continue;
+        ents[i] = ents[j];
+        st_set(bits, i, s);
+        i = j;
+    }
+    st_set(bits, i, ST_FREE);
+    h->cnt--;
+}
+
+/* ---- data buckets ------------------------------------------------------- */
+
+static int
+cl_open_new(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls, uint64_t cap) {
+    char name[32];
+    name_cl(name, sizeof name, bin, cls, false);
+    dcls_t *c = &b->cls[cls];
+    ADB_TRY(file_make(dt, name, cl_file_sz(cls, cap), &c->fd, &c->map));
+    c->map_sz = cl_file_sz(cls, cap);
+    clhdr_t *h = cl_hdr(c);
+    memcpy(h->magic, CL_MAGIC, 8);
+    h->version = VERSION;
+    h->bin = bin;
+    h->cls = cls;
+    h->cap = cap;
+    b->cls_mask |= 1u << cls;
+    atomic_fetch_add(&dt->cells_alloc, cap);
+    return 0;
+}
+
+static int
+cl_grow(adb_dtier_t *dt, dcls_t *c, uint32_t cls) {
+    clhdr_t *h = cl_hdr(c);
+    uint64_t ncap = h->cap * 2;
+    size_t   nsz = cl_file_sz(cls, ncap);
+    int      rc = adb_io_fallocate(dt->io, c->fd, 0, nsz);
+    if (rc == -EOPNOTSUPP) rc = adb_io_ftruncate(dt->io, c->fd, nsz);
+    if (rc) return rc == -ENOSPC ? ACCTDB_ERR_FULL : rc;
+    void *m = mremap(c->map, c->map_sz, nsz, MREMAP_MAYMOVE);
+    if (m == MAP_FAILED) return -errno;
+    atomic_fetch_add(&dt->file_bytes, nsz - c->map_sz);
+    atomic_fetch_add(&dt->cells_alloc, ncap - ((clhdr_t *)m)->cap);
+    c->map = m;
+    c->map_sz = nsz;
+    cl_hdr(c)->cap = ncap;
+    atomic_fetch_add(&dt->grows, 1);
+    return 0;
+}
+
+static int
+cl_alloc(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls, uint64_t *idx) {
+    dcls_t *c = &b->cls[cls];
+    if (!(b->cls_mask & (1u << cls))) ADB_TRY(cl_open_new(dt, bin, b, cls, 4));
+    clhdr_t *h = cl_hdr(c);
+    if (h->free_head) {
+        *idx = h->free_head - 1;
+        h->free_head = adb_load_u64(cl_cell(c, cls, *idx));
+    } else {
+        if (h->used == h->cap) {
+            ADB_TRY(cl_grow(dt, c, cls));
+            h = cl_hdr(c);
+        }
+        *idx = h->used++;
+    }
+    h->live++;
+    atomic_fetch_add_explicit(&dt->cells_live, 1, memory_order_relaxed);
+    return 0;
+}
+
+static void
+cl_free(adb_dtier_t *dt, dbin_t *b, uint32_t cls, uint64_t idx) {
+    dcls_t  *c = &b->cls[cls];
+    clhdr_t *h = cl_hdr(c);
+    adb_store_u64(cl_cell(c, cls, idx), h->free_head);
+    h->free_head = idx + 1;
+    h->live--;
+    atomic_fetch_sub_explicit(&dt->cells_live, 1, memory_order_relaxed);
+}
+
+static void
+cl_close(adb_dtier_t *dt, dbin_t *b, uint32_t cls, bool unlink_too, uint32_t bin) {
+    dcls_t *c = &b->cls[cls];
+    if (!(b->cls_mask & (1u << cls))) return;
+    atomic_fetch_sub(&dt->cells_alloc, cl_hdr(c)->cap);
+    file_drop(dt, c->fd, c->map, c->map_sz);
+    if (unlink_too) {
+        char name[32];
+        name_cl(name, sizeof name, bin, cls, false);
+        adb_io_unlinkat(dt->io, dt->dirfd, name, 0);
+    }
+    *c = (dcls_t){.fd = -1};
+    b->cls_mask &= ~(1u << cls);
+}
+
+/* Rewrites class cls of bin with only its live cells, densely, and points
+ * the entries at their new places; removes the file when none is live. */
+static int
+cl_compact(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls) {
+    if (!(b->cls_mask & (1u << cls))) return 0;
+    dcls_t  *c = &b->cls[cls];
+    uint64_t live = cl_hdr(c)->live;
+    if (live == 0) {
+        cl_close(dt, b, cls, true, bin);
+        atomic_fetch_add(&dt->shrinks, 1);
+        return 0;
+    }
+    uint64_t cap = 4;
+    while (cap < live)
+        cap *= 2;
+    if (cap >= cl_hdr(c)->cap && cl_hdr(c)->used == live) return 0;
+    char tmp[32], fin[32];
+    name_cl(tmp, sizeof tmp, bin, cls, true);
+    name_cl(fin, sizeof fin, bin, cls, false);
+    dcls_t n = {.fd = -1};
+    ADB_TRY(file_make(dt, tmp, cl_file_sz(cls, cap), &n.fd, &n.map));
+    n.map_sz = cl_file_sz(cls, cap);
+    clhdr_t *nh = cl_hdr(&n);
+    *nh = *cl_hdr(c);
+    nh->cap = cap;
+    nh->used = 0;
+    nh->free_head = 0;
+    ixhdr_t const  *h = ix_hdr(b);
+    uint64_t const *bits = ix_bits(b);
+    dent_t         *ents = ix_ents(b);
+    /* First pass copies; the entries change only once the rename is done. */
+    for (uint64_t i = 0; i < h->cap; i++) {
+        if (st_get(bits, i) != ST_MANY || ents[i].b >> 32 != cls) continue;
+        memcpy(cl_cell(&n, cls, nh->used), cl_cell(c, cls, ents[i].a), cell_sz(cls));
+        nh->used++;
+    }
+    ADB_ASSERT(nh->used == live);
+    int rc = adb_io_renameat(dt->io, dt->dirfd, tmp, dt->dirfd, fin);
+    if (rc) {
+        file_drop(dt, n.fd, n.map, n.map_sz);
+        adb_io_unlinkat(dt->io, dt->dirfd, tmp, 0);
+        return rc;
+    }
+    uint64_t next = 0;
+    for (uint64_t i = 0; i < h->cap; i++)
+        if (st_get(bits, i) == ST_MANY && ents[i].b >> 32 == cls) ents[i].a = next++;
+    atomic_fetch_sub(&dt->cells_alloc, cl_hdr(c)->cap);
+    atomic_fetch_add(&dt->cells_alloc, cap);
+    file_drop(dt, c->fd, c->map, c->map_sz);
+    *c = n;
+    atomic_fetch_add(&dt->shrinks, 1);
+    return 0;
+}
+
+/* ---- per-bin operations ------------------------------------------------- */
+
+static size_t
+copy_out(dbin_t *b, dent_t const *e, unsigned s, adb_index_ver_t *out, size_t max) {
+    if (s == ST_ONE) {
+        if (max) out[0] = (adb_index_ver_t){e->a, e->b};
+        return 1;
+    }
+    uint32_t cls = (uint32_t)(e->b >> 32), n = (uint32_t)e->b;
+    memcpy(out, cl_cell(&b->cls[cls], cls, e->a), ADB_MIN((size_t)n, max) * sizeof *out);
+    return n;
+}
+
+size_t
+adb_dtier_get(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t *out,
+              size_t max) {
+    dbin_t *b = &dt->bins[bin];
+    int64_t p = ix_find(dt, b, key, NULL);
+    if (b->fd >= 0) touch(dt, b, 2 * PAGE);
+    if (p < 0) return 0;
+    dent_t const *e = &ix_ents(b)[p];
+    unsigned      s = st_get(ix_bits(b), (uint64_t)p);
+    if (s == ST_MANY) touch(dt, b, 2 * PAGE);
+    return copy_out(b, e, s, out, max);
+}
+
+int
+adb_dtier_set(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v,
+              size_t cnt) {
+    if (cnt > ((size_t)1 << (CLS_N - 1))) return ACCTDB_ERR_FULL;
+    dbin_t  *b = &dt->bins[bin];
+    uint64_t ins = 0;
+    int64_t  p = ix_find(dt, b, key, &ins);
+    touch(dt, b, 3 * PAGE);
+    if (p < 0 && cnt == 0) return 0;
+    if (p < 0) {
+        /* A new key: make room first (invariant 2), then find its place. */
+        if (b->fd < 0 || (ix_hdr(b)->cnt + 1) * 4 > (uint64_t)ix_hdr(b)->cap * 3) {
+            uint32_t cap = b->fd < 0 ? CAP_MIN : ix_hdr(b)->cap * 2;
+            if (b->fd >= 0) atomic_fetch_add(&dt->grows, 1);
+            ADB_TRY(ix_rebuild(dt, bin, b, cap));
+            p = ix_find(dt, b, key, &ins);
+            ADB_ASSERT(p < 0);
+        }
+        uint64_t cell = 0;
+        uint32_t cls = cnt > 1 ? cls_of(cnt) : 0;
+        if (cls) {
+            ADB_TRY(cl_alloc(dt, bin, b, cls, &cell));
+            memcpy(cl_cell(&b->cls[cls], cls, cell), v, cnt * sizeof *v);
+            atomic_fetch_add_explicit(&dt->many, 1, memory_order_relaxed);
+        }
+        dent_t *e = &ix_ents(b)[ins];
+        memcpy(e->key, key, 32);
+        if (cls) {
+            e->a = cell;
+            e->b = (uint64_t)cls << 32 | cnt;
+        } else {
+            e->a = v[0].slot;
+            e->b = v[0].val;
+        }
+        st_set(ix_bits(b), ins, cls ? ST_MANY : ST_ONE);
+        ix_hdr(b)->cnt++;
+        atomic_fetch_add_explicit(&dt->keys, 1, memory_order_relaxed);
+        return 0;
+    }
+    dent_t  *e = &ix_ents(b)[p];
+    unsigned s = st_get(ix_bits(b), (uint64_t)p);
+    uint32_t ocls = s == ST_MANY ? (uint32_t)(e->b >> 32) : 0;
+    uint32_t ncls = cnt > 1 ? cls_of(cnt) : 0;
+    if (ncls && ncls == ocls) { /* same cell, rewritten in place */
+        memcpy(cl_cell(&b->cls[ncls], ncls, e->a), v, cnt * sizeof *v);
+        e->b = (uint64_t)ncls << 32 | cnt;
+        return 0;
+    }
+    uint64_t cell = 0;
+    if (ncls) {
+        ADB_TRY(cl_alloc(dt, bin, b, ncls, &cell));
+        memcpy(cl_cell(&b->cls[ncls], ncls, cell), v, cnt * sizeof *v);
+    }
+    if (ocls) cl_free(dt, b, ocls, e->a);
+    if (ocls && !ncls) atomic_fetch_sub_explicit(&dt->many, 1, memory_order_relaxed);
+    if (!ocls && ncls) atomic_fetch_add_explicit(&dt->many, 1, memory_order_relaxed);
+    if (cnt == 0) {
+        ix_erase(dt, b, (uint64_t)p);
+        atomic_fetch_sub_explicit(&dt->keys, 1, memory_order_relaxed);
+        /* Shrink a bucket that fell to 1/8 of its capacity. */
+        ixhdr_t const *h = ix_hdr(b);
+        if (h->cap > 64 && h->cnt * 8 < h->cap) {
+            uint32_t cap = h->cap;
+            while (cap > CAP_MIN && h->cnt * 8 < cap)
+                cap /= 2;
+            ADB_TRY(ix_rebuild(dt, bin, b, ADB_MAX(cap, CAP_MIN)));
+            atomic_fetch_add(&dt->shrinks, 1);
+        }
+        if (ocls) {
+            clhdr_t const *ch = cl_hdr(&b->cls[ocls]);
+            if (ch->live == 0 || (ch->cap > 64 && ch->live * 8 < ch->cap))
+                ADB_TRY(cl_compact(dt, bin, b, ocls));
+        }
+        return 0;
+    }
+    if (ncls) {
+        e->a = cell;
+        e->b = (uint64_t)ncls << 32 | cnt;
+        st_set(ix_bits(b), (uint64_t)p, ST_MANY);
+    } else {
+        e->a = v[0].slot;
+        e->b = v[0].val;
+        st_set(ix_bits(b), (uint64_t)p, ST_ONE);
+    }
+    return 0;
+}
+
+int
+adb_dtier_visit(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
+    dbin_t *b = &dt->bins[bin];
+    if (b->fd < 0) return 0;
+    enum { VMAX = 64 };
+    adb_index_ver_t small[VMAX];
+    int             rc = 0;
+    touch(dt, b, b->map_sz);
+    uint32_t cap = ix_hdr(b)->cap;
+    for (uint64_t i = 0; i < cap && !rc; i++) {
+        unsigned s = st_get(ix_bits(b), i);
+        if (s == ST_FREE) continue;
+        dent_t const *e = &ix_ents(b)[i];
+        if (s == ST_ONE) {
+            small[0] = (adb_index_ver_t){e->a, e->b};
+            rc = fn(ctx, e->key, small, 1);
+            continue;
+        }
+        /* Many: hand out the cell itself (valid until the next call on
+         * this bin, which fn must not make). */
+        uint32_t cls = (uint32_t)(e->b >> 32);
+        rc = fn(ctx, e->key, cl_cell(&b->cls[cls], cls, e->a), (size_t)(uint32_t)e->b);
+    }
+    return rc;
+}
+
+int
+adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin) {
+    dbin_t *b = &dt->bins[bin];
+    if (b->fd < 0) return 0;
+    uint64_t cnt = ix_hdr(b)->cnt;
+    uint32_t cap = CAP_MIN;
+    while ((uint64_t)cap * 3 < cnt * 4)
+        cap *= 2;
+    if (cap < ix_hdr(b)->cap) {
+        ADB_TRY(ix_rebuild(dt, bin, b, cap));
+        atomic_fetch_add(&dt->shrinks, 1);
+    }
+    for (uint32_t c = 1; c < CLS_N; c++)
+        ADB_TRY(cl_compact(dt, bin, b, c));
+    return 0;
+}
+
+void
+adb_dtier_trim(adb_dtier_t *dt, uint32_t bin) {
+    dbin_t *b = &dt->bins[bin];
+    if (!b->resident) return;
+    if (b->map) madvise(b->map, b->map_sz, MADV_DONTNEED);
+    for (uint32_t c = 1; c < CLS_N; c++)
+        if (b->cls_mask & (1u << c)) madvise(b->cls[c].map, b->cls[c].map_sz, MADV_DONTNEED);
+    untouch_all(dt, b);
+}
+
+void
+adb_dtier_stats(adb_dtier_t *dt, adb_dtier_stats_t *o) {
+    o->keys = atomic_load(&dt->keys);
+    o->entries = atomic_load(&dt->entries);
+    o->many = atomic_load(&dt->many);
+    o->cells_live = atomic_load(&dt->cells_live);
+    o->cells_alloc = atomic_load(&dt->cells_alloc);
+    o->file_bytes = atomic_load(&dt->file_bytes);
+    o->resident_est = atomic_load(&dt->resident);
+    o->grows = atomic_load(&dt->grows);
+    o->shrinks = atomic_load(&dt->shrinks);
+}
+
+uint64_t
+adb_dtier_seed(adb_dtier_t const *dt) {
+    return dt->seed;
+}
+uint32_t
+adb_dtier_bin_cnt(adb_dtier_t const *dt) {
+    return dt->bin_cnt;
+}
+
+/* ---- open, verify, close ------------------------------------------------ */
+
+static adb_dtier_t *
+dt_alloc(adb_io_t const *io, uint32_t bin_cnt, uint64_t seed) {
+    adb_dtier_t *dt = adb_calloc(1, sizeof *dt);
+    if (!dt) return NULL;
+    dt->io = io ? io : adb_io();
+    dt->dirfd = -1;
+    dt->bin_cnt = bin_cnt;
+    dt->seed = seed;
+    dt->bins = adb_calloc(bin_cnt, sizeof(dbin_t));
+    if (!dt->bins) {
+        adb_free(dt);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < bin_cnt; i++) {
+        dt->bins[i].fd = -1;
+        for (uint32_t c = 0; c < CLS_N; c++)
+            dt->bins[i].cls[c].fd = -1;
+    }
+    return dt;
+}
+
+static void
+dt_free(adb_dtier_t *dt) {
+    if (!dt) return;
+    for (uint32_t i = 0; dt->bins && i < dt->bin_cnt; i++) {
+        dbin_t *b = &dt->bins[i];
+        for (uint32_t c = 1; c < CLS_N; c++)
+            if (b->cls_mask & (1u << c))
+                file_drop(dt, b->cls[c].fd, b->cls[c].map, b->cls[c].map_sz);
+        if (b->fd >= 0) file_drop(dt, b->fd, b->map, b->map_sz);
+    }
+    if (dt->dirfd >= 0) adb_io_close(dt->io, dt->dirfd);
+    adb_free(dt->bins);
+    adb_free(dt);
+}
+
+static size_t
+meta_sz(uint32_t bin_cnt) {
+    return sizeof(meta_hdr_t) + (size_t)bin_cnt * sizeof(meta_bin_t) + 4;
+}
+
+/* Writes the meta: state, stamp and per-bin crcs (NULL: zeros). */
+static int
+meta_write(adb_dtier_t *dt, uint32_t state, adb_dtier_stamp_t const *st, meta_bin_t const *mb) {
+    size_t   sz = meta_sz(dt->bin_cnt);
+    uint8_t *buf = adb_calloc(1, sz);
+    if (!buf) return ACCTDB_ERR_NOMEM;
+    meta_hdr_t h = {.version = VERSION, .state = state, .bin_cnt = dt->bin_cnt, .seed = dt->seed};
+    memcpy(h.magic, META_MAGIC, 8);
+    if (st) h.gen = st->gen, h.root = st->root;
+    h.keys = atomic_load(&dt->keys);
+    memcpy(buf, &h, sizeof h);
+    if (mb) memcpy(buf + sizeof h, mb, (size_t)dt->bin_cnt * sizeof *mb);
+    adb_store_u32(buf + sz - 4, adb_crc32c(0, buf, sz - 4));
+    int rc = adb_io_write_file_atomic(dt->io, dt->dirfd, META_NAME, buf, sz);
+    adb_free(buf);
+    return rc;
+}
+
+static int
+open_dir(adb_dtier_t *dt, char const *dir, bool make, adb_err_t *err) {
+    if (make) {
+        int rc = adb_io_mkdirat(dt->io, AT_FDCWD, dir, 0755);
+        if (rc && rc != -EEXIST)
+            return adb_err_set(err, rc, "index directory %s: %s", dir, acctdb_strerror(rc));
+    }
+    dt->dirfd = adb_io_openat(dt->io, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+    if (dt->dirfd < 0)
+        return adb_err_set(err, dt->dirfd == -ENOENT ? ACCTDB_ERR_NOT_FOUND : dt->dirfd,
+                           "index directory %s: %s", dir, acctdb_strerror(dt->dirfd));
+    return 0;
+}
+
+/* Is name one of the tier's files (or a leftover temporary)? */
+static bool
+tier_file(char const *n) {
+    if (!strcmp(n, META_NAME) || !strcmp(n, ".tmp-" META_NAME)) return true;
+    if (n[0] != 'b' || strlen(n) < 9) return false;
+    for (int i = 1; i < 6; i++)
+        if (n[i] < '0' || n[i] > '9') return false;
+    return !strncmp(n + 6, ".ix", 3) || !strncmp(n + 6, ".c", 2);
+}
+
+int
+adb_dtier_create(adb_dtier_t **out, adb_io_t const *io, char const *dir, uint32_t bin_cnt,
+                 uint64_t seed, adb_err_t *err) {
+    *out = NULL;
+    if (!bin_cnt || bin_cnt > (1u << 20))
+        return adb_err_set(err, ACCTDB_ERR_INVALID, "index: %u bins", bin_cnt);
+    adb_dtier_t *dt = dt_alloc(io, bin_cnt, seed);
+    if (!dt) return adb_err_set(err, ACCTDB_ERR_NOMEM, "index: out of memory");
+    int rc = open_dir(dt, dir, true, err);
+    if (rc) {
+        dt_free(dt);
+        return rc;
+    }
+    /* The meta goes first, so no crash can leave old files looking clean. */
+    rc = meta_write(dt, META_OPEN, NULL, NULL);
+    DIR *d = rc ? NULL : fdopendir(dup(dt->dirfd));
+    if (!rc && !d) rc = -errno;
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (tier_file(de->d_name) && strcmp(de->d_name, META_NAME))
+            adb_io_unlinkat(dt->io, dt->dirfd, de->d_name, 0);
+    if (d) closedir(d);
+    if (rc) {
+        dt_free(dt);
+        return adb_err_set(err, rc, "index directory %s: %s", dir, acctdb_strerror(rc));
+    }
+    *out = dt;
+    return 0;
+}
+
+/* ---- reuse -------------------------------------------------------------- */
+
+typedef struct vjob {
+    adb_dtier_t      *dt;
+    meta_bin_t const *mb;
+    _Atomic uint32_t  next;
+    _Atomic int       rc;
+    pthread_mutex_t   mu;
+    char              why[256];
+} vjob_t;
+
+static void
+vfail(vjob_t *j, int rc, char const *fmt, uint32_t bin, char const *what) {
+    pthread_mutex_lock(&j->mu);
+    if (!atomic_load(&j->rc)) {
+        snprintf(j->why, sizeof j->why, fmt, bin, what);
+        atomic_store(&j->rc, rc);
+    }
+    pthread_mutex_unlock(&j->mu);
+}
+
+static int
+map_existing(adb_dtier_t *dt, char const *name, size_t min, int *fd_out, uint8_t **m_out,
+             size_t *sz_out) {
+    int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDWR | O_NOFOLLOW, 0);
+    if (fd < 0) return fd;
+    struct stat st;
+    int         rc = adb_io_fstat(dt->io, fd, &st);
+    if (!rc && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < min)) rc = ACCTDB_ERR_CORRUPT;
+    void *m = MAP_FAILED;
+    if (!rc) {
+        m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) rc = -errno;
+    }
+    if (rc) {
+        adb_io_close(dt->io, fd);
+        return rc;
+    }
+    *fd_out = fd;
+    *m_out = m;
+    *sz_out = (size_t)st.st_size;
+    atomic_fetch_add(&dt->file_bytes, (uint64_t)st.st_size);
+    return 0;
+}
+
+/* Maps and checks one bin against its meta record: sizes, headers, crc,
+ * and invariants 2-4 over every entry. */
+static int
+verify_bin(vjob_t *j, uint32_t bin) {
+    adb_dtier_t      *dt = j->dt;
+    dbin_t           *b = &dt->bins[bin];
+    meta_bin_t const *mb = &j->mb[bin];
+    char              name[32];
+    name_ix(name, sizeof name, bin, false);
+    if (!mb->cnt && !mb->cls_mask) {
+        if (faccessat(dt->dirfd, name, F_OK, 0) == 0) {
+            vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s present but recorded empty", bin, name);
+            return -1;
+        }
+        return 0;
+    }
+    int rc = map_existing(dt, name, PAGE, &b->fd, &b->map, &b->map_sz);
+    if (rc) {
+        vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s", bin, acctdb_strerror(rc));
+        return -1;
+    }
+    ixhdr_t const *h = ix_hdr(b);
+    if (memcmp(h->magic, IX_MAGIC, 8) || h->version != VERSION || h->bin != bin ||
+        h->bin_cnt != dt->bin_cnt || h->seed != dt->seed || h->cap < CAP_MIN ||
+        (h->cap & (h->cap - 1)) || h->cap > (1u << 30) || b->map_sz != ix_file_sz(h->cap) ||
+        h->cnt != mb->cnt || h->cnt * 4 > (uint64_t)h->cap * 3) {
+        vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s header does not match", bin, "index bucket");
+        return -1;
+    }
+    uint32_t crc = adb_crc32c(0, b->map, b->map_sz);
+    uint32_t mask = 0;
+    for (uint32_t c = 1; c < CLS_N; c++) {
+        if (!(mb->cls_mask & (1u << c))) continue;
+        name_cl(name, sizeof name, bin, c, false);
+        dcls_t *dc = &b->cls[c];
+        rc = map_existing(dt, name, PAGE, &dc->fd, &dc->map, &dc->map_sz);
+        if (rc) {
+            vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: data bucket: %s", bin, acctdb_strerror(rc));
+            return -1;
+        }
+        b->cls_mask |= 1u << c;
+        clhdr_t const *ch = cl_hdr(dc);
+        if (memcmp(ch->magic, CL_MAGIC, 8) || ch->version != VERSION || ch->bin != bin ||
+            ch->cls != c || ch->cap > (1ull << 40) || dc->map_sz != cl_file_sz(c, ch->cap) ||
+            ch->used > ch->cap || ch->live > ch->used || ch->free_head > ch->used) {
+            vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s header does not match", bin, "data bucket");
+            return -1;
+        }
+        crc = adb_crc32c(crc, dc->map, dc->map_sz);
+        mask |= 1u << c;
+    }
+    if (crc != mb->crc || mask != mb->cls_mask) {
+        vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s checksum differs", bin, "index");
+        return -1;
+    }
+    /* Invariants 2-4, with a bit per cell to catch shared cells. */
+    uint64_t cnt = 0, many = 0, cells[CLS_N] = {0};
+    uint8_t *seen[CLS_N] = {0};
+    bool     bad = false;
+    for (uint32_t c = 1; c < CLS_N && !bad; c++)
+        if (mask & (1u << c)) {
+            seen[c] = adb_calloc(cl_hdr(&b->cls[c])->used / 8 + 1, 1);
+            bad = !seen[c];
+        }
+    for (uint64_t i = 0; i < h->cap && !bad; i++) {
+        unsigned s = st_get(ix_bits(b), i);
+        if (s == ST_FREE) continue;
+        cnt++;
+        if (s == ST_ONE) continue;
+        dent_t const *e = &ix_ents(b)[i];
+        uint32_t      c = (uint32_t)(e->b >> 32), n = (uint32_t)e->b;
+        if (s != ST_MANY || c < 1 || c >= CLS_N || !(mask & (1u << c)) ||
+            e->a >= cl_hdr(&b->cls[c])->used || n > (1u << c) || n <= (1u << (c - 1)) ||
+            (seen[c][e->a / 8] & (1u << (e->a % 8)))) {
+            bad = true;
+            break;
+        }
+        seen[c][e->a / 8] |= (uint8_t)(1u << (e->a % 8));
+        cells[c]++;
+        many++;
+    }
+    for (uint32_t c = 1; c < CLS_N; c++) {
+        if (!bad && (mask & (1u << c)) && cells[c] != cl_hdr(&b->cls[c])->live) bad = true;
+        adb_free(seen[c]);
+    }
+    if (bad || cnt != h->cnt) {
+        vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s entries are inconsistent", bin, "index");
+        return -1;
+    }
+    atomic_fetch_add(&dt->keys, cnt);
+    atomic_fetch_add(&dt->many, many);
+    atomic_fetch_add(&dt->entries, h->cap);
+    for (uint32_t c = 1; c < CLS_N; c++)
+        if (mask & (1u << c)) {
+            atomic_fetch_add(&dt->cells_live, cl_hdr(&b->cls[c])->live);
+            atomic_fetch_add(&dt->cells_alloc, cl_hdr(&b->cls[c])->cap);
+        }
+    b->resident = 0;
+    return 0;
+}
+
+static void *
+verify_worker(void *arg) {
+    vjob_t *j = arg;
+    for (;;) {
+        uint32_t bin = atomic_fetch_add(&j->next, 1);
+        if (bin >= j->dt->bin_cnt || atomic_load(&j->rc)) break;
+        if (verify_bin(j, bin)) break;
+    }
+    return NULL;
+}
+
+int
+adb_dtier_reuse(adb_dtier_t **out, adb_io_t const *io, char const *dir, uint32_t bin_cnt,
+                adb_dtier_stamp_t const *want, uint32_t threads, adb_err_t *err) {
+    *out = NULL;
+    adb_dtier_t *dt = dt_alloc(io, bin_cnt, 0);
+    if (!dt) return adb_err_set(err, ACCTDB_ERR_NOMEM, "index: out of memory");
+    int rc = open_dir(dt, dir, false, err);
+    if (rc) {
+        dt_free(dt);
+        return rc;
+    }
+    uint8_t *buf = NULL;
+    size_t   sz = 0;
+    rc = adb_io_read_file(dt->io, dt->dirfd, META_NAME, meta_sz(1u << 20), &buf, &sz);
+    meta_hdr_t h;
+    char       why[300] = "";
+    if (rc == -ENOENT) {
+        rc = ACCTDB_ERR_NOT_FOUND;
+        snprintf(why, sizeof why, "no %s", META_NAME);
+    } else if (rc) {
+        snprintf(why, sizeof why, "%s: %s", META_NAME, acctdb_strerror(rc));
+    } else if (sz < sizeof h + 4 || adb_load_u32(buf + sz - 4) != adb_crc32c(0, buf, sz - 4)) {
+        rc = ACCTDB_ERR_CORRUPT;
+        snprintf(why, sizeof why, "%s is damaged (checksum)", META_NAME);
+    } else {
+        memcpy(&h, buf, sizeof h);
+        if (memcmp(h.magic, META_MAGIC, 8) || h.version != VERSION) {
+            rc = ACCTDB_ERR_CORRUPT;
+            snprintf(why, sizeof why, "%s: unknown magic or version", META_NAME);
+        } else if (h.bin_cnt != bin_cnt || sz != meta_sz(bin_cnt)) {
+            rc = ACCTDB_ERR_MISMATCH;
+            snprintf(why, sizeof why, "it has %u bins, %u wanted", h.bin_cnt, bin_cnt);
+        } else if (h.state != META_CLEAN) {
+            rc = ACCTDB_ERR_MISMATCH;
+            snprintf(why, sizeof why, "it was not closed cleanly");
+        } else if (h.gen != want->gen || h.root != want->root) {
+            rc = ACCTDB_ERR_MISMATCH;
+            snprintf(why, sizeof why,
+                     "it matches generation %llu at root %llu, the database is at generation "
+                     "%llu, root %llu",
+                     (unsigned long long)h.gen, (unsigned long long)h.root,
+                     (unsigned long long)want->gen, (unsigned long long)want->root);
+        }
+    }
+    if (!rc) {
+        dt->seed = h.seed;
+        vjob_t j = {.dt = dt, .mb = (meta_bin_t const *)(buf + sizeof h)};
+        pthread_mutex_init(&j.mu, NULL);
+        uint32_t  nt = ADB_MAX(1u, ADB_MIN(threads, 64u));
+        pthread_t th[64];
+        uint32_t  started = 0;
+        for (uint32_t i = 1; i < nt; i++)
+            if (!pthread_create(&th[started], NULL, verify_worker, &j)) started++;
+        verify_worker(&j);
+        for (uint32_t i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        pthread_mutex_destroy(&j.mu);
+        rc = atomic_load(&j.rc);
+        if (rc) snprintf(why, sizeof why, "%s", j.why);
+        if (!rc && atomic_load(&dt->keys) != h.keys) {
+            rc = ACCTDB_ERR_CORRUPT;
+            snprintf(why, sizeof why, "the bins hold %llu keys, the meta says %llu",
+                     (unsigned long long)atomic_load(&dt->keys), (unsigned long long)h.keys);
+        }
+    }
+    adb_free(buf);
+    /* Before anything can change the files: mark them open. */
+    if (!rc && (rc = meta_write(dt, META_OPEN, want, NULL)) != 0)
+        snprintf(why, sizeof why, "cannot mark %s open: %s", META_NAME, acctdb_strerror(rc));
+    if (rc) {
+        dt_free(dt);
+        return adb_err_set(err, rc, "index in %s not reused: %s", dir, why);
+    }
+    *out = dt;
+    return 0;
+}
+
+int
+adb_dtier_close(adb_dtier_t *dt, adb_dtier_stamp_t const *clean, adb_err_t *err) {
+    if (!dt) return 0;
+    int rc = 0;
+    if (clean) {
+        meta_bin_t *mb = adb_calloc(dt->bin_cnt, sizeof *mb);
+        if (!mb) rc = ACCTDB_ERR_NOMEM;
+        for (uint32_t i = 0; !rc && i < dt->bin_cnt; i++) {
+            dbin_t *b = &dt->bins[i];
+            if (b->fd < 0) continue;
+            mb[i].cnt = ix_hdr(b)->cnt;
+            mb[i].crc = adb_crc32c(0, b->map, b->map_sz);
+            rc = adb_io_fsync(dt->io, b->fd);
+            for (uint32_t c = 1; !rc && c < CLS_N; c++) {
+                if (!(b->cls_mask & (1u << c))) continue;
+                mb[i].crc = adb_crc32c(mb[i].crc, b->cls[c].map, b->cls[c].map_sz);
+                mb[i].cls_mask |= 1u << c;
+                rc = adb_io_fsync(dt->io, b->cls[c].fd);
+            }
+        }
+        if (!rc) rc = adb_io_fsync_dir(dt->io, dt->dirfd);
+        if (!rc) rc = meta_write(dt, META_CLEAN, clean, mb);
+        adb_free(mb);
+        if (rc) adb_err_set(err, rc, "index: clean close failed: %s", acctdb_strerror(rc));
+    }
+    dt_free(dt);
+    return rc;
+}

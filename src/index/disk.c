@@ -85,7 +85,7 @@ typedef struct dbin {
     size_t   map_sz;
     uint64_t resident; /* estimate, bytes */
     uint32_t cls_mask;
-    dcls_t   cls[CLS_N];
+    dcls_t  *cls; /* CLS_N, allocated with the bin's first data bucket */
 } dbin_t;
 
 struct adb_dtier {
@@ -95,7 +95,7 @@ struct adb_dtier {
     uint64_t         seed;
     dbin_t          *bins;
     _Atomic uint64_t keys, entries, many, cells_live, cells_alloc, file_bytes, resident;
-    _Atomic uint64_t grows, shrinks;
+    _Atomic uint64_t grows, shrinks, heap;
 };
 
 /* ---- layout helpers ------------------------------------------------------ */
@@ -171,8 +171,8 @@ dhash(adb_dtier_t const *dt, uint8_t const *k) {
 static void
 touch(adb_dtier_t *dt, dbin_t *b, uint64_t bytes) {
     uint64_t lim = b->map_sz;
-    for (uint32_t c = 1; c < CLS_N; c++)
-        lim += b->cls[c].map_sz;
+    for (uint32_t c = 1; c < CLS_N && b->cls_mask; c++)
+        if (b->cls_mask & (1u << c)) lim += b->cls[c].map_sz;
     uint64_t nr = ADB_MIN(b->resident + bytes, lim);
     if (nr != b->resident)
         atomic_fetch_add_explicit(&dt->resident, nr - b->resident, memory_order_relaxed);
@@ -329,7 +329,19 @@ ix_erase(adb_dtier_t const *dt, dbin_t *b, uint64_t p) {
 /* ---- data buckets ------------------------------------------------------- */
 
 static int
+cls_arr(adb_dtier_t *dt, dbin_t *b) {
+    if (b->cls) return 0;
+    b->cls = adb_calloc(CLS_N, sizeof *b->cls);
+    if (!b->cls) return ACCTDB_ERR_NOMEM;
+    for (uint32_t c = 0; c < CLS_N; c++)
+        b->cls[c].fd = -1;
+    atomic_fetch_add(&dt->heap, CLS_N * sizeof *b->cls);
+    return 0;
+}
+
+static int
 cl_open_new(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls, uint64_t cap) {
+    ADB_TRY(cls_arr(dt, b));
     char name[32];
     name_cl(name, sizeof name, bin, cls, false);
     dcls_t *c = &b->cls[cls];
@@ -367,8 +379,8 @@ cl_grow(adb_dtier_t *dt, dcls_t *c, uint32_t cls) {
 
 static int
 cl_alloc(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls, uint64_t *idx) {
-    dcls_t *c = &b->cls[cls];
     if (!(b->cls_mask & (1u << cls))) ADB_TRY(cl_open_new(dt, bin, b, cls, 4));
+    dcls_t  *c = &b->cls[cls];
     clhdr_t *h = cl_hdr(c);
     if (h->free_head) {
         *idx = h->free_head - 1;
@@ -397,8 +409,8 @@ cl_free(adb_dtier_t *dt, dbin_t *b, uint32_t cls, uint64_t idx) {
 
 static void
 cl_close(adb_dtier_t *dt, dbin_t *b, uint32_t cls, bool unlink_too, uint32_t bin) {
-    dcls_t *c = &b->cls[cls];
     if (!(b->cls_mask & (1u << cls))) return;
+    dcls_t *c = &b->cls[cls];
     atomic_fetch_sub(&dt->cells_alloc, cl_hdr(c)->cap);
     file_drop(dt, c->fd, c->map, c->map_sz);
     if (unlink_too) {
@@ -641,6 +653,7 @@ adb_dtier_stats(adb_dtier_t *dt, adb_dtier_stats_t *o) {
     o->resident_est = atomic_load(&dt->resident);
     o->grows = atomic_load(&dt->grows);
     o->shrinks = atomic_load(&dt->shrinks);
+    o->heap = atomic_load(&dt->heap);
 }
 
 uint64_t
@@ -667,11 +680,9 @@ dt_alloc(adb_io_t const *io, uint32_t bin_cnt, uint64_t seed) {
         adb_free(dt);
         return NULL;
     }
-    for (uint32_t i = 0; i < bin_cnt; i++) {
+    for (uint32_t i = 0; i < bin_cnt; i++)
         dt->bins[i].fd = -1;
-        for (uint32_t c = 0; c < CLS_N; c++)
-            dt->bins[i].cls[c].fd = -1;
-    }
+    dt->heap = sizeof *dt + (uint64_t)bin_cnt * sizeof(dbin_t);
     return dt;
 }
 
@@ -684,6 +695,7 @@ dt_free(adb_dtier_t *dt) {
             if (b->cls_mask & (1u << c))
                 file_drop(dt, b->cls[c].fd, b->cls[c].map, b->cls[c].map_sz);
         if (b->fd >= 0) file_drop(dt, b->fd, b->map, b->map_sz);
+        adb_free(b->cls);
     }
     if (dt->dirfd >= 0) adb_io_close(dt->io, dt->dirfd);
     adb_free(dt->bins);
@@ -842,6 +854,10 @@ verify_bin(vjob_t *j, uint32_t bin) {
     }
     uint32_t crc = adb_crc32c(0, b->map, b->map_sz);
     uint32_t mask = 0;
+    if (mb->cls_mask && cls_arr(dt, b)) {
+        vfail(j, ACCTDB_ERR_NOMEM, "bin %u: %s", bin, "out of memory");
+        return -1;
+    }
     for (uint32_t c = 1; c < CLS_N; c++) {
         if (!(mb->cls_mask & (1u << c))) continue;
         name_cl(name, sizeof name, bin, c, false);

@@ -55,6 +55,7 @@ typedef struct adb_dtier_stats {
     uint64_t file_bytes;   /* sum of the files' sizes */
     uint64_t resident_est; /* upper bound of mapped pages touched since the last trim */
     uint64_t grows, shrinks;
+    uint64_t heap; /* bytes of heap the tier's bookkeeping takes */
 } adb_dtier_stats_t;
 
 /* Creates an empty tier in dir (made if missing; old tier files removed),

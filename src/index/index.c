@@ -9,6 +9,8 @@
  *   3. cnt <= cap * 9/10; the table grows (x1.25..x2) before passing it. */
 #include "index/index.h"
 
+#include "index/disk.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,15 +36,25 @@ struct adb_index {
     uint32_t         bin_bits;
     uint32_t         bin_cnt;
     uint64_t         seed;
-    _Atomic uint64_t cnt;
+    _Atomic uint64_t cnt; /* entries in the RAM tables */
     _Atomic uint64_t mem;
     _Atomic uint64_t lists; /* versions held in lists */
     bin_t           *bins;
+    /* two tiers (tier.c part below) */
+    adb_dtier_t     *dt;
+    uint64_t         pin_mask, budget;
+    _Atomic uint64_t keys; /* distinct keys (two tiers) */
+    _Atomic uint64_t hits, misses, promotions, evictions, trims;
+    _Atomic uint32_t evict_hand, trim_hand;
+    atomic_flag      enforcing;
+    bool             reused;
+    char             why[ADB_ERRMSG_SZ];
 };
 
 /* A key's versions when it has more than one, newest first. */
 typedef struct vlist {
     uint32_t        cnt, cap;
+    uint32_t        ref, pad; /* two tiers: used since the clock hand passed */
     adb_index_ver_t v[];
 } vlist_t;
 
@@ -52,6 +64,16 @@ as_list(entry_t const *e) {
 }
 
 static void vlist_free(adb_index_t *ix, vlist_t *l);
+
+/* Two tiers: the calls' versions, below. */
+static int    tt_upsert(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val,
+                        bool only_newer, uint64_t *old_slot, uint64_t *old_val);
+static size_t tt_vget(adb_index_t *ix, uint8_t const key[32], adb_index_ver_t *out, size_t max);
+static int    tt_vput(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val);
+static int    tt_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, void *ctx);
+static int    tt_remove(adb_index_t *ix, uint8_t const key[32]);
+static int    tt_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx);
+static int    tt_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *ctx);
 
 static inline void
 bin_lock(bin_t *b) {
@@ -126,7 +148,8 @@ adb_index_open(adb_index_t **ix_out, adb_index_cfg_t const *cfg) {
         adb_free(ix);
         return ACCTDB_ERR_NOMEM;
     }
-    uint64_t per = cfg ? cfg->expected_keys / ix->bin_cnt : 0;
+    bool     two = cfg && cfg->disk_dir;
+    uint64_t per = cfg && !two ? cfg->expected_keys / ix->bin_cnt : 0;
     uint32_t cap = (uint32_t)ADB_MIN((per * 10 / 8) + 8, 1u << 30);
     for (uint32_t i = 0; i < ix->bin_cnt; i++) {
         atomic_flag_clear(&ix->bins[i].lock);
@@ -138,13 +161,63 @@ adb_index_open(adb_index_t **ix_out, adb_index_cfg_t const *cfg) {
         }
     }
     atomic_store(&ix->mem, (uint64_t)ix->bin_cnt * (cap * sizeof(entry_t) + sizeof(bin_t)));
+    atomic_flag_clear(&ix->enforcing);
+    if (two) {
+        ix->pin_mask = cfg->pin_mask;
+        ix->budget = cfg->ram_bytes;
+        adb_err_t err = {0};
+        if (cfg->reuse && cfg->stamp) {
+            int rc = adb_dtier_reuse(&ix->dt, cfg->io, cfg->disk_dir, ix->bin_cnt, cfg->stamp,
+                                     cfg->threads, &err);
+            ix->reused = rc == 0;
+            if (rc) snprintf(ix->why, sizeof ix->why, "%s", err.msg);
+        }
+        if (!ix->dt) {
+            adb_err_clear(&err);
+            int rc = adb_dtier_create(&ix->dt, cfg->io, cfg->disk_dir, ix->bin_cnt, ix->seed, &err);
+            if (rc) {
+                adb_index_close(ix);
+                return rc;
+            }
+        }
+        adb_dtier_stats_t st;
+        adb_dtier_stats(ix->dt, &st);
+        atomic_store(&ix->keys, st.keys);
+    }
     *ix_out = ix;
     return 0;
+}
+
+bool
+adb_index_reused(adb_index_t const *ix, char const **why) {
+    if (why) *why = ix->why;
+    return ix->reused;
+}
+
+bool
+adb_index_two_tier(adb_index_t const *ix) {
+    return ix->dt != NULL;
+}
+
+int
+adb_index_close_clean(adb_index_t *ix, struct adb_dtier_stamp const *stamp, adb_err_t *err) {
+    int rc = 0;
+    if (ix && ix->dt) {
+        rc = adb_dtier_close(ix->dt, stamp, err);
+        ix->dt = NULL;
+    }
+    adb_index_close(ix);
+    return rc;
 }
 
 void
 adb_index_close(adb_index_t *ix) {
     if (!ix) return;
+    if (ix->dt) {
+        adb_err_t err = {0};
+        adb_dtier_close(ix->dt, NULL, &err);
+        ix->dt = NULL;
+    }
     if (ix->bins)
         for (uint32_t i = 0; i < ix->bin_cnt; i++) {
             bin_t *b = &ix->bins[i];
@@ -187,7 +260,7 @@ static int
 rebuild(adb_index_t *ix, bin_t *b, uint64_t ncap64) {
     if (ncap64 > (1u << 31)) return ACCTDB_ERR_NOMEM;
     uint32_t ncap = (uint32_t)ncap64;
-    if (ncap <= b->cap) return 0;
+    if (ncap == b->cap) return 0;
     entry_t *old = b->tab, *nt = tab_alloc(ncap);
     if (!nt) return ACCTDB_ERR_NOMEM;
     uint32_t ocap = b->cap;
@@ -200,7 +273,8 @@ rebuild(adb_index_t *ix, bin_t *b, uint64_t ncap64) {
     for (uint32_t i = 0; i < ocap; i++)
         if (old[i].slot != ADB_INDEX_SLOT_EMPTY) rh_insert(ix, b, old[i]);
     adb_free(old);
-    atomic_fetch_add(&ix->mem, (uint64_t)(ncap - ocap) * sizeof(entry_t));
+    atomic_fetch_add(&ix->mem,
+                     (uint64_t)(((int64_t)ncap - (int64_t)ocap) * (int64_t)sizeof(entry_t)));
     return 0;
 }
 
@@ -213,6 +287,7 @@ grow(adb_index_t *ix, bin_t *b) {
 
 int
 adb_index_reserve(adb_index_t *ix, uint64_t total_keys) {
+    if (ix->dt) return 0; /* the RAM tier is sized by its budget, not the key count */
     uint64_t per = total_keys / ix->bin_cnt + 1;
     uint64_t want = per * 10 / 8 + 8;
     for (uint32_t i = 0; i < ix->bin_cnt; i++) {
@@ -250,6 +325,7 @@ static int
 upsert(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val, bool only_newer,
        uint64_t *old_slot, uint64_t *old_val) {
     if (slot == ADB_INDEX_SLOT_EMPTY) return ACCTDB_ERR_INVALID;
+    if (ix->dt) return tt_upsert(ix, key, slot, val, only_newer, old_slot, old_val);
     bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
     bin_lock(b);
     int64_t p = find(ix, b, key);
@@ -313,6 +389,13 @@ adb_index_put(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t va
 
 bool
 adb_index_get(adb_index_t *ix, uint8_t const key[32], uint64_t *slot, uint64_t *val) {
+    if (ix->dt) {
+        adb_index_ver_t v;
+        if (!tt_vget(ix, key, &v, 1)) return false;
+        if (slot) *slot = v.slot;
+        if (val) *val = v.val;
+        return true;
+    }
     bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
     bin_lock(b);
     int64_t p = find(ix, b, key);
@@ -338,6 +421,7 @@ adb_index_get_batch(adb_index_t *ix, uint8_t const (*keys)[32], size_t n, uint64
 
 bool
 adb_index_remove(adb_index_t *ix, uint8_t const key[32]) {
+    if (ix->dt) return tt_remove(ix, key) > 0;
     bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
     bin_lock(b);
     int64_t p = find(ix, b, key);
@@ -364,6 +448,7 @@ adb_index_remove(adb_index_t *ix, uint8_t const key[32]) {
 
 uint64_t
 adb_index_cnt(adb_index_t const *ix) {
+    if (ix->dt) return atomic_load_explicit(&((adb_index_t *)ix)->keys, memory_order_relaxed);
     return atomic_load_explicit(&((adb_index_t *)ix)->cnt, memory_order_relaxed);
 }
 
@@ -380,6 +465,7 @@ adb_index_mem_sz(adb_index_t const *ix) {
 int
 adb_index_bin_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *ctx) {
     if (bin >= ix->bin_cnt) return ACCTDB_ERR_INVALID;
+    if (ix->dt) return tt_visit(ix, bin, fn, ctx);
     bin_t *b = &ix->bins[bin];
     bin_lock(b);
     int rc = 0;
@@ -425,6 +511,7 @@ vlist_alloc(adb_index_t *ix, uint32_t cap) {
     vlist_t *l = adb_malloc(sizeof *l + (size_t)cap * sizeof(adb_index_ver_t));
     if (!l) return NULL;
     l->cnt = 0;
+    l->ref = 0;
     l->cap = cap;
     atomic_fetch_add(&ix->mem, sizeof *l + (uint64_t)cap * sizeof(adb_index_ver_t));
     return l;
@@ -440,6 +527,7 @@ vlist_free(adb_index_t *ix, vlist_t *l) {
 int
 adb_index_vput(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val) {
     if (slot >= ADB_INDEX_SLOT_LIST) return ACCTDB_ERR_INVALID;
+    if (ix->dt) return tt_vput(ix, key, slot, val);
     bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
     bin_lock(b);
     int64_t p = find(ix, b, key);
@@ -510,6 +598,7 @@ copy_versions(entry_t const *e, adb_index_ver_t *out, size_t max) {
 
 size_t
 adb_index_vget(adb_index_t *ix, uint8_t const key[32], adb_index_ver_t *out, size_t max) {
+    if (ix->dt) return tt_vget(ix, key, out, max);
     bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
     bin_lock(b);
     int64_t p = find(ix, b, key);
@@ -532,6 +621,7 @@ adb_index_vget_batch(adb_index_t *ix, uint8_t const *const *keys, size_t n, adb_
 
 int
 adb_index_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, void *ctx) {
+    if (ix->dt) return tt_vedit(ix, key, fn, ctx);
     bin_t *b = &ix->bins[adb_index_bin_of(ix, key)];
     bin_lock(b);
     int64_t p = find(ix, b, key);
@@ -575,6 +665,7 @@ adb_index_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, v
 int
 adb_index_bin_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
     if (bin >= ix->bin_cnt) return ACCTDB_ERR_INVALID;
+    if (ix->dt) return tt_vvisit(ix, bin, fn, ctx);
     bin_t *b = &ix->bins[bin];
     bin_lock(b);
     int rc = 0;
@@ -596,4 +687,509 @@ adb_index_bin_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void
 uint64_t
 adb_index_list_cnt(adb_index_t const *ix) {
     return atomic_load(&((adb_index_t *)ix)->lists);
+}
+
+/* ---- two tiers ------------------------------------------------------------
+ * The disk tier holds each key's unpinned versions, always current (every
+ * change writes through); a RAM entry holds all of a key's versions.  A key
+ * with a pinned version is always in RAM.  An inline RAM entry marks "used
+ * since the clock hand passed" in bit 62 of its slot (slots stay below
+ * 2^62); a list marks it in the list.  Each call takes the bin lock, reads
+ * the key's versions from RAM or else from disk, computes the new ones,
+ * stores them in both tiers, unlocks, and then brings the RAM tier back
+ * under its budget if it passed it. */
+
+#define REF_BIT  (1ull << 62)
+#define VBUF_MAX 32
+
+typedef struct vbuf {
+    adb_index_ver_t *v;
+    size_t           cap;
+    adb_index_ver_t  small[VBUF_MAX];
+} vbuf_t;
+
+static void
+vbuf_init(vbuf_t *b) {
+    b->v = b->small;
+    b->cap = VBUF_MAX;
+}
+static void
+vbuf_fini(vbuf_t *b) {
+    if (b->v != b->small) adb_free(b->v);
+}
+static int
+vbuf_need(vbuf_t *b, size_t n) {
+    if (n <= b->cap) return 0;
+    adb_index_ver_t *nv = adb_malloc(n * sizeof *nv);
+    if (!nv) return ACCTDB_ERR_NOMEM;
+    vbuf_fini(b);
+    b->v = nv;
+    b->cap = n;
+    return 0;
+}
+
+static inline bool
+pinned(adb_index_t const *ix, uint64_t val) {
+    return (val & ix->pin_mask) != 0;
+}
+
+static inline bool
+is_ref(entry_t const *e) {
+    return e->slot == ADB_INDEX_SLOT_LIST ? as_list(e)->ref != 0 : (e->slot & REF_BIT) != 0;
+}
+static inline void
+set_ref(entry_t *e, bool on) {
+    if (e->slot == ADB_INDEX_SLOT_LIST)
+        as_list(e)->ref = on;
+    else
+        e->slot = on ? e->slot | REF_BIT : e->slot & ~REF_BIT;
+}
+
+/* The RAM entry's versions into vb (n returned). */
+static int
+ram_copy(entry_t const *e, vbuf_t *vb, size_t *n) {
+    if (e->slot != ADB_INDEX_SLOT_LIST) {
+        vb->v[0] = (adb_index_ver_t){e->slot & ~REF_BIT, e->val};
+        *n = 1;
+        return 0;
+    }
+    vlist_t const *l = as_list(e);
+    ADB_TRY(vbuf_need(vb, l->cnt));
+    memcpy(vb->v, l->v, l->cnt * sizeof *vb->v);
+    *n = l->cnt;
+    return 0;
+}
+
+/* Reads key's versions (bin locked): from RAM (*pos its place) or disk
+ * (*pos -1). */
+static int
+tt_load(adb_index_t *ix, uint32_t bin, bin_t *b, uint8_t const key[32], vbuf_t *vb, size_t *n,
+        int64_t *pos) {
+    *pos = find(ix, b, key);
+    if (*pos >= 0) return ram_copy(&b->tab[*pos], vb, n);
+    size_t k = adb_dtier_get(ix->dt, bin, key, vb->v, vb->cap);
+    if (k > vb->cap) {
+        ADB_TRY(vbuf_need(vb, k));
+        k = adb_dtier_get(ix->dt, bin, key, vb->v, vb->cap);
+    }
+    *n = k;
+    return 0;
+}
+
+/* Makes the RAM entry of key (at pos, or new when pos < 0) hold w[0..n),
+ * n >= 1, marked used. */
+static int
+ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_index_ver_t const *w,
+           size_t n) {
+    if (n > UINT32_MAX) return ACCTDB_ERR_FULL;
+    vlist_t *nl = NULL;
+    entry_t *e = pos >= 0 ? &b->tab[pos] : NULL;
+    vlist_t *ol = e && e->slot == ADB_INDEX_SLOT_LIST ? as_list(e) : NULL;
+    if (n > 1 && !(ol && ol->cap >= n)) {
+        uint32_t cap = 4;
+        while (cap < n)
+            cap *= 2;
+        if (!(nl = vlist_alloc(ix, cap))) return ACCTDB_ERR_NOMEM;
+    }
+    if (!e) {
+        entry_t ne;
+        memcpy(ne.key, key, 32);
+        ne.slot = w[0].slot | REF_BIT;
+        ne.val = w[0].val;
+        if (nl) {
+            memcpy(nl->v, w, n * sizeof *w);
+            nl->cnt = (uint32_t)n;
+            nl->ref = 1;
+            atomic_fetch_add(&ix->lists, n);
+            ne.slot = ADB_INDEX_SLOT_LIST;
+            ne.val = (uint64_t)(uintptr_t)nl;
+        }
+        if ((uint64_t)(b->cnt + 1) * 10 > (uint64_t)b->cap * 9) {
+            int rc = grow(ix, b);
+            if (rc) {
+                if (nl) vlist_free(ix, nl);
+                return rc;
+            }
+        }
+        rh_insert(ix, b, ne);
+        atomic_fetch_add_explicit(&ix->cnt, 1, memory_order_relaxed);
+        return 0;
+    }
+    if (n == 1) {
+        if (ol) vlist_free(ix, ol);
+        e->slot = w[0].slot | REF_BIT;
+        e->val = w[0].val;
+        return 0;
+    }
+    vlist_t *l = nl ? nl : ol;
+    if (l == ol) atomic_fetch_sub(&ix->lists, ol->cnt);
+    memcpy(l->v, w, n * sizeof *w);
+    l->cnt = (uint32_t)n;
+    l->ref = 1;
+    atomic_fetch_add(&ix->lists, n);
+    if (nl && ol) vlist_free(ix, ol);
+    e->slot = ADB_INDEX_SLOT_LIST;
+    e->val = (uint64_t)(uintptr_t)l;
+    return 0;
+}
+
+/* Removes the RAM entry at pos. */
+static void
+ram_erase(adb_index_t *ix, bin_t *b, uint32_t pos) {
+    if (b->tab[pos].slot == ADB_INDEX_SLOT_LIST) vlist_free(ix, as_list(&b->tab[pos]));
+    erase_locked(ix, b, pos);
+}
+
+/* The unpinned versions of v[0..n) into out (room for n); their count. */
+static size_t
+unpinned_of(adb_index_t const *ix, adb_index_ver_t const *v, size_t n, adb_index_ver_t *out) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!pinned(ix, v[i].val)) out[k++] = v[i];
+    return k;
+}
+
+/* Stores w[0..nw) as key's versions, replacing v[0..nv) read by tt_load
+ * (pos from it): disk first (only if its part changed), then RAM. */
+static int
+tt_store(adb_index_t *ix, uint32_t bin, bin_t *b, uint8_t const key[32], int64_t pos,
+         adb_index_ver_t const *v, size_t nv, adb_index_ver_t const *w, size_t nw, bool promote) {
+    vbuf_t a, c;
+    vbuf_init(&a);
+    vbuf_init(&c);
+    int rc = vbuf_need(&a, nv);
+    if (!rc) rc = vbuf_need(&c, nw);
+    if (rc) goto out;
+    size_t ua = unpinned_of(ix, v, nv, a.v), uc = unpinned_of(ix, w, nw, c.v);
+    if (ua != uc || memcmp(a.v, c.v, ua * sizeof *a.v)) {
+        rc = adb_dtier_set(ix->dt, bin, key, c.v, uc);
+        if (rc) goto out;
+    }
+    if (nw == 0) {
+        if (pos >= 0) ram_erase(ix, b, (uint32_t)pos);
+    } else if (pos >= 0 || promote || uc < nw) {
+        rc = ram_assign(ix, b, pos, key, w, nw);
+        if (rc) {
+            /* RAM could not take it: the disk part is written; a pinned
+             * version would be lost, so undo the disk write too. */
+            adb_dtier_set(ix->dt, bin, key, a.v, ua);
+            goto out;
+        }
+    }
+    if (nv && !nw) atomic_fetch_sub_explicit(&ix->keys, 1, memory_order_relaxed);
+    if (!nv && nw) atomic_fetch_add_explicit(&ix->keys, 1, memory_order_relaxed);
+out:
+    vbuf_fini(&a);
+    vbuf_fini(&c);
+    return rc;
+}
+
+/* Evicts the bin's unused, unpinned entries and clears the marks of the
+ * others (bin locked); shrinks its table when it is mostly empty. */
+static void
+sweep_bin(adb_index_t *ix, bin_t *b) {
+    uint64_t ev = 0;
+    for (uint32_t i = 0; i < b->cap;) {
+        entry_t *e = &b->tab[i];
+        if (e->slot == ADB_INDEX_SLOT_EMPTY) {
+            i++;
+            continue;
+        }
+        if (is_ref(e)) {
+            set_ref(e, false);
+            i++;
+            continue;
+        }
+        bool pin = false;
+        if (e->slot == ADB_INDEX_SLOT_LIST) {
+            vlist_t const *l = as_list(e);
+            for (uint32_t k = 0; k < l->cnt && !pin; k++)
+                pin = pinned(ix, l->v[k].val);
+        } else {
+            pin = pinned(ix, e->val);
+        }
+        if (pin) {
+            i++;
+            continue;
+        }
+        ram_erase(ix, b, i); /* the next entry may now be at i */
+        ev++;
+    }
+    if (ev) atomic_fetch_add_explicit(&ix->evictions, ev, memory_order_relaxed);
+    if (b->cap > 8 && (uint64_t)b->cnt * 4 < b->cap) {
+        uint64_t ncap = ADB_MAX((uint64_t)b->cnt * 2, 8u);
+        (void)rebuild(ix, b, ncap); /* on NOMEM the table stays as it is */
+    }
+}
+
+static uint64_t
+ram_used(adb_index_t *ix, uint64_t *mapped) {
+    adb_dtier_stats_t st;
+    adb_dtier_stats(ix->dt, &st);
+    *mapped = st.resident_est;
+    return atomic_load(&ix->mem) + st.heap + st.resident_est;
+}
+
+/* Brings heap plus mapped pages back under 7/8 of the budget: trims mapped
+ * pages down to a quarter of it, then evicts by the clock.  One thread at a
+ * time; the others go on (the one enforcing catches up with them). */
+static void
+tt_enforce(adb_index_t *ix) {
+    if (!ix->budget) return;
+    uint64_t mapped, used = ram_used(ix, &mapped);
+    if (used <= ix->budget) return;
+    if (atomic_flag_test_and_set(&ix->enforcing)) return;
+    uint64_t goal = ix->budget / 8 * 7;
+    for (uint32_t k = 0; k < ix->bin_cnt && mapped > ix->budget / 4; k++) {
+        uint32_t bin = atomic_fetch_add(&ix->trim_hand, 1) % ix->bin_cnt;
+        bin_t   *b = &ix->bins[bin];
+        bin_lock(b);
+        adb_dtier_trim(ix->dt, bin);
+        bin_unlock(b);
+        atomic_fetch_add_explicit(&ix->trims, 1, memory_order_relaxed);
+        used = ram_used(ix, &mapped);
+    }
+    for (uint32_t k = 0; k < 2 * ix->bin_cnt && used > goal; k++) {
+        uint32_t bin = atomic_fetch_add(&ix->evict_hand, 1) % ix->bin_cnt;
+        bin_t   *b = &ix->bins[bin];
+        bin_lock(b);
+        sweep_bin(ix, b);
+        bin_unlock(b);
+        if (k % 64 == 63) used = ram_used(ix, &mapped);
+    }
+    atomic_flag_clear(&ix->enforcing);
+}
+
+static size_t
+tt_vget(adb_index_t *ix, uint8_t const key[32], adb_index_ver_t *out, size_t max) {
+    uint32_t bin = adb_index_bin_of(ix, key);
+    bin_t   *b = &ix->bins[bin];
+    bin_lock(b);
+    int64_t p = find(ix, b, key);
+    size_t  n = 0;
+    if (p >= 0) {
+        entry_t *e = &b->tab[p];
+        set_ref(e, true);
+        if (e->slot != ADB_INDEX_SLOT_LIST) {
+            if (max) out[0] = (adb_index_ver_t){e->slot & ~REF_BIT, e->val};
+            n = 1;
+        } else {
+            n = copy_versions(e, out, max);
+        }
+        bin_unlock(b);
+        atomic_fetch_add_explicit(&ix->hits, 1, memory_order_relaxed);
+        return n;
+    }
+    vbuf_t vb;
+    vbuf_init(&vb);
+    int64_t pos;
+    int     rc = tt_load(ix, bin, b, key, &vb, &n, &pos);
+    if (!rc && n) {
+        memcpy(out, vb.v, ADB_MIN(n, max) * sizeof *out);
+        if (!ram_assign(ix, b, -1, key, vb.v, n))
+            atomic_fetch_add_explicit(&ix->promotions, 1, memory_order_relaxed);
+    }
+    bin_unlock(b);
+    vbuf_fini(&vb);
+    atomic_fetch_add_explicit(&ix->misses, 1, memory_order_relaxed);
+    tt_enforce(ix);
+    return rc ? 0 : n;
+}
+
+static int
+tt_vput(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val) {
+    if (slot >= REF_BIT) return ACCTDB_ERR_INVALID;
+    uint32_t bin = adb_index_bin_of(ix, key);
+    bin_t   *b = &ix->bins[bin];
+    vbuf_t   vb, wb;
+    vbuf_init(&vb);
+    vbuf_init(&wb);
+    bin_lock(b);
+    size_t  n = 0;
+    int64_t pos;
+    int     rc = tt_load(ix, bin, b, key, &vb, &n, &pos);
+    if (!rc) rc = vbuf_need(&wb, n + 1);
+    if (!rc) {
+        size_t i = 0, m = 0;
+        while (i < n && vb.v[i].slot > slot)
+            wb.v[m++] = vb.v[i++];
+        wb.v[m++] = (adb_index_ver_t){slot, val};
+        if (i < n && vb.v[i].slot == slot) i++;
+        while (i < n)
+            wb.v[m++] = vb.v[i++];
+        rc = tt_store(ix, bin, b, key, pos, vb.v, n, wb.v, m, false);
+    }
+    bin_unlock(b);
+    vbuf_fini(&vb);
+    vbuf_fini(&wb);
+    tt_enforce(ix);
+    return rc;
+}
+
+static int
+tt_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, void *ctx) {
+    uint32_t bin = adb_index_bin_of(ix, key);
+    bin_t   *b = &ix->bins[bin];
+    vbuf_t   vb, wb;
+    vbuf_init(&vb);
+    vbuf_init(&wb);
+    bin_lock(b);
+    size_t  n = 0;
+    int64_t pos;
+    int     rc = tt_load(ix, bin, b, key, &vb, &n, &pos);
+    if (!rc && n == 0) rc = ACCTDB_ERR_NOT_FOUND;
+    if (!rc) rc = vbuf_need(&wb, n);
+    if (!rc) {
+        memcpy(wb.v, vb.v, n * sizeof *wb.v);
+        size_t m = n;
+        int    frc = fn(ctx, wb.v, &m);
+        ADB_ASSERT(m <= n);
+        rc = tt_store(ix, bin, b, key, pos, vb.v, n, wb.v, m, false);
+        if (!rc) rc = frc;
+    }
+    bin_unlock(b);
+    vbuf_fini(&vb);
+    vbuf_fini(&wb);
+    tt_enforce(ix);
+    return rc;
+}
+
+static int
+tt_upsert(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val, bool only_newer,
+          uint64_t *old_slot, uint64_t *old_val) {
+    if (slot >= REF_BIT) return ACCTDB_ERR_INVALID;
+    uint32_t bin = adb_index_bin_of(ix, key);
+    bin_t   *b = &ix->bins[bin];
+    vbuf_t   vb;
+    vbuf_init(&vb);
+    bin_lock(b);
+    size_t  n = 0;
+    int64_t pos;
+    int     rc = tt_load(ix, bin, b, key, &vb, &n, &pos);
+    if (!rc) {
+        adb_index_ver_t w = {slot, val};
+        if (n) {
+            ADB_ASSERT(n == 1); /* bulk calls: one version per key */
+            if (old_slot) *old_slot = vb.v[0].slot;
+            if (old_val) *old_val = vb.v[0].val;
+        }
+        if (n && only_newer && !newer(slot, val, vb.v[0].slot, vb.v[0].val)) {
+            rc = ADB_INDEX_KEPT;
+        } else {
+            rc = tt_store(ix, bin, b, key, pos, vb.v, n, &w, 1, false);
+            if (!rc) rc = n ? ADB_INDEX_REPLACED : ADB_INDEX_INSERTED;
+        }
+    }
+    bin_unlock(b);
+    vbuf_fini(&vb);
+    tt_enforce(ix);
+    return rc;
+}
+
+/* 1 if removed, 0 if absent, or an error. */
+static int
+tt_remove(adb_index_t *ix, uint8_t const key[32]) {
+    uint32_t bin = adb_index_bin_of(ix, key);
+    bin_t   *b = &ix->bins[bin];
+    vbuf_t   vb;
+    vbuf_init(&vb);
+    bin_lock(b);
+    size_t  n = 0;
+    int64_t pos;
+    int     rc = tt_load(ix, bin, b, key, &vb, &n, &pos);
+    if (!rc && n) rc = tt_store(ix, bin, b, key, pos, vb.v, n, NULL, 0, false);
+    bin_unlock(b);
+    vbuf_fini(&vb);
+    return rc ? rc : n > 0;
+}
+
+/* Disk keys not in RAM (RAM entries were visited first, complete). */
+typedef struct vv_ctx {
+    adb_index_t        *ix;
+    bin_t              *b;
+    adb_index_vvisit_fn fn;
+    void               *ctx;
+} vv_ctx_t;
+
+static int
+vv_disk(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t n) {
+    vv_ctx_t *c = ctx;
+    if (find(c->ix, c->b, key) >= 0) return 0;
+    return c->fn(c->ctx, key, v, n);
+}
+
+static int
+tt_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
+    bin_t *b = &ix->bins[bin];
+    bin_lock(b);
+    int rc = 0;
+    for (uint32_t i = 0; i < b->cap && !rc; i++) {
+        entry_t const *e = &b->tab[i];
+        if (e->slot == ADB_INDEX_SLOT_EMPTY) continue;
+        if (e->slot == ADB_INDEX_SLOT_LIST) {
+            vlist_t const *l = as_list(e);
+            rc = fn(ctx, e->key, l->v, l->cnt);
+        } else {
+            adb_index_ver_t one = {e->slot & ~REF_BIT, e->val};
+            rc = fn(ctx, e->key, &one, 1);
+        }
+    }
+    vv_ctx_t c = {ix, b, fn, ctx};
+    if (!rc) rc = adb_dtier_visit(ix->dt, bin, vv_disk, &c);
+    bin_unlock(b);
+    return rc;
+}
+
+typedef struct v1_ctx {
+    adb_index_visit_fn fn;
+    void              *ctx;
+} v1_ctx_t;
+
+static int
+v1_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t n) {
+    v1_ctx_t *c = ctx;
+    (void)n;
+    return c->fn(c->ctx, key, v[0].slot, v[0].val);
+}
+
+static int
+tt_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *ctx) {
+    v1_ctx_t c = {fn, ctx};
+    return tt_vvisit(ix, bin, v1_cb, &c);
+}
+
+void
+adb_index_stats(adb_index_t *ix, adb_index_stats_t *o) {
+    memset(o, 0, sizeof *o);
+    o->keys = adb_index_cnt(ix);
+    o->ram_keys = atomic_load(&ix->cnt);
+    o->ram_heap = atomic_load(&ix->mem);
+    o->ram_budget = ix->budget;
+    o->hits = atomic_load(&ix->hits);
+    o->misses = atomic_load(&ix->misses);
+    o->promotions = atomic_load(&ix->promotions);
+    o->evictions = atomic_load(&ix->evictions);
+    o->trims = atomic_load(&ix->trims);
+    if (ix->dt) {
+        adb_dtier_stats_t st;
+        adb_dtier_stats(ix->dt, &st);
+        o->ram_heap += st.heap;
+        o->ram_mapped = st.resident_est;
+        o->disk_keys = st.keys;
+        o->disk_entries = st.entries;
+        o->disk_bytes = st.file_bytes;
+    }
+}
+
+int
+adb_index_reclaim(adb_index_t *ix) {
+    if (!ix->dt) return 0;
+    for (uint32_t i = 0; i < ix->bin_cnt; i++) {
+        bin_t *b = &ix->bins[i];
+        bin_lock(b);
+        int rc = adb_dtier_reclaim(ix->dt, i);
+        bin_unlock(b);
+        if (rc) return rc;
+    }
+    return 0;
 }

@@ -12,7 +12,15 @@
  * THREADS: every function may be called from any thread; each takes only
  * its bin's lock.  adb_index_bin_visit holds the bin lock while visiting.
  *
- * The disk tier (next issue) plugs in per bin behind the same calls. */
+ * TWO TIERS (cfg.disk_dir set): each bin also has a disk tier (disk.h),
+ * which holds every key's versions whose values lack cfg.pin_mask's bits
+ * (storage locations), written through on every change.  The RAM table is
+ * then a cache: it holds some keys with all their versions (pinned ones,
+ * heap pointers, only ever in RAM, so a key with one stays resident),
+ * promotes a key a lookup had to read from disk, and evicts keys not used
+ * since the last pass of a clock hand (least recently used first) once its
+ * heap plus the disk tier's resident mapped pages pass cfg.ram_bytes.
+ * Every call below keeps its meaning in both modes. */
 #ifndef ADB_INDEX_INDEX_H
 #define ADB_INDEX_INDEX_H
 
@@ -27,10 +35,46 @@ typedef struct adb_index adb_index_t;
 typedef struct adb_index_cfg {
     uint32_t bin_bits;      /* 0 -> 13 (8192 bins) */
     uint64_t expected_keys; /* pre-size hint; 0 -> small */
+    /* Two tiers (NULL: RAM only, as before). */
+    char const          *disk_dir;  /* the disk tier's directory */
+    struct adb_io const *io;        /* for its files; NULL: adb_io() */
+    uint64_t             ram_bytes; /* RAM tier budget; 0: no limit */
+    uint64_t             pin_mask;  /* values with any of these bits stay in RAM */
+    uint32_t             threads;   /* for verifying a reused tier */
+    /* Reuse: with reuse set, the disk tier a clean close stamped with
+     * *stamp is taken as it is after its checks (adb_index_reused says
+     * whether, and why not); otherwise, or if it fails them, the tier
+     * starts empty. */
+    bool                          reuse;
+    struct adb_dtier_stamp const *stamp;
 } adb_index_cfg_t;
 
 int  adb_index_open(adb_index_t **ix_out, adb_index_cfg_t const *cfg);
 void adb_index_close(adb_index_t *ix);
+/* Closes; a two-tier index first stamps its disk tier clean (syncing it).
+ * The caller promises the disk tier holds what stamp names.  Errors from
+ * the stamping are returned (the index is closed all the same). */
+int adb_index_close_clean(adb_index_t *ix, struct adb_dtier_stamp const *stamp, adb_err_t *err);
+/* Whether open reused a disk tier; *why (may be NULL) gets the reason it
+ * did not (empty when it did, or when not asked to). */
+bool adb_index_reused(adb_index_t const *ix, char const **why);
+bool adb_index_two_tier(adb_index_t const *ix);
+
+typedef struct adb_index_stats {
+    uint64_t keys;         /* distinct keys */
+    uint64_t ram_keys;     /* keys in the RAM table */
+    uint64_t ram_heap;     /* bytes of heap (tables, lists) */
+    uint64_t ram_mapped;   /* upper bound of the disk tier's resident mapped bytes */
+    uint64_t ram_budget;   /* cfg.ram_bytes */
+    uint64_t disk_keys;    /* keys with versions on disk */
+    uint64_t disk_entries; /* disk index entries allocated */
+    uint64_t disk_bytes;   /* disk tier file bytes */
+    uint64_t hits, misses; /* lookups answered by RAM; that went to disk */
+    uint64_t promotions, evictions, trims;
+} adb_index_stats_t;
+void adb_index_stats(adb_index_t *ix, adb_index_stats_t *out);
+/* Rewrites every disk bin at the smallest size that holds it. */
+int adb_index_reclaim(adb_index_t *ix);
 
 /* Result of an upsert. */
 typedef enum adb_index_upsert_res {

@@ -2,6 +2,7 @@
  * growth, heavy collisions in one bin, batched lookups, two threads. */
 #include "../test.h"
 
+#include "index/disk.h"
 #include "index/index.h"
 
 #include <pthread.h>
@@ -202,23 +203,57 @@ vedit_cb(void *ctx, adb_index_ver_t *v, size_t *cnt) {
     return 7;
 }
 
+typedef struct vv_check {
+    vmodel_t const *m;
+    size_t          U, seen;
+} vv_check_t;
+
+static int
+vv_check_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t n) {
+    vv_check_t *c = ctx;
+    for (size_t i = 0; i < c->U; i++) {
+        uint8_t k[32];
+        key_of(i, 9, k, false);
+        if (memcmp(k, key, 32)) continue;
+        if (n != c->m[i].n) return 1;
+        for (size_t j = 0; j < n; j++)
+            if (v[j].slot != c->m[i].slot[j] || v[j].val != c->m[i].val[j]) return 2;
+        c->seen++;
+        return 0;
+    }
+    return 3;
+}
+
+#define PIN (1ull << 63)
+
+/* Random vput/vedit/vget against a model.  Two tiers: values with PIN stay
+ * in RAM, a budget of ram_bytes makes most lookups go to disk, and clean
+ * closes and reuses happen in between (pinned versions do not survive a
+ * close: the model drops them). */
 static void
-test_versions_model(void **state) {
-    (void)state;
-    uint64_t        s = adb_test_seed() ^ 0x5107;
-    size_t const    U = 3000;
-    vmodel_t       *m = calloc(U, sizeof *m);
-    adb_index_t    *ix;
-    adb_index_cfg_t cfg = {.bin_bits = 6};
+versions_model_run(bool two, uint64_t ram_bytes, size_t ops_base) {
+    uint64_t          s = adb_test_seed() ^ 0x5107;
+    size_t const      U = 3000;
+    vmodel_t         *m = calloc(U, sizeof *m);
+    adb_index_t      *ix;
+    char             *dir = two ? adb_test_mkdtemp() : NULL;
+    adb_dtier_stamp_t stamp = {.gen = 1, .root = 1};
+    adb_index_cfg_t   cfg = {.bin_bits = 6,
+                             .disk_dir = dir,
+                             .ram_bytes = ram_bytes,
+                             .pin_mask = PIN,
+                             .threads = 2,
+                             .stamp = &stamp};
     assert_int_equal(adb_index_open(&ix, &cfg), 0);
-    size_t ops = adb_test_scaled(400000);
+    size_t ops = adb_test_scaled(ops_base), reuses = 0;
     for (size_t op = 0; op < ops; op++) {
         uint64_t i = adb_test_rand(&s) % U, r = adb_test_rand(&s) % 10;
         uint8_t  k[32];
         key_of(i, 9, k, false);
         vmodel_t *e = &m[i];
         if (r < 5 && e->n < 16) {
-            uint64_t slot = adb_test_rand(&s) % 40, val = adb_test_rand(&s);
+            uint64_t slot = adb_test_rand(&s) % 40, val = adb_test_rand(&s) >> 1;
+            if (two && adb_test_rand(&s) % 8 == 0) val |= PIN;
             assert_int_equal(adb_index_vput(ix, k, slot, val), 0);
             size_t j = 0;
             while (j < e->n && e->slot[j] > slot)
@@ -240,6 +275,23 @@ test_versions_model(void **state) {
                 e->slot[w] = e->slot[j], e->val[w] = e->val[j] + c.bump, w++;
             }
             e->n = w;
+        } else if (two && r == 7 && adb_test_rand(&s) % 2000 == 0) {
+            /* A clean close and a reuse: pinned versions are gone after it. */
+            adb_err_t err = {0};
+            stamp.gen++;
+            assert_int_equal(adb_index_close_clean(ix, &stamp, &err), 0);
+            cfg.reuse = true;
+            assert_int_equal(adb_index_open(&ix, &cfg), 0);
+            char const *why;
+            if (!adb_index_reused(ix, &why)) fail_msg("not reused: %s", why);
+            reuses++;
+            for (size_t x = 0; x < U; x++) {
+                size_t w = 0;
+                for (size_t j = 0; j < m[x].n; j++)
+                    if (!(m[x].val[j] & PIN))
+                        m[x].slot[w] = m[x].slot[j], m[x].val[w] = m[x].val[j], w++;
+                m[x].n = w;
+            }
         } else {
             adb_index_ver_t v[16];
             size_t          n = adb_index_vget(ix, k, v, 16);
@@ -252,14 +304,59 @@ test_versions_model(void **state) {
     for (size_t i = 0; i < U; i++)
         keys += m[i].n > 0, vers += m[i].n > 1 ? m[i].n : 0;
     assert_int_equal(adb_index_cnt(ix), keys);
-    assert_int_equal(adb_index_list_cnt(ix), vers);
+    if (!two) assert_int_equal(adb_index_list_cnt(ix), vers);
+    vv_check_t c = {m, U, 0};
+    for (uint32_t b = 0; b < adb_index_bin_cnt(ix); b++)
+        assert_int_equal(adb_index_bin_vvisit(ix, b, vv_check_cb, &c), 0);
+    assert_int_equal(c.seen, keys);
+    if (two) {
+        adb_index_stats_t st;
+        adb_index_stats(ix, &st);
+        print_message("two tiers, budget %llu: keys %llu (RAM %llu, disk %llu), hits %llu, misses "
+                      "%llu, promotions %llu, evictions %llu, trims %llu, heap %llu, mapped %llu, "
+                      "reuses %zu\n",
+                      (unsigned long long)ram_bytes, (unsigned long long)st.keys,
+                      (unsigned long long)st.ram_keys, (unsigned long long)st.disk_keys,
+                      (unsigned long long)st.hits, (unsigned long long)st.misses,
+                      (unsigned long long)st.promotions, (unsigned long long)st.evictions,
+                      (unsigned long long)st.trims, (unsigned long long)st.ram_heap,
+                      (unsigned long long)st.ram_mapped, reuses);
+        if (ram_bytes) {
+            assert_true(st.evictions > 0);
+            assert_true(st.misses > st.hits); /* most lookups went to disk */
+        }
+    }
     free(m);
     adb_index_close(ix); /* frees the remaining lists (ASan checks) */
+    if (dir) {
+        adb_test_rmtree(dir);
+        free(dir);
+    }
+}
+
+static void
+test_versions_model(void **state) {
+    (void)state;
+    versions_model_run(false, 0, 400000);
+}
+
+static void
+test_two_tier_model_unlimited(void **state) {
+    (void)state;
+    versions_model_run(true, 0, 200000);
+}
+
+/* A budget so small most lookups go to disk. */
+static void
+test_two_tier_model_tiny(void **state) {
+    (void)state;
+    versions_model_run(true, 48 * 1024, 200000);
 }
 
 static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_versions_model),          cmocka_unit_test(test_model_random),
     cmocka_unit_test(test_model_one_bin),           cmocka_unit_test(test_growth_and_batch),
-    cmocka_unit_test(test_concurrency_two_writers),
+    cmocka_unit_test(test_concurrency_two_writers), cmocka_unit_test(test_two_tier_model_unlimited),
+    cmocka_unit_test(test_two_tier_model_tiny),
 };
 ADB_TEST_GROUP(index, tests);

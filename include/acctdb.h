@@ -504,6 +504,20 @@ typedef struct acctdb_db_config {
                                          * FULL (only while they can: something is
                                          * rooted or dead, and background is on);
                                          * default 2000 */
+    bool index_disk;                    /* the index's disk tier (DIR/index.d): every
+                                         * key's stored versions in mapped bucket
+                                         * files, RAM a cache of whole keys under
+                                         * index_ram_bytes (unflushed versions always
+                                         * in RAM).  A clean close stamps it and the
+                                         * next open uses it as it is (checksums
+                                         * checked); otherwise it is rebuilt from
+                                         * the account files.  Default off: the
+                                         * whole index in RAM */
+    uint64_t index_ram_bytes;           /* with index_disk: the RAM tier's budget,
+                                         * its heap plus the resident pages of the
+                                         * tier's mappings; least recently used keys
+                                         * leave RAM past it.  0: no limit.  Setting
+                                         * it turns index_disk on */
 } acctdb_db_config_t;
 
 ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);
@@ -769,6 +783,17 @@ typedef struct acctdb_db_stats {
     bool     index_rebuilt;
     char     index_reason[120];
     uint64_t index_open_ns; /* what loading or rebuilding the index took */
+    /* The index's tiers (index_disk; else all zero but index_ram_heap).
+     * RAM: heap (tables, version lists, the disk tier's bookkeeping) and an
+     * upper bound of the disk tier's resident mapped bytes, against
+     * index_ram_budget; keys resident in RAM.  Disk: file bytes, keys with
+     * stored versions, entries allocated (live/allocated = its load).
+     * Lookups answered from RAM (hits) or from disk (misses, each then
+     * promoted into RAM); keys evicted from RAM since open. */
+    bool     index_disk;
+    uint64_t index_ram_budget, index_ram_heap, index_ram_mapped, index_ram_keys;
+    uint64_t index_disk_bytes, index_disk_keys, index_disk_entries;
+    uint64_t index_hits, index_misses, index_promotions, index_evictions;
 } acctdb_db_stats_t;
 
 ACCTDB_API int acctdb_db_stats(acctdb_db_t *db, acctdb_db_stats_t *out);

@@ -113,6 +113,12 @@ config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
     } else if (!strcmp(k, "write_cache_wait_ms")) {
         if (!parse_u64(v, &x) || x > 3600000) return "must be 0 to 3600000";
         cfg->write_cache_wait_ms = (uint32_t)x;
+    } else if (!strcmp(k, "index_disk")) {
+        if (!parse_bool(v, &cfg->index_disk)) return "must be true or false";
+    } else if (!strcmp(k, "index_ram_bytes")) {
+        if (!parse_u64(v, &x) || (x && x < (1u << 20))) return "must be 0 or a size of at least 1M";
+        cfg->index_ram_bytes = x;
+        if (x) cfg->index_disk = true;
     } else if (!strcmp(k, "threads")) {
         if (!parse_u64(v, &x) || x > 1024) return "must be 0 to 1024";
         cfg->threads = (unsigned)x;

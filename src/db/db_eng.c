@@ -196,9 +196,21 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
     }
     /* The index: loaded from the index file the last clean close wrote, or
      * rebuilt by scanning every storage (db_ixfile.c says what a load does
-     * not check that the scan does: the storages' seals). */
+     * not check that the scan does: the storages' seals).  With a disk
+     * tier, the file's keys are the tier the close stamped, reused as it
+     * is when its checks pass. */
     uint64_t t0 = adb_now_ns();
-    rc = adb_ixfile_load(db, e, &meta, db->ix_reason, sizeof db->ix_reason);
+    if (e->cfg.index_disk || e->cfg.index_ram_bytes) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        db->ix_disk = true;
+        db->ix_ram_bytes = e->cfg.index_ram_bytes;
+        db->ix_threads = e->cfg.threads ? e->cfg.threads : (unsigned)(cpus > 0 ? cpus : 1);
+        rc = adb_db_index_make(db, &meta);
+        if (rc)
+            rc = adb_err_set(err, rc, "%s: the index's disk tier (%s/index.d): %s", dir, dir,
+                             acctdb_strerror(rc));
+    }
+    if (!rc) rc = adb_ixfile_load(db, e, &meta, db->ix_reason, sizeof db->ix_reason);
     if (rc < 0) {
         rc = adb_err_set(err, rc, "%s: loading the index: %s", dir, acctdb_strerror(rc));
     } else if (rc > 0) {
@@ -604,6 +616,20 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
     out->flushed_bytes = atomic_load(&e->flushed_bytes);
     out->service_errors = adb_eng_svc_err(db, NULL, NULL, 0);
     out->index_rebuilt = db->ix_rebuilt;
+    adb_index_stats_t ist;
+    adb_index_stats(db->ix, &ist);
+    out->index_disk = adb_index_two_tier(db->ix);
+    out->index_ram_budget = ist.ram_budget;
+    out->index_ram_heap = ist.ram_heap;
+    out->index_ram_mapped = ist.ram_mapped;
+    out->index_ram_keys = ist.ram_keys;
+    out->index_disk_bytes = ist.disk_bytes;
+    out->index_disk_keys = ist.disk_keys;
+    out->index_disk_entries = ist.disk_entries;
+    out->index_hits = ist.hits;
+    out->index_misses = ist.misses;
+    out->index_promotions = ist.promotions;
+    out->index_evictions = ist.evictions;
     snprintf(out->index_reason, sizeof out->index_reason, "%s", db->ix_reason);
     out->index_open_ns = db->ix_open_ns;
     pthread_mutex_lock(&e->ret_mu);

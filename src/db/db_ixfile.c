@@ -57,6 +57,7 @@
 #include "db/db_private.h"
 
 #include "hash/blake3.h"
+#include "index/disk.h"
 #include "index/owner.h"
 #include "util/io.h"
 
@@ -75,7 +76,36 @@
 #define IX_GROUP_MAX  4096u      /* pubkeys in one group (the writer makes <= 256) */
 #define IX_VERS_MAX   (1u << 24) /* versions of one key: far more than forks make */
 
-enum { IX_F_OWNERS_ALL = 1, IX_F_TOKENS = 2, IX_F_OVERFLOW = 4 };
+enum { IX_F_OWNERS_ALL = 1, IX_F_TOKENS = 2, IX_F_OVERFLOW = 4, IX_F_DISK = 8 };
+
+static uint32_t bin_bits_of(adb_index_t const *ix);
+
+#define IX_DISK_DIR "index.d"
+
+int
+adb_db_index_make(adb_db_t *db, adb_db_meta_t const *m) {
+    uint32_t          bits = bin_bits_of(db->ix);
+    adb_index_cfg_t   icfg = {.bin_bits = bits};
+    char              dir[sizeof db->dir + 16];
+    adb_dtier_stamp_t st = {0};
+    if (db->ix_disk) {
+        snprintf(dir, sizeof dir, "%s/%s", db->dir, IX_DISK_DIR);
+        icfg.disk_dir = dir;
+        icfg.io = db->io;
+        icfg.ram_bytes = db->ix_ram_bytes;
+        icfg.pin_mask = ADB_VAL_CACHE;
+        icfg.threads = db->ix_threads ? db->ix_threads : 1;
+        if (m && m->gen && (m->flags & ADB_DB_COMMIT_CLEAN) && m->index_gen) {
+            st.gen = m->index_gen;
+            st.root = m->slot;
+            icfg.reuse = true;
+            icfg.stamp = &st;
+        }
+    }
+    adb_index_close(db->ix);
+    db->ix = NULL;
+    return adb_index_open(&db->ix, &icfg);
+}
 
 bool
 adb_ixfile_name(char const *name, uint64_t *gen_out) {
@@ -195,6 +225,23 @@ w_owner_section(ixw_t *w, adb_owner_ix_t *o) {
     w_group(w, NULL, 0);
 }
 
+/* Two tiers: the disk tier's values name storages by their place in the
+ * catalog, as the next open numbers them (the file's keys would). */
+static int
+remap_cb(void *ctx, adb_index_ver_t *v) {
+    ixw_t   *w = ctx;
+    uint64_t dead = v->val & ADB_VAL_DEAD, loc = v->val & ~ADB_VAL_DEAD;
+    uint32_t f = adb_db_loc_file(loc);
+    if (f >= w->nall || w->rank[f] == UINT32_MAX) {
+        snprintf(w->why, sizeof w->why,
+                 "a version of slot %llu names storage %u, which the catalog does not list",
+                 (unsigned long long)v->slot, f);
+        return w->err = ACCTDB_ERR_CORRUPT;
+    }
+    v->val = (uint64_t)w->rank[f] << 32 | (loc & 0xFFFFFFFFu) | dead;
+    return 0;
+}
+
 /* Everything after the header: storages, the five sections, the trailer. */
 static void
 w_body(ixw_t *w, adb_db_t *db, adb_eng_t *e) {
@@ -206,7 +253,7 @@ w_body(ixw_t *w, adb_db_t *db, adb_eng_t *e) {
         w_u64(w, atomic_load(&f->alive_cnt));
     }
     uint32_t bins = adb_index_bin_cnt(db->ix);
-    for (uint32_t b = 0; b < bins && !w->err; b++)
+    for (uint32_t b = 0; b < bins && !w->err && !adb_index_two_tier(db->ix); b++)
         adb_index_bin_vvisit(db->ix, b, w_key, w);
     w_group(w, NULL, 0);
     /* Candidates: those queued and those parked (blocked); at reopen all
@@ -270,10 +317,20 @@ adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb
                            name);
     }
     uint32_t live = 0;
-    for (uint32_t i = 0; i < w.nall; i++)
+    bool     moved = false;
+    for (uint32_t i = 0; i < w.nall; i++) {
         w.rank[i] = atomic_load(&adb_db_file(db, i)->replaced) ? UINT32_MAX : live++;
+        moved |= w.rank[i] != i;
+    }
     adb_blake3_init(&w.h);
-    int rc = 0;
+    int  rc = 0;
+    bool two = adb_index_two_tier(db->ix);
+    if (two && moved && adb_index_remap_disk(db->ix, remap_cb, &w)) {
+        rc = adb_err_set(err, w.err, "%s/%s not written: %s", db->dir, name, w.why);
+        adb_free(w.buf);
+        adb_free(w.rank);
+        return rc;
+    }
     w.fd = adb_io_openat(io, db->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
     if (w.fd < 0) {
         rc = adb_err_set(err, w.fd, "creating %s/%s: %s", db->dir, name, acctdb_strerror(w.fd));
@@ -292,7 +349,7 @@ adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb
     pthread_mutex_unlock(&e->cand_mu);
     adb_store_u32(hdr + 68, (e->cfg.owner_index ? IX_F_OWNERS_ALL : 0u) |
                                 (e->tokens && e->mints ? IX_F_TOKENS : 0u) |
-                                (overflow ? IX_F_OVERFLOW : 0u));
+                                (overflow ? IX_F_OVERFLOW : 0u) | (two ? IX_F_DISK : 0u));
     adb_store_u64(hdr + 72, live);
     adb_store_u64(hdr + 80, adb_index_cnt(db->ix));
     uint32_t wc = e->owners ? e->watch_cnt : 0;
@@ -316,6 +373,10 @@ adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb
     }
     if (!rc) rc = adb_db_sync(db, db->dirfd, ADB_DB_SYNC_FULL, "fsync of the database directory");
     if (rc == ACCTDB_ERR_FATAL) adb_err_set(err, rc, "%s", adb_eng_err()->msg);
+    /* The keys are in the disk tier: stamped with this generation and root
+     * (synced) before the commit that names the file. */
+    adb_dtier_stamp_t st = {.gen = gen, .root = root->slot};
+    if (!rc && two) rc = adb_index_stamp(db->ix, &st, err);
 out:
     if (w.fd >= 0) adb_io_close(io, w.fd);
     if (rc) adb_io_unlinkat(io, db->dirfd, name, 0);
@@ -489,10 +550,15 @@ load_pairs(ixload_t *L, adb_owner_ix_t *ix, bool cands, bool owners, char const 
  * candidates, empty owner indexes.  Errors: NOMEM. */
 static int
 undo(adb_db_t *db, adb_eng_t *e, uint64_t expected) {
-    adb_index_cfg_t icfg = {.bin_bits = bin_bits_of(db->ix), .expected_keys = expected};
-    adb_index_close(db->ix);
-    db->ix = NULL;
-    int rc = adb_index_open(&db->ix, &icfg);
+    int rc;
+    if (db->ix_disk) {
+        rc = adb_db_index_make(db, NULL); /* a fresh disk tier */
+    } else {
+        adb_index_cfg_t icfg = {.bin_bits = bin_bits_of(db->ix), .expected_keys = expected};
+        adb_index_close(db->ix);
+        db->ix = NULL;
+        rc = adb_index_open(&db->ix, &icfg);
+    }
     for (uint32_t i = 0; i < adb_db_file_cnt(db); i++) {
         adb_db_file_t *f = adb_db_file(db, i);
         atomic_store(&f->alive_bytes, 0);
@@ -539,6 +605,17 @@ check_header(ixload_t *L, uint8_t const *h, adb_db_meta_t const *m) {
         return 1;
     }
     L->flags = adb_load_u32(h + 68);
+    if ((L->flags & IX_F_DISK) && !adb_index_two_tier(L->db->ix)) {
+        snprintf(L->why, L->why_max,
+                 "index file of another configuration (its keys are in the disk tier; "
+                 "index_disk is off)");
+        return 1;
+    }
+    char const *dwhy = NULL;
+    if ((L->flags & IX_F_DISK) && !adb_index_reused(L->db->ix, &dwhy)) {
+        snprintf(L->why, L->why_max, "%s", dwhy && dwhy[0] ? dwhy : "disk tier not reused");
+        return 1;
+    }
     uint32_t wc = adb_load_u32(h + 88);
     if (wc > ADB_ENG_WATCH_MAX) return damaged(L, "%u watched owners", wc);
     bool all = L->flags & IX_F_OWNERS_ALL;
@@ -673,7 +750,8 @@ adb_ixfile_load(adb_db_t *db, adb_eng_t *e, adb_db_meta_t const *m, char *why, s
     adb_io_close(io, L.r.fd);
     adb_free(L.r.buf);
     if (!rc) {
-        snprintf(why, why_max, "loaded from %s", L.name);
+        snprintf(why, why_max, "loaded from %s%s", L.name,
+                 (L.flags & IX_F_DISK) ? " and the disk tier" : "");
         return 0;
     }
     if (applied && undo(db, e, m->totals.live_cnt + m->totals.dup_cnt)) return ACCTDB_ERR_NOMEM;

@@ -480,7 +480,17 @@ struct adb_db {
     bool     ix_rebuilt;     /* this open scanned every storage */
     char     ix_reason[120]; /* why, or "loaded from index-N" */
     uint64_t ix_open_ns;     /* what loading or rebuilding the index took */
+    /* the index's disk tier (cfg.index_disk): how adb_db_index_make makes
+     * db->ix; ix_disk false: RAM only */
+    bool     ix_disk;
+    uint64_t ix_ram_bytes;
+    unsigned ix_threads;
 };
+
+/* (Re)makes db->ix empty, or, with m naming a clean commit, two tiers that
+ * reuse the disk tier it stamped if its checks pass (adb_index_reused).
+ * Errors: the index's (NOMEM, the tier directory's). */
+int adb_db_index_make(adb_db_t *db, adb_db_meta_t const *m);
 
 static inline adb_db_file_t *
 adb_db_file(adb_db_t const *db, uint32_t idx) {

@@ -96,7 +96,26 @@ struct adb_dtier {
     dbin_t          *bins;
     _Atomic uint64_t keys, entries, many, cells_live, cells_alloc, file_bytes, resident;
     _Atomic uint64_t grows, shrinks, heap;
+    _Atomic bool     sealed; /* stamped clean: the next change marks it open first */
+    pthread_mutex_t  seal_mu;
 };
+
+static int meta_write(adb_dtier_t *dt, uint32_t state, adb_dtier_stamp_t const *st,
+                      meta_bin_t const *mb);
+
+/* Before a change to a stamped tier: its meta says open again. */
+static int
+unseal(adb_dtier_t *dt) {
+    if (!atomic_load_explicit(&dt->sealed, memory_order_acquire)) return 0;
+    pthread_mutex_lock(&dt->seal_mu);
+    int rc = 0;
+    if (atomic_load(&dt->sealed)) {
+        rc = meta_write(dt, META_OPEN, NULL, NULL);
+        if (!rc) atomic_store(&dt->sealed, false);
+    }
+    pthread_mutex_unlock(&dt->seal_mu);
+    return rc;
+}
 
 /* ---- layout helpers ------------------------------------------------------ */
 
@@ -506,6 +525,7 @@ int
 adb_dtier_set(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v,
               size_t cnt) {
     if (cnt > ((size_t)1 << (CLS_N - 1))) return ACCTDB_ERR_FULL;
+    ADB_TRY(unseal(dt));
     dbin_t  *b = &dt->bins[bin];
     uint64_t ins = 0;
     int64_t  p = ix_find(dt, b, key, &ins);
@@ -619,6 +639,7 @@ int
 adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin) {
     dbin_t *b = &dt->bins[bin];
     if (b->fd < 0) return 0;
+    ADB_TRY(unseal(dt));
     uint64_t cnt = ix_hdr(b)->cnt;
     uint32_t cap = CAP_MIN;
     while ((uint64_t)cap * 3 < cnt * 4)
@@ -630,6 +651,35 @@ adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin) {
     for (uint32_t c = 1; c < CLS_N; c++)
         ADB_TRY(cl_compact(dt, bin, b, c));
     return 0;
+}
+
+int
+adb_dtier_edit_vals(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *ctx) {
+    dbin_t *b = &dt->bins[bin];
+    if (b->fd < 0) return 0;
+    ADB_TRY(unseal(dt));
+    touch(dt, b, b->map_sz);
+    uint32_t cap = ix_hdr(b)->cap;
+    int      rc = 0;
+    for (uint64_t i = 0; i < cap && !rc; i++) {
+        unsigned s = st_get(ix_bits(b), i);
+        if (s == ST_FREE) continue;
+        dent_t *e = &ix_ents(b)[i];
+        if (s == ST_ONE) {
+            adb_index_ver_t one = {e->a, e->b};
+            rc = fn(ctx, &one);
+            e->b = one.val; /* the slot stays */
+            continue;
+        }
+        uint32_t         cls = (uint32_t)(e->b >> 32), n = (uint32_t)e->b;
+        adb_index_ver_t *v = cl_cell(&b->cls[cls], cls, e->a);
+        for (uint32_t k = 0; k < n && !rc; k++) {
+            uint64_t slot = v[k].slot;
+            rc = fn(ctx, &v[k]);
+            v[k].slot = slot;
+        }
+    }
+    return rc;
 }
 
 void
@@ -683,6 +733,7 @@ dt_alloc(adb_io_t const *io, uint32_t bin_cnt, uint64_t seed) {
     for (uint32_t i = 0; i < bin_cnt; i++)
         dt->bins[i].fd = -1;
     dt->heap = sizeof *dt + (uint64_t)bin_cnt * sizeof(dbin_t);
+    pthread_mutex_init(&dt->seal_mu, NULL);
     return dt;
 }
 
@@ -698,6 +749,7 @@ dt_free(adb_dtier_t *dt) {
         adb_free(b->cls);
     }
     if (dt->dirfd >= 0) adb_io_close(dt->io, dt->dirfd);
+    pthread_mutex_destroy(&dt->seal_mu);
     adb_free(dt->bins);
     adb_free(dt);
 }
@@ -1017,30 +1069,37 @@ adb_dtier_reuse(adb_dtier_t **out, adb_io_t const *io, char const *dir, uint32_t
 }
 
 int
+adb_dtier_stamp(adb_dtier_t *dt, adb_dtier_stamp_t const *stamp, adb_err_t *err) {
+    int         rc = 0;
+    meta_bin_t *mb = adb_calloc(dt->bin_cnt, sizeof *mb);
+    if (!mb) rc = ACCTDB_ERR_NOMEM;
+    for (uint32_t i = 0; !rc && i < dt->bin_cnt; i++) {
+        dbin_t *b = &dt->bins[i];
+        if (b->fd < 0) continue;
+        mb[i].cnt = ix_hdr(b)->cnt;
+        mb[i].crc = adb_crc32c(0, b->map, b->map_sz);
+        rc = adb_io_fsync(dt->io, b->fd);
+        for (uint32_t c = 1; !rc && c < CLS_N; c++) {
+            if (!(b->cls_mask & (1u << c))) continue;
+            mb[i].crc = adb_crc32c(mb[i].crc, b->cls[c].map, b->cls[c].map_sz);
+            mb[i].cls_mask |= 1u << c;
+            rc = adb_io_fsync(dt->io, b->cls[c].fd);
+        }
+    }
+    if (!rc) rc = adb_io_fsync_dir(dt->io, dt->dirfd);
+    pthread_mutex_lock(&dt->seal_mu);
+    if (!rc) rc = meta_write(dt, META_CLEAN, stamp, mb);
+    if (!rc) atomic_store(&dt->sealed, true);
+    pthread_mutex_unlock(&dt->seal_mu);
+    adb_free(mb);
+    if (rc) adb_err_set(err, rc, "index: stamping the disk tier failed: %s", acctdb_strerror(rc));
+    return rc;
+}
+
+int
 adb_dtier_close(adb_dtier_t *dt, adb_dtier_stamp_t const *clean, adb_err_t *err) {
     if (!dt) return 0;
-    int rc = 0;
-    if (clean) {
-        meta_bin_t *mb = adb_calloc(dt->bin_cnt, sizeof *mb);
-        if (!mb) rc = ACCTDB_ERR_NOMEM;
-        for (uint32_t i = 0; !rc && i < dt->bin_cnt; i++) {
-            dbin_t *b = &dt->bins[i];
-            if (b->fd < 0) continue;
-            mb[i].cnt = ix_hdr(b)->cnt;
-            mb[i].crc = adb_crc32c(0, b->map, b->map_sz);
-            rc = adb_io_fsync(dt->io, b->fd);
-            for (uint32_t c = 1; !rc && c < CLS_N; c++) {
-                if (!(b->cls_mask & (1u << c))) continue;
-                mb[i].crc = adb_crc32c(mb[i].crc, b->cls[c].map, b->cls[c].map_sz);
-                mb[i].cls_mask |= 1u << c;
-                rc = adb_io_fsync(dt->io, b->cls[c].fd);
-            }
-        }
-        if (!rc) rc = adb_io_fsync_dir(dt->io, dt->dirfd);
-        if (!rc) rc = meta_write(dt, META_CLEAN, clean, mb);
-        adb_free(mb);
-        if (rc) adb_err_set(err, rc, "index: clean close failed: %s", acctdb_strerror(rc));
-    }
+    int rc = clean ? adb_dtier_stamp(dt, clean, err) : 0;
     dt_free(dt);
     return rc;
 }

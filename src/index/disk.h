@@ -73,8 +73,12 @@ int adb_dtier_create(adb_dtier_t **out, adb_io_t const *io, char const *dir, uin
 int adb_dtier_reuse(adb_dtier_t **out, adb_io_t const *io, char const *dir, uint32_t bin_cnt,
                     adb_dtier_stamp_t const *want, uint32_t threads, adb_err_t *err);
 
-/* Closes; with clean != NULL first syncs every file and writes the meta
- * clean with that stamp (an error leaves it open and is returned). */
+/* Syncs every file and writes the meta clean with *stamp (an error leaves
+ * it open and is returned).  A later change (set, reclaim, edit) first
+ * writes the meta open again. */
+int adb_dtier_stamp(adb_dtier_t *dt, adb_dtier_stamp_t const *stamp, adb_err_t *err);
+
+/* Closes; with clean != NULL stamps it first (adb_dtier_stamp). */
 int adb_dtier_close(adb_dtier_t *dt, adb_dtier_stamp_t const *clean, adb_err_t *err);
 
 uint64_t adb_dtier_seed(adb_dtier_t const *dt);
@@ -91,6 +95,11 @@ int adb_dtier_set(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_inde
 
 /* Visits every key of bin with its versions; stops at a non-zero return. */
 int adb_dtier_visit(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx);
+
+/* Calls fn on every version of bin; fn may change the value (not the
+ * slot); stops at a non-zero return (returned). */
+typedef int (*adb_dtier_edit_fn)(void *ctx, adb_index_ver_t *v);
+int adb_dtier_edit_vals(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *ctx);
 
 /* Rewrites bin's files at the smallest size that holds them. */
 int adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin);

@@ -1193,3 +1193,21 @@ adb_index_reclaim(adb_index_t *ix) {
     }
     return 0;
 }
+
+int
+adb_index_stamp(adb_index_t *ix, struct adb_dtier_stamp const *stamp, adb_err_t *err) {
+    return ix->dt ? adb_dtier_stamp(ix->dt, stamp, err) : 0;
+}
+
+int
+adb_index_remap_disk(adb_index_t *ix, int (*fn)(void *ctx, adb_index_ver_t *v), void *ctx) {
+    if (!ix->dt) return 0;
+    for (uint32_t i = 0; i < ix->bin_cnt; i++) {
+        bin_t *b = &ix->bins[i];
+        bin_lock(b);
+        int rc = adb_dtier_edit_vals(ix->dt, i, fn, ctx);
+        bin_unlock(b);
+        if (rc) return rc;
+    }
+    return 0;
+}

@@ -60,22 +60,6 @@ int adb_index_close_clean(adb_index_t *ix, struct adb_dtier_stamp const *stamp, 
 bool adb_index_reused(adb_index_t const *ix, char const **why);
 bool adb_index_two_tier(adb_index_t const *ix);
 
-typedef struct adb_index_stats {
-    uint64_t keys;         /* distinct keys */
-    uint64_t ram_keys;     /* keys in the RAM table */
-    uint64_t ram_heap;     /* bytes of heap (tables, lists) */
-    uint64_t ram_mapped;   /* upper bound of the disk tier's resident mapped bytes */
-    uint64_t ram_budget;   /* cfg.ram_bytes */
-    uint64_t disk_keys;    /* keys with versions on disk */
-    uint64_t disk_entries; /* disk index entries allocated */
-    uint64_t disk_bytes;   /* disk tier file bytes */
-    uint64_t hits, misses; /* lookups answered by RAM; that went to disk */
-    uint64_t promotions, evictions, trims;
-} adb_index_stats_t;
-void adb_index_stats(adb_index_t *ix, adb_index_stats_t *out);
-/* Rewrites every disk bin at the smallest size that holds it. */
-int adb_index_reclaim(adb_index_t *ix);
-
 /* Result of an upsert. */
 typedef enum adb_index_upsert_res {
     ADB_INDEX_INSERTED = 0, /* the key was new */
@@ -164,5 +148,28 @@ uint64_t adb_index_list_cnt(adb_index_t const *ix);
  * early if fn returns non-zero (returned). */
 typedef int (*adb_index_visit_fn)(void *ctx, uint8_t const key[32], uint64_t slot, uint64_t val);
 int adb_index_bin_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *ctx);
+
+/* ---- two tiers: statistics, stamping, reclaiming ---------------------- */
+typedef struct adb_index_stats {
+    uint64_t keys;         /* distinct keys */
+    uint64_t ram_keys;     /* keys in the RAM table */
+    uint64_t ram_heap;     /* bytes of heap (tables, lists) */
+    uint64_t ram_mapped;   /* upper bound of the disk tier's resident mapped bytes */
+    uint64_t ram_budget;   /* cfg.ram_bytes */
+    uint64_t disk_keys;    /* keys with versions on disk */
+    uint64_t disk_entries; /* disk index entries allocated */
+    uint64_t disk_bytes;   /* disk tier file bytes */
+    uint64_t hits, misses; /* lookups answered by RAM; that went to disk */
+    uint64_t promotions, evictions, trims;
+} adb_index_stats_t;
+void adb_index_stats(adb_index_t *ix, adb_index_stats_t *out);
+/* Two tiers: stamps the disk tier clean (adb_dtier_stamp); the caller
+ * promises it holds what stamp names.  RAM only: nothing (0). */
+int adb_index_stamp(adb_index_t *ix, struct adb_dtier_stamp const *stamp, adb_err_t *err);
+/* Two tiers: fn on every version in the disk tier (it may change values);
+ * RAM copies are not changed, so only for an index about to be closed. */
+int adb_index_remap_disk(adb_index_t *ix, int (*fn)(void *ctx, adb_index_ver_t *v), void *ctx);
+/* Rewrites every disk bin at the smallest size that holds it. */
+int adb_index_reclaim(adb_index_t *ix);
 
 #endif

@@ -64,6 +64,8 @@ typedef struct model {
     unsigned           gen; /* database directory generation */
     char               last_full[4096];
     bool               stepped;
+    bool               tiered; /* the index's disk tier under a tiny RAM budget */
+    uint64_t           reused; /* reopens that reused the disk tier */
     adb_test_rng_t     r;
     /* counters */
     uint64_t ops, store_ops, stores, loads, freezes, roots, scans, passes[ACCTDB_SERVICE_CNT],
@@ -640,6 +642,17 @@ op_reopen(model_t *m) {
     check_root(m, m->db);
     check(m);
     m->reopens++;
+    if (m->tiered) {
+        acctdb_db_stats_t st;
+        DB_OK(m, acctdb_db_stats(m->db, &st));
+        if (!st.index_disk) fail_at(m, "no disk tier");
+        if (!st.index_rebuilt) {
+            if (!strstr(st.index_reason, "disk tier")) fail_at(m, st.index_reason);
+            m->reused++;
+        } else {
+            print_message("reopen rebuilt the index: %s\n", st.index_reason);
+        }
+    }
 }
 
 /* Snapshot the root (after rooting a bank begun with its sysvars), then
@@ -712,10 +725,11 @@ init_cb(void *ctx, acctdb_account_t const *a, uint64_t slot) {
 #define I3 "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"
 
 static void
-run_model(bool stepped) {
+run_model(bool stepped, bool tiered) {
     model_t *m = calloc(1, sizeof *m);
     assert_non_null(m);
     m->stepped = stepped;
+    m->tiered = tiered;
     m->r.s = adb_test_seed() ^ (stepped ? 0x5151 : 0xa3a3);
     m->tmp = adb_test_mkdtemp();
     snprintf(m->dbdir, sizeof m->dbdir, "%s/db0", m->tmp);
@@ -769,6 +783,12 @@ run_model(bool stepped) {
     m->cfg.flush_max_delay_ms = 2;
     m->cfg.index_bins = 64;
     m->cfg.owner_index = true;
+    if (tiered) {
+        /* So small that most lookups go to disk: the RAM tier's floor
+         * (64 small tables and the disk bins' bookkeeping) is about 30 KiB. */
+        m->cfg.index_disk = true;
+        m->cfg.index_ram_bytes = 40u << 10;
+    }
     acctdb_db_source_t src = {.full_path = adb_test_data(F3),
                               .incremental_path = adb_test_data(I3)};
     char               msg[1024];
@@ -781,7 +801,7 @@ run_model(bool stepped) {
     m->next_slot = m->root_slot;
     check_root(m, m->db);
 
-    size_t   nops = adb_test_scaled(1000000);
+    size_t   nops = adb_test_scaled(tiered ? 300000 : 1000000);
     uint64_t since_root = 0;
     for (m->ops = 0; m->ops < nops; m->ops++) {
         uint64_t r = adb_test_rng_below(&m->r, 1000);
@@ -832,6 +852,24 @@ run_model(bool stepped) {
                   (unsigned long long)m->checks, (unsigned long long)m->closed_checked,
                   (unsigned long long)m->passes[0], (unsigned long long)m->passes[1],
                   (unsigned long long)m->passes[2], (unsigned long long)m->passes[3], vmsg);
+    if (tiered) {
+        acctdb_db_stats_t st;
+        DB_OK(m, acctdb_db_stats(m->db, &st));
+        print_message(
+            "model (tiered): index RAM %llu + %llu mapped of %llu B, %llu keys in RAM of "
+            "%llu, disk %llu B; since the last open %llu hits, %llu misses, %llu "
+            "promotions, %llu evictions; %llu of %llu reopens reused the disk tier\n",
+            (unsigned long long)st.index_ram_heap, (unsigned long long)st.index_ram_mapped,
+            (unsigned long long)st.index_ram_budget, (unsigned long long)st.index_ram_keys,
+            (unsigned long long)st.index_keys, (unsigned long long)st.index_disk_bytes,
+            (unsigned long long)st.index_hits, (unsigned long long)st.index_misses,
+            (unsigned long long)st.index_promotions, (unsigned long long)st.index_evictions,
+            (unsigned long long)m->reused, (unsigned long long)m->reopens);
+        assert_true(st.index_disk);
+        assert_true(st.index_misses > st.index_hits); /* most lookups went to disk */
+        assert_true(st.index_evictions > 0);
+        assert_true(m->reopens == 0 || m->reused * 2 >= m->reopens);
+    }
     /* The acceptance mix. */
     assert_true(m->store_ops * 100 >= m->ops * 30);
     assert_true(m->reloads >= m->ops / 20000);
@@ -850,18 +888,26 @@ run_model(bool stepped) {
 static void
 test_model_stepped(void **state) {
     (void)state;
-    run_model(true);
+    run_model(true, false);
 }
 
 static void
 test_model_threaded(void **state) {
     (void)state;
-    run_model(false);
+    run_model(false, false);
+}
+
+/* The stepped run with the index's disk tier under a 40 KiB RAM budget. */
+static void
+test_model_tiered(void **state) {
+    (void)state;
+    run_model(true, true);
 }
 
 static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_model_stepped),
     cmocka_unit_test(test_model_threaded),
+    cmocka_unit_test(test_model_tiered),
 };
 
 ADB_TEST_GROUP(db_model, tests);

@@ -85,7 +85,8 @@ typedef struct dbin {
     size_t   map_sz;
     uint64_t resident; /* estimate, bytes */
     uint32_t cls_mask;
-    dcls_t  *cls; /* CLS_N, allocated with the bin's first data bucket */
+    uint32_t cls_n; /* entries of cls: up to the highest class used */
+    dcls_t  *cls;
 } dbin_t;
 
 struct adb_dtier {
@@ -187,15 +188,21 @@ dhash(adb_dtier_t const *dt, uint8_t const *k) {
     return dmix(adb_load_u64(k + 8) ^ dt->seed) ^ adb_load_u64(k + 16) ^ adb_load_u64(k + 24);
 }
 
+/* Counts b's mappings as resident from its first use since the last trim:
+ * whatever an operation touches, the kernel may map more than it (fault
+ * around, large folios), never more than the mappings. */
 static void
-touch(adb_dtier_t *dt, dbin_t *b, uint64_t bytes) {
-    uint64_t lim = b->map_sz;
+touch(adb_dtier_t *dt, dbin_t *b) {
+    uint64_t lim = ADB_ALIGN_UP((uint64_t)b->map_sz, PAGE); /* whole pages, as RSS counts */
     for (uint32_t c = 1; c < CLS_N && b->cls_mask; c++)
-        if (b->cls_mask & (1u << c)) lim += b->cls[c].map_sz;
-    uint64_t nr = ADB_MIN(b->resident + bytes, lim);
-    if (nr != b->resident)
-        atomic_fetch_add_explicit(&dt->resident, nr - b->resident, memory_order_relaxed);
-    b->resident = nr;
+        if (b->cls_mask & (1u << c)) lim += ADB_ALIGN_UP((uint64_t)b->cls[c].map_sz, PAGE);
+    if (lim != b->resident) {
+        if (lim > b->resident)
+            atomic_fetch_add_explicit(&dt->resident, lim - b->resident, memory_order_relaxed);
+        else
+            atomic_fetch_sub_explicit(&dt->resident, b->resident - lim, memory_order_relaxed);
+    }
+    b->resident = lim;
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -297,10 +304,12 @@ ix_rebuild(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cap) {
         atomic_fetch_sub(&dt->entries, ix_hdr(b)->cap);
         file_drop(dt, b->fd, b->map, b->map_sz);
     }
-    untouch_all(dt, b);
     b->fd = fd;
     b->map = m;
     b->map_sz = nb.map_sz;
+    /* The new bucket was written all over: count every mapped page. */
+    untouch_all(dt, b);
+    touch(dt, b);
     return 0;
 }
 
@@ -347,20 +356,24 @@ ix_erase(adb_dtier_t const *dt, dbin_t *b, uint64_t p) {
 
 /* ---- data buckets ------------------------------------------------------- */
 
+/* Makes b->cls hold classes up to cls (grown as needed: most bins only
+ * ever need class 1). */
 static int
-cls_arr(adb_dtier_t *dt, dbin_t *b) {
-    if (b->cls) return 0;
-    b->cls = adb_calloc(CLS_N, sizeof *b->cls);
-    if (!b->cls) return ACCTDB_ERR_NOMEM;
-    for (uint32_t c = 0; c < CLS_N; c++)
-        b->cls[c].fd = -1;
-    atomic_fetch_add(&dt->heap, CLS_N * sizeof *b->cls);
+cls_arr(adb_dtier_t *dt, dbin_t *b, uint32_t cls) {
+    if (cls < b->cls_n) return 0;
+    dcls_t *n = adb_realloc(b->cls, (cls + 1) * sizeof *n);
+    if (!n) return ACCTDB_ERR_NOMEM;
+    for (uint32_t c = b->cls_n; c <= cls; c++)
+        n[c] = (dcls_t){.fd = -1};
+    atomic_fetch_add(&dt->heap, (cls + 1 - b->cls_n) * sizeof *n);
+    b->cls = n;
+    b->cls_n = cls + 1;
     return 0;
 }
 
 static int
 cl_open_new(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls, uint64_t cap) {
-    ADB_TRY(cls_arr(dt, b));
+    ADB_TRY(cls_arr(dt, b, cls));
     char name[32];
     name_cl(name, sizeof name, bin, cls, false);
     dcls_t *c = &b->cls[cls];
@@ -491,6 +504,7 @@ cl_compact(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls) {
     atomic_fetch_add(&dt->cells_alloc, cap);
     file_drop(dt, c->fd, c->map, c->map_sz);
     *c = n;
+    touch(dt, b);
     atomic_fetch_add(&dt->shrinks, 1);
     return 0;
 }
@@ -513,23 +527,34 @@ adb_dtier_get(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ve
               size_t max) {
     dbin_t *b = &dt->bins[bin];
     int64_t p = ix_find(dt, b, key, NULL);
-    if (b->fd >= 0) touch(dt, b, 2 * PAGE);
+    if (b->fd >= 0) touch(dt, b);
     if (p < 0) return 0;
     dent_t const *e = &ix_ents(b)[p];
     unsigned      s = st_get(ix_bits(b), (uint64_t)p);
-    if (s == ST_MANY) touch(dt, b, 2 * PAGE);
+    if (s == ST_MANY) touch(dt, b);
     return copy_out(b, e, s, out, max);
 }
+
+static int set_inner(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v,
+                     size_t cnt);
 
 int
 adb_dtier_set(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v,
               size_t cnt) {
+    int rc = set_inner(dt, bin, key, v, cnt);
+    if (dt->bins[bin].fd >= 0) touch(dt, &dt->bins[bin]); /* mappings may have grown */
+    return rc;
+}
+
+static int
+set_inner(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v,
+          size_t cnt) {
     if (cnt > ((size_t)1 << (CLS_N - 1))) return ACCTDB_ERR_FULL;
     ADB_TRY(unseal(dt));
     dbin_t  *b = &dt->bins[bin];
     uint64_t ins = 0;
     int64_t  p = ix_find(dt, b, key, &ins);
-    touch(dt, b, 3 * PAGE);
+    touch(dt, b);
     if (p < 0 && cnt == 0) return 0;
     if (p < 0) {
         /* A new key: make room first (invariant 2), then find its place. */
@@ -616,7 +641,7 @@ adb_dtier_visit(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx
     enum { VMAX = 64 };
     adb_index_ver_t small[VMAX];
     int             rc = 0;
-    touch(dt, b, b->map_sz);
+    touch(dt, b);
     uint32_t cap = ix_hdr(b)->cap;
     for (uint64_t i = 0; i < cap && !rc; i++) {
         unsigned s = st_get(ix_bits(b), i);
@@ -658,7 +683,7 @@ adb_dtier_edit_vals(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *c
     dbin_t *b = &dt->bins[bin];
     if (b->fd < 0) return 0;
     ADB_TRY(unseal(dt));
-    touch(dt, b, b->map_sz);
+    touch(dt, b);
     uint32_t cap = ix_hdr(b)->cap;
     int      rc = 0;
     for (uint64_t i = 0; i < cap && !rc; i++) {
@@ -682,14 +707,15 @@ adb_dtier_edit_vals(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *c
     return rc;
 }
 
-void
+bool
 adb_dtier_trim(adb_dtier_t *dt, uint32_t bin) {
     dbin_t *b = &dt->bins[bin];
-    if (!b->resident) return;
+    if (!b->resident) return false;
     if (b->map) madvise(b->map, b->map_sz, MADV_DONTNEED);
     for (uint32_t c = 1; c < CLS_N; c++)
         if (b->cls_mask & (1u << c)) madvise(b->cls[c].map, b->cls[c].map_sz, MADV_DONTNEED);
     untouch_all(dt, b);
+    return true;
 }
 
 void
@@ -906,7 +932,7 @@ verify_bin(vjob_t *j, uint32_t bin) {
     }
     uint32_t crc = adb_crc32c(0, b->map, b->map_sz);
     uint32_t mask = 0;
-    if (mb->cls_mask && cls_arr(dt, b)) {
+    if (mb->cls_mask && cls_arr(dt, b, 31 - (uint32_t)__builtin_clz(mb->cls_mask))) {
         vfail(j, ACCTDB_ERR_NOMEM, "bin %u: %s", bin, "out of memory");
         return -1;
     }
@@ -976,6 +1002,10 @@ verify_bin(vjob_t *j, uint32_t bin) {
             atomic_fetch_add(&dt->cells_live, cl_hdr(&b->cls[c])->live);
             atomic_fetch_add(&dt->cells_alloc, cl_hdr(&b->cls[c])->cap);
         }
+    /* Verified pages leave this process (the page cache keeps them). */
+    madvise(b->map, b->map_sz, MADV_DONTNEED);
+    for (uint32_t c = 1; c < CLS_N; c++)
+        if (mask & (1u << c)) madvise(b->cls[c].map, b->cls[c].map_sz, MADV_DONTNEED);
     b->resident = 0;
     return 0;
 }

@@ -104,8 +104,9 @@ int adb_dtier_edit_vals(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, voi
 /* Rewrites bin's files at the smallest size that holds them. */
 int adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin);
 
-/* Drops bin's mapped pages from this process (the page cache keeps them). */
-void adb_dtier_trim(adb_dtier_t *dt, uint32_t bin);
+/* Drops bin's mapped pages from this process (the page cache keeps them);
+ * false if none were counted resident. */
+bool adb_dtier_trim(adb_dtier_t *dt, uint32_t bin);
 
 void adb_dtier_stats(adb_dtier_t *dt, adb_dtier_stats_t *out);
 

@@ -944,9 +944,9 @@ tt_enforce(adb_index_t *ix) {
         uint32_t bin = atomic_fetch_add(&ix->trim_hand, 1) % ix->bin_cnt;
         bin_t   *b = &ix->bins[bin];
         bin_lock(b);
-        adb_dtier_trim(ix->dt, bin);
+        bool t = adb_dtier_trim(ix->dt, bin);
         bin_unlock(b);
-        atomic_fetch_add_explicit(&ix->trims, 1, memory_order_relaxed);
+        if (t) atomic_fetch_add_explicit(&ix->trims, 1, memory_order_relaxed);
         used = ram_used(ix, &mapped);
     }
     for (uint32_t k = 0; k < 2 * ix->bin_cnt && used > goal; k++) {

@@ -353,10 +353,101 @@ test_two_tier_model_tiny(void **state) {
     versions_model_run(true, 48 * 1024, 200000);
 }
 
+/* Resident bytes of this process's mappings of files under dir, as
+ * /proc/self/smaps reports them. */
+static uint64_t
+smaps_rss_under(char const *dir) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char     line[4096];
+    bool     ours = false;
+    uint64_t sum = 0;
+    size_t   dl = strlen(dir);
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long kb;
+        char               path[4096];
+        if (strchr(line, '-') && sscanf(line, "%*x-%*x %*s %*s %*s %*s %4095s", path) == 1) {
+            ours = !strncmp(path, dir, dl);
+        } else if (!strncmp(line, "Rss:", 4) && sscanf(line + 4, "%llu", &kb) == 1 && ours) {
+            sum += kb * 1024;
+        }
+    }
+    fclose(f);
+    return sum;
+}
+
+/* 2,000,000 keys under a 16 MiB budget: the index's heap plus the resident
+ * pages of its mappings (smaps) stay within it while the keys go in and
+ * while random lookups read them back. */
+static void
+test_two_tier_budget(void **state) {
+    (void)state;
+    char           *dir = adb_test_mkdtemp();
+    uint64_t const  budget = 16u << 20;
+    size_t const    N = adb_test_scaled(2000000);
+    adb_index_t    *ix;
+    adb_index_cfg_t cfg = {.bin_bits = 13, .disk_dir = dir, .ram_bytes = budget, .pin_mask = PIN};
+    assert_int_equal(adb_index_open(&ix, &cfg), 0);
+    uint64_t peak = 0, peak_heap = 0, peak_rss = 0, checks = 0;
+    uint8_t  k[32];
+    for (size_t i = 0; i < N; i++) {
+        key_of(i, 21, k, false);
+        assert_int_equal(adb_index_vput(ix, k, 100 + i % 7, i), 0);
+        if (i % 2 == 0) { /* a second, older version for every other key */
+            assert_int_equal(adb_index_vput(ix, k, 50, i + 1), 0);
+        }
+        if (i % 50000 == 49999 || i + 1 == N) {
+            adb_index_stats_t st;
+            adb_index_stats(ix, &st);
+            uint64_t rss = smaps_rss_under(dir), used = st.ram_heap + rss;
+            peak = ADB_MAX(peak, used), peak_heap = ADB_MAX(peak_heap, st.ram_heap);
+            peak_rss = ADB_MAX(peak_rss, rss), checks++;
+            if (used > budget)
+                fail_msg("after %zu keys: heap %llu + mapped %llu (estimate %llu) > %llu", i + 1,
+                         (unsigned long long)st.ram_heap, (unsigned long long)rss,
+                         (unsigned long long)st.ram_mapped, (unsigned long long)budget);
+        }
+    }
+    uint64_t s = adb_test_seed() ^ 0xb0d;
+    for (size_t j = 0; j < N / 4; j++) {
+        size_t i = adb_test_rand(&s) % N;
+        key_of(i, 21, k, false);
+        adb_index_ver_t v[4];
+        size_t          n = adb_index_vget(ix, k, v, 4);
+        assert_int_equal(n, i % 2 == 0 ? 2u : 1u);
+        assert_true(v[0].slot == 100 + i % 7 && v[0].val == i);
+        if (j % 50000 == 49999) {
+            adb_index_stats_t st;
+            adb_index_stats(ix, &st);
+            uint64_t rss = smaps_rss_under(dir), used = st.ram_heap + rss;
+            peak = ADB_MAX(peak, used), peak_heap = ADB_MAX(peak_heap, st.ram_heap);
+            peak_rss = ADB_MAX(peak_rss, rss), checks++;
+            if (used > budget)
+                fail_msg("lookups: heap %llu + mapped %llu > %llu", (unsigned long long)st.ram_heap,
+                         (unsigned long long)rss, (unsigned long long)budget);
+        }
+    }
+    adb_index_stats_t st;
+    adb_index_stats(ix, &st);
+    assert_int_equal(st.keys, N);
+    print_message("two tiers, %zu keys, budget %llu B: peak heap+mapped %llu B (heap %llu, mapped "
+                  "%llu, %llu checks); disk %llu B, %llu entries; hits %llu misses %llu evictions "
+                  "%llu trims %llu\n",
+                  N, (unsigned long long)budget, (unsigned long long)peak,
+                  (unsigned long long)peak_heap, (unsigned long long)peak_rss,
+                  (unsigned long long)checks, (unsigned long long)st.disk_bytes,
+                  (unsigned long long)st.disk_entries, (unsigned long long)st.hits,
+                  (unsigned long long)st.misses, (unsigned long long)st.evictions,
+                  (unsigned long long)st.trims);
+    adb_index_close(ix);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
 static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_versions_model),          cmocka_unit_test(test_model_random),
     cmocka_unit_test(test_model_one_bin),           cmocka_unit_test(test_growth_and_batch),
     cmocka_unit_test(test_concurrency_two_writers), cmocka_unit_test(test_two_tier_model_unlimited),
-    cmocka_unit_test(test_two_tier_model_tiny),
+    cmocka_unit_test(test_two_tier_model_tiny),     cmocka_unit_test(test_two_tier_budget),
 };
 ADB_TEST_GROUP(index, tests);

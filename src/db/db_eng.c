@@ -22,6 +22,7 @@
 
 #include "db/db_rcache.h"
 #include "hash/blake3.h"
+#include "index/disk.h"
 #include "index/owner.h"
 #include "util/io.h"
 
@@ -471,7 +472,18 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
     uint32_t cflags;
     uint64_t cgen = adb_db_commit_gen(db, &cflags);
     bool     due = db->commits || !(cflags & ADB_DB_COMMIT_CLEAN);
-    if (!rc && !atomic_load(&e->fatal) && (due || db->ix_rebuilt)) {
+    /* With a disk tier the index file must be one whose keys are in it. */
+    bool two = adb_index_two_tier(db->ix), tier_file = two && !db->ix_file_disk;
+    if (!rc && !atomic_load(&e->fatal) && !(due || db->ix_rebuilt || tier_file) && two &&
+        db->index_gen) {
+        /* Nothing to commit: the commit and its index file stand; the disk
+         * tier (marked open since this open) is stamped for them again. */
+        adb_dtier_stamp_t st = {.gen = db->index_gen, .root = e->durable_info.slot};
+        adb_err_t         serr = {0};
+        if (adb_index_stamp(db->ix, &st, &serr))
+            adb_eng_svc_err_note(e, "close", serr.code, serr.msg, false);
+    }
+    if (!rc && !atomic_load(&e->fatal) && (due || db->ix_rebuilt || tier_file)) {
         /* A failed write leaves no index file and the commit names none (the
          * next open scans); a failed sync is fatal: no CLEAN commit.  When
          * the index file was the only reason to commit, none is written

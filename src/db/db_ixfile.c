@@ -750,6 +750,7 @@ adb_ixfile_load(adb_db_t *db, adb_eng_t *e, adb_db_meta_t const *m, char *why, s
     adb_io_close(io, L.r.fd);
     adb_free(L.r.buf);
     if (!rc) {
+        db->ix_file_disk = (L.flags & IX_F_DISK) != 0;
         snprintf(why, why_max, "loaded from %s%s", L.name,
                  (L.flags & IX_F_DISK) ? " and the disk tier" : "");
         return 0;

@@ -483,6 +483,7 @@ struct adb_db {
     /* the index's disk tier (cfg.index_disk): how adb_db_index_make makes
      * db->ix; ix_disk false: RAM only */
     bool     ix_disk;
+    bool     ix_file_disk; /* the index file loaded at open had its keys in the tier */
     uint64_t ix_ram_bytes;
     unsigned ix_threads;
 };

@@ -740,10 +740,13 @@ test_damaged(void **state) {
 
 /* In a child: opens dir, commits a new root (unless !commit: only stores),
  * writes the root to fd, then SIGKILLs itself. */
+static uint64_t g_kill_index_ram; /* the killed child's index: 0 all in RAM, else two tiers */
+
 static void
 killed_child(char const *dir, bool commit, int fd) {
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg, true);
+    if (g_kill_index_ram) cfg.index_ram_bytes = g_kill_index_ram;
     acctdb_db_t *db = NULL;
     char         msg[1024];
     if (acctdb_db_open(&db, dir, &cfg, msg, sizeof msg)) _exit(3);
@@ -1072,9 +1075,105 @@ test_config(void **state) {
     free(tmp);
 }
 
+/* ---- 6. disk tier ---------------------------------------------------------------- */
+
+/* The index's disk tier under a tiny RAM budget: the first open converts an
+ * index file of RAM keys (loaded into the tier), its close writes a file
+ * whose keys are the tier and stamps the tier; the next opens reuse it as
+ * it is (also after a close that changed nothing); a flipped byte in a
+ * bucket file, a kill after a commit, or index_disk turned off rebuild; each
+ * open reads the same and verifies. */
+static void
+test_disk_tier(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096], copy[4096], p[4200];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    join(copy, tmp, "copy");
+    state_t before;
+    uint8_t(*ref)[32], ref_scans[32];
+    make_base(dir, &before, &ref, ref_scans);
+    uint64_t const     g = peek(dir).gen;
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+    cfg.index_disk = true;
+    cfg.index_ram_bytes = 64u << 10;
+
+    /* An index file of RAM keys: loaded into a new tier. */
+    acctdb_db_t *db = open_ok(dir, &cfg);
+    expect_loaded(db, g);
+    expect_same_reads(db, &before, ref, ref_scans);
+    acctdb_db_stats_t s = stats_of(db);
+    assert_true(s.index_disk && s.index_disk_keys > 0 && s.index_evictions > 0);
+    assert_true(s.index_misses > s.index_hits);
+    close_ok(db);
+    adb_db_commit_info_t ci = peek(dir);
+    assert_int_equal(ci.index_gen, g + 1); /* a new file: its keys are the tier */
+
+    /* Reused, twice (the second close changed nothing: the tier is stamped
+     * again for the same commit). */
+    for (int round = 0; round < 2; round++) {
+        db = open_ok(dir, &cfg);
+        s = stats_of(db);
+        print_message("    disk tier open %d: %s (%llu keys on disk, %llu B, %.3f s)\n", round,
+                      s.index_reason, (unsigned long long)s.index_disk_keys,
+                      (unsigned long long)s.index_disk_bytes, (double)s.index_open_ns / 1e9);
+        assert_false(s.index_rebuilt);
+        assert_non_null(strstr(s.index_reason, "and the disk tier"));
+        assert_int_equal(s.index_disk_keys, before.nkeys);
+        expect_same_reads(db, &before, ref, ref_scans);
+        close_ok(db);
+        assert_int_equal(peek(dir).index_gen, g + 1);
+    }
+
+    /* A flipped byte in a bucket file: rebuilt, the same reads, verified. */
+    copy_dir(dir, copy);
+    snprintf(p, sizeof p, "%s/index.d/b00005.ix", copy);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    flip(p, (uint64_t)st.st_size - 30);
+    db = open_ok(copy, &cfg);
+    s = stats_of(db);
+    print_message("    flipped bucket byte -> %s\n", s.index_reason);
+    expect_rebuilt(db, "checksum");
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+    db = open_ok(copy, &cfg); /* that close stamped a good tier */
+    assert_false(stats_of(db).index_rebuilt);
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+
+    /* Killed after a commit: the tier was open, so rebuilt. */
+    g_kill_index_ram = cfg.index_ram_bytes;
+    uint64_t r = run_killed(copy, true);
+    g_kill_index_ram = 0;
+    db = open_ok(copy, &cfg);
+    expect_rebuilt(db, "no clean shutdown");
+    assert_int_equal(acctdb_db_root_slot(db, NULL), r);
+    check_verify(db);
+    close_ok(db);
+    db = open_ok(copy, &cfg);
+    assert_false(stats_of(db).index_rebuilt);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), r);
+    check_verify(db);
+    close_ok(db);
+
+    /* index_disk off: the file's keys are in the tier, so rebuilt. */
+    acctdb_db_config_t off;
+    cfg_stepped(&off, true);
+    db = open_ok(dir, &off);
+    expect_rebuilt(db, "index_disk is off");
+    expect_same_reads(db, &before, ref, ref_scans);
+    close_ok(db);
+    state_fini(&before);
+    free(ref);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
 static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_load_same), cmocka_unit_test(test_damaged),
     cmocka_unit_test(test_killed),    cmocka_unit_test(test_write_fails),
-    cmocka_unit_test(test_config),
+    cmocka_unit_test(test_config),    cmocka_unit_test(test_disk_tier),
 };
 ADB_TEST_GROUP(ixfile, tests);

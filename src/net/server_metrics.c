@@ -194,6 +194,23 @@ adb_server_metrics(adb_srv_t *s, size_t *len_out) {
         one(&b, "acctdb_db_index_versions_listed", "gauge", "Index versions in overflow lists.",
             ds.index_versions_listed);
         one(&b, "acctdb_db_index_ram_bytes", "gauge", "RAM of the index.", ds.index_ram_sz);
+        if (ds.index_disk) {
+            one(&b, "acctdb_db_index_ram_heap_bytes", "gauge",
+                "Heap of the index's RAM tier (with the disk tier's bookkeeping).",
+                ds.index_ram_heap);
+            one(&b, "acctdb_db_index_ram_mapped_bytes", "gauge",
+                "Upper bound of the disk tier's resident mapped bytes.", ds.index_ram_mapped);
+            one(&b, "acctdb_db_index_ram_budget_bytes", "gauge", "index_ram_bytes (0: no limit).",
+                ds.index_ram_budget);
+            one(&b, "acctdb_db_index_disk_bytes", "gauge", "Bytes of the index's disk tier.",
+                ds.index_disk_bytes);
+            one(&b, "acctdb_db_index_lookups_ram_total", "counter",
+                "Index lookups answered from RAM since open.", ds.index_hits);
+            one(&b, "acctdb_db_index_lookups_disk_total", "counter",
+                "Index lookups that read the disk tier since open.", ds.index_misses);
+            one(&b, "acctdb_db_index_evictions_total", "counter",
+                "Keys evicted from the index's RAM tier since open.", ds.index_evictions);
+        }
         one(&b, "acctdb_db_owner_index_keys", "gauge", "(owner, pubkey) pairs indexed.",
             ds.owner_index_keys);
         one(&b, "acctdb_db_storages", "gauge", "Account storages.", ds.storages);

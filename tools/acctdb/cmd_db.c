@@ -49,6 +49,10 @@ static char const USAGE[] =
     "  --write-cache SIZE     write cache budget, 1M to 16T (1G); a bare number is\n"
     "                         MiB, or use a K, M, G, T suffix\n"
     "  --read-cache SIZE      read cache, 0 to 16T (64M); 0 disables\n"
+    "  --index-ram SIZE       the index on disk (DIR/index.d) with SIZE of RAM as its\n"
+    "                         cache, 1M to 16T (index_ram_bytes; index_disk = true\n"
+    "                         without a limit); keep it in DIR/acctdb.conf, since\n"
+    "                         an open without it rebuilds the index in RAM\n"
     "  --shrink-ratio R       rewrite account files whose live share falls below R,\n"
     "                         0 to 1 (0.8)\n"
     "  --owner-index          keep the owner index (owner -> pubkeys; built at open)\n"
@@ -99,6 +103,7 @@ enum opt {
     O_INDEX_BINS,
     O_WRITE_CACHE,
     O_READ_CACHE,
+    O_INDEX_RAM,
     O_SHRINK,
     O_NO_OWNER,
     O_OWNER_INDEX,
@@ -140,6 +145,7 @@ static struct option const g_lo[] = {{"from", required_argument, 0, O_FROM},
                                      {"index-bins", required_argument, 0, O_INDEX_BINS},
                                      {"write-cache", required_argument, 0, O_WRITE_CACHE},
                                      {"read-cache", required_argument, 0, O_READ_CACHE},
+                                     {"index-ram", required_argument, 0, O_INDEX_RAM},
                                      {"shrink-ratio", required_argument, 0, O_SHRINK},
                                      {"no-owner-index", no_argument, 0, O_NO_OWNER},
                                      {"owner-index", no_argument, 0, O_OWNER_INDEX},
@@ -436,6 +442,10 @@ parse_args(int argc, char **argv, args_t *a) {
             if (!(st = tool_arg_size(flag, optarg, 1ull << 20, 0, CACHE_MAX, &v)))
                 st = add_cfg_u64(a, "read-cache", "read_cache_max_sz", v);
             break;
+        case O_INDEX_RAM:
+            if (!(st = tool_arg_size(flag, optarg, 1ull << 20, 1ull << 20, CACHE_MAX, &v)))
+                st = add_cfg_u64(a, "index-ram", "index_ram_bytes", v);
+            break;
         case O_SHRINK:
             /* Checked, then passed on as written (strtod reads it the same). */
             if (!(st = tool_arg_double(flag, "a fraction", optarg, 0.0, 1.0, &f)))
@@ -684,6 +694,18 @@ do_info(args_t const *a, acctdb_db_t *db) {
         json_esc(st.index_reason);
         printf("\",\n");
         json_kv_u("index_open_ns", st.index_open_ns, false);
+        printf("  \"index_disk\": %s,\n", st.index_disk ? "true" : "false");
+        json_kv_u("index_ram_budget", st.index_ram_budget, false);
+        json_kv_u("index_ram_heap", st.index_ram_heap, false);
+        json_kv_u("index_ram_mapped", st.index_ram_mapped, false);
+        json_kv_u("index_ram_keys", st.index_ram_keys, false);
+        json_kv_u("index_disk_bytes", st.index_disk_bytes, false);
+        json_kv_u("index_disk_keys", st.index_disk_keys, false);
+        json_kv_u("index_disk_entries", st.index_disk_entries, false);
+        json_kv_u("index_hits", st.index_hits, false);
+        json_kv_u("index_misses", st.index_misses, false);
+        json_kv_u("index_promotions", st.index_promotions, false);
+        json_kv_u("index_evictions", st.index_evictions, false);
         json_kv_u("read_cache_sz", st.read_cache_sz, false);
         json_kv_u("service_errors", st.service_errors, false);
         json_kv_u("write_cache_sz", st.write_cache_sz, true);
@@ -720,6 +742,18 @@ do_info(args_t const *a, acctdb_db_t *db) {
     else
         printf("                      %s, %.2f s\n", st.index_reason,
                (double)st.index_open_ns * 1e-9);
+    if (st.index_disk) {
+        uint64_t lk = st.index_hits + st.index_misses;
+        printf("index tiers:          RAM %.1f MiB heap + %.1f MiB mapped",
+               st.index_ram_heap / 1048576.0, st.index_ram_mapped / 1048576.0);
+        if (st.index_ram_budget) printf(" of %.1f MiB", st.index_ram_budget / 1048576.0);
+        printf(", %llu keys; disk %.1f MiB, %llu keys in %llu entries\n", U(st.index_ram_keys),
+               st.index_disk_bytes / 1048576.0, U(st.index_disk_keys), U(st.index_disk_entries));
+        printf("                      lookups since open: %llu, %.1f%% from RAM; %llu promotions, "
+               "%llu evictions\n",
+               U(lk), lk ? 100.0 * (double)st.index_hits / (double)lk : 100.0,
+               U(st.index_promotions), U(st.index_evictions));
+    }
     printf("owner index:          %llu (owner, pubkey) pairs\n", U(st.owner_index_keys));
     if (st.service_errors) {
         char last[512];

@@ -182,7 +182,12 @@ adb_eng_shrink_pass(adb_db_t *db) {
     double     ratio = e->cfg.shrink_ratio;
     /* A snapshot being written reads storages of its pinned root: none is
      * rewritten or punched meanwhile. */
-    if (ratio <= 0 || atomic_load(&e->fatal) || atomic_load(&e->snap_active)) return 0;
+    if (atomic_load(&e->fatal)) return 0;
+    /* The index's disk tier gives back what deleted keys left: bins at
+     * most 3/8 full are rewritten at half their size or less.  A failure
+     * leaves a bin as it was (the next pass tries again). */
+    (void)adb_index_reclaim(db->ix);
+    if (ratio <= 0 || atomic_load(&e->snap_active)) return 0;
     uint32_t n = adb_db_file_cnt(db);
     cand_t  *c = NULL;
     size_t   nc = 0, cap = 0;

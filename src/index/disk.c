@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #define PAGE       4096u
+#define HDR        64u /* header bytes of both kinds of file (small bins stay small) */
 #define IX_MAGIC   "ADBIXB1"
 #define CL_MAGIC   "ADBIXC1"
 #define META_MAGIC "ADBIXM1"
@@ -51,6 +52,7 @@ typedef struct ixhdr {
     uint64_t cnt;
     uint64_t seed;
 } ixhdr_t;
+_Static_assert(sizeof(ixhdr_t) <= HDR, "index bucket header fits");
 
 typedef struct clhdr {
     char     magic[8];
@@ -60,6 +62,7 @@ typedef struct clhdr {
     uint64_t free_head; /* first free cell + 1, 0 when none */
     uint64_t live;      /* cells in use */
 } clhdr_t;
+_Static_assert(sizeof(clhdr_t) <= HDR, "data bucket header fits");
 
 typedef struct meta_bin {
     uint64_t cnt;
@@ -122,11 +125,11 @@ unseal(adb_dtier_t *dt) {
 
 static inline size_t
 bits_sz(uint32_t cap) {
-    return ADB_ALIGN_UP((size_t)cap / 4, (size_t)PAGE);
+    return ADB_ALIGN_UP((size_t)cap / 4, (size_t)64);
 }
 static inline size_t
 ix_file_sz(uint32_t cap) {
-    return PAGE + bits_sz(cap) + (size_t)cap * sizeof(dent_t);
+    return HDR + bits_sz(cap) + (size_t)cap * sizeof(dent_t);
 }
 static inline ixhdr_t *
 ix_hdr(dbin_t *b) {
@@ -134,11 +137,11 @@ ix_hdr(dbin_t *b) {
 }
 static inline uint64_t *
 ix_bits(dbin_t *b) {
-    return (uint64_t *)(b->map + PAGE);
+    return (uint64_t *)(b->map + HDR);
 }
 static inline dent_t *
 ix_ents(dbin_t *b) {
-    return (dent_t *)(b->map + PAGE + bits_sz(ix_hdr(b)->cap));
+    return (dent_t *)(b->map + HDR + bits_sz(ix_hdr(b)->cap));
 }
 static inline unsigned
 st_get(uint64_t const *bits, uint64_t i) {
@@ -155,7 +158,7 @@ cell_sz(uint32_t cls) {
 }
 static inline size_t
 cl_file_sz(uint32_t cls, uint64_t cap) {
-    return PAGE + (size_t)cap * cell_sz(cls);
+    return HDR + (size_t)cap * cell_sz(cls);
 }
 static inline clhdr_t *
 cl_hdr(dcls_t *c) {
@@ -163,7 +166,7 @@ cl_hdr(dcls_t *c) {
 }
 static inline adb_index_ver_t *
 cl_cell(dcls_t *c, uint32_t cls, uint64_t i) {
-    return (adb_index_ver_t *)(c->map + PAGE + i * cell_sz(cls));
+    return (adb_index_ver_t *)(c->map + HDR + i * cell_sz(cls));
 }
 /* The smallest class whose cells hold cnt (>= 2) versions. */
 static inline uint32_t
@@ -469,7 +472,7 @@ cl_compact(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls) {
     uint64_t cap = 4;
     while (cap < live)
         cap *= 2;
-    if (cap >= cl_hdr(c)->cap && cl_hdr(c)->used == live) return 0;
+    if (cap >= cl_hdr(c)->cap) return 0; /* the free list reuses its holes */
     char tmp[32], fin[32];
     name_cl(tmp, sizeof tmp, bin, cls, true);
     name_cl(fin, sizeof fin, bin, cls, false);
@@ -660,21 +663,36 @@ adb_dtier_visit(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx
     return rc;
 }
 
+/* The capacity class cls of b would shrink to (its own when it would not). */
+static uint64_t
+cl_fit(dbin_t *b, uint32_t cls) {
+    uint64_t live = cl_hdr(&b->cls[cls])->live, cap = 4;
+    if (!live) return 0;
+    while (cap < live)
+        cap *= 2;
+    return ADB_MIN(cap, cl_hdr(&b->cls[cls])->cap);
+}
+
 int
 adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin) {
     dbin_t *b = &dt->bins[bin];
     if (b->fd < 0) return 0;
-    ADB_TRY(unseal(dt));
     uint64_t cnt = ix_hdr(b)->cnt;
     uint32_t cap = CAP_MIN;
     while ((uint64_t)cap * 3 < cnt * 4)
         cap *= 2;
-    if (cap < ix_hdr(b)->cap) {
+    bool ix = cap < ix_hdr(b)->cap, any = ix;
+    for (uint32_t c = 1; c < CLS_N && !any; c++)
+        any = (b->cls_mask & (1u << c)) && cl_fit(b, c) < cl_hdr(&b->cls[c])->cap;
+    if (!any) return 0;
+    ADB_TRY(unseal(dt));
+    if (ix) {
         ADB_TRY(ix_rebuild(dt, bin, b, cap));
         atomic_fetch_add(&dt->shrinks, 1);
     }
     for (uint32_t c = 1; c < CLS_N; c++)
-        ADB_TRY(cl_compact(dt, bin, b, c));
+        if ((b->cls_mask & (1u << c)) && cl_fit(b, c) < cl_hdr(&b->cls[c])->cap)
+            ADB_TRY(cl_compact(dt, bin, b, c));
     return 0;
 }
 
@@ -917,7 +935,7 @@ verify_bin(vjob_t *j, uint32_t bin) {
         }
         return 0;
     }
-    int rc = map_existing(dt, name, PAGE, &b->fd, &b->map, &b->map_sz);
+    int rc = map_existing(dt, name, HDR, &b->fd, &b->map, &b->map_sz);
     if (rc) {
         vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s", bin, acctdb_strerror(rc));
         return -1;
@@ -940,7 +958,7 @@ verify_bin(vjob_t *j, uint32_t bin) {
         if (!(mb->cls_mask & (1u << c))) continue;
         name_cl(name, sizeof name, bin, c, false);
         dcls_t *dc = &b->cls[c];
-        rc = map_existing(dt, name, PAGE, &dc->fd, &dc->map, &dc->map_sz);
+        rc = map_existing(dt, name, HDR, &dc->fd, &dc->map, &dc->map_sz);
         if (rc) {
             vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: data bucket: %s", bin, acctdb_strerror(rc));
             return -1;

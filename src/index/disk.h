@@ -3,7 +3,7 @@
  * Per bin, two kinds of file in one directory, both mapped shared and
  * written through the mapping:
  *
- *   bNNNNN.ix    the index bucket: a header page, a bit array of entry
+ *   bNNNNN.ix    the index bucket: a 64-byte header, a bit array of entry
  *                states (2 bits each: free, one version inline, many),
  *                then cap 48-byte entries (key, then slot+value inline or
  *                a data-bucket cell and a count); open addressing with

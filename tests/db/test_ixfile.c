@@ -1171,9 +1171,95 @@ test_disk_tier(void **state) {
     free(tmp);
 }
 
+/* Stores a[0..n) at a new slot on the root, freezes and roots it, and steps
+ * flush, clean and shrink; returns the new root. */
+static uint64_t
+root_batch(acctdb_db_t *db, acctdb_account_t const *a, size_t n) {
+    uint64_t root = acctdb_db_root_slot(db, NULL), s = root + 1;
+    DB_OK(db, acctdb_db_bank_begin(db, s, root, 1700000000 + (int64_t)s));
+    for (size_t i = 0; i < n; i += 1000)
+        DB_OK(db, acctdb_db_store(db, s, root, a + i, ADB_MIN((size_t)1000, n - i)));
+    acctdb_bank_meta_t m = {0};
+    DB_OK(db, acctdb_db_freeze(db, s, &m, NULL));
+    DB_OK(db, acctdb_db_root(db, s));
+    for (int k = 0; k < 3; k++) {
+        assert_true(acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH) >= 0);
+        assert_true(acctdb_db_service_step(db, ACCTDB_SERVICE_CLEAN) >= 0);
+        assert_true(acctdb_db_service_step(db, ACCTDB_SERVICE_SHRINK) >= 0);
+    }
+    return s;
+}
+
+/* Through the engine: 40,000 new accounts, then half of them closed; once
+ * clean has dropped them, the shrink pass gives back the disk tier's
+ * space (at most 60% of it stays). */
+static void
+test_disk_tier_reclaim(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, false);
+    cfg.index_bins = 256;
+    cfg.index_ram_bytes = 1u << 20;
+    acctdb_db_t      *db = adb_test_create_pair(dir, &cfg);
+    size_t const      N = 40000; /* not scaled: smaller bins are mostly header */
+    acctdb_account_t *a = calloc(N, sizeof *a), *c = calloc(N / 2, sizeof *c);
+    assert_true(a && c);
+    for (size_t i = 0; i < N; i++) {
+        uint64_t x = i * 0x9E3779B97F4A7C15ull + 99;
+        for (int w = 0; w < 4; w++)
+            adb_store_u64(a[i].pubkey.b + 8 * w, adb_test_rand(&x));
+        a[i].lamports = 1000 + i;
+    }
+    root_batch(db, a, N);
+    acctdb_db_stats_t s0 = stats_of(db);
+    for (size_t i = 0; i < N / 2; i++) {
+        c[i] = a[2 * i];
+        c[i].lamports = 0; /* closed */
+    }
+    root_batch(db, c, N / 2);
+    /* Clean drops a tombstone once it is the key's only version (shrink
+     * dropped the older records) and a full snapshot holds it. */
+    char arch[4096], path[4096];
+    join(arch, tmp, "arch");
+    assert_int_equal(mkdir(arch, 0755), 0);
+    DB_OK(db, acctdb_db_snapshot(db, arch, false, path));
+    root_batch(db, NULL, 0);
+    root_batch(db, NULL, 0);
+    acctdb_db_stats_t s1 = stats_of(db);
+    print_message(
+        "    disk tier: %llu keys, %llu B, %llu entries -> half closed: %llu keys, %llu B "
+        "(%.1f%%), %llu entries\n",
+        (unsigned long long)s0.index_disk_keys, (unsigned long long)s0.index_disk_bytes,
+        (unsigned long long)s0.index_disk_entries, (unsigned long long)s1.index_disk_keys,
+        (unsigned long long)s1.index_disk_bytes,
+        100.0 * (double)s1.index_disk_bytes / (double)s0.index_disk_bytes,
+        (unsigned long long)s1.index_disk_entries);
+    assert_true(s1.index_disk_keys <= s0.index_disk_keys - N / 2);
+    assert_true(s1.index_disk_bytes * 10 <= s0.index_disk_bytes * 6);
+    for (size_t i = 0; i < N; i += 97) {
+        acctdb_account_t got;
+        int              rc =
+            acctdb_db_load(db, acctdb_db_root_slot(db, NULL), &a[i].pubkey, &got, NULL, 0, NULL);
+        assert_int_equal(rc, i % 2 ? 0 : ACCTDB_ERR_NOT_FOUND);
+    }
+    check_verify(db);
+    close_ok(db);
+    free(a);
+    free(c);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_load_same), cmocka_unit_test(test_damaged),
-    cmocka_unit_test(test_killed),    cmocka_unit_test(test_write_fails),
-    cmocka_unit_test(test_config),    cmocka_unit_test(test_disk_tier),
+    cmocka_unit_test(test_load_same),
+    cmocka_unit_test(test_damaged),
+    cmocka_unit_test(test_killed),
+    cmocka_unit_test(test_write_fails),
+    cmocka_unit_test(test_config),
+    cmocka_unit_test(test_disk_tier),
+    cmocka_unit_test(test_disk_tier_reclaim),
 };
 ADB_TEST_GROUP(ixfile, tests);

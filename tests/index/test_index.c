@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Reference: keys are k(i) for i < universe; the model is an array. */
 typedef struct ref {
@@ -364,10 +365,13 @@ smaps_rss_under(char const *dir) {
     uint64_t sum = 0;
     size_t   dl = strlen(dir);
     while (fgets(line, sizeof line, f)) {
-        unsigned long long kb;
-        char               path[4096];
-        if (strchr(line, '-') && sscanf(line, "%*x-%*x %*s %*s %*s %*s %4095s", path) == 1) {
-            ours = !strncmp(path, dir, dl);
+        unsigned long long lo, hi, kb;
+        int                n = 0;
+        if (sscanf(line, "%llx-%llx %n", &lo, &hi, &n) == 2 && n > 0) {
+            /* A mapping's header: its path is the sixth field, if any
+             * (anonymous mappings have none). */
+            char path[4096] = "";
+            ours = sscanf(line, "%*s %*s %*s %*s %*s %4095s", path) == 1 && !strncmp(path, dir, dl);
         } else if (!strncmp(line, "Rss:", 4) && sscanf(line + 4, "%llu", &kb) == 1 && ours) {
             sum += kb * 1024;
         }

@@ -72,6 +72,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* --index-ram: UINT64_MAX the whole index in RAM (default); 0 the disk
+ * tier without a limit; else its RAM budget in bytes. */
+static uint64_t g_index_ram = UINT64_MAX;
+static char     g_index_ram_name[32] = "ram"; /* as given: ram, disk or the budget */
+
+static void
+index_cfg(acctdb_db_config_t *cfg) {
+    if (g_index_ram == UINT64_MAX) return;
+    cfg->index_disk = true;
+    cfg->index_ram_bytes = g_index_ram;
+}
+
 #define LAG          32    /* roots lag the newest slot */
 #define LOAD_RATIO   20    /* loads per store */
 #define HOT_PCT      10    /* hot set: 10% of the snapshot's keys */
@@ -690,6 +702,7 @@ acctdb_create(char const *archive, char const *dir, unsigned threads, res_t *r) 
     acctdb_db_config_t cfg;
     acctdb_db_config_default(&cfg);
     cfg.threads = threads;
+    index_cfg(&cfg);
     acctdb_db_source_t src = {.full_path = archive};
     char               msg[512] = "";
     acctdb_db_t       *db;
@@ -723,6 +736,7 @@ flush_capacity(trace_t const *t, char const *dir, unsigned threads, res_t *r) {
     cfg.threads = threads;
     cfg.background = false;
     cfg.write_cache_max_sz = 16ull << 30;
+    index_cfg(&cfg);
     char         msg[512] = "";
     acctdb_db_t *db;
     if (acctdb_db_open(&db, dir, &cfg, msg, sizeof msg)) {
@@ -768,6 +782,7 @@ acctdb_run(trace_t const *t, char const *dir, unsigned threads, res_t *r) {
     acctdb_db_config_t cfg;
     acctdb_db_config_default(&cfg);
     cfg.threads = threads;
+    index_cfg(&cfg);
     char         msg[512] = "";
     acctdb_db_t *db;
     r->rss_base = rss_anon();
@@ -812,6 +827,20 @@ acctdb_run(trace_t const *t, char const *dir, unsigned threads, res_t *r) {
     r->drain_s = now_s() - t0;
     adb_stats(db, &st);
     r->rss_after_trace = rss_anon() - r->rss_base;
+    if (st.index_disk) {
+        uint64_t lk = st.index_hits + st.index_misses;
+        printf("acctdb: index tiers after the trace: RAM %.1f MiB heap + %.1f MiB mapped "
+               "(%.2f B/key) of a %.1f MiB budget, %llu of %llu keys resident; disk %.1f MiB; "
+               "%llu lookups, %.1f%% from RAM; %llu promotions, %llu evictions\n",
+               st.index_ram_heap / 1048576.0, st.index_ram_mapped / 1048576.0,
+               (double)(st.index_ram_heap + st.index_ram_mapped) /
+                   (double)(st.index_keys ? st.index_keys : 1),
+               st.index_ram_budget / 1048576.0, (unsigned long long)st.index_ram_keys,
+               (unsigned long long)st.index_keys, st.index_disk_bytes / 1048576.0,
+               (unsigned long long)lk, lk ? 100.0 * (double)st.index_hits / (double)lk : 100.0,
+               (unsigned long long)st.index_promotions, (unsigned long long)st.index_evictions);
+        fflush(stdout);
+    }
     r->flushed_bytes = st.flushed_bytes;
     r->flush_ns = st.service_ns[ACCTDB_SERVICE_FLUSH];
     r->flush_work = st.service_work[ACCTDB_SERVICE_FLUSH];
@@ -1522,7 +1551,9 @@ static void
 usage(void) {
     fprintf(stderr, "usage: bench_db [--accounts N] [--slots S] [--seed X] [--dir D] [--keep]\n"
                     "                [--only acctdb,lmdb,rocksdb,sqlite] [--threads T] "
-                    "[--cache DIR]\n");
+                    "[--cache DIR]\n"
+                    "                [--index-ram BYTES|disk]  (the index's disk tier with a RAM "
+                    "budget; K/M/G suffixes)\n");
     exit(2);
 }
 
@@ -1551,7 +1582,20 @@ main(int argc, char **argv) {
             threads = (unsigned)atoi(v), i++;
         else if (!strcmp(a, "--keep"))
             keep = true;
-        else if (!strcmp(a, "--only") && v) {
+        else if (!strcmp(a, "--index-ram") && v) {
+            char *end;
+            snprintf(g_index_ram_name, sizeof g_index_ram_name, "%s", v);
+            if (!strcmp(v, "disk")) {
+                g_index_ram = 0;
+            } else {
+                g_index_ram = strtoull(v, &end, 10);
+                if (*end == 'K' || *end == 'k') g_index_ram <<= 10;
+                if (*end == 'M' || *end == 'm') g_index_ram <<= 20;
+                if (*end == 'G' || *end == 'g') g_index_ram <<= 30;
+                if (!g_index_ram) usage();
+            }
+            i++;
+        } else if (!strcmp(a, "--only") && v) {
             only = 0;
             char tmp[256];
             snprintf(tmp, sizeof tmp, "%s", v);
@@ -1851,11 +1895,11 @@ main(int argc, char **argv) {
                    "%s_setup_s=%.2f",
                    k_names[k], sps[k], k_names[k], lps[k], k_names[k], g_res[k].p50_ns, k_names[k],
                    g_res[k].p99_ns, k_names[k], g_res[k].setup_s);
-    printf(" acctdb_reopen_s=%.2f accounts=%llu live=%u slots=%llu stores=%llu loads=%llu "
-           "seed=%llu threads=%u results_agree=%d\n",
-           A->setup2_s, (unsigned long long)n, t.n0, (unsigned long long)slots,
-           (unsigned long long)tot_st, (unsigned long long)tot_ld, (unsigned long long)seed,
-           threads, agree ? 1 : 0);
+    printf(" acctdb_reopen_s=%.2f reopen_vs_cold_load=%.3f index_ram=%s accounts=%llu live=%u "
+           "slots=%llu stores=%llu loads=%llu seed=%llu threads=%u results_agree=%d\n",
+           A->setup2_s, A->setup_s > 0 ? A->setup2_s / A->setup_s : 0.0, g_index_ram_name,
+           (unsigned long long)n, t.n0, (unsigned long long)slots, (unsigned long long)tot_st,
+           (unsigned long long)tot_ld, (unsigned long long)seed, threads, agree ? 1 : 0);
 
     if (!keep) {
         rmtree(snapdir);

@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,7 +27,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define PAGE       4096u
+#define PAGE 4096u
+/* A bin's or data bucket's fd once mapped: the descriptor is closed right
+ * after mmap (16,384 files would exhaust the process's descriptors), so
+ * growth reopens the file by name and a stamp syncs with msync. */
+#define FD_MAPPED  INT_MAX
 #define HDR        64u /* header bytes of both kinds of file (small bins stay small) */
 #define IX_MAGIC   "ADBIXB1"
 #define CL_MAGIC   "ADBIXC1"
@@ -83,13 +88,14 @@ typedef struct dcls {
 } dcls_t;
 
 typedef struct dbin {
-    int      fd; /* -1: no file yet (an empty bin) */
-    uint8_t *map;
-    size_t   map_sz;
-    uint64_t resident; /* estimate, bytes */
-    uint32_t cls_mask;
-    uint32_t cls_n; /* entries of cls: up to the highest class used */
-    dcls_t  *cls;
+    int             fd; /* -1: no file yet (an empty bin) */
+    uint8_t        *map;
+    size_t          map_sz;
+    uint64_t        resident; /* estimate, bytes */
+    uint32_t        cls_mask;
+    uint32_t        cls_n; /* entries of cls: up to the highest class used */
+    dcls_t         *cls;
+    pthread_mutex_t mu; /* several RAM bins share a disk bin */
 } dbin_t;
 
 struct adb_dtier {
@@ -233,12 +239,12 @@ file_make(adb_dtier_t *dt, char const *name, size_t sz, int *fd_out, uint8_t **m
         m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (m == MAP_FAILED) rc = -errno;
     }
+    adb_io_close(dt->io, fd);
     if (rc) {
-        adb_io_close(dt->io, fd);
         adb_io_unlinkat(dt->io, dt->dirfd, name, 0);
         return rc;
     }
-    *fd_out = fd;
+    *fd_out = FD_MAPPED;
     *map_out = m;
     atomic_fetch_add(&dt->file_bytes, sz);
     return 0;
@@ -247,7 +253,7 @@ file_make(adb_dtier_t *dt, char const *name, size_t sz, int *fd_out, uint8_t **m
 static void
 file_drop(adb_dtier_t *dt, int fd, uint8_t *map, size_t sz) {
     if (map) munmap(map, sz);
-    if (fd >= 0) adb_io_close(dt->io, fd);
+    if (fd >= 0 && fd != FD_MAPPED) adb_io_close(dt->io, fd);
     atomic_fetch_sub(&dt->file_bytes, sz);
 }
 
@@ -259,58 +265,98 @@ untouch_all(adb_dtier_t *dt, dbin_t *b) {
 
 /* ---- index bucket ------------------------------------------------------- */
 
-/* Makes a new index bucket for bin b at cap (in a temporary file, renamed
- * over the old one once filled) holding b's entries. */
+/* Resizes the mapped file name (of sz bytes at *map) to nsz, in place:
+ * allocated (so writes through the mapping cannot fault on a full disk)
+ * and remapped when it grows, truncated when it shrinks.  Creating a file
+ * costs about half a millisecond here, so growth never makes one. */
+static int
+file_resize(adb_dtier_t *dt, char const *name, uint8_t **map, size_t sz, size_t nsz) {
+    if (nsz == sz) return 0;
+    int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDWR | O_NOFOLLOW, 0);
+    if (fd < 0) return fd;
+    int   rc = 0;
+    void *m = MAP_FAILED;
+    if (nsz > sz) {
+        rc = adb_io_fallocate(dt->io, fd, 0, nsz);
+        if (rc == -EOPNOTSUPP) rc = adb_io_ftruncate(dt->io, fd, nsz);
+        if (rc == -ENOSPC) rc = ACCTDB_ERR_FULL;
+        if (!rc && (m = mremap(*map, sz, nsz, MREMAP_MAYMOVE)) == MAP_FAILED) rc = -errno;
+    } else {
+        if ((m = mremap(*map, sz, nsz, 0)) == MAP_FAILED) rc = -errno;
+        if (!rc) rc = adb_io_ftruncate(dt->io, fd, nsz); /* on failure the tail stays */
+        rc = 0;
+    }
+    adb_io_close(dt->io, fd);
+    if (rc) return rc;
+    *map = m;
+    if (nsz > sz)
+        atomic_fetch_add(&dt->file_bytes, nsz - sz);
+    else
+        atomic_fetch_sub(&dt->file_bytes, sz - nsz);
+    return 0;
+}
+
+/* Gives bin b an index bucket of cap entries holding its keys: a new file
+ * for a new bin, else the same file resized and rehashed in place (its
+ * entries copied out first). */
 static int
 ix_rebuild(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cap) {
-    char tmp[32], fin[32];
-    name_ix(tmp, sizeof tmp, bin, true);
-    name_ix(fin, sizeof fin, bin, false);
-    int      fd;
-    uint8_t *m;
-    ADB_TRY(file_make(dt, tmp, ix_file_sz(cap), &fd, &m));
-    dbin_t   nb = {.fd = fd, .map = m, .map_sz = ix_file_sz(cap)};
-    ixhdr_t *h = ix_hdr(&nb);
+    char name[32];
+    name_ix(name, sizeof name, bin, false);
+    typedef struct {
+        dent_t   e;
+        unsigned s;
+    } kept_t;
+    kept_t  *kept = NULL;
+    uint64_t n = 0, ocap = 0;
+    if (b->fd < 0) {
+        ADB_TRY(file_make(dt, name, ix_file_sz(cap), &b->fd, &b->map));
+        b->map_sz = ix_file_sz(cap);
+    } else {
+        ocap = ix_hdr(b)->cap;
+        kept = adb_malloc((ix_hdr(b)->cnt + 1) * sizeof *kept);
+        if (!kept) return ACCTDB_ERR_NOMEM;
+        uint64_t const *obits = ix_bits(b);
+        dent_t const   *oents = ix_ents(b);
+        for (uint64_t i = 0; i < ocap; i++) {
+            unsigned st = st_get(obits, i);
+            if (st != ST_FREE) kept[n++] = (kept_t){oents[i], st};
+        }
+        size_t nsz = ix_file_sz(cap);
+        int    rc = nsz > b->map_sz ? file_resize(dt, name, &b->map, b->map_sz, nsz) : 0;
+        if (rc) {
+            adb_free(kept);
+            return rc;
+        }
+        if (nsz > b->map_sz) b->map_sz = nsz;
+    }
+    ixhdr_t *h = ix_hdr(b);
     memcpy(h->magic, IX_MAGIC, 8);
     h->version = VERSION;
     h->bin = bin;
     h->bin_cnt = dt->bin_cnt;
     h->cap = cap;
     h->seed = dt->seed;
-    uint64_t *nbits = ix_bits(&nb);
-    dent_t   *nents = ix_ents(&nb);
-    uint64_t  mask = cap - 1, cnt = 0;
-    if (b->fd >= 0) {
-        ixhdr_t const  *oh = ix_hdr(b);
-        uint64_t const *obits = ix_bits(b);
-        dent_t const   *oents = ix_ents(b);
-        for (uint64_t i = 0; i < oh->cap; i++) {
-            unsigned s = st_get(obits, i);
-            if (s == ST_FREE) continue;
-            uint64_t p = dhash(dt, oents[i].key) & mask;
-            while (st_get(nbits, p) != ST_FREE)
-                p = (p + 1) & mask;
-            nents[p] = oents[i];
-            st_set(nbits, p, s);
-            cnt++;
-        }
+    uint64_t *bits = ix_bits(b);
+    dent_t   *ents = ix_ents(b);
+    uint64_t  mask = cap - 1;
+    memset(bits, 0, bits_sz(cap));
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t p = dhash(dt, kept[k].e.key) & mask;
+        while (st_get(bits, p) != ST_FREE)
+            p = (p + 1) & mask;
+        ents[p] = kept[k].e;
+        st_set(bits, p, kept[k].s);
     }
-    h->cnt = cnt;
-    int rc = adb_io_renameat(dt->io, dt->dirfd, tmp, dt->dirfd, fin);
-    if (rc) {
-        file_drop(dt, fd, m, nb.map_sz);
-        adb_io_unlinkat(dt->io, dt->dirfd, tmp, 0);
-        return rc;
+    h->cnt = n;
+    adb_free(kept);
+    if (ix_file_sz(cap) < b->map_sz) { /* a shrink: the tail goes */
+        if (!file_resize(dt, name, &b->map, b->map_sz, ix_file_sz(cap)))
+            b->map_sz = ix_file_sz(cap);
     }
     atomic_fetch_add(&dt->entries, cap);
-    if (b->fd >= 0) {
-        atomic_fetch_sub(&dt->entries, ix_hdr(b)->cap);
-        file_drop(dt, b->fd, b->map, b->map_sz);
-    }
-    b->fd = fd;
-    b->map = m;
-    b->map_sz = nb.map_sz;
-    /* The new bucket was written all over: count every mapped page. */
+    atomic_fetch_sub(&dt->entries, ocap);
+    /* Rewritten all over: count every mapped page. */
     untouch_all(dt, b);
     touch(dt, b);
     return 0;
@@ -394,20 +440,15 @@ cl_open_new(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls, uint64_t cap
 }
 
 static int
-cl_grow(adb_dtier_t *dt, dcls_t *c, uint32_t cls) {
-    clhdr_t *h = cl_hdr(c);
-    uint64_t ncap = h->cap * 2;
+cl_grow(adb_dtier_t *dt, uint32_t bin, dcls_t *c, uint32_t cls) {
+    uint64_t ocap = cl_hdr(c)->cap, ncap = ocap * 2;
     size_t   nsz = cl_file_sz(cls, ncap);
-    int      rc = adb_io_fallocate(dt->io, c->fd, 0, nsz);
-    if (rc == -EOPNOTSUPP) rc = adb_io_ftruncate(dt->io, c->fd, nsz);
-    if (rc) return rc == -ENOSPC ? ACCTDB_ERR_FULL : rc;
-    void *m = mremap(c->map, c->map_sz, nsz, MREMAP_MAYMOVE);
-    if (m == MAP_FAILED) return -errno;
-    atomic_fetch_add(&dt->file_bytes, nsz - c->map_sz);
-    atomic_fetch_add(&dt->cells_alloc, ncap - ((clhdr_t *)m)->cap);
-    c->map = m;
+    char     name[32];
+    name_cl(name, sizeof name, bin, cls, false);
+    ADB_TRY(file_resize(dt, name, &c->map, c->map_sz, nsz));
     c->map_sz = nsz;
     cl_hdr(c)->cap = ncap;
+    atomic_fetch_add(&dt->cells_alloc, ncap - ocap);
     atomic_fetch_add(&dt->grows, 1);
     return 0;
 }
@@ -422,7 +463,7 @@ cl_alloc(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls, uint64_t *idx) 
         h->free_head = adb_load_u64(cl_cell(c, cls, *idx));
     } else {
         if (h->used == h->cap) {
-            ADB_TRY(cl_grow(dt, c, cls));
+            ADB_TRY(cl_grow(dt, bin, c, cls));
             h = cl_hdr(c);
         }
         *idx = h->used++;
@@ -473,40 +514,34 @@ cl_compact(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls) {
     while (cap < live)
         cap *= 2;
     if (cap >= cl_hdr(c)->cap) return 0; /* the free list reuses its holes */
-    char tmp[32], fin[32];
-    name_cl(tmp, sizeof tmp, bin, cls, true);
-    name_cl(fin, sizeof fin, bin, cls, false);
-    dcls_t n = {.fd = -1};
-    ADB_TRY(file_make(dt, tmp, cl_file_sz(cls, cap), &n.fd, &n.map));
-    n.map_sz = cl_file_sz(cls, cap);
-    clhdr_t *nh = cl_hdr(&n);
-    *nh = *cl_hdr(c);
-    nh->cap = cap;
-    nh->used = 0;
-    nh->free_head = 0;
+    /* The live cells, in entry order, copied out, then written back densely
+     * at the front and the file cut to cap cells. */
+    size_t   csz = cell_sz(cls);
+    uint8_t *buf = adb_malloc(live * csz);
+    if (!buf) return ACCTDB_ERR_NOMEM;
     ixhdr_t const  *h = ix_hdr(b);
     uint64_t const *bits = ix_bits(b);
     dent_t         *ents = ix_ents(b);
-    /* First pass copies; the entries change only once the rename is done. */
+    uint64_t        next = 0;
     for (uint64_t i = 0; i < h->cap; i++) {
         if (st_get(bits, i) != ST_MANY || ents[i].b >> 32 != cls) continue;
-        memcpy(cl_cell(&n, cls, nh->used), cl_cell(c, cls, ents[i].a), cell_sz(cls));
-        nh->used++;
+        memcpy(buf + next * csz, cl_cell(c, cls, ents[i].a), csz);
+        ents[i].a = next++;
     }
-    ADB_ASSERT(nh->used == live);
-    int rc = adb_io_renameat(dt->io, dt->dirfd, tmp, dt->dirfd, fin);
-    if (rc) {
-        file_drop(dt, n.fd, n.map, n.map_sz);
-        adb_io_unlinkat(dt->io, dt->dirfd, tmp, 0);
-        return rc;
+    ADB_ASSERT(next == live);
+    memcpy(cl_cell(c, cls, 0), buf, live * csz);
+    adb_free(buf);
+    clhdr_t *ch = cl_hdr(c);
+    uint64_t ocap = ch->cap;
+    ch->used = live;
+    ch->free_head = 0;
+    char name[32];
+    name_cl(name, sizeof name, bin, cls, false);
+    if (!file_resize(dt, name, &c->map, c->map_sz, cl_file_sz(cls, cap))) {
+        c->map_sz = cl_file_sz(cls, cap);
+        cl_hdr(c)->cap = cap;
+        atomic_fetch_sub(&dt->cells_alloc, ocap - cap);
     }
-    uint64_t next = 0;
-    for (uint64_t i = 0; i < h->cap; i++)
-        if (st_get(bits, i) == ST_MANY && ents[i].b >> 32 == cls) ents[i].a = next++;
-    atomic_fetch_sub(&dt->cells_alloc, cl_hdr(c)->cap);
-    atomic_fetch_add(&dt->cells_alloc, cap);
-    file_drop(dt, c->fd, c->map, c->map_sz);
-    *c = n;
     touch(dt, b);
     atomic_fetch_add(&dt->shrinks, 1);
     return 0;
@@ -525,9 +560,8 @@ copy_out(dbin_t *b, dent_t const *e, unsigned s, adb_index_ver_t *out, size_t ma
     return n;
 }
 
-size_t
-adb_dtier_get(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t *out,
-              size_t max) {
+static size_t
+get_locked(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t *out, size_t max) {
     dbin_t *b = &dt->bins[bin];
     int64_t p = ix_find(dt, b, key, NULL);
     if (b->fd >= 0) touch(dt, b);
@@ -541,11 +575,22 @@ adb_dtier_get(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ve
 static int set_inner(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v,
                      size_t cnt);
 
+size_t
+adb_dtier_get(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t *out,
+              size_t max) {
+    pthread_mutex_lock(&dt->bins[bin].mu);
+    size_t n = get_locked(dt, bin, key, out, max);
+    pthread_mutex_unlock(&dt->bins[bin].mu);
+    return n;
+}
+
 int
 adb_dtier_set(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v,
               size_t cnt) {
+    pthread_mutex_lock(&dt->bins[bin].mu);
     int rc = set_inner(dt, bin, key, v, cnt);
     if (dt->bins[bin].fd >= 0) touch(dt, &dt->bins[bin]); /* mappings may have grown */
+    pthread_mutex_unlock(&dt->bins[bin].mu);
     return rc;
 }
 
@@ -637,8 +682,8 @@ set_inner(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t 
     return 0;
 }
 
-int
-adb_dtier_visit(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
+static int
+visit_locked(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
     dbin_t *b = &dt->bins[bin];
     if (b->fd < 0) return 0;
     enum { VMAX = 64 };
@@ -663,6 +708,14 @@ adb_dtier_visit(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx
     return rc;
 }
 
+int
+adb_dtier_visit(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
+    pthread_mutex_lock(&dt->bins[bin].mu);
+    int r = visit_locked(dt, bin, fn, ctx);
+    pthread_mutex_unlock(&dt->bins[bin].mu);
+    return r;
+}
+
 /* The capacity class cls of b would shrink to (its own when it would not). */
 static uint64_t
 cl_fit(dbin_t *b, uint32_t cls) {
@@ -673,8 +726,8 @@ cl_fit(dbin_t *b, uint32_t cls) {
     return ADB_MIN(cap, cl_hdr(&b->cls[cls])->cap);
 }
 
-int
-adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin) {
+static int
+reclaim_locked(adb_dtier_t *dt, uint32_t bin) {
     dbin_t *b = &dt->bins[bin];
     if (b->fd < 0) return 0;
     uint64_t cnt = ix_hdr(b)->cnt;
@@ -697,7 +750,15 @@ adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin) {
 }
 
 int
-adb_dtier_edit_vals(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *ctx) {
+adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin) {
+    pthread_mutex_lock(&dt->bins[bin].mu);
+    int r = reclaim_locked(dt, bin);
+    pthread_mutex_unlock(&dt->bins[bin].mu);
+    return r;
+}
+
+static int
+edit_vals_locked(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *ctx) {
     dbin_t *b = &dt->bins[bin];
     if (b->fd < 0) return 0;
     ADB_TRY(unseal(dt));
@@ -725,8 +786,16 @@ adb_dtier_edit_vals(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *c
     return rc;
 }
 
-bool
-adb_dtier_trim(adb_dtier_t *dt, uint32_t bin) {
+int
+adb_dtier_edit_vals(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *ctx) {
+    pthread_mutex_lock(&dt->bins[bin].mu);
+    int r = edit_vals_locked(dt, bin, fn, ctx);
+    pthread_mutex_unlock(&dt->bins[bin].mu);
+    return r;
+}
+
+static bool
+trim_locked(adb_dtier_t *dt, uint32_t bin) {
     dbin_t *b = &dt->bins[bin];
     if (!b->resident) return false;
     if (b->map) madvise(b->map, b->map_sz, MADV_DONTNEED);
@@ -734,6 +803,14 @@ adb_dtier_trim(adb_dtier_t *dt, uint32_t bin) {
         if (b->cls_mask & (1u << c)) madvise(b->cls[c].map, b->cls[c].map_sz, MADV_DONTNEED);
     untouch_all(dt, b);
     return true;
+}
+
+bool
+adb_dtier_trim(adb_dtier_t *dt, uint32_t bin) {
+    pthread_mutex_lock(&dt->bins[bin].mu);
+    bool r = trim_locked(dt, bin);
+    pthread_mutex_unlock(&dt->bins[bin].mu);
+    return r;
 }
 
 void
@@ -774,8 +851,10 @@ dt_alloc(adb_io_t const *io, uint32_t bin_cnt, uint64_t seed) {
         adb_free(dt);
         return NULL;
     }
-    for (uint32_t i = 0; i < bin_cnt; i++)
+    for (uint32_t i = 0; i < bin_cnt; i++) {
         dt->bins[i].fd = -1;
+        pthread_mutex_init(&dt->bins[i].mu, NULL);
+    }
     dt->heap = sizeof *dt + (uint64_t)bin_cnt * sizeof(dbin_t);
     pthread_mutex_init(&dt->seal_mu, NULL);
     return dt;
@@ -791,6 +870,7 @@ dt_free(adb_dtier_t *dt) {
                 file_drop(dt, b->cls[c].fd, b->cls[c].map, b->cls[c].map_sz);
         if (b->fd >= 0) file_drop(dt, b->fd, b->map, b->map_sz);
         adb_free(b->cls);
+        pthread_mutex_destroy(&b->mu);
     }
     if (dt->dirfd >= 0) adb_io_close(dt->io, dt->dirfd);
     pthread_mutex_destroy(&dt->seal_mu);
@@ -912,7 +992,8 @@ map_existing(adb_dtier_t *dt, char const *name, size_t min, int *fd_out, uint8_t
         adb_io_close(dt->io, fd);
         return rc;
     }
-    *fd_out = fd;
+    adb_io_close(dt->io, fd);
+    *fd_out = FD_MAPPED;
     *m_out = m;
     *sz_out = (size_t)st.st_size;
     atomic_fetch_add(&dt->file_bytes, (uint64_t)st.st_size);
@@ -1123,17 +1204,25 @@ adb_dtier_stamp(adb_dtier_t *dt, adb_dtier_stamp_t const *stamp, adb_err_t *err)
     if (!mb) rc = ACCTDB_ERR_NOMEM;
     for (uint32_t i = 0; !rc && i < dt->bin_cnt; i++) {
         dbin_t *b = &dt->bins[i];
-        if (b->fd < 0) continue;
+        pthread_mutex_lock(&b->mu);
+        if (b->fd < 0) {
+            pthread_mutex_unlock(&b->mu);
+            continue;
+        }
         mb[i].cnt = ix_hdr(b)->cnt;
         mb[i].crc = adb_crc32c(0, b->map, b->map_sz);
-        rc = adb_io_fsync(dt->io, b->fd);
-        for (uint32_t c = 1; !rc && c < CLS_N; c++) {
+        for (uint32_t c = 1; c < CLS_N; c++) {
             if (!(b->cls_mask & (1u << c))) continue;
             mb[i].crc = adb_crc32c(mb[i].crc, b->cls[c].map, b->cls[c].map_sz);
             mb[i].cls_mask |= 1u << c;
-            rc = adb_io_fsync(dt->io, b->cls[c].fd);
         }
+        pthread_mutex_unlock(&b->mu);
     }
+    /* Every file's pages reach the disk before the meta says clean: one
+     * syncfs for the whole directory (an msync per file cost a device
+     * flush each: 4.5 s for 16,000 small files here).  A reuse checks
+     * every byte against the checksums all the same. */
+    if (!rc && syncfs(dt->dirfd)) rc = -errno;
     if (!rc) rc = adb_io_fsync_dir(dt->io, dt->dirfd);
     pthread_mutex_lock(&dt->seal_mu);
     if (!rc) rc = meta_write(dt, META_CLEAN, stamp, mb);

@@ -22,15 +22,18 @@
  *
  * The files are derived state (the account files rebuild them), written
  * through writable mappings, so they are outside the I/O table's read-only
- * mapping rule: only the meta, creation, truncation, sync and rename go
- * through the table given at open.
+ * mapping rule: the meta, creation, allocation, rename and unlink go
+ * through the table given at open; a stamp syncs the mappings with msync.
+ * A file's descriptor is closed once it is mapped (8,192 bins would
+ * otherwise hold 16,384 descriptors).
  *
  * Deletions shrink: when a bucket falls to 1/8 of its capacity it is
  * rewritten at half or less; adb_dtier_reclaim rewrites a bin's files at
  * the smallest size that holds them.
  *
- * THREADS: calls on one bin must be serialized by the caller (the RAM
- * tier's bin lock); calls on different bins may run at once.  Stats are
+ * THREADS: any thread; each call takes its bin's mutex (several RAM bins
+ * share a disk bin), so calls on different bins run at once.  A visit's
+ * callback runs under it and must not call back into the tier.  Stats are
  * atomic. */
 #ifndef ADB_INDEX_DISK_H
 #define ADB_INDEX_DISK_H

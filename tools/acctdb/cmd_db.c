@@ -749,10 +749,13 @@ do_info(args_t const *a, acctdb_db_t *db) {
         if (st.index_ram_budget) printf(" of %.1f MiB", st.index_ram_budget / 1048576.0);
         printf(", %llu keys; disk %.1f MiB, %llu keys in %llu entries\n", U(st.index_ram_keys),
                st.index_disk_bytes / 1048576.0, U(st.index_disk_keys), U(st.index_disk_entries));
-        printf("                      lookups since open: %llu, %.1f%% from RAM; %llu promotions, "
-               "%llu evictions\n",
-               U(lk), lk ? 100.0 * (double)st.index_hits / (double)lk : 100.0,
-               U(st.index_promotions), U(st.index_evictions));
+        if (lk)
+            printf("                      lookups since open: %llu, %.1f%% from RAM; %llu "
+                   "promotions, %llu evictions\n",
+                   U(lk), 100.0 * (double)st.index_hits / (double)lk, U(st.index_promotions),
+                   U(st.index_evictions));
+        else
+            printf("                      lookups since open: none\n");
     }
     printf("owner index:          %llu (owner, pubkey) pairs\n", U(st.owner_index_keys));
     if (st.service_errors) {

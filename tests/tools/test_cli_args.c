@@ -141,6 +141,7 @@ static opt_case_t const g_db_opts[] = {
     {NULL, "--index-bins", K_INT, "2097152", "0"},
     {NULL, "--write-cache", K_SIZE, "16777217" /* MiB: 16T + 1M */, "1023K"},
     {NULL, "--read-cache", K_SIZE, "17T", NULL},
+    {NULL, "--index-ram", K_SIZE, "17T", "1023K"},
     {NULL, "--shrink-ratio", K_FRAC, "1.0000001", NULL},
     {NULL, "--threads", K_INT, "1025", NULL},
 };

@@ -48,6 +48,7 @@ struct adb_index {
     _Atomic uint64_t keys; /* distinct keys (two tiers) */
     _Atomic uint64_t hits, misses, promotions, evictions, trims;
     _Atomic uint32_t evict_hand, trim_hand;
+    _Atomic uint64_t enforce_floor; /* no enforcing below this (see tt_enforce) */
     atomic_flag      enforcing;
     bool             reused;
     char             why[ADB_ERRMSG_SZ];
@@ -938,21 +939,29 @@ ram_used(adb_index_t *ix, uint64_t *mapped) {
     return atomic_load(&ix->mem) + st.heap + st.resident_est;
 }
 
-/* Brings heap plus mapped pages back under 7/8 of the budget: trims mapped
- * pages down to a quarter of it, then evicts by the clock.  One thread at a
+/* Once heap plus mapped pages pass the budget, brings them back to 3/4 of
+ * it (the slack keeps this off most calls): first trims mapped pages (the
+ * page cache keeps them: a later read faults them back for about a
+ * microsecond) down to an eighth of the budget, then evicts keys by the
+ * clock (a later read must find them on disk again).  One thread at a
  * time; the others go on (the one enforcing catches up with them). */
 static void
 tt_enforce(adb_index_t *ix) {
     if (!ix->budget) return;
     uint64_t mapped, used = ram_used(ix, &mapped);
-    if (used <= ix->budget) return;
+    /* Past a pass that could not reach the goal (pinned keys, which only
+     * a flush unpins, and the tables' floor stay), the next waits until
+     * usage grew by a sixteenth of the budget. */
+    if (used <= ADB_MAX(ix->budget, atomic_load_explicit(&ix->enforce_floor, memory_order_relaxed)))
+        return;
     if (atomic_flag_test_and_set(&ix->enforcing)) return;
-    uint64_t goal = ix->budget / 8 * 7;
-    for (uint32_t k = 0; k < ix->dbin_cnt && mapped > ix->budget / 4; k++) {
+    uint64_t goal = ix->budget / 4 * 3;
+    for (uint32_t k = 0; k < ix->dbin_cnt && used > goal && mapped > ix->budget / 8; k++) {
         uint32_t dbin = atomic_fetch_add(&ix->trim_hand, 1) % ix->dbin_cnt;
-        if (adb_dtier_trim(ix->dt, dbin))
+        if (adb_dtier_trim(ix->dt, dbin)) {
             atomic_fetch_add_explicit(&ix->trims, 1, memory_order_relaxed);
-        used = ram_used(ix, &mapped);
+            used = ram_used(ix, &mapped);
+        }
     }
     for (uint32_t k = 0; k < 2 * ix->bin_cnt && used > goal; k++) {
         uint32_t bin = atomic_fetch_add(&ix->evict_hand, 1) % ix->bin_cnt;
@@ -960,8 +969,10 @@ tt_enforce(adb_index_t *ix) {
         bin_lock(b);
         sweep_bin(ix, b);
         bin_unlock(b);
-        if (k % 64 == 63) used = ram_used(ix, &mapped);
+        used = ram_used(ix, &mapped);
     }
+    atomic_store_explicit(&ix->enforce_floor, used > goal ? used + ix->budget / 16 : 0,
+                          memory_order_relaxed);
     atomic_flag_clear(&ix->enforcing);
 }
 

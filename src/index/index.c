@@ -25,6 +25,10 @@ typedef struct entry {
 } entry_t;
 _Static_assert(sizeof(entry_t) == 48, "48-byte index entries");
 
+/* Two tiers: an inline entry's "used since the clock hand passed" mark
+ * (slots stay below it; RAM only never sets it). */
+#define ADB_INDEX_REF_BIT (1ull << 62)
+
 typedef struct bin {
     atomic_flag lock;
     uint32_t    cap;
@@ -75,7 +79,6 @@ static size_t tt_vget(adb_index_t *ix, uint8_t const key[32], adb_index_ver_t *o
 static int    tt_vput(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val);
 static int    tt_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, void *ctx);
 static int    tt_remove(adb_index_t *ix, uint8_t const key[32]);
-static int    tt_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx);
 static int    tt_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *ctx);
 
 static inline void
@@ -671,10 +674,13 @@ adb_index_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, v
     return rc;
 }
 
+/* Two tiers: the disk bin's keys of RAM bin `bin` not in the RAM table
+ * (tier part below). */
+static int tt_vvisit_disk(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx);
+
 int
 adb_index_bin_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
     if (bin >= ix->bin_cnt) return ACCTDB_ERR_INVALID;
-    if (ix->dt) return tt_vvisit(ix, bin, fn, ctx);
     bin_t *b = &ix->bins[bin];
     bin_lock(b);
     int rc = 0;
@@ -685,10 +691,11 @@ adb_index_bin_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void
             vlist_t const *l = as_list(e);
             rc = fn(ctx, e->key, l->v, l->cnt);
         } else {
-            adb_index_ver_t one = {e->slot, e->val};
+            adb_index_ver_t one = {e->slot & ~ADB_INDEX_REF_BIT, e->val};
             rc = fn(ctx, e->key, &one, 1);
         }
     }
+    if (!rc && ix->dt) rc = tt_vvisit_disk(ix, bin, fn, ctx);
     bin_unlock(b);
     return rc;
 }
@@ -708,7 +715,6 @@ adb_index_list_cnt(adb_index_t const *ix) {
  * stores them in both tiers, unlocks, and then brings the RAM tier back
  * under its budget if it passed it. */
 
-#define REF_BIT  (1ull << 62)
 #define VBUF_MAX 32
 
 typedef struct vbuf {
@@ -744,21 +750,22 @@ pinned(adb_index_t const *ix, uint64_t val) {
 
 static inline bool
 is_ref(entry_t const *e) {
-    return e->slot == ADB_INDEX_SLOT_LIST ? as_list(e)->ref != 0 : (e->slot & REF_BIT) != 0;
+    return e->slot == ADB_INDEX_SLOT_LIST ? as_list(e)->ref != 0
+                                          : (e->slot & ADB_INDEX_REF_BIT) != 0;
 }
 static inline void
 set_ref(entry_t *e, bool on) {
     if (e->slot == ADB_INDEX_SLOT_LIST)
         as_list(e)->ref = on;
     else
-        e->slot = on ? e->slot | REF_BIT : e->slot & ~REF_BIT;
+        e->slot = on ? e->slot | ADB_INDEX_REF_BIT : e->slot & ~ADB_INDEX_REF_BIT;
 }
 
 /* The RAM entry's versions into vb (n returned). */
 static int
 ram_copy(entry_t const *e, vbuf_t *vb, size_t *n) {
     if (e->slot != ADB_INDEX_SLOT_LIST) {
-        vb->v[0] = (adb_index_ver_t){e->slot & ~REF_BIT, e->val};
+        vb->v[0] = (adb_index_ver_t){e->slot & ~ADB_INDEX_REF_BIT, e->val};
         *n = 1;
         return 0;
     }
@@ -803,7 +810,7 @@ ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_in
     if (!e) {
         entry_t ne;
         memcpy(ne.key, key, 32);
-        ne.slot = w[0].slot | REF_BIT;
+        ne.slot = w[0].slot | ADB_INDEX_REF_BIT;
         ne.val = w[0].val;
         if (nl) {
             memcpy(nl->v, w, n * sizeof *w);
@@ -826,7 +833,7 @@ ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_in
     }
     if (n == 1) {
         if (ol) vlist_free(ix, ol);
-        e->slot = w[0].slot | REF_BIT;
+        e->slot = w[0].slot | ADB_INDEX_REF_BIT;
         e->val = w[0].val;
         return 0;
     }
@@ -987,7 +994,7 @@ tt_vget(adb_index_t *ix, uint8_t const key[32], adb_index_ver_t *out, size_t max
         entry_t *e = &b->tab[p];
         set_ref(e, true);
         if (e->slot != ADB_INDEX_SLOT_LIST) {
-            if (max) out[0] = (adb_index_ver_t){e->slot & ~REF_BIT, e->val};
+            if (max) out[0] = (adb_index_ver_t){e->slot & ~ADB_INDEX_REF_BIT, e->val};
             n = 1;
         } else {
             n = copy_versions(e, out, max);
@@ -1014,7 +1021,7 @@ tt_vget(adb_index_t *ix, uint8_t const key[32], adb_index_ver_t *out, size_t max
 
 static int
 tt_vput(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val) {
-    if (slot >= REF_BIT) return ACCTDB_ERR_INVALID;
+    if (slot >= ADB_INDEX_REF_BIT) return ACCTDB_ERR_INVALID;
     uint32_t bin = adb_index_bin_of(ix, key);
     bin_t   *b = &ix->bins[bin];
     vbuf_t   vb, wb;
@@ -1073,7 +1080,7 @@ tt_vedit(adb_index_t *ix, uint8_t const key[32], adb_index_vedit_fn fn, void *ct
 static int
 tt_upsert(adb_index_t *ix, uint8_t const key[32], uint64_t slot, uint64_t val, bool only_newer,
           uint64_t *old_slot, uint64_t *old_val) {
-    if (slot >= REF_BIT) return ACCTDB_ERR_INVALID;
+    if (slot >= ADB_INDEX_REF_BIT) return ACCTDB_ERR_INVALID;
     uint32_t bin = adb_index_bin_of(ix, key);
     bin_t   *b = &ix->bins[bin];
     vbuf_t   vb;
@@ -1137,25 +1144,9 @@ vv_disk(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t n) {
 }
 
 static int
-tt_vvisit(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
-    bin_t *b = &ix->bins[bin];
-    bin_lock(b);
-    int rc = 0;
-    for (uint32_t i = 0; i < b->cap && !rc; i++) {
-        entry_t const *e = &b->tab[i];
-        if (e->slot == ADB_INDEX_SLOT_EMPTY) continue;
-        if (e->slot == ADB_INDEX_SLOT_LIST) {
-            vlist_t const *l = as_list(e);
-            rc = fn(ctx, e->key, l->v, l->cnt);
-        } else {
-            adb_index_ver_t one = {e->slot & ~REF_BIT, e->val};
-            rc = fn(ctx, e->key, &one, 1);
-        }
-    }
-    vv_ctx_t c = {ix, b, bin, fn, ctx};
-    if (!rc) rc = adb_dtier_visit(ix->dt, bin >> ix->dshift, vv_disk, &c);
-    bin_unlock(b);
-    return rc;
+tt_vvisit_disk(adb_index_t *ix, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
+    vv_ctx_t c = {ix, &ix->bins[bin], bin, fn, ctx};
+    return adb_dtier_visit(ix->dt, bin >> ix->dshift, vv_disk, &c);
 }
 
 typedef struct v1_ctx {
@@ -1173,7 +1164,7 @@ v1_cb(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t n) {
 static int
 tt_visit(adb_index_t *ix, uint32_t bin, adb_index_visit_fn fn, void *ctx) {
     v1_ctx_t c = {fn, ctx};
-    return tt_vvisit(ix, bin, v1_cb, &c);
+    return adb_index_bin_vvisit(ix, bin, v1_cb, &c);
 }
 
 void

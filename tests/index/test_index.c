@@ -380,6 +380,27 @@ smaps_rss_under(char const *dir) {
     return sum;
 }
 
+/* One check of the budget: the index's heap plus the resident bytes of its
+ * mappings, with the peaks seen. */
+typedef struct budget {
+    adb_index_t *ix;
+    char const  *dir;
+    uint64_t     budget, peak, peak_heap, peak_rss, checks;
+} budget_t;
+
+static void
+budget_check(budget_t *c, char const *when) {
+    adb_index_stats_t st;
+    adb_index_stats(c->ix, &st);
+    uint64_t rss = smaps_rss_under(c->dir), used = st.ram_heap + rss;
+    c->peak = ADB_MAX(c->peak, used), c->peak_heap = ADB_MAX(c->peak_heap, st.ram_heap);
+    c->peak_rss = ADB_MAX(c->peak_rss, rss), c->checks++;
+    if (used > c->budget)
+        fail_msg("%s: heap %llu + mapped %llu (estimate %llu) > %llu", when,
+                 (unsigned long long)st.ram_heap, (unsigned long long)rss,
+                 (unsigned long long)st.ram_mapped, (unsigned long long)c->budget);
+}
+
 /* 2,000,000 keys under a 16 MiB budget: the index's heap plus the resident
  * pages of its mappings (smaps) stay within it while the keys go in and
  * while random lookups read them back. */
@@ -392,7 +413,7 @@ test_two_tier_budget(void **state) {
     adb_index_t    *ix;
     adb_index_cfg_t cfg = {.bin_bits = 13, .disk_dir = dir, .ram_bytes = budget, .pin_mask = PIN};
     assert_int_equal(adb_index_open(&ix, &cfg), 0);
-    uint64_t peak = 0, peak_heap = 0, peak_rss = 0, checks = 0;
+    budget_t bc = {ix, dir, budget, 0, 0, 0, 0};
     uint8_t  k[32];
     for (size_t i = 0; i < N; i++) {
         key_of(i, 21, k, false);
@@ -400,17 +421,7 @@ test_two_tier_budget(void **state) {
         if (i % 2 == 0) { /* a second, older version for every other key */
             assert_int_equal(adb_index_vput(ix, k, 50, i + 1), 0);
         }
-        if (i % 50000 == 49999 || i + 1 == N) {
-            adb_index_stats_t st;
-            adb_index_stats(ix, &st);
-            uint64_t rss = smaps_rss_under(dir), used = st.ram_heap + rss;
-            peak = ADB_MAX(peak, used), peak_heap = ADB_MAX(peak_heap, st.ram_heap);
-            peak_rss = ADB_MAX(peak_rss, rss), checks++;
-            if (used > budget)
-                fail_msg("after %zu keys: heap %llu + mapped %llu (estimate %llu) > %llu", i + 1,
-                         (unsigned long long)st.ram_heap, (unsigned long long)rss,
-                         (unsigned long long)st.ram_mapped, (unsigned long long)budget);
-        }
+        if (i % 50000 == 49999 || i + 1 == N) budget_check(&bc, "inserting");
     }
     uint64_t s = adb_test_seed() ^ 0xb0d;
     for (size_t j = 0; j < N / 4; j++) {
@@ -420,16 +431,7 @@ test_two_tier_budget(void **state) {
         size_t          n = adb_index_vget(ix, k, v, 4);
         assert_int_equal(n, i % 2 == 0 ? 2u : 1u);
         assert_true(v[0].slot == 100 + i % 7 && v[0].val == i);
-        if (j % 50000 == 49999) {
-            adb_index_stats_t st;
-            adb_index_stats(ix, &st);
-            uint64_t rss = smaps_rss_under(dir), used = st.ram_heap + rss;
-            peak = ADB_MAX(peak, used), peak_heap = ADB_MAX(peak_heap, st.ram_heap);
-            peak_rss = ADB_MAX(peak_rss, rss), checks++;
-            if (used > budget)
-                fail_msg("lookups: heap %llu + mapped %llu > %llu", (unsigned long long)st.ram_heap,
-                         (unsigned long long)rss, (unsigned long long)budget);
-        }
+        if (j % 50000 == 49999) budget_check(&bc, "looking up");
     }
     adb_index_stats_t st;
     adb_index_stats(ix, &st);
@@ -437,9 +439,9 @@ test_two_tier_budget(void **state) {
     print_message("two tiers, %zu keys, budget %llu B: peak heap+mapped %llu B (heap %llu, mapped "
                   "%llu, %llu checks); disk %llu B, %llu entries; hits %llu misses %llu evictions "
                   "%llu trims %llu\n",
-                  N, (unsigned long long)budget, (unsigned long long)peak,
-                  (unsigned long long)peak_heap, (unsigned long long)peak_rss,
-                  (unsigned long long)checks, (unsigned long long)st.disk_bytes,
+                  N, (unsigned long long)budget, (unsigned long long)bc.peak,
+                  (unsigned long long)bc.peak_heap, (unsigned long long)bc.peak_rss,
+                  (unsigned long long)bc.checks, (unsigned long long)st.disk_bytes,
                   (unsigned long long)st.disk_entries, (unsigned long long)st.hits,
                   (unsigned long long)st.misses, (unsigned long long)st.evictions,
                   (unsigned long long)st.trims);

@@ -19,7 +19,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,11 +26,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define PAGE 4096u
-/* A bin's or data bucket's fd once mapped: the descriptor is closed right
- * after mmap (16,384 files would exhaust the process's descriptors), so
- * growth reopens the file by name and a stamp syncs with msync. */
-#define FD_MAPPED  INT_MAX
+#define PAGE       4096u
 #define HDR        64u /* header bytes of both kinds of file (small bins stay small) */
 #define IX_MAGIC   "ADBIXB1"
 #define CL_MAGIC   "ADBIXC1"
@@ -82,13 +77,11 @@ typedef struct meta_hdr {
 } meta_hdr_t;
 
 typedef struct dcls {
-    int      fd;
     uint8_t *map;
     size_t   map_sz;
 } dcls_t;
 
 typedef struct dbin {
-    int             fd; /* -1: no file yet (an empty bin) */
     uint8_t        *map;
     size_t          map_sz;
     uint64_t        resident; /* estimate, bytes */
@@ -217,18 +210,19 @@ touch(adb_dtier_t *dt, dbin_t *b) {
 /* ---- files ---------------------------------------------------------------- */
 
 static void
-name_ix(char *out, size_t sz, uint32_t bin, bool tmp) {
-    snprintf(out, sz, "b%05u.ix%s", bin, tmp ? ".tmp" : "");
+name_ix(char *out, size_t sz, uint32_t bin) {
+    snprintf(out, sz, "b%05u.ix", bin);
 }
 static void
-name_cl(char *out, size_t sz, uint32_t bin, uint32_t cls, bool tmp) {
-    snprintf(out, sz, "b%05u.c%02u%s", bin, cls, tmp ? ".tmp" : "");
+name_cl(char *out, size_t sz, uint32_t bin, uint32_t cls) {
+    snprintf(out, sz, "b%05u.c%02u", bin, cls);
 }
 
 /* Creates (truncating) name at sz bytes, allocated so that writes through
- * the mapping cannot fault on a full disk, and maps it read-write. */
+ * the mapping cannot fault on a full disk, maps it read-write and closes
+ * its descriptor (the mapping is all the tier keeps of a file). */
 static int
-file_make(adb_dtier_t *dt, char const *name, size_t sz, int *fd_out, uint8_t **map_out) {
+file_make(adb_dtier_t *dt, char const *name, size_t sz, uint8_t **map_out) {
     int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
     if (fd < 0) return fd;
     int rc = adb_io_fallocate(dt->io, fd, 0, sz);
@@ -244,16 +238,14 @@ file_make(adb_dtier_t *dt, char const *name, size_t sz, int *fd_out, uint8_t **m
         adb_io_unlinkat(dt->io, dt->dirfd, name, 0);
         return rc;
     }
-    *fd_out = FD_MAPPED;
     *map_out = m;
     atomic_fetch_add(&dt->file_bytes, sz);
     return 0;
 }
 
 static void
-file_drop(adb_dtier_t *dt, int fd, uint8_t *map, size_t sz) {
+file_drop(adb_dtier_t *dt, uint8_t *map, size_t sz) {
     if (map) munmap(map, sz);
-    if (fd >= 0 && fd != FD_MAPPED) adb_io_close(dt->io, fd);
     atomic_fetch_sub(&dt->file_bytes, sz);
 }
 
@@ -302,15 +294,15 @@ file_resize(adb_dtier_t *dt, char const *name, uint8_t **map, size_t sz, size_t 
 static int
 ix_rebuild(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cap) {
     char name[32];
-    name_ix(name, sizeof name, bin, false);
+    name_ix(name, sizeof name, bin);
     typedef struct {
         dent_t   e;
         unsigned s;
     } kept_t;
     kept_t  *kept = NULL;
     uint64_t n = 0, ocap = 0;
-    if (b->fd < 0) {
-        ADB_TRY(file_make(dt, name, ix_file_sz(cap), &b->fd, &b->map));
+    if (!b->map) {
+        ADB_TRY(file_make(dt, name, ix_file_sz(cap), &b->map));
         b->map_sz = ix_file_sz(cap);
     } else {
         ocap = ix_hdr(b)->cap;
@@ -365,7 +357,7 @@ ix_rebuild(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cap) {
 /* Position of key in b, or -1; *ins gets the free entry ending its run. */
 static int64_t
 ix_find(adb_dtier_t const *dt, dbin_t *b, uint8_t const *key, uint64_t *ins) {
-    if (b->fd < 0) return -1;
+    if (!b->map) return -1;
     ixhdr_t const  *h = ix_hdr(b);
     uint64_t const *bits = ix_bits(b);
     dent_t const   *ents = ix_ents(b);
@@ -413,7 +405,7 @@ cls_arr(adb_dtier_t *dt, dbin_t *b, uint32_t cls) {
     dcls_t *n = adb_realloc(b->cls, (cls + 1) * sizeof *n);
     if (!n) return ACCTDB_ERR_NOMEM;
     for (uint32_t c = b->cls_n; c <= cls; c++)
-        n[c] = (dcls_t){.fd = -1};
+        n[c] = (dcls_t){0};
     atomic_fetch_add(&dt->heap, (cls + 1 - b->cls_n) * sizeof *n);
     b->cls = n;
     b->cls_n = cls + 1;
@@ -424,9 +416,9 @@ static int
 cl_open_new(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls, uint64_t cap) {
     ADB_TRY(cls_arr(dt, b, cls));
     char name[32];
-    name_cl(name, sizeof name, bin, cls, false);
+    name_cl(name, sizeof name, bin, cls);
     dcls_t *c = &b->cls[cls];
-    ADB_TRY(file_make(dt, name, cl_file_sz(cls, cap), &c->fd, &c->map));
+    ADB_TRY(file_make(dt, name, cl_file_sz(cls, cap), &c->map));
     c->map_sz = cl_file_sz(cls, cap);
     clhdr_t *h = cl_hdr(c);
     memcpy(h->magic, CL_MAGIC, 8);
@@ -444,7 +436,7 @@ cl_grow(adb_dtier_t *dt, uint32_t bin, dcls_t *c, uint32_t cls) {
     uint64_t ocap = cl_hdr(c)->cap, ncap = ocap * 2;
     size_t   nsz = cl_file_sz(cls, ncap);
     char     name[32];
-    name_cl(name, sizeof name, bin, cls, false);
+    name_cl(name, sizeof name, bin, cls);
     ADB_TRY(file_resize(dt, name, &c->map, c->map_sz, nsz));
     c->map_sz = nsz;
     cl_hdr(c)->cap = ncap;
@@ -488,13 +480,13 @@ cl_close(adb_dtier_t *dt, dbin_t *b, uint32_t cls, bool unlink_too, uint32_t bin
     if (!(b->cls_mask & (1u << cls))) return;
     dcls_t *c = &b->cls[cls];
     atomic_fetch_sub(&dt->cells_alloc, cl_hdr(c)->cap);
-    file_drop(dt, c->fd, c->map, c->map_sz);
+    file_drop(dt, c->map, c->map_sz);
     if (unlink_too) {
         char name[32];
-        name_cl(name, sizeof name, bin, cls, false);
+        name_cl(name, sizeof name, bin, cls);
         adb_io_unlinkat(dt->io, dt->dirfd, name, 0);
     }
-    *c = (dcls_t){.fd = -1};
+    *c = (dcls_t){0};
     b->cls_mask &= ~(1u << cls);
 }
 
@@ -536,7 +528,7 @@ cl_compact(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cls) {
     ch->used = live;
     ch->free_head = 0;
     char name[32];
-    name_cl(name, sizeof name, bin, cls, false);
+    name_cl(name, sizeof name, bin, cls);
     if (!file_resize(dt, name, &c->map, c->map_sz, cl_file_sz(cls, cap))) {
         c->map_sz = cl_file_sz(cls, cap);
         cl_hdr(c)->cap = cap;
@@ -564,7 +556,7 @@ static size_t
 get_locked(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t *out, size_t max) {
     dbin_t *b = &dt->bins[bin];
     int64_t p = ix_find(dt, b, key, NULL);
-    if (b->fd >= 0) touch(dt, b);
+    if (b->map) touch(dt, b);
     if (p < 0) return 0;
     dent_t const *e = &ix_ents(b)[p];
     unsigned      s = st_get(ix_bits(b), (uint64_t)p);
@@ -589,7 +581,7 @@ adb_dtier_set(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ve
               size_t cnt) {
     pthread_mutex_lock(&dt->bins[bin].mu);
     int rc = set_inner(dt, bin, key, v, cnt);
-    if (dt->bins[bin].fd >= 0) touch(dt, &dt->bins[bin]); /* mappings may have grown */
+    if (dt->bins[bin].map) touch(dt, &dt->bins[bin]); /* mappings may have grown */
     pthread_mutex_unlock(&dt->bins[bin].mu);
     return rc;
 }
@@ -606,9 +598,9 @@ set_inner(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t 
     if (p < 0 && cnt == 0) return 0;
     if (p < 0) {
         /* A new key: make room first (invariant 2), then find its place. */
-        if (b->fd < 0 || (ix_hdr(b)->cnt + 1) * 4 > (uint64_t)ix_hdr(b)->cap * 3) {
-            uint32_t cap = b->fd < 0 ? CAP_MIN : ix_hdr(b)->cap * 2;
-            if (b->fd >= 0) atomic_fetch_add(&dt->grows, 1);
+        if (!b->map || (ix_hdr(b)->cnt + 1) * 4 > (uint64_t)ix_hdr(b)->cap * 3) {
+            uint32_t cap = !b->map ? CAP_MIN : ix_hdr(b)->cap * 2;
+            if (b->map) atomic_fetch_add(&dt->grows, 1);
             ADB_TRY(ix_rebuild(dt, bin, b, cap));
             p = ix_find(dt, b, key, &ins);
             ADB_ASSERT(p < 0);
@@ -685,7 +677,7 @@ set_inner(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t 
 static int
 visit_locked(adb_dtier_t *dt, uint32_t bin, adb_index_vvisit_fn fn, void *ctx) {
     dbin_t *b = &dt->bins[bin];
-    if (b->fd < 0) return 0;
+    if (!b->map) return 0;
     enum { VMAX = 64 };
     adb_index_ver_t small[VMAX];
     int             rc = 0;
@@ -729,7 +721,7 @@ cl_fit(dbin_t *b, uint32_t cls) {
 static int
 reclaim_locked(adb_dtier_t *dt, uint32_t bin) {
     dbin_t *b = &dt->bins[bin];
-    if (b->fd < 0) return 0;
+    if (!b->map) return 0;
     uint64_t cnt = ix_hdr(b)->cnt;
     uint32_t cap = CAP_MIN;
     while ((uint64_t)cap * 3 < cnt * 4)
@@ -760,7 +752,7 @@ adb_dtier_reclaim(adb_dtier_t *dt, uint32_t bin) {
 static int
 edit_vals_locked(adb_dtier_t *dt, uint32_t bin, adb_dtier_edit_fn fn, void *ctx) {
     dbin_t *b = &dt->bins[bin];
-    if (b->fd < 0) return 0;
+    if (!b->map) return 0;
     ADB_TRY(unseal(dt));
     touch(dt, b);
     uint32_t cap = ix_hdr(b)->cap;
@@ -851,10 +843,8 @@ dt_alloc(adb_io_t const *io, uint32_t bin_cnt, uint64_t seed) {
         adb_free(dt);
         return NULL;
     }
-    for (uint32_t i = 0; i < bin_cnt; i++) {
-        dt->bins[i].fd = -1;
+    for (uint32_t i = 0; i < bin_cnt; i++)
         pthread_mutex_init(&dt->bins[i].mu, NULL);
-    }
     dt->heap = sizeof *dt + (uint64_t)bin_cnt * sizeof(dbin_t);
     pthread_mutex_init(&dt->seal_mu, NULL);
     return dt;
@@ -866,9 +856,8 @@ dt_free(adb_dtier_t *dt) {
     for (uint32_t i = 0; dt->bins && i < dt->bin_cnt; i++) {
         dbin_t *b = &dt->bins[i];
         for (uint32_t c = 1; c < CLS_N; c++)
-            if (b->cls_mask & (1u << c))
-                file_drop(dt, b->cls[c].fd, b->cls[c].map, b->cls[c].map_sz);
-        if (b->fd >= 0) file_drop(dt, b->fd, b->map, b->map_sz);
+            if (b->cls_mask & (1u << c)) file_drop(dt, b->cls[c].map, b->cls[c].map_sz);
+        if (b->map) file_drop(dt, b->map, b->map_sz);
         adb_free(b->cls);
         pthread_mutex_destroy(&b->mu);
     }
@@ -976,8 +965,7 @@ vfail(vjob_t *j, int rc, char const *fmt, uint32_t bin, char const *what) {
 }
 
 static int
-map_existing(adb_dtier_t *dt, char const *name, size_t min, int *fd_out, uint8_t **m_out,
-             size_t *sz_out) {
+map_existing(adb_dtier_t *dt, char const *name, size_t min, uint8_t **m_out, size_t *sz_out) {
     int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDWR | O_NOFOLLOW, 0);
     if (fd < 0) return fd;
     struct stat st;
@@ -993,7 +981,6 @@ map_existing(adb_dtier_t *dt, char const *name, size_t min, int *fd_out, uint8_t
         return rc;
     }
     adb_io_close(dt->io, fd);
-    *fd_out = FD_MAPPED;
     *m_out = m;
     *sz_out = (size_t)st.st_size;
     atomic_fetch_add(&dt->file_bytes, (uint64_t)st.st_size);
@@ -1008,7 +995,7 @@ verify_bin(vjob_t *j, uint32_t bin) {
     dbin_t           *b = &dt->bins[bin];
     meta_bin_t const *mb = &j->mb[bin];
     char              name[32];
-    name_ix(name, sizeof name, bin, false);
+    name_ix(name, sizeof name, bin);
     if (!mb->cnt && !mb->cls_mask) {
         if (faccessat(dt->dirfd, name, F_OK, 0) == 0) {
             vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s present but recorded empty", bin, name);
@@ -1016,7 +1003,7 @@ verify_bin(vjob_t *j, uint32_t bin) {
         }
         return 0;
     }
-    int rc = map_existing(dt, name, HDR, &b->fd, &b->map, &b->map_sz);
+    int rc = map_existing(dt, name, HDR, &b->map, &b->map_sz);
     if (rc) {
         vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s", bin, acctdb_strerror(rc));
         return -1;
@@ -1037,9 +1024,9 @@ verify_bin(vjob_t *j, uint32_t bin) {
     }
     for (uint32_t c = 1; c < CLS_N; c++) {
         if (!(mb->cls_mask & (1u << c))) continue;
-        name_cl(name, sizeof name, bin, c, false);
+        name_cl(name, sizeof name, bin, c);
         dcls_t *dc = &b->cls[c];
-        rc = map_existing(dt, name, HDR, &dc->fd, &dc->map, &dc->map_sz);
+        rc = map_existing(dt, name, HDR, &dc->map, &dc->map_sz);
         if (rc) {
             vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: data bucket: %s", bin, acctdb_strerror(rc));
             return -1;
@@ -1205,7 +1192,7 @@ adb_dtier_stamp(adb_dtier_t *dt, adb_dtier_stamp_t const *stamp, adb_err_t *err)
     for (uint32_t i = 0; !rc && i < dt->bin_cnt; i++) {
         dbin_t *b = &dt->bins[i];
         pthread_mutex_lock(&b->mu);
-        if (b->fd < 0) {
+        if (!b->map) {
             pthread_mutex_unlock(&b->mu);
             continue;
         }

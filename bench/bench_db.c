@@ -1914,7 +1914,7 @@ main(int argc, char **argv) {
 
     printf("\ngoals:\n");
     char const *yes = "met", *no = "NOT met", *na = "not measured";
-    double lvl = RATIO(lps[E_ACCTDB], lps[E_LMDB]), svr = RATIO(sps[E_ACCTDB], sps[E_ROCKSDB]);
+    double      lvl = RATIO(lps[E_ACCTDB], lps[E_LMDB]), svr = RATIO(sps[E_ACCTDB], sps[E_ROCKSDB]);
     printf("  loads >= 10x LMDB's:                       %.2fx  %s\n", lvl,
            !lvl        ? na
            : lvl >= 10 ? yes

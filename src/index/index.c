@@ -10,6 +10,7 @@
 #include "index/index.h"
 
 #include "index/disk.h"
+#include "util/hpa.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,6 +45,7 @@ struct adb_index {
     _Atomic uint64_t mem;
     _Atomic uint64_t lists; /* versions held in lists */
     bin_t           *bins;
+    adb_hpa_t       *hpa; /* the tables' memory, unless a RAM budget counts it by the byte */
     /* two tiers (tier.c part below) */
     adb_dtier_t     *dt;
     uint32_t         dshift; /* disk bin = RAM bin >> dshift (at most 512 disk bins) */
@@ -129,13 +131,38 @@ adb_index_bin_of(adb_index_t const *ix, uint8_t const key[32]) {
     return ix->bin_bits ? top >> (32 - ix->bin_bits) : 0;
 }
 
+/* Bytes a table of cap entries takes. */
+static inline uint64_t
+tab_bytes(adb_index_t const *ix, uint32_t cap) {
+    size_t sz = (size_t)cap * sizeof(entry_t);
+    return ix->hpa ? adb_hpa_size(sz) : sz;
+}
+
+/* A table of at least *cap entries, all free; from the huge-page arena
+ * (its capacity then rounded up to fill the block) unless the index counts
+ * RAM against a budget, where a 2 MiB page would be charged whole. */
 static entry_t *
-tab_alloc(uint32_t cap) {
-    entry_t *t = adb_malloc((size_t)cap * sizeof(entry_t));
+tab_alloc(adb_index_t *ix, uint32_t *cap) {
+    entry_t *t;
+    if (ix->hpa) {
+        size_t got = 0;
+        t = adb_hpa_alloc(ix->hpa, (size_t)*cap * sizeof(entry_t), &got);
+        if (t) *cap = (uint32_t)ADB_MIN(got / sizeof(entry_t), (size_t)1 << 31);
+    } else {
+        t = adb_malloc((size_t)*cap * sizeof(entry_t));
+    }
     if (!t) return NULL;
-    for (uint32_t i = 0; i < cap; i++)
+    for (uint32_t i = 0; i < *cap; i++)
         t[i].slot = ADB_INDEX_SLOT_EMPTY;
     return t;
+}
+
+static void
+tab_free(adb_index_t *ix, entry_t *t, uint32_t cap) {
+    if (ix->hpa)
+        adb_hpa_free(ix->hpa, t, (size_t)tab_bytes(ix, cap));
+    else
+        adb_free(t);
 }
 
 int
@@ -157,16 +184,23 @@ adb_index_open(adb_index_t **ix_out, adb_index_cfg_t const *cfg) {
     bool     two = cfg && cfg->disk_dir;
     uint64_t per = cfg && !two ? cfg->expected_keys / ix->bin_cnt : 0;
     uint32_t cap = (uint32_t)ADB_MIN((per * 10 / 8) + 8, 1u << 30);
+    if (!(two && cfg->ram_bytes) && adb_hpa_new(&ix->hpa)) {
+        adb_index_close(ix);
+        return ACCTDB_ERR_NOMEM;
+    }
+    uint64_t mem = (uint64_t)ix->bin_cnt * sizeof(bin_t);
     for (uint32_t i = 0; i < ix->bin_cnt; i++) {
         atomic_flag_clear(&ix->bins[i].lock);
-        ix->bins[i].cap = cap;
-        ix->bins[i].tab = tab_alloc(cap);
+        uint32_t c = cap;
+        ix->bins[i].tab = tab_alloc(ix, &c);
         if (!ix->bins[i].tab) {
             adb_index_close(ix);
             return ACCTDB_ERR_NOMEM;
         }
+        ix->bins[i].cap = c;
+        mem += tab_bytes(ix, c);
     }
-    atomic_store(&ix->mem, (uint64_t)ix->bin_cnt * (cap * sizeof(entry_t) + sizeof(bin_t)));
+    atomic_store(&ix->mem, mem);
     atomic_flag_clear(&ix->enforcing);
     if (two) {
         ix->pin_mask = cfg->pin_mask;
@@ -235,9 +269,10 @@ adb_index_close(adb_index_t *ix) {
             bin_t *b = &ix->bins[i];
             for (uint32_t k = 0; b->tab && k < b->cap; k++)
                 if (b->tab[k].slot == ADB_INDEX_SLOT_LIST) adb_free(as_list(&b->tab[k]));
-            adb_free(b->tab);
+            if (b->tab) tab_free(ix, b->tab, b->cap);
         }
     adb_free(ix->bins);
+    adb_hpa_destroy(ix->hpa);
     adb_free(ix);
 }
 
@@ -273,7 +308,7 @@ rebuild(adb_index_t *ix, bin_t *b, uint64_t ncap64) {
     if (ncap64 > (1u << 31)) return ACCTDB_ERR_NOMEM;
     uint32_t ncap = (uint32_t)ncap64;
     if (ncap == b->cap) return 0;
-    entry_t *old = b->tab, *nt = tab_alloc(ncap);
+    entry_t *old = b->tab, *nt = tab_alloc(ix, &ncap);
     if (!nt) return ACCTDB_ERR_NOMEM;
     uint32_t ocap = b->cap;
     /* Published with relaxed atomic stores: the batched calls read them
@@ -284,9 +319,8 @@ rebuild(adb_index_t *ix, bin_t *b, uint64_t ncap64) {
     b->cnt = 0;
     for (uint32_t i = 0; i < ocap; i++)
         if (old[i].slot != ADB_INDEX_SLOT_EMPTY) rh_insert(ix, b, old[i]);
-    adb_free(old);
-    atomic_fetch_add(&ix->mem,
-                     (uint64_t)(((int64_t)ncap - (int64_t)ocap) * (int64_t)sizeof(entry_t)));
+    tab_free(ix, old, ocap);
+    atomic_fetch_add(&ix->mem, tab_bytes(ix, ncap) - tab_bytes(ix, ocap)); /* wraps when smaller */
     return 0;
 }
 

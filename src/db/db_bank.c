@@ -426,9 +426,16 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
         for (size_t i = 0; i < m; i++)
             kp[i] = keys[base + i].b;
         adb_index_vget_batch(db->ix, kp, m, vb, 4, cnt);
+        /* The visible versions first, and their records prefetched, so
+         * the batch's record misses overlap as its index misses did. */
+        adb_index_ver_t const *vp[B];
+        for (size_t i = 0; i < m; i++) {
+            vp[i] = cnt[i] > 4 ? NULL : pick(w, &vb[i * 4], cnt[i]);
+            if (vp[i] && !adb_val_is_cache(vp[i]->val)) adb_rcache_prefetch(db, vp[i]->val);
+        }
         for (size_t i = 0; i < m; i++) {
             size_t                 k = base + i;
-            adb_index_ver_t const *vis;
+            adb_index_ver_t const *vis = vp[i];
             adb_index_ver_t        big[VMAX];
             memset(&out[k], 0, sizeof out[k]);
             if (cnt[i] > 4) {
@@ -437,8 +444,6 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
                     rc_out[k] = r;
                     continue;
                 }
-            } else {
-                vis = pick(w, &vb[i * 4], cnt[i]);
             }
             if (!vis) {
                 rc_out[k] = ACCTDB_ERR_NOT_FOUND;

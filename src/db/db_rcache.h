@@ -18,6 +18,12 @@ void adb_rcache_close(adb_rcache_t *rc);
 int adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out, uint8_t *buf,
                     size_t buf_max);
 
+/* Prefetches the header and first data bytes of the storage version val
+ * when it is read from a mapping (a batch issues these for its records
+ * before copying any, so their misses overlap).  Caller is inside an
+ * epoch. */
+void adb_rcache_prefetch(adb_db_t *db, uint64_t val);
+
 void adb_rcache_stats(adb_rcache_t const *rc, uint64_t *sz, uint64_t *hits, uint64_t *misses);
 
 #endif

@@ -430,6 +430,15 @@ feed_tar(ld_t *l, uint8_t const *p, size_t n) {
     }
 }
 
+/* Frame-parallel decompression threads: as many as the bulk loader's
+ * workers (0: the CPUs), at most 8 (each holds up to two 48 MiB buffers). */
+static unsigned
+dec_threads(unsigned threads) {
+    long     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned t = threads ? threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+    return t > 8 ? 8 : t;
+}
+
 /* Streams one archive into the db. */
 static int
 load_archive(adb_snap_t *s, adb_archive_info_t *ai, char const *path, bool is_inc,
@@ -498,7 +507,8 @@ load_archive(adb_snap_t *s, adb_archive_info_t *ai, char const *path, bool is_in
                 break;
             }
             ai->comp = k;
-            if ((rc = adb_decomp_open(&d, k, &s->opts.dlim)) != 0) {
+            if ((rc = adb_decomp_open(&d, k, &s->opts.dlim)) != 0 ||
+                (rc = adb_decomp_set_threads(d, dec_threads(s->opts.threads))) != 0) {
                 rc = lfail(&l, rc, "cannot start the decompressor");
                 break;
             }
@@ -507,6 +517,7 @@ load_archive(adb_snap_t *s, adb_archive_info_t *ai, char const *path, bool is_in
             rc = lfail(&l, ACCTDB_ERR_CORRUPT, "the archive is empty");
             break;
         }
+        if (eof) adb_decomp_end_input(d);
         uint8_t const *p = in;
         size_t         left = (size_t)got;
         /* Decompress everything read; with empty input, drain what is

@@ -45,6 +45,17 @@ void adb_decomp_close(adb_decomp_t *d);
 int adb_decomp_run(adb_decomp_t *d, void const *in, size_t in_sz, size_t *in_used_out, void *out,
                    size_t out_max, size_t *out_sz_out);
 
+/* Frame-parallel zstd: up to threads worker threads decompress whole
+ * frames ahead of the caller, output still in stream order and errors as
+ * the sequential decompressor words them.  Call before the first run; a
+ * no-op for LZ4 or threads == 0.  Memory: up to threads + 2 frames of up to
+ * 48 MiB in and 48 MiB out.  Errors: NOMEM. */
+int adb_decomp_set_threads(adb_decomp_t *d, unsigned threads);
+
+/* Says the input has ended (the caller then runs with no input until no
+ * output comes): a parallel decompressor waits for its frames only now. */
+void adb_decomp_end_input(adb_decomp_t *d);
+
 /* True if every frame started so far has ended (call at end of input: a
  * false answer means the archive is truncated). */
 bool adb_decomp_at_frame_end(adb_decomp_t const *d);

@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define PAGE       4096u
@@ -79,11 +80,14 @@ typedef struct meta_hdr {
 typedef struct dcls {
     uint8_t *map;
     size_t   map_sz;
+    int      fd1; /* pread reads: descriptor + 1, 0 when none is open */
 } dcls_t;
 
 typedef struct dbin {
     uint8_t        *map;
     size_t          map_sz;
+    int             fd1;      /* as dcls_t */
+    uint32_t        cap;      /* the index bucket's capacity (its header's, kept here) */
     uint64_t        resident; /* estimate, bytes */
     uint32_t        cls_mask;
     uint32_t        cls_n; /* entries of cls: up to the highest class used */
@@ -100,6 +104,8 @@ struct adb_dtier {
     _Atomic uint64_t keys, entries, many, cells_live, cells_alloc, file_bytes, resident;
     _Atomic uint64_t grows, shrinks, heap;
     _Atomic bool     sealed; /* stamped clean: the next change marks it open first */
+    bool             pread_reads;
+    _Atomic int      fds, fds_max; /* descriptors kept for pread reads, and their cap */
     pthread_mutex_t  seal_mu;
 };
 
@@ -255,6 +261,34 @@ untouch_all(adb_dtier_t *dt, dbin_t *b) {
     b->resident = 0;
 }
 
+/* Closes a descriptor kept for pread reads. */
+static void
+fd_drop(adb_dtier_t *dt, int *fd1) {
+    if (!*fd1) return;
+    adb_io_close(dt->io, *fd1 - 1);
+    *fd1 = 0;
+    atomic_fetch_sub(&dt->fds, 1);
+}
+
+/* The descriptor of file name for pread reads, opened on first use and
+ * kept (at most fds_max of them); -1 when none may be kept: the caller
+ * then reads through the mapping. */
+static int
+fd_get(adb_dtier_t *dt, int *fd1, char const *name) {
+    if (*fd1) return *fd1 - 1;
+    if (atomic_fetch_add(&dt->fds, 1) >= atomic_load(&dt->fds_max)) {
+        atomic_fetch_sub(&dt->fds, 1);
+        return -1;
+    }
+    int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDONLY | O_NOFOLLOW, 0);
+    if (fd < 0) {
+        atomic_fetch_sub(&dt->fds, 1);
+        return -1;
+    }
+    *fd1 = fd + 1;
+    return fd;
+}
+
 /* ---- index bucket ------------------------------------------------------- */
 
 /* Resizes the mapped file name (of sz bytes at *map) to nsz, in place:
@@ -328,6 +362,7 @@ ix_rebuild(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cap) {
     h->bin = bin;
     h->bin_cnt = dt->bin_cnt;
     h->cap = cap;
+    b->cap = cap;
     h->seed = dt->seed;
     uint64_t *bits = ix_bits(b);
     dent_t   *ents = ix_ents(b);
@@ -480,6 +515,7 @@ cl_close(adb_dtier_t *dt, dbin_t *b, uint32_t cls, bool unlink_too, uint32_t bin
     if (!(b->cls_mask & (1u << cls))) return;
     dcls_t *c = &b->cls[cls];
     atomic_fetch_sub(&dt->cells_alloc, cl_hdr(c)->cap);
+    fd_drop(dt, &c->fd1);
     file_drop(dt, c->map, c->map_sz);
     if (unlink_too) {
         char name[32];
@@ -552,9 +588,64 @@ copy_out(dbin_t *b, dent_t const *e, unsigned s, adb_index_ver_t *out, size_t ma
     return n;
 }
 
+/* get_locked with pread instead of the mapping: the probe reads 16 entries
+ * and their states at a time, a "many" entry its cell.  Nothing becomes
+ * resident in the mappings (a read fault maps 64 KiB of a file, which a
+ * RAM budget would have to count and later trim).  Returns SIZE_MAX when a
+ * read cannot be made (no descriptor, an I/O error): the caller then reads
+ * through the mapping. */
+static size_t
+get_pread(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t *out, size_t max) {
+    dbin_t *b = &dt->bins[bin];
+    if (!b->map) return 0;
+    char name[32];
+    name_ix(name, sizeof name, bin);
+    int fd = fd_get(dt, &b->fd1, name);
+    if (fd < 0) return SIZE_MAX;
+    enum { W = 16 };
+    dent_t   ents[W];
+    uint64_t bits[2];
+    uint64_t cap = b->cap, mask = cap - 1, p = dhash(dt, key) & mask;
+    size_t   ents_off = HDR + bits_sz(b->cap);
+    for (uint64_t seen = 0; seen < cap;) {
+        uint64_t n = ADB_MIN((uint64_t)W, cap - p), w0 = p >> 5, w1 = (p + n - 1) >> 5;
+        if (adb_io_pread_all(dt->io, fd, bits, (size_t)(w1 - w0 + 1) * 8, HDR + w0 * 8) ||
+            adb_io_pread_all(dt->io, fd, ents, (size_t)n * sizeof *ents, ents_off + p * 48))
+            return SIZE_MAX;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t q = p + i;
+            unsigned st = (unsigned)(bits[(q >> 5) - w0] >> ((q & 31) * 2)) & 3u;
+            if (st == ST_FREE) return 0;
+            if (memcmp(ents[i].key, key, 32)) continue;
+            if (st == ST_ONE) {
+                if (max) out[0] = (adb_index_ver_t){ents[i].a, ents[i].b};
+                return 1;
+            }
+            uint32_t cls = (uint32_t)(ents[i].b >> 32), cnt = (uint32_t)ents[i].b;
+            size_t   k = ADB_MIN((size_t)cnt, max);
+            if (k) {
+                char cname[32];
+                name_cl(cname, sizeof cname, bin, cls);
+                int cfd = cls < b->cls_n ? fd_get(dt, &b->cls[cls].fd1, cname) : -1;
+                if (cfd < 0 || adb_io_pread_all(dt->io, cfd, out, k * sizeof *out,
+                                                HDR + ents[i].a * cell_sz(cls)))
+                    return SIZE_MAX;
+            }
+            return cnt;
+        }
+        seen += n;
+        p = (p + n) & mask;
+    }
+    return 0;
+}
+
 static size_t
 get_locked(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t *out, size_t max) {
     dbin_t *b = &dt->bins[bin];
+    if (dt->pread_reads) {
+        size_t n = get_pread(dt, bin, key, out, max);
+        if (n != SIZE_MAX) return n;
+    }
     int64_t p = ix_find(dt, b, key, NULL);
     if (b->map) touch(dt, b);
     if (p < 0) return 0;
@@ -806,6 +897,20 @@ adb_dtier_trim(adb_dtier_t *dt, uint32_t bin) {
 }
 
 void
+adb_dtier_set_pread_reads(adb_dtier_t *dt, bool on) {
+    /* A quarter of the descriptors this process may open, the rest left
+     * to the account files, sockets and everything else. */
+    struct rlimit rl;
+    int           cap = 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        cap = (int)ADB_MIN(rl.rlim_cur / 4, (rlim_t)1 << 20);
+    else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        cap = 1 << 20;
+    atomic_store(&dt->fds_max, cap);
+    dt->pread_reads = on;
+}
+
+void
 adb_dtier_stats(adb_dtier_t *dt, adb_dtier_stats_t *o) {
     o->keys = atomic_load(&dt->keys);
     o->entries = atomic_load(&dt->entries);
@@ -856,7 +961,11 @@ dt_free(adb_dtier_t *dt) {
     for (uint32_t i = 0; dt->bins && i < dt->bin_cnt; i++) {
         dbin_t *b = &dt->bins[i];
         for (uint32_t c = 1; c < CLS_N; c++)
-            if (b->cls_mask & (1u << c)) file_drop(dt, b->cls[c].map, b->cls[c].map_sz);
+            if (b->cls_mask & (1u << c)) {
+                fd_drop(dt, &b->cls[c].fd1);
+                file_drop(dt, b->cls[c].map, b->cls[c].map_sz);
+            }
+        fd_drop(dt, &b->fd1);
         if (b->map) file_drop(dt, b->map, b->map_sz);
         adb_free(b->cls);
         pthread_mutex_destroy(&b->mu);
@@ -1016,6 +1125,7 @@ verify_bin(vjob_t *j, uint32_t bin) {
         vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s header does not match", bin, "index bucket");
         return -1;
     }
+    b->cap = h->cap;
     uint32_t crc = adb_crc32c(0, b->map, b->map_sz);
     uint32_t mask = 0;
     if (mb->cls_mask && cls_arr(dt, b, 31 - (uint32_t)__builtin_clz(mb->cls_mask))) {

@@ -113,4 +113,11 @@ bool adb_dtier_trim(adb_dtier_t *dt, uint32_t bin);
 
 void adb_dtier_stats(adb_dtier_t *dt, adb_dtier_stats_t *out);
 
+/* adb_dtier_set_pread_reads: lookups (adb_dtier_get) read with pread
+ * through descriptors kept open (at most a quarter of RLIMIT_NOFILE;
+ * past that, or on an I/O error, through the mapping), so they make
+ * nothing resident in the mappings: for a RAM budget that counts mapped
+ * pages.  Call before any thread uses the tier. */
+void adb_dtier_set_pread_reads(adb_dtier_t *dt, bool on);
+
 #endif

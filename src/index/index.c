@@ -34,6 +34,7 @@ typedef struct bin {
     atomic_flag lock;
     uint32_t    cap;
     uint32_t    cnt;
+    uint32_t    pin; /* two tiers: entries holding a pinned version (never evicted) */
     entry_t    *tab;
 } bin_t;
 
@@ -51,7 +52,8 @@ struct adb_index {
     uint32_t         dshift; /* disk bin = RAM bin >> dshift (at most 512 disk bins) */
     uint32_t         dbin_cnt;
     uint64_t         pin_mask, budget;
-    _Atomic uint64_t keys; /* distinct keys (two tiers) */
+    _Atomic uint64_t keys;   /* distinct keys (two tiers) */
+    _Atomic uint64_t pinned; /* RAM entries holding a pinned version */
     _Atomic uint64_t hits, misses, promotions, evictions, trims;
     _Atomic uint32_t evict_hand, trim_hand;
     _Atomic uint64_t enforce_floor; /* no enforcing below this (see tt_enforce) */
@@ -184,6 +186,9 @@ adb_index_open(adb_index_t **ix_out, adb_index_cfg_t const *cfg) {
     bool     two = cfg && cfg->disk_dir;
     uint64_t per = cfg && !two ? cfg->expected_keys / ix->bin_cnt : 0;
     uint32_t cap = (uint32_t)ADB_MIN((per * 10 / 8) + 8, 1u << 30);
+    /* Under a RAM budget a table starts empty (one free entry: a lookup
+     * needs one), so 8,192 bins do not take a floor out of the budget. */
+    if (two && cfg->ram_bytes) cap = 1;
     if (!(two && cfg->ram_bytes) && adb_hpa_new(&ix->hpa)) {
         adb_index_close(ix);
         return ACCTDB_ERR_NOMEM;
@@ -226,6 +231,10 @@ adb_index_open(adb_index_t **ix_out, adb_index_cfg_t const *cfg) {
                 return rc;
             }
         }
+        /* Under a budget, lookups read the tier with pread: a read
+         * through the mapping would make 64 KiB resident per miss, to be
+         * counted and trimmed (madvise, a TLB shootdown) right after. */
+        if (ix->budget) adb_dtier_set_pread_reads(ix->dt, true);
         adb_dtier_stats_t st;
         adb_dtier_stats(ix->dt, &st);
         atomic_store(&ix->keys, st.keys);
@@ -795,6 +804,28 @@ set_ref(entry_t *e, bool on) {
         e->slot = on ? e->slot | ADB_INDEX_REF_BIT : e->slot & ~ADB_INDEX_REF_BIT;
 }
 
+/* Whether the RAM entry holds a pinned version (it then stays in RAM). */
+static bool
+entry_pinned(adb_index_t const *ix, entry_t const *e) {
+    if (e->slot != ADB_INDEX_SLOT_LIST) return pinned(ix, e->val);
+    vlist_t const *l = as_list(e);
+    for (uint32_t k = 0; k < l->cnt; k++)
+        if (pinned(ix, l->v[k].val)) return true;
+    return false;
+}
+
+static void
+pin_count(adb_index_t *ix, bin_t *b, bool was, bool now) {
+    if (was == now) return;
+    if (now) {
+        b->pin++;
+        atomic_fetch_add_explicit(&ix->pinned, 1, memory_order_relaxed);
+    } else {
+        b->pin--;
+        atomic_fetch_sub_explicit(&ix->pinned, 1, memory_order_relaxed);
+    }
+}
+
 /* The RAM entry's versions into vb (n returned). */
 static int
 ram_copy(entry_t const *e, vbuf_t *vb, size_t *n) {
@@ -834,6 +865,9 @@ ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_in
     if (n > UINT32_MAX) return ACCTDB_ERR_FULL;
     vlist_t *nl = NULL;
     entry_t *e = pos >= 0 ? &b->tab[pos] : NULL;
+    bool     was = e && entry_pinned(ix, e), now = false;
+    for (size_t i = 0; i < n && !now; i++)
+        now = pinned(ix, w[i].val);
     vlist_t *ol = e && e->slot == ADB_INDEX_SLOT_LIST ? as_list(e) : NULL;
     if (n > 1 && !(ol && ol->cap >= n)) {
         uint32_t cap = 4;
@@ -863,8 +897,10 @@ ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_in
         }
         rh_insert(ix, b, ne);
         atomic_fetch_add_explicit(&ix->cnt, 1, memory_order_relaxed);
+        pin_count(ix, b, false, now);
         return 0;
     }
+    pin_count(ix, b, was, now);
     if (n == 1) {
         if (ol) vlist_free(ix, ol);
         e->slot = w[0].slot | ADB_INDEX_REF_BIT;
@@ -886,6 +922,7 @@ ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_in
 /* Removes the RAM entry at pos. */
 static void
 ram_erase(adb_index_t *ix, bin_t *b, uint32_t pos) {
+    pin_count(ix, b, entry_pinned(ix, &b->tab[pos]), false);
     if (b->tab[pos].slot == ADB_INDEX_SLOT_LIST) vlist_free(ix, as_list(&b->tab[pos]));
     erase_locked(ix, b, pos);
 }
@@ -939,6 +976,7 @@ out:
 static void
 sweep_bin(adb_index_t *ix, bin_t *b) {
     uint64_t ev = 0;
+    if (b->cnt == b->pin && !(b->cap > 1 && (uint64_t)b->cnt * 4 < b->cap)) return;
     for (uint32_t i = 0; i < b->cap;) {
         entry_t *e = &b->tab[i];
         if (e->slot == ADB_INDEX_SLOT_EMPTY) {
@@ -950,15 +988,7 @@ sweep_bin(adb_index_t *ix, bin_t *b) {
             i++;
             continue;
         }
-        bool pin = false;
-        if (e->slot == ADB_INDEX_SLOT_LIST) {
-            vlist_t const *l = as_list(e);
-            for (uint32_t k = 0; k < l->cnt && !pin; k++)
-                pin = pinned(ix, l->v[k].val);
-        } else {
-            pin = pinned(ix, e->val);
-        }
-        if (pin) {
+        if (entry_pinned(ix, e)) {
             i++;
             continue;
         }
@@ -966,8 +996,8 @@ sweep_bin(adb_index_t *ix, bin_t *b) {
         ev++;
     }
     if (ev) atomic_fetch_add_explicit(&ix->evictions, ev, memory_order_relaxed);
-    if (b->cap > 8 && (uint64_t)b->cnt * 4 < b->cap) {
-        uint64_t ncap = ADB_MAX((uint64_t)b->cnt * 2, 8u);
+    if (b->cap > 1 && (uint64_t)b->cnt * 4 < b->cap) {
+        uint64_t ncap = b->cnt ? ADB_MAX((uint64_t)b->cnt * 2, 8u) : 1;
         (void)rebuild(ix, b, ncap); /* on NOMEM the table stays as it is */
     }
 }
@@ -1004,7 +1034,12 @@ tt_enforce(adb_index_t *ix) {
             used = ram_used(ix, &mapped);
         }
     }
-    for (uint32_t k = 0; k < 2 * ix->bin_cnt && used > goal; k++) {
+    /* A bin whose entries are all pinned (or none) has nothing to give
+     * and is passed over without a scan (sweep_bin). */
+    for (uint32_t k = 0; k < 2 * ix->bin_cnt && used > goal &&
+                         atomic_load_explicit(&ix->cnt, memory_order_relaxed) >
+                             atomic_load_explicit(&ix->pinned, memory_order_relaxed);
+         k++) {
         uint32_t bin = atomic_fetch_add(&ix->evict_hand, 1) % ix->bin_cnt;
         bin_t   *b = &ix->bins[bin];
         bin_lock(b);

@@ -68,8 +68,9 @@ _Static_assert(sizeof(clhdr_t) <= HDR, "data bucket header fits");
 typedef struct meta_bin {
     uint64_t cnt;
     uint32_t crc;
-    uint32_t cls_mask; /* bit c: class c's file exists */
+    uint32_t cls_mask; /* bit c: class c's file exists; bit 0: the index bucket's */
 } meta_bin_t;
+#define META_IX_FILE 1u
 
 typedef struct meta_hdr {
     char     magic[8];
@@ -1128,7 +1129,8 @@ verify_bin(vjob_t *j, uint32_t bin) {
     b->cap = h->cap;
     uint32_t crc = adb_crc32c(0, b->map, b->map_sz);
     uint32_t mask = 0;
-    if (mb->cls_mask && cls_arr(dt, b, 31 - (uint32_t)__builtin_clz(mb->cls_mask))) {
+    uint32_t want = mb->cls_mask & ~META_IX_FILE;
+    if (want && cls_arr(dt, b, 31 - (uint32_t)__builtin_clz(want))) {
         vfail(j, ACCTDB_ERR_NOMEM, "bin %u: %s", bin, "out of memory");
         return -1;
     }
@@ -1152,7 +1154,7 @@ verify_bin(vjob_t *j, uint32_t bin) {
         crc = adb_crc32c(crc, dc->map, dc->map_sz);
         mask |= 1u << c;
     }
-    if (crc != mb->crc || mask != mb->cls_mask) {
+    if (crc != mb->crc || mask != want) {
         vfail(j, ACCTDB_ERR_CORRUPT, "bin %u: %s checksum differs", bin, "index");
         return -1;
     }
@@ -1307,6 +1309,7 @@ adb_dtier_stamp(adb_dtier_t *dt, adb_dtier_stamp_t const *stamp, adb_err_t *err)
             continue;
         }
         mb[i].cnt = ix_hdr(b)->cnt;
+        mb[i].cls_mask = META_IX_FILE; /* a bin emptied since keeps its file */
         mb[i].crc = adb_crc32c(0, b->map, b->map_sz);
         for (uint32_t c = 1; c < CLS_N; c++) {
             if (!(b->cls_mask & (1u << c))) continue;

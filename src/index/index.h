@@ -19,7 +19,9 @@
  * heap pointers, only ever in RAM, so a key with one stays resident),
  * promotes a key a lookup had to read from disk, and evicts keys not used
  * since the last pass of a clock hand (least recently used first) once its
- * heap plus the disk tier's resident mapped pages pass cfg.ram_bytes.
+ * heap plus the disk tier's resident mapped pages pass cfg.ram_bytes.  The
+ * entries holding a pinned version are not counted (64 bytes each): the
+ * write cache that pins them bounds and charges them.
  * Every call below keeps its meaning in both modes. */
 #ifndef ADB_INDEX_INDEX_H
 #define ADB_INDEX_INDEX_H
@@ -156,6 +158,7 @@ typedef struct adb_index_stats {
     uint64_t ram_heap;     /* bytes of heap (tables, lists) */
     uint64_t ram_mapped;   /* upper bound of the disk tier's resident mapped bytes */
     uint64_t ram_budget;   /* cfg.ram_bytes */
+    uint64_t ram_pinned;   /* of ram_heap, the entries pinned by the write cache (not budgeted) */
     uint64_t disk_keys;    /* keys with versions on disk */
     uint64_t disk_entries; /* disk index entries allocated */
     uint64_t disk_bytes;   /* disk tier file bytes */

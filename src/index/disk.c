@@ -281,7 +281,10 @@ fd_get(adb_dtier_t *dt, int *fd1, char const *name) {
         atomic_fetch_sub(&dt->fds, 1);
         return -1;
     }
-    int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDONLY | O_NOFOLLOW, 0);
+    /* No access-time updates: each would dirty the inode (perf: 4% of a
+     * budgeted run in touch_atime).  O_NOATIME needs the file's owner. */
+    int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOATIME, 0);
+    if (fd == -EPERM) fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDONLY | O_NOFOLLOW, 0);
     if (fd < 0) {
         atomic_fetch_sub(&dt->fds, 1);
         return -1;

@@ -52,8 +52,9 @@ struct adb_index {
     uint32_t         dshift; /* disk bin = RAM bin >> dshift (at most 512 disk bins) */
     uint32_t         dbin_cnt;
     uint64_t         pin_mask, budget;
-    _Atomic uint64_t keys;   /* distinct keys (two tiers) */
-    _Atomic uint64_t pinned; /* RAM entries holding a pinned version */
+    _Atomic uint64_t keys;         /* distinct keys (two tiers) */
+    _Atomic uint64_t pinned;       /* RAM entries holding a pinned version */
+    _Atomic uint64_t pinned_bytes; /* and what they cost (entry_cost) */
     _Atomic uint64_t hits, misses, promotions, evictions, trims;
     _Atomic uint32_t evict_hand, trim_hand;
     _Atomic uint64_t enforce_floor; /* no enforcing below this (see tt_enforce) */
@@ -814,15 +815,29 @@ entry_pinned(adb_index_t const *ix, entry_t const *e) {
     return false;
 }
 
+/* What a RAM entry costs: its 48-byte slot at the tables' typical 3/4 load
+ * (64 bytes) and its version list. */
+static inline uint64_t
+entry_cost(entry_t const *e) {
+    uint64_t c = 64;
+    if (e->slot == ADB_INDEX_SLOT_LIST)
+        c += sizeof(vlist_t) + (uint64_t)as_list(e)->cap * sizeof(adb_index_ver_t);
+    return c;
+}
+
+/* Counts an entry's change of pinned state and pinned cost (was_cost the
+ * cost before, if it was pinned; e the entry after, NULL once erased). */
 static void
-pin_count(adb_index_t *ix, bin_t *b, bool was, bool now) {
-    if (was == now) return;
+pin_count(adb_index_t *ix, bin_t *b, bool was, uint64_t was_cost, bool now, entry_t const *e) {
+    if (was) {
+        b->pin--;
+        atomic_fetch_sub_explicit(&ix->pinned, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&ix->pinned_bytes, was_cost, memory_order_relaxed);
+    }
     if (now) {
         b->pin++;
         atomic_fetch_add_explicit(&ix->pinned, 1, memory_order_relaxed);
-    } else {
-        b->pin--;
-        atomic_fetch_sub_explicit(&ix->pinned, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&ix->pinned_bytes, entry_cost(e), memory_order_relaxed);
     }
 }
 
@@ -866,6 +881,7 @@ ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_in
     vlist_t *nl = NULL;
     entry_t *e = pos >= 0 ? &b->tab[pos] : NULL;
     bool     was = e && entry_pinned(ix, e), now = false;
+    uint64_t was_cost = was ? entry_cost(e) : 0;
     for (size_t i = 0; i < n && !now; i++)
         now = pinned(ix, w[i].val);
     vlist_t *ol = e && e->slot == ADB_INDEX_SLOT_LIST ? as_list(e) : NULL;
@@ -897,14 +913,14 @@ ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_in
         }
         rh_insert(ix, b, ne);
         atomic_fetch_add_explicit(&ix->cnt, 1, memory_order_relaxed);
-        pin_count(ix, b, false, now);
+        pin_count(ix, b, false, 0, now, &ne);
         return 0;
     }
-    pin_count(ix, b, was, now);
     if (n == 1) {
         if (ol) vlist_free(ix, ol);
         e->slot = w[0].slot | ADB_INDEX_REF_BIT;
         e->val = w[0].val;
+        pin_count(ix, b, was, was_cost, now, e);
         return 0;
     }
     vlist_t *l = nl ? nl : ol;
@@ -916,13 +932,15 @@ ram_assign(adb_index_t *ix, bin_t *b, int64_t pos, uint8_t const key[32], adb_in
     if (nl && ol) vlist_free(ix, ol);
     e->slot = ADB_INDEX_SLOT_LIST;
     e->val = (uint64_t)(uintptr_t)l;
+    pin_count(ix, b, was, was_cost, now, e);
     return 0;
 }
 
 /* Removes the RAM entry at pos. */
 static void
 ram_erase(adb_index_t *ix, bin_t *b, uint32_t pos) {
-    pin_count(ix, b, entry_pinned(ix, &b->tab[pos]), false);
+    if (entry_pinned(ix, &b->tab[pos]))
+        pin_count(ix, b, true, entry_cost(&b->tab[pos]), false, NULL);
     if (b->tab[pos].slot == ADB_INDEX_SLOT_LIST) vlist_free(ix, as_list(&b->tab[pos]));
     erase_locked(ix, b, pos);
 }
@@ -1002,11 +1020,6 @@ sweep_bin(adb_index_t *ix, bin_t *b) {
     }
 }
 
-/* What an entry holding a pinned version is taken to cost: 48 bytes at
- * the tables' typical 3/4 load (its versions are charged to the write
- * cache, ADB_CACHE_VER_CHARGE). */
-#define PIN_CHARGE 64u
-
 /* RAM the budget counts: heap plus resident mapped pages, less the entries
  * pinned by the write cache.  Those can only leave when a flush unpins
  * them; their number is bounded by the write cache's own budget, which
@@ -1019,7 +1032,7 @@ ram_used(adb_index_t *ix, uint64_t *mapped) {
     adb_dtier_stats(ix->dt, &st);
     *mapped = st.resident_est;
     uint64_t all = atomic_load(&ix->mem) + st.heap + st.resident_est;
-    uint64_t pin = atomic_load_explicit(&ix->pinned, memory_order_relaxed) * PIN_CHARGE;
+    uint64_t pin = atomic_load_explicit(&ix->pinned_bytes, memory_order_relaxed);
     return all > pin ? all - pin : 0;
 }
 
@@ -1261,7 +1274,7 @@ adb_index_stats(adb_index_t *ix, adb_index_stats_t *o) {
     o->promotions = atomic_load(&ix->promotions);
     o->evictions = atomic_load(&ix->evictions);
     o->trims = atomic_load(&ix->trims);
-    o->ram_pinned = atomic_load(&ix->pinned) * PIN_CHARGE;
+    o->ram_pinned = atomic_load(&ix->pinned_bytes);
     if (ix->dt) {
         adb_dtier_stats_t st;
         adb_dtier_stats(ix->dt, &st);

@@ -20,7 +20,8 @@
  * promotes a key a lookup had to read from disk, and evicts keys not used
  * since the last pass of a clock hand (least recently used first) once its
  * heap plus the disk tier's resident mapped pages pass cfg.ram_bytes.  The
- * entries holding a pinned version are not counted (64 bytes each): the
+ * entries holding a pinned version are not counted (their slot at 3/4 load
+ * and their version lists, tracked as they change): the
  * write cache that pins them bounds and charges them.
  * Every call below keeps its meaning in both modes. */
 #ifndef ADB_INDEX_INDEX_H

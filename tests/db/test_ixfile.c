@@ -1097,7 +1097,7 @@ test_disk_tier(void **state) {
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg, true);
     cfg.index_disk = true;
-    cfg.index_ram_bytes = 64u << 10;
+    cfg.index_ram_bytes = 16u << 10; /* well under the promoted keys: evictions */
 
     /* An index file of RAM keys: loaded into a new tier. */
     acctdb_db_t *db = open_ok(dir, &cfg);

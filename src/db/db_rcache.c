@@ -168,6 +168,16 @@ read_failed(adb_db_t const *db, adb_db_file_t const *f, int rc) {
                        (unsigned long long)f->slot, db->dir, acctdb_strerror(rc));
 }
 
+/* Storage f's bytes when reads copy them from its segment's mapping
+ * (cfg.mmap_reads and f wholly mapped), else NULL (pread). */
+static uint8_t const *
+file_map(adb_db_t const *db, adb_db_file_t const *f) {
+    adb_db_seg_t const *sg = &db->segs[f->seg];
+    bool                use_map = !db->eng || db->eng->cfg.mmap_reads;
+    return use_map && sg->map && f->seg_off + f->valid_len <= sg->map_sz ? sg->map + f->seg_off
+                                                                         : NULL;
+}
+
 int
 adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out, uint8_t *buf,
                 size_t buf_max) {
@@ -175,11 +185,8 @@ adb_rcache_read(adb_db_t *db, uint64_t slot, uint64_t val, acctdb_account_t *out
     uint64_t key = val & ~(ADB_VAL_CACHE | ADB_VAL_DEAD);
     uint32_t fi = adb_db_loc_file(key);
     if (fi >= adb_db_file_cnt(db)) return ACCTDB_ERR_CORRUPT;
-    adb_db_file_t      *f = adb_db_file(db, fi);
-    adb_db_seg_t const *sg = &db->segs[f->seg];
-    bool                use_map = !db->eng || db->eng->cfg.mmap_reads;
-    uint8_t const      *m =
-        use_map && sg->map && f->seg_off + f->valid_len <= sg->map_sz ? sg->map + f->seg_off : NULL;
+    adb_db_file_t *f = adb_db_file(db, fi);
+    uint8_t const *m = file_map(db, f);
     /* Mapped reads copy straight from the page cache; the read cache
      * serves the reads that cost a system call. */
     adb_rcache_t *rc = !m && db->eng ? db->eng->rcache : NULL;
@@ -218,12 +225,12 @@ void
 adb_rcache_prefetch(adb_db_t *db, uint64_t val) {
     uint64_t key = val & ~(ADB_VAL_CACHE | ADB_VAL_DEAD);
     uint32_t fi = adb_db_loc_file(key);
-    if (fi >= adb_db_file_cnt(db) || (db->eng && !db->eng->cfg.mmap_reads)) return;
+    if (fi >= adb_db_file_cnt(db)) return;
     adb_db_file_t const *f = adb_db_file(db, fi);
-    adb_db_seg_t const  *sg = &db->segs[f->seg];
+    uint8_t const       *m = file_map(db, f);
     uint64_t             off = adb_db_loc_off(key);
-    if (!sg->map || f->seg_off + off + ADB_ACCT_HDR_SZ > sg->map_sz) return;
-    uint8_t const *h = sg->map + f->seg_off + off;
+    if (!m || off + ADB_ACCT_HDR_SZ > f->valid_len) return;
+    uint8_t const *h = m + off;
     /* The header (136 bytes) and the data's start: all of a 165-byte
      * token account's 304-byte record. */
     for (unsigned k = 0; k < 5; k++)

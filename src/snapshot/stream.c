@@ -93,6 +93,17 @@ adb_decomp_close(adb_decomp_t *d) {
     adb_free(d);
 }
 
+/* The message of zstd error r at compressed offset off (the sequential and
+ * the frame-parallel paths word it alike). */
+static void
+zstd_errmsg(char *msg, size_t max, size_t r, uint64_t off) {
+    snprintf(msg, max, "zstd: in the data after compressed offset %llu: %s%s",
+             (unsigned long long)off, ZSTD_getErrorName(r),
+             ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge
+                 ? " (window larger than the configured limit)"
+                 : "");
+}
+
 /* The limits on what came out so far. */
 static int
 check_limits(adb_decomp_t *d) {
@@ -126,13 +137,9 @@ seq_run(adb_decomp_t *d, void const *in, size_t in_sz, size_t *used_out, void *o
             size_t before_in = ib.pos, before_out = ob.pos;
             size_t r = ZSTD_decompressStream(d->zd, &ob, &ib);
             if (ZSTD_isError(r)) {
-                ZSTD_ErrorCode ec = ZSTD_getErrorCode(r);
-                return adb_err_set(&d->err, ACCTDB_ERR_CORRUPT,
-                                   "zstd: in the data after compressed offset %llu: %s%s",
-                                   (unsigned long long)(d->seq_off + ib.pos), ZSTD_getErrorName(r),
-                                   ec == ZSTD_error_frameParameter_windowTooLarge
-                                       ? " (window larger than the configured limit)"
-                                       : "");
+                char msg[ADB_ERRMSG_SZ];
+                zstd_errmsg(msg, sizeof msg, r, d->seq_off + ib.pos);
+                return adb_err_set(&d->err, ACCTDB_ERR_CORRUPT, "%s", msg);
             }
             bool progress = ib.pos > before_in || ob.pos > before_out;
             if (!progress) break;
@@ -234,13 +241,8 @@ job_step(pjob_t *j) {
         size_t bi = ib.pos, bo = ob.pos;
         size_t r = ZSTD_decompressStream(j->zd, &ob, &ib);
         if (ZSTD_isError(r)) {
-            ZSTD_ErrorCode ec = ZSTD_getErrorCode(r);
             j->err = ACCTDB_ERR_CORRUPT;
-            snprintf(j->msg, sizeof j->msg, "zstd: in the data after compressed offset %llu: %s%s",
-                     (unsigned long long)(j->in_off + ib.pos), ZSTD_getErrorName(r),
-                     ec == ZSTD_error_frameParameter_windowTooLarge
-                         ? " (window larger than the configured limit)"
-                         : "");
+            zstd_errmsg(j->msg, sizeof j->msg, r, j->in_off + ib.pos);
             break;
         }
         if (r == 0) j->ended = true;

@@ -518,6 +518,16 @@ typedef struct acctdb_db_config {
                                          * tier's mappings; least recently used keys
                                          * leave RAM past it.  0: no limit.  Setting
                                          * it turns index_disk on */
+    uint64_t index_checkpoint_sz;       /* after a commit, once this many bytes of
+                                         * account files were written since the
+                                         * last index checkpoint (or there is
+                                         * none), the index as that commit left it
+                                         * is written to DIR/index-<gen>: an open
+                                         * after a kill loads it and scans only
+                                         * the files committed since.  0 (default):
+                                         * max(256 MiB, a quarter of the stored
+                                         * bytes); UINT64_MAX: never (a kill then
+                                         * means a full scan) */
 } acctdb_db_config_t;
 
 ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);
@@ -774,15 +784,22 @@ typedef struct acctdb_db_stats {
     uint64_t retired_pending; /* objects waiting for readers to leave */
     uint64_t service_errors;  /* background failures since open (acctdb_db_service_error) */
     /* The index at open: loaded from the index file the last clean close
-     * wrote (index_rebuilt false, index_reason "loaded from index-N"), or
-     * rebuilt by scanning every account file, index_reason saying why ("no
-     * clean shutdown", "no index file", "index file damaged: ...", "index
-     * file of another commit ...", "format 2 database", ...).  A load does
-     * not check the account files' seals (CRC-32C) as a rebuild does;
-     * acctdb_db_verify and snapshot writing still do. */
+     * wrote (index_rebuilt false, index_reason "loaded from index-N"); after
+     * a kill, loaded from the newest index file a commit names as its base
+     * (the clean close's or a checkpoint, index_checkpoint_sz) with the
+     * account files committed since scanned ("loaded from index-N (root R)
+     * and K storages replayed ..."); or rebuilt by scanning every account
+     * file, index_reason saying why ("no clean shutdown and no index
+     * checkpoint", "no index file", "index file damaged: ...", "index file
+     * of another commit ...", "format 2 database", ...).  A load does not
+     * check the seals (CRC-32C) of the account files it does not scan, as
+     * a rebuild does; acctdb_db_verify and snapshot writing still do. */
     bool     index_rebuilt;
     char     index_reason[120];
-    uint64_t index_open_ns; /* what loading or rebuilding the index took */
+    uint64_t index_open_ns;           /* what loading or rebuilding the index took */
+    uint64_t index_replayed_storages; /* account files the open scanned on top of a base */
+    uint64_t index_checkpoints;       /* index checkpoints written since open ... */
+    uint64_t index_checkpoint_ns;     /* ... and the time they took */
     /* The index's tiers (index_disk; else all zero but index_ram_heap).
      * RAM: heap (tables, version lists, the disk tier's bookkeeping) and an
      * upper bound of the disk tier's resident mapped bytes, against

@@ -316,6 +316,8 @@ ACCTDB_API int acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const 
  *             -> flush.synced (segments fdatasync'ed, index not repointed)
  *             -> flush.repointed (index repointed, no commit record yet)
  *             -> flush.commit -> flush.committed (the root is durable)
+ *             -> checkpoint.written (past index_checkpoint_sz: index-<gen>
+ *             of that commit written, not yet named by a commit)
  *   shrink    shrink.begin -> shrink.copied (live records copied into new
  *             account files, not synced) -> shrink.synced ->
  *             shrink.repointed -> shrink.commit -> shrink.committed (the

@@ -119,6 +119,13 @@ config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
         if (!parse_u64(v, &x) || (x && x < (1u << 20))) return "must be 0 or a size of at least 1M";
         cfg->index_ram_bytes = x;
         if (x) cfg->index_disk = true;
+    } else if (!strcmp(k, "index_checkpoint_sz")) {
+        if (!strcmp(v, "never")) {
+            cfg->index_checkpoint_sz = UINT64_MAX;
+        } else {
+            if (!parse_u64(v, &x)) return "must be a size (0: the default) or never";
+            cfg->index_checkpoint_sz = x;
+        }
     } else if (!strcmp(k, "threads")) {
         if (!parse_u64(v, &x) || x > 1024) return "must be 0 to 1024";
         cfg->threads = (unsigned)x;

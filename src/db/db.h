@@ -272,6 +272,11 @@ int adb_db_open_dir(adb_db_t **db_out, char const *dir, adb_db_meta_t *meta_out,
  * still meets its versions oldest first; rec_fn must then be thread-safe.
  * Errors: CORRUPT (a seal or record), IO, NOMEM; on error close db. */
 int adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads, adb_err_t *err);
+/* adb_db_index_scan_some: the same over the n storages which[] names (NULL:
+ * storages 0..n-1), on top of what the index holds: the replay of an open
+ * after a kill, over the storages its base lacks. */
+int adb_db_index_scan_some(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads,
+                           uint32_t const *which, uint32_t n, adb_err_t *err);
 
 /* Frees what adb_db_open_dir allocated in *m (history, bank state). */
 void adb_db_meta_fini(adb_db_meta_t *m);

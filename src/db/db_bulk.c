@@ -867,6 +867,7 @@ adb_db_storage_write(adb_db_t *db, uint32_t idx, void const *p, uint64_t sz, boo
     f->valid_len = sz;
     f->crc = adb_crc32c(0, p, (size_t)sz);
     f->scan_end = sz; /* records end to end */
+    db->ix_since_bytes += sz;
     atomic_store(&f->replaced, false);
     if (idx >= atomic_load(&db->file_cnt)) atomic_store(&db->file_cnt, idx + 1);
     return 0;

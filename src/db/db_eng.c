@@ -214,11 +214,19 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
     if (!rc) rc = adb_ixfile_load(db, e, &meta, db->ix_reason, sizeof db->ix_reason);
     if (rc < 0) {
         rc = adb_err_set(err, rc, "%s: loading the index: %s", dir, acctdb_strerror(rc));
+    } else if (rc == 0 && db->ix_replay_cnt) {
+        /* After a kill: the storages committed since the base, checked and
+         * indexed as a scan would (a damaged one fails the open as the
+         * scan would fail it). */
+        rc = adb_db_index_scan_some(db, &meta, e->cfg.threads, db->ix_replay, db->ix_replay_cnt,
+                                    err);
     } else if (rc > 0) {
         db->ix_rebuilt = true;
         rc = adb_db_index_scan(db, &meta, e->cfg.threads, err);
     }
     db->ix_open_ns = adb_now_ns() - t0;
+    adb_free(db->ix_replay);
+    db->ix_replay = NULL;
     if (rc) {
         adb_db_meta_fini(&meta);
         adb_free(db->orphans);
@@ -489,7 +497,7 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
          * the index file was the only reason to commit, none is written
          * without it (a read-only directory stays untouched). */
         adb_err_t ierr = {0};
-        int       irc = adb_ixfile_write(db, cgen + 1, &e->durable_info, &ierr);
+        int       irc = adb_ixfile_write(db, cgen + 1, &e->durable_info, false, &ierr);
         db->ix_next = irc ? 0 : cgen + 1;
         if (irc == ACCTDB_ERR_FATAL) {
             adb_err_clear(adb_eng_err()); /* the sync's message, said again below */
@@ -644,6 +652,9 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
     out->index_evictions = ist.evictions;
     snprintf(out->index_reason, sizeof out->index_reason, "%s", db->ix_reason);
     out->index_open_ns = db->ix_open_ns;
+    out->index_replayed_storages = db->ix_replay_cnt;
+    out->index_checkpoints = atomic_load(&db->ix_ckpts);
+    out->index_checkpoint_ns = atomic_load(&db->ix_ckpt_ns);
     pthread_mutex_lock(&e->ret_mu);
     out->retired_pending = e->ret_cnt;
     pthread_mutex_unlock(&e->ret_mu);
@@ -661,9 +672,9 @@ int
 adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext, uint32_t flags) {
     adb_eng_t *e = db->eng;
     /* The index file the close wrote for this commit (db_ixfile.c); every
-     * other commit names none: the state it describes moved on. */
+     * other commit names the base an open after a kill replays from. */
     adb_db_meta_t m = {.flags = flags,
-                       .index_gen = (flags & ADB_DB_COMMIT_CLEAN) ? db->ix_next : 0,
+                       .index_gen = (flags & ADB_DB_COMMIT_CLEAN) ? db->ix_next : db->ix_base,
                        .slot = root->slot,
                        .base_slot = e->base_slot,
                        .totals = e->load_totals,

@@ -328,5 +328,8 @@ adb_eng_flush_pass(adb_db_t *db) {
     pthread_mutex_unlock(&e->svc_mu);
     adb_free(items);
     adb_free(banks);
+    /* Past its threshold, the index as this commit left it becomes the base
+     * an open after a kill replays from (db_ixfile.c). */
+    adb_ixfile_checkpoint(db);
     return (int)ADB_MIN(written, (size_t)INT32_MAX);
 }

@@ -1,26 +1,30 @@
 /* src/db/db_ixfile.c - the index file: what scanning every storage at open
  * would rebuild (the account index, each storage's alive counters, the
  * clean candidates, the owner and token indexes), written by a graceful
- * close and loaded by the next open instead of the scan.
+ * close, and as a checkpoint after running commits, and loaded by the next
+ * open instead of the scan.
  *
- * DIR/index-<gen> (little-endian; gen: the close's commit, which names it
- * by index_gen; immutable once named):
+ * DIR/index-<gen> (little-endian; gen: the commit it describes; immutable
+ * once named):
  *   header, 256 bytes:
- *     "ACCTDBX1" | u32 format (1) | u32 header size (256) | u64 gen |
- *     u64 root slot | root bank hash [32] | u32 index bin bits |
+ *     "ACCTDBX1" | u32 format (2; 1 still read) | u32 header size (256) |
+ *     u64 gen | u64 root slot | root bank hash [32] | u32 index bin bits |
  *     u32 flags (1: the owner index holds every owner, cfg.owner_index;
  *                2: the token and mint indexes follow;
- *                4: clean candidates overflowed: clean walks the index) |
+ *                4: clean candidates overflowed: clean walks the index;
+ *                8: the keys are in the disk tier the close stamped;
+ *               16: a checkpoint) |
  *     u64 storage count | u64 index keys (a pre-sizing hint) |
  *     u32 watched owner count (<= 4) | u32 0 | 4 x owner [32] | zeros
- *   storages, in catalog order: storage count x {u64 slot, u64 alive_bytes,
- *     u64 alive_cnt}
+ *   storages, in catalog order: storage count x {u64 slot, u32 segment,
+ *     u32 CRC-32C seal, u64 offset in the segment, u64 size, u64
+ *     alive_bytes, u64 alive_cnt} (format 1: {slot, alive_bytes, alive_cnt})
  *   then five sections of groups {key [32], u32 n, n items}, each ended by
  *   a group with n = 0:
  *     keys        key, n versions {u64 slot, u64 value} newest first: the
  *                 index's storage versions (write-cache ones left out),
  *                 DEAD flags as they were, the storage number in a value
- *                 being its place in the catalog's list
+ *                 being its place in the list above
  *     candidates  (key unused) n pubkeys [32]
  *     owners      owner, n of its pubkeys in increasing order
  *     tokens      token owner, n SPL Token accounts    (flag 2 only)
@@ -28,38 +32,55 @@
  *   trailer: u64 keys | u64 versions | u64 candidates | u64 pairs |
  *     BLAKE3-256 of every byte before it.
  *
- * Written in one pass with a bounded buffer (1 MiB, hashed as it goes),
- * after the close's final flush and before its CLEAN commit: fdatasync,
- * fsync of the directory, then the commit names it.  On any error no file
- * is left under the name and the commit names none (index_gen 0); a failed
- * sync is fail-stop (adb_db_sync: the engine goes fatal, the close reports
- * it and writes no CLEAN commit).
+ * Written in one pass with a bounded buffer (1 MiB, hashed as it goes).
+ * By the close: after its final flush and before its CLEAN commit,
+ * fdatasync, fsync of the directory, then the commit names it.  On any
+ * error no file is left under the name and the commit names none
+ * (index_gen 0); a failed sync is fail-stop (adb_db_sync: the engine goes
+ * fatal, the close reports it and writes no CLEAN commit).
  *
- * Loaded at open when the commit chosen is CLEAN and names an index file
- * that is present, of this format, of that commit (generation, root slot,
- * bank hash, one entry per storage of its catalog with the same slots),
- * made with the same index bins, covering the owners the opener indexes,
- * and whose BLAKE3 verifies; else the storages are scanned and the reason
- * is kept (adb_db_t.ix_reason, stats.index_reason).  Loading reads it in
- * one pass, applying as it goes; a failure anywhere (the checksum at the
- * end included) undoes everything it applied and falls back to the scan.
+ * The base.  Every later commit names the newest index file that holds its
+ * keys (index_gen without the CLEAN flag): the clean close's (without a
+ * disk tier), or a checkpoint.  A flush pass writes a checkpoint after its
+ * commit, under smu (no other service pass runs; write-cache versions are
+ * left out as at a close), once the storages written since the base pass
+ * index_checkpoint_sz (default max(256 MiB, a quarter of the stored
+ * bytes)), as index-<that commit's gen>; the next commit names it.  It is
+ * not synced: a kill leaves it in the page cache, and one a power loss
+ * tore fails its checks (then the open scans).  The commit record's slots
+ * keep a file until neither names it (db_meta.c).
+ *
+ * Loaded at open in one pass, applying as it goes; a failure anywhere (the
+ * checksum at the end included) undoes everything and falls back to the
+ * scan, the reason kept (adb_db_t.ix_reason, stats.index_reason):
+ *   - CLEAN commit: the file must be of that commit (generation, root slot,
+ *     bank hash, the same storages), with the same index bins, covering
+ *     the owners the opener indexes.
+ *   - Otherwise (a kill, or a fail-stop close): the base, replayed.  Its
+ *     storages are matched to the catalog's by segment, offset, slot, size
+ *     and seal (extents are reused, so the place alone is not enough);
+ *     versions in storages that are gone (shrink replaced them; what
+ *     survived is in the new ones) are left out, and the storages it does
+ *     not list are scanned after it (db_eng.c, adb_db_index_scan_some),
+ *     which kills the versions they supersede as a full scan would.  The
+ *     open then takes time proportional to the storages committed since the
+ *     base, plus reading the base; the result reads exactly as a full scan
+ *     (tombstones clean removed after the base may come back, as in any
+ *     rebuild, until clean takes them again).
  *
  * What loading does not do: the scan checks every storage's seals (where
  * its records end and the CRC-32C of its bytes, db_meta.c) as it indexes
- * it; loading reads no storage, so a storage damaged since the clean close
+ * it; loading reads no storage it does not replay, so one damaged since
  * is not noticed at open.  `acctdb db verify` (adb_eng_verify) and the
  * snapshot writer still check the seals; the index file trades that
- * open-time check for not reading every byte of the database.
- *
- * The index file is derived data: a later disk-tier index (with its own
- * header) can replace this format; the commit record names whichever it is
- * by index_gen. */
+ * open-time check for not reading every byte of the database. */
 #include "db/db_private.h"
 
 #include "hash/blake3.h"
 #include "index/disk.h"
 #include "index/owner.h"
 #include "util/io.h"
+#include "util/point.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,14 +90,22 @@
 #include <sys/stat.h>
 
 #define IX_MAGIC      "ACCTDBX1"
-#define IX_VERSION    1u
+#define IX_VERSION    2u /* 1: storages {slot, alive_bytes, alive_cnt}, matched by place */
+#define IX_STOR1_SZ   24u
+#define IX_STOR2_SZ   48u
 #define IX_HDR_SZ     256u
 #define IX_TRAILER_SZ 64u /* four counts and the checksum */
 #define IX_BUF_SZ     (1u << 20)
 #define IX_GROUP_MAX  4096u      /* pubkeys in one group (the writer makes <= 256) */
 #define IX_VERS_MAX   (1u << 24) /* versions of one key: far more than forks make */
 
-enum { IX_F_OWNERS_ALL = 1, IX_F_TOKENS = 2, IX_F_OVERFLOW = 4, IX_F_DISK = 8 };
+enum {
+    IX_F_OWNERS_ALL = 1,
+    IX_F_TOKENS = 2,
+    IX_F_OVERFLOW = 4,
+    IX_F_DISK = 8,       /* the keys are in the disk tier the close stamped */
+    IX_F_CHECKPOINT = 16 /* written after a running commit (a base to replay from) */
+};
 
 static uint32_t bin_bits_of(adb_index_t const *ix);
 
@@ -244,16 +273,20 @@ remap_cb(void *ctx, adb_index_ver_t *v) {
 
 /* Everything after the header: storages, the five sections, the trailer. */
 static void
-w_body(ixw_t *w, adb_db_t *db, adb_eng_t *e) {
+w_body(ixw_t *w, adb_db_t *db, adb_eng_t *e, bool keys) {
     for (uint32_t i = 0; i < w->nall; i++) {
         adb_db_file_t const *f = adb_db_file(db, i);
         if (w->rank[i] == UINT32_MAX) continue;
         w_u64(w, f->slot);
+        w_u32(w, f->seg);
+        w_u32(w, f->crc);
+        w_u64(w, f->seg_off);
+        w_u64(w, f->written);
         w_u64(w, atomic_load(&f->alive_bytes));
         w_u64(w, atomic_load(&f->alive_cnt));
     }
     uint32_t bins = adb_index_bin_cnt(db->ix);
-    for (uint32_t b = 0; b < bins && !w->err && !adb_index_two_tier(db->ix); b++)
+    for (uint32_t b = 0; b < bins && !w->err && keys; b++)
         adb_index_bin_vvisit(db->ix, b, w_key, w);
     w_group(w, NULL, 0);
     /* Candidates: those queued and those parked (blocked); at reopen all
@@ -293,7 +326,8 @@ w_body(ixw_t *w, adb_db_t *db, adb_eng_t *e) {
 }
 
 int
-adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb_err_t *err) {
+adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, bool checkpoint,
+                 adb_err_t *err) {
     adb_eng_t      *e = db->eng;
     adb_io_t const *io = db->io;
     char            name[32];
@@ -323,8 +357,10 @@ adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb
         moved |= w.rank[i] != i;
     }
     adb_blake3_init(&w.h);
-    int  rc = 0;
-    bool two = adb_index_two_tier(db->ix);
+    int rc = 0;
+    /* A close with a disk tier leaves the keys in it (remapped to catalog
+     * places and stamped); a checkpoint writes them, as without one. */
+    bool two = adb_index_two_tier(db->ix) && !checkpoint;
     if (two && moved && adb_index_remap_disk(db->ix, remap_cb, &w)) {
         rc = adb_err_set(err, w.err, "%s/%s not written: %s", db->dir, name, w.why);
         adb_free(w.buf);
@@ -349,7 +385,8 @@ adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb
     pthread_mutex_unlock(&e->cand_mu);
     adb_store_u32(hdr + 68, (e->cfg.owner_index ? IX_F_OWNERS_ALL : 0u) |
                                 (e->tokens && e->mints ? IX_F_TOKENS : 0u) |
-                                (overflow ? IX_F_OVERFLOW : 0u) | (two ? IX_F_DISK : 0u));
+                                (overflow ? IX_F_OVERFLOW : 0u) | (two ? IX_F_DISK : 0u) |
+                                (checkpoint ? IX_F_CHECKPOINT : 0u));
     adb_store_u64(hdr + 72, live);
     adb_store_u64(hdr + 80, adb_index_cnt(db->ix));
     uint32_t wc = e->owners ? e->watch_cnt : 0;
@@ -357,10 +394,19 @@ adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb
     for (uint32_t i = 0; i < wc; i++)
         memcpy(hdr + 96 + 32 * i, e->watch[i].b, 32);
     w_put(&w, hdr, sizeof hdr);
-    w_body(&w, db, e);
+    w_body(&w, db, e, !two);
     if (w.err) {
         rc = adb_err_set(err, w.err == -ENOSPC ? ACCTDB_ERR_FULL : w.err, "writing %s/%s: %s",
                          db->dir, name, w.why[0] ? w.why : acctdb_strerror(w.err));
+        goto out;
+    }
+    if (checkpoint) {
+        /* Not synced: a kill -9 leaves it in the page cache; a power loss
+         * may lose or tear it, and then its checks fail and the open scans
+         * (what it was written to avoid, never a wrong index). */
+        rc = adb_io_close(io, w.fd);
+        w.fd = -1;
+        if (rc) adb_err_set(err, rc, "closing %s/%s: %s", db->dir, name, acctdb_strerror(rc));
         goto out;
     }
     char what[96];
@@ -383,6 +429,45 @@ out:
     adb_free(w.buf);
     adb_free(w.rank);
     return rc;
+}
+
+/* ---- checkpoints ------------------------------------------------------------- */
+
+#define CKPT_MIN_SZ (256ull << 20)
+
+void
+adb_ixfile_checkpoint(adb_db_t *db) {
+    adb_eng_t *e = db->eng;
+    uint64_t   th = e->cfg.index_checkpoint_sz;
+    if (th == UINT64_MAX || atomic_load(&e->fatal)) return;
+    pthread_mutex_lock(&e->svc_mu);
+    bool closing = e->svc_stop; /* the close writes its own index file */
+    pthread_mutex_unlock(&e->svc_mu);
+    if (closing) return;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < adb_db_file_cnt(db); i++) {
+        adb_db_file_t const *f = adb_db_file(db, i);
+        if (!atomic_load(&f->replaced)) total += f->written;
+    }
+    /* Without a base an open after a kill scans everything. */
+    uint64_t since = db->ix_base ? db->ix_since_bytes : total;
+    if (!th) th = ADB_MAX(CKPT_MIN_SZ, total / 4);
+    if (since < th) return;
+    uint32_t  cflags;
+    uint64_t  gen = adb_db_commit_gen(db, &cflags);
+    adb_err_t err = {0};
+    if (!gen || gen == db->ix_base) return;
+    uint64_t t0 = adb_now_ns();
+    int      rc = adb_ixfile_write(db, gen, &e->durable_info, true, &err);
+    if (rc) {
+        adb_eng_svc_err_note(e, "index checkpoint", err.code ? err.code : rc, err.msg, false);
+        return;
+    }
+    ADB_POINT("checkpoint.written");
+    db->ix_base = gen;
+    db->ix_since_bytes = 0;
+    atomic_fetch_add(&db->ix_ckpts, 1);
+    atomic_fetch_add(&db->ix_ckpt_ns, adb_now_ns() - t0);
 }
 
 /* ---- loading ----------------------------------------------------------------- */
@@ -437,12 +522,19 @@ typedef struct ixload {
     ixr_t      r;
     adb_db_t  *db;
     adb_eng_t *e;
-    uint32_t   flags, nfiles;
-    uint64_t   keys, vers, cands, pairs;
-    char      *why;
-    size_t     why_max;
-    int        nomem; /* applying ran out of memory */
-    char       name[32];
+    uint32_t   flags, nfiles, version;
+    bool       replay; /* the commit is later than the file: storages are matched by
+                        * identity, those it lacks replayed, versions of those gone
+                        * left out */
+    uint64_t  nstor;   /* storages the file lists */
+    uint64_t  root;    /* the root slot it was written at */
+    uint32_t *map;     /* the file's storage place -> this open's number (UINT32_MAX: gone) */
+    uint8_t  *seen;    /* per storage of this open: the file lists it */
+    uint64_t  keys, vers, cands, pairs, skipped;
+    char     *why;
+    size_t    why_max;
+    int       nomem; /* applying ran out of memory */
+    char      name[32];
 } ixload_t;
 
 static int damaged(ixload_t *L, char const *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -493,14 +585,23 @@ load_keys(ixload_t *L) {
             uint64_t slot = adb_load_u64(p), val = adb_load_u64(p + 8);
             uint64_t loc = val & ~ADB_VAL_DEAD;
             uint32_t f = adb_db_loc_file(loc);
-            if (adb_val_is_cache(val) || f >= L->nfiles || slot >= prev)
+            if (adb_val_is_cache(val) || f >= L->nstor || slot >= prev)
                 return damaged(L, "a version out of order or of no storage (slot %llu)",
                                (unsigned long long)slot);
+            prev = slot;
+            if (L->map[f] == UINT32_MAX) {
+                /* Its storage was replaced (or dropped) after the file was
+                 * written: what survived of it is in a storage replayed. */
+                L->skipped++;
+                continue;
+            }
+            f = L->map[f];
+            val = (uint64_t)f << 32 | (val & 0xFFFFFFFFu) | (val & ADB_VAL_DEAD);
+            loc = val & ~ADB_VAL_DEAD;
             adb_db_file_t const *sf = adb_db_file(db, f);
             if (sf->slot != slot || adb_db_loc_off(loc) >= sf->written)
                 return damaged(L, "a version of slot %llu outside its storage",
                                (unsigned long long)slot);
-            prev = slot;
             int vrc = adb_index_vput(db->ix, key, slot, val);
             if (vrc) {
                 L->nomem = vrc == ACCTDB_ERR_NOMEM;
@@ -585,11 +686,35 @@ static int
 check_header(ixload_t *L, uint8_t const *h, adb_db_meta_t const *m) {
     adb_eng_t *e = L->e;
     if (memcmp(h, IX_MAGIC, 8)) return damaged(L, "bad magic");
-    if (adb_load_u32(h + 8) != IX_VERSION || adb_load_u32(h + 12) != IX_HDR_SZ)
-        return damaged(L, "format %u (this acctdb reads %u)", adb_load_u32(h + 8), IX_VERSION);
+    L->version = adb_load_u32(h + 8);
+    if (L->version < 1 || L->version > IX_VERSION || adb_load_u32(h + 12) != IX_HDR_SZ)
+        return damaged(L, "format %u (this acctdb reads 1 to %u)", L->version, IX_VERSION);
     uint64_t gen = adb_load_u64(h + 16), root = adb_load_u64(h + 24), nf = adb_load_u64(h + 72);
-    if (gen != m->index_gen || root != m->slot || memcmp(h + 32, m->root.bank_hash.b, 32) ||
-        nf != L->nfiles) {
+    L->flags = adb_load_u32(h + 68);
+    L->nstor = nf;
+    L->root = root;
+    if (L->replay) {
+        /* A base for the commits after it: its own generation, a root no
+         * later than the commit's, its keys in it, storages named by
+         * identity (format 2). */
+        if (gen != m->index_gen || root > m->slot) {
+            snprintf(L->why, L->why_max,
+                     "index file of another commit (%s: gen %llu, root %llu; the commit names "
+                     "gen %llu at root %llu)",
+                     L->name, (unsigned long long)gen, (unsigned long long)root,
+                     (unsigned long long)m->index_gen, (unsigned long long)m->slot);
+            return 1;
+        }
+        if ((L->flags & IX_F_DISK) || L->version < 2) {
+            snprintf(L->why, L->why_max, "no clean shutdown (%s cannot be replayed from: %s)",
+                     L->name, L->version < 2 ? "format 1" : "its keys were in the disk tier");
+            return 1;
+        }
+        if (nf > (L->r.size - IX_HDR_SZ) / IX_STOR2_SZ)
+            return damaged(L, "%llu storages in a file of %llu bytes", (unsigned long long)nf,
+                           (unsigned long long)L->r.size);
+    } else if (gen != m->index_gen || root != m->slot || memcmp(h + 32, m->root.bank_hash.b, 32) ||
+               nf != L->nfiles) {
         snprintf(L->why, L->why_max,
                  "index file of another commit (%s: gen %llu, root %llu, %llu storages; the "
                  "commit: gen %llu, root %llu, %u storages)",
@@ -604,7 +729,6 @@ check_header(ixload_t *L, uint8_t const *h, adb_db_meta_t const *m) {
                  1u << (bits & 31), 1u << want);
         return 1;
     }
-    L->flags = adb_load_u32(h + 68);
     if ((L->flags & IX_F_DISK) && !adb_index_two_tier(L->db->ix)) {
         snprintf(L->why, L->why_max,
                  "index file of another configuration (its keys are in the disk tier; "
@@ -637,23 +761,88 @@ check_header(ixload_t *L, uint8_t const *h, adb_db_meta_t const *m) {
     return 0;
 }
 
+/* This open's storages ordered by where they lie, for matching. */
+typedef struct stor_at {
+    uint64_t at; /* seg << 40 | seg_off >> 12 (offsets are 4 KiB aligned, < 2^52) */
+    uint32_t idx;
+} stor_at_t;
+
+static int
+cmp_stor_at(void const *a, void const *b) {
+    uint64_t x = ((stor_at_t const *)a)->at, y = ((stor_at_t const *)b)->at;
+    return x < y ? -1 : x > y;
+}
+
+/* The storage list: format 1 by place (every storage, in catalog order);
+ * format 2 by identity (segment, offset, slot, size, CRC-32C), so a base
+ * written before later commits finds the storages that still exist. */
+static int
+load_storages(ixload_t *L) {
+    adb_db_t  *db = L->db;
+    size_t     esz = L->version >= 2 ? IX_STOR2_SZ : IX_STOR1_SZ;
+    stor_at_t *at = NULL;
+    L->map = adb_malloc((L->nstor ? L->nstor : 1) * sizeof *L->map);
+    L->seen = adb_calloc(L->nfiles ? L->nfiles : 1, 1);
+    if (L->version >= 2) at = adb_malloc((L->nfiles ? L->nfiles : 1) * sizeof *at);
+    if (!L->map || !L->seen || (L->version >= 2 && !at)) {
+        adb_free(at);
+        L->nomem = 1;
+        return damaged(L, "out of memory");
+    }
+    for (uint32_t i = 0; at && i < L->nfiles; i++) {
+        adb_db_file_t const *f = adb_db_file(db, i);
+        at[i] = (stor_at_t){(uint64_t)f->seg << 40 | f->seg_off >> 12, i};
+    }
+    if (at) qsort(at, L->nfiles, sizeof *at, cmp_stor_at);
+    int rc = 0;
+    for (uint64_t r = 0; r < L->nstor && !rc; r++) {
+        uint8_t const *p = r_need(&L->r, esz);
+        if (!p) {
+            rc = damaged(L, "it ends inside the storage list");
+            break;
+        }
+        uint64_t slot = adb_load_u64(p);
+        uint32_t cur = UINT32_MAX;
+        if (esz == IX_STOR1_SZ) {
+            cur = (uint32_t)r; /* the header check made the counts equal */
+        } else {
+            uint32_t   seg = adb_load_u32(p + 8), crc = adb_load_u32(p + 12);
+            uint64_t   off = adb_load_u64(p + 16), sz = adb_load_u64(p + 24);
+            stor_at_t  k = {(uint64_t)seg << 40 | off >> 12, 0};
+            stor_at_t *hit = (off & 4095) || seg >= (1u << 24)
+                                 ? NULL
+                                 : bsearch(&k, at, L->nfiles, sizeof *at, cmp_stor_at);
+            if (hit) {
+                adb_db_file_t const *f = adb_db_file(db, hit->idx);
+                if (f->slot == slot && f->written == sz && f->crc == crc && !L->seen[hit->idx])
+                    cur = hit->idx;
+            }
+        }
+        if (cur != UINT32_MAX && adb_db_file(db, cur)->slot != slot) cur = UINT32_MAX;
+        L->map[r] = cur;
+        if (cur == UINT32_MAX) {
+            if (!L->replay) {
+                snprintf(L->why, L->why_max,
+                         "index file of another commit (%s: its storage %llu of slot %llu is "
+                         "not in the catalog)",
+                         L->name, (unsigned long long)r, (unsigned long long)slot);
+                rc = 1;
+            }
+            continue;
+        }
+        L->seen[cur] = 1;
+        adb_db_file_t *f = adb_db_file(db, cur);
+        atomic_store(&f->alive_bytes, adb_load_u64(p + esz - 16));
+        atomic_store(&f->alive_cnt, adb_load_u64(p + esz - 8));
+    }
+    adb_free(at);
+    return rc;
+}
+
 static int
 load_body(ixload_t *L) {
-    adb_db_t *db = L->db;
-    for (uint32_t i = 0; i < L->nfiles; i++) {
-        uint8_t const *p = r_need(&L->r, 24);
-        if (!p) return damaged(L, "it ends inside the storage list");
-        adb_db_file_t *f = adb_db_file(db, i);
-        if (adb_load_u64(p) != f->slot) {
-            snprintf(L->why, L->why_max,
-                     "index file of another commit (%s: storage %u is of slot %llu, the "
-                     "catalog's of slot %llu)",
-                     L->name, i, (unsigned long long)adb_load_u64(p), (unsigned long long)f->slot);
-            return 1;
-        }
-        atomic_store(&f->alive_bytes, adb_load_u64(p + 8));
-        atomic_store(&f->alive_cnt, adb_load_u64(p + 16));
-    }
+    int rc0 = load_storages(L);
+    if (rc0) return rc0;
     adb_eng_t *e = L->e;
     int        rc = load_keys(L);
     if (!rc) rc = load_pairs(L, NULL, true, false, "clean candidates");
@@ -687,16 +876,14 @@ adb_ixfile_load(adb_db_t *db, adb_eng_t *e, adb_db_meta_t const *m, char *why, s
         snprintf(why, why_max, "format %u database", m->version);
         return 1;
     }
-    if (!(m->flags & ADB_DB_COMMIT_CLEAN)) {
-        snprintf(why, why_max, "no clean shutdown");
-        return 1;
-    }
+    bool replay = !(m->flags & ADB_DB_COMMIT_CLEAN);
     if (!m->index_gen) {
-        snprintf(why, why_max, "no index file");
+        snprintf(why, why_max,
+                 replay ? "no clean shutdown and no index checkpoint" : "no index file");
         return 1;
     }
     adb_io_t const *io = db->io;
-    ixload_t        L = {.db = db, .e = e, .why = why, .why_max = why_max, .r.fd = -1};
+    ixload_t L = {.db = db, .e = e, .why = why, .why_max = why_max, .r.fd = -1, .replay = replay};
     L.nfiles = adb_db_file_cnt(db);
     L.r.db = db;
     ix_name(L.name, m->index_gen);
@@ -750,11 +937,44 @@ adb_ixfile_load(adb_db_t *db, adb_eng_t *e, adb_db_meta_t const *m, char *why, s
     adb_io_close(io, L.r.fd);
     adb_free(L.r.buf);
     if (!rc) {
-        db->ix_file_disk = (L.flags & IX_F_DISK) != 0;
-        snprintf(why, why_max, "loaded from %s%s", L.name,
-                 (L.flags & IX_F_DISK) ? " and the disk tier" : "");
-        return 0;
+        /* What the file does not list is replayed (db_eng.c scans it). */
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < L.nfiles; i++)
+            n += !L.seen[i] && adb_db_file(db, i)->written;
+        db->ix_replay = n ? adb_malloc(n * sizeof *db->ix_replay) : NULL;
+        if (n && !db->ix_replay) {
+            L.nomem = 1;
+            rc = damaged(&L, "out of memory");
+        }
     }
+    if (!rc) {
+        uint64_t bytes = 0;
+        db->ix_replay_cnt = 0;
+        for (uint32_t i = 0; i < L.nfiles; i++) {
+            adb_db_file_t const *f = adb_db_file(db, i);
+            if (L.seen[i] || !f->written) continue;
+            db->ix_replay[db->ix_replay_cnt++] = i;
+            bytes += f->written;
+        }
+        db->ix_file_disk = (L.flags & IX_F_DISK) != 0;
+        db->ix_base = db->ix_file_disk ? 0 : m->index_gen;
+        db->ix_since_bytes = bytes;
+        if (replay)
+            snprintf(why, why_max,
+                     "loaded from %s (root %llu) and %u storages replayed (%llu bytes; no clean "
+                     "shutdown)",
+                     L.name, (unsigned long long)L.root, db->ix_replay_cnt,
+                     (unsigned long long)bytes);
+        else
+            snprintf(why, why_max, "loaded from %s%s", L.name,
+                     (L.flags & IX_F_DISK) ? " and the disk tier" : "");
+    }
+    adb_free(L.map);
+    adb_free(L.seen);
+    if (!rc) return 0;
+    adb_free(db->ix_replay);
+    db->ix_replay = NULL;
+    db->ix_replay_cnt = 0;
     if (applied && undo(db, e, m->totals.live_cnt + m->totals.dup_cnt)) return ACCTDB_ERR_NOMEM;
     return 1;
 }

@@ -5,7 +5,8 @@
  * to slot gen & 1, written in place (one pwrite, one fdatasync):
  *   "ACCTDBC1" | u32 format (3) | u32 rec_sz (200) | u64 gen | u64 root slot |
  *   root bank hash [32] | root lt_checksum [32] | u64 capitalization |
- *   u64 index_gen (index-<gen>, db_ixfile.c; 0: none) | u32 flags | u32 seg_cnt |
+ *   u64 index_gen (index-<gen>, db_ixfile.c: the close's file, or the base a
+ *   reopen after a kill replays from; 0: none) | u32 flags | u32 seg_cnt |
  *   u64 catalog gen | u64 catalog size | catalog BLAKE3 [32] |
  *   BLAKE3-256 of the rec_sz - 32 bytes before it; zeros to 4 KiB.
  * A record lies in one 4 KiB page, so a torn write leaves it old, new or
@@ -48,8 +49,9 @@
  *      record names is durable.
  *   2. Both slots' catalogs and index files exist until a commit
  *      overwrites the slot that named one; then it is unlinked (an unlink a
- *      crash loses is swept at the next open).  Only a close's CLEAN commit
- *      names an index file; every other commit names none.
+ *      crash loses is swept at the next open).  A close's CLEAN commit
+ *      names the index file it wrote; every other commit names the base an
+ *      open after a kill replays from (db_ixfile.c), or none.
  *   3. An extent only the older slot names is punched only after the next
  *      commit (db_epoch.c); bytes neither valid slot names are given back
  *      at open, after the record chosen was made durable. */
@@ -1184,13 +1186,21 @@ scan_part(void *arg) {
 
 int
 adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads, adb_err_t *err) {
+    return adb_db_index_scan_some(db, meta, threads, NULL, adb_db_file_cnt(db), err);
+}
+
+int
+adb_db_index_scan_some(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads,
+                       uint32_t const *which, uint32_t n, adb_err_t *err) {
     /* Index the storages oldest slot first, so each record meets only older
-     * versions of its key (which it kills). */
-    uint32_t  n = adb_db_file_cnt(db);
+     * versions of its key (which it kills); a replay's may meet newer ones
+     * the base holds, and are then DEAD from the start (index_storage). */
     uint64_t *order = adb_malloc((n ? n : 1) * 2 * sizeof *order);
     if (!order) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < n; i++)
-        order[2 * i] = adb_db_file(db, i)->slot, order[2 * i + 1] = i;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = which ? which[k] : k;
+        order[2 * k] = adb_db_file(db, i)->slot, order[2 * k + 1] = i;
+    }
     qsort(order, n, 2 * sizeof *order, cmp_slot_idx);
     if (!threads) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1210,8 +1220,12 @@ adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads, adb
      * part when it gets there, as before.  Never a heap copy of them all,
      * and at most SCAN_MAPS_MAX mappings (vm.max_map_count is 65,530 by
      * default; past it a mapping fails and the view would read a copy). */
-    s.maps = adb_calloc(n ? n : 1, sizeof *s.maps);
-    for (uint32_t i = 0; s.maps && i < n && i < SCAN_MAPS_MAX; i++) {
+    /* maps[] is by storage number: a replay's superseded versions lie in
+     * storages it does not scan (read with a pread, never mapped here). */
+    uint32_t nall = adb_db_file_cnt(db);
+    s.maps = adb_calloc(nall ? nall : 1, sizeof *s.maps);
+    for (uint32_t k = 0; s.maps && k < n && k < SCAN_MAPS_MAX; k++) {
+        uint32_t       i = (uint32_t)order[2 * k + 1];
         adb_db_file_t *f = adb_db_file(db, i);
         if (!f->written || adb_db_view(db, f, f->written, &s.maps[i])) {
             s.maps[i] = (adb_db_view_t){0};
@@ -1239,7 +1253,7 @@ adb_db_index_scan(adb_db_t *db, adb_db_meta_t const *meta, unsigned threads, adb
             rc = p[t].rc;
             adb_err_set(err, rc, "%s", p[t].err.msg);
         }
-    for (uint32_t i = 0; s.maps && i < n; i++)
+    for (uint32_t i = 0; s.maps && i < nall; i++)
         adb_db_unview(db, &s.maps[i]);
     adb_free(s.maps);
     adb_free(p);

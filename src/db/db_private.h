@@ -475,11 +475,19 @@ struct adb_db {
     size_t           orphan_cnt;
 
     /* the index file (db_ixfile.c; under the engine's smu like the record) */
-    uint64_t ix_slot[2];     /* index file each slot names (0: none or invalid slot) */
-    uint64_t ix_next;        /* written by the close for its commit to name; 0: none */
-    bool     ix_rebuilt;     /* this open scanned every storage */
-    char     ix_reason[120]; /* why, or "loaded from index-N" */
-    uint64_t ix_open_ns;     /* what loading or rebuilding the index took */
+    uint64_t ix_slot[2]; /* index file each slot names (0: none or invalid slot) */
+    uint64_t ix_next;    /* written by the close for its commit to name; 0: none */
+    bool     ix_rebuilt; /* this open scanned every storage */
+    /* the base: an index file with its keys (a clean close's without a disk
+     * tier, or a checkpoint) that every commit names until a newer one; an
+     * open after a kill loads it and replays the storages it lacks */
+    uint64_t         ix_base;        /* 0: none */
+    uint64_t         ix_since_bytes; /* bytes of storages written since the base */
+    uint32_t        *ix_replay;      /* at open: storages the base lacks (adb_free) */
+    uint32_t         ix_replay_cnt;
+    _Atomic uint64_t ix_ckpts, ix_ckpt_ns; /* checkpoints written since open, their time */
+    char             ix_reason[120];       /* why, or "loaded from index-N" */
+    uint64_t         ix_open_ns;           /* what loading or rebuilding the index took */
     /* the index's disk tier (cfg.index_disk): how adb_db_index_make makes
      * db->ix; ix_disk false: RAM only */
     bool     ix_disk;
@@ -651,14 +659,24 @@ bool adb_ixfile_name(char const *name, uint64_t *gen_out);
  * the engine is fatal), or another code when it could not be written
  * (ENOSPC, EIO, an incomplete owner index...), the commit then names
  * none.  err: why. */
-int adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, adb_err_t *err);
+int adb_ixfile_write(adb_db_t *db, uint64_t gen, acctdb_bank_info_t const *root, bool checkpoint,
+                     adb_err_t *err);
+
+/* adb_ixfile_checkpoint: after a running commit (smu held), when the
+ * storages written since the base pass the threshold, writes the index as
+ * that commit left it to index-<commit gen> (unsynced: only a kill is
+ * what it serves; a power loss fails its checks) and makes it the base the
+ * next commits name.  A failure is noted, not fatal: the base stays. */
+void adb_ixfile_checkpoint(adb_db_t *db);
 
 /* adb_ixfile_load: at open (before the services start), loads the index,
  * the storages' alive counters, the candidates and the owner indexes of e
  * from the index file m (the commit chosen) names, when there is one that
- * fits (CLEAN commit, index_gen != 0, the file present with its magic,
- * format, generation, root, index bins, storages, owner index coverage and
- * BLAKE3).  Returns 0 when loaded (why: "loaded from index-N"), 1 when not
+ * fits (index_gen != 0, the file present with its magic, format,
+ * generation, root, index bins, storages, owner index coverage and
+ * BLAKE3; of that commit when it is CLEAN, else a base no later than it).
+ * Returns 0 when loaded (why: "loaded from index-N", and for a base the
+ * storages it lacks in db->ix_replay for the caller to scan), 1 when not
  * (why: the reason; everything it had loaded is undone, the caller scans),
  * or NOMEM when undoing failed. */
 int adb_ixfile_load(adb_db_t *db, adb_eng_t *e, adb_db_meta_t const *m, char *why, size_t why_max);

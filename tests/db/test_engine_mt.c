@@ -230,6 +230,7 @@ test_engine_readers_services(void **state) {
     cfg.owner_index = true;
     cfg.read_cache_max_sz = 256u << 10;
     cfg.write_cache_max_sz = 16u << 20;
+    cfg.index_checkpoint_sz = 256u << 10; /* index checkpoints while readers and the writer run */
     acctdb_db_source_t src = {.full_path = adb_test_data(F3),
                               .incremental_path = adb_test_data(I3)};
     int                rc = acctdb_db_create(&s->db, dir, &src, &cfg, msg, sizeof msg);
@@ -269,6 +270,10 @@ test_engine_readers_services(void **state) {
         (unsigned long long)(st.service_ns[1] / 1000000),
         (unsigned long long)(st.service_ns[2] / 1000000),
         (unsigned long long)(st.service_ns[3] / 1000000));
+    print_message("index checkpoints: %llu (%.1f ms)\n", (unsigned long long)st.index_checkpoints,
+                  (double)st.index_checkpoint_ns / 1e6);
+    assert_true(st.index_checkpoints > 0);
+    assert_int_equal(st.service_errors, 0);
     assert_int_equal(s->bad, 0);
     assert_true(s->loads >= 4 * LOADS_EACH);
     assert_true(s->slots >= MIN_SLOTS);

@@ -143,6 +143,25 @@ expect_rebuilt(acctdb_db_t *db, char const *why) {
     assert_non_null(strstr(st.index_reason, why));
 }
 
+/* Loaded from the base index-<gen> and `storages` storages replayed
+ * (UINT32_MAX: any number). */
+static void
+expect_replayed(acctdb_db_t *db, uint64_t gen, uint32_t storages) {
+    acctdb_db_stats_t  st = stats_of(db);
+    char               want[64];
+    unsigned long long root;
+    unsigned           n;
+    snprintf(want, sizeof want, "loaded from index-%llu (root ", (unsigned long long)gen);
+    bool ok =
+        !st.index_rebuilt && !strncmp(st.index_reason, want, strlen(want)) &&
+        sscanf(st.index_reason + strlen(want), "%llu) and %u storages replayed", &root, &n) == 2 &&
+        (storages == UINT32_MAX || n == storages);
+    if (!ok)
+        print_message("index at open: rebuilt %d (%s), wanted %s...) and %u storages replayed\n",
+                      st.index_rebuilt, st.index_reason, want, storages);
+    assert_true(ok);
+}
+
 static adb_db_commit_info_t
 peek(char const *dir) {
     adb_db_commit_info_t ci;
@@ -608,24 +627,27 @@ test_load_same(void **state) {
     state_fini(&rebuilt);
     state_fini(&after);
 
-    /* The first commit after the load names no index file; the file stays
-     * while the other slot names it, and goes with the commit after. */
+    /* The commits after the load name the file as their base (an open
+     * after a kill replays from it), not as clean; the close's commit names
+     * its own, and the base goes once no slot names it. */
     db = open_ok(dir, &cfg);
     expect_loaded(db, g);
     root_and_flush(db, 1);
     adb_db_commit_info_t ci = peek(dir);
     assert_int_equal(ci.gen, g + 1);
-    assert_int_equal(ci.index_gen, 0);
+    assert_int_equal(ci.index_gen, g);
     assert_int_equal(ci.flags & ADB_DB_COMMIT_CLEAN, 0);
     ix_path(p, dir, g);
     assert_true(access(p, F_OK) == 0);
     root_and_flush(db, 2);
     assert_int_equal(peek(dir).gen, g + 2);
-    assert_false(access(p, F_OK) == 0);
+    assert_int_equal(peek(dir).index_gen, g);
+    assert_true(access(p, F_OK) == 0);
     close_ok(db);
     ci = peek(dir);
     assert_int_equal(ci.gen, g + 3);
     assert_int_equal(ci.index_gen, g + 3);
+    assert_true(access(p, F_OK) == 0); /* the other slot (g + 2) still names it */
 
     /* Index files no valid slot names are swept at open; the named one
      * stays. */
@@ -639,7 +661,7 @@ test_load_same(void **state) {
     for (uint64_t x = 1; x <= g + 4; x++) {
         char name[64];
         snprintf(name, sizeof name, "index-%llu", (unsigned long long)x);
-        assert_true(exists(dir, name) == (x == g + 3));
+        assert_true(exists(dir, name) == (x == g + 3 || x == g)); /* g: the other slot's */
     }
     assert_false(exists(dir, "index-999999"));
     check_verify(db);
@@ -679,7 +701,7 @@ test_damaged(void **state) {
     assert_int_equal(stat(p, &st), 0);
     uint64_t const sz = (uint64_t)st.st_size;
     /* The first key starts after the header and the storage list. */
-    uint64_t const     key0 = 256 + 24 * before.nfiles;
+    uint64_t const     key0 = 256 + 48 * before.nfiles;
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg, true);
 
@@ -741,18 +763,31 @@ test_damaged(void **state) {
 /* In a child: opens dir, commits a new root (unless !commit: only stores),
  * writes the root to fd, then SIGKILLs itself. */
 static uint64_t g_kill_index_ram; /* the killed child's index: 0 all in RAM, else two tiers */
+static uint64_t g_kill_ckpt;      /* its index_checkpoint_sz */
+static uint64_t g_kill_slots;     /* KILL_WORKLOAD: slots */
+
+enum { KILL_STORE, KILL_COMMIT, KILL_WORKLOAD };
 
 static void
-killed_child(char const *dir, bool commit, int fd) {
+killed_child(char const *dir, int what, int fd) {
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg, true);
     if (g_kill_index_ram) cfg.index_ram_bytes = g_kill_index_ram;
+    cfg.index_checkpoint_sz = g_kill_ckpt;
     acctdb_db_t *db = NULL;
     char         msg[1024];
     if (acctdb_db_open(&db, dir, &cfg, msg, sizeof msg)) _exit(3);
     uint64_t root = acctdb_db_root_slot(db, NULL);
-    if (commit) {
+    if (what == KILL_COMMIT) {
         root = root_and_flush(db, 9);
+    } else if (what == KILL_WORKLOAD) {
+        /* Flushes, cleans and shrinks (stepped every other root), then the
+         * rest flushed: its root is durable. */
+        workload(db, g_kill_slots, adb_test_seed() ^ 0x5eed);
+        if (acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH) < 0) _exit(7);
+        uint64_t durable = 0;
+        root = acctdb_db_root_slot(db, &durable);
+        if (durable != root) _exit(8);
     } else {
         acctdb_account_t a;
         memset(&a, 0, sizeof a);
@@ -766,7 +801,7 @@ killed_child(char const *dir, bool commit, int fd) {
 }
 
 static uint64_t
-run_killed(char const *dir, bool commit) {
+run_killed(char const *dir, int what) {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);
@@ -774,7 +809,7 @@ run_killed(char const *dir, bool commit) {
     assert_true(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
-        killed_child(dir, commit, fds[1]);
+        killed_child(dir, what, fds[1]);
     }
     close(fds[1]);
     uint64_t root = 0;
@@ -803,7 +838,7 @@ test_killed(void **state) {
     close_ok(db);
 
     /* Killed before any commit: the clean commit and its file still hold. */
-    assert_int_equal(run_killed(dir, false), root0);
+    assert_int_equal(run_killed(dir, KILL_STORE), root0);
     assert_int_equal(peek(dir).gen, g);
     db = open_ok(dir, &cfg);
     expect_loaded(db, g);
@@ -811,14 +846,15 @@ test_killed(void **state) {
     expect_same_reads(db, &before, ref, ref_scans);
     close_ok(db);
 
-    /* Killed after a commit: rebuilt, at the root it committed. */
-    uint64_t r = run_killed(dir, true);
+    /* Killed after a commit: the clean close's file is the base, the
+     * storage committed since is replayed, at the root it committed. */
+    uint64_t r = run_killed(dir, KILL_COMMIT);
     assert_true(r > root0);
     adb_db_commit_info_t ci = peek(dir);
     assert_int_equal(ci.flags & ADB_DB_COMMIT_CLEAN, 0);
-    assert_int_equal(ci.index_gen, 0);
+    assert_int_equal(ci.index_gen, g);
     db = open_ok(dir, &cfg);
-    expect_rebuilt(db, "no clean shutdown");
+    expect_replayed(db, g, 1);
     uint64_t durable = 0;
     assert_int_equal(acctdb_db_root_slot(db, &durable), r);
     assert_int_equal(durable, r);
@@ -829,6 +865,99 @@ test_killed(void **state) {
     assert_int_equal(acctdb_db_root_slot(db, NULL), r);
     check_verify(db);
     close_ok(db);
+    state_fini(&before);
+    free(ref);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- 3b. replayed ----------------------------------------------------------------- */
+
+/* base (closed cleanly) copied to tmp/replay; a child runs a workload there
+ * with index_checkpoint_sz ckpt (and two tiers under ram, unless 0) and is
+ * killed.  The open replays from the base its last commit names and reads
+ * exactly as a full scan of a copy without index files does. */
+static void
+replay_case(char const *tmp, char const *base, uint64_t ckpt, uint64_t ram, char const *what) {
+    char dir[4096], scan[4096];
+    join(dir, tmp, "replay");
+    join(scan, tmp, "scan");
+    copy_dir(base, dir);
+    uint64_t g0 = peek(dir).gen;
+    g_kill_ckpt = ckpt;
+    g_kill_index_ram = ram;
+    g_kill_slots = adb_test_scaled(160);
+    uint64_t r = run_killed(dir, KILL_WORKLOAD);
+    g_kill_ckpt = g_kill_index_ram = 0;
+    adb_db_commit_info_t ci = peek(dir);
+    assert_int_equal(ci.flags & ADB_DB_COMMIT_CLEAN, 0);
+    assert_true(ci.gen > g0 + 2);
+    if (ckpt == UINT64_MAX)
+        assert_int_equal(ci.index_gen, g0); /* the clean close's file */
+    else
+        assert_true(ci.index_gen > g0); /* a checkpoint */
+    copy_dir(dir, scan);
+    assert_int_equal(adb_test_sh(NULL, 0, "rm -f '%s'/index-*", scan), 0);
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+    cfg.index_ram_bytes = ram;
+    acctdb_db_t *ds = open_ok(scan, &cfg);
+    expect_rebuilt(ds, "is missing");
+    assert_int_equal(acctdb_db_root_slot(ds, NULL), r);
+    state_t ss, sr;
+    capture(ds, &ss);
+    for (int w = 0; w < 3; w++) {
+        ss.spairs[w] = ss.pairs[w];
+        ss.nspairs[w] = ss.npairs[w];
+    }
+    uint8_t(*ref)[32] = malloc((ss.nkeys ? ss.nkeys : 1) * 32), ref_scans[32];
+    assert_non_null(ref);
+    load_all(ds, ss.keys, ss.nkeys, ref);
+    scans_digest(ds, &ss, ref_scans);
+
+    acctdb_db_t *db = open_ok(dir, &cfg);
+    expect_replayed(db, ci.index_gen, UINT32_MAX);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), r);
+    capture(db, &sr);
+    print_message("    %s: %s: %.1f ms; a full scan: %.1f ms\n", what, sr.st.index_reason,
+                  sr.st.index_open_ns / 1e6, ss.st.index_open_ns / 1e6);
+    assert_int_equal(sr.st.storages, ss.st.storages);
+    assert_int_equal(sr.st.storage_bytes, ss.st.storage_bytes);
+    assert_int_equal(sr.st.segments, ss.st.segments);
+    /* The scan may hold more: tombstones clean removed after the base was
+     * written come back from their storages, as in any rebuild. */
+    assert_true(sr.st.index_keys <= ss.st.index_keys);
+    assert_true(sr.st.storage_alive_bytes <= ss.st.storage_alive_bytes);
+    expect_same_reads(db, &ss, ref, ref_scans);
+    close_ok(db);
+    acctdb_db_close(ds);
+    /* The close wrote a clean index file again. */
+    db = open_ok(dir, &cfg);
+    assert_false(stats_of(db).index_rebuilt);
+    assert_int_equal(acctdb_db_root_slot(db, NULL), r);
+    expect_same_reads(db, &ss, ref, ref_scans);
+    close_ok(db);
+    for (int w = 0; w < 3; w++)
+        ss.spairs[w] = NULL;
+    state_fini(&ss);
+    state_fini(&sr);
+    free(ref);
+    adb_test_rmtree(dir);
+    adb_test_rmtree(scan);
+}
+
+static void
+test_replayed(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), base[4096];
+    assert_non_null(tmp);
+    join(base, tmp, "base");
+    state_t before;
+    uint8_t(*ref)[32], ref_scans[32];
+    make_base(base, &before, &ref, ref_scans);
+    replay_case(tmp, base, UINT64_MAX, 0, "from the clean close's file");
+    replay_case(tmp, base, 1, 0, "from a checkpoint");
+    replay_case(tmp, base, 1, 1u << 20, "from a checkpoint, two tiers");
     state_fini(&before);
     free(ref);
     adb_test_rmtree(tmp);
@@ -946,6 +1075,7 @@ test_write_fails(void **state) {
     state_t before;
     uint8_t(*ref)[32], ref_scans[32];
     make_base(dir, &before, &ref, ref_scans);
+    uint64_t const     g0 = peek(dir).gen;
     acctdb_db_config_t cfg;
     cfg_stepped(&cfg, true);
     struct {
@@ -972,15 +1102,17 @@ test_write_fails(void **state) {
         snprintf(name, sizeof name, "index-%llu", (unsigned long long)(g + 1));
         assert_false(exists(copy, name));
         adb_db_commit_info_t ci = peek(copy);
-        assert_int_equal(ci.index_gen, 0);
         db = open_ok(copy, &cfg);
         if (cases[i].mode == FAIL_SYNC) {
-            /* Fail-stop: the close says so and writes no CLEAN commit. */
+            /* Fail-stop: the close says so and writes no CLEAN commit; the
+             * last commit names the base it had, replayed from. */
             assert_int_equal(rc, ACCTDB_ERR_FATAL);
             assert_non_null(strstr(msg, "index file"));
             assert_int_equal(ci.gen, g);
-            expect_rebuilt(db, "no clean shutdown");
+            assert_int_equal(ci.index_gen, g0);
+            expect_replayed(db, g0, 1);
         } else {
+            assert_int_equal(ci.index_gen, 0);
             /* The root committed without an index file. */
             assert_int_equal(rc, 0);
             assert_int_equal(ci.gen, g + 1);
@@ -1145,7 +1277,7 @@ test_disk_tier(void **state) {
 
     /* Killed after a commit: the tier was open, so rebuilt. */
     g_kill_index_ram = cfg.index_ram_bytes;
-    uint64_t r = run_killed(copy, true);
+    uint64_t r = run_killed(copy, KILL_COMMIT);
     g_kill_index_ram = 0;
     db = open_ok(copy, &cfg);
     expect_rebuilt(db, "no clean shutdown");
@@ -1254,12 +1386,9 @@ test_disk_tier_reclaim(void **state) {
 }
 
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_load_same),
-    cmocka_unit_test(test_damaged),
-    cmocka_unit_test(test_killed),
-    cmocka_unit_test(test_write_fails),
-    cmocka_unit_test(test_config),
-    cmocka_unit_test(test_disk_tier),
-    cmocka_unit_test(test_disk_tier_reclaim),
+    cmocka_unit_test(test_load_same),   cmocka_unit_test(test_damaged),
+    cmocka_unit_test(test_killed),      cmocka_unit_test(test_replayed),
+    cmocka_unit_test(test_write_fails), cmocka_unit_test(test_config),
+    cmocka_unit_test(test_disk_tier),   cmocka_unit_test(test_disk_tier_reclaim),
 };
 ADB_TEST_GROUP(ixfile, tests);

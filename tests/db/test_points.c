@@ -83,6 +83,9 @@ static pair_t const g_pairs[] = {
     {"flush.repointed", "index repoint", "commit record", SC_FLUSH, 3},
     {"flush.commit", "index repoint", "commit record (about to be written)", SC_FLUSH, 3},
     {"flush.committed", "commit record", "the next flush's account files", SC_FLUSH, 3},
+    /* an index checkpoint after a flush's commit (index_checkpoint_sz 1 in SC_FLUSH) */
+    {"checkpoint.written", "index-<gen> of the commit just written (not synced)",
+     "the next commit record, naming it as the base", SC_FLUSH, 2},
     /* inside a commit record (flush's third) */
     {"commit.catalog", "catalog-<gen> (written, fdatasynced, directory fsynced)",
      "the commit slot (pwrite, fdatasync)", SC_FLUSH, 3},
@@ -252,6 +255,9 @@ child_main(int scenario, char const *genesis, char const *dbdir, char const *arc
         acctdb_db_close(db);
         _exit(0);
     }
+    /* An index checkpoint after every flush: a kill replays from the newest;
+     * in the other scenarios from the file the base's clean close wrote. */
+    if (scenario == SC_FLUSH) cfg.index_checkpoint_sz = 1;
     if (acctdb_db_open(&db, dbdir, &cfg, msg, sizeof msg)) child_fail("open", msg);
     acctdb_db_set_root_hook(db, root_hook, g_sh);
     switch (scenario) {
@@ -382,10 +388,12 @@ check_db(pair_t const *p, char const *dbdir, char const *arch, char const *genes
         return;
     }
     if (rc) fail_msg("reopen after a kill at %s: %s (%s)", p->point, acctdb_strerror(rc), msg);
-    uint64_t durable = 0, root = acctdb_db_root_slot(db, &durable);
-    print_message("  %-20s %s | %s: reopened at root %llu (reported durable %llu)\n", p->point,
-                  p->first, p->second, (unsigned long long)root,
-                  (unsigned long long)atomic_load(&g_sh->durable));
+    uint64_t          durable = 0, root = acctdb_db_root_slot(db, &durable);
+    acctdb_db_stats_t st;
+    assert_int_equal(acctdb_db_stats(db, &st), 0);
+    print_message("  %-20s %s | %s: reopened at root %llu (reported durable %llu); index %s\n",
+                  p->point, p->first, p->second, (unsigned long long)root,
+                  (unsigned long long)atomic_load(&g_sh->durable), st.index_reason);
     assert_true(root >= atomic_load(&g_sh->durable));
     assert_true(durable == root);
     ref_t const *ref = ref_of(root);

@@ -694,6 +694,8 @@ do_info(args_t const *a, acctdb_db_t *db) {
         json_esc(st.index_reason);
         printf("\",\n");
         json_kv_u("index_open_ns", st.index_open_ns, false);
+        json_kv_u("index_replayed_storages", st.index_replayed_storages, false);
+        json_kv_u("index_checkpoints", st.index_checkpoints, false);
         printf("  \"index_disk\": %s,\n", st.index_disk ? "true" : "false");
         json_kv_u("index_ram_budget", st.index_ram_budget, false);
         json_kv_u("index_ram_heap", st.index_ram_heap, false);

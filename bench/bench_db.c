@@ -47,15 +47,20 @@
  * stream, the flush service's throughput in the trace (flushed bytes /
  * service time) and its capacity (flush_gbps: the trace's slots replayed
  * and rooted with the services off, then one flush pass over that backlog:
- * cached bytes of rooted slots / pass time)
- * and RAM.  Every engine's loads must agree: found count and a checksum of
- * what was read.  The last line is key=value pairs.  Benchmarks never
- * assert: compare the figures with docs/PERFORMANCE.md. */
+ * cached bytes of rooted slots / pass time; an index checkpoint that pass
+ * or the trace's flush service writes is timed apart), then that
+ * capacity child is killed (SIGKILL) with its pass committed and a new one
+ * reopens: acctdb_kill_reopen_s (the base index file its commit names,
+ * the storages since replayed) against a reopen without index files (a
+ * full scan of every storage), and RAM.  Every engine's loads must agree: found count and a
+ * checksum of what was read.  The last line is key=value pairs.  Benchmarks never assert: compare
+ * the figures with docs/PERFORMANCE.md. */
 #include "acctdb_sim.h"
 #include "bench_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <lmdb.h>
@@ -424,6 +429,12 @@ typedef struct res {
     uint64_t storages, segments;
     uint64_t cap_slots, cap_accts, cap_cached, cap_written; /* flush capacity */
     double   cap_s;
+    uint64_t ckpts, ckpt_ns;           /* index checkpoints in the trace (in the flush service) */
+    uint64_t cap_ckpt_ns;              /* ... and in the capacity pass */
+    double   kill_open_s, scan_open_s; /* reopen after the capacity run's kill; a full scan */
+    uint64_t kill_replayed;
+    int      kill_rebuilt;
+    char     kill_reason[120];
     char     note[256];
 } res_t;
 
@@ -766,15 +777,68 @@ flush_capacity(trace_t const *t, char const *dir, unsigned threads, res_t *r) {
     if (rc || frc < 0) {
         fail(r, "flush capacity", e.errbuf[0] ? e.errbuf : acctdb_db_errmsg(db));
     } else {
+        /* The pass may end with an index checkpoint (index_checkpoint_sz):
+         * timed apart, not as flush. */
+        r->cap_ckpt_ns = st1.index_checkpoint_ns - st0.index_checkpoint_ns;
         r->cap_slots = t->slots;
         r->cap_accts = accts;
         r->cap_cached = st0.write_cache_sz;
         r->cap_written = st1.flushed_bytes - st0.flushed_bytes;
-        r->cap_s = dt;
+        r->cap_s = dt - (double)r->cap_ckpt_ns / 1e9;
     }
-    acctdb_db_close(db);
     free(a);
     free(arena);
+    /* Killed with that pass committed: the next child measures the reopen
+     * (job_acctdb_killed). */
+    fflush(stdout);
+    fflush(stderr);
+    raise(SIGKILL);
+}
+
+/* Child: reopen after the kill (the base the commit names, the storages
+ * since replayed), close, then a reopen without index files (a full scan)
+ * for comparison, and close (which writes the index file again). */
+static void
+acctdb_killed(char const *dir, unsigned threads, res_t *r) {
+    acctdb_db_config_t cfg;
+    acctdb_db_config_default(&cfg);
+    cfg.threads = threads;
+    index_cfg(&cfg);
+    char         msg[512] = "";
+    acctdb_db_t *db;
+    double       t0 = now_s();
+    int          rc = acctdb_db_open(&db, dir, &cfg, msg, sizeof msg);
+    r->kill_open_s = now_s() - t0;
+    if (rc) {
+        fail(r, "acctdb_db_open after a kill", msg[0] ? msg : acctdb_strerror(rc));
+        return;
+    }
+    acctdb_db_stats_t st;
+    adb_stats(db, &st);
+    r->kill_replayed = st.index_replayed_storages;
+    r->kill_rebuilt = st.index_rebuilt;
+    snprintf(r->kill_reason, sizeof r->kill_reason, "%s", st.index_reason);
+    printf("acctdb: reopened after a kill in %.2f s: index %s\n", r->kill_open_s, st.index_reason);
+    fflush(stdout);
+    acctdb_db_close(db);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/index-*", dir);
+    if (system(cmd) != 0) {
+        fail(r, "removing the index files", dir);
+        return;
+    }
+    t0 = now_s();
+    rc = acctdb_db_open(&db, dir, &cfg, msg, sizeof msg);
+    r->scan_open_s = now_s() - t0;
+    if (rc) {
+        fail(r, "acctdb_db_open without index files", msg[0] ? msg : acctdb_strerror(rc));
+        return;
+    }
+    adb_stats(db, &st);
+    printf("acctdb: reopened without index files in %.2f s: index %s\n", r->scan_open_s,
+           st.index_reason);
+    fflush(stdout);
+    acctdb_db_close(db);
 }
 
 /* Child: reopen (RAM per indexed account), then the trace. */
@@ -857,11 +921,12 @@ acctdb_run(trace_t const *t, char const *dir, unsigned threads, res_t *r) {
     r->index_versions = st.index_versions_listed;
     r->storages = st.storages;
     r->segments = st.segments;
+    r->ckpts = st.index_checkpoints;
+    r->ckpt_ns = st.index_checkpoint_ns;
     t0 = now_s();
     acctdb_db_close(db);
     r->close_s = now_s() - t0;
     r->disk_bytes = disk_usage(dir);
-    flush_capacity(t, dir, threads, r);
 }
 
 /* ---- LMDB -------------------------------------------------------------------- */
@@ -1509,6 +1574,20 @@ job_acctdb_run(job_t const *j) {
 }
 
 static void
+job_acctdb_capacity(job_t const *j) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/acctdb", j->work);
+    flush_capacity(j->t, dir, j->threads, &g_res[E_ACCTDB]);
+}
+
+static void
+job_acctdb_killed(job_t const *j) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/acctdb", j->work);
+    acctdb_killed(dir, j->threads, &g_res[E_ACCTDB]);
+}
+
+static void
 job_peer(job_t const *j) {
     peer_run(j->which, j->t, j->work, j->threads, &g_res[j->which]);
 }
@@ -1794,6 +1873,14 @@ main(int argc, char **argv) {
             g_res[k].setup_s = c->setup_s;
             if (in_child(job_acctdb_run, &j) && !g_res[k].err[0])
                 snprintf(g_res[k].err, sizeof g_res[k].err, "the run child died");
+            /* The capacity child ends killed (SIGKILL) once it has its figure. */
+            if (!g_res[k].err[0]) {
+                in_child(job_acctdb_capacity, &j);
+                if (!g_res[k].err[0] && !g_res[k].cap_s)
+                    snprintf(g_res[k].err, sizeof g_res[k].err, "the capacity child died");
+            }
+            if (!g_res[k].err[0] && in_child(job_acctdb_killed, &j) && !g_res[k].err[0])
+                snprintf(g_res[k].err, sizeof g_res[k].err, "the reopen-after-kill child died");
         } else {
             j.which = k;
             if (in_child(job_peer, &j) && !g_res[k].err[0])
@@ -1852,7 +1939,10 @@ main(int argc, char **argv) {
         double keys = (double)(A->index_keys ? A->index_keys : 1);
         b165 = rate((double)A->b165_n, A->b165_s);
         bmix = rate((double)A->bmix_n, A->bmix_s);
-        trace_gbps = A->flush_ns ? (double)A->flushed_bytes / (double)A->flush_ns : 0;
+        /* Index checkpoints run inside the flush service: not flush time. */
+        trace_gbps = A->flush_ns > A->ckpt_ns
+                         ? (double)A->flushed_bytes / (double)(A->flush_ns - A->ckpt_ns)
+                         : 0;
         flush_gbps = A->cap_s > 0 ? (double)A->cap_cached / A->cap_s / 1e9 : 0;
         ram_b = (double)A->rss_open_growth / keys;
         idx_b = (double)A->index_ram_sz / keys;
@@ -1878,6 +1968,13 @@ main(int argc, char **argv) {
                (unsigned long long)A->cap_slots, (unsigned long long)A->cap_accts,
                (double)A->cap_cached / 1e6, A->cap_s, (double)A->cap_written / 1e6, flush_gbps,
                A->cap_s > 0 ? (double)A->cap_written / A->cap_s / 1e9 : 0.0);
+        printf("acctdb index checkpoints: %llu in the trace (%.2f s of the flush service's "
+               "time, left out of its rate), %.2f s after the capacity pass\n",
+               (unsigned long long)A->ckpts, (double)A->ckpt_ns / 1e9,
+               (double)A->cap_ckpt_ns / 1e9);
+        printf("acctdb reopen after a kill (the capacity pass committed, then SIGKILL): %.2f s "
+               "(%s); without index files (a full scan): %.2f s; cold create %.2f s\n",
+               A->kill_open_s, A->kill_reason, A->scan_open_s, A->setup_s);
         printf("acctdb other services: clean %llu (%.2f s), shrink %llu (%.2f s), purge %llu "
                "(%.2f s); %llu storages in %llu segments; read cache %llu hits, %llu misses\n",
                (unsigned long long)A->clean_work, (double)A->svc_ns[ACCTDB_SERVICE_CLEAN] / 1e9,
@@ -1959,6 +2056,10 @@ main(int argc, char **argv) {
                    "%s_setup_s=%.2f",
                    k_names[k], sps[k], k_names[k], lps[k], k_names[k], g_res[k].p50_ns, k_names[k],
                    g_res[k].p99_ns, k_names[k], g_res[k].setup_s);
+    printf(" acctdb_kill_reopen_s=%.2f kill_reopen_vs_scan=%.3f kill_replayed_storages=%llu "
+           "kill_rebuilt=%d",
+           A->kill_open_s, A->scan_open_s > 0 ? A->kill_open_s / A->scan_open_s : 0.0,
+           (unsigned long long)A->kill_replayed, A->kill_rebuilt);
     printf(" acctdb_reopen_s=%.2f reopen_vs_cold_load=%.3f index_ram=%s accounts=%llu live=%u "
            "slots=%llu stores=%llu loads=%llu seed=%llu threads=%u results_agree=%d\n",
            A->setup2_s, A->setup_s > 0 ? A->setup2_s / A->setup_s : 0.0, g_index_ram_name,

@@ -543,6 +543,14 @@ test_config(void **state) {
     expect_parse_error("owner_index = maybe\n", "line 1", "owner_index");
     expect_parse_error("read_cache_max_sz = 12Q\n", "line 1", "read_cache_max_sz");
     expect_parse_error("index_bins 64\n", "line 1", NULL);
+    expect_parse_error("index_checkpoint_sz = sometimes\n", "line 1", "index_checkpoint_sz");
+    acctdb_db_config_default(&c);
+    assert_int_equal(c.index_checkpoint_sz, 0);
+    assert_int_equal(acctdb_db_config_parse(&c, "index_checkpoint_sz = 64M\n", msg, sizeof msg), 0);
+    assert_int_equal(c.index_checkpoint_sz, 64ull << 20);
+    assert_int_equal(acctdb_db_config_parse(&c, "index_checkpoint_sz = never\n", msg, sizeof msg),
+                     0);
+    assert_int_equal(c.index_checkpoint_sz, UINT64_MAX);
 
     /* DIR/acctdb.conf applies when open is given no cfg: the owner index
      * (needed by scans) turned on, then off, whatever the default. */

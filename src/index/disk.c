@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -89,6 +90,7 @@ typedef struct dbin {
     size_t          map_sz;
     int             fd1;      /* as dcls_t */
     uint32_t        cap;      /* the index bucket's capacity (its header's, kept here) */
+    uint64_t        cnt;      /* and its count of keys (likewise) */
     uint64_t        resident; /* estimate, bytes */
     uint32_t        cls_mask;
     uint32_t        cls_n; /* entries of cls: up to the highest class used */
@@ -283,8 +285,8 @@ fd_get(adb_dtier_t *dt, int *fd1, char const *name) {
     }
     /* No access-time updates: each would dirty the inode (perf: 4% of a
      * budgeted run in touch_atime).  O_NOATIME needs the file's owner. */
-    int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOATIME, 0);
-    if (fd == -EPERM) fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDONLY | O_NOFOLLOW, 0);
+    int fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDWR | O_NOFOLLOW | O_NOATIME, 0);
+    if (fd == -EPERM) fd = adb_io_openat(dt->io, dt->dirfd, name, O_RDWR | O_NOFOLLOW, 0);
     if (fd < 0) {
         atomic_fetch_sub(&dt->fds, 1);
         return -1;
@@ -380,6 +382,7 @@ ix_rebuild(adb_dtier_t *dt, uint32_t bin, dbin_t *b, uint32_t cap) {
         st_set(bits, p, kept[k].s);
     }
     h->cnt = n;
+    b->cnt = n;
     adb_free(kept);
     if (ix_file_sz(cap) < b->map_sz) { /* a shrink: the tail goes */
         if (!file_resize(dt, name, &b->map, b->map_sz, ix_file_sz(cap)))
@@ -432,6 +435,7 @@ ix_erase(adb_dtier_t const *dt, dbin_t *b, uint64_t p) {
     }
     st_set(bits, i, ST_FREE);
     h->cnt--;
+    b->cnt--;
 }
 
 /* ---- data buckets ------------------------------------------------------- */
@@ -671,12 +675,76 @@ adb_dtier_get(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ve
     return n;
 }
 
+/* With pread reads (a RAM budget), the commonest changes are written with
+ * pwrite: a new key with one version (no growth due) and one version
+ * replacing one.  A write through a trimmed mapping would fault its page
+ * back in (64 KiB of fault-around), have ext4 update the file's times
+ * (page_mkwrite), and make the next trim shoot it down again.  Reads
+ * (16 entries and their state words at a time) and writes go through the
+ * page cache the mappings share, so both stay coherent.  Returns 1 when
+ * the change is not one of those, or a descriptor or an I/O call failed
+ * (the caller then makes it through the mapping, all of it: a pwrite that
+ * failed changed nothing the mapping path does not rewrite), else 0. */
+static int
+set_pwrite(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v) {
+    dbin_t *b = &dt->bins[bin];
+    if (!b->map) return 1;
+    char name[32];
+    name_ix(name, sizeof name, bin);
+    int fd = fd_get(dt, &b->fd1, name);
+    if (fd < 0) return 1;
+    enum { W = 16 };
+    dent_t   ents[W];
+    uint64_t bits[2];
+    uint64_t cap = b->cap, mask = cap - 1, p = dhash(dt, key) & mask;
+    size_t   ents_off = HDR + bits_sz(b->cap);
+    for (uint64_t seen = 0; seen < cap;) {
+        uint64_t n = ADB_MIN((uint64_t)W, cap - p), w0 = p >> 5, w1 = (p + n - 1) >> 5;
+        if (adb_io_pread_all(dt->io, fd, bits, (size_t)(w1 - w0 + 1) * 8, HDR + w0 * 8) ||
+            adb_io_pread_all(dt->io, fd, ents, (size_t)n * sizeof *ents, ents_off + p * 48))
+            return 1;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t q = p + i, word = bits[(q >> 5) - w0];
+            unsigned st = (unsigned)(word >> ((q & 31) * 2)) & 3u;
+            if (st == ST_FREE) {
+                /* A new key at q, unless the bucket must grow first. */
+                if ((b->cnt + 1) * 4 > cap * 3) return 1;
+                if (unseal(dt)) return 1;
+                dent_t   e = {.a = v->slot, .b = v->val};
+                uint64_t cnt = b->cnt + 1;
+                memcpy(e.key, key, 32);
+                word |= (uint64_t)ST_ONE << ((q & 31) * 2);
+                if (adb_io_pwrite_all(dt->io, fd, &e, sizeof e, ents_off + q * 48) ||
+                    adb_io_pwrite_all(dt->io, fd, &word, 8, HDR + (q >> 5) * 8))
+                    return 1;
+                /* The key is in: its count must follow (invariant 4). */
+                if (adb_io_pwrite_all(dt->io, fd, &cnt, 8, offsetof(ixhdr_t, cnt)))
+                    ix_hdr(b)->cnt = cnt;
+                b->cnt = cnt;
+                atomic_fetch_add_explicit(&dt->keys, 1, memory_order_relaxed);
+                return 0;
+            }
+            if (memcmp(ents[i].key, key, 32)) continue;
+            if (st != ST_ONE) return 1;
+            if (unseal(dt)) return 1;
+            uint64_t ab[2] = {v->slot, v->val};
+            return adb_io_pwrite_all(dt->io, fd, ab, sizeof ab, ents_off + q * 48 + 32) ? 1 : 0;
+        }
+        seen += n;
+        p = (p + n) & mask;
+    }
+    return 1;
+}
+
 int
 adb_dtier_set(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v,
               size_t cnt) {
     pthread_mutex_lock(&dt->bins[bin].mu);
-    int rc = set_inner(dt, bin, key, v, cnt);
-    if (dt->bins[bin].map) touch(dt, &dt->bins[bin]); /* mappings may have grown */
+    int rc = dt->pread_reads && cnt == 1 ? set_pwrite(dt, bin, key, v) : 1;
+    if (rc > 0) {
+        rc = set_inner(dt, bin, key, v, cnt);
+        if (dt->bins[bin].map) touch(dt, &dt->bins[bin]); /* mappings may have grown */
+    }
     pthread_mutex_unlock(&dt->bins[bin].mu);
     return rc;
 }
@@ -718,6 +786,7 @@ set_inner(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t 
         }
         st_set(ix_bits(b), ins, cls ? ST_MANY : ST_ONE);
         ix_hdr(b)->cnt++;
+        b->cnt++;
         atomic_fetch_add_explicit(&dt->keys, 1, memory_order_relaxed);
         return 0;
     }
@@ -1130,6 +1199,7 @@ verify_bin(vjob_t *j, uint32_t bin) {
         return -1;
     }
     b->cap = h->cap;
+    b->cnt = h->cnt;
     uint32_t crc = adb_crc32c(0, b->map, b->map_sz);
     uint32_t mask = 0;
     uint32_t want = mb->cls_mask & ~META_IX_FILE;

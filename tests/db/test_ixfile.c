@@ -964,6 +964,85 @@ test_replayed(void **state) {
     free(tmp);
 }
 
+/* ---- 3c. format 1 ------------------------------------------------------------------ */
+
+/* Rewrites index file p as format 1 wrote it: storages {slot, alive_bytes,
+ * alive_cnt} matched by place, the checksum recomputed. */
+static void
+to_format1(char const *p) {
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long sz = ftell(f);
+    assert_true(sz > 256 + 32);
+    rewind(f);
+    uint8_t *in = malloc((size_t)sz), *out = malloc((size_t)sz);
+    assert_non_null(in);
+    assert_non_null(out);
+    assert_int_equal(fread(in, 1, (size_t)sz, f), (size_t)sz);
+    fclose(f);
+    assert_int_equal(adb_load_u32(in + 8), 2);
+    uint64_t nf = adb_load_u64(in + 72);
+    memcpy(out, in, 256);
+    adb_store_u32(out + 8, 1);
+    size_t o = 256;
+    for (uint64_t i = 0; i < nf; i++, o += 24) {
+        uint8_t const *e = in + 256 + 48 * i;
+        memcpy(out + o, e, 8);           /* slot */
+        memcpy(out + o + 8, e + 32, 16); /* alive_bytes, alive_cnt */
+    }
+    size_t rest = (size_t)sz - 256 - 48 * nf - 32;
+    memcpy(out + o, in + 256 + 48 * nf, rest);
+    o += rest;
+    adb_blake3_hash(out, o, out + o, 32);
+    o += 32;
+    f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(out, 1, o, f), o);
+    fclose(f);
+    free(in);
+    free(out);
+}
+
+static void
+test_format1(void **state) {
+    (void)state;
+    char *tmp = adb_test_mkdtemp(), dir[4096], p[4200];
+    assert_non_null(tmp);
+    join(dir, tmp, "db");
+    state_t before, after;
+    uint8_t(*ref)[32], ref_scans[32];
+    make_base(dir, &before, &ref, ref_scans);
+    uint64_t g = peek(dir).gen;
+    ix_path(p, dir, g);
+    to_format1(p);
+    acctdb_db_config_t cfg;
+    cfg_stepped(&cfg, true);
+    /* A clean close's format-1 file loads as before. */
+    acctdb_db_t *db = open_ok(dir, &cfg);
+    expect_loaded(db, g);
+    capture(db, &after);
+    expect_same_state(&before, &after);
+    expect_same_reads(db, &before, ref, ref_scans);
+    /* A commit after it names it as the base, but a kill then rebuilds:
+     * format 1 names storages by place, which a later catalog moves. */
+    root_and_flush(db, 4);
+    acctdb_db_close(db); /* writes format 2 */
+    ix_path(p, dir, peek(dir).gen);
+    to_format1(p);
+    uint64_t r = run_killed(dir, KILL_COMMIT);
+    db = open_ok(dir, &cfg);
+    expect_rebuilt(db, "cannot be replayed from: format 1");
+    assert_int_equal(acctdb_db_root_slot(db, NULL), r);
+    check_verify(db);
+    close_ok(db);
+    state_fini(&after);
+    state_fini(&before);
+    free(ref);
+    adb_test_rmtree(tmp);
+    free(tmp);
+}
+
 /* ---- 4. write_fails ---------------------------------------------------------------- */
 
 /* An I/O table over POSIX that fails one kind of call on index-* files. */
@@ -1386,9 +1465,14 @@ test_disk_tier_reclaim(void **state) {
 }
 
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_load_same),   cmocka_unit_test(test_damaged),
-    cmocka_unit_test(test_killed),      cmocka_unit_test(test_replayed),
-    cmocka_unit_test(test_write_fails), cmocka_unit_test(test_config),
-    cmocka_unit_test(test_disk_tier),   cmocka_unit_test(test_disk_tier_reclaim),
+    cmocka_unit_test(test_load_same),
+    cmocka_unit_test(test_damaged),
+    cmocka_unit_test(test_killed),
+    cmocka_unit_test(test_replayed),
+    cmocka_unit_test(test_format1),
+    cmocka_unit_test(test_write_fails),
+    cmocka_unit_test(test_config),
+    cmocka_unit_test(test_disk_tier),
+    cmocka_unit_test(test_disk_tier_reclaim),
 };
 ADB_TEST_GROUP(ixfile, tests);

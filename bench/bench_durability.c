@@ -22,9 +22,11 @@
  *
  * Reopen: after a clean close (acctdb_db_shutdown) and after kill -9 (a
  * child opens the sync copy, runs the workload, a commit per root, and is
- * killed --kill-after seconds after its open, default 3; a reopen that
- * still finds the clean close's index file valid means the child committed
- * nothing, and the benchmark stops saying so), acctdb_db_open is timed in a fresh
+ * killed --kill-after seconds after its open, default 3; the reopen loads
+ * the base index file its last commit names and replays the account files
+ * committed since, or rebuilds; one that finds the clean close's index
+ * file as it was means the child committed nothing, and the benchmark
+ * stops saying so), acctdb_db_open is timed in a fresh
  * child each time (so the page cache holds what it would after a restart
  * of the process, not after a reboot), and compared with the cold load.
  * The last line is key=value pairs.  Benchmarks never assert: compare with
@@ -274,14 +276,16 @@ main(int argc, char **argv) {
     waitpid(pid, &wst, 0);
     open_res_t ok = timed_open(dsync);
     double     k9 = ok.seconds;
-    if (!ok.rebuilt)
+    /* Loaded as the clean close left it: nothing was committed since, so
+     * this is not a reopen after a kill (a base and replay, or a rebuild). */
+    if (!ok.rebuilt && !strstr(ok.reason, "replayed"))
         die("after kill -9 the index was %s (%s): the child committed nothing before the kill, "
             "so this is not a reopen after kill -9; give a larger --kill-after",
             "loaded", ok.reason);
     printf("reopen after kill -9 (after %.1f s of workload from its open): %.2f s (%.0f%% of the "
            "cold load; "
            "goal 25%%); index %s (%s) in %.2f s\n",
-           kill_after, k9, 100.0 * k9 / cold, ok.rebuilt ? "rebuilt" : "loaded", ok.reason,
+           kill_after, k9, 100.0 * k9 / cold, ok.rebuilt ? "rebuilt" : "replayed", ok.reason,
            ok.index_s);
     printf("accounts=%llu slots=%llu cold_load_s=%.3f sync_stores_s=%.0f nosync_stores_s=%.0f "
            "sync_ratio=%.3f reopen_clean_s=%.3f reopen_kill9_s=%.3f kill9_vs_cold=%.3f\n",

@@ -596,6 +596,45 @@ copy_out(dbin_t *b, dent_t const *e, unsigned s, adb_index_ver_t *out, size_t ma
     return n;
 }
 
+/* The pread probe both pread paths share: walks key's run 16 entries (and
+ * their state words) at a time from its home.  Returns 1 with *pos, *st
+ * and *e when the key is there, 0 with *pos the free entry ending its run
+ * and *word that entry's state word, -1 when a descriptor or a read
+ * failed; *fd_out gets the bucket's descriptor. */
+static int
+probe_pread(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], int *fd_out, uint64_t *pos,
+            unsigned *st, dent_t *e, uint64_t *word) {
+    dbin_t *b = &dt->bins[bin];
+    char    name[32];
+    name_ix(name, sizeof name, bin);
+    int fd = *fd_out = fd_get(dt, &b->fd1, name);
+    if (fd < 0) return -1;
+    enum { W = 16 };
+    dent_t   ents[W];
+    uint64_t bits[2];
+    uint64_t cap = b->cap, mask = cap - 1, p = dhash(dt, key) & mask;
+    size_t   ents_off = HDR + bits_sz(b->cap);
+    for (uint64_t seen = 0; seen < cap;) {
+        uint64_t n = ADB_MIN((uint64_t)W, cap - p), w0 = p >> 5, w1 = (p + n - 1) >> 5;
+        if (adb_io_pread_all(dt->io, fd, bits, (size_t)(w1 - w0 + 1) * 8, HDR + w0 * 8) ||
+            adb_io_pread_all(dt->io, fd, ents, (size_t)n * sizeof *ents, ents_off + p * 48))
+            return -1;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t q = p + i, w = bits[(q >> 5) - w0];
+            unsigned s = (unsigned)(w >> ((q & 31) * 2)) & 3u;
+            if (s != ST_FREE && memcmp(ents[i].key, key, 32)) continue;
+            *pos = q;
+            *st = s;
+            *word = w;
+            *e = ents[i];
+            return s != ST_FREE;
+        }
+        seen += n;
+        p = (p + n) & mask;
+    }
+    return -1; /* a full bucket: invariant 2 says never */
+}
+
 /* get_locked with pread instead of the mapping: the probe reads 16 entries
  * and their states at a time, a "many" entry its cell.  Nothing becomes
  * resident in the mappings (a read fault maps 64 KiB of a file, which a
@@ -606,45 +645,27 @@ static size_t
 get_pread(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t *out, size_t max) {
     dbin_t *b = &dt->bins[bin];
     if (!b->map) return 0;
-    char name[32];
-    name_ix(name, sizeof name, bin);
-    int fd = fd_get(dt, &b->fd1, name);
-    if (fd < 0) return SIZE_MAX;
-    enum { W = 16 };
-    dent_t   ents[W];
-    uint64_t bits[2];
-    uint64_t cap = b->cap, mask = cap - 1, p = dhash(dt, key) & mask;
-    size_t   ents_off = HDR + bits_sz(b->cap);
-    for (uint64_t seen = 0; seen < cap;) {
-        uint64_t n = ADB_MIN((uint64_t)W, cap - p), w0 = p >> 5, w1 = (p + n - 1) >> 5;
-        if (adb_io_pread_all(dt->io, fd, bits, (size_t)(w1 - w0 + 1) * 8, HDR + w0 * 8) ||
-            adb_io_pread_all(dt->io, fd, ents, (size_t)n * sizeof *ents, ents_off + p * 48))
-            return SIZE_MAX;
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t q = p + i;
-            unsigned st = (unsigned)(bits[(q >> 5) - w0] >> ((q & 31) * 2)) & 3u;
-            if (st == ST_FREE) return 0;
-            if (memcmp(ents[i].key, key, 32)) continue;
-            if (st == ST_ONE) {
-                if (max) out[0] = (adb_index_ver_t){ents[i].a, ents[i].b};
-                return 1;
-            }
-            uint32_t cls = (uint32_t)(ents[i].b >> 32), cnt = (uint32_t)ents[i].b;
-            size_t   k = ADB_MIN((size_t)cnt, max);
-            if (k) {
-                char cname[32];
-                name_cl(cname, sizeof cname, bin, cls);
-                int cfd = cls < b->cls_n ? fd_get(dt, &b->cls[cls].fd1, cname) : -1;
-                if (cfd < 0 || adb_io_pread_all(dt->io, cfd, out, k * sizeof *out,
-                                                HDR + ents[i].a * cell_sz(cls)))
-                    return SIZE_MAX;
-            }
-            return cnt;
-        }
-        seen += n;
-        p = (p + n) & mask;
+    int      fd;
+    uint64_t q, word;
+    unsigned st;
+    dent_t   e;
+    int      r = probe_pread(dt, bin, key, &fd, &q, &st, &e, &word);
+    if (r <= 0) return r < 0 ? SIZE_MAX : 0;
+    if (st == ST_ONE) {
+        if (max) out[0] = (adb_index_ver_t){e.a, e.b};
+        return 1;
     }
-    return 0;
+    uint32_t cls = (uint32_t)(e.b >> 32), cnt = (uint32_t)e.b;
+    size_t   k = ADB_MIN((size_t)cnt, max);
+    if (k) {
+        char cname[32];
+        name_cl(cname, sizeof cname, bin, cls);
+        int cfd = cls < b->cls_n ? fd_get(dt, &b->cls[cls].fd1, cname) : -1;
+        if (cfd < 0 ||
+            adb_io_pread_all(dt->io, cfd, out, k * sizeof *out, HDR + e.a * cell_sz(cls)))
+            return SIZE_MAX;
+    }
+    return cnt;
 }
 
 static size_t
@@ -689,51 +710,33 @@ static int
 set_pwrite(adb_dtier_t *dt, uint32_t bin, uint8_t const key[32], adb_index_ver_t const *v) {
     dbin_t *b = &dt->bins[bin];
     if (!b->map) return 1;
-    char name[32];
-    name_ix(name, sizeof name, bin);
-    int fd = fd_get(dt, &b->fd1, name);
-    if (fd < 0) return 1;
-    enum { W = 16 };
-    dent_t   ents[W];
-    uint64_t bits[2];
-    uint64_t cap = b->cap, mask = cap - 1, p = dhash(dt, key) & mask;
-    size_t   ents_off = HDR + bits_sz(b->cap);
-    for (uint64_t seen = 0; seen < cap;) {
-        uint64_t n = ADB_MIN((uint64_t)W, cap - p), w0 = p >> 5, w1 = (p + n - 1) >> 5;
-        if (adb_io_pread_all(dt->io, fd, bits, (size_t)(w1 - w0 + 1) * 8, HDR + w0 * 8) ||
-            adb_io_pread_all(dt->io, fd, ents, (size_t)n * sizeof *ents, ents_off + p * 48))
-            return 1;
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t q = p + i, word = bits[(q >> 5) - w0];
-            unsigned st = (unsigned)(word >> ((q & 31) * 2)) & 3u;
-            if (st == ST_FREE) {
-                /* A new key at q, unless the bucket must grow first. */
-                if ((b->cnt + 1) * 4 > cap * 3) return 1;
-                if (unseal(dt)) return 1;
-                dent_t   e = {.a = v->slot, .b = v->val};
-                uint64_t cnt = b->cnt + 1;
-                memcpy(e.key, key, 32);
-                word |= (uint64_t)ST_ONE << ((q & 31) * 2);
-                if (adb_io_pwrite_all(dt->io, fd, &e, sizeof e, ents_off + q * 48) ||
-                    adb_io_pwrite_all(dt->io, fd, &word, 8, HDR + (q >> 5) * 8))
-                    return 1;
-                /* The key is in: its count must follow (invariant 4). */
-                if (adb_io_pwrite_all(dt->io, fd, &cnt, 8, offsetof(ixhdr_t, cnt)))
-                    ix_hdr(b)->cnt = cnt;
-                b->cnt = cnt;
-                atomic_fetch_add_explicit(&dt->keys, 1, memory_order_relaxed);
-                return 0;
-            }
-            if (memcmp(ents[i].key, key, 32)) continue;
-            if (st != ST_ONE) return 1;
-            if (unseal(dt)) return 1;
-            uint64_t ab[2] = {v->slot, v->val};
-            return adb_io_pwrite_all(dt->io, fd, ab, sizeof ab, ents_off + q * 48 + 32) ? 1 : 0;
-        }
-        seen += n;
-        p = (p + n) & mask;
+    int      fd;
+    uint64_t q, word;
+    unsigned st;
+    dent_t   e;
+    int      r = probe_pread(dt, bin, key, &fd, &q, &st, &e, &word);
+    if (r < 0 || (r && st != ST_ONE)) return 1;
+    size_t ents_off = HDR + bits_sz(b->cap);
+    if (r) { /* its one version replaced */
+        if (unseal(dt)) return 1;
+        uint64_t ab[2] = {v->slot, v->val};
+        return adb_io_pwrite_all(dt->io, fd, ab, sizeof ab, ents_off + q * 48 + 32) ? 1 : 0;
     }
-    return 1;
+    /* A new key at q, unless the bucket must grow first. */
+    if ((b->cnt + 1) * 4 > (uint64_t)b->cap * 3) return 1;
+    if (unseal(dt)) return 1;
+    uint64_t cnt = b->cnt + 1;
+    e = (dent_t){.a = v->slot, .b = v->val};
+    memcpy(e.key, key, 32);
+    word |= (uint64_t)ST_ONE << ((q & 31) * 2);
+    if (adb_io_pwrite_all(dt->io, fd, &e, sizeof e, ents_off + q * 48) ||
+        adb_io_pwrite_all(dt->io, fd, &word, 8, HDR + (q >> 5) * 8))
+        return 1;
+    /* The key is in: its count must follow (invariant 4). */
+    if (adb_io_pwrite_all(dt->io, fd, &cnt, 8, offsetof(ixhdr_t, cnt))) ix_hdr(b)->cnt = cnt;
+    b->cnt = cnt;
+    atomic_fetch_add_explicit(&dt->keys, 1, memory_order_relaxed);
+    return 0;
 }
 
 int

@@ -73,6 +73,7 @@ extern "C" {
 #define ACCTDB_ERR_BUSY                (-30911) /* database in use by another opener  */
 #define ACCTDB_ERR_MISMATCH            (-30912) /* verification found a difference    */
 #define ACCTDB_ERR_UNSUPPORTED         (-30913) /* valid input we do not handle       */
+#define ACCTDB_ERR_COMPRESSED          (-30914) /* the account is compressed (Avocado) */
 
 /* acctdb_strerror: a static, never-NULL description of err (an ACCTDB_ERR_*
  * code, 0, or -errno).  Thread-safe. */
@@ -242,6 +243,45 @@ ACCTDB_API void acctdb_merkle_leaf(acctdb_account_t const *a, uint8_t out[32]);
  * in pubkey order (leaves[32*i .. 32*i+32)).  n == 0 gives SHA-256 of the
  * empty string.  Errors: as acctdb_sha256, or ACCTDB_ERR_NOMEM. */
 ACCTDB_API int acctdb_merkle_root(uint8_t const *leaves, size_t n, uint8_t out[32]);
+
+/* ======================================================================== */
+/* Avocado index-compression trie: stateless proof checks                   */
+/* ======================================================================== */
+
+/* The trie that holds compressed accounts moved out of the index is a
+ * binary Patricia Merkle trie over 32-byte keys (src/state/README.md has
+ * the hashes and the proof layout).  A verifier needs only a trusted
+ * 32-byte root: a membership proof shows key -> value is in the trie, an
+ * exclusion proof that key is not. */
+
+/* acctdb_trie_verify: checks the binary proof[0..len) about key under
+ * root.  On 0, *is_member_out says which statement it proves and value_out
+ * (may be NULL) gets a member's 32-byte value (zeros for an absent key).
+ * Errors: ACCTDB_ERR_CORRUPT (malformed, truncated or over-long proof),
+ * ACCTDB_ERR_MISMATCH (well formed, but it does not hash to root or does
+ * not prove its statement). */
+ACCTDB_API int acctdb_trie_verify(uint8_t const root[32], uint8_t const key[32],
+                                  uint8_t const *proof, size_t len, bool *is_member_out,
+                                  uint8_t value_out[32]);
+
+/* What a JSON proof document states (acctdb_trie_verify_json). */
+typedef struct acctdb_trie_statement {
+    bool            is_member;   /* "member" (true) or "absent" */
+    acctdb_pubkey_t key;         /* the key it is about */
+    acctdb_hash_t   value;       /* a member's value */
+    acctdb_hash_t   doc_root;    /* the root the document names */
+    size_t          proof_bytes; /* the binary proof's length */
+    size_t          steps;       /* its steps (about log2 of the trie's keys) */
+} acctdb_trie_statement_t;
+
+/* acctdb_trie_verify_json: checks a proof document (the JSON that `acctdb
+ * state prove` prints) against the trusted root: the document's own root
+ * must equal it, and the proof must prove exactly the document's statement
+ * (a member's value included).  *out (may be NULL) gets the statement,
+ * also on MISMATCH.  Errors: CORRUPT (not a proof document: msg_out says
+ * which field), MISMATCH (msg_out says what differs), NOMEM. */
+ACCTDB_API int acctdb_trie_verify_json(uint8_t const root[32], char const *text, size_t len,
+                                       acctdb_trie_statement_t *out, char *msg_out, size_t msg_max);
 
 /* ======================================================================== */
 /* Snapshot archives                                                        */
@@ -528,6 +568,11 @@ typedef struct acctdb_db_config {
                                          * max(256 MiB, a quarter of the stored
                                          * bytes); UINT64_MAX: never (a kill then
                                          * means a full scan) */
+    bool avocado;                       /* Avocado state compression
+                                         * (acctdb_db_compress, docs/STATE.md);
+                                         * default off.  Compressed accounts stay
+                                         * compressed whatever the switch: it only
+                                         * allows compressing more */
 } acctdb_db_config_t;
 
 ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);
@@ -698,6 +743,75 @@ ACCTDB_API int acctdb_db_root(acctdb_db_t *db, uint64_t slot);
 ACCTDB_API int acctdb_db_load(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *pubkey,
                               acctdb_account_t *out, uint8_t *data_buf, size_t data_max,
                               uint64_t *slot_out);
+
+/* ---- Avocado state compression (docs/STATE.md; cfg.avocado) ----------------
+ *
+ * A compressed account keeps its key, lamports, owner, executable flag and
+ * rent epoch; its data becomes the 32-byte BLAKE3 of the data, and its
+ * original length is kept in acctdb's own state (never inside an
+ * archive).  It enters the lattice hash as that stored form, so
+ * compressing and decompressing are ordinary changes of the bank and a
+ * round trip restores the lattice hash exactly.  Loads of it return
+ * ACCTDB_ERR_COMPRESSED with out->lamports, owner, executable and the
+ * 32-byte hash as its data (data_len 32; acctdb_db_compressed_info gives
+ * the original length); stores to it fail with ACCTDB_ERR_COMPRESSED and
+ * change nothing. */
+
+/* acctdb_db_compress: compresses keys[0..n) at slot (parent_slot: as
+ * acctdb_db_store).  rc_out[i] (n entries) gets 0 (compressed),
+ * ACCTDB_ERR_COMPRESSED (already), NOT_FOUND, UNSUPPORTED (never
+ * compressed: no lamports, 32 data bytes or fewer, executable, or owned
+ * by a loader, the Sysvar, Vote, Stake, Config or Feature program) or
+ * INVALID (the key twice in the call).  *done_out (may be NULL) gets the
+ * count compressed.  Errors of the whole call, which then changed
+ * nothing: UNSUPPORTED (cfg.avocado off), those of acctdb_db_store. */
+ACCTDB_API int acctdb_db_compress(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
+                                  acctdb_pubkey_t const *keys, size_t n, int *rc_out,
+                                  size_t *done_out);
+
+/* What acctdb_db_compress_idle did. */
+typedef struct acctdb_compress_report {
+    uint64_t candidates;   /* accounts idle long enough */
+    uint64_t compressed;   /* of them, compressed now */
+    uint64_t skipped;      /* never compressed (see acctdb_db_compress), closed, or
+                            * compressed already */
+    uint64_t bytes_before; /* data bytes of the compressed accounts before ... */
+    uint64_t bytes_after;  /* ... and after (32 each) */
+} acctdb_compress_report_t;
+
+/* acctdb_db_compress_idle: compresses, at slot on the root (parent_slot
+ * must be the root), the accounts whose newest rooted version is at least
+ * idle_slots older than slot: the longest idle first (ties by pubkey), at
+ * most limit of them (0: all).  Does not freeze the bank.  rep (may be
+ * NULL) says what it did.  Errors: UNSUPPORTED (cfg.avocado off), INVALID,
+ * those of acctdb_db_store. */
+ACCTDB_API int acctdb_db_compress_idle(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
+                                       uint64_t idle_slots, uint64_t limit,
+                                       acctdb_compress_report_t *rep);
+
+/* acctdb_db_decompress: restores the account at key from its data at slot.
+ * data must be what it was compressed from (its length and hash), else
+ * MISMATCH and nothing changes.  lamports: 0 keeps the account's own; an
+ * account whose lamports a rent sweep burned needs lamports > 0 (the
+ * caller debits them from a payer in the same slot).  Errors: INVALID
+ * (not compressed, lamports wrong), MISMATCH, those of acctdb_db_store. */
+ACCTDB_API int acctdb_db_decompress(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
+                                    acctdb_pubkey_t const *key, uint8_t const *data, size_t len,
+                                    uint64_t lamports);
+
+/* What acctdb keeps of a compressed account. */
+typedef struct acctdb_compressed {
+    uint64_t        orig_len;  /* the data's original length */
+    acctdb_hash_t   data_hash; /* BLAKE3-256 of the original data */
+    bool            burned;    /* its lamports were burned (a rent sweep) */
+    acctdb_pubkey_t owner;
+    bool            executable;
+} acctdb_compressed_t;
+
+/* acctdb_db_compressed_info: the compression record of key as seen from
+ * slot.  Errors: NOT_FOUND (not compressed), TOO_OLD, INVALID (slot). */
+ACCTDB_API int acctdb_db_compressed_info(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key,
+                                         acctdb_compressed_t *out);
 
 /* acctdb_db_load_batch: n loads at slot, with prefetched index probes.
  * Account i goes to out[i] (data inside buf, packed; buf_sz bytes) and its

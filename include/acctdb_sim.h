@@ -348,6 +348,238 @@ ACCTDB_API int acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const 
 typedef void (*acctdb_point_fn)(void *ctx, char const *point, uint64_t arg);
 ACCTDB_API void acctdb_sim_set_point_hook(acctdb_point_fn fn, void *ctx);
 
+/* ======================================================================== */
+/* Chilly simulation                                                        */
+/* ======================================================================== */
+
+/* Chilly (MISSION.md section 2; src/state/chilly.h has the rule and its
+ * proofs) is a deterministic cache model: the bank keeps loaded_bytes, a
+ * running total of load sizes (data_len + 64); each account keeps
+ * load_counter, the total right after the transaction that last loaded
+ * it; a load is cold if the account was never loaded or loaded_bytes -
+ * load_counter > CACHE_SIZE, judged against loaded_bytes at the start of
+ * the transaction.  A block charges at most LOAD_LIMIT cold bytes.  This
+ * section replays a trace through Chilly and, side by side, through a true
+ * byte-capacity LRU, and generates skewed traces.
+ *
+ * TRACE TEXT FORMAT, one transaction per line:
+ *
+ *   # a comment (the first non-blank character is '#'); blank lines skip
+ *   <slot> <pubkey>:<data_len> [<pubkey>:<data_len> ...]
+ *
+ * slot: decimal u64, never decreasing; consecutive lines with one slot are
+ * one block, a new slot starts the next.  pubkey: base58 of 32 bytes.
+ * data_len: decimal, 0 .. ACCTDB_CHILLY_DATA_MAX (10 MiB).  Fields are
+ * separated by spaces or tabs; a '\r' before the '\n' is dropped.  A
+ * transaction loads 1 .. 64 distinct accounts; a line is at most
+ * ACCTDB_CHILLY_LINE_MAX (8192) bytes without its terminator.  An account
+ * may be loaded with different data_len on different lines (resized). */
+
+#define ACCTDB_CHILLY_TX_LOADS_MAX    64u
+#define ACCTDB_CHILLY_LINE_MAX        8192u
+#define ACCTDB_CHILLY_DATA_MAX        (10u << 20)
+#define ACCTDB_CHILLY_ACCOUNT_BASE_SZ 64u /* a load's size is data_len + this */
+/* Longest line acctdb_chilly_trace_format writes, with its NUL. */
+#define ACCTDB_CHILLY_FORMAT_MAX (20u + ACCTDB_CHILLY_TX_LOADS_MAX * 66u + 1u)
+
+/* One transaction.  load_cnt 0 means "no transaction" (a blank or comment
+ * line). */
+typedef struct acctdb_chilly_tx {
+    uint64_t        slot;
+    uint32_t        load_cnt; /* 0 .. ACCTDB_CHILLY_TX_LOADS_MAX */
+    acctdb_pubkey_t key[ACCTDB_CHILLY_TX_LOADS_MAX];
+    uint64_t        data_len[ACCTDB_CHILLY_TX_LOADS_MAX];
+} acctdb_chilly_tx_t;
+
+/* A line parser (a value: init it, then feed it every line in order).
+ * line_no: lines seen; slot: the last transaction's (once has_slot). */
+typedef struct acctdb_chilly_parser {
+    uint64_t line_no;
+    uint64_t slot;
+    bool     has_slot;
+} acctdb_chilly_parser_t;
+
+ACCTDB_API void acctdb_chilly_parser_init(acctdb_chilly_parser_t *p);
+
+/* acctdb_chilly_trace_parse_line: the next line, line[0..len) without its
+ * '\n' (need not be NUL-terminated).  On 0, *tx_out is the transaction, or
+ * has load_cnt 0 for a blank or comment line.  Errors: ACCTDB_ERR_CORRUPT,
+ * msg_out (may be NULL) saying "line N: " and what is wrong: a bad slot, a
+ * slot below the previous one, more than 64 loads, a line over 8192 bytes,
+ * a load not of the form pubkey:data_len, bad base58, data_len over 10
+ * MiB, a pubkey repeated in the transaction, no loads.  INVALID for NULL
+ * arguments. */
+ACCTDB_API int acctdb_chilly_trace_parse_line(acctdb_chilly_parser_t *p, char const *line,
+                                              size_t len, acctdb_chilly_tx_t *tx_out, char *msg_out,
+                                              size_t msg_max);
+
+/* acctdb_chilly_trace_format: tx's line (no '\n') and a NUL into
+ * buf[0..max); *len_out its length.  The parser reads it back as tx.
+ * Errors: INVALID (load_cnt not 1..64), FULL (max below what the line
+ * needs; ACCTDB_CHILLY_FORMAT_MAX always suffices). */
+ACCTDB_API int acctdb_chilly_trace_format(acctdb_chilly_tx_t const *tx, char *buf, size_t max,
+                                          size_t *len_out);
+
+/* ---- the generator of skewed traces ---------------------------------------
+ * N accounts; account i has a fixed pubkey and data size drawn from the
+ * account mix (acctdb_mix_draw), both from the seed and i alone.
+ * Popularity is Zipf-like: a load picks account i (0-based) with weight
+ * 1 / (i + 1)^zipf, through an inverse-CDF table (8 bytes per account;
+ * none for zipf 0, uniform).  B blocks of T transactions each, block b at
+ * slot first_slot + b; a transaction loads 1 .. loads_max distinct
+ * accounts (uniform); a repeat within a transaction is redrawn up to 8
+ * times, then the next free account is taken.  Deterministic for the
+ * options (on one libm: the table uses pow()); the trace file is the
+ * portable artifact. */
+typedef struct acctdb_chilly_gen_opts {
+    uint64_t seed;          /* default 0 */
+    uint64_t accounts;      /* N, 1 .. 2^27; default 1000000 */
+    double   zipf;          /* exponent, 0 .. 8 (0: uniform); default 1.0 */
+    uint64_t blocks;        /* B, 1 .. 2^40; default 1000 */
+    uint32_t txs_per_block; /* T, 1 .. 2^20; default 1000 */
+    uint32_t loads_max;     /* 1 .. 64; default 16 */
+    uint64_t first_slot;    /* default 1; + blocks must not pass 2^64 - 1 */
+} acctdb_chilly_gen_opts_t;
+
+ACCTDB_API void acctdb_chilly_gen_opts_default(acctdb_chilly_gen_opts_t *o);
+
+typedef struct acctdb_chilly_gen acctdb_chilly_gen_t;
+
+/* acctdb_chilly_gen_open: a generator positioned at the first transaction.
+ * Errors: INVALID (options; msg_out says which), NOMEM. */
+ACCTDB_API int acctdb_chilly_gen_open(acctdb_chilly_gen_t           **gen_out,
+                                      acctdb_chilly_gen_opts_t const *o, char *msg_out,
+                                      size_t msg_max);
+/* acctdb_chilly_gen_next: the next transaction into *tx_out; false (and
+ * load_cnt 0) after the last. */
+ACCTDB_API bool acctdb_chilly_gen_next(acctdb_chilly_gen_t *gen, acctdb_chilly_tx_t *tx_out);
+/* acctdb_chilly_gen_close: NULL is fine. */
+ACCTDB_API void acctdb_chilly_gen_close(acctdb_chilly_gen_t *gen);
+
+/* acctdb_chilly_gen_write: the whole generated trace into a new file at
+ * path (replaced if it exists), in the text format, after comment lines
+ * naming the options.  Errors: INVALID (options), -errno or IO (the file),
+ * NOMEM; msg_out (may be NULL) says which. */
+ACCTDB_API int acctdb_chilly_gen_write(acctdb_chilly_gen_opts_t const *o, char const *path,
+                                       char *msg_out, size_t msg_max);
+
+/* ---- the simulator ---------------------------------------------------------
+ * Per transaction, in trace order:
+ *   Chilly     every load judged against loaded_bytes at the transaction's
+ *              start; then loaded_bytes and the loaded counters advance
+ *   LRU        per load, in the transaction's order: a hit if the account
+ *              is resident (it moves to the front); a miss inserts it;
+ *              then accounts leave from the back until the resident load
+ *              sizes total <= cache_sz + lru_extra_sz
+ *   watermark  a transaction whose Chilly cold bytes fit the block's
+ *              remaining LOAD_LIMIT is charged; one that does not is
+ *              counted as deferred and not charged.  Nothing is reordered
+ *              or dropped: a deferred transaction's loads still update
+ *              both models, so both see the same access stream.
+ * Hit rate = loads called hot (Chilly) or hits (LRU) / loads; byte rate
+ * the same in load bytes.  Memory is bounded by the number of distinct
+ * accounts (72 to 144 bytes each), plus 8 to 16 bytes per block (the exact
+ * p99); nothing grows with transactions or loads.
+ *
+ * Chilly vs the LRU: neither dominates at the same size.  The LRU counts
+ * distinct bytes since an account's last use, Chilly every load again, so
+ * on skewed traces the LRU hits far more often.  But Chilly's window
+ * leaves out the account itself and the other loads of its two
+ * transactions, so it can call hot a load that an LRU of cache_sz misses;
+ * an LRU of cache_sz + 2 x the largest transaction's load bytes
+ * (lru_extra_sz) hits every load Chilly calls hot (hot_lru_miss = 0). */
+
+/* Per-load flags of acctdb_chilly_sim_tx. */
+#define ACCTDB_CHILLY_COLD    1u /* Chilly called the load cold */
+#define ACCTDB_CHILLY_LRU_HIT 2u /* the LRU held the account */
+
+/* One finished block. */
+typedef struct acctdb_chilly_block {
+    uint64_t slot;
+    uint64_t txs, loads, load_bytes;
+    uint64_t hot, hot_bytes;          /* Chilly: loads called hot */
+    uint64_t lru_hits, lru_hit_bytes; /* the LRU: loads that hit */
+    uint64_t cold_bytes;              /* Chilly cold bytes of all its transactions */
+    uint64_t charged_bytes;           /* of them, charged under LOAD_LIMIT */
+    uint64_t deferred;                /* transactions that did not fit */
+    uint64_t loaded_bytes;            /* the bank's loaded_bytes at its end */
+} acctdb_chilly_block_t;
+
+typedef void (*acctdb_chilly_block_fn)(void *ctx, acctdb_chilly_block_t const *b);
+
+typedef struct acctdb_chilly_sim_opts {
+    uint64_t cache_sz;                   /* CACHE_SIZE, bytes; default 256 MiB */
+    uint64_t load_limit;                 /* LOAD_LIMIT, cold bytes per block; default
+                                          * 64 MiB (Agave's loaded-data limit of one
+                                          * transaction) */
+    uint64_t               lru_extra_sz; /* the LRU holds cache_sz + this; default 0 */
+    uint64_t               accounts_max; /* distinct accounts; 0 (default) = 2^32 - 2 */
+    acctdb_chilly_block_fn block_fn;     /* may be NULL: called as each block ends */
+    void                  *block_ctx;
+} acctdb_chilly_sim_opts_t;
+
+ACCTDB_API void acctdb_chilly_sim_opts_default(acctdb_chilly_sim_opts_t *o);
+
+typedef struct acctdb_chilly_report {
+    uint64_t blocks, txs, loads, load_bytes;
+    uint64_t accounts;       /* distinct accounts loaded */
+    uint64_t distinct_bytes; /* their load sizes (each at its last load) */
+    uint64_t hot, hot_bytes; /* Chilly */
+    uint64_t lru_hits, lru_hit_bytes;
+    uint64_t hot_lru_miss;                 /* loads Chilly called hot that the LRU missed */
+    uint64_t lru_hit_cold;                 /* loads the LRU hit that Chilly called cold */
+    double   hot_rate, hot_byte_rate;      /* Chilly, 0 .. 1 */
+    double   lru_rate, lru_byte_rate;      /* the LRU, 0 .. 1 */
+    double   gap_pts, byte_gap_pts;        /* 100 x (Chilly's rate - the LRU's), points */
+    uint64_t cold_bytes;                   /* Chilly cold bytes of the whole trace */
+    uint64_t cold_min, cold_p99, cold_max; /* cold bytes per block (p99: nearest rank) */
+    double   cold_mean;
+    uint64_t blocks_over;        /* blocks in which the watermark deferred transactions */
+    uint64_t deferred;           /* transactions deferred */
+    uint64_t deferred_bytes;     /* their cold bytes */
+    uint64_t charged_bytes;      /* cold bytes charged */
+    uint64_t tx_load_max;        /* the largest transaction's load bytes */
+    uint64_t load_sz_max;        /* the largest load */
+    uint64_t loaded_bytes;       /* the bank's loaded_bytes at the end */
+    uint64_t lru_cap;            /* cache_sz + lru_extra_sz */
+    uint64_t lru_resident_bytes; /* held by the LRU at the end */
+    uint64_t mem_sz;             /* peak bytes the simulator held */
+    uint64_t decision_hash;      /* of every load's flags, in order */
+} acctdb_chilly_report_t;
+
+typedef struct acctdb_chilly_sim acctdb_chilly_sim_t;
+
+/* acctdb_chilly_sim_open: a simulator with nothing loaded.  Errors:
+ * INVALID (NULL), NOMEM; msg_out (may be NULL) says why. */
+ACCTDB_API int acctdb_chilly_sim_open(acctdb_chilly_sim_t           **sim_out,
+                                      acctdb_chilly_sim_opts_t const *o, char *msg_out,
+                                      size_t msg_max);
+/* acctdb_chilly_sim_tx: replays one transaction (a slot other than the
+ * current block's ends that block: block_fn runs).  flags_out (may be
+ * NULL) gets load_cnt ACCTDB_CHILLY_* flags.  Errors, sticky (every later
+ * call returns the first; acctdb_chilly_sim_errmsg says what): INVALID
+ * (load_cnt not 1..64, a repeated key, a slot below the current block's, a
+ * call after finish), FULL (more than accounts_max accounts), NOMEM. */
+ACCTDB_API int acctdb_chilly_sim_tx(acctdb_chilly_sim_t *sim, acctdb_chilly_tx_t const *tx,
+                                    uint8_t *flags_out);
+/* acctdb_chilly_sim_finish: ends the last block and fills *out; later calls
+ * give the same report.  Errors: the sticky error, NOMEM. */
+ACCTDB_API int acctdb_chilly_sim_finish(acctdb_chilly_sim_t *sim, acctdb_chilly_report_t *out);
+/* acctdb_chilly_sim_errmsg: the sticky error's message, "" if none. */
+ACCTDB_API char const *acctdb_chilly_sim_errmsg(acctdb_chilly_sim_t const *sim);
+/* acctdb_chilly_sim_close: NULL is fine. */
+ACCTDB_API void acctdb_chilly_sim_close(acctdb_chilly_sim_t *sim);
+
+/* acctdb_chilly_sim_file: replays the trace file at path ("-": standard
+ * input) and fills *out.  Errors: CORRUPT (the trace; msg_out names the
+ * line), -errno or IO (reading), the simulator's. */
+ACCTDB_API int acctdb_chilly_sim_file(char const *path, acctdb_chilly_sim_opts_t const *o,
+                                      acctdb_chilly_report_t *out, char *msg_out, size_t msg_max);
+/* acctdb_chilly_sim_gen: replays the trace of gen straight from the
+ * generator (no file).  Errors: the generator's and the simulator's. */
+ACCTDB_API int acctdb_chilly_sim_gen(acctdb_chilly_gen_opts_t const *gen,
+                                     acctdb_chilly_sim_opts_t const *o, acctdb_chilly_report_t *out,
+                                     char *msg_out, size_t msg_max);
 #ifdef __cplusplus
 }
 #endif

@@ -271,9 +271,12 @@ main(int argc, char **argv) {
         if (!want) continue;
         printf("== group %s (%zu tests)\n", g->name, g->cnt);
         fflush(stdout);
-        int f = _cmocka_run_group_tests(g->name, g->tests, g->cnt, NULL, NULL);
-        fflush(stdout);
+        double t0 = adb_test_now_s();
+        int    f = _cmocka_run_group_tests(g->name, g->tests, g->cnt, NULL, NULL);
         fflush(stderr);
+        /* Per-group wall time, so the CI's budget can be spent knowingly. */
+        printf("== group %s: %.1f s\n", g->name, adb_test_now_s() - t0);
+        fflush(stdout);
         if (f < 0) f = (int)g->cnt;
         failed += (size_t)f;
         passed += g->cnt - (size_t)f;

@@ -126,6 +126,8 @@ config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
             if (!parse_u64(v, &x)) return "must be a size (0: the default) or never";
             cfg->index_checkpoint_sz = x;
         }
+    } else if (!strcmp(k, "avocado")) {
+        if (!parse_bool(v, &cfg->avocado)) return "must be true or false";
     } else if (!strcmp(k, "threads")) {
         if (!parse_u64(v, &x) || x > 1024) return "must be 0 to 1024";
         cfg->threads = (unsigned)x;

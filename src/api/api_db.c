@@ -264,9 +264,10 @@ progress_tramp(void *ctx, char const *what, uint64_t done, uint64_t total) {
  * new database's files through io. */
 static int
 load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t const *cfg,
-            adb_io_t const *io, adb_err_t *e) {
+            adb_io_t const *io, char newest[4096], adb_err_t *e) {
     char *full = NULL, *inc = NULL;
     int   rc = 0;
+    newest[0] = 0;
     if (src->archive_dir) rc = adb_snap_find_in_dir(src->archive_dir, &full, &inc, e);
     adb_load_opts_t lo;
     adb_load_opts_default(&lo);
@@ -302,9 +303,30 @@ load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t c
             if (!e->msg[0]) adb_err_set(e, rc, "%s", acctdb_strerror(rc));
         }
     }
+    if (!rc && !src->genesis_path) {
+        char const *nw = full ? (inc ? inc : full)
+                              : (src->incremental_path ? src->incremental_path : src->full_path);
+        snprintf(newest, 4096, "%s", nw);
+    }
     adb_snap_close(s);
     adb_free(full);
     adb_free(inc);
+    return rc;
+}
+
+/* The sidecar of the newest archive loaded (<archive>.acctdb), if there is
+ * one: acctdb's own state at its root, checked against it and committed. */
+static int
+load_sidecar(acctdb_db_t *h, char const *archive, adb_err_t *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s%s", archive, ADB_SIDECAR_SUFFIX);
+    uint8_t *buf = NULL;
+    size_t   sz = 0;
+    int      rc = adb_io_read_file(adb_io(), AT_FDCWD, path, (size_t)64 << 30, &buf, &sz);
+    if (rc == -ENOENT) return 0;
+    if (rc) return adb_err_set(e, rc, "%s: %s", path, acctdb_strerror(rc));
+    rc = adb_eng_import_sidecar(h->db, buf, sz, path, e);
+    adb_free(buf);
     return rc;
 }
 
@@ -347,11 +369,19 @@ adb_api_db_create_io(acctdb_db_t **db_out, char const *dir, acctdb_db_source_t c
         msg_set(msg_out, msg_max, e.msg);
         return rc;
     }
-    rc = load_source(dir, src, cfg, io, &e);
+    char newest[4096];
+    rc = load_source(dir, src, cfg, io, newest, &e);
     acctdb_db_t *h = NULL;
     if (!rc) {
         rc = open_handle(&h, dir, lockfd, cfg, io, e.msg, sizeof e.msg);
         lockfd = -1; /* the handle's, or closed */
+    }
+    if (!rc && newest[0] && (rc = load_sidecar(h, newest, &e))) {
+        /* The handle goes; the lock with it, so take it again to clean up. */
+        acctdb_db_close(h);
+        h = NULL;
+        adb_err_t le = {0};
+        adb_eng_lock_dir(io, dir, &lockfd, &le);
     }
     if (rc) {
         msg_set(msg_out, msg_max, e.msg);
@@ -376,6 +406,64 @@ acctdb_db_store(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, acctdb_acc
     adb_api_begin();
     int rc = adb_eng_svc_err_take(db->db);
     if (!rc) rc = adb_eng_store(db->db, slot, parent_slot, accts, n);
+    return adb_api_done(db, rc);
+}
+
+int
+acctdb_db_compress(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
+                   acctdb_pubkey_t const *keys, size_t n, int *rc_out, size_t *done_out) {
+    if (done_out) *done_out = 0;
+    if (!db || (n && (!keys || !rc_out))) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    size_t done = 0;
+    int    rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_eng_compress(db->db, slot, parent_slot, keys, n, rc_out, &done, NULL);
+    if (done_out) *done_out = done;
+    return adb_api_done(db, rc);
+}
+
+int
+acctdb_db_compress_idle(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, uint64_t idle_slots,
+                        uint64_t limit, acctdb_compress_report_t *rep) {
+    acctdb_compress_report_t none;
+    if (!rep) rep = &none;
+    memset(rep, 0, sizeof *rep);
+    if (!db) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    int rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_eng_compress_idle(db->db, slot, parent_slot, idle_slots, limit, rep);
+    return adb_api_done(db, rc);
+}
+
+int
+acctdb_db_decompress(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
+                     acctdb_pubkey_t const *key, uint8_t const *data, size_t len,
+                     uint64_t lamports) {
+    if (!db || !key || (len && !data)) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    int rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_eng_decompress(db->db, slot, parent_slot, key->b, data, len, lamports);
+    return adb_api_done(db, rc);
+}
+
+int
+acctdb_db_compressed_info(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key,
+                          acctdb_compressed_t *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!db || !key || !out) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    acctdb_account_t a;
+    uint8_t          h[32];
+    /* The load checks the slot (TOO_OLD, INVALID) and says whether the
+     * account is compressed. */
+    int rc = adb_eng_load(db->db, slot, key->b, &a, h, sizeof h, NULL);
+    if (rc != ACCTDB_ERR_COMPRESSED) /* FULL: data longer than a hash, not compressed */
+        return adb_api_done(db, rc && rc != ACCTDB_ERR_FULL ? rc : ACCTDB_ERR_NOT_FOUND);
+    rc = adb_eng_compressed_info(db->db, slot, key->b, out);
+    if (!rc && !out->burned) {
+        out->owner = a.owner;
+        out->executable = a.executable;
+    }
     return adb_api_done(db, rc);
 }
 

@@ -179,9 +179,34 @@ retain(adb_io_t const *io, char const *dir, acctdb_db_config_t const *cfg, char 
             }
     }
     for (size_t i = 0; i < n; i++)
-        if (a[i].del && strcmp(a[i].name, keep)) adb_io_unlinkat(io, dfd, a[i].name, 0);
+        if (a[i].del && strcmp(a[i].name, keep)) {
+            char side[300];
+            snprintf(side, sizeof side, "%s%s", a[i].name, ADB_SIDECAR_SUFFIX);
+            adb_io_unlinkat(io, dfd, side, 0); /* its sidecar, if any, first */
+            adb_io_unlinkat(io, dfd, a[i].name, 0);
+        }
     closedir(d);
     adb_free(a);
+}
+
+/* <archive>.acctdb next to the archive: temporary name, fsync, rename,
+ * directory fsync. */
+static int
+write_sidecar(adb_io_t const *io, char const *archive, uint8_t const *p, size_t sz) {
+    char dir[4096], name[4200];
+    snprintf(dir, sizeof dir, "%s", archive);
+    char       *slash = strrchr(dir, '/');
+    char const *base = slash ? slash + 1 : archive;
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    snprintf(name, sizeof name, "%s%s", base, ADB_SIDECAR_SUFFIX);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return -errno;
+    int rc = adb_io_write_file_atomic(io, dfd, name, p, sz);
+    close(dfd);
+    return rc;
 }
 
 /* ---- the snapshot ------------------------------------------------------------ */
@@ -298,6 +323,15 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
                         &e);
     if (rc) {
         rc = adb_err_set(err, rc, "%s", e.msg);
+        goto done;
+    }
+    /* acctdb's own state beside it, never inside it (docs/STATE.md).  An
+     * archive whose sidecar could not be written is removed: without it the
+     * compressed accounts would read as plain ones. */
+    if (s.side && (rc = write_sidecar(h->io, path, s.side, s.side_sz))) {
+        adb_io_unlinkat(h->io, AT_FDCWD, path, 0);
+        rc =
+            adb_err_set(err, rc, "writing %s%s: %s", path, ADB_SIDECAR_SUFFIX, acctdb_strerror(rc));
         goto done;
     }
     if (path_out) snprintf(path_out, 4096, "%s", path);

@@ -167,6 +167,14 @@ int adb_db_visit_sorted(adb_db_t *db, bool include_zero, adb_db_visit_fn fn, voi
 #define ADB_DB_META_NAME    "acctdb.meta" /* formats 1 and 2: one record, renamed into place */
 #define ADB_DB_COMMIT_CLEAN 1u            /* flags: written by the final commit of a close */
 
+/* Where acctdb's own per-account state stands (db_xstate.h): the image
+ * generation, and the bytes of its log that the commit names. */
+typedef struct adb_xs_pos {
+    bool     has; /* the database has such state */
+    uint64_t gen, log_len;
+    uint32_t log_crc;
+} adb_xs_pos_t;
+
 typedef struct adb_db_meta {
     uint32_t           version;        /* of the record read (ADB_DB_FORMAT_VERSION when written) */
     uint64_t           slot;           /* the durable root */
@@ -186,6 +194,7 @@ typedef struct adb_db_meta {
     uint32_t flags;     /* ADB_DB_COMMIT_CLEAN */
     uint64_t index_gen; /* the index file index-<gen> it names (a close's CLEAN commit,
                          * db_ixfile.c); 0: none, open rebuilds the index */
+    adb_xs_pos_t xs;    /* acctdb's own state (catalog section "XST1"; absent: none) */
 } adb_db_meta_t;
 
 /* Writes DIR/manifest.bin and DIR/status_cache.bin (raw copies of the
@@ -325,8 +334,47 @@ int adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_confi
 int adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep);
 int adb_eng_close(adb_db_t *db);
 
+/* adb_eng_store_ex: adb_eng_store with flags: ADB_STORE_COMPRESSED_OK lets
+ * it write over compressed accounts (compression itself does).  Without
+ * it, a store touching a compressed account changes nothing and returns
+ * ACCTDB_ERR_COMPRESSED. */
+#define ADB_STORE_COMPRESSED_OK 1u
+#define ADB_STORE_LOCKED        2u /* the caller holds wmu: FULL at once, no waiting */
+int adb_eng_store_ex(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a,
+                     size_t n, unsigned flags);
 int adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a,
                   size_t n);
+
+/* adb_eng_compress: compresses keys[0..n) at slot (on parent), each
+ * account's data becoming its hash (db_compress.c).  rc_out[i]: 0, or
+ * COMPRESSED (already), NOT_FOUND, UNSUPPORTED (adb_avocado_compressible
+ * refuses it), INVALID (twice in the call).  *done_out: how many were
+ * compressed.  Returns 0, or an error of the whole call (slot, NOMEM,
+ * FULL, FATAL) that changed nothing.
+ * adb_eng_decompress: restores key from data at slot: data must hash to
+ * the kept hash and have the kept length (MISMATCH otherwise, nothing
+ * changes); a burned account needs lamports > 0 (else 0 keeps its own).
+ * Errors: INVALID (not compressed, lamports wrong), MISMATCH, AGAIN, the
+ * store's. */
+int adb_eng_compress(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_pubkey_t const *keys,
+                     size_t n, int *rc_out, size_t *done_out, uint64_t *bytes_out);
+/* adb_eng_compress_idle: compresses, at slot on the root, the accounts
+ * whose newest rooted version is at least idle_slots older than slot, the
+ * longest idle first, at most limit (0: all).  Errors: as compress. */
+int adb_eng_compress_idle(adb_db_t *db, uint64_t slot, uint64_t parent, uint64_t idle_slots,
+                          uint64_t limit, acctdb_compress_report_t *rep);
+int adb_eng_decompress(adb_db_t *db, uint64_t slot, uint64_t parent, uint8_t const key[32],
+                       uint8_t const *data, size_t len, uint64_t lamports);
+/* adb_eng_import_sidecar: a new database's own state from the sidecar
+ * p[0..sz) of the archive it was created from (name: for messages),
+ * checked to belong to its root, then committed.  Errors: those of
+ * adb_xs_sidecar_import, the commit's. */
+int adb_eng_import_sidecar(adb_db_t *db, uint8_t const *p, size_t sz, char const *name,
+                           adb_err_t *err);
+/* adb_eng_compressed_info: key's compression record from slot (owner and
+ * executable only for a burned account).  NOT_FOUND if not compressed. */
+int adb_eng_compressed_info(adb_db_t *db, uint64_t slot, uint8_t const key[32],
+                            acctdb_compressed_t *out);
 /* Freezes slot's bank: lattice hash, capitalization, data length and the
  * bank hash (hash/bankhash.h, lattice era) with hard_fork_cnt hard forks in
  * (parent, slot]; lps is recorded as the bank's lamports_per_signature (the
@@ -386,6 +434,9 @@ int adb_eng_verify(adb_db_t *db, adb_err_t *err);
 int adb_eng_check(adb_db_t *db, adb_err_t *err);
 
 /* ---- snapshots of the engine (used by src/snapshot) -------------------- */
+/* The name suffix of a snapshot archive's sidecar (db_xstate.h). */
+#define ADB_SIDECAR_SUFFIX ".acctdb"
+
 typedef struct adb_eng_snap {
     acctdb_bank_info_t  root; /* the durable root being written */
     acctdb_bank_info_t *hist; /* rooted banks, oldest first (adb_free) */
@@ -396,6 +447,8 @@ typedef struct adb_eng_snap {
     uint64_t           *sizes; /* their alive bytes */
     uint64_t           *slots;
     size_t              cnt;
+    uint8_t            *side; /* the sidecar (<archive>.acctdb) bytes; NULL: none */
+    size_t              side_sz;
 } adb_eng_snap_t;
 
 /* Flushes every rooted bank (under the service lock) and pins the durable

@@ -390,6 +390,12 @@ adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_
         if (slot_out) *slot_out = vis->slot;
     }
     adb_epoch_exit();
+    /* A compressed account reports so (its stored form, or for a burned
+     * one its tombstone, is not the account). */
+    adb_xrec_t xr;
+    if ((rc == 0 || rc == ACCTDB_ERR_NOT_FOUND) && adb_xs_has_compressed(db) &&
+        adb_xs_get_at(db, slot, key, &xr) && (xr.flags & ADB_XREC_COMPRESSED))
+        rc = adb_xs_compressed_view(&xr, out, buf, buf_max);
     if (rc == 0 || rc == ACCTDB_ERR_NOT_FOUND || rc == ACCTDB_ERR_FULL) {
         int st = read_stale(db, w, g0);
         if (st) {
@@ -453,6 +459,17 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
             if (!r && out[k].lamports == 0) r = ACCTDB_ERR_NOT_FOUND;
             if (!r) used += (size_t)out[k].data_len;
             rc_out[k] = r;
+        }
+        /* Compressed accounts (db_xstate.h) report so. */
+        for (size_t i = 0; adb_xs_has_compressed(db) && i < m; i++) {
+            size_t     k = base + i;
+            adb_xrec_t xr;
+            if ((rc_out[k] != 0 && rc_out[k] != ACCTDB_ERR_NOT_FOUND) ||
+                !adb_xs_get_at(db, slot, kp[i], &xr) || !(xr.flags & ADB_XREC_COMPRESSED))
+                continue;
+            if (rc_out[k] == 0) used -= (size_t)out[k].data_len;
+            rc_out[k] = adb_xs_compressed_view(&xr, &out[k], buf + used, buf_sz - used);
+            if (rc_out[k] == ACCTDB_ERR_COMPRESSED) used += 32;
         }
     }
     adb_epoch_exit();
@@ -522,6 +539,7 @@ bank_create_locked(adb_db_t *db, uint64_t slot, uint64_t parent, adb_bank_t **ou
      * replace it while the bank is open). */
     adb_bank_t *pb = parent == e->root ? NULL : adb_bank_find(e, parent);
     b->ext = adb_eng_ext_ref(pb ? pb->ext : e->root_ext);
+    b->xloaded = adb_xs_parent_loaded(db, pb);
     int rc = map_insert(e, b);
     if (rc) {
         adb_eng_ext_unref(b->ext);
@@ -652,8 +670,29 @@ room_wait(adb_db_t *db, room_t const *r, uint64_t *deadline_ms) {
     return 0;
 }
 
+/* A store that would write over a compressed account (blk held): the
+ * index of the first such account, or SIZE_MAX.  Looked up from b, or
+ * from parent's chain when the store creates the bank. */
+static size_t
+compressed_hit_locked(adb_db_t *db, adb_bank_t const *b, uint64_t parent, acctdb_account_t const *a,
+                      size_t n) {
+    if (!adb_xs_has_compressed(db)) return SIZE_MAX;
+    adb_bank_t const *from = b ? b : adb_bank_find(db->eng, parent);
+    for (size_t i = 0; i < n; i++) {
+        adb_xrec_t r;
+        if (adb_xs_get(db, from, a[i].pubkey.b, &r) && (r.flags & ADB_XREC_COMPRESSED)) return i;
+    }
+    return SIZE_MAX;
+}
+
 int
 adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a, size_t n) {
+    return adb_eng_store_ex(db, slot, parent, a, n, 0);
+}
+
+int
+adb_eng_store_ex(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t const *a, size_t n,
+                 unsigned flags) {
     adb_eng_t *e = db->eng;
     if (atomic_load(&e->fatal))
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
@@ -685,10 +724,20 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
     adb_bank_t *b = NULL;
     uint64_t    deadline = 0;
     int         rc;
+    bool        locked = flags & ADB_STORE_LOCKED;
     for (;;) {
-        pthread_mutex_lock(&e->wmu);
+        if (!locked) pthread_mutex_lock(&e->wmu);
         pthread_rwlock_wrlock(&e->blk);
         rc = bank_check_locked(db, slot, parent, &b);
+        size_t hit = rc || (flags & ADB_STORE_COMPRESSED_OK)
+                         ? SIZE_MAX
+                         : compressed_hit_locked(db, b, parent, a, n);
+        if (hit != SIZE_MAX) {
+            char k58[ACCTDB_BASE58_32_SZ];
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_COMPRESSED,
+                             "account %zu (%s) is compressed: decompress it before storing to it",
+                             hit, acctdb_base58_encode_32(a[hit].pubkey.b, k58));
+        }
         room_t r = {.used = atomic_load(&e->cache_bytes), .max = e->cfg.write_cache_max_sz};
         if (!rc) r.need = store_charge(b, n, vbytes);
         if (!rc && r.used + r.need <= r.max) {
@@ -698,6 +747,11 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
         }
         if (!rc) room_survey_locked(e, &r);
         pthread_rwlock_unlock(&e->blk);
+        if (locked) /* the caller holds wmu: no waiting for room */
+            return rc ? rc
+                      : adb_err_set(adb_eng_err(), ACCTDB_ERR_FULL,
+                                    "the write cache is full (%llu of %llu bytes)",
+                                    (unsigned long long)r.used, (unsigned long long)r.max);
         pthread_mutex_unlock(&e->wmu);
         if (rc || (rc = room_wait(db, &r, &deadline)) != 0) return rc;
     }
@@ -754,7 +808,7 @@ adb_eng_store(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_account_t con
         b->bytes += adb_cacct_charge(c->data_len);
         atomic_fetch_add(&e->cache_bytes, adb_cacct_charge(c->data_len));
     }
-    pthread_mutex_unlock(&e->wmu);
+    if (!locked) pthread_mutex_unlock(&e->wmu);
     atomic_fetch_add_explicit(&e->stores, n, memory_order_relaxed);
     return rc;
 }

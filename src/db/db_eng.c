@@ -265,6 +265,8 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
     if (!e->root_ext) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; !rc && i < meta.hist_cnt; i++)
         adb_eng_hist_push(e, &meta.hist[i]);
+    /* acctdb's own per-account state, as the commit names it. */
+    if (!rc) rc = adb_xs_open(db, &meta.xs, err);
     adb_db_meta_fini(&meta);
     if (!rc && e->cfg.read_cache_max_sz && adb_rcache_open(&e->rcache, e->cfg.read_cache_max_sz))
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
@@ -531,6 +533,7 @@ adb_eng_shutdown(adb_db_t *db, acctdb_shutdown_report_t *rep) {
             adb_free(b->accts[k]);
         adb_free(b->accts);
         adb_eng_ext_unref(b->ext);
+        adb_xs_delta_free(b);
         adb_free(b);
     }
     adb_eng_reclaim(db, true);
@@ -683,7 +686,8 @@ adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext,
                        .origin_slot = e->origin_slot,
                        .ext = ext ? ext->data : NULL,
                        .ext_sz = ext ? ext->sz : 0,
-                       .origin_has_ck = e->origin_has_ck};
+                       .origin_has_ck = e->origin_has_ck,
+                       .xs = adb_xs_commit_pos(db)};
     memcpy(m.origin_ck, e->origin_ck, sizeof m.origin_ck);
     acctdb_bank_info_t *h = adb_malloc(ADB_HIST_KEEP * sizeof *h);
     if (!h) return ACCTDB_ERR_NOMEM;
@@ -696,6 +700,7 @@ adb_eng_commit(adb_db_t *db, acctdb_bank_info_t const *root, adb_eng_ext_t *ext,
     db->ix_next = 0;
     adb_free(h);
     if (!rc) {
+        adb_xs_committed(db, &m.xs, adb_db_commit_gen(db, NULL));
         e->durable_info = *root;
         atomic_store(&e->durable_bh, root->block_height);
         if (ext != e->durable_ext) {

@@ -173,6 +173,7 @@ free_retired(adb_db_t *db, adb_retired_t const *r) {
     case ADB_RET_BANK: {
         adb_bank_t *b = r->p;
         adb_eng_ext_unref(b->ext);
+        adb_xs_delta_free(b);
         adb_free(b->accts);
         adb_free(b);
         break;

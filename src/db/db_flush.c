@@ -293,8 +293,19 @@ adb_eng_flush_pass(adb_db_t *db) {
     adb_free(grp);
     ADB_POINT("flush.repointed");
 
-    /* RECORD: the newest flushed root. */
+    /* RECORD: the newest flushed root, and acctdb's own state of the
+     * flushed banks appended to its log (durable before the commit names
+     * it). */
     acctdb_bank_info_t root = banks[0]->info;
+    adb_err_t          xerr;
+    adb_err_clear(&xerr);
+    if (adb_xs_flush_log(db, banks, nb, &xerr)) {
+        adb_eng_fatal(e, xerr.msg);
+        adb_free(items);
+        adb_free(banks);
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,
+                           "flush: %s; the database refuses writes until reopened", xerr.msg);
+    }
     ADB_POINT_ARG("flush.commit", root.slot);
     rc = adb_eng_write_meta(db, &root, banks[0]->ext);
     if (rc) {
@@ -309,6 +320,10 @@ adb_eng_flush_pass(adb_db_t *db) {
     }
     ADB_POINT_ARG("flush.committed", root.slot);
     atomic_store(&e->durable_root, root.slot);
+
+    /* The base of acctdb's own state takes the flushed banks' deltas
+     * before they are unlinked: a reader sees each bank once. */
+    adb_xs_flush_merge(db, banks, nb);
 
     /* RELEASE */
     pthread_rwlock_wrlock(&e->blk);
@@ -331,5 +346,9 @@ adb_eng_flush_pass(adb_db_t *db) {
     /* Past its threshold, the index as this commit left it becomes the base
      * an open after a kill replays from (db_ixfile.c). */
     adb_ixfile_checkpoint(db);
+    /* Past its threshold, the state's log becomes an image (the next
+     * commit names it; a failure leaves the log going on). */
+    if (adb_xs_flush_compact(db, &xerr))
+        adb_eng_svc_err_note(e, "flush", xerr.code, xerr.msg, false);
     return (int)ADB_MIN(written, (size_t)INT32_MAX);
 }

@@ -29,6 +29,9 @@
  *                             crc u32, scan_end}            (crc, scan_end: v2)
  *   v2: origin_has_ck u8, manifest.bin BLAKE3 [32], status_cache.bin BLAKE3 [32],
  *       ext_sz u64, ext bytes (the durable root's bank state, src/bank's blob)
+ *   then optional sections, each a 4-byte tag:
+ *       "XST1" u64 image gen | u64 log length | u32 log CRC-32C: acctdb's own
+ *       per-account state (db_xstate.h); absent: none
  * Storages that shrink replaced are not listed (their extents may be
  * punched once the other slot no longer names them either).
  *
@@ -78,6 +81,7 @@
 #define CAT_MAGIC   "ACCTDBK1"
 #define CAT_HDR_SZ  32
 #define SLOT_MAGIC  "ACCTDBC1"
+#define XS_TAG      "XST1" /* the section of acctdb's own state (db_xstate.h) */
 #define SLOT_SZ     4096u
 #define SLOT_REC_SZ 200u
 #define HIST_MAX    4096
@@ -162,6 +166,12 @@ put_body(adb_bc_wr_t *wr, adb_db_t *db, adb_db_meta_t const *m, uint32_t seg_cnt
     adb_bc_put_bytes(wr, m->origin_ck, sizeof m->origin_ck);
     adb_bc_put_u64(wr, m->ext_sz);
     if (m->ext_sz) adb_bc_put_bytes(wr, m->ext, m->ext_sz);
+    if (m->xs.has) {
+        adb_bc_put_bytes(wr, XS_TAG, 4);
+        adb_bc_put_u64(wr, m->xs.gen);
+        adb_bc_put_u64(wr, m->xs.log_len);
+        adb_bc_put_u32(wr, m->xs.log_crc);
+    }
 }
 
 /* A whole record file into wr: header (with gen: a catalog's), body,
@@ -795,6 +805,21 @@ decode_body(uint8_t const *p, size_t sz, uint32_t version, char const *dir, char
             m->ext = x;
             m->ext_sz = (size_t)esz;
         }
+        /* Optional sections after the bank state. */
+        if (adb_bc_ok(&rd) && !adb_bc_at_eof(&rd)) {
+            uint8_t const *tag = adb_bc_bytes(&rd, 4, "section tag");
+            if (tag && !memcmp(tag, XS_TAG, 4)) {
+                m->xs.has = true;
+                m->xs.gen = adb_bc_u64(&rd, "xstate gen");
+                m->xs.log_len = adb_bc_u64(&rd, "xstate log length");
+                m->xs.log_crc = adb_bc_u32(&rd, "xstate log crc");
+            } else if (tag) {
+                adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "unknown section");
+            }
+        }
+        if (adb_bc_ok(&rd) && !adb_bc_at_eof(&rd))
+            adb_bc_fail(&rd, ACCTDB_ERR_CORRUPT, "%zu bytes after the last section",
+                        adb_bc_remaining(&rd));
     }
     if (!adb_bc_ok(&rd))
         return adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: %s", dir, name, rd.err.msg);

@@ -3,6 +3,7 @@
 #define ADB_DB_PRIVATE_H
 
 #include "db/db.h"
+#include "db/db_xstate.h"
 #include "hash/lthash.h"
 #include "store/acctfile.h"
 #include "util/io.h"
@@ -177,7 +178,9 @@ struct adb_eng_ext {
 };
 
 typedef struct adb_bank {
-    adb_eng_ext_t     *ext; /* shared with its parent unless set; never NULL */
+    adb_eng_ext_t     *ext;     /* shared with its parent unless set; never NULL */
+    struct adb_xdelta *xd;      /* acctdb's own state it changed (db_xstate.h); NULL: none */
+    uint64_t           xloaded; /* Chilly loaded_bytes (from the parent, grown by loads) */
     uint64_t           slot, parent;
     int                state;
     adb_cacct_t      **accts; /* open addressing by pubkey */
@@ -494,6 +497,9 @@ struct adb_db {
     bool     ix_file_disk; /* the index file loaded at open had its keys in the tier */
     uint64_t ix_ram_bytes;
     unsigned ix_threads;
+    /* acctdb's own per-account state (db_xstate.c): always open with the
+     * engine, files only once used */
+    struct adb_xs *xs;
 };
 
 /* (Re)makes db->ix empty, or, with m naming a clean commit, two tiers that

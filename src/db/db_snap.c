@@ -49,6 +49,7 @@ snap_free(adb_eng_snap_t *s) {
     adb_free(s->files);
     adb_free(s->sizes);
     adb_free(s->slots);
+    adb_free(s->side);
     memset(s, 0, sizeof *s);
 }
 
@@ -99,6 +100,15 @@ adb_eng_snap_begin(adb_db_t *db, uint64_t base_slot, adb_eng_snap_t *out, adb_er
         out->sizes[out->cnt] = atomic_load(&f->alive_bytes);
         out->slots[out->cnt] = f->slot;
         out->cnt++;
+    }
+    /* acctdb's own state at the pinned root, for the archive's sidecar:
+     * the base is at the durable root while smu is held. */
+    if (adb_xs_sidecar_build(db, out->root.slot, out->root.lt_checksum, &out->side,
+                             &out->side_sz)) {
+        snap_free(out);
+        pthread_mutex_unlock(&e->smu);
+        pthread_mutex_unlock(&e->snap_mu);
+        return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory for the snapshot's sidecar");
     }
     /* The root is pinned: from here the services go on (flush, purge),
      * except clean and shrink, and reads of "the durable root" see the

@@ -59,6 +59,8 @@ acctdb_strerror(int err) {
         return "verification mismatch";
     case ACCTDB_ERR_UNSUPPORTED:
         return "unsupported input";
+    case ACCTDB_ERR_COMPRESSED:
+        return "account is compressed (decompress it first)";
     default:
         break;
     }

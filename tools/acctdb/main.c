@@ -20,6 +20,7 @@ static subcmd_t const g_cmds[] = {
     {"follow", cmd_follow, "keep a database in step with a peer's change stream"},
     {"b3sum", cmd_b3sum, "BLAKE3 of files, output compatible with b3sum"},
     {"crashtest", cmd_crashtest, "kill -9 a database in random phases, reopen, check"},
+    {"state", cmd_state, "Chilly, Avocado, LSR: compress, decompress, proofs, simulations"},
 };
 
 int

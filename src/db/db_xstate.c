@@ -1,0 +1,787 @@
+/* src/db/db_xstate.c - acctdb's own per-account state (db_xstate.h). */
+#include "db/db_private.h"
+
+#include "hash/blake3.h"
+#include "store/acctfile.h"
+#include "util/crc32c.h"
+#include "util/io.h"
+#include "util/rng.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define IMG_MAGIC     "ACCTDBX1"
+#define IMG_VERSION   1u
+#define IMG_HDR_SZ    56
+#define LOG_MAGIC     "XSL1"
+#define LOG_HDR_SZ    24
+#define XS_COMPACT_SZ (64ull << 20)
+#define XS_MAP_MAX    (1u << 31) /* entries (cap) */
+
+/* ---- the map ------------------------------------------------------------------- */
+
+static inline uint32_t
+key_home(uint8_t const *k, uint32_t cap) {
+    return (uint32_t)adb_rng_mix64(adb_load_u64(k + 8) ^ adb_load_u64(k)) & (cap - 1);
+}
+
+static uint32_t
+find(adb_xmap_t const *m, uint8_t const *key) {
+    if (!m->cap) return UINT32_MAX;
+    for (uint32_t h = key_home(key, m->cap);; h = (h + 1) & (m->cap - 1)) {
+        adb_xent_t const *e = &m->e[h];
+        if (!e->used) return UINT32_MAX;
+        if (!memcmp(e->key, key, 32)) return h;
+    }
+}
+
+adb_xrec_t const *
+adb_xmap_get(adb_xmap_t const *m, uint8_t const key[32]) {
+    uint32_t h = find(m, key);
+    return h == UINT32_MAX ? NULL : &m->e[h].r;
+}
+
+static int
+grow(adb_xmap_t *m) {
+    uint32_t ncap = m->cap ? m->cap * 2 : 64;
+    if (ncap > XS_MAP_MAX || ncap < m->cap) return ACCTDB_ERR_NOMEM;
+    adb_xent_t *ne = adb_calloc(ncap, sizeof *ne);
+    if (!ne) return ACCTDB_ERR_NOMEM;
+    for (uint32_t i = 0; i < m->cap; i++) {
+        if (!m->e[i].used) continue;
+        uint32_t h = key_home(m->e[i].key, ncap);
+        while (ne[h].used)
+            h = (h + 1) & (ncap - 1);
+        ne[h] = m->e[i];
+    }
+    adb_free(m->e);
+    m->e = ne;
+    m->cap = ncap;
+    return 0;
+}
+
+int
+adb_xmap_put(adb_xmap_t *m, uint8_t const key[32], adb_xrec_t const *r) {
+    uint32_t h = find(m, key);
+    if (h != UINT32_MAX) {
+        m->e[h].r = *r;
+        return 0;
+    }
+    if ((uint64_t)(m->cnt + 1) * 4 > (uint64_t)m->cap * 3) ADB_TRY(grow(m));
+    for (h = key_home(key, m->cap); m->e[h].used; h = (h + 1) & (m->cap - 1))
+        ;
+    memcpy(m->e[h].key, key, 32);
+    m->e[h].r = *r;
+    m->e[h].used = 1;
+    m->cnt++;
+    return 0;
+}
+
+void
+adb_xmap_del(adb_xmap_t *m, uint8_t const key[32]) {
+    uint32_t h = find(m, key);
+    if (h == UINT32_MAX) return;
+    /* Backward shift: pull later entries of the run into the hole when
+     * their home is not between the hole and them. */
+    uint32_t mask = m->cap - 1;
+    for (uint32_t j = (h + 1) & mask;; j = (j + 1) & mask) {
+        if (!m->e[j].used) break;
+        uint32_t home = key_home(m->e[j].key, m->cap);
+        bool     stays = (h <= j) ? (h < home && home <= j) : (h < home || home <= j);
+        if (stays) continue;
+        m->e[h] = m->e[j];
+        h = j;
+    }
+    memset(&m->e[h], 0, sizeof m->e[h]);
+    m->cnt--;
+}
+
+void
+adb_xmap_fini(adb_xmap_t *m) {
+    adb_free(m->e);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- entries on disk -------------------------------------------------------------- */
+
+static void
+ent_encode(uint8_t *p, uint8_t const key[32], adb_xrec_t const *r) {
+    memcpy(p, key, 32);
+    adb_store_u64(p + 32, r->counter);
+    adb_store_u64(p + 40, r->created);
+    adb_store_u32(p + 48, r->orig_len);
+    p[52] = r->flags;
+    p[53] = r->executable;
+    memcpy(p + 54, r->hash, 32);
+    memcpy(p + 86, r->owner, 32);
+}
+
+/* Decodes one entry; false if its fields are impossible. */
+static bool
+ent_decode(uint8_t const *p, uint8_t key[32], adb_xrec_t *r) {
+    memset(r, 0, sizeof *r);
+    memcpy(key, p, 32);
+    r->counter = adb_load_u64(p + 32);
+    r->created = adb_load_u64(p + 40);
+    r->orig_len = adb_load_u32(p + 48);
+    r->flags = p[52];
+    r->executable = p[53];
+    memcpy(r->hash, p + 54, 32);
+    memcpy(r->owner, p + 86, 32);
+    if (r->flags & ~(ADB_XREC_COMPRESSED | ADB_XREC_BURNED)) return false;
+    if ((r->flags & ADB_XREC_BURNED) && !(r->flags & ADB_XREC_COMPRESSED)) return false;
+    if (r->executable > 1) return false;
+    if (r->orig_len > ADB_ACCT_MAX_DATA_SZ) return false;
+    return true;
+}
+
+/* A record into the base: an empty one removes the key. */
+static int
+base_apply(adb_xmap_t *m, uint8_t const key[32], adb_xrec_t const *r) {
+    if (adb_xrec_is_empty(r)) {
+        adb_xmap_del(m, key);
+        return 0;
+    }
+    return adb_xmap_put(m, key, r);
+}
+
+static void
+file_name(char out[64], uint64_t gen, bool img) {
+    snprintf(out, 64, "xstate-%llu.%s", (unsigned long long)gen, img ? "img" : "log");
+}
+
+/* Is name an xstate file (*gen_out, *img_out)? */
+static bool
+parse_name(char const *name, uint64_t *gen_out, bool *img_out) {
+    if (strncmp(name, "xstate-", 7)) return false;
+    char const *p = name + 7;
+    uint64_t    g = 0;
+    size_t      nd = 0;
+    for (; *p >= '0' && *p <= '9' && nd < 20; p++, nd++) {
+        if (g > (UINT64_MAX - 9) / 10) return false;
+        g = g * 10 + (uint64_t)(*p - '0');
+    }
+    if (!nd) return false;
+    if (!strcmp(p, ".img"))
+        *img_out = true;
+    else if (!strcmp(p, ".log"))
+        *img_out = false;
+    else
+        return false;
+    *gen_out = g;
+    return true;
+}
+
+/* ---- open: image + log ------------------------------------------------------------ */
+
+static int
+load_image(adb_db_t *db, uint64_t gen, adb_err_t *err) {
+    adb_xs_t *xs = db->xs;
+    char      name[64];
+    file_name(name, gen, true);
+    uint8_t *buf = NULL;
+    size_t   sz = 0;
+    int      rc = adb_io_read_file(db->io, db->dirfd, name, (size_t)16 << 30, &buf, &sz);
+    if (rc)
+        return adb_err_set(err, rc == -ENOENT ? ACCTDB_ERR_CORRUPT : rc,
+                           "%s/%s: the commit names it but it cannot be read: %s", db->dir, name,
+                           acctdb_strerror(rc));
+    uint8_t ck[32];
+    if (sz < IMG_HDR_SZ + 32 || memcmp(buf, IMG_MAGIC, 8) || adb_load_u32(buf + 8) != IMG_VERSION ||
+        adb_load_u64(buf + 16) != gen) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: bad header", db->dir, name);
+        goto cleanup;
+    }
+    adb_blake3_hash(buf, sz - 32, ck, 32);
+    if (memcmp(ck, buf + sz - 32, 32)) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: fails its checksum", db->dir, name);
+        goto cleanup;
+    }
+    uint64_t cnt = adb_load_u64(buf + 24);
+    if (cnt != (sz - IMG_HDR_SZ - 32) / ADB_XS_ENT_SZ || (sz - IMG_HDR_SZ - 32) % ADB_XS_ENT_SZ) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: %llu entries do not fill %zu bytes",
+                         db->dir, name, (unsigned long long)cnt, sz);
+        goto cleanup;
+    }
+    xs->base_loaded = adb_load_u64(buf + 32);
+    xs->base_slot = adb_load_u64(buf + 40);
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint8_t    key[32];
+        adb_xrec_t r;
+        if (!ent_decode(buf + IMG_HDR_SZ + i * ADB_XS_ENT_SZ, key, &r) || adb_xrec_is_empty(&r)) {
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: entry %llu is malformed", db->dir,
+                             name, (unsigned long long)i);
+            goto cleanup;
+        }
+        if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
+        if ((rc = adb_xmap_put(&xs->base, key, &r))) {
+            rc = adb_err_set(err, rc, "%s/%s: out of memory", db->dir, name);
+            goto cleanup;
+        }
+    }
+    xs->img_sz = sz;
+cleanup:
+    adb_free(buf);
+    return rc;
+}
+
+/* Replays log gen's first len bytes (their CRC-32C must be crc) and cuts
+ * what follows. */
+static int
+replay_log(adb_db_t *db, uint64_t gen, uint64_t len, uint32_t crc, adb_err_t *err) {
+    adb_xs_t *xs = db->xs;
+    char      name[64];
+    file_name(name, gen, false);
+    int fd = adb_io_openat(db->io, db->dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0) {
+        if (len == 0 && fd == -ENOENT) return 0;
+        return adb_err_set(err, fd == -ENOENT ? ACCTDB_ERR_CORRUPT : fd,
+                           "%s/%s: the commit names %llu bytes of it but it cannot be opened: %s",
+                           db->dir, name, (unsigned long long)len, acctdb_strerror(fd));
+    }
+    uint8_t *buf = len ? adb_malloc((size_t)len) : NULL;
+    int      rc = 0;
+    if (len && !buf) {
+        rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "%s/%s: out of memory", db->dir, name);
+        goto cleanup;
+    }
+    if (len && (rc = adb_io_pread_all(db->io, fd, buf, (size_t)len, 0))) {
+        rc = adb_err_set(err, rc == -EIO ? ACCTDB_ERR_IO : ACCTDB_ERR_CORRUPT,
+                         "%s/%s: the commit names %llu bytes: %s", db->dir, name,
+                         (unsigned long long)len, acctdb_strerror(rc));
+        goto cleanup;
+    }
+    if (adb_crc32c(0, buf, (size_t)len) != crc) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                         "%s/%s: its first %llu bytes fail the CRC-32C the commit names", db->dir,
+                         name, (unsigned long long)len);
+        goto cleanup;
+    }
+    for (uint64_t at = 0; at < len;) {
+        if (len - at < LOG_HDR_SZ || memcmp(buf + at, LOG_MAGIC, 4)) {
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: offset %llu: bad record header",
+                             db->dir, name, (unsigned long long)at);
+            goto cleanup;
+        }
+        uint64_t cnt = adb_load_u32(buf + at + 4);
+        uint64_t slot = adb_load_u64(buf + at + 8);
+        uint64_t loaded = adb_load_u64(buf + at + 16);
+        at += LOG_HDR_SZ;
+        if (cnt > (len - at) / ADB_XS_ENT_SZ) {
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: offset %llu: %llu entries overrun",
+                             db->dir, name, (unsigned long long)at, (unsigned long long)cnt);
+            goto cleanup;
+        }
+        for (uint64_t i = 0; i < cnt; i++, at += ADB_XS_ENT_SZ) {
+            uint8_t    key[32];
+            adb_xrec_t r;
+            if (!ent_decode(buf + at, key, &r)) {
+                rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: offset %llu: malformed entry",
+                                 db->dir, name, (unsigned long long)at);
+                goto cleanup;
+            }
+            if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
+            if ((rc = base_apply(&xs->base, key, &r))) {
+                rc = adb_err_set(err, rc, "%s/%s: out of memory", db->dir, name);
+                goto cleanup;
+            }
+        }
+        xs->base_slot = slot;
+        xs->base_loaded = loaded;
+    }
+    /* A flush whose commit never came may have appended more: cut it. */
+    struct stat st;
+    if (!adb_io_fstat(db->io, fd, &st) && (uint64_t)st.st_size > len)
+        adb_io_ftruncate(db->io, fd, len);
+    xs->log_fd = fd;
+    fd = -1;
+cleanup:
+    adb_free(buf);
+    if (fd >= 0) adb_io_close(db->io, fd);
+    return rc;
+}
+
+/* Removes xstate files of generations other than keep_a and keep_b. */
+static void
+sweep(adb_db_t *db, uint64_t keep_a, uint64_t keep_b) {
+    int dfd = dup(db->dirfd);
+    if (dfd < 0) return;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        uint64_t g;
+        bool     img;
+        if (parse_name(de->d_name, &g, &img) && g != keep_a && g != keep_b)
+            adb_io_unlinkat(db->io, db->dirfd, de->d_name, 0);
+    }
+    closedir(d);
+}
+
+int
+adb_xs_open(adb_db_t *db, adb_xs_pos_t const *pos, adb_err_t *err) {
+    adb_xs_t *xs = adb_calloc(1, sizeof *xs);
+    if (!xs) return adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    pthread_rwlock_init(&xs->lk, NULL);
+    xs->log_fd = -1;
+    xs->compact_min_sz = XS_COMPACT_SZ;
+    db->xs = xs;
+    int rc = 0;
+    if (pos && pos->has) {
+        xs->active = true;
+        xs->gen = pos->gen;
+        if (pos->gen) rc = load_image(db, pos->gen, err);
+        if (!rc) rc = replay_log(db, pos->gen, pos->log_len, pos->log_crc, err);
+        if (!rc) {
+            xs->log_len = pos->log_len;
+            xs->log_crc = pos->log_crc;
+        }
+    }
+    if (rc) {
+        adb_xs_close(db);
+        return rc;
+    }
+    /* The other commit slot may name the previous generation. */
+    uint64_t g = pos && pos->has ? pos->gen : 0;
+    sweep(db, g, g ? g - 1 : UINT64_MAX);
+    /* As if both slots named g - 1: its files go once two commits name
+     * newer ones. */
+    xs->named[0] = xs->named[1] = g ? g : 1;
+    xs->removed_below = g ? g - 1 : 0;
+    return 0;
+}
+
+void
+adb_xs_close(adb_db_t *db) {
+    adb_xs_t *xs = db->xs;
+    if (!xs) return;
+    if (xs->log_fd >= 0) adb_io_close(db->io, xs->log_fd);
+    adb_xmap_fini(&xs->base);
+    pthread_rwlock_destroy(&xs->lk);
+    adb_free(xs);
+    db->xs = NULL;
+}
+
+/* ---- reads and writes at banks ---------------------------------------------------- */
+
+bool
+adb_xs_get(adb_db_t *db, adb_bank_t const *b, uint8_t const key[32], adb_xrec_t *out) {
+    adb_xs_t *xs = db->xs;
+    memset(out, 0, sizeof *out);
+    if (!xs || !xs->active) return false;
+    adb_xrec_t const *r = NULL;
+    pthread_rwlock_rdlock(&xs->lk);
+    for (adb_bank_t const *x = b; x && !r; x = adb_bank_find(db->eng, x->parent))
+        if (x->xd) r = adb_xmap_get(&x->xd->m, key);
+    if (!r) r = adb_xmap_get(&xs->base, key);
+    if (r) *out = *r;
+    pthread_rwlock_unlock(&xs->lk);
+    return r && !adb_xrec_is_empty(out);
+}
+
+bool
+adb_xs_get_at(adb_db_t *db, uint64_t slot, uint8_t const key[32], adb_xrec_t *out) {
+    pthread_rwlock_rdlock(&db->eng->blk);
+    bool found = adb_xs_get(db, adb_bank_find(db->eng, slot), key, out);
+    pthread_rwlock_unlock(&db->eng->blk);
+    return found;
+}
+
+bool
+adb_xs_has_compressed(adb_db_t const *db) {
+    return db->xs && atomic_load_explicit(&db->xs->any_compressed, memory_order_acquire);
+}
+
+int
+adb_xs_compressed_view(adb_xrec_t const *r, acctdb_account_t *out, uint8_t *buf, size_t buf_max) {
+    if (r->flags & ADB_XREC_BURNED) {
+        memset(out, 0, sizeof *out);
+        memcpy(out->owner.b, r->owner, 32);
+        out->executable = r->executable;
+    }
+    out->data_len = 32;
+    out->data = NULL;
+    if (buf_max < 32) return ACCTDB_ERR_FULL;
+    memcpy(buf, r->hash, 32);
+    out->data = buf;
+    return ACCTDB_ERR_COMPRESSED;
+}
+
+int
+adb_xs_put(adb_db_t *db, adb_bank_t *b, uint8_t const key[32], adb_xrec_t const *r) {
+    adb_xs_t *xs = db->xs;
+    if (!xs) return ACCTDB_ERR_INVALID;
+    pthread_rwlock_wrlock(&xs->lk);
+    int rc = 0;
+    if (!b->xd && !(b->xd = adb_calloc(1, sizeof *b->xd))) rc = ACCTDB_ERR_NOMEM;
+    if (!rc) rc = adb_xmap_put(&b->xd->m, key, r);
+    if (!rc) xs->active = true;
+    if (!rc && (r->flags & ADB_XREC_COMPRESSED))
+        atomic_store_explicit(&xs->any_compressed, true, memory_order_release);
+    pthread_rwlock_unlock(&xs->lk);
+    return rc;
+}
+
+uint64_t
+adb_xs_parent_loaded(adb_db_t *db, adb_bank_t const *parent) {
+    if (parent) return parent->xloaded;
+    adb_bank_t const *rb = adb_bank_find(db->eng, db->eng->root);
+    if (rb) return rb->xloaded;
+    return db->xs ? db->xs->base_loaded : 0;
+}
+
+void
+adb_xs_delta_free(adb_bank_t *b) {
+    if (!b->xd) return;
+    adb_xmap_fini(&b->xd->m);
+    adb_free(b->xd);
+    b->xd = NULL;
+}
+
+/* ---- flush ------------------------------------------------------------------------ */
+
+/* banks[] comes newest first; the log gets them oldest first. */
+int
+adb_xs_flush_log(adb_db_t *db, adb_bank_t *const *banks, size_t nb, adb_err_t *err) {
+    adb_xs_t *xs = db->xs;
+    if (!xs || !xs->active) return 0;
+    size_t sz = 0;
+    for (size_t i = 0; i < nb; i++)
+        sz += LOG_HDR_SZ + (size_t)(banks[i]->xd ? banks[i]->xd->m.cnt : 0) * ADB_XS_ENT_SZ;
+    uint8_t *buf = adb_malloc(sz);
+    if (!buf) return adb_err_set(err, ACCTDB_ERR_NOMEM, "xstate: out of memory");
+    size_t at = 0;
+    pthread_rwlock_rdlock(&xs->lk);
+    for (size_t i = nb; i-- > 0;) {
+        adb_bank_t const *b = banks[i];
+        adb_xmap_t const *m = b->xd ? &b->xd->m : NULL;
+        memcpy(buf + at, LOG_MAGIC, 4);
+        adb_store_u32(buf + at + 4, m ? m->cnt : 0);
+        adb_store_u64(buf + at + 8, b->slot);
+        adb_store_u64(buf + at + 16, b->xloaded);
+        at += LOG_HDR_SZ;
+        for (uint32_t j = 0; m && j < m->cap; j++) {
+            if (!m->e[j].used) continue;
+            ent_encode(buf + at, m->e[j].key, &m->e[j].r);
+            at += ADB_XS_ENT_SZ;
+        }
+    }
+    pthread_rwlock_unlock(&xs->lk);
+    int  rc = 0;
+    char name[64];
+    file_name(name, xs->gen, false);
+    if (xs->log_fd < 0) {
+        xs->log_fd =
+            adb_io_openat(db->io, db->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (xs->log_fd < 0) {
+            rc = xs->log_fd;
+            xs->log_fd = -1;
+            adb_free(buf);
+            return adb_err_set(err, rc, "xstate: creating %s/%s: %s", db->dir, name,
+                               acctdb_strerror(rc));
+        }
+        /* Its directory entry is durable before a commit names it. */
+        if (xs->log_len == 0 && (rc = adb_db_sync(db, db->dirfd, ADB_DB_SYNC_FULL,
+                                                  "fsync of the database directory"))) {
+            adb_free(buf);
+            return adb_err_set(err, rc, "xstate: %s", adb_eng_err()->msg);
+        }
+    }
+    rc = adb_io_pwrite_all(db->io, xs->log_fd, buf, at, xs->log_len);
+    if (!rc) rc = adb_db_sync(db, xs->log_fd, ADB_DB_SYNC_DATA, "fdatasync of the xstate log");
+    if (rc) {
+        adb_free(buf);
+        return adb_err_set(err, rc, "xstate: appending %zu bytes to %s/%s: %s", at, db->dir, name,
+                           acctdb_strerror(rc));
+    }
+    xs->log_crc = adb_crc32c(xs->log_crc, buf, at);
+    xs->log_len += at;
+    atomic_fetch_add(&xs->log_bytes, at);
+    adb_free(buf);
+    return 0;
+}
+
+void
+adb_xs_flush_merge(adb_db_t *db, adb_bank_t *const *banks, size_t nb) {
+    adb_xs_t *xs = db->xs;
+    if (!xs) return;
+    pthread_rwlock_wrlock(&xs->lk);
+    for (size_t i = nb; i-- > 0;) {
+        adb_bank_t const *b = banks[i];
+        adb_xmap_t const *m = b->xd ? &b->xd->m : NULL;
+        for (uint32_t j = 0; m && j < m->cap; j++)
+            if (m->e[j].used && base_apply(&xs->base, m->e[j].key, &m->e[j].r))
+                /* Out of memory mid-merge: the log (durable) has the bank;
+                 * the engine goes fatal, and a reopen replays it. */
+                adb_eng_fatal(db->eng, "xstate: out of memory merging a flushed bank");
+        xs->base_slot = b->slot;
+        xs->base_loaded = b->xloaded;
+    }
+    pthread_rwlock_unlock(&xs->lk);
+}
+
+/* Writes image gen from the base (durable, directory entry too). */
+static int
+write_image(adb_db_t *db, uint64_t gen, uint64_t *sz_out, adb_err_t *err) {
+    adb_xs_t *xs = db->xs;
+    pthread_rwlock_rdlock(&xs->lk);
+    size_t   sz = IMG_HDR_SZ + (size_t)xs->base.cnt * ADB_XS_ENT_SZ + 32;
+    uint8_t *buf = adb_malloc(sz);
+    if (!buf) {
+        pthread_rwlock_unlock(&xs->lk);
+        return adb_err_set(err, ACCTDB_ERR_NOMEM, "xstate: out of memory for an image");
+    }
+    memset(buf, 0, IMG_HDR_SZ);
+    memcpy(buf, IMG_MAGIC, 8);
+    adb_store_u32(buf + 8, IMG_VERSION);
+    adb_store_u64(buf + 16, gen);
+    adb_store_u64(buf + 24, xs->base.cnt);
+    adb_store_u64(buf + 32, xs->base_loaded);
+    adb_store_u64(buf + 40, xs->base_slot);
+    size_t at = IMG_HDR_SZ;
+    for (uint32_t j = 0; j < xs->base.cap; j++) {
+        if (!xs->base.e[j].used) continue;
+        ent_encode(buf + at, xs->base.e[j].key, &xs->base.e[j].r);
+        at += ADB_XS_ENT_SZ;
+    }
+    pthread_rwlock_unlock(&xs->lk);
+    adb_blake3_hash(buf, at, buf + at, 32);
+    char name[64];
+    file_name(name, gen, true);
+    int fd = adb_io_openat(db->io, db->dirfd, name,
+                           O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? fd : 0;
+    if (!rc) rc = adb_io_write_all(db->io, fd, buf, sz);
+    if (!rc) rc = adb_db_sync(db, fd, ADB_DB_SYNC_DATA, "fdatasync of an xstate image");
+    if (fd >= 0) {
+        int crc = adb_io_close(db->io, fd);
+        if (!rc) rc = crc;
+    }
+    if (!rc) rc = adb_db_sync(db, db->dirfd, ADB_DB_SYNC_FULL, "fsync of the database directory");
+    adb_free(buf);
+    if (rc) {
+        adb_io_unlinkat(db->io, db->dirfd, name, 0);
+        return adb_err_set(err, rc, "xstate: writing %s/%s: %s", db->dir, name,
+                           acctdb_strerror(rc));
+    }
+    *sz_out = sz;
+    return 0;
+}
+
+int
+adb_xs_flush_compact(adb_db_t *db, adb_err_t *err) {
+    adb_xs_t *xs = db->xs;
+    if (!xs || !xs->active) return 0;
+    /* Due once the log outgrows the image (and the floor); a floor of 0
+     * (tests) makes every flush write one. */
+    uint64_t due = xs->compact_min_sz ? ADB_MAX(xs->compact_min_sz, xs->img_sz) : 0;
+    if (xs->log_len < due || (due == 0 && xs->log_len == 0)) return 0;
+    /* A snapshot being written reads the files its pin names. */
+    if (atomic_load(&db->eng->snap_active)) return 0;
+    uint64_t sz = 0;
+    ADB_TRY(write_image(db, xs->gen + 1, &sz, err));
+    if (xs->log_fd >= 0) adb_io_close(db->io, xs->log_fd);
+    xs->log_fd = -1;
+    xs->gen++;
+    xs->img_sz = sz;
+    xs->log_len = 0;
+    xs->log_crc = 0;
+    atomic_fetch_add(&xs->images, 1);
+    return 0;
+}
+
+/* ---- commits -------------------------------------------------------------------- */
+
+adb_xs_pos_t
+adb_xs_commit_pos(adb_db_t *db) {
+    adb_xs_t *xs = db->xs;
+    if (!xs || !xs->active) return (adb_xs_pos_t){0};
+    return (adb_xs_pos_t){
+        .has = true, .gen = xs->gen, .log_len = xs->log_len, .log_crc = xs->log_crc};
+}
+
+void
+adb_xs_committed(adb_db_t *db, adb_xs_pos_t const *pos, uint64_t commit_gen) {
+    adb_xs_t *xs = db->xs;
+    if (!xs || !pos->has) return;
+    xs->named[commit_gen & 1] = pos->gen + 1;
+    uint64_t lo = ADB_MIN(xs->named[0], xs->named[1]);
+    if (!lo) return;
+    /* Generations below both slots' are named by neither. */
+    for (uint64_t g = xs->removed_below; g + 1 < lo; g++) {
+        char name[64];
+        file_name(name, g, true);
+        adb_io_unlinkat(db->io, db->dirfd, name, 0);
+        file_name(name, g, false);
+        adb_io_unlinkat(db->io, db->dirfd, name, 0);
+    }
+    if (lo - 1 > xs->removed_below) xs->removed_below = lo - 1;
+}
+
+/* ---- the sidecar of a snapshot ----------------------------------------------------
+ *
+ * <archive>.acctdb: "ACCTDBS1" | u32 version (1) | u32 0 | u64 slot |
+ * lattice checksum [32] of the archive's root | u64 body size | zstd frame of
+ * the body | BLAKE3-256 of everything before.  Body: u64 loaded_bytes |
+ * u64 cnt | cnt entries (ADB_XS_ENT_SZ, ascending keys).  A compressed
+ * account that still has its lamports carries a zero hash: the archive
+ * holds it as its data. */
+
+#define SIDE_MAGIC    "ACCTDBS1"
+#define SIDE_VERSION  1u
+#define SIDE_HDR_SZ   64
+#define SIDE_BODY_MAX (64ull << 30)
+
+static int
+ent_cmp(void const *a, void const *b) {
+    return memcmp(a, b, 32);
+}
+
+int
+adb_xs_sidecar_build(adb_db_t *db, uint64_t slot, uint8_t const ck[32], uint8_t **out,
+                     size_t *sz_out) {
+    *out = NULL;
+    *sz_out = 0;
+    adb_xs_t *xs = db->xs;
+    if (!xs || !xs->active) return 0;
+    pthread_rwlock_rdlock(&xs->lk);
+    size_t   cnt = xs->base.cnt, bsz = 16 + cnt * ADB_XS_ENT_SZ;
+    uint8_t *body = adb_malloc(bsz);
+    if (!body) {
+        pthread_rwlock_unlock(&xs->lk);
+        return ACCTDB_ERR_NOMEM;
+    }
+    adb_store_u64(body, xs->base_loaded);
+    adb_store_u64(body + 8, cnt);
+    size_t at = 16;
+    for (uint32_t j = 0; j < xs->base.cap; j++) {
+        adb_xent_t const *e = &xs->base.e[j];
+        if (!e->used) continue;
+        adb_xrec_t r = e->r;
+        if ((r.flags & ADB_XREC_COMPRESSED) && !(r.flags & ADB_XREC_BURNED))
+            memset(r.hash, 0, 32); /* the archive holds it */
+        ent_encode(body + at, e->key, &r);
+        at += ADB_XS_ENT_SZ;
+    }
+    pthread_rwlock_unlock(&xs->lk);
+    qsort(body + 16, cnt, ADB_XS_ENT_SZ, ent_cmp);
+    size_t   bound = ZSTD_compressBound(bsz);
+    uint8_t *f = adb_malloc(SIDE_HDR_SZ + bound + 32);
+    if (!f) {
+        adb_free(body);
+        return ACCTDB_ERR_NOMEM;
+    }
+    size_t z = ZSTD_compress(f + SIDE_HDR_SZ, bound, body, bsz, 3);
+    adb_free(body);
+    if (ZSTD_isError(z)) {
+        adb_free(f);
+        return ACCTDB_ERR_NOMEM;
+    }
+    memset(f, 0, SIDE_HDR_SZ);
+    memcpy(f, SIDE_MAGIC, 8);
+    adb_store_u32(f + 8, SIDE_VERSION);
+    adb_store_u64(f + 16, slot);
+    memcpy(f + 24, ck, 32);
+    adb_store_u64(f + 56, bsz);
+    adb_blake3_hash(f, SIDE_HDR_SZ + z, f + SIDE_HDR_SZ + z, 32);
+    *out = f;
+    *sz_out = SIDE_HDR_SZ + z + 32;
+    return 0;
+}
+
+int
+adb_xs_sidecar_import(adb_db_t *db, uint8_t const *p, size_t sz, uint64_t slot,
+                      uint8_t const ck[32], char const *name, adb_err_t *err) {
+    adb_xs_t *xs = db->xs;
+    uint8_t   h[32];
+    ADB_FAIL_IF(!xs, err, ACCTDB_ERR_INVALID, "no state");
+    ADB_FAIL_IF(sz < SIDE_HDR_SZ + 32 || memcmp(p, SIDE_MAGIC, 8), err, ACCTDB_ERR_CORRUPT,
+                "%s: not an acctdb sidecar", name);
+    ADB_FAIL_IF(adb_load_u32(p + 8) != SIDE_VERSION, err, ACCTDB_ERR_UNSUPPORTED_VERSION,
+                "%s: sidecar version %u (this acctdb reads %u)", name, adb_load_u32(p + 8),
+                SIDE_VERSION);
+    adb_blake3_hash(p, sz - 32, h, 32);
+    ADB_FAIL_IF(memcmp(h, p + sz - 32, 32), err, ACCTDB_ERR_CORRUPT, "%s: fails its checksum",
+                name);
+    ADB_FAIL_IF(adb_load_u64(p + 16) != slot || memcmp(p + 24, ck, 32), err, ACCTDB_ERR_MISMATCH,
+                "%s: it belongs to another archive (slot %llu, another lattice checksum), not "
+                "to slot %llu",
+                name, (unsigned long long)adb_load_u64(p + 16), (unsigned long long)slot);
+    uint64_t bsz = adb_load_u64(p + 56);
+    ADB_FAIL_IF(bsz < 16 || bsz > SIDE_BODY_MAX || (bsz - 16) % ADB_XS_ENT_SZ, err,
+                ACCTDB_ERR_CORRUPT, "%s: body of %llu bytes", name, (unsigned long long)bsz);
+    unsigned long long fsz = ZSTD_getFrameContentSize(p + SIDE_HDR_SZ, sz - SIDE_HDR_SZ - 32);
+    ADB_FAIL_IF(fsz != bsz, err, ACCTDB_ERR_CORRUPT,
+                "%s: the zstd frame does not say the body's size", name);
+    uint8_t *body = adb_malloc((size_t)bsz);
+    ADB_FAIL_IF(!body, err, ACCTDB_ERR_NOMEM, "%s: out of memory", name);
+    size_t got = ZSTD_decompress(body, (size_t)bsz, p + SIDE_HDR_SZ, sz - SIDE_HDR_SZ - 32);
+    int    rc = 0;
+    if (ZSTD_isError(got) || got != bsz) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: the body does not decompress", name);
+        goto cleanup;
+    }
+    uint64_t cnt = adb_load_u64(body + 8);
+    if (cnt != (bsz - 16) / ADB_XS_ENT_SZ) {
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: %llu entries in %llu bytes", name,
+                         (unsigned long long)cnt, (unsigned long long)bsz);
+        goto cleanup;
+    }
+    adb_xmap_t m = {0};
+    for (uint64_t i = 0; i < cnt && !rc; i++) {
+        uint8_t const *e = body + 16 + i * ADB_XS_ENT_SZ;
+        uint8_t        key[32];
+        adb_xrec_t     r;
+        if (!ent_decode(e, key, &r) || adb_xrec_is_empty(&r) ||
+            (i && memcmp(e - ADB_XS_ENT_SZ, e, 32) >= 0)) {
+            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: entry %llu is malformed or out of order",
+                             name, (unsigned long long)i);
+            break;
+        }
+        if ((r.flags & ADB_XREC_COMPRESSED) && !(r.flags & ADB_XREC_BURNED)) {
+            /* The hash is the account's data in the archive. */
+            acctdb_account_t a;
+            int              lr = adb_eng_load(db, slot, key, &a, r.hash, 32, NULL);
+            if (lr || a.data_len != 32) {
+                char k58[ACCTDB_BASE58_32_SZ];
+                rc = adb_err_set(err, ACCTDB_ERR_MISMATCH,
+                                 "%s: %s is compressed by it, but the archive's account is %s",
+                                 name, acctdb_base58_encode_32(key, k58),
+                                 lr ? acctdb_strerror(lr) : "not 32 bytes of data");
+                break;
+            }
+        }
+        if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
+        if (adb_xmap_put(&m, key, &r)) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    }
+    if (rc) {
+        adb_xmap_fini(&m);
+        goto cleanup;
+    }
+    pthread_rwlock_wrlock(&xs->lk);
+    adb_xmap_fini(&xs->base);
+    xs->base = m;
+    xs->base_loaded = adb_load_u64(body);
+    xs->base_slot = slot;
+    xs->active = true;
+    pthread_rwlock_unlock(&xs->lk);
+    /* Durable as an image the next commit names. */
+    uint64_t isz = 0;
+    if ((rc = write_image(db, xs->gen + 1, &isz, err))) goto cleanup;
+    if (xs->log_fd >= 0) adb_io_close(db->io, xs->log_fd);
+    xs->log_fd = -1;
+    xs->gen++;
+    xs->img_sz = isz;
+    xs->log_len = 0;
+    xs->log_crc = 0;
+cleanup:
+    adb_free(body);
+    return rc;
+}

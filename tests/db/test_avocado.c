@@ -1,0 +1,457 @@
+/* tests/db/test_avocado.c - Avocado state compression in the engine
+ * (docs/STATE.md) and acctdb's own state beside the accounts
+ * (src/db/db_xstate.c):
+ *
+ *   roundtrip   compress then decompress restores byte-identical accounts
+ *               and the lattice hash from before; wrong data fails and
+ *               changes nothing; stores to a compressed account are refused;
+ *               exempt accounts are refused per account
+ *   forks       a compression on one fork is invisible on its sibling and
+ *               gone when that fork dies
+ *   durable     the state survives a clean reopen, a kill -9 after a flush
+ *               (log replay), image compaction, and a torn log tail
+ *   damaged     a damaged image or log fails the open with a named error */
+#include "../test.h"
+
+#include "api/api_private.h"
+#include "db/db_private.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define N_ACCT 64
+
+/* The accounts the tests store: deterministic from i. */
+static void
+acct_make(size_t i, uint64_t seed, acctdb_account_t *a, uint8_t *data) {
+    adb_test_rng_t r = {seed * 1000003u + i};
+    memset(a, 0, sizeof *a);
+    adb_test_rng_fill(&r, a->pubkey.b, 32);
+    adb_test_rng_fill(&r, a->owner.b, 32);
+    a->owner.b[31] |= 1; /* never a program id of the exempt list (they end in zeros) */
+    a->lamports = 1000000 + adb_test_rng_below(&r, 1000000);
+    a->rent_epoch = UINT64_MAX;
+    a->data_len = 33 + adb_test_rng_below(&r, 3000);
+    adb_test_rng_fill(&r, data, (size_t)a->data_len);
+    a->data = data;
+}
+
+static acctdb_db_config_t
+cfg_make(void) {
+    acctdb_db_config_t c;
+    acctdb_db_config_default(&c);
+    c.background = false;
+    c.avocado = true;
+    return c;
+}
+
+static void
+step_all(acctdb_db_t *db) {
+    for (int s = 0; s < ACCTDB_SERVICE_CNT; s++)
+        assert_true(acctdb_db_service_step(db, (acctdb_service_t)s) >= 0);
+}
+
+/* Stores the N_ACCT accounts at slot on parent, freezes and roots it. */
+static void
+store_all(acctdb_db_t *db, uint64_t slot, uint64_t parent, uint64_t seed, uint8_t *buf) {
+    acctdb_account_t a[N_ACCT];
+    for (size_t i = 0; i < N_ACCT; i++)
+        acct_make(i, seed, &a[i], buf + i * 4096);
+    assert_int_equal(acctdb_db_store(db, slot, parent, a, N_ACCT), 0);
+}
+
+static void
+freeze_root(acctdb_db_t *db, uint64_t slot, acctdb_bank_info_t *info) {
+    acctdb_bank_meta_t m = {0};
+    m.blockhash.b[0] = (uint8_t)slot;
+    assert_int_equal(acctdb_db_freeze(db, slot, &m, info), 0);
+    assert_int_equal(acctdb_db_root(db, slot), 0);
+}
+
+/* Every account i in [0, N_ACCT): compressed iff (mask >> i) & 1, else
+ * byte-identical to acct_make's. */
+static void
+check_all(acctdb_db_t *db, uint64_t slot, uint64_t seed, uint64_t mask) {
+    uint8_t *want = malloc(4096), *got = malloc(4096);
+    for (size_t i = 0; i < N_ACCT; i++) {
+        acctdb_account_t a, b;
+        acct_make(i, seed, &a, want);
+        int rc = acctdb_db_load(db, slot, &a.pubkey, &b, got, 4096, NULL);
+        if ((mask >> i) & 1) {
+            if (rc != ACCTDB_ERR_COMPRESSED)
+                fail_msg("account %zu at slot %llu: %s, not compressed", i,
+                         (unsigned long long)slot, acctdb_strerror(rc));
+            uint8_t h[32];
+            acctdb_blake3(want, (size_t)a.data_len, h, 32);
+            assert_int_equal(b.data_len, 32);
+            assert_memory_equal(b.data, h, 32);
+            assert_int_equal(b.lamports, a.lamports);
+            assert_memory_equal(b.owner.b, a.owner.b, 32);
+            acctdb_compressed_t ci;
+            assert_int_equal(acctdb_db_compressed_info(db, slot, &a.pubkey, &ci), 0);
+            assert_int_equal(ci.orig_len, a.data_len);
+            assert_memory_equal(ci.data_hash.b, h, 32);
+            assert_false(ci.burned);
+        } else {
+            if (rc)
+                fail_msg("account %zu at slot %llu: %s", i, (unsigned long long)slot,
+                         acctdb_strerror(rc));
+            assert_int_equal(b.data_len, a.data_len);
+            assert_memory_equal(b.data, want, (size_t)a.data_len);
+            assert_int_equal(b.lamports, a.lamports);
+            acctdb_compressed_t ci;
+            assert_int_equal(acctdb_db_compressed_info(db, slot, &a.pubkey, &ci),
+                             ACCTDB_ERR_NOT_FOUND);
+        }
+    }
+    free(want);
+    free(got);
+}
+
+/* Compresses the accounts of mask at slot on parent. */
+static void
+compress_mask(acctdb_db_t *db, uint64_t slot, uint64_t parent, uint64_t seed, uint64_t mask) {
+    acctdb_pubkey_t keys[N_ACCT];
+    int             rcs[N_ACCT];
+    size_t          n = 0;
+    uint8_t        *d = malloc(4096);
+    for (size_t i = 0; i < N_ACCT; i++) {
+        if (!((mask >> i) & 1)) continue;
+        acctdb_account_t a;
+        acct_make(i, seed, &a, d);
+        keys[n++] = a.pubkey;
+    }
+    size_t done = 0;
+    assert_int_equal(acctdb_db_compress(db, slot, parent, keys, n, rcs, &done), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(rcs[i], 0);
+    assert_int_equal(done, n);
+    free(d);
+}
+
+static void
+decompress_mask(acctdb_db_t *db, uint64_t slot, uint64_t parent, uint64_t seed, uint64_t mask) {
+    uint8_t *d = malloc(4096);
+    for (size_t i = 0; i < N_ACCT; i++) {
+        if (!((mask >> i) & 1)) continue;
+        acctdb_account_t a;
+        acct_make(i, seed, &a, d);
+        int rc = acctdb_db_decompress(db, slot, parent, &a.pubkey, d, (size_t)a.data_len, 0);
+        if (rc) fail_msg("decompress %zu: %s (%s)", i, acctdb_strerror(rc), acctdb_db_errmsg(db));
+    }
+    free(d);
+}
+
+static void
+test_roundtrip(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
+    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 7;
+    uint8_t           *buf = malloc(N_ACCT * 4096);
+    store_all(db, r0 + 1, r0, seed, buf);
+    acctdb_bank_info_t i1, i2, i3;
+    freeze_root(db, r0 + 1, &i1);
+
+    /* Compress half (every other one). */
+    uint64_t mask = 0x5555555555555555ull;
+    compress_mask(db, r0 + 2, r0 + 1, seed, mask);
+    check_all(db, r0 + 2, seed, mask);
+    /* The parent still sees the originals. */
+    check_all(db, r0 + 1, seed, 0);
+
+    /* Stores to a compressed account are refused, and change nothing. */
+    acctdb_account_t a;
+    uint8_t         *d = malloc(4096);
+    acct_make(0, seed, &a, d);
+    a.lamports += 5;
+    assert_int_equal(acctdb_db_store(db, r0 + 2, r0 + 1, &a, 1), ACCTDB_ERR_COMPRESSED);
+    assert_non_null(strstr(acctdb_db_errmsg(db), "compressed"));
+    check_all(db, r0 + 2, seed, mask);
+    /* Compressing it again, an absent key, a key twice, an exempt one. */
+    acctdb_pubkey_t ks[4];
+    int             rcs[4];
+    size_t          done;
+    ks[0] = a.pubkey;
+    memset(ks[1].b, 0xab, 32);
+    acct_make(1, seed, &a, d);
+    ks[2] = a.pubkey;
+    ks[3] = a.pubkey;
+    assert_int_equal(acctdb_db_compress(db, r0 + 2, r0 + 1, ks, 4, rcs, &done), 0);
+    assert_int_equal(rcs[0], ACCTDB_ERR_COMPRESSED);
+    assert_int_equal(rcs[1], ACCTDB_ERR_NOT_FOUND);
+    assert_int_equal(rcs[2], 0);
+    assert_int_equal(rcs[3], ACCTDB_ERR_INVALID);
+    assert_int_equal(done, 1);
+    mask |= 2;
+    {
+        /* An account of 32 bytes or fewer, and a vote account: refused. */
+        acctdb_account_t x[2];
+        uint8_t          small[16] = {1}, big[64] = {2};
+        memset(x, 0, sizeof x);
+        memset(x[0].pubkey.b, 0x31, 32);
+        x[0].lamports = 10;
+        x[0].data_len = sizeof small;
+        x[0].data = small;
+        memset(x[1].pubkey.b, 0x32, 32);
+        x[1].lamports = 10;
+        x[1].data_len = sizeof big;
+        x[1].data = big;
+        assert_int_equal(
+            acctdb_base58_decode_32("Vote111111111111111111111111111111111111111", x[1].owner.b),
+            0);
+        assert_int_equal(acctdb_db_store(db, r0 + 2, r0 + 1, x, 2), 0);
+        acctdb_pubkey_t xk[2] = {x[0].pubkey, x[1].pubkey};
+        assert_int_equal(acctdb_db_compress(db, r0 + 2, r0 + 1, xk, 2, rcs, &done), 0);
+        assert_int_equal(rcs[0], ACCTDB_ERR_UNSUPPORTED);
+        assert_int_equal(rcs[1], ACCTDB_ERR_UNSUPPORTED);
+        assert_int_equal(done, 0);
+        /* Close them again so the lattice hash below compares like for
+         * like. */
+        x[0].lamports = x[1].lamports = 0;
+        assert_int_equal(acctdb_db_store(db, r0 + 2, r0 + 1, x, 2), 0);
+    }
+    freeze_root(db, r0 + 2, &i2);
+    assert_memory_not_equal(i2.lt_checksum, i1.lt_checksum, 32);
+    assert_int_equal(i2.capitalization, i1.capitalization);
+    assert_true(i2.accounts_data_len < i1.accounts_data_len);
+
+    /* Wrong data: MISMATCH, nothing changes. */
+    acct_make(0, seed, &a, d);
+    d[5] ^= 1;
+    assert_int_equal(acctdb_db_decompress(db, r0 + 3, r0 + 2, &a.pubkey, d, (size_t)a.data_len, 0),
+                     ACCTDB_ERR_MISMATCH);
+    d[5] ^= 1;
+    assert_int_equal(
+        acctdb_db_decompress(db, r0 + 3, r0 + 2, &a.pubkey, d, (size_t)a.data_len - 1, 0),
+        ACCTDB_ERR_MISMATCH);
+    assert_int_equal(acctdb_db_decompress(db, r0 + 3, r0 + 2, &a.pubkey, d, (size_t)a.data_len, 77),
+                     ACCTDB_ERR_INVALID);
+    /* Not even the bank was created. */
+    acctdb_account_t z;
+    assert_int_equal(acctdb_db_load(db, r0 + 3, &a.pubkey, &z, d, 4096, NULL), ACCTDB_ERR_INVALID);
+    check_all(db, r0 + 2, seed, mask);
+
+    /* Decompress everything: byte-identical accounts, the lattice hash and
+     * the data length from before. */
+    decompress_mask(db, r0 + 3, r0 + 2, seed, mask);
+    check_all(db, r0 + 3, seed, 0);
+    freeze_root(db, r0 + 3, &i3);
+    assert_memory_equal(i3.lt_checksum, i1.lt_checksum, 32);
+    assert_memory_equal(i3.lt_hash.v, i1.lt_hash.v, sizeof i1.lt_hash.v);
+    assert_int_equal(i3.capitalization, i1.capitalization);
+    assert_int_equal(i3.accounts_data_len, i1.accounts_data_len);
+    /* Decompressing what is not compressed is refused. */
+    assert_int_equal(acctdb_db_decompress(db, r0 + 4, r0 + 3, &a.pubkey, d, (size_t)a.data_len, 0),
+                     ACCTDB_ERR_INVALID);
+    step_all(db);
+    assert_int_equal(acctdb_db_verify(db, NULL, 0), 0);
+    acctdb_db_close(db);
+
+    /* Off by default: compressing is refused. */
+    acctdb_db_config_t off;
+    acctdb_db_config_default(&off);
+    off.background = false;
+    assert_int_equal(acctdb_db_open(&db, dir, &off, NULL, 0), 0);
+    uint64_t r = acctdb_db_root_slot(db, NULL);
+    assert_int_equal(acctdb_db_compress(db, r + 1, r, ks, 1, rcs, &done), ACCTDB_ERR_UNSUPPORTED);
+    acctdb_db_close(db);
+    free(d);
+    free(buf);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
+static void
+test_forks(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
+    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 11;
+    uint8_t           *buf = malloc(N_ACCT * 4096);
+    store_all(db, r0 + 1, r0, seed, buf);
+    freeze_root(db, r0 + 1, NULL);
+    /* Two children of r0+1: A compresses 0..7, B compresses 8..15. */
+    compress_mask(db, r0 + 2, r0 + 1, seed, 0xff);
+    compress_mask(db, r0 + 3, r0 + 1, seed, 0xff00);
+    check_all(db, r0 + 2, seed, 0xff);
+    check_all(db, r0 + 3, seed, 0xff00);
+    acctdb_bank_meta_t m = {0};
+    assert_int_equal(acctdb_db_freeze(db, r0 + 2, &m, NULL), 0);
+    assert_int_equal(acctdb_db_freeze(db, r0 + 3, &m, NULL), 0);
+    /* A grandchild of A sees A's. */
+    assert_int_equal(acctdb_db_store(db, r0 + 4, r0 + 2, NULL, 0), 0);
+    check_all(db, r0 + 4, seed, 0xff);
+    assert_int_equal(acctdb_db_freeze(db, r0 + 4, &m, NULL), 0);
+    /* Root B: A's fork dies; after the services, only B's remain. */
+    assert_int_equal(acctdb_db_root(db, r0 + 3), 0);
+    step_all(db);
+    check_all(db, r0 + 3, seed, 0xff00);
+    acctdb_db_close(db);
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+    check_all(db, r0 + 3, seed, 0xff00);
+    acctdb_db_close(db);
+    free(buf);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
+/* Child: compress, root and flush, then die without closing. */
+static void
+killed_child(char const *dir, uint64_t seed, uint64_t mask, bool tail) {
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = NULL;
+    if (acctdb_db_open(&db, dir, &cfg, NULL, 0)) _exit(3);
+    uint64_t        r = acctdb_db_root_slot(db, NULL);
+    acctdb_pubkey_t keys[N_ACCT];
+    int             rcs[N_ACCT];
+    size_t          n = 0, done;
+    uint8_t        *d = malloc(4096);
+    for (size_t i = 0; i < N_ACCT; i++)
+        if ((mask >> i) & 1) {
+            acctdb_account_t a;
+            acct_make(i, seed, &a, d);
+            keys[n++] = a.pubkey;
+        }
+    if (acctdb_db_compress(db, r + 1, r, keys, n, rcs, &done) || done != n) _exit(4);
+    acctdb_bank_meta_t m = {0};
+    if (acctdb_db_freeze(db, r + 1, &m, NULL) || acctdb_db_root(db, r + 1)) _exit(5);
+    if (acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH) < 0) _exit(6);
+    if (tail) {
+        /* One more rooted bank whose flush wrote the log but whose commit
+         * never happened: simulated by appending garbage past the named
+         * length. */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/xstate-%llu.log", dir, (unsigned long long)db->db->xs->gen);
+        FILE *f = fopen(path, "ab");
+        if (!f || fwrite("XSL1garbage-tail", 1, 16, f) != 16) _exit(7);
+        fclose(f);
+    }
+    _exit(0);
+}
+
+static void
+test_durable(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
+    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 13;
+    uint8_t           *buf = malloc(N_ACCT * 4096);
+    store_all(db, r0 + 1, r0, seed, buf);
+    freeze_root(db, r0 + 1, NULL);
+    compress_mask(db, r0 + 2, r0 + 1, seed, 0xf);
+    freeze_root(db, r0 + 2, NULL);
+    step_all(db);
+    acctdb_db_close(db);
+
+    /* Clean reopen. */
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+    check_all(db, r0 + 2, seed, 0xf);
+    acctdb_db_close(db);
+
+    /* kill -9 after a flush: the log's named bytes replay. */
+    uint64_t mask = 0xf;
+    for (int round = 0; round < 3; round++) {
+        uint64_t more = 0xf0ull << (8 * round);
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) killed_child(dir, seed, more, round == 2);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        mask |= more;
+        assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+        check_all(db, acctdb_db_root_slot(db, NULL), seed, mask);
+        acctdb_db_close(db);
+    }
+
+    /* Image compaction: a tiny threshold makes every flush write one; the
+     * files of old generations go, and a reopen reads the newest. */
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+    db->db->xs->compact_min_sz = 0; /* an image at every flush */
+    uint64_t g0 = db->db->xs->gen;
+    for (int i = 0; i < 4; i++) {
+        uint64_t r = acctdb_db_root_slot(db, NULL);
+        uint64_t bit = 1ull << (40 + i);
+        compress_mask(db, r + 1, r, seed, bit);
+        mask |= bit;
+        freeze_root(db, r + 1, NULL);
+        step_all(db);
+    }
+    assert_true(db->db->xs->gen >= g0 + 3);
+    uint64_t g = db->db->xs->gen;
+    check_all(db, acctdb_db_root_slot(db, NULL), seed, mask);
+    acctdb_db_close(db);
+    char out[4096];
+    assert_int_equal(adb_test_sh(out, sizeof out, "ls %s | grep -c '^xstate-'", dir), 0);
+    int files = atoi(out);
+    assert_true(files >= 1 && files <= 4); /* at most two generations, image + log */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/xstate-%llu.img", dir, (unsigned long long)g);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+    check_all(db, acctdb_db_root_slot(db, NULL), seed, mask);
+    /* And decompressing after all that. */
+    uint64_t r = acctdb_db_root_slot(db, NULL);
+    decompress_mask(db, r + 1, r, seed, mask);
+    check_all(db, r + 1, seed, 0);
+    acctdb_db_close(db);
+    free(buf);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
+static void
+test_damaged(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
+    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 17;
+    uint8_t           *buf = malloc(N_ACCT * 4096);
+    store_all(db, r0 + 1, r0, seed, buf);
+    freeze_root(db, r0 + 1, NULL);
+    compress_mask(db, r0 + 2, r0 + 1, seed, 0x3);
+    freeze_root(db, r0 + 2, NULL);
+    step_all(db);
+    uint64_t g = db->db->xs->gen;
+    acctdb_db_close(db);
+    char path[4200], msg[512];
+    snprintf(path, sizeof path, "%s/xstate-%llu.log", dir, (unsigned long long)g);
+    /* One flipped byte inside the named bytes. */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 40, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, 40, SEEK_SET), 0);
+    fputc(c ^ 0x10, f);
+    fclose(f);
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, msg, sizeof msg), ACCTDB_ERR_CORRUPT);
+    assert_non_null(strstr(msg, "xstate"));
+    assert_non_null(strstr(msg, "CRC-32C"));
+    /* Missing. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, msg, sizeof msg), ACCTDB_ERR_CORRUPT);
+    assert_non_null(strstr(msg, "xstate"));
+    free(buf);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
+static struct CMUnitTest const tests[] = {
+    cmocka_unit_test(test_roundtrip),
+    cmocka_unit_test(test_forks),
+    cmocka_unit_test(test_durable),
+    cmocka_unit_test(test_damaged),
+};
+
+ADB_TEST_GROUP(avocado, tests);

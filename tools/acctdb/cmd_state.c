@@ -1,0 +1,356 @@
+/* tools/acctdb/cmd_state.c - `acctdb state`: Chilly, Avocado and LSR
+ * (docs/STATE.md).
+ *
+ *   acctdb state compress DIR [--slot S] --idle-slots N [--limit K]
+ *   acctdb state decompress DIR PUBKEY DATA_FILE [--slot S] [--lamports L]
+ *   acctdb state verify-proof ROOT PROOF_FILE
+ *
+ * compress and decompress make one bank on the root (at --slot, default
+ * root + 1), freeze it, root it and close (the root is then durable).
+ * Exit status: 0, 1 a negative answer (a proof that does not hold, data
+ * that is not the account's), 2 usage or input errors, 3 the database is
+ * in use. */
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PROOF_FILE_MAX (64u << 10)
+#define DATA_FILE_MAX  (10u << 20)
+
+static char const USAGE[] =
+    "usage: acctdb state <command> ...\n"
+    "  compress DIR --idle-slots N [--slot S] [--limit K]\n"
+    "      compress (Avocado) the accounts not written for N slots, the longest\n"
+    "      idle first, at most K (default all), in one bank at slot S (default\n"
+    "      the root + 1) that is then rooted\n"
+    "  decompress DIR PUBKEY DATA_FILE [--slot S] [--lamports L]\n"
+    "      restore a compressed account from its data (which must hash to what\n"
+    "      was kept); L lamports for an account whose lamports were burned\n"
+    "  verify-proof ROOT PROOF_FILE\n"
+    "      check a trie proof document (membership or exclusion) against the\n"
+    "      trusted base58 ROOT; exit 0 if it holds, 1 if not\n";
+
+/* Reads a whole file of at most max bytes (malloc'd, NUL-terminated). */
+static int
+read_file(char const *path, size_t max, char **out, size_t *sz_out) {
+    *out = NULL;
+    *sz_out = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return -errno;
+    struct stat st;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return ACCTDB_ERR_INVALID;
+    }
+    if ((uint64_t)st.st_size > max) {
+        fclose(f);
+        return ACCTDB_ERR_FULL;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        fclose(f);
+        return -ENOMEM;
+    }
+    size_t n = fread(buf, 1, (size_t)st.st_size, f);
+    int    err = ferror(f);
+    fclose(f);
+    if (err || n != (size_t)st.st_size) {
+        free(buf);
+        return ACCTDB_ERR_IO;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *sz_out = n;
+    return 0;
+}
+
+static int
+do_verify_proof(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "acctdb state verify-proof: expected ROOT PROOF_FILE\n");
+        return 2;
+    }
+    uint8_t root[32];
+    if (acctdb_base58_decode_32(argv[1], root)) {
+        fprintf(stderr, "acctdb state verify-proof: ROOT '%s' is not a base58 32-byte value\n",
+                argv[1]);
+        return 2;
+    }
+    char  *text;
+    size_t sz;
+    int    rc = read_file(argv[2], PROOF_FILE_MAX, &text, &sz);
+    if (rc == ACCTDB_ERR_FULL) {
+        fprintf(stderr, "acctdb state verify-proof: %s: larger than %u bytes\n", argv[2],
+                PROOF_FILE_MAX);
+        return 2;
+    }
+    if (rc) return tool_fail(rc, "state verify-proof: %s", argv[2]);
+    acctdb_trie_statement_t st;
+    char                    msg[512];
+    rc = acctdb_trie_verify_json(root, text, sz, &st, msg, sizeof msg);
+    free(text);
+    if (rc == ACCTDB_ERR_CORRUPT || rc == ACCTDB_ERR_NOMEM || rc == ACCTDB_ERR_INVALID) {
+        fprintf(stderr, "acctdb state verify-proof: %s: %s\n", argv[2], msg);
+        return 2;
+    }
+    char k58[ACCTDB_BASE58_32_SZ], v58[ACCTDB_BASE58_32_SZ];
+    acctdb_base58_encode_32(st.key.b, k58);
+    if (rc) {
+        printf("does not hold: %s\n", msg);
+        return 1;
+    }
+    if (st.is_member)
+        printf("holds: %s is in the trie with value %s (%zu-byte proof, %zu steps)\n", k58,
+               acctdb_base58_encode_32(st.value.b, v58), st.proof_bytes, st.steps);
+    else
+        printf("holds: %s is not in the trie (%zu-byte proof, %zu steps)\n", k58, st.proof_bytes,
+               st.steps);
+    return 0;
+}
+
+/* ---- the commands that change a database ---------------------------------- */
+
+static struct option const g_lo[] = {
+    {"slot", required_argument, NULL, 's'},  {"idle-slots", required_argument, NULL, 'i'},
+    {"limit", required_argument, NULL, 'l'}, {"lamports", required_argument, NULL, 'L'},
+    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+};
+
+typedef struct sargs {
+    char const *pos[3];
+    int         npos;
+    bool        has_slot, has_idle;
+    uint64_t    slot, idle, limit, lamports;
+} sargs_t;
+
+static int
+parse(char const *cmd, int argc, char **argv, sargs_t *a) {
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", g_lo, NULL)) != -1 || optind < argc) {
+        int st = 0;
+        if (c == -1) {
+            if (a->npos == 3) {
+                fprintf(stderr, "acctdb state %s: too many arguments ('%s')\n", cmd, argv[optind]);
+                return 2;
+            }
+            a->pos[a->npos++] = argv[optind++];
+            continue;
+        }
+        switch (c) {
+        case 's':
+            st = tool_arg_u64("--slot", "a slot number", optarg, 1, UINT64_MAX / 2, &a->slot);
+            a->has_slot = true;
+            break;
+        case 'i':
+            st = tool_arg_u64("--idle-slots", "a slot count", optarg, 0, UINT64_MAX / 2, &a->idle);
+            a->has_idle = true;
+            break;
+        case 'l':
+            st = tool_arg_u64("--limit", "a count", optarg, 0, UINT64_MAX, &a->limit);
+            break;
+        case 'L':
+            st =
+                tool_arg_u64("--lamports", "a lamport amount", optarg, 0, UINT64_MAX, &a->lamports);
+            break;
+        case 'h':
+            fputs(USAGE, stdout);
+            return 0;
+        default:
+            fprintf(stderr, "acctdb state %s: unknown option '%s'\n", cmd, argv[optind - 1]);
+            return 2;
+        }
+        if (st) return st;
+    }
+    return -1;
+}
+
+static int
+open_dir(char const *cmd, char const *dir, acctdb_db_t **db_out) {
+    acctdb_db_config_t cfg;
+    char               msg[1024];
+    acctdb_db_config_default(&cfg);
+    int rc = acctdb_db_config_read(&cfg, dir, msg, sizeof msg);
+    if (rc) {
+        fprintf(stderr, "acctdb state %s: %s\n", cmd, msg);
+        return 2;
+    }
+    cfg.avocado = true; /* this command is the user's choice to compress */
+    cfg.background = false;
+    rc = acctdb_db_open(db_out, dir, &cfg, msg, sizeof msg);
+    if (rc == ACCTDB_ERR_BUSY) {
+        fprintf(stderr, "acctdb state %s: %s\n", cmd, msg);
+        return 3;
+    }
+    if (rc) {
+        fprintf(stderr, "acctdb state %s: %s: %s\n", cmd, dir, msg);
+        return 2;
+    }
+    return 0;
+}
+
+/* Begins the bank at slot on the root (with its sysvars when the database
+ * has bank state), or only creates it. */
+static int
+bank_start(acctdb_db_t *db, uint64_t slot, uint64_t root) {
+    int rc = acctdb_db_bank_begin(db, slot, root, 0);
+    if (rc == ACCTDB_ERR_UNSUPPORTED) rc = acctdb_db_store(db, slot, root, NULL, 0);
+    return rc;
+}
+
+/* Freezes and roots slot; its blockhash is derived from the slot (a
+ * maintenance bank has no PoH of its own). */
+static int
+bank_finish(acctdb_db_t *db, uint64_t slot, acctdb_bank_info_t *info) {
+    acctdb_bank_meta_t m;
+    memset(&m, 0, sizeof m);
+    char seed[64];
+    int  n = snprintf(seed, sizeof seed, "acctdb state bank %llu", (unsigned long long)slot);
+    acctdb_blake3(seed, (size_t)n, m.blockhash.b, 32);
+    int rc = acctdb_db_freeze(db, slot, &m, info);
+    if (!rc) rc = acctdb_db_root(db, slot);
+    return rc;
+}
+
+static int
+finish_close(char const *cmd, acctdb_db_t *db, int status) {
+    char msg[512];
+    int  rc = acctdb_db_shutdown(db, NULL, msg, sizeof msg);
+    if (rc) {
+        fprintf(stderr, "acctdb state %s: closing: %s\n", cmd, msg);
+        return 2;
+    }
+    return status;
+}
+
+static int
+do_compress(int argc, char **argv) {
+    sargs_t a = {0};
+    int     st = parse("compress", argc, argv, &a);
+    if (st >= 0) return st;
+    if (a.npos != 1 || !a.has_idle) {
+        fprintf(stderr, "acctdb state compress: expected DIR --idle-slots N\n");
+        return 2;
+    }
+    acctdb_db_t *db;
+    if ((st = open_dir("compress", a.pos[0], &db))) return st;
+    uint64_t root = acctdb_db_root_slot(db, NULL);
+    uint64_t slot = a.has_slot ? a.slot : root + 1;
+    if (slot <= root) {
+        fprintf(stderr, "acctdb state compress: --slot %llu is not above the root %llu\n",
+                (unsigned long long)slot, (unsigned long long)root);
+        return finish_close("compress", db, 2);
+    }
+    acctdb_compress_report_t rep;
+    acctdb_bank_info_t       info;
+    int                      rc = bank_start(db, slot, root);
+    if (!rc) rc = acctdb_db_compress_idle(db, slot, root, a.idle, a.limit, &rep);
+    if (!rc) rc = bank_finish(db, slot, &info);
+    if (rc) {
+        fprintf(stderr, "acctdb state compress: %s (%s)\n", acctdb_db_errmsg(db),
+                acctdb_strerror(rc));
+        return finish_close("compress", db, 2);
+    }
+    char ck[ACCTDB_BASE58_32_SZ];
+    printf("slot %llu on root %llu: %llu accounts idle for %llu slots or more, %llu compressed, "
+           "%llu skipped\n",
+           (unsigned long long)slot, (unsigned long long)root, (unsigned long long)rep.candidates,
+           (unsigned long long)a.idle, (unsigned long long)rep.compressed,
+           (unsigned long long)rep.skipped);
+    printf("data bytes %llu -> %llu; lattice checksum %s, capitalization %llu\n",
+           (unsigned long long)rep.bytes_before, (unsigned long long)rep.bytes_after,
+           acctdb_base58_encode_32(info.lt_checksum, ck), (unsigned long long)info.capitalization);
+    return finish_close("compress", db, 0);
+}
+
+static int
+do_decompress(int argc, char **argv) {
+    sargs_t a = {0};
+    int     st = parse("decompress", argc, argv, &a);
+    if (st >= 0) return st;
+    if (a.npos != 3) {
+        fprintf(stderr, "acctdb state decompress: expected DIR PUBKEY DATA_FILE\n");
+        return 2;
+    }
+    acctdb_pubkey_t key;
+    if (acctdb_base58_decode_32(a.pos[1], key.b)) {
+        fprintf(stderr, "acctdb state decompress: PUBKEY '%s' is not a base58 pubkey\n", a.pos[1]);
+        return 2;
+    }
+    char  *data;
+    size_t sz;
+    int    rc = read_file(a.pos[2], DATA_FILE_MAX, &data, &sz);
+    if (rc == ACCTDB_ERR_FULL) {
+        fprintf(stderr, "acctdb state decompress: %s: larger than 10 MiB (no account is)\n",
+                a.pos[2]);
+        return 2;
+    }
+    if (rc) return tool_fail(rc, "state decompress: %s", a.pos[2]);
+    acctdb_db_t *db;
+    if ((st = open_dir("decompress", a.pos[0], &db))) {
+        free(data);
+        return st;
+    }
+    uint64_t           root = acctdb_db_root_slot(db, NULL);
+    uint64_t           slot = a.has_slot ? a.slot : root + 1;
+    acctdb_bank_info_t info;
+    rc = slot > root ? 0 : ACCTDB_ERR_INVALID;
+    if (rc) {
+        fprintf(stderr, "acctdb state decompress: --slot %llu is not above the root %llu\n",
+                (unsigned long long)slot, (unsigned long long)root);
+        free(data);
+        return finish_close("decompress", db, 2);
+    }
+    /* Checked before a bank is made: wrong data changes nothing at all. */
+    acctdb_compressed_t ci;
+    rc = acctdb_db_compressed_info(db, root, &key, &ci);
+    if (rc == ACCTDB_ERR_NOT_FOUND) {
+        fprintf(stderr, "acctdb state decompress: %s is not compressed\n", a.pos[1]);
+        free(data);
+        return finish_close("decompress", db, 1);
+    }
+    uint8_t h[32];
+    acctdb_blake3(data, sz, h, 32);
+    if (!rc && (ci.orig_len != sz || memcmp(h, ci.data_hash.b, 32))) {
+        fprintf(stderr,
+                "acctdb state decompress: %s holds %zu bytes that are not what %s was "
+                "compressed from (%llu bytes, another hash); nothing changed\n",
+                a.pos[2], sz, a.pos[1], (unsigned long long)ci.orig_len);
+        free(data);
+        return finish_close("decompress", db, 1);
+    }
+    if (!rc) rc = bank_start(db, slot, root);
+    if (!rc) rc = acctdb_db_decompress(db, slot, root, &key, (uint8_t *)data, sz, a.lamports);
+    if (!rc) rc = bank_finish(db, slot, &info);
+    free(data);
+    if (rc) {
+        fprintf(stderr, "acctdb state decompress: %s (%s)\n", acctdb_db_errmsg(db),
+                acctdb_strerror(rc));
+        return finish_close("decompress", db, 2);
+    }
+    char ck[ACCTDB_BASE58_32_SZ];
+    printf("slot %llu on root %llu: %s restored (%zu bytes); lattice checksum %s\n",
+           (unsigned long long)slot, (unsigned long long)root, a.pos[1], sz,
+           acctdb_base58_encode_32(info.lt_checksum, ck));
+    return finish_close("decompress", db, 0);
+}
+
+int
+cmd_state(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "verify-proof")) return do_verify_proof(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "compress")) return do_compress(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "decompress")) return do_decompress(argc - 1, argv + 1);
+    fprintf(stderr, "acctdb state: unknown command '%s'\n\n%s", argv[1], USAGE);
+    return 2;
+}

@@ -818,8 +818,17 @@ do_get(args_t const *a, acctdb_db_t *db) {
         buf = malloc(cap ? cap : 1);
         rc = buf ? acctdb_db_load(db, slot, &pk, &acc, buf, cap, &vslot) : -ENOMEM;
     }
-    int status = 0;
-    if (rc == ACCTDB_ERR_NOT_FOUND) {
+    int                 status = 0;
+    acctdb_compressed_t ci;
+    if (rc == ACCTDB_ERR_COMPRESSED && !acctdb_db_compressed_info(db, slot, &pk, &ci)) {
+        /* Compressed (Avocado): what is kept of it, not an account. */
+        char o58[ACCTDB_BASE58_32_SZ], h58[ACCTDB_BASE58_32_SZ];
+        printf("{\"pubkey\":\"%s\",\"compressed\":true,\"lamports\":%llu,\"owner\":\"%s\","
+               "\"executable\":%s,\"burned\":%s,\"orig_len\":%llu,\"data_hash\":\"%s\"}\n",
+               a->pos[1], U(acc.lamports), acctdb_base58_encode_32(ci.owner.b, o58),
+               ci.executable ? "true" : "false", ci.burned ? "true" : "false", U(ci.orig_len),
+               acctdb_base58_encode_32(ci.data_hash.b, h58));
+    } else if (rc == ACCTDB_ERR_NOT_FOUND) {
         fprintf(stderr, "acctdb: %s: no such live account at slot %llu\n", a->pos[1], U(slot));
         status = 1;
     } else if (rc) {

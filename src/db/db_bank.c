@@ -467,7 +467,11 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
             if ((rc_out[k] != 0 && rc_out[k] != ACCTDB_ERR_NOT_FOUND) ||
                 !adb_xs_get_at(db, slot, kp[i], &xr) || !(xr.flags & ADB_XREC_COMPRESSED))
                 continue;
-            if (rc_out[k] == 0) used -= (size_t)out[k].data_len;
+            if (rc_out[k] == 0) { /* its stored form: the hash as its data, in place */
+                rc_out[k] = ACCTDB_ERR_COMPRESSED;
+                continue;
+            }
+            /* Burned: the tombstone read as absent; the hash goes after the rest. */
             rc_out[k] = adb_xs_compressed_view(&xr, &out[k], buf + used, buf_sz - used);
             if (rc_out[k] == ACCTDB_ERR_COMPRESSED) used += 32;
         }

@@ -300,7 +300,9 @@ adb_eng_flush_pass(adb_db_t *db) {
     adb_err_t          xerr;
     adb_err_clear(&xerr);
     if (adb_xs_flush_log(db, banks, nb, &xerr)) {
-        adb_eng_fatal(e, xerr.msg);
+        char why[256];
+        snprintf(why, sizeof why, "%.250s", xerr.msg);
+        adb_eng_fatal(e, why);
         adb_free(items);
         adb_free(banks);
         return adb_err_set(adb_eng_err(), ACCTDB_ERR_FATAL,

@@ -10,6 +10,12 @@
  * database is recreated from the archives (full + incremental), and every
  * key is compared again, closed accounts included: none may come back.
  *
+ * Avocado compression is mixed in: compress (a compressed version is its
+ * stored form, the data's hash, and loads report ACCTDB_ERR_COMPRESSED),
+ * decompress (with the right data, or wrong data that must change nothing)
+ * and stores that touch a compressed account (refused, nothing changes);
+ * reloads from archives carry the compression through the sidecar.
+ *
  * Mix: ~35% stores, loads and batched loads, freezes, roots (at least one
  * per 50 operations), scans, service passes (each service at least once per
  * 1,000 operations in the stepped run), reopen, snapshot + reload (at least
@@ -33,8 +39,16 @@ typedef struct ver {
     acctdb_pubkey_t owner;
     bool            exec;
     uint32_t        len;
-    uint8_t         data[];
+    struct ver     *orig; /* compressed: the version it was compressed from (owned); data
+                           * is then the BLAKE3 of orig's */
+    uint8_t data[];
 } ver_t;
+
+static void
+ver_free(ver_t *v) {
+    if (v) free(v->orig);
+    free(v);
+}
 
 enum { B_OPEN, B_FROZEN };
 
@@ -69,7 +83,7 @@ typedef struct model {
     adb_test_rng_t     r;
     /* counters */
     uint64_t ops, store_ops, stores, loads, freezes, roots, scans, passes[ACCTDB_SERVICE_CNT],
-        checks, snaps, reloads, reopens, scanned, closed_checked;
+        checks, snaps, reloads, reopens, scanned, closed_checked, compressed, decompressed, refused;
 } model_t;
 
 #define DB_OK(m, expr)                                                                             \
@@ -139,7 +153,7 @@ key_id(model_t const *m, acctdb_pubkey_t const *k) {
 static void
 bank_free(mbank_t *b) {
     for (size_t i = 0; i < NKEYS + 64; i++)
-        free(b->w[i]);
+        ver_free(b->w[i]);
     free(b->w);
     free(b);
 }
@@ -159,16 +173,26 @@ cmp_account(model_t const *m, size_t id, ver_t const *v, int rc, acctdb_account_
         if (rc != ACCTDB_ERR_NOT_FOUND) fail_at(m, "a closed or absent account loads");
         return;
     }
-    if (rc) {
+    if (v->orig) {
+        if (rc != ACCTDB_ERR_COMPRESSED) {
+            print_message("load rc %d for compressed key %zu\n", rc, id);
+            fail_at(m, "a compressed account does not load as compressed");
+        }
+    } else if (rc) {
         print_message("load rc %d for key %zu\n", rc, id);
         fail_at(m, "a live account does not load");
     }
     if (a->lamports != v->lamports || a->rent_epoch != v->rent_epoch || a->executable != v->exec ||
         a->data_len != v->len || memcmp(a->owner.b, v->owner.b, 32) ||
         memcmp(a->pubkey.b, m->keys[id].b, 32) || (v->len && memcmp(a->data, v->data, v->len))) {
-        print_message("key %zu: lamports %llu vs %llu, len %llu vs %u\n", id,
-                      (unsigned long long)a->lamports, (unsigned long long)v->lamports,
-                      (unsigned long long)a->data_len, v->len);
+        print_message("key %zu: lamports %llu vs %llu, len %llu vs %u, rent_epoch %llu vs %llu, "
+                      "exec %d vs %d, owner %s, data %s%s\n",
+                      id, (unsigned long long)a->lamports, (unsigned long long)v->lamports,
+                      (unsigned long long)a->data_len, v->len, (unsigned long long)a->rent_epoch,
+                      (unsigned long long)v->rent_epoch, a->executable, v->exec,
+                      memcmp(a->owner.b, v->owner.b, 32) ? "differs" : "same",
+                      v->len && memcmp(a->data, v->data, v->len) ? "differs" : "same",
+                      v->orig ? " (compressed)" : "");
         fail_at(m, "a loaded account differs from the model");
     }
 }
@@ -274,21 +298,161 @@ op_store(model_t *m) {
     size_t           id[4];
     ver_t           *v[4];
     for (size_t i = 0; i < n; i++) {
-        do
+        /* Mostly around compressed accounts (a store to one is refused). */
+        for (;;) {
             id[i] = adb_test_rng_below(&m->r, adb_test_rng_below(&m->r, 4) ? 200 : m->nkeys);
-        while (m->sysvar[id[i]]);
+            if (m->sysvar[id[i]]) continue;
+            ver_t const *cur = visible(m, b->slot, id[i]);
+            if (cur && cur->orig && adb_test_rng_below(&m->r, 16)) continue;
+            break;
+        }
         v[i] = rand_ver(m);
         static uint8_t const zero[32];
         if (!v[i]->lamports && !memcmp(m->keys[id[i]].b, zero, 32)) v[i]->lamports = 1;
         to_acct(m, id[i], v[i], &a[i]);
     }
+    bool hits = false;
+    for (size_t i = 0; i < n; i++) {
+        ver_t const *cur = visible(m, b->slot, id[i]);
+        hits |= cur && cur->orig;
+    }
+    if (hits) {
+        /* A compressed account among them: refused, nothing changes. */
+        int rc = acctdb_db_store(m->db, b->slot, b->parent, a, n);
+        if (rc != ACCTDB_ERR_COMPRESSED) fail_at(m, "a store to a compressed account");
+        for (size_t i = 0; i < n; i++)
+            ver_free(v[i]);
+        /* The refused store made nothing, not even a new bank: make it, as
+         * the model has it. */
+        DB_OK(m, acctdb_db_store(m->db, b->slot, b->parent, NULL, 0));
+        m->refused++;
+        return;
+    }
     DB_OK(m, acctdb_db_store(m->db, b->slot, b->parent, a, n));
     for (size_t i = 0; i < n; i++) {
-        free(b->w[id[i]]);
+        ver_free(b->w[id[i]]);
         b->w[id[i]] = v[i];
     }
     m->stores += n;
     m->store_ops++;
+}
+
+/* ---- Avocado compression -------------------------------------------------------- */
+
+/* docs/STATE.md's rule, written here from the document. */
+static bool
+compressible(ver_t const *v) {
+    static char const *const exempt[] = {"Sysvar1111111111111111111111111111111111111",
+                                         "Vote111111111111111111111111111111111111111",
+                                         "Stake11111111111111111111111111111111111111",
+                                         "Config1111111111111111111111111111111111111",
+                                         "Feature111111111111111111111111111111111111",
+                                         "NativeLoader1111111111111111111111111111111",
+                                         "BPFLoader1111111111111111111111111111111111",
+                                         "BPFLoader2111111111111111111111111111111111",
+                                         "BPFLoaderUpgradeab1e11111111111111111111111",
+                                         "LoaderV411111111111111111111111111111111111"};
+    if (!v || !v->lamports || v->orig || v->len <= 32 || v->exec) return false;
+    for (size_t i = 0; i < sizeof exempt / sizeof exempt[0]; i++) {
+        acctdb_pubkey_t k;
+        assert_int_equal(acctdb_base58_decode_32(exempt[i], k.b), 0);
+        if (!memcmp(k.b, v->owner.b, 32)) return false;
+    }
+    return true;
+}
+
+/* An open bank to change, or a new one (NULL when no room). */
+static mbank_t *
+pick_open(model_t *m) {
+    size_t open[MAX_LIVE + 8], no = 0;
+    for (size_t i = 0; i < m->nlive; i++)
+        if (m->live[i]->state == B_OPEN) open[no++] = i;
+    if (no && (m->nlive >= MAX_LIVE || adb_test_rng_below(&m->r, 4)))
+        return m->live[open[adb_test_rng_below(&m->r, no)]];
+    if (m->nlive >= MAX_LIVE) return NULL;
+    mbank_t *b = new_bank(m, pick_parent(m));
+    DB_OK(m, acctdb_db_store(m->db, b->slot, b->parent, NULL, 0));
+    return b;
+}
+
+static void
+op_compress(model_t *m) {
+    mbank_t *b = pick_open(m);
+    if (!b) return;
+    size_t          n = 1 + adb_test_rng_below(&m->r, 4), id[4];
+    acctdb_pubkey_t k[4];
+    int             rcs[4], want[4];
+    for (size_t i = 0; i < n; i++) {
+        id[i] = adb_test_rng_below(&m->r, adb_test_rng_below(&m->r, 4) ? 200 : m->nkeys);
+        k[i] = m->keys[id[i]];
+        ver_t const *v = visible(m, b->slot, id[i]);
+        want[i] = !v || !v->lamports ? ACCTDB_ERR_NOT_FOUND
+                  : v->orig          ? ACCTDB_ERR_COMPRESSED
+                  : !compressible(v) ? ACCTDB_ERR_UNSUPPORTED
+                                     : 0;
+        for (size_t j = 0; j < i; j++)
+            if (id[j] == id[i]) want[i] = ACCTDB_ERR_INVALID;
+    }
+    size_t done = 0, wdone = 0;
+    DB_OK(m, acctdb_db_compress(m->db, b->slot, b->parent, k, n, rcs, &done));
+    for (size_t i = 0; i < n; i++) {
+        if (rcs[i] != want[i]) {
+            print_message("compress key %zu: %d, model %d\n", id[i], rcs[i], want[i]);
+            fail_at(m, "a compression result");
+        }
+        if (want[i]) continue;
+        ver_t const *v = visible(m, b->slot, id[i]);
+        ver_t       *orig = malloc(sizeof *v + v->len), *c = calloc(1, sizeof *c + 32);
+        assert_non_null(orig);
+        assert_non_null(c);
+        memcpy(orig, v, sizeof *v + v->len);
+        orig->orig = NULL;
+        *c = *orig;
+        c->len = 32;
+        acctdb_blake3(orig->data, orig->len, c->data, 32);
+        c->orig = orig;
+        ver_free(b->w[id[i]]);
+        b->w[id[i]] = c;
+        wdone++;
+    }
+    if (done != wdone) fail_at(m, "the compressed count");
+    m->compressed += done;
+}
+
+static void
+op_decompress(model_t *m) {
+    mbank_t *b = pick_open(m);
+    if (!b) return;
+    /* A compressed key visible at b, if any (a few tries). */
+    size_t id = SIZE_MAX;
+    for (int t = 0; t < 64 && id == SIZE_MAX; t++) {
+        size_t       c = adb_test_rng_below(&m->r, adb_test_rng_below(&m->r, 4) ? 200 : m->nkeys);
+        ver_t const *v = visible(m, b->slot, c);
+        if (v && v->orig) id = c;
+    }
+    if (id == SIZE_MAX) return;
+    ver_t const *v = visible(m, b->slot, id);
+    ver_t       *o = v->orig;
+    if (adb_test_rng_below(&m->r, 4) == 0) {
+        /* Wrong data: MISMATCH, and the account stays compressed. */
+        uint8_t *bad = malloc(o->len + 1);
+        memcpy(bad, o->data, o->len);
+        bad[adb_test_rng_below(&m->r, o->len)] ^= 0x40;
+        int rc = acctdb_db_decompress(m->db, b->slot, b->parent, &m->keys[id], bad, o->len, 0);
+        free(bad);
+        if (rc != ACCTDB_ERR_MISMATCH) fail_at(m, "decompressing with wrong data");
+        check_load(m, b->slot, id);
+        return;
+    }
+    DB_OK(m, acctdb_db_decompress(m->db, b->slot, b->parent, &m->keys[id], o->data, o->len, 0));
+    ver_t *nv = malloc(sizeof *o + o->len);
+    assert_non_null(nv);
+    memcpy(nv, o, sizeof *o + o->len);
+    nv->orig = NULL;
+    ver_free(b->w[id]);
+    b->w[id] = nv;
+    m->decompressed++;
+    check_load(m, b->slot, id);
 }
 
 /* The sysvars the bank module wrote at b's slot (bank_begin: SlotHashes,
@@ -326,7 +490,7 @@ track_sysvars(model_t *m, mbank_t *b) {
         v->exec = a.executable;
         v->len = (uint32_t)a.data_len;
         memcpy(v->data, a.data, a.data_len);
-        free(b->w[id]);
+        ver_free(b->w[id]);
         b->w[id] = v;
     }
 }
@@ -421,7 +585,7 @@ root_at(model_t *m, mbank_t *x) {
         mbank_t *b = chain[i];
         for (size_t id = 0; id < m->nkeys; id++)
             if (b->w[id]) {
-                free(m->root[id]);
+                ver_free(m->root[id]);
                 m->root[id] = b->w[id];
                 b->w[id] = NULL;
             }
@@ -495,7 +659,9 @@ scan_cb(void *ctx, acctdb_account_t const *a, uint64_t slot) {
     (void)slot;
     size_t id = key_id(c->m, &a->pubkey);
     if (id == SIZE_MAX) fail_at(c->m, "scan returned an unknown key");
-    cmp_account(c->m, id, visible(c->m, c->slot, id), 0, a);
+    ver_t const *v = visible(c->m, c->slot, id);
+    /* A scan returns a compressed account's stored form. */
+    cmp_account(c->m, id, v, v && v->orig ? ACCTDB_ERR_COMPRESSED : 0, a);
     if (c->n >= NKEYS + 64) fail_at(c->m, "scan returned too many keys");
     c->got[c->n++] = a->pubkey;
     return 0;
@@ -783,6 +949,7 @@ run_model(bool stepped, bool tiered) {
     m->cfg.flush_max_delay_ms = 2;
     m->cfg.index_bins = 64;
     m->cfg.owner_index = true;
+    m->cfg.avocado = true;
     if (tiered) {
         /* So small that most lookups go to disk: the RAM tier's floor
          * (64 small tables and the disk bins' bookkeeping) is about 30 KiB. */
@@ -820,6 +987,10 @@ run_model(bool stepped, bool tiered) {
             op_load_batch(m);
         } else if (r < 920) {
             op_scan(m);
+        } else if (r < 935) {
+            op_compress(m);
+        } else if (r < 945) {
+            op_decompress(m);
         } else if (r < 960 && stepped) {
             op_service(m, (int)(r % ACCTDB_SERVICE_CNT));
         } else if (r == 999 && adb_test_rng_below(&m->r, 8) == 0) {
@@ -870,6 +1041,11 @@ run_model(bool stepped, bool tiered) {
         assert_true(st.index_evictions > 0);
         assert_true(m->reopens == 0 || m->reused * 2 >= m->reopens);
     }
+    print_message("model (%s): %llu compressed, %llu decompressed, %llu stores refused as "
+                  "compressed\n",
+                  stepped ? "stepped" : "threaded", (unsigned long long)m->compressed,
+                  (unsigned long long)m->decompressed, (unsigned long long)m->refused);
+    assert_true(m->compressed > 0 && m->decompressed > 0);
     /* The acceptance mix. */
     assert_true(m->store_ops * 100 >= m->ops * 30);
     assert_true(m->reloads >= m->ops / 20000);
@@ -879,7 +1055,7 @@ run_model(bool stepped, bool tiered) {
     acctdb_db_close(m->db);
     drop_live(m);
     for (size_t i = 0; i < NKEYS + 64; i++)
-        free(m->root[i]);
+        ver_free(m->root[i]);
     adb_test_rmtree(m->tmp);
     free(m->tmp);
     free(m);

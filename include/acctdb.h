@@ -573,6 +573,11 @@ typedef struct acctdb_db_config {
                                          * default off.  Compressed accounts stay
                                          * compressed whatever the switch: it only
                                          * allows compressing more */
+    bool lsr;                           /* LSR rent: record each new account's
+                                         * creation slot (acctdb's own state) for
+                                         * acctdb_db_rent_sweep; default off (an
+                                         * account without one counts as created
+                                         * at the slot the database was loaded at) */
 } acctdb_db_config_t;
 
 ACCTDB_API void acctdb_db_config_default(acctdb_db_config_t *cfg);
@@ -788,6 +793,32 @@ typedef struct acctdb_compress_report {
 ACCTDB_API int acctdb_db_compress_idle(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
                                        uint64_t idle_slots, uint64_t limit,
                                        acctdb_compress_report_t *rep);
+
+/* What acctdb_db_rent_sweep did. */
+typedef struct acctdb_rent_report {
+    uint64_t accounts;         /* live accounts at the root (compressed ones included) */
+    uint64_t state_size;       /* the sum of their sizes, data_len + 128 (a compressed
+                                * account's stored form counts 32) */
+    uint64_t exempt;           /* never swept: executable, or owned by a loader, the
+                                * Sysvar, Vote, Stake, Config or Feature program */
+    uint64_t swept;            /* compacted: compressed, lamports burned */
+    uint64_t lamports_burned;  /* capitalization falls by exactly this */
+    uint64_t data_bytes_freed; /* data bytes the swept accounts no longer store */
+} acctdb_rent_report_t;
+
+/* acctdb_db_rent_sweep: LSR rent at slot on the root (parent_slot must be
+ * the root): RentRate = K * state_size^N lamports per byte per slot (K a
+ * non-negative decimal as text, e.g. "1e-18"; N from 0 to 16); every
+ * account with (slot - creation_slot) * RentRate * size > lamports, size =
+ * data_len + 128, is compacted: compressed and its lamports burned (it
+ * becomes a tombstone in the store and in archives; acctdb's own state keeps
+ * its owner, length and data hash, so it can be decompressed with new
+ * lamports).  The arithmetic is exact (docs/STATE.md).  Creation slots come
+ * from cfg.lsr; an account without one counts as created at the slot the
+ * database was loaded at.  Does not freeze the bank.  Errors: INVALID (K,
+ * N, slots), those of acctdb_db_store. */
+ACCTDB_API int acctdb_db_rent_sweep(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
+                                    char const *k, uint32_t n, acctdb_rent_report_t *rep);
 
 /* acctdb_db_decompress: restores the account at key from its data at slot.
  * data must be what it was compressed from (its length and hash), else

@@ -436,6 +436,19 @@ acctdb_db_compress_idle(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, ui
 }
 
 int
+acctdb_db_rent_sweep(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, char const *k,
+                     uint32_t n, acctdb_rent_report_t *rep) {
+    acctdb_rent_report_t none;
+    if (!rep) rep = &none;
+    memset(rep, 0, sizeof *rep);
+    if (!db || !k) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    int rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_eng_rent_sweep(db->db, slot, parent_slot, k, n, rep);
+    return adb_api_done(db, rc);
+}
+
+int
 acctdb_db_decompress(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot,
                      acctdb_pubkey_t const *key, uint8_t const *data, size_t len,
                      uint64_t lamports) {

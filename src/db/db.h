@@ -365,6 +365,9 @@ int adb_eng_compress_idle(adb_db_t *db, uint64_t slot, uint64_t parent, uint64_t
                           uint64_t limit, acctdb_compress_report_t *rep);
 int adb_eng_decompress(adb_db_t *db, uint64_t slot, uint64_t parent, uint8_t const key[32],
                        uint8_t const *data, size_t len, uint64_t lamports);
+/* adb_eng_rent_sweep: acctdb_db_rent_sweep (db_compress.c). */
+int adb_eng_rent_sweep(adb_db_t *db, uint64_t slot, uint64_t parent, char const *k, uint32_t n,
+                       acctdb_rent_report_t *rep);
 /* adb_eng_import_sidecar: a new database's own state from the sidecar
  * p[0..sz) of the archive it was created from (name: for messages),
  * checked to belong to its root, then committed.  Errors: those of

@@ -395,7 +395,7 @@ adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_
     adb_xrec_t xr;
     if ((rc == 0 || rc == ACCTDB_ERR_NOT_FOUND) && adb_xs_has_compressed(db) &&
         adb_xs_get_at(db, slot, key, &xr) && (xr.flags & ADB_XREC_COMPRESSED))
-        rc = adb_xs_compressed_view(&xr, out, buf, buf_max);
+        rc = adb_xs_compressed_view(key, &xr, out, buf, buf_max);
     if (rc == 0 || rc == ACCTDB_ERR_NOT_FOUND || rc == ACCTDB_ERR_FULL) {
         int st = read_stale(db, w, g0);
         if (st) {
@@ -472,7 +472,7 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
                 continue;
             }
             /* Burned: the tombstone read as absent; the hash goes after the rest. */
-            rc_out[k] = adb_xs_compressed_view(&xr, &out[k], buf + used, buf_sz - used);
+            rc_out[k] = adb_xs_compressed_view(kp[i], &xr, &out[k], buf + used, buf_sz - used);
             if (rc_out[k] == ACCTDB_ERR_COMPRESSED) used += 32;
         }
     }
@@ -885,6 +885,9 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta, uint
      * the records they replace are prefetched together, so the misses of
      * one account overlap with the others' (one miss each, serially, was
      * most of a freeze). */
+    bool const       track = e->cfg.lsr && db->xs;
+    acctdb_pubkey_t *newk = NULL;
+    size_t           newk_n = 0, newk_cap = 0;
     enum { FB = 32 };
     adb_cacct_t           *cb[FB];
     adb_index_ver_t        fvb[FB * 4], big[VMAX];
@@ -910,6 +913,7 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta, uint
         for (size_t k = 0; !rc && k < m; k++) {
             adb_cacct_t           *c = cb[k];
             adb_index_ver_t const *prev = fprev[k];
+            bool                   existed = false;
             if (fcnt[k] > 4 && (rc = lookup(db, &w, c->pubkey.b, big, &prev)) != 0) break;
             if (prev) {
                 if (ns == B || scratch_sz - used < ADB_ACCT_MAX_DATA_SZ + 8) {
@@ -931,11 +935,26 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta, uint
                     c->prev_moved = !adb_eng_pairs_within(&pp, &pc);
                 }
                 if (s->lamports) {
+                    existed = true;
                     in.capitalization -= s->lamports;
                     in.accounts_data_len -= s->data_len;
                     used += (size_t)s->data_len;
                     ns++;
                 }
+            }
+            /* LSR: a new account's creation slot, in acctdb's own state. */
+            if (track && c->lamports && !existed) {
+                if (newk_n == newk_cap) {
+                    size_t           ncap = newk_cap ? 2 * newk_cap : 64;
+                    acctdb_pubkey_t *nk = adb_realloc(newk, ncap * sizeof *nk);
+                    if (!nk) {
+                        rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
+                        break;
+                    }
+                    newk = nk;
+                    newk_cap = ncap;
+                }
+                newk[newk_n++] = c->pubkey;
             }
             if (c->lamports) {
                 in.capitalization += c->lamports;
@@ -955,6 +974,16 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta, uint
     adb_epoch_exit();
     adb_free(scratch);
     view_fini(&w);
+    for (size_t i = 0; !rc && i < newk_n; i++) {
+        adb_xrec_t r;
+        pthread_rwlock_rdlock(&e->blk);
+        adb_xs_get(db, b, newk[i].b, &r);
+        pthread_rwlock_unlock(&e->blk);
+        r.created = slot;
+        if (adb_xs_put(db, b, newk[i].b, &r))
+            rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");
+    }
+    adb_free(newk);
     if (!rc) {
         adb_lthash_checksum(&in.lt_hash, in.lt_checksum);
         adb_bankhash_in_t h = {.parent_hash = in.parent_bank_hash.b,

@@ -15,6 +15,7 @@
 #include "db/db_private.h"
 
 #include "state/avocado.h"
+#include "state/lsr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,5 +324,170 @@ adb_eng_import_sidecar(adb_db_t *db, uint8_t const *p, size_t sz, char const *na
     if (!rc && (rc = adb_eng_commit(db, &root, e->durable_ext, 0)))
         rc = adb_err_set(err, rc, "%s: committing its state: %s", name, adb_eng_err()->msg);
     pthread_mutex_unlock(&e->smu);
+    return rc;
+}
+
+/* ---- LSR rent ---------------------------------------------------------------------- */
+
+typedef struct rent_ent {
+    acctdb_pubkey_t key;
+    uint64_t        lamports, size, created;
+} rent_ent_t;
+
+typedef struct keys_ctx {
+    uint64_t         root;
+    acctdb_pubkey_t *v;
+    size_t           n, cap;
+    int              err;
+} keys_ctx_t;
+
+/* Every key with a live-looking rooted version (tombstones are weeded out
+ * by the loads). */
+static int
+keys_visit(void *ctx, uint8_t const key[32], adb_index_ver_t const *v, size_t cnt) {
+    keys_ctx_t *c = ctx;
+    for (size_t i = 0; i < cnt; i++) {
+        if (v[i].slot > c->root || adb_val_is_dead(v[i].val)) continue;
+        if (c->n == c->cap) {
+            size_t           ncap = c->cap ? 2 * c->cap : 4096;
+            acctdb_pubkey_t *nv = adb_realloc(c->v, ncap * sizeof *nv);
+            if (!nv) return c->err = ACCTDB_ERR_NOMEM;
+            c->v = nv;
+            c->cap = ncap;
+        }
+        memcpy(c->v[c->n++].b, key, 32);
+        return 0;
+    }
+    return 0;
+}
+
+/* Compacts the accounts es[0..n) at slot: each becomes a tombstone, its
+ * record compressed and burned.  wmu held. */
+static int
+sweep_batch(adb_db_t *db, adb_bank_t *b, uint64_t slot, uint64_t parent, rent_ent_t const *es,
+            size_t n, uint8_t *data, acctdb_rent_report_t *rep) {
+    acctdb_account_t *tomb = adb_calloc(n ? n : 1, sizeof *tomb);
+    adb_xrec_t       *old = adb_calloc(n ? n : 1, sizeof *old);
+    int               rc = (!tomb || !old) ? ACCTDB_ERR_NOMEM : 0;
+    if (rc) rc = adb_err_set(adb_eng_err(), rc, "out of memory");
+    size_t   m = 0;
+    uint64_t burned = 0, freed = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        acctdb_account_t a;
+        adb_xrec_t       xr;
+        int r = adb_eng_load(db, slot, es[i].key.b, &a, data, ADB_ACCT_MAX_DATA_SZ, NULL);
+        pthread_rwlock_rdlock(&db->eng->blk);
+        adb_xs_get(db, b, es[i].key.b, &xr);
+        pthread_rwlock_unlock(&db->eng->blk);
+        old[m] = xr;
+        if (r == ACCTDB_ERR_COMPRESSED) {
+            /* Compressed already: the stored form's hash and owner stay. */
+            xr.flags |= ADB_XREC_BURNED;
+            memcpy(xr.owner, a.owner.b, 32);
+            xr.executable = a.executable;
+            freed += 32;
+        } else if (r == 0) {
+            xr.flags = ADB_XREC_COMPRESSED | ADB_XREC_BURNED;
+            xr.orig_len = (uint32_t)a.data_len;
+            adb_avocado_data_hash(a.data, (size_t)a.data_len, xr.hash);
+            memcpy(xr.owner, a.owner.b, 32);
+            xr.executable = a.executable;
+            freed += a.data_len;
+        } else {
+            rc = r;
+            break;
+        }
+        if ((r = adb_xs_put(db, b, es[i].key.b, &xr))) {
+            rc = adb_err_set(adb_eng_err(), r, "out of memory for the sweep's records");
+            break;
+        }
+        burned += a.lamports;
+        tomb[m].pubkey = es[i].key;
+        tomb[m].lamports = 0;
+        m++;
+    }
+    if (!rc && m)
+        rc =
+            adb_eng_store_ex(db, slot, parent, tomb, m, ADB_STORE_COMPRESSED_OK | ADB_STORE_LOCKED);
+    if (rc) {
+        for (size_t j = 0; j < m; j++)
+            adb_xs_put(db, b, tomb[j].pubkey.b, &old[j]);
+    } else {
+        rep->swept += m;
+        rep->lamports_burned += burned;
+        rep->data_bytes_freed += freed;
+    }
+    adb_free(tomb);
+    adb_free(old);
+    return rc;
+}
+
+int
+adb_eng_rent_sweep(adb_db_t *db, uint64_t slot, uint64_t parent, char const *ktext, uint32_t n,
+                   acctdb_rent_report_t *rep) {
+    memset(rep, 0, sizeof *rep);
+    adb_eng_t  *e = db->eng;
+    adb_lsr_k_t k;
+    if (!db->xs) return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "no state");
+    if (adb_lsr_k_parse(ktext, &k))
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                           "K '%.40s' is not a non-negative decimal (e.g. 1e-18, 0.000003)", ktext);
+    if (n > ADB_LSR_N_MAX)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID, "N %u is not from 0 to %u", n,
+                           ADB_LSR_N_MAX);
+    if (parent != e->root)
+        return adb_err_set(adb_eng_err(), ACCTDB_ERR_INVALID,
+                           "the sweep runs on the root (%llu), not on slot %llu",
+                           (unsigned long long)e->root, (unsigned long long)parent);
+    /* The bank (checks slot and parent). */
+    ADB_TRY(adb_eng_store(db, slot, parent, NULL, 0));
+    keys_ctx_t kc = {.root = parent};
+    uint32_t   nb = adb_index_bin_cnt(db->ix);
+    for (uint32_t bin = 0; bin < nb && !kc.err; bin++)
+        adb_index_bin_vvisit(db->ix, bin, keys_visit, &kc);
+    rent_ent_t *es = kc.err ? NULL : adb_malloc((kc.n ? kc.n : 1) * sizeof *es);
+    uint8_t    *data = adb_malloc(ADB_ACCT_MAX_DATA_SZ);
+    int         rc = (kc.err || !es || !data) ? ACCTDB_ERR_NOMEM : 0;
+    if (rc) rc = adb_err_set(adb_eng_err(), rc, "out of memory listing the accounts");
+    size_t ne = 0;
+    pthread_mutex_lock(&e->wmu);
+    adb_bank_t *b = open_bank(db, slot);
+    /* Pass 1: every live account, its size, lamports and creation slot;
+     * the state size. */
+    for (size_t i = 0; !rc && i < kc.n; i++) {
+        acctdb_account_t a;
+        int r = adb_eng_load(db, parent, kc.v[i].b, &a, data, ADB_ACCT_MAX_DATA_SZ, NULL);
+        if (r == ACCTDB_ERR_NOT_FOUND) continue;
+        if (r == ACCTDB_ERR_COMPRESSED && a.lamports == 0) continue; /* burned already */
+        if (r && r != ACCTDB_ERR_COMPRESSED) {
+            rc = r;
+            break;
+        }
+        uint64_t size = adb_lsr_account_sz(a.data_len);
+        rep->accounts++;
+        rep->state_size = rep->state_size > UINT64_MAX - size ? UINT64_MAX : rep->state_size + size;
+        if (!adb_avocado_sweepable(a.owner.b, a.executable, a.lamports)) {
+            rep->exempt++;
+            continue;
+        }
+        adb_xrec_t xr;
+        pthread_rwlock_rdlock(&e->blk);
+        adb_xs_get(db, b, kc.v[i].b, &xr);
+        pthread_rwlock_unlock(&e->blk);
+        es[ne++] =
+            (rent_ent_t){kc.v[i], a.lamports, size, xr.created ? xr.created : e->origin_slot};
+    }
+    /* Pass 2: the formula, then compaction in batches. */
+    size_t w = 0;
+    for (size_t i = 0; !rc && i < ne; i++)
+        if (adb_lsr_should_compact(k, n, rep->state_size, es[i].size, es[i].created, slot,
+                                   es[i].lamports))
+            es[w++] = es[i];
+    for (size_t at = 0; !rc && at < w; at += 4096)
+        rc = sweep_batch(db, b, slot, parent, es + at, ADB_MIN((size_t)4096, w - at), data, rep);
+    pthread_mutex_unlock(&e->wmu);
+    adb_free(kc.v);
+    adb_free(es);
+    adb_free(data);
     return rc;
 }

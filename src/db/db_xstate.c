@@ -400,12 +400,14 @@ adb_xs_has_compressed(adb_db_t const *db) {
 }
 
 int
-adb_xs_compressed_view(adb_xrec_t const *r, acctdb_account_t *out, uint8_t *buf, size_t buf_max) {
+adb_xs_compressed_view(uint8_t const key[32], adb_xrec_t const *r, acctdb_account_t *out,
+                       uint8_t *buf, size_t buf_max) {
     if (r->flags & ADB_XREC_BURNED) {
         memset(out, 0, sizeof *out);
         memcpy(out->owner.b, r->owner, 32);
         out->executable = r->executable;
     }
+    memcpy(out->pubkey.b, key, 32);
     out->data_len = 32;
     out->data = NULL;
     if (buf_max < 32) return ACCTDB_ERR_FULL;

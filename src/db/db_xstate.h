@@ -133,8 +133,8 @@ bool adb_xs_has_compressed(adb_db_t const *db);
  * stored form, or for a burned account the tombstone) becomes what a load
  * of a compressed account reports: lamports, owner, executable, and data =
  * the 32-byte hash, copied to buf (FULL when buf_max < 32). */
-int adb_xs_compressed_view(adb_xrec_t const *r, acctdb_account_t *out, uint8_t *buf,
-                           size_t buf_max);
+int adb_xs_compressed_view(uint8_t const key[32], adb_xrec_t const *r, acctdb_account_t *out,
+                           uint8_t *buf, size_t buf_max);
 
 /* adb_xs_put: key's record in open bank b becomes *r (the caller holds
  * wmu).  Errors: NOMEM. */

@@ -67,6 +67,12 @@ adb_avocado_compressible(uint8_t const owner[32], bool executable, uint64_t lamp
     return !why;
 }
 
+bool
+adb_avocado_sweepable(uint8_t const owner[32], bool executable, uint64_t lamports) {
+    /* The size rule is the only one it drops: ask with a size that passes. */
+    return adb_avocado_compressible(owner, executable, lamports, ADB_AVOCADO_HASH_SZ + 1, NULL);
+}
+
 void
 adb_avocado_data_hash(void const *data, size_t len, uint8_t out[32]) {
     adb_blake3_hash(data, len, out, 32);

@@ -24,6 +24,12 @@
 bool adb_avocado_compressible(uint8_t const owner[32], bool executable, uint64_t lamports,
                               uint64_t data_len, char const **why_out);
 
+/* adb_avocado_sweepable: may an LSR sweep compact (compress and burn) an
+ * account of this shape?  As adb_avocado_compressible without the size
+ * rule: rent applies to small accounts too; never to executable accounts,
+ * the exempt owners' or accounts without lamports. */
+bool adb_avocado_sweepable(uint8_t const owner[32], bool executable, uint64_t lamports);
+
 /* adb_avocado_data_hash: out = BLAKE3-256(data[0..len)), the data of the
  * compressed account. */
 void adb_avocado_data_hash(void const *data, size_t len, uint8_t out[32]);

@@ -10,7 +10,12 @@
  *               gone when that fork dies
  *   durable     the state survives a clean reopen, a kill -9 after a flush
  *               (log replay), image compaction, and a torn log tail
- *   damaged     a damaged image or log fails the open with a named error */
+ *   damaged     a damaged image or log fails the open with a named error
+ *   rent        an LSR sweep over a generated database compacts exactly the
+ *               accounts the formula picks (computed here, with 128-bit
+ *               integers, from docs/STATE.md), capitalization falls by
+ *               exactly their lamports; they load as burned, survive a
+ *               reopen, and one is decompressed with new lamports */
 #include "../test.h"
 
 #include "api/api_private.h"
@@ -447,11 +452,183 @@ test_damaged(void **state) {
     free(dir);
 }
 
+/* ---- LSR rent ---------------------------------------------------------------------- */
+
+#define N_RENT 400
+
+typedef struct rent_acct {
+    acctdb_pubkey_t key;
+    uint64_t        lamports, data_len, created;
+    bool            exempt, gone;
+} rent_acct_t;
+
+typedef struct rent_ctx {
+    rent_acct_t *v;
+    size_t       n;
+    uint64_t     created;
+} rent_ctx_t;
+
+static int
+rent_base_cb(void *ctx, acctdb_account_t const *a, uint64_t slot) {
+    (void)slot;
+    rent_ctx_t  *c = ctx;
+    rent_acct_t *r = &c->v[c->n++];
+    memset(r, 0, sizeof *r);
+    r->key = a->pubkey;
+    r->lamports = a->lamports;
+    r->data_len = a->data_len;
+    r->created = c->created;
+    /* docs/STATE.md: never swept: executable, or an exempt owner. */
+    static char const *const ex[] = {"Sysvar1111111111111111111111111111111111111",
+                                     "Vote111111111111111111111111111111111111111",
+                                     "Stake11111111111111111111111111111111111111",
+                                     "Config1111111111111111111111111111111111111",
+                                     "Feature111111111111111111111111111111111111",
+                                     "NativeLoader1111111111111111111111111111111",
+                                     "BPFLoader1111111111111111111111111111111111",
+                                     "BPFLoader2111111111111111111111111111111111",
+                                     "BPFLoaderUpgradeab1e11111111111111111111111",
+                                     "LoaderV411111111111111111111111111111111111"};
+    r->exempt = a->executable;
+    for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+        acctdb_pubkey_t k;
+        assert_int_equal(acctdb_base58_decode_32(ex[i], k.b), 0);
+        r->exempt |= !memcmp(k.b, a->owner.b, 32);
+    }
+    return 0;
+}
+
+static void
+test_rent(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    cfg.lsr = true;
+    acctdb_db_t *db = adb_test_create_pair(dir, &cfg);
+    uint64_t     r0 = acctdb_db_root_slot(db, NULL);
+    rent_acct_t *v = calloc(N_RENT + 64, sizeof *v);
+    rent_ctx_t   c = {v, 0, r0};
+    /* The loaded accounts (created at the load slot, r0). */
+    acctdb_snapshot_t *s;
+    assert_int_equal(
+        acctdb_snapshot_open(
+            &s, adb_test_data("snapshot-1-5pgMpQj4MZYWauD1VnoNfmGAdUQCe6VVCSCQMNbDoxf7.tar.zst"),
+            adb_test_data(
+                "incremental-snapshot-1-4-43FT6mnmRW9XbxpCzqH3ogYexHXboG7d8vmf3gBLvLrR.tar.zst"),
+            NULL),
+        0);
+    assert_int_equal(acctdb_snapshot_iterate(s, NULL, rent_base_cb, &c), 0);
+    acctdb_snapshot_close(s);
+    size_t nbase = c.n;
+    /* New accounts over five slots, lamports around the threshold. */
+    adb_test_rng_t rr = {adb_test_seed() ^ 0x4e47};
+    uint8_t       *d = calloc(1, 4096); /* every new account's data: zeros */
+    uint64_t       slot = r0;
+    for (int b = 0; b < 5; b++) {
+        slot++;
+        acctdb_account_t a[N_RENT / 5];
+        for (size_t i = 0; i < N_RENT / 5; i++) {
+            rent_acct_t *x = &v[c.n++];
+            memset(&a[i], 0, sizeof a[i]);
+            adb_test_rng_fill(&rr, x->key.b, 32);
+            a[i].pubkey = x->key;
+            a[i].owner.b[0] = 0x77; /* an ordinary program */
+            a[i].lamports = x->lamports = 1 + adb_test_rng_below(&rr, 4000);
+            a[i].data_len = x->data_len = adb_test_rng_below(&rr, 1500);
+            a[i].data = d;
+            a[i].rent_epoch = UINT64_MAX;
+            x->created = slot;
+        }
+        assert_int_equal(acctdb_db_store(db, slot, slot - 1, a, N_RENT / 5), 0);
+        freeze_root(db, slot, NULL);
+    }
+    acctdb_bank_info_t before;
+    assert_int_equal(acctdb_db_bank_info(db, slot, &before), 0);
+    /* The expected sweep at slot + 100: K = 4e-8, N = 1. */
+    uint64_t const    sweep = slot + 100, k_num = 4, k_den = 100000000;
+    unsigned __int128 ss = 0;
+    for (size_t i = 0; i < c.n; i++)
+        ss += v[i].data_len + 128;
+    uint64_t want_burn = 0, want_n = 0, want_exempt = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        if (v[i].exempt) {
+            want_exempt++;
+            continue;
+        }
+        unsigned __int128 charge =
+            (unsigned __int128)(sweep - v[i].created) * (v[i].data_len + 128) * k_num * ss / k_den;
+        if (charge > v[i].lamports) {
+            v[i].gone = true;
+            want_burn += v[i].lamports;
+            want_n++;
+        }
+    }
+    assert_true(want_n > 0 && want_n < c.n - nbase); /* the threshold splits them */
+    acctdb_rent_report_t rep;
+    assert_int_equal(acctdb_db_rent_sweep(db, sweep, slot, "4e-8", 1, &rep), 0);
+    print_message("rent: %llu accounts, state %llu B, %llu exempt, %llu swept, %llu lamports "
+                  "burned\n",
+                  (unsigned long long)rep.accounts, (unsigned long long)rep.state_size,
+                  (unsigned long long)rep.exempt, (unsigned long long)rep.swept,
+                  (unsigned long long)rep.lamports_burned);
+    assert_int_equal(rep.accounts, c.n);
+    assert_true(rep.state_size == (uint64_t)ss);
+    assert_int_equal(rep.exempt, want_exempt);
+    assert_int_equal(rep.swept, want_n);
+    assert_int_equal(rep.lamports_burned, want_burn);
+    acctdb_bank_info_t after;
+    freeze_root(db, sweep, &after);
+    assert_int_equal(after.capitalization, before.capitalization - want_burn);
+    /* Each account: burned exactly when the formula says. */
+    for (size_t i = 0; i < c.n; i++) {
+        acctdb_account_t a;
+        int              rc = acctdb_db_load(db, sweep, &v[i].key, &a, d, 4096, NULL);
+        if (v[i].gone) {
+            assert_int_equal(rc, ACCTDB_ERR_COMPRESSED);
+            assert_int_equal(a.lamports, 0);
+            assert_memory_equal(a.pubkey.b, v[i].key.b, 32);
+            acctdb_compressed_t ci;
+            assert_int_equal(acctdb_db_compressed_info(db, sweep, &v[i].key, &ci), 0);
+            assert_true(ci.burned);
+            assert_int_equal(ci.orig_len, v[i].data_len);
+        } else if (v[i].lamports) {
+            if (rc != 0 && rc != ACCTDB_ERR_FULL)
+                fail_msg("account %zu: %s", i, acctdb_strerror(rc));
+            assert_int_equal(a.lamports, v[i].lamports);
+        }
+    }
+    /* Stores to a burned account are refused; durable across a reopen. */
+    step_all(db);
+    assert_int_equal(acctdb_db_verify(db, NULL, 0), 0);
+    acctdb_db_close(db);
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+    size_t g = 0;
+    while (!v[g].gone)
+        g++;
+    acctdb_account_t a = {.pubkey = v[g].key, .lamports = 5};
+    uint64_t         r = acctdb_db_root_slot(db, NULL);
+    assert_int_equal(acctdb_db_store(db, r + 1, r, &a, 1), ACCTDB_ERR_COMPRESSED);
+    /* Decompressed with its data (zeros here) and new lamports. */
+    memset(d, 0, 4096);
+    assert_int_equal(acctdb_db_decompress(db, r + 1, r, &v[g].key, d, v[g].data_len, 0),
+                     ACCTDB_ERR_INVALID);
+    assert_int_equal(acctdb_db_decompress(db, r + 1, r, &v[g].key, d, v[g].data_len, 777), 0);
+    assert_int_equal(acctdb_db_load(db, r + 1, &v[g].key, &a, d, 4096, NULL), 0);
+    assert_int_equal(a.lamports, 777);
+    assert_int_equal(a.data_len, v[g].data_len);
+    /* Bad parameters. */
+    assert_int_equal(acctdb_db_rent_sweep(db, r + 2, r, "-1", 1, &rep), ACCTDB_ERR_INVALID);
+    assert_int_equal(acctdb_db_rent_sweep(db, r + 2, r, "1e-6", 17, &rep), ACCTDB_ERR_INVALID);
+    acctdb_db_close(db);
+    free(d);
+    free(v);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_roundtrip),
-    cmocka_unit_test(test_forks),
-    cmocka_unit_test(test_durable),
-    cmocka_unit_test(test_damaged),
+    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_forks), cmocka_unit_test(test_durable),
+    cmocka_unit_test(test_damaged),   cmocka_unit_test(test_rent),
 };
 
 ADB_TEST_GROUP(avocado, tests);

@@ -21,6 +21,7 @@ int cmd_bootstrap(int argc, char **argv); /* cmd_bootstrap.c */
 int cmd_follow(int argc, char **argv);    /* cmd_follow.c */
 int cmd_crashtest(int argc, char **argv); /* cmd_crashtest.c */
 int cmd_state(int argc, char **argv);     /* cmd_state.c */
+int cmd_state_chilly_sim(int argc, char **argv);
 
 /* A progress bar on stderr (cmd_snapshot.c): done/total in bytes, or in
  * `unit`s when unit is set.  Zero-initialize; pass as the progress ctx. */

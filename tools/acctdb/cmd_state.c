@@ -3,6 +3,7 @@
  *
  *   acctdb state compress DIR [--slot S] --idle-slots N [--limit K]
  *   acctdb state decompress DIR PUBKEY DATA_FILE [--slot S] [--lamports L]
+ *   acctdb state rent-sweep DIR --k K --n N [--slot S]
  *   acctdb state verify-proof ROOT PROOF_FILE
  *
  * compress and decompress make one bank on the root (at --slot, default
@@ -31,9 +32,14 @@ static char const USAGE[] =
     "  decompress DIR PUBKEY DATA_FILE [--slot S] [--lamports L]\n"
     "      restore a compressed account from its data (which must hash to what\n"
     "      was kept); L lamports for an account whose lamports were burned\n"
+    "  rent-sweep DIR --k K --n N [--slot S]\n"
+    "      LSR rent: compact (compress, burn the lamports of) every account with\n"
+    "      (S - creation slot) * K * state_size^N * size > lamports, in one bank\n"
+    "      at slot S (default the root + 1) that is then rooted\n"
     "  verify-proof ROOT PROOF_FILE\n"
     "      check a trie proof document (membership or exclusion) against the\n"
-    "      trusted base58 ROOT; exit 0 if it holds, 1 if not\n";
+    "      trusted base58 ROOT; exit 0 if it holds, 1 if not\n"
+    "  chilly-sim [--trace FILE] [OPTIONS]  Chilly vs a same-size LRU (--help)\n";
 
 /* Reads a whole file of at most max bytes (malloc'd, NUL-terminated). */
 static int
@@ -118,14 +124,16 @@ do_verify_proof(int argc, char **argv) {
 static struct option const g_lo[] = {
     {"slot", required_argument, NULL, 's'},  {"idle-slots", required_argument, NULL, 'i'},
     {"limit", required_argument, NULL, 'l'}, {"lamports", required_argument, NULL, 'L'},
+    {"k", required_argument, NULL, 'K'},     {"n", required_argument, NULL, 'N'},
     {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 };
 
 typedef struct sargs {
     char const *pos[3];
     int         npos;
-    bool        has_slot, has_idle;
-    uint64_t    slot, idle, limit, lamports;
+    bool        has_slot, has_idle, has_n;
+    uint64_t    slot, idle, limit, lamports, n;
+    char const *k;
 } sargs_t;
 
 static int
@@ -158,6 +166,13 @@ parse(char const *cmd, int argc, char **argv, sargs_t *a) {
         case 'L':
             st =
                 tool_arg_u64("--lamports", "a lamport amount", optarg, 0, UINT64_MAX, &a->lamports);
+            break;
+        case 'K':
+            a->k = optarg;
+            break;
+        case 'N':
+            st = tool_arg_u64("--n", "an exponent", optarg, 0, 16, &a->n);
+            a->has_n = true;
             break;
         case 'h':
             fputs(USAGE, stdout);
@@ -341,6 +356,48 @@ do_decompress(int argc, char **argv) {
     return finish_close("decompress", db, 0);
 }
 
+static int
+do_rent_sweep(int argc, char **argv) {
+    sargs_t a = {0};
+    int     st = parse("rent-sweep", argc, argv, &a);
+    if (st >= 0) return st;
+    if (a.npos != 1 || !a.k || !a.has_n) {
+        fprintf(stderr, "acctdb state rent-sweep: expected DIR --k K --n N\n");
+        return 2;
+    }
+    acctdb_db_t *db;
+    if ((st = open_dir("rent-sweep", a.pos[0], &db))) return st;
+    uint64_t root = acctdb_db_root_slot(db, NULL);
+    uint64_t slot = a.has_slot ? a.slot : root + 1;
+    if (slot <= root) {
+        fprintf(stderr, "acctdb state rent-sweep: --slot %llu is not above the root %llu\n",
+                (unsigned long long)slot, (unsigned long long)root);
+        return finish_close("rent-sweep", db, 2);
+    }
+    acctdb_bank_info_t   before, info;
+    acctdb_rent_report_t rep;
+    int                  rc = acctdb_db_bank_info(db, root, &before);
+    if (!rc) rc = bank_start(db, slot, root);
+    if (!rc) rc = acctdb_db_rent_sweep(db, slot, root, a.k, (uint32_t)a.n, &rep);
+    if (!rc) rc = bank_finish(db, slot, &info);
+    if (rc) {
+        fprintf(stderr, "acctdb state rent-sweep: %s (%s)\n", acctdb_db_errmsg(db),
+                acctdb_strerror(rc));
+        return finish_close("rent-sweep", db, 2);
+    }
+    printf("slot %llu on root %llu: K %s, N %llu, state size %llu bytes over %llu accounts "
+           "(%llu exempt)\n",
+           (unsigned long long)slot, (unsigned long long)root, a.k, (unsigned long long)a.n,
+           (unsigned long long)rep.state_size, (unsigned long long)rep.accounts,
+           (unsigned long long)rep.exempt);
+    printf("swept %llu accounts: %llu lamports burned, %llu data bytes freed; capitalization "
+           "%llu -> %llu\n",
+           (unsigned long long)rep.swept, (unsigned long long)rep.lamports_burned,
+           (unsigned long long)rep.data_bytes_freed, (unsigned long long)before.capitalization,
+           (unsigned long long)info.capitalization);
+    return finish_close("rent-sweep", db, 0);
+}
+
 int
 cmd_state(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -351,6 +408,8 @@ cmd_state(int argc, char **argv) {
     if (!strcmp(argv[1], "verify-proof")) return do_verify_proof(argc - 1, argv + 1);
     if (!strcmp(argv[1], "compress")) return do_compress(argc - 1, argv + 1);
     if (!strcmp(argv[1], "decompress")) return do_decompress(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "rent-sweep")) return do_rent_sweep(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "chilly-sim")) return cmd_state_chilly_sim(argc - 1, argv + 1);
     fprintf(stderr, "acctdb state: unknown command '%s'\n\n%s", argv[1], USAGE);
     return 2;
 }

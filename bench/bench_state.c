@@ -1,7 +1,8 @@
 /* bench/bench_state.c - the state module's figures on one core, next to the
  * physical limit measured in the same run.
  *
- *   build/release/bench_state [--keys N] [--only SECTION] [--seed S]
+ *   build/release/bench_state [--keys N] [--accounts N] [--only SECTION]
+ *                             [--seed S]
  *
  * Sections (all by default; --only runs one):
  *   trie   the Avocado crit-bit Merkle trie (src/state/trie.h) over N
@@ -14,10 +15,23 @@
  *          compression), 66-byte (the trie's node message, two) and 97-byte
  *          (two) messages, so a verify rate can be set against its limit
  *          of (steps + 1) node hashes.
- * Further sections (Chilly, compression) go in the table in main().
+ *   chilly the Chilly simulator (acctdb_sim.h, "Chilly simulation") on a
+ *          generated skewed trace: --accounts accounts (default
+ *          1,000,000), Zipf 1.0, sizes from the account mix, 600 blocks of
+ *          1000 transactions of 1..16 loads (about 5 M loads), generated
+ *          once into memory.  For CACHE_SIZE = 1%, 10% and 25% of the
+ *          trace's distinct bytes: Chilly's hot rate, the hit rate of a
+ *          true LRU of the same byte size, the gap in points against the
+ *          issue's goal (Chilly within 5 points of the LRU), the smallest
+ *          LRU that hits every load Chilly calls hot (searched with
+ *          lru_extra_sz, next to the proven bound CACHE_SIZE + 2 x the
+ *          largest transaction) and the LRU size whose hit rate equals
+ *          Chilly's.  The simulator's rate is loads/s of Chilly and the
+ *          LRU together, replaying the trace from memory.
+ * Further sections (compression) go in the table in main().
  *
- * Keys are re-derived from (seed, i) with acctdb_rng_at, so none are
- * stored.  The last line is key=value pairs for scripts:
+ * Trie keys are re-derived from (seed, i) with acctdb_rng_at, so none
+ * are stored.  The last line is key=value pairs for scripts:
  *   trie_keys, trie_insert_per_s, trie_root_s, trie_prove_per_s,
  *   trie_verify_per_s, trie_prove_absent_per_s, trie_verify_absent_per_s,
  *   proof_bytes_mean, proof_steps_mean, proof_absent_bytes_mean,
@@ -26,13 +40,23 @@
  *   blake3_66b_per_s, blake3_97b_per_s, blake3_compress_per_s,
  *   trie_verify_limit_per_s (blake3_66b_per_s / (proof_steps_mean + 1)),
  *   trie_verify_vs_limit, trie_insert_cpu_s, trie_root_cpu_s (CPU seconds
- *   of the process over the same spans: wall time minus other jobs).
+ *   of the process over the same spans: wall time minus other jobs);
+ *   chilly_accounts, chilly_loads, chilly_load_bytes,
+ *   chilly_distinct_accounts, chilly_distinct_bytes, chilly_tx_load_max,
+ *   and per cache size P (1, 10, 25 percent of the distinct bytes):
+ *   chilly_P_cache_bytes, chilly_P_hot_rate, chilly_P_lru_rate,
+ *   chilly_P_gap_pts, chilly_P_byte_gap_pts, chilly_P_goal_met (0/1),
+ *   chilly_P_cover_extra_bytes (the LRU needs CACHE_SIZE + this),
+ *   chilly_P_cover_bound_bytes, chilly_P_lru_equal_bytes (0: none below
+ *   CACHE_SIZE); then chilly_sim_loads_per_s (wall clock),
+ *   chilly_sim_cpu_loads_per_s (the process's CPU time), chilly_mem_bytes.
  * Benchmarks never assert: compare the figures with docs/PERFORMANCE.md. */
 #include "acctdb.h"
 #include "bench_util.h"
 #include "hash/blake3.h"
 #include "state/trie.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +66,7 @@
 
 typedef struct opts {
     size_t      keys;
+    uint64_t    accounts; /* chilly */
     uint64_t    seed;
     char const *only;
 } opts_t;
@@ -216,6 +241,234 @@ section_trie(opts_t const *o) {
     free(buf);
 }
 
+/* ---- chilly ---------------------------------------------------------------- */
+
+#define CHILLY_BLOCKS    600
+#define CHILLY_TXS       1000
+#define CHILLY_LOADS_MAX 16
+#define CHILLY_GOAL_PTS  5.0 /* the goal: Chilly within 5 points of the LRU */
+
+static double g_chilly_cpu; /* CPU seconds of the timed replays */
+
+/* The generated trace, kept in memory so that only the simulator is timed:
+ * per load a key and a size, per transaction its load count. */
+typedef struct ctrace {
+    uint64_t  tx_cnt, load_cnt;
+    uint64_t  first_slot;
+    uint32_t  txs_per_block;
+    uint8_t  *cnt;
+    uint8_t  *keys;
+    uint32_t *lens;
+} ctrace_t;
+
+static void
+ctrace_gen(ctrace_t *t, acctdb_chilly_gen_opts_t const *g) {
+    char                 msg[256];
+    acctdb_chilly_gen_t *gen;
+    acctdb_chilly_tx_t  *tx = malloc(sizeof *tx);
+    uint64_t             tx_max = g->blocks * g->txs_per_block;
+    uint64_t             load_max = tx_max * g->loads_max;
+    memset(t, 0, sizeof *t);
+    t->first_slot = g->first_slot;
+    t->txs_per_block = g->txs_per_block;
+    t->cnt = malloc(tx_max);
+    t->keys = malloc(load_max * 32);
+    t->lens = malloc(load_max * sizeof *t->lens);
+    if (!tx || !t->cnt || !t->keys || !t->lens) die("malloc", ACCTDB_ERR_NOMEM);
+    int rc = acctdb_chilly_gen_open(&gen, g, msg, sizeof msg);
+    if (rc) die(msg, rc);
+    while (acctdb_chilly_gen_next(gen, tx)) {
+        t->cnt[t->tx_cnt++] = (uint8_t)tx->load_cnt;
+        for (uint32_t i = 0; i < tx->load_cnt; i++, t->load_cnt++) {
+            memcpy(t->keys + 32 * t->load_cnt, tx->key[i].b, 32);
+            t->lens[t->load_cnt] = (uint32_t)tx->data_len[i];
+        }
+    }
+    acctdb_chilly_gen_close(gen);
+    free(tx);
+}
+
+static void
+ctrace_free(ctrace_t *t) {
+    free(t->cnt);
+    free(t->keys);
+    free(t->lens);
+}
+
+/* Replays the trace with cache_sz and lru_extra_sz into *r; returns the
+ * seconds the simulator took, and adds its CPU seconds to g_chilly_cpu. */
+static double
+ctrace_run(ctrace_t const *t, uint64_t cache_sz, uint64_t lru_extra_sz, acctdb_chilly_report_t *r) {
+    acctdb_chilly_sim_opts_t so;
+    acctdb_chilly_sim_t     *sim;
+    acctdb_chilly_tx_t      *tx = malloc(sizeof *tx);
+    char                     msg[256];
+    acctdb_chilly_sim_opts_default(&so);
+    so.cache_sz = cache_sz;
+    so.lru_extra_sz = lru_extra_sz;
+    if (!tx) die("malloc", ACCTDB_ERR_NOMEM);
+    int rc = acctdb_chilly_sim_open(&sim, &so, msg, sizeof msg);
+    if (rc) die(msg, rc);
+    double   t0 = now_s(), c0 = cpu_s();
+    uint64_t at = 0;
+    for (uint64_t i = 0; i < t->tx_cnt; i++) {
+        tx->slot = t->first_slot + i / t->txs_per_block;
+        tx->load_cnt = t->cnt[i];
+        for (uint32_t j = 0; j < tx->load_cnt; j++, at++) {
+            memcpy(tx->key[j].b, t->keys + 32 * at, 32);
+            tx->data_len[j] = t->lens[at];
+        }
+        if ((rc = acctdb_chilly_sim_tx(sim, tx, NULL))) die(acctdb_chilly_sim_errmsg(sim), rc);
+    }
+    if ((rc = acctdb_chilly_sim_finish(sim, r))) die(acctdb_chilly_sim_errmsg(sim), rc);
+    double dt = now_s() - t0;
+    g_chilly_cpu += cpu_s() - c0;
+    acctdb_chilly_sim_close(sim);
+    free(tx);
+    return dt;
+}
+
+static double
+mb(uint64_t b) {
+    return (double)b / 1e6;
+}
+
+/* The smallest x in (lo, hi] with pred(x) true, to within step, for a
+ * monotone pred known false at lo and true at hi. */
+typedef bool (*cpred_fn)(ctrace_t const *t, uint64_t c, uint64_t x, double target);
+
+static uint64_t
+bisect(cpred_fn pred, ctrace_t const *t, uint64_t c, double target, uint64_t lo, uint64_t hi,
+       uint64_t step, uint64_t *runs) {
+    while (hi - lo > step) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        ++*runs;
+        if (pred(t, c, mid, target))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* The LRU of c + x bytes hits every load Chilly (at c) calls hot.  The
+ * LRU's inclusion property (a larger one always holds a superset) makes
+ * this monotone in x. */
+static bool
+pred_cover(ctrace_t const *t, uint64_t c, uint64_t x, double target) {
+    acctdb_chilly_report_t r;
+    (void)target;
+    ctrace_run(t, c, x, &r);
+    return r.hot_lru_miss == 0;
+}
+
+/* An LRU of x bytes hits at least the target rate (the report's LRU with
+ * cache_sz = x; c unused). */
+static bool
+pred_rate(ctrace_t const *t, uint64_t c, uint64_t x, double target) {
+    acctdb_chilly_report_t r;
+    (void)c;
+    ctrace_run(t, x, 0, &r);
+    return r.lru_rate >= target;
+}
+
+static void
+section_chilly(opts_t const *o) {
+    static unsigned const    k_pct[] = {1, 10, 25};
+    acctdb_chilly_gen_opts_t g;
+    acctdb_chilly_report_t   r, base;
+    ctrace_t                 t;
+    acctdb_chilly_gen_opts_default(&g);
+    g.seed = o->seed;
+    g.accounts = o->accounts;
+    g.zipf = 1.0;
+    g.blocks = CHILLY_BLOCKS;
+    g.txs_per_block = CHILLY_TXS;
+    g.loads_max = CHILLY_LOADS_MAX;
+
+    double t0 = now_s();
+    ctrace_gen(&t, &g);
+    double t_gen = now_s() - t0;
+    /* A first pass for the distinct bytes (they do not depend on the
+     * cache size). */
+    double         t_sum = ctrace_run(&t, 0, 0, &r), cpu_sum = g_chilly_cpu;
+    uint64_t       timed = 1, runs = 1;
+    uint64_t const distinct = r.distinct_bytes, tx_load_max = r.tx_load_max, loads = r.loads;
+    uint64_t const accounts = r.accounts;
+    uint64_t       mem = r.mem_sz;
+    printf("chilly: %" PRIu64 " accounts (zipf %.1f, sizes from the mix), %u blocks x %u txs of "
+           "1-%u loads: %" PRIu64 " loads, %.1f MB loaded; %" PRIu64 " distinct accounts, %.1f "
+           "MB distinct; largest tx %.2f MB (generated in %.2f s, %.0f MB in RAM)\n",
+           g.accounts, g.zipf, CHILLY_BLOCKS, CHILLY_TXS, CHILLY_LOADS_MAX, r.loads,
+           mb(r.load_bytes), r.accounts, mb(distinct), mb(r.tx_load_max), t_gen,
+           mb(t.load_cnt * 36 + t.tx_cnt));
+    kv("chilly_accounts=%" PRIu64 " chilly_loads=%" PRIu64 " chilly_load_bytes=%" PRIu64
+       " chilly_distinct_accounts=%" PRIu64 " chilly_distinct_bytes=%" PRIu64
+       " chilly_tx_load_max=%" PRIu64 " ",
+       g.accounts, r.loads, r.load_bytes, r.accounts, distinct, r.tx_load_max);
+    printf("chilly: %5s %9s %8s %8s %8s %9s %-8s %12s %12s %14s\n", "cache", "MB", "hot", "lru hit",
+           "gap pts", "byte gap", "goal", "cover MB", "bound MB", "LRU=Chilly MB");
+    fflush(stdout);
+
+    for (size_t i = 0; i < sizeof k_pct / sizeof k_pct[0]; i++) {
+        unsigned const p = k_pct[i];
+        uint64_t const c = distinct / 100 * p + distinct % 100 * p / 100;
+        double const   c0 = g_chilly_cpu;
+        double const   t_base = ctrace_run(&t, c, 0, &base);
+        double const   cpu_base = g_chilly_cpu - c0;
+        t_sum += t_base, cpu_sum += cpu_base, timed++, runs++;
+        if (base.mem_sz > mem) mem = base.mem_sz;
+        bool const met = base.gap_pts >= -CHILLY_GOAL_PTS;
+
+        /* The LRU that covers Chilly: the proven bound first, then the
+         * smallest extra below it. */
+        uint64_t const bound = 2 * tx_load_max;
+        ctrace_run(&t, c, bound, &r), runs++;
+        bool const bound_ok = r.hot_lru_miss == 0;
+        uint64_t   cover = 0;
+        if (base.hot_lru_miss)
+            cover = bisect(pred_cover, &t, c, 0, 0, bound, bound / 128 > 4096 ? bound / 128 : 4096,
+                           &runs);
+
+        /* The LRU size that hits as often as Chilly calls hot. */
+        uint64_t equal = 0;
+        if (base.lru_rate >= base.hot_rate)
+            equal = bisect(pred_rate, &t, c, base.hot_rate, 0, c, c / 128 > 4096 ? c / 128 : 4096,
+                           &runs);
+        char eq[40];
+        if (equal)
+            snprintf(eq, sizeof eq, "%.2f (%.0f%%)", mb(equal), 100.0 * (double)equal / (double)c);
+        else
+            snprintf(eq, sizeof eq, "above C");
+        printf("chilly: %4u%% %9.2f %7.2f%% %7.2f%% %+8.2f %+9.2f %-8s %12.2f %12.2f %14s\n", p,
+               mb(c), 100.0 * base.hot_rate, 100.0 * base.lru_rate, base.gap_pts, base.byte_gap_pts,
+               met ? "met" : "NOT met", mb(c + cover), mb(c + bound), eq);
+        printf("chilly:        %.2f s (CPU %.2f s), %.2f M loads/s; byte rates %.2f%% vs %.2f%%; "
+               "Chilly-hot "
+               "loads the same-size LRU missed: %" PRIu64 ", at the bound: %" PRIu64
+               "%s; cold bytes per block p99 %.2f MB, max %.2f MB\n",
+               t_base, cpu_base, (double)loads / t_base / 1e6, 100.0 * base.hot_byte_rate,
+               100.0 * base.lru_byte_rate, base.hot_lru_miss, r.hot_lru_miss,
+               bound_ok ? "" : " (THE BOUND DOES NOT HOLD)", mb(base.cold_p99), mb(base.cold_max));
+        fflush(stdout);
+        kv("chilly_%u_cache_bytes=%" PRIu64 " chilly_%u_hot_rate=%.4f chilly_%u_lru_rate=%.4f "
+           "chilly_%u_gap_pts=%.2f chilly_%u_byte_gap_pts=%.2f chilly_%u_goal_met=%d "
+           "chilly_%u_cover_extra_bytes=%" PRIu64 " chilly_%u_cover_bound_bytes=%" PRIu64
+           " chilly_%u_lru_equal_bytes=%" PRIu64 " ",
+           p, c, p, base.hot_rate, p, base.lru_rate, p, base.gap_pts, p, base.byte_gap_pts, p,
+           met ? 1 : 0, p, cover, p, bound, p, equal);
+    }
+    double const rate = (double)loads * (double)timed / t_sum;
+    double const cpu_rate = (double)loads * (double)timed / cpu_sum;
+    printf("chilly: simulator %.2f M loads/s wall, %.2f M loads/s of CPU time (Chilly and the "
+           "LRU together, one core, over %" PRIu64 " timed replays; %" PRIu64
+           " replays in all); %.1f MB held at most, %.0f B per distinct account\n",
+           rate / 1e6, cpu_rate / 1e6, timed, runs, mb(mem), (double)mem / (double)accounts);
+    kv("chilly_sim_loads_per_s=%.0f chilly_sim_cpu_loads_per_s=%.0f chilly_mem_bytes=%" PRIu64 " ",
+       rate, cpu_rate, mem);
+    ctrace_free(&t);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 typedef struct section {
@@ -225,11 +478,13 @@ typedef struct section {
 
 static section_t const k_sections[] = {
     {"trie", section_trie},
+    {"chilly", section_chilly},
 };
 
 static int
 usage(void) {
-    fprintf(stderr, "usage: bench_state [--keys N] [--only SECTION] [--seed S]\n  sections:");
+    fprintf(stderr, "usage: bench_state [--keys N] [--accounts N] [--only SECTION] [--seed S]\n"
+                    "  sections:");
     for (size_t i = 0; i < sizeof k_sections / sizeof k_sections[0]; i++)
         fprintf(stderr, " %s", k_sections[i].name);
     fprintf(stderr, "\n");
@@ -238,10 +493,12 @@ usage(void) {
 
 int
 main(int argc, char **argv) {
-    opts_t o = {.keys = 1000000, .seed = 0x5EED57A7Eull, .only = NULL};
+    opts_t o = {.keys = 1000000, .accounts = 1000000, .seed = 0x5EED57A7Eull, .only = NULL};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--keys") && i + 1 < argc)
             o.keys = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--accounts") && i + 1 < argc)
+            o.accounts = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
             o.seed = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
@@ -249,7 +506,7 @@ main(int argc, char **argv) {
         else
             return usage();
     }
-    if (o.keys < 1) return usage();
+    if (o.keys < 1 || o.accounts < 1 || o.accounts > (1ull << 27)) return usage();
     bool found = !o.only;
     for (size_t i = 0; i < sizeof k_sections / sizeof k_sections[0]; i++)
         found |= o.only && !strcmp(o.only, k_sections[i].name);

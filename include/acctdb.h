@@ -573,6 +573,14 @@ typedef struct acctdb_db_config {
                                          * default off.  Compressed accounts stay
                                          * compressed whatever the switch: it only
                                          * allows compressing more */
+    uint64_t chilly_cache_sz;           /* Chilly (acctdb_db_touch, docs/STATE.md):
+                                         * CACHE_SIZE of the rule; the Chilly cache
+                                         * then keeps the accounts hot at the root in
+                                         * RAM (at most this plus the largest
+                                         * transaction).  0 (default): off */
+    uint64_t chilly_load_limit;         /* Chilly: a block's LOAD_LIMIT of cold
+                                         * bytes (acctdb_db_touch with enforce);
+                                         * 0: none */
     bool lsr;                           /* LSR rent: record each new account's
                                          * creation slot (acctdb's own state) for
                                          * acctdb_db_rent_sweep; default off (an
@@ -794,6 +802,36 @@ ACCTDB_API int acctdb_db_compress_idle(acctdb_db_t *db, uint64_t slot, uint64_t 
                                        uint64_t idle_slots, uint64_t limit,
                                        acctdb_compress_report_t *rep);
 
+/* ---- Chilly (docs/STATE.md; cfg.chilly_cache_sz) -----------------------------
+ *
+ * acctdb_db_touch: one transaction's loads of keys[0..n) (distinct, at most
+ * 256) at open bank slot, judged together against the bank's loaded_bytes
+ * as the transaction starts: cold_out[i] (n flags, may be NULL) gets 1 for
+ * a cold account (never loaded, or loaded more than chilly_cache_sz loaded
+ * bytes ago); *cold_bytes_out the cold bytes charged (data_len + 64
+ * each).  Then loaded_bytes grows by every load's size and each existing
+ * account's counter becomes it (an absent account is charged and keeps no
+ * state).  With enforce and cfg.chilly_load_limit, a transaction that would
+ * take the block past its LOAD_LIMIT changes nothing and returns FULL (a
+ * scheduler defers it).  Counters are fork-aware state, durable with the
+ * root, and carried by snapshots' sidecars.  Errors: UNSUPPORTED (Chilly
+ * off), INVALID (slot not an open bank, a key twice, n > 256), COMPRESSED
+ * (a transaction loading a compressed account fails; nothing changes),
+ * FULL, NOMEM. */
+ACCTDB_API int acctdb_db_touch(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys,
+                               size_t n, bool enforce, uint8_t *cold_out, uint64_t *cold_bytes_out);
+
+/* acctdb_db_chilly_bank: a bank's loaded_bytes and the cold bytes its
+ * block has charged (the root once flushed: its loaded_bytes, 0). */
+ACCTDB_API int acctdb_db_chilly_bank(acctdb_db_t *db, uint64_t slot, uint64_t *loaded_bytes_out,
+                                     uint64_t *cold_bytes_out);
+
+/* acctdb_db_chilly_cached: the accounts the Chilly cache holds (exactly
+ * those hot at the root), ascending, at most max into keys_out; *cnt_out
+ * the count.  Errors: UNSUPPORTED (off), FULL (more than max). */
+ACCTDB_API int acctdb_db_chilly_cached(acctdb_db_t *db, acctdb_pubkey_t *keys_out, size_t max,
+                                       size_t *cnt_out);
+
 /* What acctdb_db_rent_sweep did. */
 typedef struct acctdb_rent_report {
     uint64_t accounts;         /* live accounts at the root (compressed ones included) */
@@ -945,6 +983,11 @@ typedef struct acctdb_db_stats {
     uint64_t index_replayed_storages; /* account files the open scanned on top of a base */
     uint64_t index_checkpoints;       /* index checkpoints written since open ... */
     uint64_t index_checkpoint_ns;     /* ... and the time they took */
+    /* Chilly's cache (chilly_cache_sz): accounts and their load bytes held,
+     * loads it answered and loads it did not; acctdb's own state: images
+     * and log bytes written since open. */
+    uint64_t chilly_cached, chilly_bytes, chilly_hits, chilly_misses;
+    uint64_t xstate_images, xstate_log_bytes;
     /* The index's tiers (index_disk; else all zero but index_ram_heap).
      * RAM: heap (tables, version lists, the disk tier's bookkeeping) and an
      * upper bound of the disk tier's resident mapped bytes, against

@@ -126,6 +126,12 @@ config_set(acctdb_db_config_t *cfg, char const *k, char const *v) {
             if (!parse_u64(v, &x)) return "must be a size (0: the default) or never";
             cfg->index_checkpoint_sz = x;
         }
+    } else if (!strcmp(k, "chilly_cache_sz")) {
+        if (!parse_u64(v, &x)) return "must be a size (0: off)";
+        cfg->chilly_cache_sz = x;
+    } else if (!strcmp(k, "chilly_load_limit")) {
+        if (!parse_u64(v, &x)) return "must be a size (0: none)";
+        cfg->chilly_load_limit = x;
     } else if (!strcmp(k, "lsr")) {
         if (!parse_bool(v, &cfg->lsr)) return "must be true or false";
     } else if (!strcmp(k, "avocado")) {

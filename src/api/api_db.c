@@ -436,6 +436,41 @@ acctdb_db_compress_idle(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, ui
 }
 
 int
+acctdb_db_touch(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n, bool enforce,
+                uint8_t *cold_out, uint64_t *cold_bytes_out) {
+    uint64_t cb = 0;
+    if (cold_bytes_out) *cold_bytes_out = 0;
+    if (!db || (n && !keys)) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    int rc = adb_eng_svc_err_take(db->db);
+    if (!rc) rc = adb_eng_touch(db->db, slot, keys, n, enforce, cold_out, &cb);
+    if (cold_bytes_out) *cold_bytes_out = cb;
+    return adb_api_done(db, rc);
+}
+
+int
+acctdb_db_chilly_bank(acctdb_db_t *db, uint64_t slot, uint64_t *loaded_bytes_out,
+                      uint64_t *cold_bytes_out) {
+    uint64_t l, c;
+    if (!db) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    int rc = adb_eng_chilly_bank(db->db, slot, &l, &c);
+    if (loaded_bytes_out) *loaded_bytes_out = l;
+    if (cold_bytes_out) *cold_bytes_out = c;
+    return adb_api_done(db, rc);
+}
+
+int
+acctdb_db_chilly_cached(acctdb_db_t *db, acctdb_pubkey_t *keys_out, size_t max, size_t *cnt_out) {
+    size_t n = 0;
+    if (!db || (max && !keys_out)) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    int rc = adb_eng_chilly_cached(db->db, keys_out, max, &n);
+    if (cnt_out) *cnt_out = n;
+    return adb_api_done(db, rc);
+}
+
+int
 acctdb_db_rent_sweep(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, char const *k,
                      uint32_t n, acctdb_rent_report_t *rep) {
     acctdb_rent_report_t none;

@@ -368,6 +368,13 @@ int adb_eng_decompress(adb_db_t *db, uint64_t slot, uint64_t parent, uint8_t con
 /* adb_eng_rent_sweep: acctdb_db_rent_sweep (db_compress.c). */
 int adb_eng_rent_sweep(adb_db_t *db, uint64_t slot, uint64_t parent, char const *k, uint32_t n,
                        acctdb_rent_report_t *rep);
+/* adb_eng_touch: one transaction's loads of keys[0..n) at open bank slot
+ * (db_chilly.c, acctdb_db_touch).  adb_eng_chilly_bank: a bank's
+ * loaded_bytes and the cold bytes its block charged. */
+int adb_eng_touch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n, bool enforce,
+                  uint8_t *cold_out, uint64_t *cold_bytes_out);
+int adb_eng_chilly_bank(adb_db_t *db, uint64_t slot, uint64_t *loaded_out, uint64_t *cold_out);
+int adb_eng_chilly_cached(adb_db_t *db, acctdb_pubkey_t *out, size_t max, size_t *cnt_out);
 /* adb_eng_import_sidecar: a new database's own state from the sidecar
  * p[0..sz) of the archive it was created from (name: for messages),
  * checked to belong to its root, then committed.  Errors: those of

@@ -385,7 +385,9 @@ adb_eng_load(adb_db_t *db, uint64_t slot, uint8_t const key[32], acctdb_account_
     rc = lookup(db, w, key, vb, &vis);
     if (!rc && !vis) rc = ACCTDB_ERR_NOT_FOUND;
     if (!rc) {
-        rc = read_version(db, vis, out, buf, buf_max);
+        if (!db->chot || adb_val_is_cache(vis->val) ||
+            !adb_chot_get(db, key, vis->slot, out, buf, buf_max, &rc))
+            rc = read_version(db, vis, out, buf, buf_max);
         if (!rc && out->lamports == 0) rc = ACCTDB_ERR_NOT_FOUND;
         if (slot_out) *slot_out = vis->slot;
     }
@@ -455,7 +457,10 @@ adb_eng_load_batch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, siz
                 rc_out[k] = ACCTDB_ERR_NOT_FOUND;
                 continue;
             }
-            int r = read_version(db, vis, &out[k], buf + used, buf_sz - used);
+            int r;
+            if (!db->chot || adb_val_is_cache(vis->val) ||
+                !adb_chot_get(db, kp[i], vis->slot, &out[k], buf + used, buf_sz - used, &r))
+                r = read_version(db, vis, &out[k], buf + used, buf_sz - used);
             if (!r && out[k].lamports == 0) r = ACCTDB_ERR_NOT_FOUND;
             if (!r) used += (size_t)out[k].data_len;
             rc_out[k] = r;
@@ -1078,7 +1083,8 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
      * epoch (a flush may retire the banks meanwhile), with writers still
      * held, so slots reach it in order. */
     bool hook = !rc && e->root_hook && cn;
-    if (hook) adb_epoch_enter();
+    bool chot = !rc && db->chot && cn;
+    if (hook || chot) adb_epoch_enter();
     pthread_rwlock_unlock(&e->blk);
     if (hook) {
         for (size_t i = 0, j = cn - 1; i < j; i++, j--) {
@@ -1087,8 +1093,13 @@ adb_eng_root(adb_db_t *db, uint64_t slot) {
             cv[j] = t;
         }
         adb_eng_root_hook_run(e, cv, cn);
-        adb_epoch_exit();
     }
+    /* The Chilly cache follows the rooted counters (db_chilly.c); a
+     * failure leaves it smaller, never wrong. */
+    if (chot && adb_chot_rooted(db, cv, cn, hook))
+        adb_eng_svc_err_note(e, "chilly", ACCTDB_ERR_NOMEM,
+                             "the Chilly cache could not follow a root", false);
+    if (hook || chot) adb_epoch_exit();
     if (cv != chain) adb_free(cv);
     pthread_mutex_unlock(&e->wmu);
     if (!rc && e->cfg.background) {

@@ -324,6 +324,9 @@ adb_eng_import_sidecar(adb_db_t *db, uint8_t const *p, size_t sz, char const *na
     if (!rc && (rc = adb_eng_commit(db, &root, e->durable_ext, 0)))
         rc = adb_err_set(err, rc, "%s: committing its state: %s", name, adb_eng_err()->msg);
     pthread_mutex_unlock(&e->smu);
+    /* The Chilly cache from the imported counters. */
+    if (!rc && db->chot && (rc = adb_chot_warm(db)))
+        rc = adb_err_set(err, rc, "%s: warming the Chilly cache: %s", name, acctdb_strerror(rc));
     return rc;
 }
 

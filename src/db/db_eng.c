@@ -267,6 +267,10 @@ adb_eng_open(adb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_t 
         adb_eng_hist_push(e, &meta.hist[i]);
     /* acctdb's own per-account state, as the commit names it. */
     if (!rc) rc = adb_xs_open(db, &meta.xs, err);
+    if (!rc && e->cfg.chilly_cache_sz && adb_chot_open(db, e->cfg.chilly_cache_sz))
+        rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+    if (!rc && db->chot && (rc = adb_chot_warm(db)))
+        rc = adb_err_set(err, rc, "%s: warming the Chilly cache: %s", dir, acctdb_strerror(rc));
     adb_db_meta_fini(&meta);
     if (!rc && e->cfg.read_cache_max_sz && adb_rcache_open(&e->rcache, e->cfg.read_cache_max_sz))
         rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
@@ -658,6 +662,12 @@ adb_eng_stats(adb_db_t *db, acctdb_db_stats_t *out) {
     out->index_replayed_storages = db->ix_replay_cnt;
     out->index_checkpoints = atomic_load(&db->ix_ckpts);
     out->index_checkpoint_ns = atomic_load(&db->ix_ckpt_ns);
+    adb_chot_stats(db, &out->chilly_cached, &out->chilly_bytes, &out->chilly_hits,
+                   &out->chilly_misses);
+    if (db->xs) {
+        out->xstate_images = atomic_load(&db->xs->images);
+        out->xstate_log_bytes = atomic_load(&db->xs->log_bytes);
+    }
     pthread_mutex_lock(&e->ret_mu);
     out->retired_pending = e->ret_cnt;
     pthread_mutex_unlock(&e->ret_mu);

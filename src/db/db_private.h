@@ -181,6 +181,7 @@ typedef struct adb_bank {
     adb_eng_ext_t     *ext;     /* shared with its parent unless set; never NULL */
     struct adb_xdelta *xd;      /* acctdb's own state it changed (db_xstate.h); NULL: none */
     uint64_t           xloaded; /* Chilly loaded_bytes (from the parent, grown by loads) */
+    uint64_t           xcold;   /* Chilly: cold bytes charged in this block (LOAD_LIMIT) */
     uint64_t           slot, parent;
     int                state;
     adb_cacct_t      **accts; /* open addressing by pubkey */
@@ -500,7 +501,27 @@ struct adb_db {
     /* acctdb's own per-account state (db_xstate.c): always open with the
      * engine, files only once used */
     struct adb_xs *xs;
+    /* the Chilly cache (db_chilly.c; cfg.chilly_cache_sz), or NULL */
+    struct adb_chot *chot;
 };
+
+/* ---- the Chilly cache (db_chilly.c) --------------------------------------------
+ * adb_chot_open: an empty cache of the rule's cache_sz.  adb_chot_warm:
+ * the base's hot accounts (after open or a sidecar import).
+ * adb_chot_rooted: banks[0..n) were just rooted (oldest first when
+ * oldest_first, else newest first; wmu held, inside an epoch).
+ * adb_chot_get: a load's visible version (key, its slot) from the cache:
+ * true on a hit with *rc_out (0 or FULL).  adb_chot_keys: the cached keys,
+ * ascending (FULL when more than max; *cnt_out has the count). */
+typedef struct adb_chot adb_chot_t;
+int                     adb_chot_open(adb_db_t *db, uint64_t cache_sz);
+void                    adb_chot_close(adb_db_t *db);
+int                     adb_chot_warm(adb_db_t *db);
+int  adb_chot_rooted(adb_db_t *db, adb_bank_t *const *banks, size_t n, bool oldest_first);
+bool adb_chot_get(adb_db_t *db, uint8_t const key[32], uint64_t vslot, acctdb_account_t *out,
+                  uint8_t *buf, size_t buf_max, int *rc_out);
+int  adb_chot_keys(adb_db_t *db, acctdb_pubkey_t *out, size_t max, size_t *cnt_out);
+void adb_chot_stats(adb_db_t *db, uint64_t *cnt, uint64_t *bytes, uint64_t *hits, uint64_t *misses);
 
 /* (Re)makes db->ix empty, or, with m naming a clean commit, two tiers that
  * reuse the disk tier it stamped if its checks pass (adb_index_reused).

@@ -235,6 +235,7 @@ adb_db_lthash_live(adb_db_t *db, acctdb_lthash_formula_t f, acctdb_lthash_t *out
 void
 adb_db_close(adb_db_t *db) {
     if (!db) return;
+    adb_chot_close(db);
     adb_xs_close(db);
     if (db->workers) {
         pthread_mutex_lock(&db->mu);

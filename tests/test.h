@@ -74,6 +74,12 @@ adb_test_rng_fill(adb_test_rng_t *r, uint8_t *p, size_t n) {
     r->s = x.s;
 }
 
+/* Is owner one whose accounts Avocado never compresses nor an LSR sweep
+ * compacts (docs/STATE.md's list: Sysvar, Vote, Stake, Config, Feature and
+ * the loaders)?  Written from the document, for tests to judge the
+ * engine by. */
+bool adb_test_avocado_exempt(uint8_t const owner[32]);
+
 /* Path of a bundled data file; returns a static buffer per call slot. */
 char const *adb_test_data(char const *name);
 /* A database in dir created from the bundled 3.x full + incremental pair

@@ -342,23 +342,8 @@ op_store(model_t *m) {
 /* docs/STATE.md's rule, written here from the document. */
 static bool
 compressible(ver_t const *v) {
-    static char const *const exempt[] = {"Sysvar1111111111111111111111111111111111111",
-                                         "Vote111111111111111111111111111111111111111",
-                                         "Stake11111111111111111111111111111111111111",
-                                         "Config1111111111111111111111111111111111111",
-                                         "Feature111111111111111111111111111111111111",
-                                         "NativeLoader1111111111111111111111111111111",
-                                         "BPFLoader1111111111111111111111111111111111",
-                                         "BPFLoader2111111111111111111111111111111111",
-                                         "BPFLoaderUpgradeab1e11111111111111111111111",
-                                         "LoaderV411111111111111111111111111111111111"};
     if (!v || !v->lamports || v->orig || v->len <= 32 || v->exec) return false;
-    for (size_t i = 0; i < sizeof exempt / sizeof exempt[0]; i++) {
-        acctdb_pubkey_t k;
-        assert_int_equal(acctdb_base58_decode_32(exempt[i], k.b), 0);
-        if (!memcmp(k.b, v->owner.b, 32)) return false;
-    }
-    return true;
+    return !adb_test_avocado_exempt(v->owner.b);
 }
 
 /* An open bank to change, or a new one (NULL when no room). */

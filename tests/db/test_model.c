@@ -953,7 +953,7 @@ run_model(bool stepped, bool tiered) {
     m->next_slot = m->root_slot;
     check_root(m, m->db);
 
-    size_t   nops = adb_test_scaled(tiered ? 100000 : 500000);
+    size_t   nops = adb_test_scaled(tiered ? 100000 : 300000);
     uint64_t since_root = 0;
     for (m->ops = 0; m->ops < nops; m->ops++) {
         uint64_t r = adb_test_rng_below(&m->r, 1000);

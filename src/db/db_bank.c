@@ -981,9 +981,7 @@ adb_eng_freeze(adb_db_t *db, uint64_t slot, acctdb_bank_meta_t const *meta, uint
     view_fini(&w);
     for (size_t i = 0; !rc && i < newk_n; i++) {
         adb_xrec_t r;
-        pthread_rwlock_rdlock(&e->blk);
-        adb_xs_get(db, b, newk[i].b, &r);
-        pthread_rwlock_unlock(&e->blk);
+        adb_xs_get_bank(db, b, newk[i].b, &r);
         r.created = slot;
         if (adb_xs_put(db, b, newk[i].b, &r))
             rc = adb_err_set(adb_eng_err(), ACCTDB_ERR_NOMEM, "out of memory");

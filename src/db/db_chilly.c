@@ -404,9 +404,7 @@ adb_eng_touch(adb_db_t *db, uint64_t slot, acctdb_pubkey_t const *keys, size_t n
         }
         exists[i] = r == 0;
         lens[i] = exists[i] ? a.data_len : 0;
-        pthread_rwlock_rdlock(&e->blk);
-        adb_xs_get(db, b, keys[i].b, &recs[i]);
-        pthread_rwlock_unlock(&e->blk);
+        adb_xs_get_bank(db, b, keys[i].b, &recs[i]);
         ctr[i] = recs[i].counter;
     }
     uint64_t loaded = open ? b->xloaded : 0, cb = 0;

@@ -75,11 +75,7 @@ adb_eng_compress(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_pubkey_t c
             }
         if (rc_out[i]) continue;
         adb_xrec_t xr;
-        bool       has = false;
-        pthread_rwlock_rdlock(&e->blk);
-        has = adb_xs_get(db, b, keys[i].b, &xr);
-        pthread_rwlock_unlock(&e->blk);
-        if (has && (xr.flags & ADB_XREC_COMPRESSED)) {
+        if (adb_xs_get_bank(db, b, keys[i].b, &xr) && (xr.flags & ADB_XREC_COMPRESSED)) {
             rc_out[i] = ACCTDB_ERR_COMPRESSED;
             continue;
         }
@@ -379,9 +375,7 @@ sweep_batch(adb_db_t *db, adb_bank_t *b, uint64_t slot, uint64_t parent, rent_en
         acctdb_account_t a;
         adb_xrec_t       xr;
         int r = adb_eng_load(db, slot, es[i].key.b, &a, data, ADB_ACCT_MAX_DATA_SZ, NULL);
-        pthread_rwlock_rdlock(&db->eng->blk);
-        adb_xs_get(db, b, es[i].key.b, &xr);
-        pthread_rwlock_unlock(&db->eng->blk);
+        adb_xs_get_bank(db, b, es[i].key.b, &xr);
         old[m] = xr;
         if (r == ACCTDB_ERR_COMPRESSED) {
             /* Compressed already: the stored form's hash and owner stay. */
@@ -474,9 +468,7 @@ adb_eng_rent_sweep(adb_db_t *db, uint64_t slot, uint64_t parent, char const *kte
             continue;
         }
         adb_xrec_t xr;
-        pthread_rwlock_rdlock(&e->blk);
-        adb_xs_get(db, b, kc.v[i].b, &xr);
-        pthread_rwlock_unlock(&e->blk);
+        adb_xs_get_bank(db, b, kc.v[i].b, &xr);
         es[ne++] =
             (rent_ent_t){kc.v[i], a.lamports, size, xr.created ? xr.created : e->origin_slot};
     }

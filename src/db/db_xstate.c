@@ -395,6 +395,14 @@ adb_xs_get_at(adb_db_t *db, uint64_t slot, uint8_t const key[32], adb_xrec_t *ou
 }
 
 bool
+adb_xs_get_bank(adb_db_t *db, adb_bank_t const *b, uint8_t const key[32], adb_xrec_t *out) {
+    pthread_rwlock_rdlock(&db->eng->blk);
+    bool found = adb_xs_get(db, b, key, out);
+    pthread_rwlock_unlock(&db->eng->blk);
+    return found;
+}
+
+bool
 adb_xs_has_compressed(adb_db_t const *db) {
     return db->xs && atomic_load_explicit(&db->xs->any_compressed, memory_order_acquire);
 }

@@ -125,6 +125,11 @@ bool adb_xs_get(adb_db_t *db, struct adb_bank const *b, uint8_t const key[32], a
  * takes blk itself. */
 bool adb_xs_get_at(adb_db_t *db, uint64_t slot, uint8_t const key[32], adb_xrec_t *out);
 
+/* adb_xs_get_bank: adb_xs_get from bank b (which stays linked: the caller
+ * holds wmu), taking blk itself. */
+bool adb_xs_get_bank(adb_db_t *db, struct adb_bank const *b, uint8_t const key[32],
+                     adb_xrec_t *out);
+
 /* adb_xs_has_compressed: has any account ever been compressed here (a
  * cheap test that lets reads and stores skip the lookups)? */
 bool adb_xs_has_compressed(adb_db_t const *db);

@@ -244,6 +244,19 @@ finish_close(char const *cmd, acctdb_db_t *db, int status) {
     return status;
 }
 
+/* The maintenance bank's slot: --slot, or the root + 1; it must be above
+ * the root.  0, or the exit status after closing db. */
+static int
+bank_slot(char const *cmd, acctdb_db_t *db, sargs_t const *a, uint64_t *root_out,
+          uint64_t *slot_out) {
+    *root_out = acctdb_db_root_slot(db, NULL);
+    *slot_out = a->has_slot ? a->slot : *root_out + 1;
+    if (*slot_out > *root_out) return 0;
+    fprintf(stderr, "acctdb state %s: --slot %llu is not above the root %llu\n", cmd,
+            (unsigned long long)*slot_out, (unsigned long long)*root_out);
+    return finish_close(cmd, db, 2);
+}
+
 static int
 do_compress(int argc, char **argv) {
     sargs_t a = {0};
@@ -255,13 +268,8 @@ do_compress(int argc, char **argv) {
     }
     acctdb_db_t *db;
     if ((st = open_dir("compress", a.pos[0], &db))) return st;
-    uint64_t root = acctdb_db_root_slot(db, NULL);
-    uint64_t slot = a.has_slot ? a.slot : root + 1;
-    if (slot <= root) {
-        fprintf(stderr, "acctdb state compress: --slot %llu is not above the root %llu\n",
-                (unsigned long long)slot, (unsigned long long)root);
-        return finish_close("compress", db, 2);
-    }
+    uint64_t root, slot;
+    if ((st = bank_slot("compress", db, &a, &root, &slot))) return st;
     acctdb_compress_report_t rep;
     acctdb_bank_info_t       info;
     int                      rc = bank_start(db, slot, root);
@@ -312,15 +320,11 @@ do_decompress(int argc, char **argv) {
         free(data);
         return st;
     }
-    uint64_t           root = acctdb_db_root_slot(db, NULL);
-    uint64_t           slot = a.has_slot ? a.slot : root + 1;
+    uint64_t           root, slot;
     acctdb_bank_info_t info;
-    rc = slot > root ? 0 : ACCTDB_ERR_INVALID;
-    if (rc) {
-        fprintf(stderr, "acctdb state decompress: --slot %llu is not above the root %llu\n",
-                (unsigned long long)slot, (unsigned long long)root);
+    if ((st = bank_slot("decompress", db, &a, &root, &slot))) {
         free(data);
-        return finish_close("decompress", db, 2);
+        return st;
     }
     /* Checked before a bank is made: wrong data changes nothing at all. */
     acctdb_compressed_t ci;
@@ -367,13 +371,8 @@ do_rent_sweep(int argc, char **argv) {
     }
     acctdb_db_t *db;
     if ((st = open_dir("rent-sweep", a.pos[0], &db))) return st;
-    uint64_t root = acctdb_db_root_slot(db, NULL);
-    uint64_t slot = a.has_slot ? a.slot : root + 1;
-    if (slot <= root) {
-        fprintf(stderr, "acctdb state rent-sweep: --slot %llu is not above the root %llu\n",
-                (unsigned long long)slot, (unsigned long long)root);
-        return finish_close("rent-sweep", db, 2);
-    }
+    uint64_t root, slot;
+    if ((st = bank_slot("rent-sweep", db, &a, &root, &slot))) return st;
     acctdb_bank_info_t   before, info;
     acctdb_rent_report_t rep;
     int                  rc = acctdb_db_bank_info(db, root, &before);

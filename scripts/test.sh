@@ -88,12 +88,24 @@ phase "deps"                 scripts/deps.sh
 phase "build release"        make -j"$JOBS" MODE=release all
 phase "layer/symbol checks"  make -s MODE=release check
 phase "format check"         scripts/check_format.sh
+# The ASan+UBSan build runs beside the release tests (niced, one job): the
+# tests leave a core idle much of the time (kill delays, child processes).
+asan_log=$(mktemp); t_asan=$(date +%s)
+nice -n 10 make -j1 MODE=asan tests tools replay >"$asan_log" 2>&1 &
+asan_pid=$!
 unit  "unit tests (release)" build/release "$SCALE"
 phase "oracle (python)"      sh tests/oracle/test_oracle.sh
 phase "kit (node)"           sh tests/kit/run.sh build/release/acctdb
 phase "fuzz replay (release)" replay build/release
 phase "install + pkg-config" install_smoke
-phase "build asan+ubsan"     make -j"$JOBS" MODE=asan tests tools replay
+asan_build() { # waits for the background build; finishes it at full width
+    wait "$asan_pid"
+    cat "$asan_log"
+    echo "(started beside the release tests $(( $(date +%s) - t_asan ))s ago)"
+    rm -f "$asan_log"
+    make -j"$JOBS" MODE=asan tests tools replay
+}
+phase "build asan+ubsan"     asan_build
 unit  "unit tests (asan)"    build/asan "$SAN_SCALE"
 phase "fuzz replay (asan)"   replay build/asan
 phase "build tsan"           make -j"$JOBS" MODE=tsan tests

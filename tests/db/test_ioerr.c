@@ -258,6 +258,9 @@ test_ioerr(void **state) {
                       (unsigned long long)sites[i].hits);
         for (size_t j = 0; j < nn; j++)
             for (int e = 0; e < 2; e++) {
+                /* Below scale 1 (the sanitizer builds) one error per case,
+                 * EIO and ENOSPC in turn; the release run does both. */
+                if (adb_test_scale() < 1.0 && (int)((i + j) % 2) != e) continue;
                 ecase_t c = {.at = &sites[i],
                              .nth = nths[j],
                              .err = errs[e],

@@ -36,7 +36,7 @@ test_crashtest(void **state) {
     char const *tool = adb_test_tool_or_skip();
     char       *tmp = adb_test_mkdtemp();
     assert_non_null(tmp);
-    size_t cycles = adb_test_scaled(200);
+    size_t cycles = adb_test_scaled(120);
     int    rc = adb_test_sh(g_out, sizeof g_out,
                             "'%s' crashtest --cycles %zu --dir '%s/ct' --seed %llu 2>&1", tool, cycles,
                             tmp, (unsigned long long)adb_test_seed());

@@ -882,6 +882,80 @@ typedef struct acctdb_compressed {
 ACCTDB_API int acctdb_db_compressed_info(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key,
                                          acctdb_compressed_t *out);
 
+/* Avocado index compression (docs/STATE.md): a binary Patricia Merkle trie
+ * of every account compressed at the durable root, keyed by pubkey, valued
+ * adb_avocado_leaf_value (BLAKE3 of lamports, executable, owner, original
+ * length and data hash).  A membership proof shows what a compressed
+ * account holds; an exclusion proof shows a key is not in it.  Both check
+ * with acctdb_trie_verify against the 32-byte root alone. */
+
+/* The largest binary proof (an exclusion proof 256 steps deep). */
+#define ACCTDB_TRIE_PROOF_MAX (1 + 64 + 2 + 256 * 33)
+
+/* The trie's state. */
+typedef struct acctdb_trie_info {
+    acctdb_hash_t root;             /* 32 zero bytes when empty */
+    uint64_t      slot;             /* the durable root it describes */
+    uint64_t      last_insert_slot; /* when its newest key was added (0: never) */
+    uint64_t      keys;
+} acctdb_trie_info_t;
+
+/* A proof about one key, and the trie it was made against. */
+typedef struct acctdb_trie_proof {
+    acctdb_trie_info_t trie;
+    acctdb_pubkey_t    key;
+    bool               is_member;
+    acctdb_hash_t      value; /* a member's leaf value (zeros otherwise) */
+    size_t             len;
+    uint8_t            proof[ACCTDB_TRIE_PROOF_MAX];
+} acctdb_trie_proof_t;
+
+/* acctdb_db_trie_info: the trie's state now. */
+ACCTDB_API int acctdb_db_trie_info(acctdb_db_t *db, acctdb_trie_info_t *out);
+
+/* acctdb_db_prove: a membership proof of key (compressed at the durable
+ * root) or an exclusion proof (not in the trie), against the trie's root
+ * at that moment (out->trie). */
+ACCTDB_API int acctdb_db_prove(acctdb_db_t *db, acctdb_pubkey_t const *key,
+                               acctdb_trie_proof_t *out);
+
+/* acctdb_trie_proof_json: *p as the JSON proof document `acctdb state
+ * prove` prints and acctdb_trie_verify_json reads (*json_out: NUL-
+ * terminated, free with acctdb_free).  Errors: NOMEM, INVALID. */
+ACCTDB_API int acctdb_trie_proof_json(acctdb_trie_proof_t const *p, char **json_out,
+                                      size_t *len_out);
+
+/* acctdb_trie_proof_from_json: a proof document's statement and binary
+ * proof into *out (out->trie: only its root, the document's).  Checks the
+ * form only, not the proof.  Errors: CORRUPT (msg_out says which field),
+ * NOMEM. */
+ACCTDB_API int acctdb_trie_proof_from_json(char const *text, size_t len, acctdb_trie_proof_t *out,
+                                           char *msg_out, size_t msg_max);
+
+/* What may create an account whose key is not in the database: either an
+ * exclusion proof against the trie's current root, or (blockhash, seed)
+ * with key = BLAKE3-256(blockhash | seed), the blockhash one of the 301
+ * newest rooted banks' and newer than the trie's last insertion (so no
+ * key in the trie can equal the address). */
+typedef struct acctdb_create_cred {
+    uint8_t const         *proof; /* a binary exclusion proof ... */
+    size_t                 proof_len;
+    acctdb_hash_t const   *blockhash; /* ... or a recent blockhash and */
+    acctdb_pubkey_t const *seed;      /* the public key the address derives from */
+} acctdb_create_cred_t;
+
+/* acctdb_db_check_create: may a transaction at slot create key?  0 when
+ * key is live at slot (not a creation) or cred proves key new.  Errors:
+ * COMPRESSED (key is compressed as seen from slot: decompress it instead),
+ * MISMATCH (the proof does not prove key absent under the current root:
+ * stale, forged or of a member; or key is not the address derived from
+ * blockhash and seed; or the blockhash is not newer than the trie's last
+ * insertion), NOT_FOUND (the blockhash is not a recent rooted bank's),
+ * CORRUPT (a malformed proof), INVALID (no credential, or slot), TOO_OLD.
+ * The message says which. */
+ACCTDB_API int acctdb_db_check_create(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key,
+                                      acctdb_create_cred_t const *cred);
+
 /* acctdb_db_load_batch: n loads at slot, with prefetched index probes.
  * Account i goes to out[i] (data inside buf, packed; buf_sz bytes) and its
  * result to rc_out[i] (0, NOT_FOUND, or FULL if buf ran out).  Returns 0 or

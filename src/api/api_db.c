@@ -516,6 +516,32 @@ acctdb_db_compressed_info(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const 
 }
 
 int
+acctdb_db_trie_info(acctdb_db_t *db, acctdb_trie_info_t *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!db || !out) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    adb_eng_trie_info(db->db, out);
+    return adb_api_done(db, 0);
+}
+
+int
+acctdb_db_prove(acctdb_db_t *db, acctdb_pubkey_t const *key, acctdb_trie_proof_t *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!db || !key || !out) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    adb_eng_prove(db->db, key->b, out);
+    return adb_api_done(db, 0);
+}
+
+int
+acctdb_db_check_create(acctdb_db_t *db, uint64_t slot, acctdb_pubkey_t const *key,
+                       acctdb_create_cred_t const *cred) {
+    if (!db || !key || (cred && cred->proof_len && !cred->proof)) return ACCTDB_ERR_INVALID;
+    adb_api_begin();
+    return adb_api_done(db, adb_eng_check_create(db->db, slot, key->b, cred));
+}
+
+int
 acctdb_db_bank_begin(acctdb_db_t *db, uint64_t slot, uint64_t parent_slot, int64_t unix_timestamp) {
     if (!db) return ACCTDB_ERR_INVALID;
     adb_api_begin();

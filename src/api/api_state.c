@@ -76,3 +76,48 @@ cleanup:
     adb_free(d);
     return rc;
 }
+
+int
+acctdb_trie_proof_json(acctdb_trie_proof_t const *p, char **json_out, size_t *len_out) {
+    if (json_out) *json_out = NULL;
+    if (len_out) *len_out = 0;
+    if (!p || !json_out || p->len > ACCTDB_TRIE_PROOF_MAX) return ACCTDB_ERR_INVALID;
+    adb_trie_proof_doc_t *d = adb_calloc(1, sizeof *d);
+    if (!d) return ACCTDB_ERR_NOMEM;
+    memcpy(d->key, p->key.b, 32);
+    memcpy(d->root, p->trie.root.b, 32);
+    if (p->is_member) memcpy(d->value, p->value.b, 32);
+    d->is_member = p->is_member;
+    d->proof_len = p->len;
+    memcpy(d->proof, p->proof, p->len);
+    size_t sz = 0;
+    int    rc = adb_trie_proof_json_write(d, json_out, &sz);
+    if (!rc && len_out) *len_out = sz;
+    adb_free(d);
+    return rc;
+}
+
+int
+acctdb_trie_proof_from_json(char const *text, size_t len, acctdb_trie_proof_t *out, char *msg_out,
+                            size_t msg_max) {
+    if (out) memset(out, 0, sizeof *out);
+    if (msg_out && msg_max) msg_out[0] = 0;
+    if (!out || (!text && len)) return msg(msg_out, msg_max, ACCTDB_ERR_INVALID, "bad arguments");
+    adb_trie_proof_doc_t *d = adb_malloc(sizeof *d);
+    if (!d) return msg(msg_out, msg_max, ACCTDB_ERR_NOMEM, "out of memory");
+    adb_err_t err;
+    adb_err_clear(&err);
+    int rc = adb_trie_proof_json_read(text, len, d, &err);
+    if (rc) {
+        msg(msg_out, msg_max, rc, err.msg);
+    } else {
+        memcpy(out->key.b, d->key, 32);
+        memcpy(out->trie.root.b, d->root, 32);
+        memcpy(out->value.b, d->value, 32);
+        out->is_member = d->is_member;
+        out->len = d->proof_len;
+        memcpy(out->proof, d->proof, d->proof_len);
+    }
+    adb_free(d);
+    return rc;
+}

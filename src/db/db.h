@@ -381,6 +381,12 @@ int adb_eng_chilly_cached(adb_db_t *db, acctdb_pubkey_t *out, size_t max, size_t
  * adb_xs_sidecar_import, the commit's. */
 int adb_eng_import_sidecar(adb_db_t *db, uint8_t const *p, size_t sz, char const *name,
                            adb_err_t *err);
+/* The Avocado trie (db_compress.c): acctdb_db_trie_info, acctdb_db_prove,
+ * acctdb_db_check_create. */
+void adb_eng_trie_info(adb_db_t *db, acctdb_trie_info_t *out);
+void adb_eng_prove(adb_db_t *db, uint8_t const key[32], acctdb_trie_proof_t *out);
+int  adb_eng_check_create(adb_db_t *db, uint64_t slot, uint8_t const key[32],
+                          acctdb_create_cred_t const *cred);
 /* adb_eng_compressed_info: key's compression record from slot (owner and
  * executable only for a burned account).  NOT_FOUND if not compressed. */
 int adb_eng_compressed_info(adb_db_t *db, uint64_t slot, uint8_t const key[32],

@@ -16,6 +16,7 @@
 
 #include "state/avocado.h"
 #include "state/lsr.h"
+#include "state/trie.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +104,9 @@ adb_eng_compress(adb_db_t *db, uint64_t slot, uint64_t parent, acctdb_pubkey_t c
         xr.flags = ADB_XREC_COMPRESSED;
         xr.orig_len = (uint32_t)a.data_len;
         memcpy(xr.hash, hashes[m], 32);
-        memset(xr.owner, 0, 32);
-        xr.executable = 0;
+        memcpy(xr.owner, a.owner.b, 32);
+        xr.executable = a.executable;
+        xr.lamports = a.lamports;
         if ((r = adb_xs_put(db, b, keys[i].b, &xr))) {
             rc = adb_err_set(adb_eng_err(), r, "out of memory for the compression records");
             break;
@@ -187,6 +189,7 @@ adb_eng_decompress(adb_db_t *db, uint64_t slot, uint64_t parent, uint8_t const k
         cleared.flags = 0;
         cleared.orig_len = 0;
         cleared.executable = 0;
+        cleared.lamports = 0;
         memset(cleared.hash, 0, 32);
         memset(cleared.owner, 0, 32);
         rc = adb_xs_put(db, b, key, &cleared);
@@ -382,6 +385,7 @@ sweep_batch(adb_db_t *db, adb_bank_t *b, uint64_t slot, uint64_t parent, rent_en
             xr.flags |= ADB_XREC_BURNED;
             memcpy(xr.owner, a.owner.b, 32);
             xr.executable = a.executable;
+            xr.lamports = 0;
             freed += 32;
         } else if (r == 0) {
             xr.flags = ADB_XREC_COMPRESSED | ADB_XREC_BURNED;
@@ -389,6 +393,7 @@ sweep_batch(adb_db_t *db, adb_bank_t *b, uint64_t slot, uint64_t parent, rent_en
             adb_avocado_data_hash(a.data, (size_t)a.data_len, xr.hash);
             memcpy(xr.owner, a.owner.b, 32);
             xr.executable = a.executable;
+            xr.lamports = 0;
             freed += a.data_len;
         } else {
             rc = r;
@@ -485,4 +490,107 @@ adb_eng_rent_sweep(adb_db_t *db, uint64_t slot, uint64_t parent, char const *kte
     adb_free(es);
     adb_free(data);
     return rc;
+}
+
+/* ---- the trie: proofs and the creation check ---------------------------------- */
+
+static void
+trie_info(adb_xs_trie_st_t const *st, acctdb_trie_info_t *out) {
+    memcpy(out->root.b, st->root, 32);
+    out->slot = st->slot;
+    out->last_insert_slot = st->last;
+    out->keys = st->keys;
+}
+
+void
+adb_eng_trie_info(adb_db_t *db, acctdb_trie_info_t *out) {
+    adb_xs_trie_st_t st;
+    adb_xs_trie_state(db, &st);
+    trie_info(&st, out);
+}
+
+void
+adb_eng_prove(adb_db_t *db, uint8_t const key[32], acctdb_trie_proof_t *out) {
+    adb_xs_trie_st_t st;
+    memset(out, 0, sizeof *out);
+    memcpy(out->key.b, key, 32);
+    adb_xs_prove(db, key, out->proof, &out->len, &out->is_member, out->value.b, &st);
+    trie_info(&st, &out->trie);
+}
+
+/* Is blockhash one of the newest rooted banks' (*slot_out: whose)? */
+static bool
+recent_blockhash_slot(adb_db_t *db, uint8_t const bh[32], uint64_t *slot_out) {
+    adb_eng_t          *e = db->eng;
+    acctdb_bank_info_t *h = adb_malloc(ADB_HIST_KEEP * sizeof *h);
+    bool                found = false;
+    if (!h) return false;
+    pthread_rwlock_rdlock(&e->blk);
+    uint32_t n = adb_eng_hist_upto(e, e->root, h);
+    pthread_rwlock_unlock(&e->blk);
+    for (uint32_t i = n; i-- > 0 && !found;)
+        if (!memcmp(h[i].meta.blockhash.b, bh, 32)) {
+            found = true;
+            *slot_out = h[i].slot;
+        }
+    adb_free(h);
+    return found;
+}
+
+int
+adb_eng_check_create(adb_db_t *db, uint64_t slot, uint8_t const key[32],
+                     acctdb_create_cred_t const *cred) {
+    adb_err_t *err = adb_eng_err();
+    char       k58[ACCTDB_BASE58_32_SZ], r58[ACCTDB_BASE58_32_SZ];
+    acctdb_base58_encode_32(key, k58);
+    acctdb_account_t a;
+    uint8_t          h[32];
+    int              rc = adb_eng_load(db, slot, key, &a, h, sizeof h, NULL);
+    if (rc == ACCTDB_ERR_COMPRESSED)
+        return adb_err_set(err, rc,
+                           "%s is compressed (in the trie, or about to be) as seen from "
+                           "slot %llu: decompress it instead of creating it",
+                           k58, (unsigned long long)slot);
+    if (rc == 0 || rc == ACCTDB_ERR_FULL) return 0; /* live: not a creation */
+    if (rc != ACCTDB_ERR_NOT_FOUND) return rc;
+    bool by_proof = cred && cred->proof && cred->proof_len;
+    bool by_addr = cred && cred->blockhash && cred->seed;
+    ADB_FAIL_IF(!by_proof && !by_addr, err, ACCTDB_ERR_INVALID,
+                "creating %s needs an exclusion proof against the trie's root or an address "
+                "derived from a recent blockhash",
+                k58);
+    ADB_FAIL_IF(by_proof && by_addr, err, ACCTDB_ERR_INVALID,
+                "creating %s: give an exclusion proof or a derived address, not both", k58);
+    adb_xs_trie_st_t st;
+    adb_xs_trie_state(db, &st);
+    acctdb_base58_encode_32(st.root, r58);
+    if (by_proof) {
+        bool    member = false;
+        uint8_t v[32];
+        rc = adb_trie_verify(st.root, key, cred->proof, cred->proof_len, &member, v);
+        ADB_FAIL_IF(rc == ACCTDB_ERR_CORRUPT, err, rc, "creating %s: the proof is malformed", k58);
+        ADB_FAIL_IF(rc, err, ACCTDB_ERR_MISMATCH,
+                    "creating %s: the proof does not hold under the trie's root %s (slot %llu): "
+                    "made against another root, or forged",
+                    k58, r58, (unsigned long long)st.slot);
+        ADB_FAIL_IF(member, err, ACCTDB_ERR_MISMATCH,
+                    "creating %s: the proof shows it IS in the trie (compressed)", k58);
+        return 0;
+    }
+    uint8_t d[32];
+    adb_avocado_derived_address(cred->blockhash->b, cred->seed->b, d);
+    ADB_FAIL_IF(memcmp(d, key, 32), err, ACCTDB_ERR_MISMATCH,
+                "creating %s: it is not BLAKE3(blockhash | seed) of the blockhash and seed given",
+                k58);
+    char     b58[ACCTDB_BASE58_32_SZ];
+    uint64_t bs = 0;
+    ADB_FAIL_IF(!recent_blockhash_slot(db, cred->blockhash->b, &bs), err, ACCTDB_ERR_NOT_FOUND,
+                "creating %s: blockhash %s is not one of the %d newest rooted banks'", k58,
+                acctdb_base58_encode_32(cred->blockhash->b, b58), ADB_HIST_KEEP);
+    ADB_FAIL_IF(st.keys && bs <= st.last, err, ACCTDB_ERR_MISMATCH,
+                "creating %s: blockhash %s is slot %llu's, not newer than the trie's last "
+                "insertion (slot %llu): a key in the trie could equal the address",
+                k58, acctdb_base58_encode_32(cred->blockhash->b, b58), (unsigned long long)bs,
+                (unsigned long long)st.last);
+    return 0;
 }

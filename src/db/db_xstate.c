@@ -2,6 +2,8 @@
 #include "db/db_private.h"
 
 #include "hash/blake3.h"
+#include "state/avocado.h"
+#include "state/trie.h"
 #include "store/acctfile.h"
 #include "util/crc32c.h"
 #include "util/io.h"
@@ -15,9 +17,9 @@
 #include <zstd.h>
 
 #define IMG_MAGIC     "ACCTDBX1"
-#define IMG_VERSION   1u
+#define IMG_VERSION   2u
 #define IMG_HDR_SZ    56
-#define LOG_MAGIC     "XSL1"
+#define LOG_MAGIC     "XSL2"
 #define LOG_HDR_SZ    24
 #define XS_COMPACT_SZ (64ull << 20)
 #define XS_MAP_MAX    (1u << 31) /* entries (cap) */
@@ -118,6 +120,7 @@ ent_encode(uint8_t *p, uint8_t const key[32], adb_xrec_t const *r) {
     p[53] = r->executable;
     memcpy(p + 54, r->hash, 32);
     memcpy(p + 86, r->owner, 32);
+    adb_store_u64(p + 118, r->lamports);
 }
 
 /* Decodes one entry; false if its fields are impossible. */
@@ -132,21 +135,55 @@ ent_decode(uint8_t const *p, uint8_t key[32], adb_xrec_t *r) {
     r->executable = p[53];
     memcpy(r->hash, p + 54, 32);
     memcpy(r->owner, p + 86, 32);
+    r->lamports = adb_load_u64(p + 118);
     if (r->flags & ~(ADB_XREC_COMPRESSED | ADB_XREC_BURNED)) return false;
     if ((r->flags & ADB_XREC_BURNED) && !(r->flags & ADB_XREC_COMPRESSED)) return false;
     if (r->executable > 1) return false;
     if (r->orig_len > ADB_ACCT_MAX_DATA_SZ) return false;
+    if (!(r->flags & ADB_XREC_COMPRESSED)) { /* only the counter and creation slot */
+        static uint8_t const z[32];
+        if (r->orig_len || r->executable || r->lamports || memcmp(r->hash, z, 32) ||
+            memcmp(r->owner, z, 32))
+            return false;
+    }
+    if ((r->flags & ADB_XREC_BURNED) && r->lamports) return false;
     return true;
 }
 
-/* A record into the base: an empty one removes the key. */
+void
+adb_xs_leaf_value(adb_xrec_t const *r, uint8_t out[32]) {
+    adb_avocado_leaf_value(r->lamports, r->executable, r->owner, r->orig_len, r->hash, out);
+}
+
+/* Keeps trie t in step with key's record becoming r (was: it was
+ * compressed before); a key added counts as an insertion at slot. */
 static int
-base_apply(adb_xmap_t *m, uint8_t const key[32], adb_xrec_t const *r) {
+trie_apply(adb_trie_t **t, uint64_t *last, uint8_t const key[32], bool was, adb_xrec_t const *r,
+           uint64_t slot) {
+    if (r->flags & ADB_XREC_COMPRESSED) {
+        if (!*t) ADB_TRY(adb_trie_open(t, 0));
+        uint8_t v[32];
+        adb_xs_leaf_value(r, v);
+        ADB_TRY(adb_trie_insert(*t, key, v));
+        if (!was) *last = slot;
+    } else if (was && *t) {
+        adb_trie_remove(*t, key, NULL);
+    }
+    return 0;
+}
+
+/* A record into the base (an empty one removes the key) and the trie,
+ * at slot. */
+static int
+base_apply(adb_xs_t *xs, uint8_t const key[32], adb_xrec_t const *r, uint64_t slot) {
+    adb_xrec_t const *old = adb_xmap_get(&xs->base, key);
+    bool              was = old && (old->flags & ADB_XREC_COMPRESSED);
+    ADB_TRY(trie_apply(&xs->trie, &xs->trie_last, key, was, r, slot));
     if (adb_xrec_is_empty(r)) {
-        adb_xmap_del(m, key);
+        adb_xmap_del(&xs->base, key);
         return 0;
     }
-    return adb_xmap_put(m, key, r);
+    return adb_xmap_put(&xs->base, key, r);
 }
 
 static void
@@ -218,11 +255,12 @@ load_image(adb_db_t *db, uint64_t gen, adb_err_t *err) {
             goto cleanup;
         }
         if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
-        if ((rc = adb_xmap_put(&xs->base, key, &r))) {
+        if ((rc = base_apply(xs, key, &r, 0))) {
             rc = adb_err_set(err, rc, "%s/%s: out of memory", db->dir, name);
             goto cleanup;
         }
     }
+    xs->trie_last = adb_load_u64(buf + 48);
     xs->img_sz = sz;
 cleanup:
     adb_free(buf);
@@ -285,7 +323,7 @@ replay_log(adb_db_t *db, uint64_t gen, uint64_t len, uint32_t crc, adb_err_t *er
                 goto cleanup;
             }
             if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
-            if ((rc = base_apply(&xs->base, key, &r))) {
+            if ((rc = base_apply(xs, key, &r, slot))) {
                 rc = adb_err_set(err, rc, "%s/%s: out of memory", db->dir, name);
                 goto cleanup;
             }
@@ -364,6 +402,7 @@ adb_xs_close(adb_db_t *db) {
     if (!xs) return;
     if (xs->log_fd >= 0) adb_io_close(db->io, xs->log_fd);
     adb_xmap_fini(&xs->base);
+    adb_trie_close(xs->trie);
     pthread_rwlock_destroy(&xs->lk);
     adb_free(xs);
     db->xs = NULL;
@@ -400,6 +439,54 @@ adb_xs_get_bank(adb_db_t *db, adb_bank_t const *b, uint8_t const key[32], adb_xr
     bool found = adb_xs_get(db, b, key, out);
     pthread_rwlock_unlock(&db->eng->blk);
     return found;
+}
+
+/* ---- the trie --------------------------------------------------------------------- */
+
+static void
+trie_state(adb_xs_t *xs, adb_xs_trie_st_t *st) { /* xs->lk held for writing */
+    memset(st, 0, sizeof *st);
+    if (xs->trie) adb_trie_root(xs->trie, st->root);
+    st->slot = xs->base_slot;
+    st->last = xs->trie_last;
+    st->keys = xs->trie ? adb_trie_cnt(xs->trie) : 0;
+}
+
+void
+adb_xs_trie_state(adb_db_t *db, adb_xs_trie_st_t *st) {
+    adb_xs_t *xs = db->xs;
+    memset(st, 0, sizeof *st);
+    if (!xs) return;
+    /* The trie rehashes on demand: one owner at a time. */
+    pthread_rwlock_wrlock(&xs->lk);
+    trie_state(xs, st);
+    pthread_rwlock_unlock(&xs->lk);
+}
+
+void
+adb_xs_prove(adb_db_t *db, uint8_t const key[32], uint8_t *proof, size_t *len_out,
+             bool *is_member_out, uint8_t value_out[32], adb_xs_trie_st_t *st) {
+    adb_xs_t *xs = db->xs;
+    memset(value_out, 0, 32);
+    *is_member_out = false;
+    *len_out = 0;
+    if (!xs) {
+        memset(st, 0, sizeof *st);
+        proof[0] = ADB_TRIE_PROOF_ABSENT_NONE;
+        *len_out = 1;
+        return;
+    }
+    pthread_rwlock_wrlock(&xs->lk);
+    trie_state(xs, st);
+    if (!xs->trie) {
+        proof[0] = ADB_TRIE_PROOF_ABSENT_NONE;
+        *len_out = 1;
+    } else {
+        /* Cannot fail: the buffer holds the largest proof. */
+        adb_trie_prove(xs->trie, key, proof, ADB_TRIE_PROOF_MAX, len_out, is_member_out);
+        if (*is_member_out) adb_trie_get(xs->trie, key, value_out);
+    }
+    pthread_rwlock_unlock(&xs->lk);
 }
 
 bool
@@ -527,12 +614,16 @@ adb_xs_flush_merge(adb_db_t *db, adb_bank_t *const *banks, size_t nb) {
         adb_bank_t const *b = banks[i];
         adb_xmap_t const *m = b->xd ? &b->xd->m : NULL;
         for (uint32_t j = 0; m && j < m->cap; j++)
-            if (m->e[j].used && base_apply(&xs->base, m->e[j].key, &m->e[j].r))
+            if (m->e[j].used && base_apply(xs, m->e[j].key, &m->e[j].r, b->slot))
                 /* Out of memory mid-merge: the log (durable) has the bank;
                  * the engine goes fatal, and a reopen replays it. */
                 adb_eng_fatal(db->eng, "xstate: out of memory merging a flushed bank");
         xs->base_slot = b->slot;
         xs->base_loaded = b->xloaded;
+    }
+    if (xs->trie) { /* rehash now: proofs then find it clean */
+        uint8_t root[32];
+        adb_trie_root(xs->trie, root);
     }
     pthread_rwlock_unlock(&xs->lk);
 }
@@ -555,6 +646,7 @@ write_image(adb_db_t *db, uint64_t gen, uint64_t *sz_out, adb_err_t *err) {
     adb_store_u64(buf + 24, xs->base.cnt);
     adb_store_u64(buf + 32, xs->base_loaded);
     adb_store_u64(buf + 40, xs->base_slot);
+    adb_store_u64(buf + 48, xs->trie_last);
     size_t at = IMG_HDR_SZ;
     for (uint32_t j = 0; j < xs->base.cap; j++) {
         if (!xs->base.e[j].used) continue;
@@ -637,16 +729,19 @@ adb_xs_committed(adb_db_t *db, adb_xs_pos_t const *pos, uint64_t commit_gen) {
 
 /* ---- the sidecar of a snapshot ----------------------------------------------------
  *
- * <archive>.acctdb: "ACCTDBS1" | u32 version (1) | u32 0 | u64 slot |
+ * <archive>.acctdb: "ACCTDBS1" | u32 version (2) | u32 0 | u64 slot |
  * lattice checksum [32] of the archive's root | u64 body size | zstd frame of
  * the body | BLAKE3-256 of everything before.  Body: u64 loaded_bytes |
- * u64 cnt | cnt entries (ADB_XS_ENT_SZ, ascending keys).  A compressed
- * account that still has its lamports carries a zero hash: the archive
- * holds it as its data. */
+ * u64 cnt | u64 trie_last | trie root [32] | cnt entries (ADB_XS_ENT_SZ,
+ * ascending keys).  A compressed account that still has its lamports
+ * carries a zero hash: the archive holds it as its data (and its lamports,
+ * owner and flag, which must agree with the entry's).  The importer
+ * rebuilds the trie from the entries; its root must be the one named. */
 
 #define SIDE_MAGIC    "ACCTDBS1"
-#define SIDE_VERSION  1u
+#define SIDE_VERSION  2u
 #define SIDE_HDR_SZ   64
+#define SIDE_BODY_HDR 56
 #define SIDE_BODY_MAX (64ull << 30)
 
 static int
@@ -661,8 +756,10 @@ adb_xs_sidecar_build(adb_db_t *db, uint64_t slot, uint8_t const ck[32], uint8_t 
     *sz_out = 0;
     adb_xs_t *xs = db->xs;
     if (!xs || !xs->active) return 0;
+    adb_xs_trie_st_t st;
+    adb_xs_trie_state(db, &st); /* the base cannot change: smu is held */
     pthread_rwlock_rdlock(&xs->lk);
-    size_t   cnt = xs->base.cnt, bsz = 16 + cnt * ADB_XS_ENT_SZ;
+    size_t   cnt = xs->base.cnt, bsz = SIDE_BODY_HDR + cnt * ADB_XS_ENT_SZ;
     uint8_t *body = adb_malloc(bsz);
     if (!body) {
         pthread_rwlock_unlock(&xs->lk);
@@ -670,7 +767,9 @@ adb_xs_sidecar_build(adb_db_t *db, uint64_t slot, uint8_t const ck[32], uint8_t 
     }
     adb_store_u64(body, xs->base_loaded);
     adb_store_u64(body + 8, cnt);
-    size_t at = 16;
+    adb_store_u64(body + 16, st.last);
+    memcpy(body + 24, st.root, 32);
+    size_t at = SIDE_BODY_HDR;
     for (uint32_t j = 0; j < xs->base.cap; j++) {
         adb_xent_t const *e = &xs->base.e[j];
         if (!e->used) continue;
@@ -681,7 +780,7 @@ adb_xs_sidecar_build(adb_db_t *db, uint64_t slot, uint8_t const ck[32], uint8_t 
         at += ADB_XS_ENT_SZ;
     }
     pthread_rwlock_unlock(&xs->lk);
-    qsort(body + 16, cnt, ADB_XS_ENT_SZ, ent_cmp);
+    qsort(body + SIDE_BODY_HDR, cnt, ADB_XS_ENT_SZ, ent_cmp);
     size_t   bound = ZSTD_compressBound(bsz);
     uint8_t *f = adb_malloc(SIDE_HDR_SZ + bound + 32);
     if (!f) {
@@ -725,8 +824,8 @@ adb_xs_sidecar_import(adb_db_t *db, uint8_t const *p, size_t sz, uint64_t slot,
                 "to slot %llu",
                 name, (unsigned long long)adb_load_u64(p + 16), (unsigned long long)slot);
     uint64_t bsz = adb_load_u64(p + 56);
-    ADB_FAIL_IF(bsz < 16 || bsz > SIDE_BODY_MAX || (bsz - 16) % ADB_XS_ENT_SZ, err,
-                ACCTDB_ERR_CORRUPT, "%s: body of %llu bytes", name, (unsigned long long)bsz);
+    ADB_FAIL_IF(bsz < SIDE_BODY_HDR || bsz > SIDE_BODY_MAX || (bsz - SIDE_BODY_HDR) % ADB_XS_ENT_SZ,
+                err, ACCTDB_ERR_CORRUPT, "%s: body of %llu bytes", name, (unsigned long long)bsz);
     unsigned long long fsz = ZSTD_getFrameContentSize(p + SIDE_HDR_SZ, sz - SIDE_HDR_SZ - 32);
     ADB_FAIL_IF(fsz != bsz, err, ACCTDB_ERR_CORRUPT,
                 "%s: the zstd frame does not say the body's size", name);
@@ -739,14 +838,16 @@ adb_xs_sidecar_import(adb_db_t *db, uint8_t const *p, size_t sz, uint64_t slot,
         goto cleanup;
     }
     uint64_t cnt = adb_load_u64(body + 8);
-    if (cnt != (bsz - 16) / ADB_XS_ENT_SZ) {
+    if (cnt != (bsz - SIDE_BODY_HDR) / ADB_XS_ENT_SZ) {
         rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: %llu entries in %llu bytes", name,
                          (unsigned long long)cnt, (unsigned long long)bsz);
         goto cleanup;
     }
-    adb_xmap_t m = {0};
+    adb_xmap_t  m = {0};
+    adb_trie_t *t = NULL;
+    uint64_t    t_last = 0;
     for (uint64_t i = 0; i < cnt && !rc; i++) {
-        uint8_t const *e = body + 16 + i * ADB_XS_ENT_SZ;
+        uint8_t const *e = body + SIDE_BODY_HDR + i * ADB_XS_ENT_SZ;
         uint8_t        key[32];
         adb_xrec_t     r;
         if (!ent_decode(e, key, &r) || adb_xrec_is_empty(&r) ||
@@ -759,25 +860,40 @@ adb_xs_sidecar_import(adb_db_t *db, uint8_t const *p, size_t sz, uint64_t slot,
             /* The hash is the account's data in the archive. */
             acctdb_account_t a;
             int              lr = adb_eng_load(db, slot, key, &a, r.hash, 32, NULL);
-            if (lr || a.data_len != 32) {
+            char const      *bad = lr                               ? acctdb_strerror(lr)
+                                   : a.data_len != 32               ? "not 32 bytes of data"
+                                   : a.lamports != r.lamports       ? "of other lamports"
+                                   : memcmp(a.owner.b, r.owner, 32) ? "of another owner"
+                                   : a.executable != r.executable   ? "of another executable flag"
+                                                                    : NULL;
+            if (bad) {
                 char k58[ACCTDB_BASE58_32_SZ];
                 rc = adb_err_set(err, ACCTDB_ERR_MISMATCH,
                                  "%s: %s is compressed by it, but the archive's account is %s",
-                                 name, acctdb_base58_encode_32(key, k58),
-                                 lr ? acctdb_strerror(lr) : "not 32 bytes of data");
+                                 name, acctdb_base58_encode_32(key, k58), bad);
                 break;
             }
         }
         if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
-        if (adb_xmap_put(&m, key, &r)) rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
+        if (adb_xmap_put(&m, key, &r) || trie_apply(&t, &t_last, key, false, &r, 0))
+            rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
     }
+    uint8_t root[32] = {0};
+    if (!rc && t) adb_trie_root(t, root);
+    if (!rc && memcmp(root, body + 24, 32))
+        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
+                         "%s: its compressed accounts make another trie root than it names", name);
     if (rc) {
         adb_xmap_fini(&m);
+        adb_trie_close(t);
         goto cleanup;
     }
     pthread_rwlock_wrlock(&xs->lk);
     adb_xmap_fini(&xs->base);
+    adb_trie_close(xs->trie);
     xs->base = m;
+    xs->trie = t;
+    xs->trie_last = adb_load_u64(body + 16);
     xs->base_loaded = adb_load_u64(body);
     xs->base_slot = slot;
     xs->active = true;

@@ -14,17 +14,18 @@
  *
  * Files (all named by the commit's catalog, never by a record in an
  * archive):
- *   DIR/xstate-<g>.img   the base as of some commit: "ACCTDBX1" | u32 1 |
+ *   DIR/xstate-<g>.img   the base as of some commit: "ACCTDBX1" | u32 2 |
  *                        u32 0 | u64 g | u64 cnt | u64 loaded_bytes |
- *                        u64 slot | cnt x entry | BLAKE3-256 of all before
+ *                        u64 slot | u64 trie_last | cnt x entry |
+ *                        BLAKE3-256 of all before
  *   DIR/xstate-<g>.log   the flushed banks' deltas since image g (g = 0:
  *                        since the empty state), appended by each flush
  *                        and fdatasynced before its commit: per bank
- *                        "XSL1" | u32 cnt | u64 slot | u64 loaded_bytes |
+ *                        "XSL2" | u32 cnt | u64 slot | u64 loaded_bytes |
  *                        cnt x entry
  *   entry (ADB_XS_ENT_SZ bytes): key[32] | counter u64 | created u64 |
  *                        orig_len u32 | flags u8 | executable u8 |
- *                        hash[32] | owner[32]
+ *                        hash[32] | owner[32] | lamports u64
  * A commit names (g, the log's length, CRC-32C of those bytes); bytes past
  * the length (a flush whose commit never happened) are ignored and cut.
  * An open loads image g and replays the log's named bytes.  Past a size
@@ -32,7 +33,15 @@
  * (fdatasync, directory fsync) and starts log g+1; files of generations
  * neither commit slot names any more are removed.
  *
- * Locks: xs->lk (rwlock) guards the base and every bank's delta map;
+ * The trie (src/state/trie.h, Avocado index compression) holds every
+ * account compressed at the durable root: key -> adb_avocado_leaf_value of
+ * its record.  It is derived from the base, kept in step with it by every
+ * change (open, merge, sidecar import), and never written itself; the
+ * image keeps trie_last, the slot of the last key added (a log bank adds
+ * keys at its slot), which a derived address's blockhash must be newer
+ * than (adb_eng_check_create).
+ *
+ * Locks: xs->lk (rwlock) guards the base, the trie and every bank's delta map;
  * writers of deltas hold the engine's wmu, the base changes only under
  * smu (flush) and at open. */
 #ifndef ADB_DB_XSTATE_H
@@ -58,10 +67,13 @@ typedef struct adb_xrec {
     uint8_t  flags;
     uint8_t  executable; /* burned: the flag the tombstone lost */
     uint8_t  hash[32];   /* compressed: BLAKE3-256 of the original data */
-    uint8_t  owner[32];  /* burned: the owner the tombstone lost */
+    uint8_t  owner[32];  /* compressed: the account's owner (burned: the one the
+                          * tombstone lost) */
+    uint64_t lamports;   /* compressed: its lamports (0 once burned); with owner,
+                          * executable, orig_len and hash, its trie leaf's value */
 } adb_xrec_t;
 
-#define ADB_XS_ENT_SZ (32 + 8 + 8 + 4 + 1 + 1 + 32 + 32)
+#define ADB_XS_ENT_SZ (32 + 8 + 8 + 4 + 1 + 1 + 32 + 32 + 8)
 
 static inline bool
 adb_xrec_is_empty(adb_xrec_t const *r) {
@@ -99,6 +111,8 @@ typedef struct adb_xs {
     adb_xmap_t       base;
     uint64_t         base_loaded; /* loaded_bytes at the durable root */
     uint64_t         base_slot;   /* the slot the base is at */
+    struct adb_trie *trie;        /* the base's compressed accounts (NULL: none yet) */
+    uint64_t         trie_last;   /* the slot the last key was added to it at (0: never) */
     /* files (under smu) */
     uint64_t         gen;           /* image generation (0: none, the empty state) */
     uint64_t         img_sz;        /* its size */
@@ -129,6 +143,26 @@ bool adb_xs_get_at(adb_db_t *db, uint64_t slot, uint8_t const key[32], adb_xrec_
  * holds wmu), taking blk itself. */
 bool adb_xs_get_bank(adb_db_t *db, struct adb_bank const *b, uint8_t const key[32],
                      adb_xrec_t *out);
+
+/* What the trie says (adb_xs_prove, adb_xs_trie_state). */
+typedef struct adb_xs_trie_st {
+    uint8_t  root[32];
+    uint64_t slot; /* the durable root it is at */
+    uint64_t last; /* the slot of its last insertion (0: never) */
+    uint64_t keys;
+} adb_xs_trie_st_t;
+
+/* adb_xs_trie_state: the trie's root, slot, last insertion and size. */
+void adb_xs_trie_state(adb_db_t *db, adb_xs_trie_st_t *st);
+
+/* adb_xs_prove: a membership or exclusion proof for key against the trie
+ * (at most ADB_TRIE_PROOF_MAX bytes into proof), its statement and the
+ * trie's state at that moment; value_out gets a member's leaf value. */
+void adb_xs_prove(adb_db_t *db, uint8_t const key[32], uint8_t *proof, size_t *len_out,
+                  bool *is_member_out, uint8_t value_out[32], adb_xs_trie_st_t *st);
+
+/* adb_xs_leaf_value: a compressed record's trie value. */
+void adb_xs_leaf_value(adb_xrec_t const *r, uint8_t out[32]);
 
 /* adb_xs_has_compressed: has any account ever been compressed here (a
  * cheap test that lets reads and stores skip the lookups)? */

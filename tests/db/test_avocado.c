@@ -15,11 +15,20 @@
  *               accounts the formula picks (computed here, with 128-bit
  *               integers, from docs/STATE.md), capitalization falls by
  *               exactly their lamports; they load as burned, survive a
- *               reopen, and one is decompressed with new lamports */
+ *               reopen, and one is decompressed with new lamports
+ *   trie        the trie holds exactly the accounts compressed at the
+ *               durable root (a trie built here from the leaf values
+ *               computed from docs/STATE.md has the same root), every proof
+ *               verifies (binary and JSON), the creation check takes a
+ *               fresh exclusion proof or a derived address of a newer
+ *               blockhash and refuses stale, member, truncated and unknown
+ *               ones; a reopen and a snapshot's sidecar keep root and last
+ *               insertion */
 #include "../test.h"
 
 #include "api/api_private.h"
 #include "db/db_private.h"
+#include "state/trie.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -611,9 +620,191 @@ test_rent(void **state) {
     free(dir);
 }
 
+/* ---- the trie of compressed accounts ---------------------------------------- */
+
+/* The leaf value docs/STATE.md defines, computed here from its bytes. */
+static void
+leaf_value(acctdb_account_t const *a, uint8_t const *data, uint8_t out[32]) {
+    uint8_t m[8 + 1 + 32 + 8 + 32];
+    for (int i = 0; i < 8; i++) {
+        m[i] = (uint8_t)(a->lamports >> (8 * i));
+        m[41 + i] = (uint8_t)(a->data_len >> (8 * i));
+    }
+    m[8] = a->executable;
+    memcpy(m + 9, a->owner.b, 32);
+    acctdb_blake3(data, (size_t)a->data_len, m + 49, 32);
+    acctdb_blake3(m, sizeof m, out, 32);
+}
+
+/* The trie holds exactly the accounts of mask: every account's proof
+ * verifies against the database's root with the right statement and value,
+ * and a trie built here from the same (key, value) set has the same root. */
+static void
+check_trie(acctdb_db_t *db, uint64_t seed, uint64_t mask, acctdb_trie_info_t *info_out) {
+    acctdb_trie_info_t ti;
+    assert_int_equal(acctdb_db_trie_info(db, &ti), 0);
+    adb_trie_t *t;
+    assert_int_equal(adb_trie_open(&t, 0), 0);
+    acctdb_trie_proof_t *p = malloc(sizeof *p);
+    uint8_t             *d = malloc(4096);
+    for (size_t i = 0; i < N_ACCT; i++) {
+        acctdb_account_t a;
+        acct_make(i, seed, &a, d);
+        uint8_t want[32], got[32];
+        leaf_value(&a, d, want);
+        bool member = (mask >> i) & 1;
+        if (member) assert_int_equal(adb_trie_insert(t, a.pubkey.b, want), 0);
+        assert_int_equal(acctdb_db_prove(db, &a.pubkey, p), 0);
+        assert_memory_equal(p->trie.root.b, ti.root.b, 32);
+        bool m;
+        assert_int_equal(acctdb_trie_verify(ti.root.b, a.pubkey.b, p->proof, p->len, &m, got), 0);
+        if (m != member) fail_msg("account %zu: member %d, want %d", i, m, member);
+        if (member) assert_memory_equal(got, want, 32);
+        /* The JSON form verifies against the trusted root too. */
+        char  *json;
+        size_t len;
+        assert_int_equal(acctdb_trie_proof_json(p, &json, &len), 0);
+        acctdb_trie_statement_t stm;
+        char                    msg[256];
+        int rc = acctdb_trie_verify_json(ti.root.b, json, len, &stm, msg, sizeof msg);
+        if (rc) fail_msg("account %zu: the JSON proof: %s", i, msg);
+        assert_int_equal(stm.is_member, member);
+        acctdb_free(json);
+    }
+    uint8_t root[32];
+    adb_trie_root(t, root);
+    assert_memory_equal(root, ti.root.b, 32);
+    assert_int_equal(ti.keys, adb_trie_cnt(t));
+    adb_trie_close(t);
+    free(p);
+    free(d);
+    if (info_out) *info_out = ti;
+}
+
+static void
+test_trie(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
+    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 23;
+    uint8_t           *buf = malloc(N_ACCT * 4096), *d = malloc(4096);
+    uint64_t const     m1 = 0x00ff00ff0f0f3c3cull, m2 = 0x0f00000000000000ull;
+    acctdb_trie_info_t ti, ti2;
+    assert_int_equal(acctdb_db_bank_begin(db, r0 + 1, r0, 0), 0); /* sysvars: a snapshot verifies */
+    store_all(db, r0 + 1, r0, seed, buf);
+    freeze_root(db, r0 + 1, NULL);
+    step_all(db);
+    check_trie(db, seed, 0, &ti);
+    assert_int_equal(ti.keys, 0);
+    /* Compressed at a rooted, flushed bank: in the trie, added at its slot.
+     * Before the flush the trie is the durable root's: still empty. */
+    acctdb_bank_info_t bi;
+    assert_int_equal(acctdb_db_bank_begin(db, r0 + 2, r0 + 1, 0), 0);
+    compress_mask(db, r0 + 2, r0 + 1, seed, m1);
+    freeze_root(db, r0 + 2, &bi); /* its blockhash: older than the next insertion */
+    check_trie(db, seed, 0, NULL);
+    step_all(db);
+    check_trie(db, seed, m1, &ti);
+    assert_int_equal(ti.slot, r0 + 2);
+    assert_int_equal(ti.last_insert_slot, r0 + 2);
+
+    /* The creation check. */
+    acctdb_account_t a;
+    acct_make(2, seed, &a, d); /* compressed */
+    assert_int_equal(acctdb_db_check_create(db, r0 + 2, &a.pubkey, NULL), ACCTDB_ERR_COMPRESSED);
+    acct_make(0, seed, &a, d); /* live */
+    assert_int_equal(acctdb_db_check_create(db, r0 + 2, &a.pubkey, NULL), 0);
+    acctdb_pubkey_t k;
+    memset(k.b, 0xA5, 32);
+    assert_int_equal(acctdb_db_check_create(db, r0 + 2, &k, NULL), ACCTDB_ERR_INVALID);
+    acctdb_trie_proof_t *px = malloc(sizeof *px), *pm = malloc(sizeof *pm);
+    assert_int_equal(acctdb_db_prove(db, &k, px), 0);
+    assert_false(px->is_member);
+    acctdb_create_cred_t c = {.proof = px->proof, .proof_len = px->len};
+    assert_int_equal(acctdb_db_check_create(db, r0 + 2, &k, &c), 0);
+    /* A member's proof does not let another key be created. */
+    acct_make(2, seed, &a, d);
+    assert_int_equal(acctdb_db_prove(db, &a.pubkey, pm), 0);
+    assert_true(pm->is_member);
+    acctdb_create_cred_t cm = {.proof = pm->proof, .proof_len = pm->len};
+    assert_int_equal(acctdb_db_check_create(db, r0 + 2, &k, &cm), ACCTDB_ERR_MISMATCH);
+    cm.proof_len = 3; /* truncated */
+    assert_int_equal(acctdb_db_check_create(db, r0 + 2, &k, &cm), ACCTDB_ERR_CORRUPT);
+
+    /* More compressed: the root moves, the old exclusion proof is stale. */
+    assert_int_equal(acctdb_db_bank_begin(db, r0 + 3, r0 + 2, 0), 0);
+    compress_mask(db, r0 + 3, r0 + 2, seed, m2);
+    freeze_root(db, r0 + 3, NULL);
+    step_all(db);
+    check_trie(db, seed, m1 | m2, &ti2);
+    assert_memory_not_equal(ti.root.b, ti2.root.b, 32);
+    assert_int_equal(ti2.last_insert_slot, r0 + 3);
+    assert_int_equal(acctdb_db_check_create(db, r0 + 3, &k, &c), ACCTDB_ERR_MISMATCH);
+    assert_int_equal(acctdb_db_prove(db, &k, px), 0);
+    assert_int_equal(acctdb_db_check_create(db, r0 + 3, &k, &c), 0);
+
+    /* A derived address: from a blockhash newer than the last insertion. */
+    acctdb_pubkey_t seedk, addr;
+    memset(seedk.b, 0x5E, 32);
+    uint8_t m[64];
+    memcpy(m, bi.meta.blockhash.b, 32);
+    memcpy(m + 32, seedk.b, 32);
+    acctdb_blake3(m, 64, addr.b, 32);
+    acctdb_create_cred_t cb = {.blockhash = &bi.meta.blockhash, .seed = &seedk};
+    assert_int_equal(acctdb_db_check_create(db, r0 + 3, &addr, &cb), ACCTDB_ERR_MISMATCH);
+    assert_int_equal(acctdb_db_bank_begin(db, r0 + 4, r0 + 3, 0), 0);
+    freeze_root(db, r0 + 4, &bi); /* newer: allowed */
+    memcpy(m, bi.meta.blockhash.b, 32);
+    acctdb_blake3(m, 64, addr.b, 32);
+    cb.blockhash = &bi.meta.blockhash;
+    assert_int_equal(acctdb_db_check_create(db, r0 + 4, &addr, &cb), 0);
+    assert_int_equal(acctdb_db_check_create(db, r0 + 4, &k, &cb), ACCTDB_ERR_MISMATCH);
+    acctdb_hash_t unknown;
+    memset(unknown.b, 0x77, 32);
+    memcpy(m, unknown.b, 32);
+    acctdb_blake3(m, 64, addr.b, 32);
+    cb.blockhash = &unknown;
+    assert_int_equal(acctdb_db_check_create(db, r0 + 4, &addr, &cb), ACCTDB_ERR_NOT_FOUND);
+
+    /* Decompressed: out of the trie once flushed. */
+    assert_int_equal(acctdb_db_bank_begin(db, r0 + 5, r0 + 4, 0), 0);
+    decompress_mask(db, r0 + 5, r0 + 4, seed, m2);
+    freeze_root(db, r0 + 5, NULL);
+    step_all(db);
+    check_trie(db, seed, m1, &ti);
+    assert_int_equal(ti.last_insert_slot, r0 + 3); /* a removal is no insertion */
+
+    /* A reopen (log replay) and a snapshot with its sidecar keep it. */
+    acctdb_db_close(db);
+    assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+    check_trie(db, seed, m1, &ti2);
+    assert_memory_equal(&ti, &ti2, sizeof ti);
+    char arch[4096], path[4096], msg[512], dir2[4200];
+    snprintf(arch, sizeof arch, "%s/arch", dir);
+    snprintf(dir2, sizeof dir2, "%s/copy", dir);
+    assert_int_equal(adb_test_sh(NULL, 0, "mkdir -p '%s'", arch), 0);
+    int src_rc = acctdb_db_snapshot(db, arch, false, path);
+    if (src_rc) fail_msg("snapshot: %s", acctdb_db_errmsg(db));
+    acctdb_db_t       *db2;
+    acctdb_db_source_t src = {.full_path = path};
+    int                rc = acctdb_db_create(&db2, dir2, &src, &cfg, msg, sizeof msg);
+    if (rc) fail_msg("create from %s: %s", path, msg);
+    check_trie(db2, seed, m1, &ti2);
+    assert_memory_equal(&ti, &ti2, sizeof ti);
+    acctdb_db_close(db2);
+    acctdb_db_close(db);
+    free(px);
+    free(pm);
+    free(buf);
+    free(d);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
 static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_forks), cmocka_unit_test(test_durable),
-    cmocka_unit_test(test_damaged),   cmocka_unit_test(test_rent),
+    cmocka_unit_test(test_damaged),   cmocka_unit_test(test_rent),  cmocka_unit_test(test_trie),
 };
 
 ADB_TEST_GROUP(avocado, tests);

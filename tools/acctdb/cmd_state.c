@@ -4,6 +4,8 @@
  *   acctdb state compress DIR [--slot S] --idle-slots N [--limit K]
  *   acctdb state decompress DIR PUBKEY DATA_FILE [--slot S] [--lamports L]
  *   acctdb state rent-sweep DIR --k K --n N [--slot S]
+ *   acctdb state prove DIR PUBKEY
+ *   acctdb state check-create DIR PUBKEY (--proof FILE | --blockhash H --seed K)
  *   acctdb state verify-proof ROOT PROOF_FILE
  *
  * compress and decompress make one bank on the root (at --slot, default
@@ -36,6 +38,14 @@ static char const USAGE[] =
     "      LSR rent: compact (compress, burn the lamports of) every account with\n"
     "      (S - creation slot) * K * state_size^N * size > lamports, in one bank\n"
     "      at slot S (default the root + 1) that is then rooted\n"
+    "  prove DIR PUBKEY\n"
+    "      a membership (compressed) or exclusion proof of PUBKEY against the\n"
+    "      trie of compressed accounts, as JSON with the root (stdout)\n"
+    "  check-create DIR PUBKEY (--proof FILE | --blockhash HASH --seed KEY) [--slot S]\n"
+    "      may an account PUBKEY be created at slot S (default the root)?  By an\n"
+    "      exclusion proof against the current root, or as the address\n"
+    "      BLAKE3(HASH | KEY) of a recent blockhash newer than the trie's last\n"
+    "      insertion; exit 0 if so, 1 if not\n"
     "  verify-proof ROOT PROOF_FILE\n"
     "      check a trie proof document (membership or exclusion) against the\n"
     "      trusted base58 ROOT; exit 0 if it holds, 1 if not\n"
@@ -122,10 +132,17 @@ do_verify_proof(int argc, char **argv) {
 /* ---- the commands that change a database ---------------------------------- */
 
 static struct option const g_lo[] = {
-    {"slot", required_argument, NULL, 's'},  {"idle-slots", required_argument, NULL, 'i'},
-    {"limit", required_argument, NULL, 'l'}, {"lamports", required_argument, NULL, 'L'},
-    {"k", required_argument, NULL, 'K'},     {"n", required_argument, NULL, 'N'},
-    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+    {"slot", required_argument, NULL, 's'},
+    {"idle-slots", required_argument, NULL, 'i'},
+    {"limit", required_argument, NULL, 'l'},
+    {"lamports", required_argument, NULL, 'L'},
+    {"k", required_argument, NULL, 'K'},
+    {"n", required_argument, NULL, 'N'},
+    {"proof", required_argument, NULL, 'p'},
+    {"blockhash", required_argument, NULL, 'b'},
+    {"seed", required_argument, NULL, 'e'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 typedef struct sargs {
@@ -134,6 +151,7 @@ typedef struct sargs {
     bool        has_slot, has_idle, has_n;
     uint64_t    slot, idle, limit, lamports, n;
     char const *k;
+    char const *proof, *blockhash, *seed;
 } sargs_t;
 
 static int
@@ -169,6 +187,15 @@ parse(char const *cmd, int argc, char **argv, sargs_t *a) {
             break;
         case 'K':
             a->k = optarg;
+            break;
+        case 'p':
+            a->proof = optarg;
+            break;
+        case 'b':
+            a->blockhash = optarg;
+            break;
+        case 'e':
+            a->seed = optarg;
             break;
         case 'N':
             st = tool_arg_u64("--n", "an exponent", optarg, 0, 16, &a->n);
@@ -397,6 +424,120 @@ do_rent_sweep(int argc, char **argv) {
     return finish_close("rent-sweep", db, 0);
 }
 
+/* ---- the trie ---------------------------------------------------------------- */
+
+static int
+pubkey_arg(char const *cmd, char const *what, char const *text, uint8_t out[32]) {
+    if (!acctdb_base58_decode_32(text, out)) return 0;
+    fprintf(stderr, "acctdb state %s: %s '%s' is not a base58 32-byte value\n", cmd, what, text);
+    return 2;
+}
+
+static int
+do_prove(int argc, char **argv) {
+    sargs_t a = {0};
+    int     st = parse("prove", argc, argv, &a);
+    if (st >= 0) return st;
+    if (a.npos != 2) {
+        fprintf(stderr, "acctdb state prove: expected DIR PUBKEY\n");
+        return 2;
+    }
+    acctdb_pubkey_t key;
+    if ((st = pubkey_arg("prove", "PUBKEY", a.pos[1], key.b))) return st;
+    acctdb_db_t *db;
+    if ((st = open_dir("prove", a.pos[0], &db))) return st;
+    acctdb_trie_proof_t *p = malloc(sizeof *p);
+    char                *json = NULL;
+    size_t               len = 0;
+    int                  rc = p ? acctdb_db_prove(db, &key, p) : ACCTDB_ERR_NOMEM;
+    if (!rc) rc = acctdb_trie_proof_json(p, &json, &len);
+    if (rc) {
+        fprintf(stderr, "acctdb state prove: %s\n", acctdb_strerror(rc));
+        free(p);
+        return finish_close("prove", db, 2);
+    }
+    fwrite(json, 1, len, stdout);
+    fprintf(stderr,
+            "trie at slot %llu: %llu keys, last insertion at slot %llu; %s %s (%zu-byte "
+            "proof)\n",
+            (unsigned long long)p->trie.slot, (unsigned long long)p->trie.keys,
+            (unsigned long long)p->trie.last_insert_slot, a.pos[1],
+            p->is_member ? "is in it" : "is not in it", p->len);
+    acctdb_free(json);
+    free(p);
+    return finish_close("prove", db, 0);
+}
+
+static int
+do_check_create(int argc, char **argv) {
+    sargs_t a = {0};
+    int     st = parse("check-create", argc, argv, &a);
+    if (st >= 0) return st;
+    if (a.npos != 2 || !a.proof == !(a.blockhash || a.seed) || !a.blockhash != !a.seed) {
+        fprintf(stderr, "acctdb state check-create: expected DIR PUBKEY and either --proof FILE "
+                        "or --blockhash HASH --seed KEY\n");
+        return 2;
+    }
+    acctdb_pubkey_t      key, seed;
+    acctdb_hash_t        bh;
+    acctdb_create_cred_t cred = {0};
+    acctdb_trie_proof_t *p = NULL;
+    if ((st = pubkey_arg("check-create", "PUBKEY", a.pos[1], key.b))) return st;
+    if (a.blockhash) {
+        if ((st = pubkey_arg("check-create", "--blockhash", a.blockhash, bh.b)) ||
+            (st = pubkey_arg("check-create", "--seed", a.seed, seed.b)))
+            return st;
+        cred.blockhash = &bh;
+        cred.seed = &seed;
+    } else {
+        char  *text, msg[512];
+        size_t sz;
+        int    rc = read_file(a.proof, PROOF_FILE_MAX, &text, &sz);
+        if (rc == ACCTDB_ERR_FULL) {
+            fprintf(stderr, "acctdb state check-create: %s: larger than %u bytes\n", a.proof,
+                    PROOF_FILE_MAX);
+            return 2;
+        }
+        if (rc) return tool_fail(rc, "state check-create: %s", a.proof);
+        if (!(p = malloc(sizeof *p))) {
+            free(text);
+            return tool_fail(ACCTDB_ERR_NOMEM, "state check-create");
+        }
+        rc = acctdb_trie_proof_from_json(text, sz, p, msg, sizeof msg);
+        free(text);
+        if (rc) {
+            fprintf(stderr, "acctdb state check-create: %s: %s\n", a.proof, msg);
+            free(p);
+            return 2;
+        }
+        if (memcmp(p->key.b, key.b, 32)) {
+            fprintf(stderr, "acctdb state check-create: %s is a proof about another key\n",
+                    a.proof);
+            free(p);
+            return 1;
+        }
+        cred.proof = p->proof;
+        cred.proof_len = p->len;
+    }
+    acctdb_db_t *db;
+    if ((st = open_dir("check-create", a.pos[0], &db))) {
+        free(p);
+        return st;
+    }
+    uint64_t slot = a.has_slot ? a.slot : acctdb_db_root_slot(db, NULL);
+    int      rc = acctdb_db_check_create(db, slot, &key, &cred);
+    free(p);
+    if (!rc) {
+        printf("may create %s at slot %llu\n", a.pos[1], (unsigned long long)slot);
+        return finish_close("check-create", db, 0);
+    }
+    printf("may not create: %s (%s)\n", acctdb_db_errmsg(db), acctdb_strerror(rc));
+    return finish_close(
+        "check-create", db,
+        rc == ACCTDB_ERR_MISMATCH || rc == ACCTDB_ERR_COMPRESSED || rc == ACCTDB_ERR_NOT_FOUND ? 1
+                                                                                               : 2);
+}
+
 int
 cmd_state(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -405,6 +546,8 @@ cmd_state(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "verify-proof")) return do_verify_proof(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "prove")) return do_prove(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "check-create")) return do_check_create(argc - 1, argv + 1);
     if (!strcmp(argv[1], "compress")) return do_compress(argc - 1, argv + 1);
     if (!strcmp(argv[1], "decompress")) return do_decompress(argc - 1, argv + 1);
     if (!strcmp(argv[1], "rent-sweep")) return do_rent_sweep(argc - 1, argv + 1);

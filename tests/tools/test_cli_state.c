@@ -3,7 +3,9 @@
  * (`db get`), write a snapshot and check it by `acctdb snapshot verify` and
  * the Python oracle (Agave's rules: a compressed account is an ordinary
  * account whose data is its hash), create a database from that archive
- * (its sidecar carries the compression), decompress with wrong data (exit
+ * (its sidecar carries the compression and the trie's root), prove a
+ * compressed and an absent key and check the proofs (`state prove`,
+ * `verify-proof`, `check-create`), decompress with wrong data (exit
  * 1, nothing changes) and with the right data (the original account
  * back); a sidecar of another archive and a damaged one fail the creation
  * and leave nothing. */
@@ -64,6 +66,18 @@ get_json(char const *tool, char const *db, char const *key) {
     if (rc) fail_msg("db get %s: exit %d: %s", key, rc, g_out);
     cJSON *j = cJSON_Parse(g_out);
     if (!j) fail_msg("db get: not JSON: %s", g_out);
+    return j;
+}
+
+static cJSON *
+get_json_file(char const *path) {
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    size_t n = fread(g_out, 1, sizeof g_out - 1, fp);
+    fclose(fp);
+    g_out[n] = 0;
+    cJSON *j = cJSON_Parse(g_out);
+    if (!j) fail_msg("%s is not JSON: %s", path, g_out);
     return j;
 }
 
@@ -147,6 +161,60 @@ test_cli_state(void **state) {
         assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "compressed")));
         cJSON_Delete(j);
     }
+
+    /* The trie: the same root in both databases (the sidecar carries it);
+     * a member's and an absent key's proofs hold under it (verify-proof),
+     * and not under another root; the absent key may be created with its
+     * proof, the compressed one may not. */
+    char pf[4400], pa[4400], root[2][64], ka[ACCTDB_BASE58_32_SZ];
+    snprintf(pf, sizeof pf, "%s/member.json", dir);
+    snprintf(pa, sizeof pa, "%s/absent.json", dir);
+    acctdb_base58_encode_32(f.keys[0].b, k58);
+    for (int d = 0; d < 2; d++) {
+        rc = adb_test_sh(g_out, sizeof g_out, "'%s' state prove '%s' %s 2>&1 > '%s'", tool,
+                         d ? db2 : db, k58, pf);
+        if (rc || !strstr(g_out, "is in it")) fail_msg("state prove: exit %d: %s", rc, g_out);
+        j = get_json_file(pf);
+        assert_string_equal(cJSON_GetObjectItem(j, "statement")->valuestring, "member");
+        snprintf(root[d], sizeof root[d], "%s", cJSON_GetObjectItem(j, "root")->valuestring);
+        cJSON_Delete(j);
+    }
+    assert_string_equal(root[0], root[1]);
+    rc =
+        adb_test_sh(g_out, sizeof g_out, "'%s' state verify-proof %s '%s' 2>&1", tool, root[0], pf);
+    if (rc || !strstr(g_out, "holds: ") || !strstr(g_out, "is in the trie"))
+        fail_msg("verify-proof (member): exit %d: %s", rc, g_out);
+    uint8_t kb[32];
+    memset(kb, 0x42, 32);
+    acctdb_base58_encode_32(kb, ka);
+    rc =
+        adb_test_sh(g_out, sizeof g_out, "'%s' state prove '%s' %s 2>&1 > '%s'", tool, db2, ka, pa);
+    if (rc || !strstr(g_out, "is not in it")) fail_msg("state prove: exit %d: %s", rc, g_out);
+    rc =
+        adb_test_sh(g_out, sizeof g_out, "'%s' state verify-proof %s '%s' 2>&1", tool, root[0], pa);
+    if (rc || !strstr(g_out, "is not in the trie"))
+        fail_msg("verify-proof (absent): exit %d: %s", rc, g_out);
+    uint8_t rb[32];
+    assert_int_equal(acctdb_base58_decode_32(root[0], rb), 0);
+    rb[5] ^= 0x10;
+    char rx[ACCTDB_BASE58_32_SZ];
+    rc = adb_test_sh(g_out, sizeof g_out, "'%s' state verify-proof %s '%s' 2>&1", tool,
+                     acctdb_base58_encode_32(rb, rx), pa);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(g_out, "does not hold"));
+    rc = adb_test_sh(g_out, sizeof g_out, "'%s' state check-create '%s' %s --proof '%s' 2>&1", tool,
+                     db2, ka, pa);
+    if (rc || !strstr(g_out, "may create")) fail_msg("check-create: exit %d: %s", rc, g_out);
+    rc = adb_test_sh(g_out, sizeof g_out, "'%s' state check-create '%s' %s --proof '%s' 2>&1", tool,
+                     db2, k58, pf);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(g_out, "is compressed"));
+    rc = adb_test_sh(g_out, sizeof g_out, "'%s' state check-create '%s' %s --proof '%s' 2>&1", tool,
+                     db2, ka, pf);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(g_out, "another key"));
+    assert_int_equal(
+        adb_test_sh(g_out, sizeof g_out, "'%s' state check-create '%s' %s 2>&1", tool, db2, ka), 2);
 
     /* Decompress: wrong data first (exit 1, nothing changes). */
     acctdb_base58_encode_32(f.keys[0].b, k58);

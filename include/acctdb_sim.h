@@ -327,7 +327,10 @@ ACCTDB_API int acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const 
  *   clean     clean.begin -> clean.end (index only: nothing durable)
  *   snapshot  snapshot.begin -> snapshot.created (temporary archive) ->
  *             snapshot.written (not synced) -> snapshot.synced ->
- *             snapshot.renamed (final name, directory not synced) ->
+ *             snapshot.companion (only with acctdb's own state: the
+ *             sidecar <archive>.acctdb durable, the archive not yet
+ *             named) -> snapshot.renamed (final name, directory not
+ *             synced) ->
  *             snapshot.dirsynced; for a full snapshot then
  *             snapshot.register -> snapshot.registered (the commit record
  *             names it as the base of incrementals)

@@ -189,26 +189,6 @@ retain(adb_io_t const *io, char const *dir, acctdb_db_config_t const *cfg, char 
     adb_free(a);
 }
 
-/* <archive>.acctdb next to the archive: temporary name, fsync, rename,
- * directory fsync. */
-static int
-write_sidecar(adb_io_t const *io, char const *archive, uint8_t const *p, size_t sz) {
-    char dir[4096], name[4200];
-    snprintf(dir, sizeof dir, "%s", archive);
-    char       *slash = strrchr(dir, '/');
-    char const *base = slash ? slash + 1 : archive;
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(dir, sizeof dir, ".");
-    snprintf(name, sizeof name, "%s%s", base, ADB_SIDECAR_SUFFIX);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return -errno;
-    int rc = adb_io_write_file_atomic(io, dfd, name, p, sz);
-    close(dfd);
-    return rc;
-}
-
 /* ---- the snapshot ------------------------------------------------------------ */
 
 int
@@ -318,20 +298,18 @@ acctdb_db_snapshot(acctdb_db_t *h, char const *archive_dir, bool incremental, ch
     adb_snap_write_opts_t wo = {.incremental = incremental,
                                 .base_slot = incremental ? base : 0,
                                 .workers = adb_eng_config(h->db)->threads,
-                                .io = h->io};
+                                .io = h->io,
+                                /* acctdb's own state beside the archive, never
+                                 * inside it (docs/STATE.md), durable before the
+                                 * archive has its name: an archive without it
+                                 * would read its compressed accounts as plain */
+                                .companion_suffix = s.side ? ADB_SIDECAR_SUFFIX : NULL,
+                                .companion = s.side,
+                                .companion_sz = s.side_sz};
     rc = adb_snap_write(archive_dir, &m, scb, scsz, st_arr, st_cnt, emit_cb, &ec, &wo, path, NULL,
                         &e);
     if (rc) {
         rc = adb_err_set(err, rc, "%s", e.msg);
-        goto done;
-    }
-    /* acctdb's own state beside it, never inside it (docs/STATE.md).  An
-     * archive whose sidecar could not be written is removed: without it the
-     * compressed accounts would read as plain ones. */
-    if (s.side && (rc = write_sidecar(h->io, path, s.side, s.side_sz))) {
-        adb_io_unlinkat(h->io, AT_FDCWD, path, 0);
-        rc =
-            adb_err_set(err, rc, "writing %s%s: %s", path, ADB_SIDECAR_SUFFIX, acctdb_strerror(rc));
         goto done;
     }
     if (path_out) snprintf(path_out, 4096, "%s", path);

@@ -276,7 +276,7 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     acctdb_lthash_t lt;
     memcpy(lt.v, m->extra.accounts_lt_hash, sizeof lt.v);
     adb_lthash_checksum(&lt, name.hash.b);
-    char final[256], tmp[128];
+    char final[256], tmp[128], comp[300] = "";
     adb_snap_name_format(&name, final, sizeof final);
     snprintf(tmp, sizeof tmp, TMP_PREFIX "*");
 
@@ -352,6 +352,15 @@ adb_snap_write(char const *dir, adb_manifest_t *m, void const *status_cache, siz
     }
     struct stat fst;
     had_final = fstatat(dfd, final, &fst, AT_SYMLINK_NOFOLLOW) == 0;
+    if (opts->companion_suffix) {
+        snprintf(comp, sizeof comp, "%s%s", final, opts->companion_suffix);
+        rc = adb_io_write_file_atomic(io, dfd, comp, opts->companion, opts->companion_sz);
+        if (rc) {
+            adb_err_set(err, rc, "writing %s/%s: %s", dir, comp, acctdb_strerror(rc));
+            goto cleanup;
+        }
+        ADB_POINT("snapshot.companion");
+    }
     if ((rc = adb_io_renameat(io, dfd, tmp, dfd, final)) != 0) {
         adb_err_set(err, rc, "renaming %s/%s to %s: %s", dir, tmp, final, acctdb_strerror(rc));
         goto cleanup;
@@ -375,6 +384,9 @@ cleanup:
     adb_comp_close(o.comp);
     if (o.fd >= 0) adb_io_close(io, o.fd);
     if (rc && tmp[0]) adb_io_unlinkat(io, dfd, tmp, 0); /* while still locked */
+    /* A companion of an archive that failed (one that was there before, of
+     * the same name and so the same state, keeps it). */
+    if (rc && comp[0] && !had_final) adb_io_unlinkat(io, dfd, comp, 0);
     if (lock_fd >= 0) close(lock_fd);
     adb_io_close(io, dfd);
     adb_free(mbuf);

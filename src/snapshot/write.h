@@ -47,6 +47,13 @@ typedef struct adb_snap_write_opts {
     bool            incremental;
     uint64_t        base_slot; /* incremental only */
     adb_io_t const *io;        /* the archive's file operations (NULL: adb_io()) */
+    /* A companion file <archive><companion_suffix> (e.g. acctdb's sidecar),
+     * written durably (temporary name, fsync, rename, directory fsync)
+     * before the archive gets its final name, so the archive never exists
+     * without it; removed again if the archive then fails.  NULL: none. */
+    char const *companion_suffix;
+    void const *companion;
+    size_t      companion_sz;
 } adb_snap_write_opts_t;
 
 /* Writes the archive into dir.  m->accounts_db.storages (and slot) and

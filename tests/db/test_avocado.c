@@ -23,9 +23,15 @@
  *               fresh exclusion proof or a derived address of a newer
  *               blockhash and refuses stale, member, truncated and unknown
  *               ones; a reopen and a snapshot's sidecar keep root and last
- *               insertion */
+ *               insertion
+ *   snapshot_kill  a snapshot killed after its sidecar is durable but
+ *               before the archive's rename leaves no archive; killed just
+ *               after the rename, the archive's sidecar is there and a
+ *               database made from it has every compressed account and the
+ *               trie's root */
 #include "../test.h"
 
+#include "acctdb_sim.h"
 #include "api/api_private.h"
 #include "db/db_private.h"
 #include "state/trie.h"
@@ -828,9 +834,92 @@ test_trie(void **state) {
     free(dir);
 }
 
+/* ---- a snapshot killed around its sidecar ------------------------------------- */
+
+static char const *g_kill_at;
+
+static void
+kill_hook(void *ctx, char const *point, uint64_t arg) {
+    (void)ctx;
+    (void)arg;
+    if (g_kill_at && !strcmp(point, g_kill_at)) raise(SIGKILL);
+}
+
+/* Child: a snapshot of dir into arch, killed at point. */
+static void
+snapshot_child(char const *dir, char const *arch, char const *point) {
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = NULL;
+    if (acctdb_db_open(&db, dir, &cfg, NULL, 0)) _exit(3);
+    g_kill_at = point;
+    acctdb_sim_set_point_hook(kill_hook, NULL);
+    char path[4096];
+    acctdb_db_snapshot(db, arch, false, path);
+    _exit(4); /* the point was never reached */
+}
+
+/* The sidecar is durable before the archive has its name: a kill between
+ * the two leaves no archive (an orphan sidecar only), a kill after the
+ * rename leaves an archive whose sidecar brings the compression back. */
+static void
+test_snapshot_kill(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
+    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 31;
+    uint64_t const     mask = 0x5a5a00000000ff0full;
+    uint8_t           *buf = malloc(N_ACCT * 4096);
+    assert_int_equal(acctdb_db_bank_begin(db, r0 + 1, r0, 0), 0);
+    store_all(db, r0 + 1, r0, seed, buf);
+    freeze_root(db, r0 + 1, NULL);
+    assert_int_equal(acctdb_db_bank_begin(db, r0 + 2, r0 + 1, 0), 0);
+    compress_mask(db, r0 + 2, r0 + 1, seed, mask);
+    freeze_root(db, r0 + 2, NULL);
+    step_all(db);
+    acctdb_trie_info_t ti, ti2;
+    check_trie(db, seed, mask, &ti);
+    acctdb_db_close(db);
+    char const *const points[] = {"snapshot.companion", "snapshot.renamed"};
+    for (int k = 0; k < 2; k++) {
+        char arch[4200], full[4096], inc[4096], db2[4300];
+        snprintf(arch, sizeof arch, "%s/arch%d", dir, k);
+        snprintf(db2, sizeof db2, "%s/db%d", dir, k);
+        assert_int_equal(adb_test_sh(NULL, 0, "mkdir -p '%s'", arch), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) snapshot_child(dir, arch, points[k]);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+            fail_msg("%s: the child was not killed there (status %d)", points[k], st);
+        int rc = acctdb_snapshot_find(arch, full, sizeof full, inc, sizeof inc, NULL, 0);
+        if (k == 0) {
+            assert_int_equal(rc, ACCTDB_ERR_NOT_FOUND); /* no archive, only the sidecar */
+            assert_int_equal(adb_test_sh(NULL, 0, "ls '%s'/*.acctdb", arch), 0);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        char               msg[512];
+        acctdb_db_source_t src = {.full_path = full};
+        rc = acctdb_db_create(&db, db2, &src, &cfg, msg, sizeof msg);
+        if (rc) fail_msg("create from %s: %s", full, msg);
+        check_all(db, acctdb_db_root_slot(db, NULL), seed, mask);
+        check_trie(db, seed, mask, &ti2);
+        assert_memory_equal(ti.root.b, ti2.root.b, 32);
+        acctdb_db_close(db);
+    }
+    free(buf);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
 static struct CMUnitTest const tests[] = {
-    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_forks), cmocka_unit_test(test_durable),
-    cmocka_unit_test(test_damaged),   cmocka_unit_test(test_rent),  cmocka_unit_test(test_trie),
+    cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_forks),
+    cmocka_unit_test(test_durable),       cmocka_unit_test(test_damaged),
+    cmocka_unit_test(test_rent),          cmocka_unit_test(test_trie),
+    cmocka_unit_test(test_snapshot_kill),
 };
 
 ADB_TEST_GROUP(avocado, tests);

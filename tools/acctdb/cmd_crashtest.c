@@ -156,6 +156,7 @@ static point_t const g_points[] = {
     {"snapshot.created", PH_SNAPSHOT, 0, 0, 0},
     {"snapshot.written", PH_SNAPSHOT, 0, 0, 0},
     {"snapshot.synced", PH_SNAPSHOT, 0, 0, 0},
+    {"snapshot.companion", -1, 0, 0, 0}, /* only with acctdb's own state (a sidecar) */
     {"snapshot.renamed", PH_SNAPSHOT, 0, 0, 0},
     {"snapshot.dirsynced", PH_SNAPSHOT, 0, B(PH_SNAPSHOT), 0},
     {"snapshot.register", PH_COMMIT, B(PH_COMMIT), 0, P_WAITREF},

@@ -10,6 +10,7 @@
 #include "util/rng.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +19,21 @@
 
 #define IMG_MAGIC     "ACCTDBX1"
 #define IMG_VERSION   2u
-#define IMG_HDR_SZ    56
+#define IMG_HDR_SZ    ADB_XS_IMG_HDR_SZ
 #define LOG_MAGIC     "XSL2"
-#define LOG_HDR_SZ    24
+#define LOG_HDR_SZ    ADB_XS_LOG_HDR_SZ
 #define XS_COMPACT_SZ (64ull << 20)
 #define XS_MAP_MAX    (1u << 31) /* entries (cap) */
 
 /* ---- the map ------------------------------------------------------------------- */
 
+/* All 32 bytes: keys that share a prefix or a suffix (generated, vanity,
+ * derived) must not share a home. */
 static inline uint32_t
 key_home(uint8_t const *k, uint32_t cap) {
-    return (uint32_t)adb_rng_mix64(adb_load_u64(k + 8) ^ adb_load_u64(k)) & (cap - 1);
+    uint64_t h = adb_rng_mix64(adb_load_u64(k) ^ adb_rng_mix64(adb_load_u64(k + 8)));
+    h = adb_rng_mix64(h ^ adb_load_u64(k + 16) ^ adb_rng_mix64(adb_load_u64(k + 24)));
+    return (uint32_t)h & (cap - 1);
 }
 
 static uint32_t
@@ -110,8 +115,8 @@ adb_xmap_fini(adb_xmap_t *m) {
 
 /* ---- entries on disk -------------------------------------------------------------- */
 
-static void
-ent_encode(uint8_t *p, uint8_t const key[32], adb_xrec_t const *r) {
+void
+adb_xs_ent_encode(uint8_t *p, uint8_t const key[32], adb_xrec_t const *r) {
     memcpy(p, key, 32);
     adb_store_u64(p + 32, r->counter);
     adb_store_u64(p + 40, r->created);
@@ -213,7 +218,104 @@ parse_name(char const *name, uint64_t *gen_out, bool *img_out) {
     return true;
 }
 
+/* ---- parsing the files ----------------------------------------------------------- */
+
+static int __attribute__((format(printf, 4, 5)))
+why_set(char *why, size_t why_max, int code, char const *fmt, ...) {
+    if (why_max) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_max, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int
+adb_xs_image_decode(uint8_t const *buf, size_t sz, uint64_t gen, adb_xs_img_hdr_t *hdr,
+                    adb_xs_ent_fn *ent, void *ctx, char *why, size_t why_max) {
+    memset(hdr, 0, sizeof *hdr);
+    if (sz < IMG_HDR_SZ + 32 || memcmp(buf, IMG_MAGIC, 8) || adb_load_u32(buf + 8) != IMG_VERSION ||
+        adb_load_u32(buf + 12) != 0 || adb_load_u64(buf + 16) != gen)
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "bad header");
+    uint8_t ck[32];
+    adb_blake3_hash(buf, sz - 32, ck, 32);
+    if (memcmp(ck, buf + sz - 32, 32))
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "fails its checksum");
+    uint64_t cnt = adb_load_u64(buf + 24);
+    if (cnt != (sz - IMG_HDR_SZ - 32) / ADB_XS_ENT_SZ || (sz - IMG_HDR_SZ - 32) % ADB_XS_ENT_SZ)
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "%llu entries do not fill %zu bytes",
+                       (unsigned long long)cnt, sz);
+    hdr->gen = gen;
+    hdr->cnt = cnt;
+    hdr->loaded = adb_load_u64(buf + 32);
+    hdr->slot = adb_load_u64(buf + 40);
+    hdr->trie_last = adb_load_u64(buf + 48);
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint8_t    key[32];
+        adb_xrec_t r;
+        if (!ent_decode(buf + IMG_HDR_SZ + i * ADB_XS_ENT_SZ, key, &r) || adb_xrec_is_empty(&r))
+            return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "entry %llu is malformed",
+                           (unsigned long long)i);
+        int rc = ent ? ent(ctx, key, &r) : 0;
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int
+adb_xs_log_decode(uint8_t const *buf, size_t len, adb_xs_rec_fn *rec, adb_xs_ent_fn *ent, void *ctx,
+                  char *why, size_t why_max) {
+    for (size_t at = 0; at < len;) {
+        if (len - at < LOG_HDR_SZ || memcmp(buf + at, LOG_MAGIC, 4))
+            return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "offset %llu: bad record header",
+                           (unsigned long long)at);
+        adb_xs_log_rec_t h = {.off = at,
+                              .cnt = adb_load_u32(buf + at + 4),
+                              .slot = adb_load_u64(buf + at + 8),
+                              .loaded = adb_load_u64(buf + at + 16)};
+        at += LOG_HDR_SZ;
+        if (h.cnt > (len - at) / ADB_XS_ENT_SZ)
+            return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "offset %llu: %llu entries overrun",
+                           (unsigned long long)at, (unsigned long long)h.cnt);
+        int rc = rec ? rec(ctx, &h) : 0;
+        if (rc) return rc;
+        for (uint64_t i = 0; i < h.cnt; i++, at += ADB_XS_ENT_SZ) {
+            uint8_t    key[32];
+            adb_xrec_t r;
+            if (!ent_decode(buf + at, key, &r))
+                return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "offset %llu: malformed entry",
+                               (unsigned long long)at);
+            if (ent && (rc = ent(ctx, key, &r))) return rc;
+        }
+    }
+    return 0;
+}
+
 /* ---- open: image + log ------------------------------------------------------------ */
+
+/* Applies the entries of an image or a log to the base. */
+typedef struct load_ctx {
+    adb_xs_t *xs;
+    uint64_t  slot; /* the record's (0: an image) */
+    int       rc;   /* a failure of base_apply */
+} load_ctx_t;
+
+static int
+load_ent(void *vc, uint8_t const key[32], adb_xrec_t *r) {
+    load_ctx_t *c = vc;
+    if (r->flags & ADB_XREC_COMPRESSED) atomic_store(&c->xs->any_compressed, true);
+    return c->rc = base_apply(c->xs, key, r, c->slot);
+}
+
+static int
+load_rec(void *vc, adb_xs_log_rec_t const *h) {
+    load_ctx_t *c = vc;
+    c->slot = h->slot;
+    c->xs->base_slot = h->slot;
+    c->xs->base_loaded = h->loaded;
+    return 0;
+}
 
 static int
 load_image(adb_db_t *db, uint64_t gen, adb_err_t *err) {
@@ -227,44 +329,21 @@ load_image(adb_db_t *db, uint64_t gen, adb_err_t *err) {
         return adb_err_set(err, rc == -ENOENT ? ACCTDB_ERR_CORRUPT : rc,
                            "%s/%s: the commit names it but it cannot be read: %s", db->dir, name,
                            acctdb_strerror(rc));
-    uint8_t ck[32];
-    if (sz < IMG_HDR_SZ + 32 || memcmp(buf, IMG_MAGIC, 8) || adb_load_u32(buf + 8) != IMG_VERSION ||
-        adb_load_u64(buf + 16) != gen) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: bad header", db->dir, name);
-        goto cleanup;
-    }
-    adb_blake3_hash(buf, sz - 32, ck, 32);
-    if (memcmp(ck, buf + sz - 32, 32)) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: fails its checksum", db->dir, name);
-        goto cleanup;
-    }
-    uint64_t cnt = adb_load_u64(buf + 24);
-    if (cnt != (sz - IMG_HDR_SZ - 32) / ADB_XS_ENT_SZ || (sz - IMG_HDR_SZ - 32) % ADB_XS_ENT_SZ) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: %llu entries do not fill %zu bytes",
-                         db->dir, name, (unsigned long long)cnt, sz);
-        goto cleanup;
-    }
-    xs->base_loaded = adb_load_u64(buf + 32);
-    xs->base_slot = adb_load_u64(buf + 40);
-    for (uint64_t i = 0; i < cnt; i++) {
-        uint8_t    key[32];
-        adb_xrec_t r;
-        if (!ent_decode(buf + IMG_HDR_SZ + i * ADB_XS_ENT_SZ, key, &r) || adb_xrec_is_empty(&r)) {
-            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: entry %llu is malformed", db->dir,
-                             name, (unsigned long long)i);
-            goto cleanup;
-        }
-        if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
-        if ((rc = base_apply(xs, key, &r, 0))) {
-            rc = adb_err_set(err, rc, "%s/%s: out of memory", db->dir, name);
-            goto cleanup;
-        }
-    }
-    xs->trie_last = adb_load_u64(buf + 48);
-    xs->img_sz = sz;
-cleanup:
+    adb_xs_img_hdr_t h;
+    load_ctx_t       c = {.xs = xs};
+    char             why[256];
+    rc = adb_xs_image_decode(buf, sz, gen, &h, load_ent, &c, why, sizeof why);
     adb_free(buf);
-    return rc;
+    if (rc && c.rc) return adb_err_set(err, rc, "%s/%s: out of memory", db->dir, name);
+    if (rc) return adb_err_set(err, rc, "%s/%s: %s", db->dir, name, why);
+    if (xs->base.cnt != h.cnt) /* a key twice: the writer writes each once */
+        return adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: %llu entries name %u keys", db->dir,
+                           name, (unsigned long long)h.cnt, xs->base.cnt);
+    xs->base_loaded = h.loaded;
+    xs->base_slot = h.slot;
+    xs->trie_last = h.trie_last;
+    xs->img_sz = sz;
+    return 0;
 }
 
 /* Replays log gen's first len bytes (their CRC-32C must be crc) and cuts
@@ -299,37 +378,14 @@ replay_log(adb_db_t *db, uint64_t gen, uint64_t len, uint32_t crc, adb_err_t *er
                          name, (unsigned long long)len);
         goto cleanup;
     }
-    for (uint64_t at = 0; at < len;) {
-        if (len - at < LOG_HDR_SZ || memcmp(buf + at, LOG_MAGIC, 4)) {
-            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: offset %llu: bad record header",
-                             db->dir, name, (unsigned long long)at);
-            goto cleanup;
-        }
-        uint64_t cnt = adb_load_u32(buf + at + 4);
-        uint64_t slot = adb_load_u64(buf + at + 8);
-        uint64_t loaded = adb_load_u64(buf + at + 16);
-        at += LOG_HDR_SZ;
-        if (cnt > (len - at) / ADB_XS_ENT_SZ) {
-            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: offset %llu: %llu entries overrun",
-                             db->dir, name, (unsigned long long)at, (unsigned long long)cnt);
-            goto cleanup;
-        }
-        for (uint64_t i = 0; i < cnt; i++, at += ADB_XS_ENT_SZ) {
-            uint8_t    key[32];
-            adb_xrec_t r;
-            if (!ent_decode(buf + at, key, &r)) {
-                rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s/%s: offset %llu: malformed entry",
-                                 db->dir, name, (unsigned long long)at);
-                goto cleanup;
-            }
-            if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
-            if ((rc = base_apply(xs, key, &r, slot))) {
-                rc = adb_err_set(err, rc, "%s/%s: out of memory", db->dir, name);
-                goto cleanup;
-            }
-        }
-        xs->base_slot = slot;
-        xs->base_loaded = loaded;
+    load_ctx_t c = {.xs = xs};
+    char       why[256];
+    if ((rc = adb_xs_log_decode(buf, (size_t)len, load_rec, load_ent, &c, why, sizeof why))) {
+        if (c.rc)
+            rc = adb_err_set(err, rc, "%s/%s: out of memory", db->dir, name);
+        else
+            rc = adb_err_set(err, rc, "%s/%s: %s", db->dir, name, why);
+        goto cleanup;
     }
     /* A flush whose commit never came may have appended more: cut it. */
     struct stat st;
@@ -566,7 +622,7 @@ adb_xs_flush_log(adb_db_t *db, adb_bank_t *const *banks, size_t nb, adb_err_t *e
         at += LOG_HDR_SZ;
         for (uint32_t j = 0; m && j < m->cap; j++) {
             if (!m->e[j].used) continue;
-            ent_encode(buf + at, m->e[j].key, &m->e[j].r);
+            adb_xs_ent_encode(buf + at, m->e[j].key, &m->e[j].r);
             at += ADB_XS_ENT_SZ;
         }
     }
@@ -650,7 +706,7 @@ write_image(adb_db_t *db, uint64_t gen, uint64_t *sz_out, adb_err_t *err) {
     size_t at = IMG_HDR_SZ;
     for (uint32_t j = 0; j < xs->base.cap; j++) {
         if (!xs->base.e[j].used) continue;
-        ent_encode(buf + at, xs->base.e[j].key, &xs->base.e[j].r);
+        adb_xs_ent_encode(buf + at, xs->base.e[j].key, &xs->base.e[j].r);
         at += ADB_XS_ENT_SZ;
     }
     pthread_rwlock_unlock(&xs->lk);
@@ -740,7 +796,7 @@ adb_xs_committed(adb_db_t *db, adb_xs_pos_t const *pos, uint64_t commit_gen) {
 
 #define SIDE_MAGIC    "ACCTDBS1"
 #define SIDE_VERSION  2u
-#define SIDE_HDR_SZ   64
+#define SIDE_HDR_SZ   ADB_XS_SIDE_HDR_SZ
 #define SIDE_BODY_HDR 56
 #define SIDE_BODY_MAX (64ull << 30)
 
@@ -776,7 +832,7 @@ adb_xs_sidecar_build(adb_db_t *db, uint64_t slot, uint8_t const ck[32], uint8_t 
         adb_xrec_t r = e->r;
         if ((r.flags & ADB_XREC_COMPRESSED) && !(r.flags & ADB_XREC_BURNED))
             memset(r.hash, 0, 32); /* the archive holds it */
-        ent_encode(body + at, e->key, &r);
+        adb_xs_ent_encode(body + at, e->key, &r);
         at += ADB_XS_ENT_SZ;
     }
     pthread_rwlock_unlock(&xs->lk);
@@ -806,108 +862,176 @@ adb_xs_sidecar_build(adb_db_t *db, uint64_t slot, uint8_t const ck[32], uint8_t 
 }
 
 int
+adb_xs_sidecar_decode(uint8_t const *p, size_t sz, uint64_t slot, uint8_t const ck[32],
+                      uint64_t body_max, adb_xs_side_hdr_t *hdr, adb_xs_ent_fn *ent, void *ctx,
+                      adb_trie_t **trie_out, char *why, size_t why_max) {
+    memset(hdr, 0, sizeof *hdr);
+    if (trie_out) *trie_out = NULL;
+    if (sz < SIDE_HDR_SZ + 32 || memcmp(p, SIDE_MAGIC, 8))
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "not an acctdb sidecar");
+    if (adb_load_u32(p + 12) != 0)
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "a reserved header field is not 0");
+    if (adb_load_u32(p + 8) != SIDE_VERSION)
+        return why_set(why, why_max, ACCTDB_ERR_UNSUPPORTED_VERSION,
+                       "sidecar version %u (this acctdb reads %u)", adb_load_u32(p + 8),
+                       SIDE_VERSION);
+    uint8_t h[32];
+    adb_blake3_hash(p, sz - 32, h, 32);
+    if (memcmp(h, p + sz - 32, 32))
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "fails its checksum");
+    hdr->slot = adb_load_u64(p + 16);
+    memcpy(hdr->ck, p + 24, 32);
+    if (hdr->slot != slot || memcmp(hdr->ck, ck, 32))
+        return why_set(why, why_max, ACCTDB_ERR_MISMATCH,
+                       "it belongs to another archive (slot %llu, another lattice checksum), not "
+                       "to slot %llu",
+                       (unsigned long long)hdr->slot, (unsigned long long)slot);
+    uint64_t bsz = hdr->body_sz = adb_load_u64(p + 56);
+    if (bsz < SIDE_BODY_HDR || bsz > body_max || (bsz - SIDE_BODY_HDR) % ADB_XS_ENT_SZ)
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "body of %llu bytes",
+                       (unsigned long long)bsz);
+    size_t             zsz = sz - SIDE_HDR_SZ - 32;
+    unsigned long long fsz = ZSTD_getFrameContentSize(p + SIDE_HDR_SZ, zsz);
+    if (fsz != bsz)
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT,
+                       "the zstd frame does not say the body's size");
+    /* One frame, filling the space exactly; and no more body than such a
+     * frame can honestly hold (entries are mostly random keys and hashes,
+     * a few to one at best), so a tiny crafted file cannot make the
+     * importer allocate gigabytes before it finds out. */
+    if (ZSTD_findFrameCompressedSize(p + SIDE_HDR_SZ, zsz) != zsz)
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT, "the body is not exactly one zstd frame");
+    if (bsz / 64 > zsz + 4096)
+        return why_set(why, why_max, ACCTDB_ERR_CORRUPT,
+                       "a body of %llu bytes cannot come from a frame of %zu bytes",
+                       (unsigned long long)bsz, zsz);
+    uint8_t *body = adb_malloc((size_t)bsz);
+    if (!body) return why_set(why, why_max, ACCTDB_ERR_NOMEM, "out of memory");
+    adb_trie_t *t = NULL;
+    int         rc = 0;
+    size_t      got = ZSTD_decompress(body, (size_t)bsz, p + SIDE_HDR_SZ, sz - SIDE_HDR_SZ - 32);
+    if (ZSTD_isError(got) || got != bsz) {
+        rc = why_set(why, why_max, ACCTDB_ERR_CORRUPT, "the body does not decompress");
+        goto cleanup;
+    }
+    uint64_t cnt = hdr->cnt = adb_load_u64(body + 8);
+    hdr->loaded = adb_load_u64(body);
+    hdr->trie_last = adb_load_u64(body + 16);
+    memcpy(hdr->root, body + 24, 32);
+    if (cnt != (bsz - SIDE_BODY_HDR) / ADB_XS_ENT_SZ) {
+        rc = why_set(why, why_max, ACCTDB_ERR_CORRUPT, "%llu entries in %llu bytes",
+                     (unsigned long long)cnt, (unsigned long long)bsz);
+        goto cleanup;
+    }
+    uint64_t t_last = 0;
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint8_t const       *e = body + SIDE_BODY_HDR + i * ADB_XS_ENT_SZ;
+        uint8_t              key[32];
+        adb_xrec_t           r;
+        static uint8_t const z[32];
+        if (!ent_decode(e, key, &r) || adb_xrec_is_empty(&r) ||
+            (i && memcmp(e - ADB_XS_ENT_SZ, e, 32) >= 0) ||
+            /* a live compressed account's hash is its data in the archive */
+            ((r.flags & ADB_XREC_COMPRESSED) && !(r.flags & ADB_XREC_BURNED) &&
+             memcmp(r.hash, z, 32))) {
+            rc = why_set(why, why_max, ACCTDB_ERR_CORRUPT,
+                         "entry %llu is malformed or out of order", (unsigned long long)i);
+            goto cleanup;
+        }
+        if (ent && (rc = ent(ctx, key, &r))) goto cleanup;
+        if (trie_apply(&t, &t_last, key, false, &r, 0)) {
+            rc = why_set(why, why_max, ACCTDB_ERR_NOMEM, "out of memory");
+            goto cleanup;
+        }
+    }
+    uint8_t root[32] = {0};
+    if (t) adb_trie_root(t, root);
+    if (memcmp(root, hdr->root, 32)) {
+        rc = why_set(why, why_max, ACCTDB_ERR_CORRUPT,
+                     "its compressed accounts make another trie root than it names");
+        goto cleanup;
+    }
+    if (trie_out) {
+        *trie_out = t;
+        t = NULL;
+    }
+cleanup:
+    adb_trie_close(t);
+    adb_free(body);
+    return rc;
+}
+
+/* Checks each entry of an imported sidecar against the archive and
+ * collects it. */
+typedef struct side_ctx {
+    adb_db_t   *db;
+    uint64_t    slot;
+    char const *name;
+    adb_err_t  *err;
+    adb_xmap_t  m;
+    int         rc; /* a failure here (err set) */
+} side_ctx_t;
+
+static int
+side_ent(void *vc, uint8_t const key[32], adb_xrec_t *r) {
+    side_ctx_t *c = vc;
+    if ((r->flags & ADB_XREC_COMPRESSED) && !(r->flags & ADB_XREC_BURNED)) {
+        /* The hash is the account's data in the archive. */
+        acctdb_account_t a;
+        int              lr = adb_eng_load(c->db, c->slot, key, &a, r->hash, 32, NULL);
+        char const      *bad = lr                                ? acctdb_strerror(lr)
+                               : a.data_len != 32                ? "not 32 bytes of data"
+                               : a.lamports != r->lamports       ? "of other lamports"
+                               : memcmp(a.owner.b, r->owner, 32) ? "of another owner"
+                               : a.executable != r->executable   ? "of another executable flag"
+                                                                 : NULL;
+        if (bad) {
+            char k58[ACCTDB_BASE58_32_SZ];
+            return c->rc =
+                       adb_err_set(c->err, ACCTDB_ERR_MISMATCH,
+                                   "%s: %s is compressed by it, but the archive's account is %s",
+                                   c->name, acctdb_base58_encode_32(key, k58), bad);
+        }
+    }
+    if (r->flags & ADB_XREC_COMPRESSED) atomic_store(&c->db->xs->any_compressed, true);
+    if (adb_xmap_put(&c->m, key, r))
+        return c->rc = adb_err_set(c->err, ACCTDB_ERR_NOMEM, "out of memory");
+    return 0;
+}
+
+int
 adb_xs_sidecar_import(adb_db_t *db, uint8_t const *p, size_t sz, uint64_t slot,
                       uint8_t const ck[32], char const *name, adb_err_t *err) {
     adb_xs_t *xs = db->xs;
-    uint8_t   h[32];
     ADB_FAIL_IF(!xs, err, ACCTDB_ERR_INVALID, "no state");
-    ADB_FAIL_IF(sz < SIDE_HDR_SZ + 32 || memcmp(p, SIDE_MAGIC, 8), err, ACCTDB_ERR_CORRUPT,
-                "%s: not an acctdb sidecar", name);
-    ADB_FAIL_IF(adb_load_u32(p + 8) != SIDE_VERSION, err, ACCTDB_ERR_UNSUPPORTED_VERSION,
-                "%s: sidecar version %u (this acctdb reads %u)", name, adb_load_u32(p + 8),
-                SIDE_VERSION);
-    adb_blake3_hash(p, sz - 32, h, 32);
-    ADB_FAIL_IF(memcmp(h, p + sz - 32, 32), err, ACCTDB_ERR_CORRUPT, "%s: fails its checksum",
-                name);
-    ADB_FAIL_IF(adb_load_u64(p + 16) != slot || memcmp(p + 24, ck, 32), err, ACCTDB_ERR_MISMATCH,
-                "%s: it belongs to another archive (slot %llu, another lattice checksum), not "
-                "to slot %llu",
-                name, (unsigned long long)adb_load_u64(p + 16), (unsigned long long)slot);
-    uint64_t bsz = adb_load_u64(p + 56);
-    ADB_FAIL_IF(bsz < SIDE_BODY_HDR || bsz > SIDE_BODY_MAX || (bsz - SIDE_BODY_HDR) % ADB_XS_ENT_SZ,
-                err, ACCTDB_ERR_CORRUPT, "%s: body of %llu bytes", name, (unsigned long long)bsz);
-    unsigned long long fsz = ZSTD_getFrameContentSize(p + SIDE_HDR_SZ, sz - SIDE_HDR_SZ - 32);
-    ADB_FAIL_IF(fsz != bsz, err, ACCTDB_ERR_CORRUPT,
-                "%s: the zstd frame does not say the body's size", name);
-    uint8_t *body = adb_malloc((size_t)bsz);
-    ADB_FAIL_IF(!body, err, ACCTDB_ERR_NOMEM, "%s: out of memory", name);
-    size_t got = ZSTD_decompress(body, (size_t)bsz, p + SIDE_HDR_SZ, sz - SIDE_HDR_SZ - 32);
-    int    rc = 0;
-    if (ZSTD_isError(got) || got != bsz) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: the body does not decompress", name);
-        goto cleanup;
-    }
-    uint64_t cnt = adb_load_u64(body + 8);
-    if (cnt != (bsz - SIDE_BODY_HDR) / ADB_XS_ENT_SZ) {
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: %llu entries in %llu bytes", name,
-                         (unsigned long long)cnt, (unsigned long long)bsz);
-        goto cleanup;
-    }
-    adb_xmap_t  m = {0};
-    adb_trie_t *t = NULL;
-    uint64_t    t_last = 0;
-    for (uint64_t i = 0; i < cnt && !rc; i++) {
-        uint8_t const *e = body + SIDE_BODY_HDR + i * ADB_XS_ENT_SZ;
-        uint8_t        key[32];
-        adb_xrec_t     r;
-        if (!ent_decode(e, key, &r) || adb_xrec_is_empty(&r) ||
-            (i && memcmp(e - ADB_XS_ENT_SZ, e, 32) >= 0)) {
-            rc = adb_err_set(err, ACCTDB_ERR_CORRUPT, "%s: entry %llu is malformed or out of order",
-                             name, (unsigned long long)i);
-            break;
-        }
-        if ((r.flags & ADB_XREC_COMPRESSED) && !(r.flags & ADB_XREC_BURNED)) {
-            /* The hash is the account's data in the archive. */
-            acctdb_account_t a;
-            int              lr = adb_eng_load(db, slot, key, &a, r.hash, 32, NULL);
-            char const      *bad = lr                               ? acctdb_strerror(lr)
-                                   : a.data_len != 32               ? "not 32 bytes of data"
-                                   : a.lamports != r.lamports       ? "of other lamports"
-                                   : memcmp(a.owner.b, r.owner, 32) ? "of another owner"
-                                   : a.executable != r.executable   ? "of another executable flag"
-                                                                    : NULL;
-            if (bad) {
-                char k58[ACCTDB_BASE58_32_SZ];
-                rc = adb_err_set(err, ACCTDB_ERR_MISMATCH,
-                                 "%s: %s is compressed by it, but the archive's account is %s",
-                                 name, acctdb_base58_encode_32(key, k58), bad);
-                break;
-            }
-        }
-        if (r.flags & ADB_XREC_COMPRESSED) atomic_store(&xs->any_compressed, true);
-        if (adb_xmap_put(&m, key, &r) || trie_apply(&t, &t_last, key, false, &r, 0))
-            rc = adb_err_set(err, ACCTDB_ERR_NOMEM, "out of memory");
-    }
-    uint8_t root[32] = {0};
-    if (!rc && t) adb_trie_root(t, root);
-    if (!rc && memcmp(root, body + 24, 32))
-        rc = adb_err_set(err, ACCTDB_ERR_CORRUPT,
-                         "%s: its compressed accounts make another trie root than it names", name);
+    side_ctx_t        c = {.db = db, .slot = slot, .name = name, .err = err};
+    adb_xs_side_hdr_t h;
+    adb_trie_t       *t = NULL;
+    char              why[256];
+    int rc = adb_xs_sidecar_decode(p, sz, slot, ck, SIDE_BODY_MAX, &h, side_ent, &c, &t, why,
+                                   sizeof why);
     if (rc) {
-        adb_xmap_fini(&m);
-        adb_trie_close(t);
-        goto cleanup;
+        adb_xmap_fini(&c.m);
+        return c.rc ? rc : adb_err_set(err, rc, "%s: %s", name, why);
     }
     pthread_rwlock_wrlock(&xs->lk);
     adb_xmap_fini(&xs->base);
     adb_trie_close(xs->trie);
-    xs->base = m;
+    xs->base = c.m;
     xs->trie = t;
-    xs->trie_last = adb_load_u64(body + 16);
-    xs->base_loaded = adb_load_u64(body);
+    xs->trie_last = h.trie_last;
+    xs->base_loaded = h.loaded;
     xs->base_slot = slot;
     xs->active = true;
     pthread_rwlock_unlock(&xs->lk);
     /* Durable as an image the next commit names. */
     uint64_t isz = 0;
-    if ((rc = write_image(db, xs->gen + 1, &isz, err))) goto cleanup;
+    if ((rc = write_image(db, xs->gen + 1, &isz, err))) return rc;
     if (xs->log_fd >= 0) adb_io_close(db->io, xs->log_fd);
     xs->log_fd = -1;
     xs->gen++;
     xs->img_sz = isz;
     xs->log_len = 0;
     xs->log_crc = 0;
-cleanup:
-    adb_free(body);
-    return rc;
+    return 0;
 }

@@ -210,6 +210,87 @@ int adb_xs_sidecar_build(adb_db_t *db, uint64_t slot, uint8_t const ck[32], uint
 int adb_xs_sidecar_import(adb_db_t *db, uint8_t const *p, size_t sz, uint64_t slot,
                           uint8_t const ck[32], char const *name, adb_err_t *err);
 
+/* ---- parsing the files (pure: bytes in, no database) -----------------------
+ * Each decoder checks a whole file (or a log's named region) held in
+ * memory and hands every entry, decoded and checked (flags, sizes, fields
+ * a record of its kind leaves zero), to a callback in file order.  On an
+ * error it writes a NUL-terminated reason into why[why_max] (when why_max
+ * > 0), without the file's name (the caller prefixes it).  A callback's
+ * nonzero return stops the parse and is returned as is, why untouched: the
+ * callback says why.  Callbacks may be NULL. */
+
+#define ADB_XS_IMG_HDR_SZ  56
+#define ADB_XS_LOG_HDR_SZ  24
+#define ADB_XS_SIDE_HDR_SZ 64
+
+/* An entry's callback.  r may be changed (the sidecar's trie is built
+ * from the record as the callback leaves it). */
+typedef int adb_xs_ent_fn(void *ctx, uint8_t const key[32], adb_xrec_t *r);
+
+/* adb_xs_ent_encode: key and r as an entry's ADB_XS_ENT_SZ bytes at p (the
+ * form every decoder reads back to the same key and record). */
+void adb_xs_ent_encode(uint8_t *p, uint8_t const key[32], adb_xrec_t const *r);
+
+/* An image's header. */
+typedef struct adb_xs_img_hdr {
+    uint64_t gen, cnt;
+    uint64_t loaded;    /* Chilly loaded_bytes of the base */
+    uint64_t slot;      /* the slot the base is at */
+    uint64_t trie_last; /* the slot of the trie's last insertion */
+} adb_xs_img_hdr_t;
+
+/* adb_xs_image_decode: image buf[sz] (xstate-<gen>.img): magic, version
+ * and generation gen, BLAKE3, then cnt entries filling the rest exactly;
+ * *hdr is set once the header holds (before the first entry), then each
+ * entry (never an empty record) goes to ent.  Errors: CORRUPT ("bad
+ * header", "fails its checksum", "N entries do not fill M bytes", "entry I
+ * is malformed"), ent's. */
+int adb_xs_image_decode(uint8_t const *buf, size_t sz, uint64_t gen, adb_xs_img_hdr_t *hdr,
+                        adb_xs_ent_fn *ent, void *ctx, char *why, size_t why_max);
+
+/* One bank's record in a log. */
+typedef struct adb_xs_log_rec {
+    uint64_t off; /* of its header in the region */
+    uint64_t cnt, slot;
+    uint64_t loaded; /* the bank's Chilly loaded_bytes */
+} adb_xs_log_rec_t;
+
+/* A log record's callback, before its entries. */
+typedef int adb_xs_rec_fn(void *ctx, adb_xs_log_rec_t const *h);
+
+/* adb_xs_log_decode: a log's named region buf[len] (the CRC-32C the commit
+ * names is the caller's to check): records back to back, none cut short.
+ * For each record rec(ctx, its header) first, then its entries (empty
+ * records included: a delta's deletion) to ent.  Errors: CORRUPT ("offset
+ * O: bad record header", "offset O: N entries overrun", "offset O:
+ * malformed entry"), rec's, ent's. */
+int adb_xs_log_decode(uint8_t const *buf, size_t len, adb_xs_rec_fn *rec, adb_xs_ent_fn *ent,
+                      void *ctx, char *why, size_t why_max);
+
+/* A sidecar's header and body header. */
+typedef struct adb_xs_side_hdr {
+    uint64_t slot;
+    uint8_t  ck[32]; /* lattice checksum of the archive's root */
+    uint64_t body_sz;
+    uint64_t loaded, cnt, trie_last;
+    uint8_t  root[32]; /* the trie root it names */
+} adb_xs_side_hdr_t;
+
+/* adb_xs_sidecar_decode: sidecar p[sz] (<archive>.acctdb), of the archive at
+ * slot with lattice checksum ck: magic, version, BLAKE3, slot and ck, a
+ * body of at most body_max bytes (checked before anything is allocated)
+ * that is the one zstd frame's declared and actual size, its count, then
+ * each entry (non-empty, keys strictly ascending) to ent, which may fill
+ * in the hash of a compressed account the archive holds (zero in the
+ * file), and from the records ent leaves, the trie, whose root must be the
+ * one named.  *hdr is set as far as parsed.  On success the trie goes to
+ * *trie_out (NULL: no compressed account; or closed when trie_out is
+ * NULL).  Errors: CORRUPT, UNSUPPORTED_VERSION, MISMATCH (another
+ * archive's), NOMEM, ent's. */
+int adb_xs_sidecar_decode(uint8_t const *p, size_t sz, uint64_t slot, uint8_t const ck[32],
+                          uint64_t body_max, adb_xs_side_hdr_t *hdr, adb_xs_ent_fn *ent, void *ctx,
+                          struct adb_trie **trie_out, char *why, size_t why_max);
+
 /* adb_xs_open: the state the chosen commit names (pos), loaded and
  * replayed; on a commit without state, empty.  Files of other
  * generations than pos->gen and pos->gen - 1 are removed.  Errors:

@@ -30,8 +30,8 @@
 /* All 32 bytes: keys that share a prefix or a suffix (generated, vanity,
  * derived) must not share a home. */
 static inline uint32_t
-key_home(uint8_t const *k, uint32_t cap) {
-    uint64_t h = adb_rng_mix64(adb_load_u64(k) ^ adb_rng_mix64(adb_load_u64(k + 8)));
+key_home(uint8_t const *k, uint64_t seed, uint32_t cap) {
+    uint64_t h = adb_rng_mix64(adb_load_u64(k) ^ adb_rng_mix64(adb_load_u64(k + 8) ^ seed));
     h = adb_rng_mix64(h ^ adb_load_u64(k + 16) ^ adb_rng_mix64(adb_load_u64(k + 24)));
     return (uint32_t)h & (cap - 1);
 }
@@ -39,7 +39,7 @@ key_home(uint8_t const *k, uint32_t cap) {
 static uint32_t
 find(adb_xmap_t const *m, uint8_t const *key) {
     if (!m->cap) return UINT32_MAX;
-    for (uint32_t h = key_home(key, m->cap);; h = (h + 1) & (m->cap - 1)) {
+    for (uint32_t h = key_home(key, m->seed, m->cap);; h = (h + 1) & (m->cap - 1)) {
         adb_xent_t const *e = &m->e[h];
         if (!e->used) return UINT32_MAX;
         if (!memcmp(e->key, key, 32)) return h;
@@ -52,15 +52,18 @@ adb_xmap_get(adb_xmap_t const *m, uint8_t const key[32]) {
     return h == UINT32_MAX ? NULL : &m->e[h].r;
 }
 
+static _Atomic uint64_t g_map_seeds;
+
 static int
-grow(adb_xmap_t *m) {
-    uint32_t ncap = m->cap ? m->cap * 2 : 64;
-    if (ncap > XS_MAP_MAX || ncap < m->cap) return ACCTDB_ERR_NOMEM;
+grow_to(adb_xmap_t *m, uint32_t ncap) {
+    if (!m->cap && !m->seed)
+        m->seed = adb_rng_mix64((atomic_fetch_add(&g_map_seeds, 1) + 0x5eed) ^ (uintptr_t)m) | 1;
+    if (ncap > XS_MAP_MAX || ncap <= m->cap) return ACCTDB_ERR_NOMEM;
     adb_xent_t *ne = adb_calloc(ncap, sizeof *ne);
     if (!ne) return ACCTDB_ERR_NOMEM;
     for (uint32_t i = 0; i < m->cap; i++) {
         if (!m->e[i].used) continue;
-        uint32_t h = key_home(m->e[i].key, ncap);
+        uint32_t h = key_home(m->e[i].key, m->seed, ncap);
         while (ne[h].used)
             h = (h + 1) & (ncap - 1);
         ne[h] = m->e[i];
@@ -71,6 +74,11 @@ grow(adb_xmap_t *m) {
     return 0;
 }
 
+static int
+grow(adb_xmap_t *m) {
+    return grow_to(m, m->cap ? m->cap * 2 : 64);
+}
+
 int
 adb_xmap_put(adb_xmap_t *m, uint8_t const key[32], adb_xrec_t const *r) {
     uint32_t h = find(m, key);
@@ -79,7 +87,7 @@ adb_xmap_put(adb_xmap_t *m, uint8_t const key[32], adb_xrec_t const *r) {
         return 0;
     }
     if ((uint64_t)(m->cnt + 1) * 4 > (uint64_t)m->cap * 3) ADB_TRY(grow(m));
-    for (h = key_home(key, m->cap); m->e[h].used; h = (h + 1) & (m->cap - 1))
+    for (h = key_home(key, m->seed, m->cap); m->e[h].used; h = (h + 1) & (m->cap - 1))
         ;
     memcpy(m->e[h].key, key, 32);
     m->e[h].r = *r;
@@ -97,7 +105,7 @@ adb_xmap_del(adb_xmap_t *m, uint8_t const key[32]) {
     uint32_t mask = m->cap - 1;
     for (uint32_t j = (h + 1) & mask;; j = (j + 1) & mask) {
         if (!m->e[j].used) break;
-        uint32_t home = key_home(m->e[j].key, m->cap);
+        uint32_t home = key_home(m->e[j].key, m->seed, m->cap);
         bool     stays = (h <= j) ? (h < home && home <= j) : (h < home || home <= j);
         if (stays) continue;
         m->e[h] = m->e[j];

@@ -92,6 +92,9 @@ typedef struct adb_xent {
 typedef struct adb_xmap {
     adb_xent_t *e;
     uint32_t    cap, cnt; /* cap: 0 or a power of two */
+    uint64_t    seed;     /* of its hash, set when it first grows: each map its own,
+                           * so copying one map into another in slot order does
+                           * not pile the keys up (linear probing's worst case) */
 } adb_xmap_t;
 
 adb_xrec_t const *adb_xmap_get(adb_xmap_t const *m, uint8_t const key[32]);

@@ -315,7 +315,12 @@ ACCTDB_API int acctdb_db_workload(acctdb_db_t *db, acctdb_workload_opts_t const 
  *             -> flush.written (account files written, not yet synced)
  *             -> flush.synced (segments fdatasync'ed, index not repointed)
  *             -> flush.repointed (index repointed, no commit record yet)
+ *             -> xstate.logged (with acctdb's own state: the banks'
+ *             deltas appended to xstate-<g>.log and synced, no commit
+ *             names them yet)
  *             -> flush.commit -> flush.committed (the root is durable)
+ *             -> xstate.imaged (past its threshold: xstate-<g+1>.img
+ *             written and synced, no commit names it yet)
  *             -> checkpoint.written (past index_checkpoint_sz: index-<gen>
  *             of that commit written, not yet named by a commit)
  *   shrink    shrink.begin -> shrink.copied (live records copied into new

@@ -120,6 +120,50 @@ load_state(acctdb_db_t *h, char const *dir, adb_err_t *err) {
     return rc;
 }
 
+/* A new database's sidecar (docs/STATE.md): the creation copies the
+ * archive's <archive>.acctdb into DIR as ADB_SIDECAR_PENDING before the
+ * database's first commit record, so a creation killed between that record
+ * and the import still imports it: every open of DIR imports a pending
+ * sidecar (checked against the root, committed) and only then removes it.
+ * Importing twice gives the same state: nothing runs in between. */
+#define ADB_SIDECAR_PENDING "sidecar.pending"
+
+static int
+import_pending(acctdb_db_t *h, adb_err_t *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", h->dir, ADB_SIDECAR_PENDING);
+    uint8_t *buf = NULL;
+    size_t   sz = 0;
+    int      rc = adb_io_read_file(h->io, AT_FDCWD, path, (size_t)64 << 30, &buf, &sz);
+    if (rc == -ENOENT) return 0;
+    if (rc) return adb_err_set(e, rc, "%s: %s", path, acctdb_strerror(rc));
+    rc = adb_eng_import_sidecar(h->db, buf, sz, path, e);
+    adb_free(buf);
+    if (rc) return rc;
+    /* Imported and committed: a kill before this unlink imports it again. */
+    rc = adb_io_unlinkat(h->io, AT_FDCWD, path, 0);
+    return rc ? adb_err_set(e, rc, "removing %s: %s", path, acctdb_strerror(rc)) : 0;
+}
+
+/* Copies the sidecar of archive, if it has one, into the new database's
+ * dir as ADB_SIDECAR_PENDING (durable: temporary name, fsync, rename,
+ * directory fsync). */
+static int
+stage_sidecar(char const *dir, char const *archive, adb_io_t const *io, adb_err_t *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s%s", archive, ADB_SIDECAR_SUFFIX);
+    uint8_t *buf = NULL;
+    size_t   sz = 0;
+    int      rc = adb_io_read_file(adb_io(), AT_FDCWD, path, (size_t)64 << 30, &buf, &sz);
+    if (rc == -ENOENT) return 0;
+    if (rc) return adb_err_set(e, rc, "%s: %s", path, acctdb_strerror(rc));
+    int dfd = adb_io_openat(io, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    rc = dfd < 0 ? dfd : adb_io_write_file_atomic(io, dfd, ADB_SIDECAR_PENDING, buf, sz);
+    if (dfd >= 0) adb_io_close(io, dfd);
+    adb_free(buf);
+    return rc ? adb_err_set(e, rc, "copying %s into %s: %s", path, dir, acctdb_strerror(rc)) : 0;
+}
+
 /* Opens DIR under lockfd (a lock adb_eng_lock_dir took through io, or
  * -1), every file operation through io. */
 static int
@@ -162,6 +206,7 @@ open_handle(acctdb_db_t **db_out, char const *dir, int lockfd, acctdb_db_config_
     else
         adb_io_close(io, lockfd);
     if (!rc) rc = load_state(h, dir, &e);
+    if (!rc) rc = import_pending(h, &e);
     if (rc) {
         msg_set(msg_out, msg_max, e.msg[0] ? e.msg : acctdb_strerror(rc));
         acctdb_db_close(h);
@@ -282,6 +327,11 @@ load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t c
         lo.progress_ctx = (void *)src;
     }
     adb_snap_t *s = NULL;
+    if (!rc && !src->genesis_path) {
+        char const *nw = full ? (inc ? inc : full)
+                              : (src->incremental_path ? src->incremental_path : src->full_path);
+        rc = stage_sidecar(dir, nw, io, e);
+    }
     if (!rc) {
         if (src->genesis_path)
             rc = adb_snap_load_genesis(&s, src->genesis_path, &lo);
@@ -311,22 +361,6 @@ load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t c
     adb_snap_close(s);
     adb_free(full);
     adb_free(inc);
-    return rc;
-}
-
-/* The sidecar of the newest archive loaded (<archive>.acctdb), if there is
- * one: acctdb's own state at its root, checked against it and committed. */
-static int
-load_sidecar(acctdb_db_t *h, char const *archive, adb_err_t *e) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s%s", archive, ADB_SIDECAR_SUFFIX);
-    uint8_t *buf = NULL;
-    size_t   sz = 0;
-    int      rc = adb_io_read_file(adb_io(), AT_FDCWD, path, (size_t)64 << 30, &buf, &sz);
-    if (rc == -ENOENT) return 0;
-    if (rc) return adb_err_set(e, rc, "%s: %s", path, acctdb_strerror(rc));
-    rc = adb_eng_import_sidecar(h->db, buf, sz, path, e);
-    adb_free(buf);
     return rc;
 }
 
@@ -375,14 +409,12 @@ adb_api_db_create_io(acctdb_db_t **db_out, char const *dir, acctdb_db_source_t c
     if (!rc) {
         rc = open_handle(&h, dir, lockfd, cfg, io, e.msg, sizeof e.msg);
         lockfd = -1; /* the handle's, or closed */
+        if (rc) {    /* e.g. its sidecar refused: take the lock again to clean up */
+            adb_err_t le = {0};
+            adb_eng_lock_dir(io, dir, &lockfd, &le);
+        }
     }
-    if (!rc && newest[0] && (rc = load_sidecar(h, newest, &e))) {
-        /* The handle goes; the lock with it, so take it again to clean up. */
-        acctdb_db_close(h);
-        h = NULL;
-        adb_err_t le = {0};
-        adb_eng_lock_dir(io, dir, &lockfd, &le);
-    }
+    /* (open_handle imported the archive's sidecar, staged by load_source.) */
     if (rc) {
         msg_set(msg_out, msg_max, e.msg);
         /* Nothing half-made stays behind: the directory's contents go (and

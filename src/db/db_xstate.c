@@ -7,6 +7,7 @@
 #include "store/acctfile.h"
 #include "util/crc32c.h"
 #include "util/io.h"
+#include "util/point.h"
 #include "util/rng.h"
 
 #include <dirent.h>
@@ -665,6 +666,7 @@ adb_xs_flush_log(adb_db_t *db, adb_bank_t *const *banks, size_t nb, adb_err_t *e
     xs->log_crc = adb_crc32c(xs->log_crc, buf, at);
     xs->log_len += at;
     atomic_fetch_add(&xs->log_bytes, at);
+    ADB_POINT("xstate.logged"); /* durable, named by no commit yet */
     adb_free(buf);
     return 0;
 }
@@ -753,6 +755,7 @@ adb_xs_flush_compact(adb_db_t *db, adb_err_t *err) {
     if (atomic_load(&db->eng->snap_active)) return 0;
     uint64_t sz = 0;
     ADB_TRY(write_image(db, xs->gen + 1, &sz, err));
+    ADB_POINT("xstate.imaged"); /* durable, named by no commit yet */
     if (xs->log_fd >= 0) adb_io_close(db->io, xs->log_fd);
     xs->log_fd = -1;
     xs->gen++;

@@ -28,7 +28,13 @@
  *               before the archive's rename leaves no archive; killed just
  *               after the rename, the archive's sidecar is there and a
  *               database made from it has every compressed account and the
- *               trie's root */
+ *               trie's root; a creation from it killed after its first
+ *               commit record, before the sidecar's import, imports the
+ *               staged copy at the next open
+ *   xstate_kill a flush killed with its deltas logged but not committed
+ *               reopens without them (the tail cut); killed after an image
+ *               no commit names yet, reopens with the committed state and
+ *               the image swept; the next flush and reopen work as usual */
 #include "../test.h"
 
 #include "acctdb_sim.h"
@@ -909,6 +915,129 @@ test_snapshot_kill(void **state) {
         check_trie(db, seed, mask, &ti2);
         assert_memory_equal(ti.root.b, ti2.root.b, 32);
         acctdb_db_close(db);
+        /* A creation killed just after its first commit record, before the
+         * sidecar's import: the next open imports the staged copy. */
+        char db3[4400], pend[4500];
+        snprintf(db3, sizeof db3, "%s/db-killed", dir);
+        snprintf(pend, sizeof pend, "%s/sidecar.pending", db3);
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            g_kill_at = "create.committed";
+            acctdb_sim_set_point_hook(kill_hook, NULL);
+            acctdb_db_t *dk = NULL;
+            acctdb_db_create(&dk, db3, &src, &cfg, NULL, 0);
+            _exit(4);
+        }
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+            fail_msg("create.committed: the child was not killed there (status %d)", st);
+        assert_int_equal(access(pend, F_OK), 0);
+        rc = acctdb_db_open(&db, db3, &cfg, msg, sizeof msg);
+        if (rc) fail_msg("open after the killed creation: %s", msg);
+        assert_int_not_equal(access(pend, F_OK), 0);
+        check_all(db, acctdb_db_root_slot(db, NULL), seed, mask);
+        check_trie(db, seed, mask, &ti2);
+        assert_memory_equal(&ti, &ti2, sizeof ti);
+        acctdb_db_close(db);
+    }
+    free(buf);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
+/* ---- kills on the write paths of acctdb's own state ---------------------------- */
+
+/* Child: compresses mask at a bank on the root, roots it and flushes, with
+ * an image at every flush when images; dies at point. */
+static void
+xs_kill_child(char const *dir, uint64_t seed, uint64_t mask, bool images, char const *point) {
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = NULL;
+    if (acctdb_db_open(&db, dir, &cfg, NULL, 0)) _exit(3);
+    if (images) db->db->xs->compact_min_sz = 0;
+    uint64_t r = acctdb_db_root_slot(db, NULL);
+    g_kill_at = point;
+    acctdb_sim_set_point_hook(kill_hook, NULL);
+    compress_mask(db, r + 1, r, seed, mask);
+    acctdb_bank_meta_t m = {0};
+    if (acctdb_db_freeze(db, r + 1, &m, NULL) || acctdb_db_root(db, r + 1)) _exit(5);
+    acctdb_db_service_step(db, ACCTDB_SERVICE_FLUSH);
+    _exit(4); /* the point was never reached */
+}
+
+/* Killed with the flushed banks' deltas durable in the log but no commit
+ * naming them: the reopen is at the previous root, without them (the log's
+ * unnamed tail is cut), and later flushes append and replay normally.
+ * Killed with a new image durable but no commit naming it: the commit
+ * before it (which made the compression durable) is what opens, with it,
+ * and the unnamed image is swept. */
+static void
+test_xstate_kill(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
+    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 37;
+    uint8_t           *buf = malloc(N_ACCT * 4096);
+    store_all(db, r0 + 1, r0, seed, buf);
+    freeze_root(db, r0 + 1, NULL);
+    compress_mask(db, r0 + 2, r0 + 1, seed, 0x3);
+    freeze_root(db, r0 + 2, NULL);
+    step_all(db);
+    acctdb_db_close(db);
+    uint64_t mask = 0x3;
+    struct {
+        char const *point;
+        bool        images, durable;
+    } const cases[] = {{"xstate.logged", false, false},
+                       {"xstate.logged", false, false},
+                       {"xstate.imaged", true, true},
+                       {"xstate.logged", true, false}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        uint64_t more = 0x30ull << (4 * k);
+        assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+        uint64_t           root = acctdb_db_root_slot(db, NULL), gen = db->db->xs->gen;
+        acctdb_trie_info_t before;
+        assert_int_equal(acctdb_db_trie_info(db, &before), 0);
+        acctdb_db_close(db);
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) xs_kill_child(dir, seed, more, cases[k].images, cases[k].point);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+            fail_msg("%s: the child was not killed there (status %d)", cases[k].point, st);
+        char msg[512];
+        int  rc = acctdb_db_open(&db, dir, &cfg, msg, sizeof msg);
+        if (rc) fail_msg("reopen after a kill at %s: %s", cases[k].point, msg);
+        if (cases[k].durable) {
+            mask |= more;
+            assert_int_equal(acctdb_db_root_slot(db, NULL), root + 1);
+            char img[4200];
+            snprintf(img, sizeof img, "%s/xstate-%llu.img", dir, (unsigned long long)gen + 1);
+            assert_int_not_equal(access(img, F_OK), 0); /* unnamed: swept */
+        } else {
+            assert_int_equal(acctdb_db_root_slot(db, NULL), root);
+            acctdb_trie_info_t after;
+            assert_int_equal(acctdb_db_trie_info(db, &after), 0);
+            assert_memory_equal(&before, &after, sizeof before);
+        }
+        check_all(db, acctdb_db_root_slot(db, NULL), seed, mask);
+        check_trie(db, seed, mask, NULL);
+        /* The next flush appends to (or starts) the log as usual. */
+        uint64_t r = acctdb_db_root_slot(db, NULL), again = 0x1ull << (48 + k);
+        compress_mask(db, r + 1, r, seed, again);
+        freeze_root(db, r + 1, NULL);
+        step_all(db);
+        mask |= again;
+        acctdb_db_close(db);
+        assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
+        check_all(db, acctdb_db_root_slot(db, NULL), seed, mask);
+        check_trie(db, seed, mask, NULL);
+        acctdb_db_close(db);
     }
     free(buf);
     adb_test_rmtree(dir);
@@ -919,7 +1048,7 @@ static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_forks),
     cmocka_unit_test(test_durable),       cmocka_unit_test(test_damaged),
     cmocka_unit_test(test_rent),          cmocka_unit_test(test_trie),
-    cmocka_unit_test(test_snapshot_kill),
+    cmocka_unit_test(test_snapshot_kill), cmocka_unit_test(test_xstate_kill),
 };
 
 ADB_TEST_GROUP(avocado, tests);

@@ -137,8 +137,10 @@ static point_t const g_points[] = {
     {"flush.written", PH_FLUSH, 0, 0, 0},
     {"flush.synced", PH_FLUSH, 0, 0, 0},
     {"flush.repointed", PH_FLUSH, 0, 0, 0},
+    {"xstate.logged", -1, 0, 0, 0}, /* only with acctdb's own state */
     {"flush.commit", PH_COMMIT, B(PH_COMMIT), 0, P_WAITREF},
     {"flush.committed", PH_COMMIT, 0, B(PH_COMMIT) | B(PH_FLUSH), P_DURABLE},
+    {"xstate.imaged", -1, 0, 0, 0},
     {"commit.catalog", PH_COMMIT, 0, 0, 0}, /* inside any commit record: */
     {"commit.slot", PH_COMMIT, 0, 0, 0},    /* catalog, then the slot */
     {"shrink.begin", PH_SHRINK, B(PH_SHRINK), 0, 0},

@@ -221,7 +221,7 @@ adb_cacct_charge(uint64_t data_len) {
 static inline uint64_t
 adb_bank_charge(adb_bank_t const *b) {
     return ((sizeof *b + 8 + 15) & ~15ull) + (uint64_t)b->cap * sizeof *b->accts +
-           sizeof(adb_retired_t);
+           sizeof(adb_retired_t) + adb_xs_delta_charge(b->xd);
 }
 
 typedef struct adb_parked {

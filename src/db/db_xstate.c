@@ -581,9 +581,14 @@ adb_xs_put(adb_db_t *db, adb_bank_t *b, uint8_t const key[32], adb_xrec_t const 
     adb_xs_t *xs = db->xs;
     if (!xs) return ACCTDB_ERR_INVALID;
     pthread_rwlock_wrlock(&xs->lk);
-    int rc = 0;
+    int      rc = 0;
+    uint64_t was = adb_xs_delta_charge(b->xd);
     if (!b->xd && !(b->xd = adb_calloc(1, sizeof *b->xd))) rc = ACCTDB_ERR_NOMEM;
     if (!rc) rc = adb_xmap_put(&b->xd->m, key, r);
+    /* The write cache budget pays for deltas as for accounts (the bank's
+     * charge, adb_bank_charge, includes them when it is freed). */
+    uint64_t now = adb_xs_delta_charge(b->xd);
+    if (now != was) atomic_fetch_add(&db->eng->cache_bytes, now - was);
     if (!rc) xs->active = true;
     if (!rc && (r->flags & ADB_XREC_COMPRESSED))
         atomic_store_explicit(&xs->any_compressed, true, memory_order_release);

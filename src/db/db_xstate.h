@@ -109,6 +109,13 @@ typedef struct adb_xdelta {
     adb_xmap_t m;
 } adb_xdelta_t;
 
+/* What a bank's delta (NULL: none) adds to its charge on the write cache
+ * budget (adb_bank_charge): adb_xs_put charges its growth as it happens. */
+static inline uint64_t
+adb_xs_delta_charge(adb_xdelta_t const *d) {
+    return d ? sizeof *d + (uint64_t)d->m.cap * sizeof(adb_xent_t) : 0;
+}
+
 typedef struct adb_xs {
     pthread_rwlock_t lk;
     adb_xmap_t       base;

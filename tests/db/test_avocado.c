@@ -1044,11 +1044,60 @@ test_xstate_kill(void **state) {
     free(dir);
 }
 
+/* A bank's side-state delta is charged to the write cache budget like its
+ * accounts: Chilly touches (which change nothing but the delta) raise the
+ * charge by at least the delta's table, and once the bank is flushed and
+ * freed the charge is back where it was. */
+static void
+test_delta_charge(void **state) {
+    (void)state;
+    char              *dir = adb_test_mkdtemp();
+    acctdb_db_config_t cfg = cfg_make();
+    cfg.chilly_cache_sz = 1 << 20;
+    acctdb_db_t *db = adb_test_create_pair(dir, &cfg);
+    uint64_t     r0 = acctdb_db_root_slot(db, NULL), seed = 41;
+    uint8_t     *buf = malloc(N_ACCT * 4096);
+    store_all(db, r0 + 1, r0, seed, buf);
+    freeze_root(db, r0 + 1, NULL);
+    step_all(db);
+    assert_int_equal(acctdb_db_store(db, r0 + 2, r0 + 1, NULL, 0), 0);
+    acctdb_db_stats_t s0, s1, s2;
+    assert_int_equal(acctdb_db_stats(db, &s0), 0);
+    acctdb_pubkey_t keys[N_ACCT];
+    uint8_t         cold[N_ACCT];
+    for (size_t i = 0; i < N_ACCT; i++) {
+        acctdb_account_t a;
+        acct_make(i, seed, &a, buf);
+        keys[i] = a.pubkey;
+    }
+    uint64_t cb;
+    assert_int_equal(acctdb_db_touch(db, r0 + 2, keys, N_ACCT, false, cold, &cb), 0);
+    assert_int_equal(acctdb_db_stats(db, &s1), 0);
+    /* 64 records: a table of 128 entries. */
+    uint64_t want = 128 * sizeof(adb_xent_t);
+    if (s1.write_cache_sz < s0.write_cache_sz + want)
+        fail_msg("touching %d accounts charged %llu bytes, less than the delta's %llu", N_ACCT,
+                 (unsigned long long)(s1.write_cache_sz - s0.write_cache_sz),
+                 (unsigned long long)want);
+    freeze_root(db, r0 + 2, NULL);
+    step_all(db);
+    step_all(db);
+    assert_int_equal(acctdb_db_stats(db, &s2), 0);
+    if (s2.write_cache_sz > s0.write_cache_sz)
+        fail_msg("after the flush the write cache still holds %llu bytes (before: %llu)",
+                 (unsigned long long)s2.write_cache_sz, (unsigned long long)s0.write_cache_sz);
+    acctdb_db_close(db);
+    free(buf);
+    adb_test_rmtree(dir);
+    free(dir);
+}
+
 static struct CMUnitTest const tests[] = {
     cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_forks),
     cmocka_unit_test(test_durable),       cmocka_unit_test(test_damaged),
     cmocka_unit_test(test_rent),          cmocka_unit_test(test_trie),
     cmocka_unit_test(test_snapshot_kill), cmocka_unit_test(test_xstate_kill),
+    cmocka_unit_test(test_delta_charge),
 };
 
 ADB_TEST_GROUP(avocado, tests);

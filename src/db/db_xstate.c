@@ -806,9 +806,10 @@ adb_xs_committed(adb_db_t *db, adb_xs_pos_t const *pos, uint64_t commit_gen) {
  * the body | BLAKE3-256 of everything before.  Body: u64 loaded_bytes |
  * u64 cnt | u64 trie_last | trie root [32] | cnt entries (ADB_XS_ENT_SZ,
  * ascending keys).  A compressed account that still has its lamports
- * carries a zero hash: the archive holds it as its data (and its lamports,
- * owner and flag, which must agree with the entry's).  The importer
- * rebuilds the trie from the entries; its root must be the one named. */
+ * carries a zero hash, owner, lamports and flag: the archive holds them
+ * (its stored form: the hash as data), and the importer takes them from
+ * there.  The importer rebuilds the trie from the entries so completed;
+ * its root must be the one named. */
 
 #define SIDE_MAGIC    "ACCTDBS1"
 #define SIDE_VERSION  2u
@@ -846,8 +847,14 @@ adb_xs_sidecar_build(adb_db_t *db, uint64_t slot, uint8_t const ck[32], uint8_t 
         adb_xent_t const *e = &xs->base.e[j];
         if (!e->used) continue;
         adb_xrec_t r = e->r;
-        if ((r.flags & ADB_XREC_COMPRESSED) && !(r.flags & ADB_XREC_BURNED))
-            memset(r.hash, 0, 32); /* the archive holds it */
+        if ((r.flags & ADB_XREC_COMPRESSED) && !(r.flags & ADB_XREC_BURNED)) {
+            /* The archive holds them: its stored form's data, lamports,
+             * owner and flag (the importer takes them from there). */
+            memset(r.hash, 0, 32);
+            memset(r.owner, 0, 32);
+            r.lamports = 0;
+            r.executable = 0;
+        }
         adb_xs_ent_encode(body + at, e->key, &r);
         at += ADB_XS_ENT_SZ;
     }
@@ -947,9 +954,10 @@ adb_xs_sidecar_decode(uint8_t const *p, size_t sz, uint64_t slot, uint8_t const 
         static uint8_t const z[32];
         if (!ent_decode(e, key, &r) || adb_xrec_is_empty(&r) ||
             (i && memcmp(e - ADB_XS_ENT_SZ, e, 32) >= 0) ||
-            /* a live compressed account's hash is its data in the archive */
+            /* a live compressed account's hash, lamports, owner and flag
+             * are the archive's */
             ((r.flags & ADB_XREC_COMPRESSED) && !(r.flags & ADB_XREC_BURNED) &&
-             memcmp(r.hash, z, 32))) {
+             (memcmp(r.hash, z, 32) || memcmp(r.owner, z, 32) || r.lamports || r.executable))) {
             rc = why_set(why, why_max, ACCTDB_ERR_CORRUPT,
                          "entry %llu is malformed or out of order", (unsigned long long)i);
             goto cleanup;
@@ -992,15 +1000,19 @@ static int
 side_ent(void *vc, uint8_t const key[32], adb_xrec_t *r) {
     side_ctx_t *c = vc;
     if ((r->flags & ADB_XREC_COMPRESSED) && !(r->flags & ADB_XREC_BURNED)) {
-        /* The hash is the account's data in the archive. */
+        /* The hash is the account's data in the archive; its lamports,
+         * owner and flag are the stored form's. */
         acctdb_account_t a;
         int              lr = adb_eng_load(c->db, c->slot, key, &a, r->hash, 32, NULL);
-        char const      *bad = lr                                ? acctdb_strerror(lr)
-                               : a.data_len != 32                ? "not 32 bytes of data"
-                               : a.lamports != r->lamports       ? "of other lamports"
-                               : memcmp(a.owner.b, r->owner, 32) ? "of another owner"
-                               : a.executable != r->executable   ? "of another executable flag"
-                                                                 : NULL;
+        char const      *bad = lr                 ? acctdb_strerror(lr)
+                               : a.data_len != 32 ? "not 32 bytes of data"
+                               : !a.lamports      ? "without lamports"
+                                                  : NULL;
+        if (!bad) {
+            r->lamports = a.lamports;
+            memcpy(r->owner, a.owner.b, 32);
+            r->executable = a.executable;
+        }
         if (bad) {
             char k58[ACCTDB_BASE58_32_SZ];
             return c->rc =

@@ -207,7 +207,10 @@ side_ent(void *ctx, uint8_t const key[32], adb_xrec_t *r) {
         assert_int_equal(acctdb_db_load(c->db, c->slot, &k, &a, d, sizeof d, NULL),
                          ACCTDB_ERR_COMPRESSED);
         assert_int_equal(a.data_len, 32);
-        memcpy(r->hash, d, 32);
+        memcpy(r->hash, d, 32); /* what the importer takes from the archive */
+        memcpy(r->owner, a.owner.b, 32);
+        r->lamports = a.lamports;
+        r->executable = a.executable;
         c->live++;
     }
     if (r->flags & ADB_XREC_BURNED) c->burned++;

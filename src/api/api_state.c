@@ -22,21 +22,29 @@ msg(char *out, size_t max, int rc, char const *text) {
     return rc;
 }
 
+/* Reads a proof document into a new *d_out (adb_free), or returns the
+ * error with msg_out set. */
+static int
+doc_read(char const *text, size_t len, adb_trie_proof_doc_t **d_out, char *msg_out,
+         size_t msg_max) {
+    adb_trie_proof_doc_t *d = *d_out = adb_malloc(sizeof *d);
+    if (!d) return msg(msg_out, msg_max, ACCTDB_ERR_NOMEM, "out of memory");
+    adb_err_t err;
+    adb_err_clear(&err);
+    int rc = adb_trie_proof_json_read(text, len, d, &err);
+    if (rc) msg(msg_out, msg_max, rc, err.msg);
+    return rc;
+}
+
 int
 acctdb_trie_verify_json(uint8_t const root[32], char const *text, size_t len,
                         acctdb_trie_statement_t *out, char *msg_out, size_t msg_max) {
     if (out) memset(out, 0, sizeof *out);
     if (msg_out && msg_max) msg_out[0] = 0;
     if (!root || (!text && len)) return msg(msg_out, msg_max, ACCTDB_ERR_INVALID, "bad arguments");
-    adb_trie_proof_doc_t *d = adb_malloc(sizeof *d);
-    if (!d) return msg(msg_out, msg_max, ACCTDB_ERR_NOMEM, "out of memory");
-    adb_err_t err;
-    adb_err_clear(&err);
-    int rc = adb_trie_proof_json_read(text, len, d, &err);
-    if (rc) {
-        msg(msg_out, msg_max, rc, err.msg);
-        goto cleanup;
-    }
+    adb_trie_proof_doc_t *d;
+    int                   rc = doc_read(text, len, &d, msg_out, msg_max);
+    if (rc) goto cleanup;
     if (out) {
         out->is_member = d->is_member;
         memcpy(out->key.b, d->key, 32);
@@ -103,14 +111,9 @@ acctdb_trie_proof_from_json(char const *text, size_t len, acctdb_trie_proof_t *o
     if (out) memset(out, 0, sizeof *out);
     if (msg_out && msg_max) msg_out[0] = 0;
     if (!out || (!text && len)) return msg(msg_out, msg_max, ACCTDB_ERR_INVALID, "bad arguments");
-    adb_trie_proof_doc_t *d = adb_malloc(sizeof *d);
-    if (!d) return msg(msg_out, msg_max, ACCTDB_ERR_NOMEM, "out of memory");
-    adb_err_t err;
-    adb_err_clear(&err);
-    int rc = adb_trie_proof_json_read(text, len, d, &err);
-    if (rc) {
-        msg(msg_out, msg_max, rc, err.msg);
-    } else {
+    adb_trie_proof_doc_t *d;
+    int                   rc = doc_read(text, len, &d, msg_out, msg_max);
+    if (!rc) {
         memcpy(out->key.b, d->key, 32);
         memcpy(out->trie.root.b, d->root, 32);
         memcpy(out->value.b, d->value, 32);

@@ -172,6 +172,25 @@ decompress_mask(acctdb_db_t *db, uint64_t slot, uint64_t parent, uint64_t seed, 
     free(d);
 }
 
+/* A new database in dir: the N_ACCT accounts stored and rooted at r0 + 1,
+ * those of mask compressed at r0 + 2, rooted and flushed; closed.
+ * Returns r0 (the bundled pair's root). */
+static uint64_t
+base_compressed(char const *dir, uint64_t seed, uint64_t mask) {
+    acctdb_db_config_t cfg = cfg_make();
+    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
+    uint64_t           r0 = acctdb_db_root_slot(db, NULL);
+    uint8_t           *buf = malloc(N_ACCT * 4096);
+    store_all(db, r0 + 1, r0, seed, buf);
+    freeze_root(db, r0 + 1, NULL);
+    compress_mask(db, r0 + 2, r0 + 1, seed, mask);
+    freeze_root(db, r0 + 2, NULL);
+    step_all(db);
+    acctdb_db_close(db);
+    free(buf);
+    return r0;
+}
+
 static void
 test_roundtrip(void **state) {
     (void)state;
@@ -367,15 +386,9 @@ test_durable(void **state) {
     (void)state;
     char              *dir = adb_test_mkdtemp();
     acctdb_db_config_t cfg = cfg_make();
-    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
-    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 13;
+    uint64_t           seed = 13, r0 = base_compressed(dir, seed, 0xf);
+    acctdb_db_t       *db;
     uint8_t           *buf = malloc(N_ACCT * 4096);
-    store_all(db, r0 + 1, r0, seed, buf);
-    freeze_root(db, r0 + 1, NULL);
-    compress_mask(db, r0 + 2, r0 + 1, seed, 0xf);
-    freeze_root(db, r0 + 2, NULL);
-    step_all(db);
-    acctdb_db_close(db);
 
     /* Clean reopen. */
     assert_int_equal(acctdb_db_open(&db, dir, &cfg, NULL, 0), 0);
@@ -978,16 +991,10 @@ test_xstate_kill(void **state) {
     (void)state;
     char              *dir = adb_test_mkdtemp();
     acctdb_db_config_t cfg = cfg_make();
-    acctdb_db_t       *db = adb_test_create_pair(dir, &cfg);
-    uint64_t           r0 = acctdb_db_root_slot(db, NULL), seed = 37;
-    uint8_t           *buf = malloc(N_ACCT * 4096);
-    store_all(db, r0 + 1, r0, seed, buf);
-    freeze_root(db, r0 + 1, NULL);
-    compress_mask(db, r0 + 2, r0 + 1, seed, 0x3);
-    freeze_root(db, r0 + 2, NULL);
-    step_all(db);
-    acctdb_db_close(db);
-    uint64_t mask = 0x3;
+    uint64_t           seed = 37;
+    base_compressed(dir, seed, 0x3);
+    acctdb_db_t *db;
+    uint64_t     mask = 0x3;
     struct {
         char const *point;
         bool        images, durable;
@@ -1039,7 +1046,6 @@ test_xstate_kill(void **state) {
         check_trie(db, seed, mask, NULL);
         acctdb_db_close(db);
     }
-    free(buf);
     adb_test_rmtree(dir);
     free(dir);
 }

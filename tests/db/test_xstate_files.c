@@ -94,22 +94,6 @@ touch_range(acctdb_db_t *db, uint64_t slot, size_t lo, size_t hi) {
     assert_int_equal(acctdb_db_touch(db, slot, keys, hi - lo, false, NULL, NULL), 0);
 }
 
-static uint8_t *
-slurp(char const *path, size_t *sz) {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    uint8_t *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *sz = (size_t)n;
-    return b;
-}
-
 /* Writes p[sz] to DIR/sub/name, and a truncated and a flipped copy (when
  * ACCTDB_XSTATE_CORPUS is set). */
 static void
@@ -142,7 +126,7 @@ take_image(char const *dir, uint64_t gen, char const *name) {
     char path[4200];
     snprintf(path, sizeof path, "%s/xstate-%llu.img", dir, (unsigned long long)gen);
     size_t           sz;
-    uint8_t         *p = slurp(path, &sz);
+    uint8_t         *p = adb_test_read_file(path, &sz);
     adb_xs_img_hdr_t h;
     char             why[256];
     int              rc = adb_xs_image_decode(p, sz, gen, &h, NULL, NULL, why, sizeof why);
@@ -173,7 +157,7 @@ take_log(char const *dir, uint64_t gen, char const *name) {
     char path[4200];
     snprintf(path, sizeof path, "%s/xstate-%llu.log", dir, (unsigned long long)gen);
     size_t    sz;
-    uint8_t  *p = slurp(path, &sz);
+    uint8_t  *p = adb_test_read_file(path, &sz);
     log_cnt_t c = {0};
     char      why[256];
     int       rc = adb_xs_log_decode(p, sz, log_rec, log_ent, &c, why, sizeof why);
@@ -222,7 +206,7 @@ take_sidecar(acctdb_db_t *db, char const *archive, char const *name, bool live) 
     char path[4200];
     snprintf(path, sizeof path, "%s.acctdb", archive);
     size_t            sz;
-    uint8_t          *p = slurp(path, &sz);
+    uint8_t          *p = adb_test_read_file(path, &sz);
     adb_xs_side_hdr_t h;
     adb_trie_t       *t = NULL;
     char              why[256];

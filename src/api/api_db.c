@@ -309,10 +309,9 @@ progress_tramp(void *ctx, char const *what, uint64_t done, uint64_t total) {
  * new database's files through io. */
 static int
 load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t const *cfg,
-            adb_io_t const *io, char newest[4096], adb_err_t *e) {
+            adb_io_t const *io, adb_err_t *e) {
     char *full = NULL, *inc = NULL;
     int   rc = 0;
-    newest[0] = 0;
     if (src->archive_dir) rc = adb_snap_find_in_dir(src->archive_dir, &full, &inc, e);
     adb_load_opts_t lo;
     adb_load_opts_default(&lo);
@@ -352,11 +351,6 @@ load_source(char const *dir, acctdb_db_source_t const *src, acctdb_db_config_t c
             }
             if (!e->msg[0]) adb_err_set(e, rc, "%s", acctdb_strerror(rc));
         }
-    }
-    if (!rc && !src->genesis_path) {
-        char const *nw = full ? (inc ? inc : full)
-                              : (src->incremental_path ? src->incremental_path : src->full_path);
-        snprintf(newest, 4096, "%s", nw);
     }
     adb_snap_close(s);
     adb_free(full);
@@ -403,8 +397,7 @@ adb_api_db_create_io(acctdb_db_t **db_out, char const *dir, acctdb_db_source_t c
         msg_set(msg_out, msg_max, e.msg);
         return rc;
     }
-    char newest[4096];
-    rc = load_source(dir, src, cfg, io, newest, &e);
+    rc = load_source(dir, src, cfg, io, &e);
     acctdb_db_t *h = NULL;
     if (!rc) {
         rc = open_handle(&h, dir, lockfd, cfg, io, e.msg, sizeof e.msg);

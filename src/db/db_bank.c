@@ -1150,14 +1150,33 @@ adb_eng_hist_push(adb_eng_t *e, acctdb_bank_info_t const *in) {
     e->hist[e->hist_cnt++] = *in;
 }
 
-uint32_t
-adb_eng_hist_upto(adb_eng_t const *e, uint64_t slot, acctdb_bank_info_t *out) {
+/* The history window of slot: entries [*first, end) (the return). */
+static uint32_t
+hist_window(adb_eng_t const *e, uint64_t slot, uint32_t *first) {
     uint32_t end = e->hist_cnt; /* slots rise along the history */
     while (end && e->hist[end - 1].slot > slot)
         end--;
-    uint32_t first = end > ADB_HIST_KEEP ? end - ADB_HIST_KEEP : 0;
+    *first = end > ADB_HIST_KEEP ? end - ADB_HIST_KEEP : 0;
+    return end;
+}
+
+uint32_t
+adb_eng_hist_upto(adb_eng_t const *e, uint64_t slot, acctdb_bank_info_t *out) {
+    uint32_t first, end = hist_window(e, slot, &first);
     memcpy(out, e->hist + first, (end - first) * sizeof *out);
     return end - first;
+}
+
+bool
+adb_eng_hist_blockhash(adb_eng_t const *e, uint64_t slot, uint8_t const bh[32],
+                       uint64_t *slot_out) {
+    uint32_t first, end = hist_window(e, slot, &first);
+    for (uint32_t i = end; i-- > first;)
+        if (!memcmp(e->hist[i].meta.blockhash.b, bh, 32)) {
+            *slot_out = e->hist[i].slot;
+            return true;
+        }
+    return false;
 }
 
 /* ---- scan by owner ------------------------------------------------------------

@@ -185,13 +185,8 @@ adb_eng_decompress(adb_db_t *db, uint64_t slot, uint64_t parent, uint8_t const k
         }
         o.data = data;
         o.data_len = len;
-        adb_xrec_t cleared = xr;
-        cleared.flags = 0;
-        cleared.orig_len = 0;
-        cleared.executable = 0;
-        cleared.lamports = 0;
-        memset(cleared.hash, 0, 32);
-        memset(cleared.owner, 0, 32);
+        /* Only what is not about compression stays. */
+        adb_xrec_t cleared = {.counter = xr.counter, .created = xr.created};
         rc = adb_xs_put(db, b, key, &cleared);
         if (rc)
             rc = adb_err_set(adb_eng_err(), rc, "out of memory");
@@ -518,25 +513,6 @@ adb_eng_prove(adb_db_t *db, uint8_t const key[32], acctdb_trie_proof_t *out) {
     trie_info(&st, &out->trie);
 }
 
-/* Is blockhash one of the newest rooted banks' (*slot_out: whose)? */
-static bool
-recent_blockhash_slot(adb_db_t *db, uint8_t const bh[32], uint64_t *slot_out) {
-    adb_eng_t          *e = db->eng;
-    acctdb_bank_info_t *h = adb_malloc(ADB_HIST_KEEP * sizeof *h);
-    bool                found = false;
-    if (!h) return false;
-    pthread_rwlock_rdlock(&e->blk);
-    uint32_t n = adb_eng_hist_upto(e, e->root, h);
-    pthread_rwlock_unlock(&e->blk);
-    for (uint32_t i = n; i-- > 0 && !found;)
-        if (!memcmp(h[i].meta.blockhash.b, bh, 32)) {
-            found = true;
-            *slot_out = h[i].slot;
-        }
-    adb_free(h);
-    return found;
-}
-
 int
 adb_eng_check_create(adb_db_t *db, uint64_t slot, uint8_t const key[32],
                      acctdb_create_cred_t const *cred) {
@@ -584,7 +560,10 @@ adb_eng_check_create(adb_db_t *db, uint64_t slot, uint8_t const key[32],
                 k58);
     char     b58[ACCTDB_BASE58_32_SZ];
     uint64_t bs = 0;
-    ADB_FAIL_IF(!recent_blockhash_slot(db, cred->blockhash->b, &bs), err, ACCTDB_ERR_NOT_FOUND,
+    pthread_rwlock_rdlock(&db->eng->blk);
+    bool recent = adb_eng_hist_blockhash(db->eng, db->eng->root, cred->blockhash->b, &bs);
+    pthread_rwlock_unlock(&db->eng->blk);
+    ADB_FAIL_IF(!recent, err, ACCTDB_ERR_NOT_FOUND,
                 "creating %s: blockhash %s is not one of the %d newest rooted banks'", k58,
                 acctdb_base58_encode_32(cred->blockhash->b, b58), ADB_HIST_KEEP);
     ADB_FAIL_IF(st.keys && bs <= st.last, err, ACCTDB_ERR_MISMATCH,

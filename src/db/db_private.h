@@ -629,6 +629,10 @@ void         adb_eng_hist_push(adb_eng_t *e, acctdb_bank_info_t const *in);
 /* The newest ADB_HIST_KEEP history entries at or below slot, oldest first,
  * into out (ADB_HIST_KEEP entries); returns how many.  Caller holds blk. */
 uint32_t adb_eng_hist_upto(adb_eng_t const *e, uint64_t slot, acctdb_bank_info_t *out);
+/* Is bh the blockhash of one of those entries (*slot_out: whose)?  Caller
+ * holds blk. */
+bool adb_eng_hist_blockhash(adb_eng_t const *e, uint64_t slot, uint8_t const bh[32],
+                            uint64_t *slot_out);
 
 /* services (db_flush.c, db_clean.c, db_shrink.c): one pass each, called
  * with smu held; return the work done or an error. */

@@ -85,6 +85,14 @@ read_file(char const *path, size_t max, char **out, size_t *sz_out) {
     return 0;
 }
 
+/* A base58 32-byte argument: 0, or 2 (usage) with a message. */
+static int
+pubkey_arg(char const *cmd, char const *what, char const *text, uint8_t out[32]) {
+    if (!acctdb_base58_decode_32(text, out)) return 0;
+    fprintf(stderr, "acctdb state %s: %s '%s' is not a base58 32-byte value\n", cmd, what, text);
+    return 2;
+}
+
 static int
 do_verify_proof(int argc, char **argv) {
     if (argc != 3) {
@@ -92,11 +100,7 @@ do_verify_proof(int argc, char **argv) {
         return 2;
     }
     uint8_t root[32];
-    if (acctdb_base58_decode_32(argv[1], root)) {
-        fprintf(stderr, "acctdb state verify-proof: ROOT '%s' is not a base58 32-byte value\n",
-                argv[1]);
-        return 2;
-    }
+    if (pubkey_arg("verify-proof", "ROOT", argv[1], root)) return 2;
     char  *text;
     size_t sz;
     int    rc = read_file(argv[2], PROOF_FILE_MAX, &text, &sz);
@@ -329,10 +333,7 @@ do_decompress(int argc, char **argv) {
         return 2;
     }
     acctdb_pubkey_t key;
-    if (acctdb_base58_decode_32(a.pos[1], key.b)) {
-        fprintf(stderr, "acctdb state decompress: PUBKEY '%s' is not a base58 pubkey\n", a.pos[1]);
-        return 2;
-    }
+    if ((st = pubkey_arg("decompress", "PUBKEY", a.pos[1], key.b))) return st;
     char  *data;
     size_t sz;
     int    rc = read_file(a.pos[2], DATA_FILE_MAX, &data, &sz);
@@ -425,13 +426,6 @@ do_rent_sweep(int argc, char **argv) {
 }
 
 /* ---- the trie ---------------------------------------------------------------- */
-
-static int
-pubkey_arg(char const *cmd, char const *what, char const *text, uint8_t out[32]) {
-    if (!acctdb_base58_decode_32(text, out)) return 0;
-    fprintf(stderr, "acctdb state %s: %s '%s' is not a base58 32-byte value\n", cmd, what, text);
-    return 2;
-}
 
 static int
 do_prove(int argc, char **argv) {

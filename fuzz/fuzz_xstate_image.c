@@ -8,6 +8,8 @@
  * a well-formed non-empty one, and each entry re-encodes to its very bytes.
  * A callback failing at an entry (picked from the first byte) must stop
  * the parse with its own code, the reason untouched. */
+#include "xstate_fuzz.h"
+
 #include "db/db_xstate.h"
 #include "hash/blake3.h"
 #include "store/acctfile.h"
@@ -24,22 +26,10 @@ typedef struct ctx {
     uint64_t       i, stop; /* entries seen; fail at this one (UINT64_MAX: never) */
 } ctx_t;
 
-static void
-check_rec(adb_xrec_t const *r) {
-    static uint8_t const z[32];
-    if (adb_xrec_is_empty(r)) abort();
-    if (r->flags & ~(ADB_XREC_COMPRESSED | ADB_XREC_BURNED)) abort();
-    if ((r->flags & ADB_XREC_BURNED) && (!(r->flags & ADB_XREC_COMPRESSED) || r->lamports)) abort();
-    if (r->executable > 1 || r->orig_len > ADB_ACCT_MAX_DATA_SZ) abort();
-    if (!(r->flags & ADB_XREC_COMPRESSED) && (r->orig_len || r->executable || r->lamports ||
-                                              memcmp(r->hash, z, 32) || memcmp(r->owner, z, 32)))
-        abort();
-}
-
 static int
 on_ent(void *vc, uint8_t const key[32], adb_xrec_t *r) {
     ctx_t *c = vc;
-    check_rec(r);
+    xs_fuzz_check_rec(r, false);
     size_t off = ADB_XS_IMG_HDR_SZ + (size_t)c->i * ADB_XS_ENT_SZ;
     if (c->sz < 32 || off + ADB_XS_ENT_SZ > c->sz - 32) abort();
     uint8_t e[ADB_XS_ENT_SZ];

@@ -8,6 +8,8 @@
  * accepts, the records fill the region exactly.  A callback failing at a
  * record or an entry (picked from the first byte) must stop the parse with
  * its own code, the reason untouched. */
+#include "xstate_fuzz.h"
+
 #include "db/db_xstate.h"
 #include "store/acctfile.h"
 
@@ -27,17 +29,6 @@ typedef struct ctx {
     uint64_t       recs; /* records seen */
     uint64_t       slot; /* the current record's */
 } ctx_t;
-
-static void
-check_rec(adb_xrec_t const *r) {
-    static uint8_t const z[32];
-    if (r->flags & ~(ADB_XREC_COMPRESSED | ADB_XREC_BURNED)) abort();
-    if ((r->flags & ADB_XREC_BURNED) && (!(r->flags & ADB_XREC_COMPRESSED) || r->lamports)) abort();
-    if (r->executable > 1 || r->orig_len > ADB_ACCT_MAX_DATA_SZ) abort();
-    if (!(r->flags & ADB_XREC_COMPRESSED) && (r->orig_len || r->executable || r->lamports ||
-                                              memcmp(r->hash, z, 32) || memcmp(r->owner, z, 32)))
-        abort();
-}
 
 static int
 on_rec(void *vc, adb_xs_log_rec_t const *h) {
@@ -59,7 +50,7 @@ static int
 on_ent(void *vc, uint8_t const key[32], adb_xrec_t *r) {
     ctx_t *c = vc;
     if (!c->left || c->sz - c->at < ADB_XS_ENT_SZ) abort();
-    check_rec(r);
+    xs_fuzz_check_rec(r, true);
     uint8_t e[ADB_XS_ENT_SZ];
     adb_xs_ent_encode(e, key, r);
     if (memcmp(e, c->buf + c->at, ADB_XS_ENT_SZ)) abort();

@@ -16,6 +16,8 @@
  * account carries as it is (the importer fills in the archive's), and
  * fails at an entry picked from the first byte: the parse must stop with
  * its code, the reason untouched, nothing leaked. */
+#include "xstate_fuzz.h"
+
 #include "db/db_xstate.h"
 #include "hash/blake3.h"
 #include "state/trie.h"
@@ -34,22 +36,10 @@ typedef struct ctx {
     uint8_t  prev[32];
 } ctx_t;
 
-static void
-check_rec(adb_xrec_t const *r) {
-    static uint8_t const z[32];
-    if (adb_xrec_is_empty(r)) abort();
-    if (r->flags & ~(ADB_XREC_COMPRESSED | ADB_XREC_BURNED)) abort();
-    if ((r->flags & ADB_XREC_BURNED) && (!(r->flags & ADB_XREC_COMPRESSED) || r->lamports)) abort();
-    if (r->executable > 1 || r->orig_len > ADB_ACCT_MAX_DATA_SZ) abort();
-    if (!(r->flags & ADB_XREC_COMPRESSED) && (r->orig_len || r->executable || r->lamports ||
-                                              memcmp(r->hash, z, 32) || memcmp(r->owner, z, 32)))
-        abort();
-}
-
 static int
 on_ent(void *vc, uint8_t const key[32], adb_xrec_t *r) {
     ctx_t *c = vc;
-    check_rec(r);
+    xs_fuzz_check_rec(r, false);
     if (c->i && memcmp(c->prev, key, 32) >= 0) abort();
     memcpy(c->prev, key, 32);
     if (r->flags & ADB_XREC_COMPRESSED) c->compressed++;

@@ -864,14 +864,35 @@ kill_hook(void *ctx, char const *point, uint64_t arg) {
     if (g_kill_at && !strcmp(point, g_kill_at)) raise(SIGKILL);
 }
 
-/* Child: a snapshot of dir into arch, killed at point. */
+/* Forks a child that dies (SIGKILL, by kill_hook) when it reaches point:
+ * 0 in the child, its pid in the parent. */
+static pid_t
+fork_to_die_at(char const *point) {
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        g_kill_at = point;
+        acctdb_sim_set_point_hook(kill_hook, NULL);
+    }
+    return pid;
+}
+
+/* The child pid died at point, killed there. */
 static void
-snapshot_child(char const *dir, char const *arch, char const *point) {
+expect_killed(pid_t pid, char const *point) {
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+        fail_msg("%s: the child was not killed there (status %d)", point, st);
+}
+
+/* Child: a snapshot of dir into arch (killed on the way). */
+static void
+snapshot_child(char const *dir, char const *arch) {
     acctdb_db_config_t cfg = cfg_make();
     acctdb_db_t       *db = NULL;
     if (acctdb_db_open(&db, dir, &cfg, NULL, 0)) _exit(3);
-    g_kill_at = point;
-    acctdb_sim_set_point_hook(kill_hook, NULL);
     char path[4096];
     acctdb_db_snapshot(db, arch, false, path);
     _exit(4); /* the point was never reached */
@@ -905,14 +926,9 @@ test_snapshot_kill(void **state) {
         snprintf(arch, sizeof arch, "%s/arch%d", dir, k);
         snprintf(db2, sizeof db2, "%s/db%d", dir, k);
         assert_int_equal(adb_test_sh(NULL, 0, "mkdir -p '%s'", arch), 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) snapshot_child(dir, arch, points[k]);
-        int st;
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
-            fail_msg("%s: the child was not killed there (status %d)", points[k], st);
+        pid_t pid = fork_to_die_at(points[k]);
+        if (pid == 0) snapshot_child(dir, arch);
+        expect_killed(pid, points[k]);
         int rc = acctdb_snapshot_find(arch, full, sizeof full, inc, sizeof inc, NULL, 0);
         if (k == 0) {
             assert_int_equal(rc, ACCTDB_ERR_NOT_FOUND); /* no archive, only the sidecar */
@@ -933,19 +949,13 @@ test_snapshot_kill(void **state) {
         char db3[4400], pend[4500];
         snprintf(db3, sizeof db3, "%s/db-killed", dir);
         snprintf(pend, sizeof pend, "%s/sidecar.pending", db3);
-        fflush(NULL);
-        pid = fork();
-        assert_true(pid >= 0);
+        pid = fork_to_die_at("create.committed");
         if (pid == 0) {
-            g_kill_at = "create.committed";
-            acctdb_sim_set_point_hook(kill_hook, NULL);
             acctdb_db_t *dk = NULL;
             acctdb_db_create(&dk, db3, &src, &cfg, NULL, 0);
             _exit(4);
         }
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
-            fail_msg("create.committed: the child was not killed there (status %d)", st);
+        expect_killed(pid, "create.committed");
         assert_int_equal(access(pend, F_OK), 0);
         rc = acctdb_db_open(&db, db3, &cfg, msg, sizeof msg);
         if (rc) fail_msg("open after the killed creation: %s", msg);
@@ -963,16 +973,14 @@ test_snapshot_kill(void **state) {
 /* ---- kills on the write paths of acctdb's own state ---------------------------- */
 
 /* Child: compresses mask at a bank on the root, roots it and flushes, with
- * an image at every flush when images; dies at point. */
+ * an image at every flush when images (killed on the way). */
 static void
-xs_kill_child(char const *dir, uint64_t seed, uint64_t mask, bool images, char const *point) {
+xs_kill_child(char const *dir, uint64_t seed, uint64_t mask, bool images) {
     acctdb_db_config_t cfg = cfg_make();
     acctdb_db_t       *db = NULL;
     if (acctdb_db_open(&db, dir, &cfg, NULL, 0)) _exit(3);
     if (images) db->db->xs->compact_min_sz = 0;
     uint64_t r = acctdb_db_root_slot(db, NULL);
-    g_kill_at = point;
-    acctdb_sim_set_point_hook(kill_hook, NULL);
     compress_mask(db, r + 1, r, seed, mask);
     acctdb_bank_meta_t m = {0};
     if (acctdb_db_freeze(db, r + 1, &m, NULL) || acctdb_db_root(db, r + 1)) _exit(5);
@@ -1009,14 +1017,9 @@ test_xstate_kill(void **state) {
         acctdb_trie_info_t before;
         assert_int_equal(acctdb_db_trie_info(db, &before), 0);
         acctdb_db_close(db);
-        fflush(NULL);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) xs_kill_child(dir, seed, more, cases[k].images, cases[k].point);
-        int st;
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
-            fail_msg("%s: the child was not killed there (status %d)", cases[k].point, st);
+        pid_t pid = fork_to_die_at(cases[k].point);
+        if (pid == 0) xs_kill_child(dir, seed, more, cases[k].images);
+        expect_killed(pid, cases[k].point);
         char msg[512];
         int  rc = acctdb_db_open(&db, dir, &cfg, msg, sizeof msg);
         if (rc) fail_msg("reopen after a kill at %s: %s", cases[k].point, msg);

@@ -133,8 +133,10 @@ t_workload_sigterm(void **state) {
     size_t const   runs = MAXZ(adb_test_scaled(8), (size_t)3);
     uint64_t       prev = 0;
     snprintf(out, sizeof out, "%s/out", base);
-    for (size_t i = 0; i < runs; i++) {
-        double delay = draw(&rng, 0.02, 2.0);
+    /* Random delays; if none of them was long enough for a root (a slow
+     * sanitizer build, a loaded machine), more runs at 2, 4, 8, 16 s. */
+    for (size_t i = 0; i < runs || (prev == 0 && i < runs + 4); i++) {
+        double delay = i < runs ? draw(&rng, 0.02, 2.0) : 2.0 * (double)(1u << (i - runs));
         snprintf(args, sizeof args,
                  "db workload '%s' --slots 10000000 --forks 3 --stores-min 100 --stores-max 400 "
                  "--seed %zu",
